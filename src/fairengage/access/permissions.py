@@ -1,0 +1,42 @@
+"""The permission matrix: every permission, the roles that hold it and over which records. Deny by default."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Role = Literal["officer", "supervisor", "analyst", "auditor", "admin"]
+ROLES: tuple[Role, ...] = ("officer", "supervisor", "analyst", "auditor", "admin")
+
+# Scope of a grant: "own" — records the user's officer made; "division" — records of the user's
+# division; "all" — every record. A role absent from a permission's row is denied.
+Scope = Literal["own", "division", "all"]
+
+MATRIX: dict[str, dict[Role, Scope]] = {
+    # Recording is an officer's act (O. Reg. 58/16 s.5-8 bind the officer who attempts collection).
+    "engagements:create": {"officer": "own"},
+    "engagements:read": {"officer": "own", "supervisor": "division", "auditor": "all"},
+    # The person's identity is shown only to those who act on the record, each read logged.
+    "engagements:read-person": {"officer": "own", "supervisor": "division"},
+    "audit:read": {"auditor": "all", "admin": "all"},
+    "audit:verify": {"auditor": "all", "admin": "all"},
+    "users:manage": {"admin": "all"},
+    "officers:manage": {"admin": "all"},
+    "officers:read": {"supervisor": "division", "auditor": "all", "admin": "all"},
+}
+
+# Open to anyone, signed in or not: the published rules, receipt checks and the public dashboard.
+PUBLIC: frozenset[str] = frozenset({"rulesets:read", "receipts:verify", "public:read"})
+
+
+def scope_of(role: str | None, permission: str) -> Scope | None:
+    """The scope a role holds for a permission, or None when it is denied."""
+    if permission in PUBLIC:
+        return "all"
+    if role is None:
+        return None
+    return MATRIX.get(permission, {}).get(role)  # type: ignore[call-overload]
+
+
+def allowed(role: str | None, permission: str) -> bool:
+    """Whether a role holds a permission at any scope."""
+    return scope_of(role, permission) is not None

@@ -1,0 +1,114 @@
+"""Users, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fairengage.access import audit
+from fairengage.access.models import ApiToken, User
+from fairengage.access.passwords import hash_password, verify_password
+from fairengage.access.permissions import ROLES
+from fairengage.errors import Conflict, FieldError, NotFound, RecordRefused
+from fairengage.officers import service as officers
+
+TOKEN_PREFIX = "fe_"
+
+
+def get(*, session: Session, username: str) -> User | None:
+    """The user with this name, or None."""
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def get_or_raise(*, session: Session, username: str) -> User:
+    """The user with this name, or NotFound."""
+    user = get(session=session, username=username)
+    if user is None:
+        raise NotFound(f"no user named {username}")
+    return user
+
+
+def add_user(
+    *,
+    session: Session,
+    username: str,
+    role: str,
+    password: str | None,
+    badge: str | None = None,
+    division: str | None = None,
+    actor: str,
+) -> User:
+    """Add a user; an officer is linked to their officer record by badge, a supervisor to a division."""
+    if role not in ROLES:
+        raise RecordRefused(
+            f"unknown role {role}", [FieldError("role", "VALID-ROLE", f"role must be one of {', '.join(ROLES)}")]
+        )
+    if get(session=session, username=username) is not None:
+        raise Conflict(f"a user named {username} already exists")
+    officer = officers.get_or_raise(session=session, badge=badge) if badge else None
+    if role == "officer" and officer is None:
+        raise RecordRefused(
+            "an officer user needs a badge",
+            [FieldError("badge", "VALID-BADGE", "give the badge of an officer added with `officers add`")],
+        )
+    if division is None and officer is not None:
+        division = officer.division_code
+    if role == "supervisor" and division is None:
+        raise RecordRefused(
+            "a supervisor needs a division",
+            [FieldError("division", "VALID-DIVISION", "give the supervisor's division or badge")],
+        )
+    user = User(
+        username=username,
+        role=role,
+        password_hash=hash_password(password) if password else None,
+        officer=officer,
+        division_code=division,
+        created_at=datetime.now(UTC),
+    )
+    session.add(user)
+    session.flush()
+    audit.append(
+        session, actor=actor, action="user.add", entity="user", entity_id=username,
+        purpose="administration", details={"role": role, "badge": badge, "division": division},
+    )
+    return user
+
+
+def authenticate_password(*, session: Session, username: str, password: str) -> User | None:
+    """The active user whose password this is, or None."""
+    user = get(session=session, username=username)
+    ok = verify_password(user.password_hash if user else None, password)
+    return user if ok and user is not None and user.active else None
+
+
+def _digest(token: str) -> str:
+    # Tokens are 256 random bits, so a fast digest is enough: no dictionary can reach them.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(*, session: Session, username: str, actor: str) -> str:
+    """A new API token for the user; only its digest is stored, so it is shown once."""
+    user = get_or_raise(session=session, username=username)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(user_id=user.id, digest=_digest(token), prefix=token[:10], created_at=datetime.now(UTC))
+    )
+    session.flush()
+    audit.append(
+        session, actor=actor, action="token.create", entity="user", entity_id=username,
+        purpose="administration", details={"prefix": token[:10]},
+    )
+    return token
+
+
+def authenticate_token(*, session: Session, token: str) -> User | None:
+    """The active user owning an unrevoked token, or None."""
+    row = session.scalars(select(ApiToken).where(ApiToken.digest == _digest(token))).first()
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    return row.user

@@ -1,0 +1,170 @@
+"""The `fairengage` command line (DESIGN.md, interface contract). Commands parse, call a service, print."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fairengage.config import get_settings
+
+app = typer.Typer(help="FairEngage: community engagements under a bias-free-policing policy.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+officers_app = typer.Typer(help="Officers and training.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(officers_app, name="officers")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one line to stderr and return the exit to raise."""
+    err.print(f"error: {message}", markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _sessions():  # type: ignore[no-untyped-def]
+    from fairengage.db import engine_for, session_factory
+
+    return session_factory(engine_for(get_settings().database_url))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Run migrations up to head (or a revision)."""
+    from fairengage import migrate
+
+    migrate.upgrade(get_settings().database_url, revision)
+    out.print(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Run migrations down to a revision (`base` for an empty database)."""
+    from fairengage import migrate
+
+    migrate.downgrade(get_settings().database_url, revision)
+    out.print(f"database at {revision}")
+
+
+def _run_cli_service(fn):  # type: ignore[no-untyped-def]
+    """Run a service call in one transaction, turning domain errors into one line and exit 1."""
+    from fairengage.db import transaction
+    from fairengage.errors import DomainError
+
+    try:
+        with transaction(_sessions()) as session:
+            return fn(session)
+    except DomainError as exc:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        raise fail(f"{exc}" + (f" ({detail})" if detail else "")) from None
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="officer, supervisor, analyst, auditor or admin")],
+    badge: Annotated[str | None, typer.Option(help="the officer's badge (officers; supervisors optional)")] = None,
+    division: Annotated[str | None, typer.Option(help="the supervisor's division, e.g. D14")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Add a user. Without --password-stdin the user can only use API tokens."""
+    from fairengage.access import service as access
+    from fairengage.access.principal import CLI_ACTOR
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    if password_stdin and not password:
+        raise fail("no password on stdin")
+    _run_cli_service(lambda s: access.add_user(session=s, username=name, role=role, password=password,
+                                                badge=badge, division=division, actor=CLI_ACTOR))
+    out.print(f"added {role} {name}")
+
+
+@tokens_app.command("create")
+def tokens_create(name: str) -> None:
+    """Print a new API token for the user (shown once; send as `Authorization: Bearer …`)."""
+    from fairengage.access import service as access
+    from fairengage.access.principal import CLI_ACTOR
+
+    token = _run_cli_service(lambda s: access.create_token(session=s, username=name, actor=CLI_ACTOR))
+    print(token)
+
+
+@officers_app.command("add")
+def officers_add(
+    badge: str,
+    name: Annotated[str, typer.Option(help="the officer's full name, as printed on receipts")],
+    division: Annotated[str, typer.Option(help="division code, e.g. D14")],
+    trained_on: Annotated[str | None, typer.Option(help="date of the prescribed training, YYYY-MM-DD")] = None,
+) -> None:
+    """Add an officer."""
+    from fairengage.access.principal import CLI_ACTOR
+    from fairengage.officers import service as officers
+
+    day = _parse_date(trained_on, "--trained-on") if trained_on else None
+    _run_cli_service(lambda s: officers.add(session=s, badge=badge, name=name, division=division,
+                                            trained_on=day, actor=CLI_ACTOR))
+    out.print(f"added officer {badge} ({name}, {division})")
+
+
+@officers_app.command("train")
+def officers_train(
+    badge: str, on: Annotated[str, typer.Option(help="date the training was completed, YYYY-MM-DD")]
+) -> None:
+    """Record a completion of the prescribed training."""
+    from fairengage.access.principal import CLI_ACTOR
+    from fairengage.officers import service as officers
+
+    day = _parse_date(on, "--on")
+    _run_cli_service(lambda s: officers.record_training(session=s, badge=badge, on=day, actor=CLI_ACTOR))
+    out.print(f"recorded training for {badge} on {day.isoformat()}")
+
+
+def _parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first bad entry if anything was altered."""
+    from fairengage.access import audit
+
+    with _sessions()() as session:
+        report = audit.verify(session)
+    if not report.ok:
+        raise fail(f"audit log entry {report.first_bad_seq}: {report.problem} "
+                   f"({report.checked} entries before it verified)")
+    out.print(f"audit log intact: {report.checked} entries; head digest {report.head_digest}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    from fairengage.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, proxy_headers=True)
+
+
+def main() -> None:
+    """Entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Typed settings, read once from FAIRENGAGE_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Used only when no key is configured; `demo` and the tests set their own. Start-up refuses
+# this value outside debug mode so that a production deployment cannot forget the key.
+INSECURE_DEFAULT_KEY = "insecure-development-key-change-me"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads, with safe defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="FAIRENGAGE_", extra="ignore")
+
+    database_url: str = "sqlite:///./fairengage.db"
+    secret_key: SecretStr = SecretStr(INSECURE_DEFAULT_KEY)
+    timezone: str = "America/Toronto"
+    public_url: str = "http://localhost:8000"
+    service_name: str = "Toronto Police Service"
+    session_max_age: int = 8 * 3600
+    debug: bool = False
+    max_page_size: int = 200
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"FAIRENGAGE_TIMEZONE: unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The service's local time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def secret(self) -> bytes:
+        """The secret key as bytes, for signatures."""
+        return self.secret_key.get_secret_value().encode()
+
+    @property
+    def using_insecure_key(self) -> bool:
+        """True when no secret key was configured."""
+        return self.secret_key.get_secret_value() == INSECURE_DEFAULT_KEY
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings, read once per process."""
+    return Settings()

@@ -1,0 +1,106 @@
+"""Engagement facts, the person's information (kept apart), findings and idempotency keys."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fairengage.db import Base, UTCDateTime
+from fairengage.officers.models import Officer
+
+
+class Engagement(Base):
+    """One attempt to collect identifying information from one person: the facts, no personal data."""
+
+    __tablename__ = "engagements"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), index=True)
+    division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    location_description: Mapped[str | None] = mapped_column(String(300))
+    purpose: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    reason_grounds: Mapped[list] = mapped_column(JSON, default=list)
+    description_match: Mapped[bool] = mapped_column(Boolean, default=False)
+    description_elements: Mapped[list] = mapped_column(JSON, default=list)
+    perceived_race: Mapped[str] = mapped_column(String(40))
+    perceived_gender: Mapped[str] = mapped_column(String(20))
+    perceived_age: Mapped[int] = mapped_column(Integer)
+    informed: Mapped[bool | None] = mapped_column(Boolean)
+    inform_exception: Mapped[str | None] = mapped_column(String(40))
+    inform_exception_details: Mapped[str | None] = mapped_column(Text)
+    informed_why: Mapped[bool | None] = mapped_column(Boolean)
+    inform_why_exception: Mapped[str | None] = mapped_column(String(40))
+    receipt_offered: Mapped[bool | None] = mapped_column(Boolean)
+    receipt_exception: Mapped[str | None] = mapped_column(String(40))
+    receipt_exception_details: Mapped[str | None] = mapped_column(Text)
+    identifying_info_collected: Mapped[bool] = mapped_column(Boolean)
+    searched: Mapped[bool] = mapped_column(Boolean, default=False)
+    contraband_found: Mapped[bool | None] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(20), default="none")
+    compliant: Mapped[bool] = mapped_column(Boolean)
+    ruleset_id: Mapped[str] = mapped_column(String(40))
+    ruleset_version: Mapped[str] = mapped_column(String(20))
+    receipt_code: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending_review", index=True)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    legacy: Mapped[bool] = mapped_column(Boolean, default=False)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    officer: Mapped[Officer] = relationship(lazy="joined")
+    findings: Mapped[list[Finding]] = relationship(
+        back_populates="engagement", cascade="all, delete-orphan", order_by="Finding.id"
+    )
+    person: Mapped[Person | None] = relationship(back_populates="engagement", cascade="all, delete-orphan")
+
+
+class Person(Base):
+    """The person's identifying information, apart from the facts so it can be restricted and audited."""
+
+    __tablename__ = "persons"
+
+    engagement_id: Mapped[str] = mapped_column(
+        ForeignKey("engagements.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    address: Mapped[str | None] = mapped_column(String(300))
+    engagement: Mapped[Engagement] = relationship(back_populates="person")
+
+
+class Finding(Base):
+    """One rule's verdict on one record, with the rule set's version."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[str] = mapped_column(ForeignKey("engagements.id", ondelete="CASCADE"), index=True)
+    rule_code: Mapped[str] = mapped_column(String(40))
+    verdict: Mapped[str] = mapped_column(String(12))
+    field: Mapped[str | None] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+    ground: Mapped[str | None] = mapped_column(String(40))
+    engagement: Mapped[Engagement] = relationship(back_populates="findings")
+
+
+class IdempotencyRecord(Base):
+    """The first answer given to a caller's Idempotency-Key, replayed on every repeat."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    engagement_id: Mapped[str] = mapped_column(ForeignKey("engagements.id", ondelete="CASCADE"))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

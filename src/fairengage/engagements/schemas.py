@@ -1,0 +1,144 @@
+"""The recording API's input and output shapes (DESIGN.md, interface contract)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+ShortText = Annotated[StrictStr, Field(max_length=300)]
+LongText = Annotated[StrictStr, Field(max_length=4000)]
+Code = Annotated[StrictStr, Field(max_length=60)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, so a misspelt field never silently drops an answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Location(Strict):
+    """Where it happened; the description is printed on the receipt."""
+
+    lat: Annotated[StrictFloat, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[StrictFloat, Field(ge=-180, le=180)] | None = None
+    description: Annotated[StrictStr, Field(min_length=1, max_length=300)]
+
+
+class PersonIn(Strict):
+    """The person's identifying information; all optional, stored apart and audited on read."""
+
+    name: ShortText | None = None
+    date_of_birth: date | None = None
+    address: ShortText | None = None
+
+
+class EngagementIn(Strict):
+    """A draft record as the officer submits it (the officer is the caller)."""
+
+    occurred_at: AwareDatetime
+    division: Code
+    location: Location
+    purpose: Code | None = None
+    scope_exclusion: Code | None = None
+    reason: LongText | None = None
+    reason_grounds: Annotated[list[Code], Field(max_length=20)] = []
+    description_match: StrictBool = False
+    description_elements: Annotated[list[Code], Field(max_length=20)] = []
+    perceived_race: Code | None = None
+    perceived_gender: Code | None = None
+    perceived_age: Annotated[StrictInt, Field(ge=0, le=120)] | None = None
+    informed: StrictBool | None = None
+    inform_exception: Code | None = None
+    inform_exception_details: LongText | None = None
+    informed_why: StrictBool | None = None
+    inform_why_exception: Code | None = None
+    receipt_offered: StrictBool | None = None
+    receipt_exception: Code | None = None
+    receipt_exception_details: LongText | None = None
+    identifying_info_collected: StrictBool | None = None
+    person: PersonIn | None = None
+    searched: StrictBool = False
+    contraband_found: StrictBool | None = None
+    outcome: Code = "none"
+
+
+class FindingOut(BaseModel):
+    """One rule's verdict."""
+
+    rule: str
+    verdict: str
+    message: str
+    field: str | None = None
+    ground: str | None = None
+
+
+class ReceiptOut(BaseModel):
+    """The receipt's code and the public page that checks it."""
+
+    code: str
+    url: str
+
+
+class RecordedOut(BaseModel):
+    """The answer to a stored record (201)."""
+
+    id: str
+    findings: list[FindingOut]
+    compliant: bool
+    receipt: ReceiptOut
+
+
+class PersonOut(BaseModel):
+    """The person's information, for roles allowed to read it."""
+
+    name: str | None
+    date_of_birth: date | None
+    address: str | None
+
+
+class EngagementOut(BaseModel):
+    """A stored record as the API shows it."""
+
+    id: str
+    occurred_at: datetime
+    entered_at: datetime
+    division: str
+    officer_badge: str
+    officer_name: str
+    location: dict
+    purpose: str
+    reason: str
+    reason_grounds: list[str]
+    description_match: bool
+    description_elements: list[str]
+    perceived_race: str
+    perceived_gender: str
+    perceived_age: int
+    informed: bool | None
+    inform_exception: str | None
+    informed_why: bool | None
+    inform_why_exception: str | None
+    receipt_offered: bool | None
+    receipt_exception: str | None
+    identifying_info_collected: bool
+    searched: bool
+    contraband_found: bool | None
+    outcome: str
+    compliant: bool
+    status: str
+    ruleset: dict
+    findings: list[FindingOut]
+    receipt: ReceiptOut
+    person: PersonOut | None = None
+
+
+class EngagementPage(BaseModel):
+    """One page of a filtered list."""
+
+    items: list[EngagementOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None

@@ -1,0 +1,153 @@
+"""The officer's recording form, the confirmation with the receipt, and the officer's own list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fairengage import policy
+from fairengage.access.principal import Principal
+from fairengage.engagements import service
+from fairengage.engagements.form import anchor_for, draft_from_form
+from fairengage.errors import FieldError, Forbidden, RecordRefused
+from fairengage.officers import service as officers
+from fairengage.receipts import codes, render
+from fairengage.web.deps import db_session, page_principal, sessions_of, settings_of
+from fairengage.web.i18n import pick_language
+from fairengage.web.templating import render as render_page
+
+router = APIRouter(include_in_schema=False)
+
+
+def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, str]]]:
+    names = ("purposes", "scope_exclusions", "reason_grounds", "description_elements", "inform_exceptions",
+             "receipt_exceptions", "perceived_race", "perceived_gender", "outcomes")
+    out = {name: [(item.code, item.label(lang)) for item in ruleset.items(name)] for name in names}
+    forbidden = ruleset.forbidden_codes()
+    out["allowed_grounds"] = [(c, label) for c, label in out["reason_grounds"] if c not in forbidden]
+    out["forbidden_grounds"] = [(c, label) for c, label in out["reason_grounds"] if c in forbidden]
+    return out
+
+
+def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
+    # English messages come from the check itself; other languages use the rule's translated message.
+    if lang == "en":
+        return error.message
+    try:
+        return ruleset.rule(error.rule).message(lang)
+    except policy.PolicyError:
+        return error.message
+
+
+def _form_page(
+    request: Request, principal: Principal, session: Session, values: dict[str, Any],
+    errors: list[FieldError], status_code: int = 200,
+) -> HTMLResponse:
+    settings = settings_of(request)
+    lang = pick_language(request)
+    now_local = datetime.now(settings.tz)
+    ruleset = policy.ruleset_in_force(now_local.date())
+    by_anchor: dict[str, list[str]] = {}
+    summary = []
+    for error in errors:
+        anchor = anchor_for(error.field)
+        text = _message(error, ruleset, lang)
+        by_anchor.setdefault(anchor, []).append(text)
+        summary.append({"anchor": anchor, "message": text, "rule": error.rule})
+    return render_page(
+        request, "engagement_form.html",
+        {
+            "choices": _choices(ruleset, lang),
+            "ruleset": ruleset,
+            "divisions": officers.division_codes(session=session),
+            "v": values,
+            "errors": by_anchor,
+            "summary": summary,
+            "form_key": values.get("form_key") or str(uuid.uuid4()),
+            "now_local": now_local.strftime("%Y-%m-%dT%H:%M"),
+        },
+        status_code=status_code, lang=lang,
+    )
+
+
+@router.get("/engagements/new", response_class=HTMLResponse)
+def new_engagement(
+    request: Request, principal: Principal = Depends(page_principal), session: Session = Depends(db_session)
+) -> HTMLResponse:
+    """The recording form, in the order the officer meets the duties."""
+    if principal.role != "officer":
+        raise Forbidden("only officers record engagements")
+    values = {"division": principal.division_code, "scope": ""}
+    return _form_page(request, principal, session, values, [])
+
+
+@router.post("/engagements/new", response_model=None)
+async def submit_engagement(
+    request: Request, principal: Principal = Depends(page_principal), session: Session = Depends(db_session)
+) -> Response:
+    """Check the answers against the rules; store and show the receipt, or show each problem in place."""
+    if principal.role != "officer":
+        raise Forbidden("only officers record engagements")
+    form = await request.form()
+    values: dict[str, Any] = {k: form.get(k) for k in form}
+    values["reason_grounds"] = form.getlist("reason_grounds")
+    values["description_elements"] = form.getlist("description_elements")
+    settings = settings_of(request)
+    draft, errors = draft_from_form(form, settings.tz)
+    if draft is None:
+        return _form_page(request, principal, session, values, errors, status_code=422)
+    try:
+        # The form's one-time key makes a double tap or a resubmitted page store one record.
+        result = service.record(
+            sessions=sessions_of(request), draft=draft, principal=principal, settings=settings,
+            idempotency_key=f"form:{str(form.get('form_key') or '')[:80]}" if form.get("form_key") else None,
+        )
+    except RecordRefused as refused:
+        return _form_page(request, principal, session, values, refused.errors, status_code=422)
+    return RedirectResponse(f"/engagements/{result.body['id']}/receipt", status_code=303)
+
+
+@router.get("/engagements/{engagement_id}/receipt", response_class=HTMLResponse)
+def recorded(
+    engagement_id: str, request: Request, principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """The end of the form: the receipt to offer, and any flags the supervisor will see."""
+    engagement = service.get_visible(session=session, principal=principal, engagement_id=engagement_id)
+    lang = pick_language(request)
+    ruleset = policy.get_ruleset(engagement.ruleset_id)
+    code = codes.format_code(engagement.receipt_code)
+    url = service.receipt_url(settings_of(request), code)
+    flags = [
+        {"rule": f.rule_code, "message": ruleset.rule(f.rule_code).message(lang, flag=True) if lang != "en" else f.message}
+        for f in engagement.findings if f.verdict == "fail"
+    ]
+    return render_page(
+        request, "engagement_recorded.html",
+        {"e": engagement, "code": code, "url": url, "qr": render.qr_svg(url, lang=lang), "flags": flags,
+         "when": render.format_when(engagement.occurred_at.astimezone(settings_of(request).tz), lang)},
+        lang=lang,
+    )
+
+
+@router.get("/engagements", response_class=HTMLResponse)
+def my_records(
+    request: Request, principal: Principal = Depends(page_principal), session: Session = Depends(db_session),
+    offset: int = 0,
+) -> HTMLResponse:
+    """The officer's own records, or a supervisor's division's; newest first, no personal information."""
+    offset = max(0, offset)
+    rows, total = service.search(session=session, principal=principal, filters=service.Filters(), limit=50,
+                                 offset=offset)
+    tz = settings_of(request).tz
+    return render_page(
+        request, "engagement_list.html",
+        {"rows": rows, "total": total, "offset": offset, "limit": 50,
+         "local": lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+         "code": codes.format_code},
+    )

@@ -1,0 +1,95 @@
+"""Public receipt pages: check a code, print the receipt, download its PDF or QR code."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fairengage.access.principal import Principal
+from fairengage.receipts import codes, render
+from fairengage.receipts.service import receipt_for
+from fairengage.web.deps import db_session, optional_page_principal, settings_of
+from fairengage.web.i18n import pick_language
+from fairengage.web.templating import render as render_page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/r", response_class=HTMLResponse)
+def check_form(
+    request: Request,
+    code: Annotated[str | None, Query(max_length=64)] = None,
+    principal: Principal | None = Depends(optional_page_principal),
+) -> Response:
+    """A form to type a receipt code; a typed code goes to its check page."""
+    if code:
+        canonical = codes.normalize_code(code)
+        if canonical:
+            return RedirectResponse(f"/r/{codes.format_code(canonical)}", status_code=303)
+        return render_page(request, "receipt_check.html", {"code": code, "malformed": True}, status_code=400)
+    return render_page(request, "receipt_check.html", {"code": "", "malformed": False})
+
+
+def _receipt_or_none(request: Request, session: Session, code: str, lang: str) -> render.ReceiptView | None:
+    return receipt_for(session=session, text=code, settings=settings_of(request), lang=lang)
+
+
+@router.get("/r/{code}", response_class=HTMLResponse)
+def check(
+    code: str,
+    request: Request,
+    session: Session = Depends(db_session),
+    principal: Principal | None = Depends(optional_page_principal),
+) -> HTMLResponse:
+    """The public check page: what the receipt must show, never the person's information."""
+    lang = pick_language(request)
+    view = _receipt_or_none(request, session, code, lang)
+    if view is None:
+        return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
+    return render_page(
+        request, "receipt.html",
+        {"r": view, "when": render.format_when(view.occurred_local, lang), "qr": render.qr_svg(view.url, lang=lang),
+         "labels": render.LABELS[lang], "printable": False},
+        lang=lang,
+    )
+
+
+@router.get("/r/{code}/print", response_class=HTMLResponse)
+def printable(code: str, request: Request, session: Session = Depends(db_session)) -> HTMLResponse:
+    """The receipt laid out for printing."""
+    lang = pick_language(request)
+    view = _receipt_or_none(request, session, code, lang)
+    if view is None:
+        return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
+    return render_page(
+        request, "receipt.html",
+        {"r": view, "when": render.format_when(view.occurred_local, lang), "qr": render.qr_svg(view.url, lang=lang),
+         "labels": render.LABELS[lang], "printable": True},
+        lang=lang,
+    )
+
+
+@router.get("/r/{code}/receipt.pdf")
+def pdf(code: str, request: Request, session: Session = Depends(db_session)) -> Response:
+    """The receipt as a PDF."""
+    lang = pick_language(request)
+    view = _receipt_or_none(request, session, code, lang)
+    if view is None:
+        return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
+    filename = f"receipt-{view.code}.pdf"
+    return Response(render.receipt_pdf(view), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+@router.get("/r/{code}/qr.svg")
+def qr(code: str, request: Request) -> Response:
+    """A QR code pointing at the check page; only for a code whose signature is good."""
+    canonical = codes.verify_code(code, settings_of(request).secret)
+    if canonical is None:
+        return Response("not a valid receipt code", status_code=404, media_type="text/plain")
+    formatted = codes.format_code(canonical)
+    url = f"{settings_of(request).public_url.rstrip('/')}/r/{formatted}"
+    return Response(render.qr_svg(url, lang=pick_language(request)), media_type="image/svg+xml")

@@ -1,0 +1,87 @@
+"""Request dependencies: the database session and the caller, for the API (tokens) and pages (sessions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from fairengage.access import service as access
+from fairengage.access.models import User
+from fairengage.access.principal import Principal
+from fairengage.config import Settings
+from fairengage.errors import DomainError, Unauthenticated
+
+
+class LoginRequired(DomainError):
+    """A page needs a signed-in user; the handler redirects to the login page."""
+
+    status = 303
+    title = "Sign in"
+    slug = "login-required"
+
+
+def settings_of(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings
+
+
+def sessions_of(request: Request) -> sessionmaker[Session]:
+    """The app's session factory."""
+    return request.app.state.sessions
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """A session for one request, committed at the end when the handler succeeded."""
+    session = request.app.state.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def api_principal(request: Request) -> Principal:
+    """The caller named by the bearer token; 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send an API token as `Authorization: Bearer <token>`")
+    with request.app.state.sessions() as session:
+        user = access.authenticate_token(session=session, token=token.strip())
+        if user is None:
+            raise Unauthenticated("the API token is not valid or was revoked")
+        principal = Principal.of(user)
+    request.state.principal = principal
+    return principal
+
+
+def _session_user(request: Request) -> User | None:
+    uid = request.session.get("uid")
+    if uid is None:
+        return None
+    with request.app.state.sessions() as session:
+        user = session.get(User, uid)
+        if user is None or not user.active:
+            return None
+        session.expunge(user)
+        return user
+
+
+def optional_page_principal(request: Request) -> Principal | None:
+    """The signed-in user of a page, or None."""
+    user = _session_user(request)
+    principal = Principal.of(user) if user else None
+    request.state.principal = principal
+    return principal
+
+
+def page_principal(principal: Principal | None = Depends(optional_page_principal)) -> Principal:
+    """The signed-in user of a page; otherwise the visitor is sent to sign in."""
+    if principal is None:
+        raise LoginRequired("sign in to continue")
+    return principal

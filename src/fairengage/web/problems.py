@@ -1,0 +1,95 @@
+"""RFC 9457 problem+json for every error the API returns, mapped in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fairengage.errors import DomainError
+
+PROBLEM_BASE = "https://fairengage.org/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+# Which rule a schema error on a field breaks, so that even type errors name a rule.
+FIELD_RULES: dict[str, str] = {
+    "purpose": "SCOPE-PURPOSE",
+    "scope_exclusion": "SCOPE-EXCLUDED",
+    "reason": "REASON-REQUIRED",
+    "reason_grounds": "FORBIDDEN-REASONS",
+    "description_match": "RACE-NOT-A-REASON",
+    "description_elements": "RACE-NOT-A-REASON",
+    "informed": "INFORM-RIGHT",
+    "inform_exception": "INFORM-RIGHT",
+    "inform_exception_details": "INFORM-RIGHT",
+    "informed_why": "INFORM-WHY",
+    "inform_why_exception": "INFORM-WHY",
+    "receipt_offered": "RECEIPT-OFFER",
+    "receipt_exception": "RECEIPT-OFFER",
+    "receipt_exception_details": "RECEIPT-OFFER",
+    "perceived_race": "RECORD-CONTENTS",
+    "perceived_gender": "RECORD-CONTENTS",
+    "perceived_age": "RECORD-CONTENTS",
+    "identifying_info_collected": "RECORD-CONTENTS",
+    "occurred_at": "VALID-TIME",
+    "division": "VALID-DIVISION",
+    "location": "RECEIPT-CONTENT",
+}
+
+
+def problem(status: int, title: str, slug: str, detail: str, errors: list[dict[str, Any]] | None = None,
+            instance: str | None = None) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _schema_rule(field: str, error_type: str) -> str:
+    if error_type == "extra_forbidden":
+        return "UNKNOWN-FIELD"
+    top = field.split(".", 1)[0]
+    return FIELD_RULES.get(top, "VALID-TYPE")
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as {field, rule, message}."""
+    out = []
+    for err in exc.errors():
+        field = _field_path(tuple(err.get("loc", ())))
+        out.append({"field": field, "rule": _schema_rule(field, err.get("type", "")), "message": err.get("msg", "")})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every API error into problem+json."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.slug, str(exc), [e.as_dict() for e in exc.errors] or None,
+                       instance=request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(422, "The request is not valid", "invalid-request",
+                       "one or more fields are missing, of the wrong type or not allowed; nothing was stored",
+                       validation_errors(exc), instance=request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}.get(
+            exc.status_code, "http-error")
+        return problem(exc.status_code, str(exc.detail) if exc.detail else "Error", slug,
+                       str(exc.detail or ""), instance=request.url.path)

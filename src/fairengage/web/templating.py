@@ -1,0 +1,52 @@
+"""The Jinja2 environment shared by every capability's pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from fairengage.web.i18n import pick_language, translations
+
+PACKAGE = Path(__file__).resolve().parent.parent
+CAPABILITIES = ("web", "engagements", "receipts", "access", "officers", "review", "complaints", "reports")
+
+environment = Environment(
+    loader=ChoiceLoader(
+        [FileSystemLoader(str(PACKAGE / name / "templates")) for name in CAPABILITIES
+         if (PACKAGE / name / "templates").is_dir()]
+    ),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+)
+environment.policies["ext.i18n.trimmed"] = True
+templates = Jinja2Templates(env=environment)
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           lang: str | None = None) -> HTMLResponse:
+    """Render a page in the visitor's language, with the signed-in user and CSRF token at hand."""
+    lang = lang or pick_language(request)
+    tr = translations(lang)
+
+    def gettext(message: str, **values: Any) -> str:
+        text = tr.gettext(message)
+        return text % values if values else text
+
+    ctx: dict[str, Any] = {
+        "lang": lang,
+        "user": getattr(request.state, "principal", None),
+        "csrftoken": request.scope.get("csrftoken", lambda: "")(),
+        "_": gettext,
+        "gettext": gettext,
+        "ngettext": tr.ngettext,
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    if request.query_params.get("lang") in ("en", "fr"):
+        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
+    return response
