@@ -16,17 +16,42 @@ class World:
     def __init__(self, sessions) -> None:  # type: ignore[no-untyped-def]
         self.sessions = sessions
 
-    def officer(self, badge: str, division: str = "D14", trained_on: date | None = date(2024, 1, 15),
-                name: str | None = None) -> None:
+    def officer(
+        self,
+        badge: str,
+        division: str = "D14",
+        trained_on: date | None = date(2024, 1, 15),
+        name: str | None = None,
+    ) -> None:
         with transaction(self.sessions) as s:
-            officers.add(session=s, badge=badge, name=name or f"Officer {badge}", division=division,
-                         trained_on=trained_on, actor="test")
+            officers.add(
+                session=s,
+                badge=badge,
+                name=name or f"Officer {badge}",
+                division=division,
+                trained_on=trained_on,
+                actor="test",
+            )
 
-    def user(self, username: str, role: str, *, badge: str | None = None, division: str | None = None,
-             password: str | None = "correct horse battery staple") -> None:
+    def user(
+        self,
+        username: str,
+        role: str,
+        *,
+        badge: str | None = None,
+        division: str | None = None,
+        password: str | None = "correct horse battery staple",
+    ) -> None:
         with transaction(self.sessions) as s:
-            access.add_user(session=s, username=username, role=role, password=password, badge=badge,
-                            division=division, actor="test")
+            access.add_user(
+                session=s,
+                username=username,
+                role=role,
+                password=password,
+                badge=badge,
+                division=division,
+                actor="test",
+            )
 
     def token(self, username: str) -> str:
         with transaction(self.sessions) as s:

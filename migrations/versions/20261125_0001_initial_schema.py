@@ -134,7 +134,7 @@ def upgrade() -> None:
         sa.Column("description_elements", sa.JSON(), nullable=False),
         sa.Column("perceived_race", sa.String(length=40), nullable=False),
         sa.Column("perceived_gender", sa.String(length=20), nullable=False),
-        sa.Column("perceived_age", sa.Integer(), nullable=False),
+        sa.Column("perceived_age", sa.Integer(), nullable=True),
         sa.Column("informed", sa.Boolean(), nullable=True),
         sa.Column("inform_exception", sa.String(length=40), nullable=True),
         sa.Column("inform_exception_details", sa.Text(), nullable=True),

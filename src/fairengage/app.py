@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for the given settings (the environment's by default)."""
     settings = settings or get_settings()
     if settings.using_insecure_key and not settings.debug:
-        raise RuntimeError("FAIRENGAGE_SECRET_KEY is not set: set a long random value (or run `fairengage demo`)")
+        raise RuntimeError(
+            "FAIRENGAGE_SECRET_KEY is not set: set a long random value (or run `fairengage demo`)"
+        )
     app = FastAPI(
         title="FairEngage",
         version=__version__,

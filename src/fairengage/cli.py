@@ -12,7 +12,9 @@ from rich.console import Console
 
 from fairengage.config import get_settings
 
-app = typer.Typer(help="FairEngage: community engagements under a bias-free-policing policy.", no_args_is_help=True)
+app = typer.Typer(
+    help="FairEngage: community engagements under a bias-free-policing policy.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -75,9 +77,13 @@ def _run_cli_service(fn):  # type: ignore[no-untyped-def]
 def users_add(
     name: str,
     role: Annotated[str, typer.Option(help="officer, supervisor, analyst, auditor or admin")],
-    badge: Annotated[str | None, typer.Option(help="the officer's badge (officers; supervisors optional)")] = None,
+    badge: Annotated[
+        str | None, typer.Option(help="the officer's badge (officers; supervisors optional)")
+    ] = None,
     division: Annotated[str | None, typer.Option(help="the supervisor's division, e.g. D14")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
 ) -> None:
     """Add a user. Without --password-stdin the user can only use API tokens."""
     from fairengage.access import service as access
@@ -86,8 +92,17 @@ def users_add(
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password_stdin and not password:
         raise fail("no password on stdin")
-    _run_cli_service(lambda s: access.add_user(session=s, username=name, role=role, password=password,
-                                                badge=badge, division=division, actor=CLI_ACTOR))
+    _run_cli_service(
+        lambda s: access.add_user(
+            session=s,
+            username=name,
+            role=role,
+            password=password,
+            badge=badge,
+            division=division,
+            actor=CLI_ACTOR,
+        )
+    )
     out.print(f"added {role} {name}")
 
 
@@ -106,15 +121,20 @@ def officers_add(
     badge: str,
     name: Annotated[str, typer.Option(help="the officer's full name, as printed on receipts")],
     division: Annotated[str, typer.Option(help="division code, e.g. D14")],
-    trained_on: Annotated[str | None, typer.Option(help="date of the prescribed training, YYYY-MM-DD")] = None,
+    trained_on: Annotated[
+        str | None, typer.Option(help="date of the prescribed training, YYYY-MM-DD")
+    ] = None,
 ) -> None:
     """Add an officer."""
     from fairengage.access.principal import CLI_ACTOR
     from fairengage.officers import service as officers
 
     day = _parse_date(trained_on, "--trained-on") if trained_on else None
-    _run_cli_service(lambda s: officers.add(session=s, badge=badge, name=name, division=division,
-                                            trained_on=day, actor=CLI_ACTOR))
+    _run_cli_service(
+        lambda s: officers.add(
+            session=s, badge=badge, name=name, division=division, trained_on=day, actor=CLI_ACTOR
+        )
+    )
     out.print(f"added officer {badge} ({name}, {division})")
 
 
@@ -146,9 +166,118 @@ def audit_verify() -> None:
     with _sessions()() as session:
         report = audit.verify(session)
     if not report.ok:
-        raise fail(f"audit log entry {report.first_bad_seq}: {report.problem} "
-                   f"({report.checked} entries before it verified)")
+        raise fail(
+            f"audit log entry {report.first_bad_seq}: {report.problem} "
+            f"({report.checked} entries before it verified)"
+        )
     out.print(f"audit log intact: {report.checked} entries; head digest {report.head_digest}")
+
+
+@app.command()
+def demo(
+    records: Annotated[int, typer.Option(help="synthetic engagements to load")] = 20_000,
+    port: Annotated[int, typer.Option(envvar="PORT", help="port to serve on")] = 8000,
+    host: str = "127.0.0.1",
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="build the database and stop")] = False,
+) -> None:
+    """Make a demo database with synthetic engagements and demo users (printed), then serve."""
+    import os
+
+    from rich.table import Table
+
+    from fairengage import demo as demo_build
+    from fairengage.config import Settings
+
+    url = os.environ.get("FAIRENGAGE_DATABASE_URL") or demo_build.fresh_database()
+    public_url = os.environ.get("FAIRENGAGE_PUBLIC_URL") or f"http://{host}:{port}"
+    settings = Settings(
+        database_url=url,
+        secret_key=os.environ.get("FAIRENGAGE_SECRET_KEY") or demo_build.demo_secret(),
+        public_url=public_url,
+    )
+    with out.status(f"building the demo database with {records:,} synthetic engagements…"):
+        users = demo_build.build(settings=settings, records=records)
+    table = Table(title="Demo users (sign in at /login)")
+    for column in ("username", "password", "role", "what to try"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(user.username, user.password, user.role, user.note)
+    out.print(table)
+    out.print(f"database: {url}   records: {records:,}")
+    out.print(f"open {public_url}/ — officer form {public_url}/engagements/new — public {public_url}/public")
+    if no_serve:
+        return
+    import uvicorn
+
+    from fairengage.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port)
+
+
+@app.command()
+def synth(
+    records: Annotated[int, typer.Option(help="number of engagements")],
+    out_file: Annotated[Path, typer.Option("--out", help="output file, .parquet or .csv")],
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same table")] = 0,
+    officers: Annotated[int, typer.Option(help="officers in the roster")] = 400,
+    over_represent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--over-represent", help="GROUP=MULT: multiply a group's odds of being engaged (repeatable)"
+        ),
+    ] = None,
+    biased_officers: Annotated[int, typer.Option(help="officers who over-engage --biased-group")] = 0,
+    biased_group: str = "Black",
+    biased_multiplier: float = 3.0,
+    daylight_effect: Annotated[
+        float, typer.Option(help="odds multiplier for --daylight-group while it is light (visibility)")
+    ] = 1.0,
+    daylight_group: str = "Black",
+    hit_rate: Annotated[
+        list[str] | None,
+        typer.Option("--hit-rate", help="GROUP=RATE: contraband hit rate when searched (repeatable)"),
+    ] = None,
+    start: str = "2024-04-01",
+    end: str = "2025-12-31",
+) -> None:
+    """Write a synthetic analytic table (DESIGN.md) with effects you can plant."""
+    from fairengage.ingest import synth as synthetic
+
+    effects = synthetic.PlantedEffects(
+        over_representation=_pairs(over_represent, "--over-represent"),
+        biased_officers=biased_officers,
+        biased_group=biased_group,
+        biased_multiplier=biased_multiplier,
+        daylight_effect=daylight_effect,
+        daylight_group=daylight_group,
+        hit_rate=_pairs(hit_rate, "--hit-rate"),
+    )
+    try:
+        frame = synthetic.generate(
+            records,
+            seed=seed,
+            officers=officers,
+            effects=effects,
+            start=_parse_date(start, "--start"),
+            end=_parse_date(end, "--end"),
+        )
+        synthetic.write_table(frame, out_file)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"wrote {len(frame):,} engagements to {out_file}")
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for value in values or []:
+        group, sep, number = value.rpartition("=")
+        try:
+            result[group] = float(number)
+        except ValueError:
+            raise fail(f"{option}: {value!r} is not GROUP=NUMBER") from None
+        if not sep or not group:
+            raise fail(f"{option}: {value!r} is not GROUP=NUMBER")
+    return result
 
 
 @app.command()

@@ -6,6 +6,16 @@ from fairengage.engagements.models import Engagement, Finding, IdempotencyRecord
 from fairengage.officers.models import Division, Officer, TrainingRecord
 
 __all__ = [
-    "ApiToken", "AuditEntry", "AuditHead", "Base", "Division", "Engagement", "Finding", "IdempotencyRecord",
-    "Officer", "Person", "TrainingRecord", "User",
+    "ApiToken",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Division",
+    "Engagement",
+    "Finding",
+    "IdempotencyRecord",
+    "Officer",
+    "Person",
+    "TrainingRecord",
+    "User",
 ]

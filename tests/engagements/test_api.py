@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from builders import valid_body
 from sqlalchemy import func, select
 
+from builders import valid_body
 from fairengage.access.models import AuditEntry
 from fairengage.engagements.models import Engagement, Person
 
@@ -71,10 +71,12 @@ def test_exception_ground_is_recorded_and_compliant(client, world):
 
 def test_same_idempotency_key_gives_one_record(client, world, sessions):
     headers = {**world.officer_with_token("T103"), "Idempotency-Key": "abc-123"}
-    first = client.post("/api/v1/engagements", json=valid_body(occurred_at="2025-01-02T10:00:00-05:00"),
-                        headers=headers)
-    second = client.post("/api/v1/engagements", json=valid_body(occurred_at="2025-01-02T10:00:00-05:00"),
-                         headers=headers)
+    first = client.post(
+        "/api/v1/engagements", json=valid_body(occurred_at="2025-01-02T10:00:00-05:00"), headers=headers
+    )
+    second = client.post(
+        "/api/v1/engagements", json=valid_body(occurred_at="2025-01-02T10:00:00-05:00"), headers=headers
+    )
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert second.headers.get("Idempotent-Replayed") == "true"
@@ -83,7 +85,10 @@ def test_same_idempotency_key_gives_one_record(client, world, sessions):
 
 def test_reused_key_with_other_body_is_refused(client, world, sessions):
     headers = {**world.officer_with_token("T104"), "Idempotency-Key": "k1"}
-    assert client.post("/api/v1/engagements", json=valid_body(perceived_age=30), headers=headers).status_code == 201
+    assert (
+        client.post("/api/v1/engagements", json=valid_body(perceived_age=30), headers=headers).status_code
+        == 201
+    )
     r = client.post("/api/v1/engagements", json=valid_body(perceived_age=31), headers=headers)
     assert r.status_code == 422
     assert r.json()["errors"][0]["rule"] == "IDEMPOTENCY-KEY"
@@ -163,12 +168,21 @@ def test_analyst_may_not_record_or_read(client, world):
 def test_list_filters_and_paginates(client, world):
     headers = world.officer_with_token("T111")
     for age, race in [(20, "Black"), (30, "White"), (40, "Black"), (50, "South Asian"), (60, "Black")]:
-        assert client.post("/api/v1/engagements", json=valid_body(perceived_age=age, perceived_race=race),
-                           headers=headers).status_code == 201
-    page = client.get("/api/v1/engagements", params={"perceived_race": "Black", "limit": 2}, headers=headers).json()
+        assert (
+            client.post(
+                "/api/v1/engagements",
+                json=valid_body(perceived_age=age, perceived_race=race),
+                headers=headers,
+            ).status_code
+            == 201
+        )
+    page = client.get(
+        "/api/v1/engagements", params={"perceived_race": "Black", "limit": 2}, headers=headers
+    ).json()
     assert page["total"] == 3 and len(page["items"]) == 2 and page["next_offset"] == 2
-    rest = client.get("/api/v1/engagements", params={"perceived_race": "Black", "limit": 2, "offset": 2},
-                      headers=headers).json()
+    rest = client.get(
+        "/api/v1/engagements", params={"perceived_race": "Black", "limit": 2, "offset": 2}, headers=headers
+    ).json()
     assert len(rest["items"]) == 1 and rest["next_offset"] is None
     ids = {i["id"] for i in page["items"]} | {i["id"] for i in rest["items"]}
     assert len(ids) == 3
@@ -180,7 +194,9 @@ def refused(client, headers, sessions, body, field, rule=None):
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     errors = r.json()["errors"]
-    assert any(e["field"].split(".")[0] == field and (rule is None or e["rule"] == rule) for e in errors), errors
+    assert any(e["field"].split(".")[0] == field and (rule is None or e["rule"] == rule) for e in errors), (
+        errors
+    )
     assert count(sessions) == 0
 
 
@@ -199,7 +215,9 @@ def test_bad_input_is_refused_and_nothing_stored(client, world, sessions):
     refused(client, h, sessions, valid_body(reason=""), "reason", "REASON-REQUIRED")
     refused(client, h, sessions, valid_body(outcome="fine"), "outcome", "RECORD-CONTENTS")
     refused(client, h, sessions, valid_body(contraband_found=True), "contraband_found")
-    refused(client, h, sessions, valid_body(occurred_at="2010-01-01T10:00:00-05:00"), "occurred_at", "VALID-TIME")
+    refused(
+        client, h, sessions, valid_body(occurred_at="2010-01-01T10:00:00-05:00"), "occurred_at", "VALID-TIME"
+    )
 
 
 def test_reason_resting_on_race_alone_is_refused(client, world, sessions):
@@ -217,8 +235,10 @@ def test_untrained_officer_is_refused(client, world, sessions):
 
 def test_flagged_record_is_stored_with_its_flag(client, world):
     h = world.officer_with_token("T115")
-    body = valid_body(reason="Walked away when I approached him near the station entrance late at night.",
-                      reason_grounds=["behaviour"])
+    body = valid_body(
+        reason="Walked away when I approached him near the station entrance late at night.",
+        reason_grounds=["behaviour"],
+    )
     r = client.post("/api/v1/engagements", json=body, headers=h)
     assert r.status_code == 201, r.text
     fails = [f for f in r.json()["findings"] if f["verdict"] == "fail"]
@@ -231,7 +251,11 @@ def test_ruleset_current_publishes_lists_and_rules(client):
     assert r.status_code == 200
     data = r.json()
     assert data["id"] == "on-reg-400-23"
-    assert {p["code"] for p in data["purposes"]} == {"inquiring_into_offences", "suspicious_activities", "intelligence"}
+    assert {p["code"] for p in data["purposes"]} == {
+        "inquiring_into_offences",
+        "suspicious_activities",
+        "intelligence",
+    }
     assert any(rule["code"] == "INFORM-RIGHT" for rule in data["rules"])
     older = client.get("/api/v1/rulesets/current", params={"on": "2018-06-01"}).json()
     assert older["id"] == "on-reg-58-16"

@@ -112,7 +112,9 @@ def verify(session: Session, *, batch: int = 5000) -> ChainReport:
             if entry.seq != expected_seq:
                 return ChainReport(False, checked, prev, expected_seq, f"entry {expected_seq} is missing")
             if entry.prev_digest != prev:
-                return ChainReport(False, checked, prev, entry.seq, "its link to the previous entry is broken")
+                return ChainReport(
+                    False, checked, prev, entry.seq, "its link to the previous entry is broken"
+                )
             if entry_digest(prev, entry) != entry.digest:
                 return ChainReport(False, checked, prev, entry.seq, "its contents were altered")
             prev = entry.digest
@@ -123,6 +125,10 @@ def verify(session: Session, *, batch: int = 5000) -> ChainReport:
     head_seq, head_digest = (head.seq, head.digest) if head else (0, GENESIS)
     if head_seq != last_seq or head_digest != prev:
         return ChainReport(
-            False, checked, prev, last_seq + 1, f"the chain ends at entry {last_seq} but its head says {head_seq}"
+            False,
+            checked,
+            prev,
+            last_seq + 1,
+            f"the chain ends at entry {last_seq} but its head says {head_seq}",
         )
     return ChainReport(True, checked, prev)

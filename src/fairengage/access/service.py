@@ -16,7 +16,7 @@ from fairengage.access.permissions import ROLES
 from fairengage.errors import Conflict, FieldError, NotFound, RecordRefused
 from fairengage.officers import service as officers
 
-TOKEN_PREFIX = "fe_"
+TOKEN_PREFIX = "fe_"  # noqa: S105 -- a public marker so leaked tokens are recognisable, not a secret
 
 
 def get(*, session: Session, username: str) -> User | None:
@@ -45,7 +45,8 @@ def add_user(
     """Add a user; an officer is linked to their officer record by badge, a supervisor to a division."""
     if role not in ROLES:
         raise RecordRefused(
-            f"unknown role {role}", [FieldError("role", "VALID-ROLE", f"role must be one of {', '.join(ROLES)}")]
+            f"unknown role {role}",
+            [FieldError("role", "VALID-ROLE", f"role must be one of {', '.join(ROLES)}")],
         )
     if get(session=session, username=username) is not None:
         raise Conflict(f"a user named {username} already exists")
@@ -73,8 +74,13 @@ def add_user(
     session.add(user)
     session.flush()
     audit.append(
-        session, actor=actor, action="user.add", entity="user", entity_id=username,
-        purpose="administration", details={"role": role, "badge": badge, "division": division},
+        session,
+        actor=actor,
+        action="user.add",
+        entity="user",
+        entity_id=username,
+        purpose="administration",
+        details={"role": role, "badge": badge, "division": division},
     )
     return user
 
@@ -100,8 +106,13 @@ def create_token(*, session: Session, username: str, actor: str) -> str:
     )
     session.flush()
     audit.append(
-        session, actor=actor, action="token.create", entity="user", entity_id=username,
-        purpose="administration", details={"prefix": token[:10]},
+        session,
+        actor=actor,
+        action="token.create",
+        entity="user",
+        entity_id=username,
+        purpose="administration",
+        details={"prefix": token[:10]},
     )
     return token
 

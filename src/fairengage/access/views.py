@@ -45,14 +45,26 @@ def login(
     """Check the password, start a fresh session and go where the user was heading."""
     user = access.authenticate_password(session=session, username=username.strip(), password=password)
     if user is None:
-        audit.append(session, actor=username.strip()[:80] or "?", action="login.failed", entity="user",
-                     entity_id=None, purpose="sign-in")
+        audit.append(
+            session,
+            actor=username.strip()[:80] or "?",
+            action="login.failed",
+            entity="user",
+            entity_id=None,
+            purpose="sign-in",
+        )
         return render(request, "login.html", {"next": safe_next(next) or "", "error": True}, status_code=401)
     # A new session on sign-in: nothing from before it carries over (session fixation).
     request.session.clear()
     request.session["uid"] = user.id
-    audit.append(session, actor=user.username, action="login", entity="user", entity_id=user.username,
-                 purpose="sign-in")
+    audit.append(
+        session,
+        actor=user.username,
+        action="login",
+        entity="user",
+        entity_id=user.username,
+        purpose="sign-in",
+    )
     return RedirectResponse(safe_next(next) or HOME_BY_ROLE.get(user.role, "/"), status_code=303)
 
 

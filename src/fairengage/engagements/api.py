@@ -32,8 +32,11 @@ def create_engagement(
 ) -> JSONResponse:
     """Record an engagement; a repeat with the same Idempotency-Key returns the first answer."""
     result = service.record(
-        sessions=sessions_of(request), draft=draft, principal=principal,
-        settings=settings_of(request), idempotency_key=idempotency_key,
+        sessions=sessions_of(request),
+        draft=draft,
+        principal=principal,
+        settings=settings_of(request),
+        idempotency_key=idempotency_key,
     )
     headers = {"Location": f"/api/v1/engagements/{result.body['id']}"}
     if result.replayed:
@@ -53,7 +56,11 @@ def engagement_out(engagement: Engagement, request: Request, person: Any = None)
         "division": engagement.division_code,
         "officer_badge": engagement.officer.badge,
         "officer_name": engagement.officer.name,
-        "location": {"lat": engagement.lat, "lon": engagement.lon, "description": engagement.location_description},
+        "location": {
+            "lat": engagement.lat,
+            "lon": engagement.lon,
+            "description": engagement.location_description,
+        },
         "purpose": engagement.purpose,
         "reason": engagement.reason,
         "reason_grounds": engagement.reason_grounds,
@@ -77,8 +84,12 @@ def engagement_out(engagement: Engagement, request: Request, person: Any = None)
         "ruleset": {"id": ruleset.id, "version": engagement.ruleset_version, "title": ruleset.title},
         "findings": body["findings"],
         "receipt": body["receipt"],
-        "person": None if person is None else {
-            "name": person.name, "date_of_birth": person.date_of_birth, "address": person.address,
+        "person": None
+        if person is None
+        else {
+            "name": person.name,
+            "date_of_birth": person.date_of_birth,
+            "address": person.address,
         },
     }
 
@@ -93,7 +104,7 @@ def read_engagement(
         "operational follow-up"
     ),
 ) -> dict[str, Any]:
-    """One record the caller may see; the person's information is included, and logged, for roles allowed it."""
+    """One record the caller may see, with the person's information (logged) for roles allowed it."""
     engagement = service.get_visible(session=session, principal=principal, engagement_id=engagement_id)
     person = service.read_person(session=session, principal=principal, engagement=engagement, purpose=purpose)
     return engagement_out(engagement, request, person)
@@ -116,10 +127,17 @@ def list_engagements(
 ) -> dict[str, Any]:
     """A filtered page of the records the caller may see, newest first; no personal information."""
     filters = service.Filters(
-        division=division, perceived_race=perceived_race, purpose=purpose, compliant=compliant,
-        status=status, occurred_from=occurred_from, occurred_to=occurred_to,
+        division=division,
+        perceived_race=perceived_race,
+        purpose=purpose,
+        compliant=compliant,
+        status=status,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
     )
-    rows, total = service.search(session=session, principal=principal, filters=filters, limit=limit, offset=offset)
+    rows, total = service.search(
+        session=session, principal=principal, filters=filters, limit=limit, offset=offset
+    )
     return {
         "items": [engagement_out(e, request) for e in rows],
         "total": total,

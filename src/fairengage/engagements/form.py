@@ -47,7 +47,9 @@ def draft_from_form(form: Any, tz: ZoneInfo) -> tuple[EngagementIn | None, list[
         try:
             age = int(age_text)
         except ValueError:
-            errors.append(FieldError("perceived_age", "RECORD-CONTENTS", "Give the age as a whole number of years."))
+            errors.append(
+                FieldError("perceived_age", "RECORD-CONTENTS", "Give the age as a whole number of years.")
+            )
     informed = _answer(form, "informed")
     informed_why = _answer(form, "informed_why")
     receipt = _answer(form, "receipt_offered")

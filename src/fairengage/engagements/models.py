@@ -32,7 +32,7 @@ class Engagement(Base):
     description_elements: Mapped[list] = mapped_column(JSON, default=list)
     perceived_race: Mapped[str] = mapped_column(String(40))
     perceived_gender: Mapped[str] = mapped_column(String(20))
-    perceived_age: Mapped[int] = mapped_column(Integer)
+    perceived_age: Mapped[int | None] = mapped_column(Integer)
     informed: Mapped[bool | None] = mapped_column(Boolean)
     inform_exception: Mapped[str | None] = mapped_column(String(40))
     inform_exception_details: Mapped[str | None] = mapped_column(Text)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
 
 ShortText = Annotated[StrictStr, Field(max_length=300)]
 LongText = Annotated[StrictStr, Field(max_length=4000)]
@@ -115,7 +124,7 @@ class EngagementOut(BaseModel):
     description_elements: list[str]
     perceived_race: str
     perceived_gender: str
-    perceived_age: int
+    perceived_age: int | None
     informed: bool | None
     inform_exception: str | None
     informed_why: bool | None

@@ -38,7 +38,7 @@ class Recorded:
     replayed: bool = False
 
 
-def facts_from(draft: EngagementIn, officer: Officer) -> policy.EngagementFacts:
+def facts_from(draft: EngagementIn, officer: Officer, settings: Settings) -> policy.EngagementFacts:
     """What the rule evaluator reads from a draft and its officer."""
     person = draft.person
     return policy.EngagementFacts(
@@ -65,7 +65,7 @@ def facts_from(draft: EngagementIn, officer: Officer) -> policy.EngagementFacts:
         perceived_age=draft.perceived_age,
         officer_name=officer.name,
         officer_badge=officer.badge,
-        officer_trained_on=officer.last_trained_on,
+        officer_trained_on=officer.trained_as_of(draft.occurred_at.astimezone(settings.tz).date()),
     )
 
 
@@ -76,7 +76,9 @@ def _validate_context(session: Session, draft: EngagementIn, now: datetime) -> l
         errors.append(FieldError("occurred_at", "VALID-TIME", "the time is in the future"))
     if not officers.division_exists(session=session, code=draft.division):
         errors.append(
-            FieldError("division", "VALID-DIVISION", f"{draft.division} is not one of the service's divisions")
+            FieldError(
+                "division", "VALID-DIVISION", f"{draft.division} is not one of the service's divisions"
+            )
         )
     if draft.contraband_found is not None and not draft.searched:
         errors.append(
@@ -86,19 +88,26 @@ def _validate_context(session: Session, draft: EngagementIn, now: datetime) -> l
 
 
 def evaluate_draft(
-    *, session: Session, draft: EngagementIn, officer: Officer, settings: Settings, now: datetime | None = None
+    *,
+    session: Session,
+    draft: EngagementIn,
+    officer: Officer,
+    settings: Settings,
+    now: datetime | None = None,
 ) -> policy.Evaluation:
     """Evaluate a draft; raise RecordRefused with every problem when it may not be stored."""
     now = now or datetime.now(UTC)
     errors = _validate_context(session, draft, now)
     try:
-        evaluation = policy.evaluate(facts_from(draft, officer), tz=settings.timezone)
+        evaluation = policy.evaluate(facts_from(draft, officer, settings), tz=settings.timezone)
     except policy.NoRuleSetInForce:
         errors.append(FieldError("occurred_at", "VALID-TIME", "no rule set was in force on that date"))
         raise RecordRefused("the record cannot be stored", errors) from None
     ruleset = evaluation.ruleset
     if draft.outcome not in ruleset.codes("outcomes"):
-        errors.append(FieldError("outcome", "RECORD-CONTENTS", "outcome must be one of the rule set's outcomes"))
+        errors.append(
+            FieldError("outcome", "RECORD-CONTENTS", "outcome must be one of the rule set's outcomes")
+        )
     errors += [FieldError(**e) for e in evaluation.errors()]
     if errors:
         raise RecordRefused("the record breaks a rule and was not stored", errors)
@@ -155,8 +164,12 @@ def record(
             if idempotency_key:
                 session.add(
                     IdempotencyRecord(
-                        user_id=principal.user_id, key=idempotency_key, request_digest=digest,
-                        engagement_id=engagement.id, status_code=201, response=body,
+                        user_id=principal.user_id,
+                        key=idempotency_key,
+                        request_digest=digest,
+                        engagement_id=engagement.id,
+                        status_code=201,
+                        response=body,
                         created_at=datetime.now(UTC),
                     )
                 )
@@ -200,7 +213,7 @@ def _store(
         description_elements=list(draft.description_elements),
         perceived_race=draft.perceived_race or "",
         perceived_gender=draft.perceived_gender or "",
-        perceived_age=draft.perceived_age if draft.perceived_age is not None else -1,
+        perceived_age=draft.perceived_age,
         informed=draft.informed,
         inform_exception=draft.inform_exception,
         inform_exception_details=draft.inform_exception_details,
@@ -224,12 +237,18 @@ def _store(
         for f in evaluation.findings
     ]
     if person is not None and (person.name or person.date_of_birth or person.address):
-        engagement.person = Person(name=person.name, date_of_birth=person.date_of_birth, address=person.address)
+        engagement.person = Person(
+            name=person.name, date_of_birth=person.date_of_birth, address=person.address
+        )
     session.add(engagement)
     session.flush()
     audit.append(
-        session, actor=principal.username, action="engagement.create", entity="engagement",
-        entity_id=engagement.id, purpose="recording an engagement (O. Reg. 58/16 s.9)",
+        session,
+        actor=principal.username,
+        action="engagement.create",
+        entity="engagement",
+        entity_id=engagement.id,
+        purpose="recording an engagement (O. Reg. 58/16 s.9)",
         details={
             "compliant": engagement.compliant,
             "flags": sorted({f.code for f in evaluation.flags}),
@@ -244,7 +263,13 @@ def _store(
 def findings_json(engagement: Engagement) -> list[dict[str, Any]]:
     """The findings as the API shows them."""
     return [
-        {"rule": f.rule_code, "verdict": f.verdict, "message": f.message, "field": f.field, "ground": f.ground}
+        {
+            "rule": f.rule_code,
+            "verdict": f.verdict,
+            "message": f.message,
+            "field": f.field,
+            "ground": f.ground,
+        }
         for f in engagement.findings
     ]
 
@@ -291,8 +316,13 @@ def read_person(
     if scope_of(principal.role, "engagements:read-person") is None or engagement.person is None:
         return None
     audit.append(
-        session, actor=principal.username, action="person.read", entity="engagement",
-        entity_id=engagement.id, purpose=purpose, details={"role": principal.role},
+        session,
+        actor=principal.username,
+        action="person.read",
+        entity="engagement",
+        entity_id=engagement.id,
+        purpose=purpose,
+        details={"role": principal.role},
     )
     return engagement.person
 

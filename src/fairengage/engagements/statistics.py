@@ -47,7 +47,9 @@ def public_totals(*, session: Session, tz: str, threshold: int) -> dict[str, Any
         bucket[0] += 1
         bucket[1] += int(bool(was_collected))
     by_division = session.execute(
-        select(Engagement.division_code, func.count()).group_by(Engagement.division_code).order_by(Engagement.division_code)
+        select(Engagement.division_code, func.count())
+        .group_by(Engagement.division_code)
+        .order_by(Engagement.division_code)
     ).all()
     division_rows = [{"division": d, "total": suppress(n, threshold)} for d, n in by_division]
     suppressed = [r for r in division_rows if r["total"] is None]

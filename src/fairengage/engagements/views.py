@@ -25,8 +25,17 @@ router = APIRouter(include_in_schema=False)
 
 
 def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, str]]]:
-    names = ("purposes", "scope_exclusions", "reason_grounds", "description_elements", "inform_exceptions",
-             "receipt_exceptions", "perceived_race", "perceived_gender", "outcomes")
+    names = (
+        "purposes",
+        "scope_exclusions",
+        "reason_grounds",
+        "description_elements",
+        "inform_exceptions",
+        "receipt_exceptions",
+        "perceived_race",
+        "perceived_gender",
+        "outcomes",
+    )
     out = {name: [(item.code, item.label(lang)) for item in ruleset.items(name)] for name in names}
     forbidden = ruleset.forbidden_codes()
     out["allowed_grounds"] = [(c, label) for c, label in out["reason_grounds"] if c not in forbidden]
@@ -45,8 +54,12 @@ def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
 
 
 def _form_page(
-    request: Request, principal: Principal, session: Session, values: dict[str, Any],
-    errors: list[FieldError], status_code: int = 200,
+    request: Request,
+    principal: Principal,
+    session: Session,
+    values: dict[str, Any],
+    errors: list[FieldError],
+    status_code: int = 200,
 ) -> HTMLResponse:
     settings = settings_of(request)
     lang = pick_language(request)
@@ -60,7 +73,8 @@ def _form_page(
         by_anchor.setdefault(anchor, []).append(text)
         summary.append({"anchor": anchor, "message": text, "rule": error.rule})
     return render_page(
-        request, "engagement_form.html",
+        request,
+        "engagement_form.html",
         {
             "choices": _choices(ruleset, lang),
             "ruleset": ruleset,
@@ -71,7 +85,8 @@ def _form_page(
             "form_key": values.get("form_key") or str(uuid.uuid4()),
             "now_local": now_local.strftime("%Y-%m-%dT%H:%M"),
         },
-        status_code=status_code, lang=lang,
+        status_code=status_code,
+        lang=lang,
     )
 
 
@@ -104,7 +119,10 @@ async def submit_engagement(
     try:
         # The form's one-time key makes a double tap or a resubmitted page store one record.
         result = service.record(
-            sessions=sessions_of(request), draft=draft, principal=principal, settings=settings,
+            sessions=sessions_of(request),
+            draft=draft,
+            principal=principal,
+            settings=settings,
             idempotency_key=f"form:{str(form.get('form_key') or '')[:80]}" if form.get("form_key") else None,
         )
     except RecordRefused as refused:
@@ -114,7 +132,9 @@ async def submit_engagement(
 
 @router.get("/engagements/{engagement_id}/receipt", response_class=HTMLResponse)
 def recorded(
-    engagement_id: str, request: Request, principal: Principal = Depends(page_principal),
+    engagement_id: str,
+    request: Request,
+    principal: Principal = Depends(page_principal),
     session: Session = Depends(db_session),
 ) -> HTMLResponse:
     """The end of the form: the receipt to offer, and any flags the supervisor will see."""
@@ -124,30 +144,50 @@ def recorded(
     code = codes.format_code(engagement.receipt_code)
     url = service.receipt_url(settings_of(request), code)
     flags = [
-        {"rule": f.rule_code, "message": ruleset.rule(f.rule_code).message(lang, flag=True) if lang != "en" else f.message}
-        for f in engagement.findings if f.verdict == "fail"
+        {
+            "rule": f.rule_code,
+            "message": ruleset.rule(f.rule_code).message(lang, flag=True) if lang != "en" else f.message,
+        }
+        for f in engagement.findings
+        if f.verdict == "fail"
     ]
     return render_page(
-        request, "engagement_recorded.html",
-        {"e": engagement, "code": code, "url": url, "qr": render.qr_svg(url, lang=lang), "flags": flags,
-         "when": render.format_when(engagement.occurred_at.astimezone(settings_of(request).tz), lang)},
+        request,
+        "engagement_recorded.html",
+        {
+            "e": engagement,
+            "code": code,
+            "url": url,
+            "qr": render.qr_svg(url, lang=lang),
+            "flags": flags,
+            "when": render.format_when(engagement.occurred_at.astimezone(settings_of(request).tz), lang),
+        },
         lang=lang,
     )
 
 
 @router.get("/engagements", response_class=HTMLResponse)
 def my_records(
-    request: Request, principal: Principal = Depends(page_principal), session: Session = Depends(db_session),
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
     offset: int = 0,
 ) -> HTMLResponse:
     """The officer's own records, or a supervisor's division's; newest first, no personal information."""
     offset = max(0, offset)
-    rows, total = service.search(session=session, principal=principal, filters=service.Filters(), limit=50,
-                                 offset=offset)
+    rows, total = service.search(
+        session=session, principal=principal, filters=service.Filters(), limit=50, offset=offset
+    )
     tz = settings_of(request).tz
     return render_page(
-        request, "engagement_list.html",
-        {"rows": rows, "total": total, "offset": offset, "limit": 50,
-         "local": lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-         "code": codes.format_code},
+        request,
+        "engagement_list.html",
+        {
+            "rows": rows,
+            "total": total,
+            "offset": offset,
+            "limit": 50,
+            "local": lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            "code": codes.format_code,
+        },
     )

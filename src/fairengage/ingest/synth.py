@@ -73,7 +73,7 @@ DETAIL_COLUMNS: dict[str, str] = {
     "legacy": "bool",
 }
 
-PURPOSES: tuple[str, ...] = ("offence_inquiry", "suspicious_activity", "intelligence")
+PURPOSES: tuple[str, ...] = ("inquiring_into_offences", "suspicious_activities", "intelligence")
 GENDERS: tuple[str, ...] = ("man", "woman", "gender diverse", "unknown")
 OUTCOMES: tuple[str, ...] = ("none", "caution", "ticket", "arrest", "referral")
 REASON_GROUNDS: tuple[str, ...] = (
@@ -91,7 +91,7 @@ INFORM_EXCEPTIONS: tuple[str, ...] = (
     "confidential_informant",
     "identity_contrary_to_law",
 )
-RECEIPT_EXCEPTIONS: tuple[str, ...] = ("safety", "urgent_call")
+RECEIPT_EXCEPTIONS: tuple[str, ...] = ("safety", "respond_to_other_matter")
 
 # Officer keys of synthetic data are made with this fixed key, never with a deployment's secret.
 SYNTHETIC_OFFICER_KEY = b"fairengage-synthetic-officer-key"
@@ -315,7 +315,7 @@ _STREETS = (
 # racialized group (RULES.md RACE-NOT-A-REASON) and never rest only on a refusal to answer, walking
 # away or presence in a high-crime area (FORBIDDEN-REASONS).
 _REASON_TEMPLATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    "offence_inquiry": (
+    "inquiring_into_offences": (
         (
             "Person was near {place} minutes after a reported break and enter, wearing a {clothing} like the "
             "suspect's and walking the same way.",
@@ -342,7 +342,7 @@ _REASON_TEMPLATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
             ("associated_with_suspect", "vehicle"),
         ),
     ),
-    "suspicious_activity": (
+    "suspicious_activities": (
         (
             "Person was trying the door handles of several parked cars near {place} and moved away each time "
             "a car approached.",
@@ -529,6 +529,8 @@ def _phase_codes(day_index: np.ndarray, seconds: np.ndarray, table: np.ndarray) 
 def daylight_phase(occurred_at: pd.Series, tz: str = "America/Toronto") -> np.ndarray:
     """'light', 'twilight' or 'dark' for each timestamp, by Toronto's sun on its local date."""
     local = pd.Series(occurred_at).dt.tz_convert(tz)
+    if local.empty:
+        return np.array([], dtype=object)
     days = local.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
     seconds = (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
     first = days.min()

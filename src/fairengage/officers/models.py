@@ -37,6 +37,10 @@ class Officer(Base):
         """The most recent completion of the prescribed training."""
         return max((t.completed_on for t in self.training), default=None)
 
+    def trained_as_of(self, day: date) -> date | None:
+        """The latest completion on or before `day`: training taken later does not cover earlier work."""
+        return max((t.completed_on for t in self.training if t.completed_on <= day), default=None)
+
 
 class TrainingRecord(Base):
     """One completion of the prescribed training (O. Reg. 58/16 s.11)."""

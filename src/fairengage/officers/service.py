@@ -52,8 +52,13 @@ def add(
     session.add(officer)
     session.flush()
     audit.append(
-        session, actor=actor, action="officer.add", entity="officer", entity_id=badge,
-        purpose="administration", details={"division": division},
+        session,
+        actor=actor,
+        action="officer.add",
+        entity="officer",
+        entity_id=badge,
+        purpose="administration",
+        details={"division": division},
     )
     return officer
 
@@ -65,7 +70,12 @@ def record_training(*, session: Session, badge: str, on: date, actor: str) -> Tr
     officer.training.append(record)
     session.flush()
     audit.append(
-        session, actor=actor, action="officer.train", entity="officer", entity_id=badge,
-        purpose="administration", details={"completed_on": on.isoformat()},
+        session,
+        actor=actor,
+        action="officer.train",
+        entity="officer",
+        entity_id=badge,
+        purpose="administration",
+        details={"completed_on": on.isoformat()},
     )
     return record

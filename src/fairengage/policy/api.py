@@ -28,8 +28,13 @@ def current_ruleset(request: Request, on: date | None = None) -> dict[str, Any]:
 def list_rulesets() -> list[dict[str, Any]]:
     """Every rule set shipped, with its dates."""
     return [
-        {"id": r.id, "title": r.title, "version": r.version, "effective_from": r.effective_from,
-         "effective_to": r.effective_to}
+        {
+            "id": r.id,
+            "title": r.title,
+            "version": r.version,
+            "effective_from": r.effective_from,
+            "effective_to": r.effective_to,
+        }
         for r in load_rulesets()
     ]
 

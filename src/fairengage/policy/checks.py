@@ -50,6 +50,7 @@ def finding(
 
 # --- free-text matching -------------------------------------------------------------------------------
 
+
 def normalise_words(text: str | None) -> tuple[str, ...]:
     """The words of `text`, lower-cased and stripped of accents ("Noire" -> "noire", "élevée" -> "elevee")."""
     if not text:
@@ -88,6 +89,7 @@ def _supporting_grounds(facts: EngagementFacts, ruleset: RuleSet) -> list[str]:
 
 # --- scope (s.1) ----------------------------------------------------------------------------------------
 
+
 def check_scope_purpose(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
     """The purpose must be one of the regulated purposes (58/16 s.1(1))."""
     if facts.purpose in ruleset.codes("purposes"):
@@ -111,6 +113,7 @@ def check_attempt_counts(facts: EngagementFacts, ruleset: RuleSet) -> list[Findi
 
 
 # --- the reason (s.5) -----------------------------------------------------------------------------------
+
 
 def check_reason_required(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
     """An articulated reason in the officer's words, and ticked grounds only from the list (58/16 s.5(3))."""
@@ -163,6 +166,7 @@ def check_not_arbitrary(facts: EngagementFacts, ruleset: RuleSet) -> list[Findin
 
 # --- duties at the time (ss.6-7) ------------------------------------------------------------------------
 
+
 def _duty(
     ruleset: RuleSet,
     code: str,
@@ -188,8 +192,14 @@ def _duty(
 
 def check_inform_right(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
     """Told they need not give identifying information, or an exception ground (58/16 s.6(1)(a))."""
-    return _duty(ruleset, "INFORM-RIGHT", facts.informed, facts.inform_exception,
-                 done_field="informed", ground_field="inform_exception")
+    return _duty(
+        ruleset,
+        "INFORM-RIGHT",
+        facts.informed,
+        facts.inform_exception,
+        done_field="informed",
+        ground_field="inform_exception",
+    )
 
 
 def check_inform_why(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
@@ -199,16 +209,34 @@ def check_inform_why(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
     answer (and its exception) covers this duty too, as the API contract has one `informed` field.
     """
     if facts.informed_why is None and facts.inform_why_exception is None:
-        return _duty(ruleset, "INFORM-WHY", facts.informed, facts.inform_exception,
-                     done_field="informed", ground_field="inform_exception")
-    return _duty(ruleset, "INFORM-WHY", facts.informed_why, facts.inform_why_exception,
-                 done_field="informed_why", ground_field="inform_why_exception")
+        return _duty(
+            ruleset,
+            "INFORM-WHY",
+            facts.informed,
+            facts.inform_exception,
+            done_field="informed",
+            ground_field="inform_exception",
+        )
+    return _duty(
+        ruleset,
+        "INFORM-WHY",
+        facts.informed_why,
+        facts.inform_why_exception,
+        done_field="informed_why",
+        ground_field="inform_why_exception",
+    )
 
 
 def check_receipt_offer(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
     """A receipt offered, even to someone who would not answer, or an exception ground (58/16 s.7)."""
-    return _duty(ruleset, "RECEIPT-OFFER", facts.receipt_offered, facts.receipt_exception,
-                 done_field="receipt_offered", ground_field="receipt_exception")
+    return _duty(
+        ruleset,
+        "RECEIPT-OFFER",
+        facts.receipt_offered,
+        facts.receipt_exception,
+        done_field="receipt_offered",
+        ground_field="receipt_exception",
+    )
 
 
 def check_receipt_content(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
@@ -243,6 +271,7 @@ def check_record_contents(facts: EngagementFacts, ruleset: RuleSet) -> list[Find
 
 
 # --- officers (s.11) ------------------------------------------------------------------------------------
+
 
 def training_valid_until(trained_on: date, months: int) -> date:
     """The last day on which training still counts: `months` calendar months on, inclusive.

@@ -42,8 +42,9 @@ def message_for(finding: Finding, lang: str = "en", ruleset: RuleSet | None = No
         if finding.ruleset_id is None:
             raise PolicyError(f"finding {finding.code} does not say which rule set produced it")
         ruleset = get_ruleset(finding.ruleset_id)
-    return finding_message(ruleset, finding.code, finding.verdict, refuses=finding.refuses,
-                           ground=finding.ground, lang=lang)
+    return finding_message(
+        ruleset, finding.code, finding.verdict, refuses=finding.refuses, ground=finding.ground, lang=lang
+    )
 
 
 def _local_day(moment: date | datetime, zone: ZoneInfo) -> date:

@@ -50,13 +50,33 @@ PARAMETER_TYPES: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
     }
 )
 _TOP_KEYS = frozenset(
-    {"id", "title", "version", "effective_from", "effective_to", "source", "complaints_body",
-     "own_record_request", "parameters", "rules", *LIST_NAMES}
+    {
+        "id",
+        "title",
+        "version",
+        "effective_from",
+        "effective_to",
+        "source",
+        "complaints_body",
+        "own_record_request",
+        "parameters",
+        "rules",
+        *LIST_NAMES,
+    }
 )
 _ITEM_KEYS = frozenset({"code", "label_en", "label_fr", "forbidden"})
 _RULE_KEYS = frozenset(
-    {"code", "kind", "fields", "message_en", "message_fr", "flag_message_en", "flag_message_fr", "source",
-     "exceptions"}
+    {
+        "code",
+        "kind",
+        "fields",
+        "message_en",
+        "message_fr",
+        "flag_message_en",
+        "flag_message_fr",
+        "source",
+        "exceptions",
+    }
 )
 _BODY_KEYS = ("name_en", "name_fr", "website", "phone")
 
@@ -266,8 +286,9 @@ def _load_directory(directory: Path) -> tuple[RuleSet, ...]:
     """Parse every *.toml in the directory once and check that their dates do not overlap."""
     if not directory.is_dir():
         raise RuleSetFileError(f"{directory}: rule-set directory not found")
-    rulesets = sorted((_parse_file(p) for p in sorted(directory.glob("*.toml"))),
-                      key=lambda r: r.effective_from)
+    rulesets = sorted(
+        (_parse_file(p) for p in sorted(directory.glob("*.toml"))), key=lambda r: r.effective_from
+    )
     for earlier, later in pairwise(rulesets):
         if earlier.effective_to is None or earlier.effective_to >= later.effective_from:
             raise RuleSetFileError(
@@ -318,8 +339,9 @@ def _parse_file(path: Path) -> RuleSet:
     body = data.get("complaints_body")
     complaints_body = None
     if body is not None:
-        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and body[k]
-                                                 for k in _BODY_KEYS):
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(k), str) and body[k] for k in _BODY_KEYS
+        ):
             raise bad(f"[complaints_body] needs {', '.join(_BODY_KEYS)}")
         complaints_body = ComplaintsBody(**{k: body[k] for k in _BODY_KEYS})
     own = data.get("own_record_request", {})
@@ -359,8 +381,9 @@ def _parse_list(raw: Any, name: str, bad: Any) -> tuple[ListItem, ...]:
                 raise bad(f"[[{name}]] entry {entry.get('code', '?')!r} needs a non-empty {key!r}")
         if not isinstance(entry.get("forbidden", False), bool):
             raise bad(f"[[{name}]] entry {entry['code']!r}: 'forbidden' must be true or false")
-        items.append(ListItem(entry["code"], entry["label_en"], entry["label_fr"],
-                              entry.get("forbidden", False)))
+        items.append(
+            ListItem(entry["code"], entry["label_en"], entry["label_fr"], entry.get("forbidden", False))
+        )
     codes = [item.code for item in items]
     if len(set(codes)) != len(codes):
         raise bad(f"[[{name}]] repeats a code")

@@ -50,9 +50,15 @@ def check(
     if view is None:
         return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
     return render_page(
-        request, "receipt.html",
-        {"r": view, "when": render.format_when(view.occurred_local, lang), "qr": render.qr_svg(view.url, lang=lang),
-         "labels": render.LABELS[lang], "printable": False},
+        request,
+        "receipt.html",
+        {
+            "r": view,
+            "when": render.format_when(view.occurred_local, lang),
+            "qr": render.qr_svg(view.url, lang=lang),
+            "labels": render.LABELS[lang],
+            "printable": False,
+        },
         lang=lang,
     )
 
@@ -65,9 +71,15 @@ def printable(code: str, request: Request, session: Session = Depends(db_session
     if view is None:
         return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
     return render_page(
-        request, "receipt.html",
-        {"r": view, "when": render.format_when(view.occurred_local, lang), "qr": render.qr_svg(view.url, lang=lang),
-         "labels": render.LABELS[lang], "printable": True},
+        request,
+        "receipt.html",
+        {
+            "r": view,
+            "when": render.format_when(view.occurred_local, lang),
+            "qr": render.qr_svg(view.url, lang=lang),
+            "labels": render.LABELS[lang],
+            "printable": True,
+        },
         lang=lang,
     )
 
@@ -80,8 +92,11 @@ def pdf(code: str, request: Request, session: Session = Depends(db_session)) -> 
     if view is None:
         return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
     filename = f"receipt-{view.code}.pdf"
-    return Response(render.receipt_pdf(view), media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+    return Response(
+        render.receipt_pdf(view),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
 
 
 @router.get("/r/{code}/qr.svg")

@@ -40,8 +40,14 @@ FIELD_RULES: dict[str, str] = {
 }
 
 
-def problem(status: int, title: str, slug: str, detail: str, errors: list[dict[str, Any]] | None = None,
-            instance: str | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    slug: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    instance: str | None = None,
+) -> JSONResponse:
     """A problem+json response."""
     body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
     if instance:
@@ -69,7 +75,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     out = []
     for err in exc.errors():
         field = _field_path(tuple(err.get("loc", ())))
-        out.append({"field": field, "rule": _schema_rule(field, err.get("type", "")), "message": err.get("msg", "")})
+        out.append(
+            {"field": field, "rule": _schema_rule(field, err.get("type", "")), "message": err.get("msg", "")}
+        )
     return out
 
 
@@ -78,18 +86,35 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.slug, str(exc), [e.as_dict() for e in exc.errors] or None,
-                       instance=request.url.path)
+        return problem(
+            exc.status,
+            exc.title,
+            exc.slug,
+            str(exc),
+            [e.as_dict() for e in exc.errors] or None,
+            instance=request.url.path,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem(422, "The request is not valid", "invalid-request",
-                       "one or more fields are missing, of the wrong type or not allowed; nothing was stored",
-                       validation_errors(exc), instance=request.url.path)
+        return problem(
+            422,
+            "The request is not valid",
+            "invalid-request",
+            "one or more fields are missing, of the wrong type or not allowed; nothing was stored",
+            validation_errors(exc),
+            instance=request.url.path,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}.get(
-            exc.status_code, "http-error")
-        return problem(exc.status_code, str(exc.detail) if exc.detail else "Error", slug,
-                       str(exc.detail or ""), instance=request.url.path)
+            exc.status_code, "http-error"
+        )
+        return problem(
+            exc.status_code,
+            str(exc.detail) if exc.detail else "Error",
+            slug,
+            str(exc.detail or ""),
+            instance=request.url.path,
+        )

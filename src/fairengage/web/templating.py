@@ -17,8 +17,11 @@ CAPABILITIES = ("web", "engagements", "receipts", "access", "officers", "review"
 
 environment = Environment(
     loader=ChoiceLoader(
-        [FileSystemLoader(str(PACKAGE / name / "templates")) for name in CAPABILITIES
-         if (PACKAGE / name / "templates").is_dir()]
+        [
+            FileSystemLoader(str(PACKAGE / name / "templates"))
+            for name in CAPABILITIES
+            if (PACKAGE / name / "templates").is_dir()
+        ]
     ),
     autoescape=select_autoescape(["html"]),
     extensions=["jinja2.ext.i18n"],
@@ -27,8 +30,13 @@ environment.policies["ext.i18n.trimmed"] = True
 templates = Jinja2Templates(env=environment)
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200,
-           lang: str | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    lang: str | None = None,
+) -> HTMLResponse:
     """Render a page in the visitor's language, with the signed-in user and CSRF token at hand."""
     lang = lang or pick_language(request)
     tr = translations(lang)

@@ -1,0 +1,58 @@
+"""Optional components of the test machine (PostgreSQL, Chromium): found, skipped, or required in CI."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from fairengage.db import engine_for, normalise_url
+
+REQUIRE_ALL = os.environ.get("FAIRENGAGE_REQUIRE_ALL") == "1"
+# Set by .ci/run for the PostgreSQL pass: the server URL of a maintenance database.
+POSTGRES_URL = os.environ.get("FAIRENGAGE_TEST_POSTGRES_URL")
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+SECRET = "test-secret-key-0123456789abcdef"
+
+
+def missing(component: str, why: str) -> None:
+    """Skip for want of a component, or fail when CI says every component must be present."""
+    message = f"needs {component}: {why}"
+    if REQUIRE_ALL:
+        pytest.fail(message + " (FAIRENGAGE_REQUIRE_ALL=1)")
+    pytest.skip(message)
+
+
+def postgres_server_url() -> str | None:
+    """A reachable PostgreSQL maintenance URL, or None."""
+    url = POSTGRES_URL or DEFAULT_POSTGRES
+    try:
+        engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception:
+        return None
+    return url
+
+
+def create_postgres_database(server_url: str) -> str:
+    """A new empty database on the server; its URL."""
+    name = f"fe_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return normalise_url(server_url).rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_database(server_url: str, url: str) -> None:
+    """Drop a test database, closing our pooled connections first."""
+    engine_for(url).dispose()
+    name = url.rsplit("/", 1)[1]
+    engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()

@@ -1,0 +1,72 @@
+"""In Chromium: an officer signs in, records an engagement through the form, and opens its receipt."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import missing
+from live import CHROMIUM_ARGS, chromium_path, live_server
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser():
+    path = chromium_path()
+    if path is None:
+        missing("Chromium", "install Debian's chromium package (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_officer_records_and_opens_receipt(browser, world, settings):
+    from fairengage.app import create_app
+
+    world.officer("T4242", "D14", name="Constable Robin Okafor")
+    world.user("robin", "officer", badge="T4242", password="phone-at-the-roadside")
+    settings_live = settings.model_copy()
+    with live_server(create_app(settings_live)) as base:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.goto(f"{base}/engagements/new")
+        assert "/login" in page.url
+        page.get_by_label("Username").fill("robin")
+        page.get_by_label("Password").fill("phone-at-the-roadside")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{base}/engagements/new")
+
+        page.get_by_label("None of these applies").check()
+        page.get_by_label("Inquiring into suspicious activities", exact=False).first.check()
+        page.locator("#place").fill("Bloor St W & Ossington Ave")
+        page.get_by_role("checkbox", name="Behaviour", exact=False).first.check()
+        page.get_by_label("In your own words").fill(
+            "He was pulling on the handles of parked car doors along the street, one car after another."
+        )
+        # Submit once with the informing answer missing: the problem is shown in place and nothing stored.
+        page.get_by_role("button", name="Check and save").click()
+        summary = page.locator("#error-summary")
+        assert summary.is_visible()
+        assert page.locator("#informed[aria-invalid=true]").count() == 1
+
+        page.locator("input[name=informed][value=yes]").check()
+        page.locator("input[name=informed_why][value=yes]").check()
+        page.locator("input[name=receipt_offered][value=yes]").check()
+        page.locator("input[name=perceived_race][value=White]").check()
+        page.locator("input[name=perceived_gender][value=man]").check()
+        page.get_by_label("Age (years)").fill("35")
+        page.locator("input[name=identifying_info_collected][value=no]").check()
+        page.get_by_role("button", name="Check and save").click()
+        page.wait_for_url("**/receipt")
+        assert "Offer the receipt" in page.content()
+        code = page.locator(".code").inner_text().strip()
+
+        page.get_by_role("link", name="Open the check page").click()
+        page.wait_for_url(f"**/r/{code}")
+        text = page.locator("main").inner_text()
+        assert "Constable Robin Okafor" in text and "T4242" in text and "Bloor St W & Ossington Ave" in text
+        assert "genuine" in text
+        context.close()
