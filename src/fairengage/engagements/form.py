@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from fairengage.engagements.schemas import EngagementIn
 from fairengage.errors import FieldError
+from fairengage.web.i18n import N_
 from fairengage.web.problems import FIELD_RULES
 
 YES_NO = {"yes": True, "no": False}
@@ -122,6 +123,23 @@ ANCHORS = {
 }
 
 
-def anchor_for(field: str) -> str:
+# The rule's message covers every record-content field at once; on the form each field gets its own ask.
+FIELD_PROMPTS = {
+    "perceived_race": N_("Choose the racialized group as you perceived it. Never ask the person."),
+    "perceived_gender": N_("Choose the gender as you perceived it."),
+    "perceived_age": N_("Give the age in years as you perceived it (0 to 120)."),
+    "identifying_info_collected": N_("Say whether you collected identifying information."),
+}
+
+
+def anchor_for(field: str, rule: str = "") -> str:
     """The form element a field's error belongs to."""
+    if rule == "INFORM-WHY":
+        # The API lets one `informed` answer cover both duties; the form asks each on its own.
+        return "informed_why"
     return ANCHORS.get(field, field)
+
+
+def prompt_for(field: str, rule: str) -> str | None:
+    """A field-specific ask for rules whose message covers several fields."""
+    return FIELD_PROMPTS.get(field) if rule == "RECORD-CONTENTS" else None

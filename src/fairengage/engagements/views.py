@@ -13,12 +13,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from fairengage import policy
 from fairengage.access.principal import Principal
 from fairengage.engagements import service
-from fairengage.engagements.form import anchor_for, draft_from_form
+from fairengage.engagements.form import anchor_for, draft_from_form, prompt_for
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.receipts import codes, render
 from fairengage.web.deps import db_session, page_principal, sessions_of, settings_of
-from fairengage.web.i18n import pick_language
+from fairengage.web.i18n import pick_language, translations
 from fairengage.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -44,6 +44,9 @@ def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, st
 
 
 def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
+    prompt = prompt_for(error.field, error.rule)
+    if prompt:
+        return translations(lang).gettext(prompt)
     # English messages come from the check itself; other languages use the rule's translated message.
     if lang == "en":
         return error.message
@@ -68,8 +71,10 @@ def _form_page(
     by_anchor: dict[str, list[str]] = {}
     summary = []
     for error in errors:
-        anchor = anchor_for(error.field)
+        anchor = anchor_for(error.field, error.rule)
         text = _message(error, ruleset, lang)
+        if text in by_anchor.get(anchor, []):
+            continue
         by_anchor.setdefault(anchor, []).append(text)
         summary.append({"anchor": anchor, "message": text, "rule": error.rule})
     return render_page(

@@ -49,3 +49,8 @@ def pick_language(request: Request) -> str:
         if tag in LANGUAGES:
             return tag
     return DEFAULT_LANGUAGE
+
+
+def N_(message: str) -> str:  # the conventional name gettext extractors look for
+    """Mark a string for the catalogue without translating it here; it is translated where shown."""
+    return message
