@@ -126,3 +126,14 @@ def test_security_headers(client):
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert "unsafe-inline" not in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_failed_login_never_logs_what_was_typed(client, world, sessions):
+    from fairengage.access.models import AuditEntry
+
+    token = csrf_of(client.get("/login").text)
+    client.post("/login", data={"username": "hunter2-my-password", "password": "x", "csrftoken": token})
+    with sessions() as s:
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "login.failed")).all()
+    assert len(entries) == 1
+    assert "hunter2" not in repr((entries[0].actor, entries[0].entity_id, entries[0].details))

@@ -79,8 +79,11 @@ def test_every_page_string_has_a_french_translation(extracted: dict[Key, list[st
 
 def test_committed_template_lists_every_page_string(extracted: dict[Key, list[str]]) -> None:
     template = _load(TEMPLATE_POT)
-    absent = [f"{_forms(msgid)[0]!r} (used at {where[0]})" for (msgid, context), where in extracted.items()
-              if template.get(msgid, context=context) is None]
+    absent = [
+        f"{_forms(msgid)[0]!r} (used at {where[0]})"
+        for (msgid, context), where in extracted.items()
+        if template.get(msgid, context=context) is None
+    ]
     assert not absent, f"messages.pot is out of date, {UPDATE_HINT}:\n" + "\n".join(absent)
 
 

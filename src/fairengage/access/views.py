@@ -45,12 +45,14 @@ def login(
     """Check the password, start a fresh session and go where the user was heading."""
     user = access.authenticate_password(session=session, username=username.strip(), password=password)
     if user is None:
+        # Name the account only when it exists: people type passwords into the username field.
+        known = access.get(session=session, username=username.strip())
         audit.append(
             session,
-            actor=username.strip()[:80] or "?",
+            actor="anonymous",
             action="login.failed",
             entity="user",
-            entity_id=None,
+            entity_id=known.username if known else None,
             purpose="sign-in",
         )
         return render(request, "login.html", {"next": safe_next(next) or "", "error": True}, status_code=401)
