@@ -37,7 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
         "check": "Check that this receipt is genuine at:",
         "complain_heading": "To make a complaint",
         "complain": (
-            "You can make a complaint about this interaction to {name}, which is independent of the "
+            "You can make a complaint about this interaction to the {name}, which is independent of the "
             "police service: {website}, {phone}."
         ),
         "own_record_heading": "To ask for your own information",
@@ -59,8 +59,8 @@ LABELS: dict[str, dict[str, str]] = {
         "check": "Vérifiez l'authenticité de ce reçu à l'adresse\u00a0:",
         "complain_heading": "Pour porter plainte",
         "complain": (
-            "Vous pouvez porter plainte au sujet de cette interaction auprès de {name}, organisme "
-            "indépendant du service de police\u00a0: {website}, {phone}."
+            "Vous pouvez porter plainte au sujet de cette interaction auprès d'un organisme "
+            "indépendant du service de police, {name}\u00a0: {website}, {phone}."
         ),
         "own_record_heading": "Pour obtenir vos propres renseignements",
         "qr_title": "Code QR menant à la page de vérification du reçu {url}",
