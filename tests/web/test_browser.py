@@ -70,3 +70,42 @@ def test_officer_records_and_opens_receipt(browser, world, settings):
         assert "Constable Robin Okafor" in text and "T4242" in text and "Bloor St W & Ossington Ave" in text
         assert "genuine" in text
         context.close()
+
+
+def test_form_is_usable_by_keyboard(browser, world, settings):
+    """Tab order starts at the skip link, every control is reachable, and the error summary takes focus."""
+    from fairengage.app import create_app
+
+    world.officer("T4343", "D14")
+    world.user("kbd", "officer", badge="T4343", password="keyboard-only-user")
+    with live_server(create_app(settings)) as base:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"{base}/login")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip"
+        page.locator("#username").fill("kbd")
+        page.locator("#password").fill("keyboard-only-user")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/engagements/new")
+        seen = set()
+        for _ in range(400):
+            page.keyboard.press("Tab")
+            seen.add(page.evaluate("document.activeElement.name || document.activeElement.id"))
+        for name in (
+            "scope",
+            "purpose",
+            "occurred_at",
+            "division",
+            "place",
+            "reason",
+            "informed",
+            "receipt_offered",
+            "perceived_race",
+            "perceived_gender",
+            "perceived_age",
+            "outcome",
+        ):
+            assert name in seen, name
+        page.locator("main button[type=submit]").press("Enter")
+        page.wait_for_load_state()
+        assert page.evaluate("document.activeElement.id") == "error-summary"
