@@ -80,9 +80,12 @@ def test_form_is_usable_by_keyboard(browser, world, settings):
     world.user("kbd", "officer", badge="T4343", password="keyboard-only-user")
     with live_server(create_app(settings)) as base:
         page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.goto(f"{base}/login")
+        page.goto(f"{base}/")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.className") == "skip"
+        page.goto(f"{base}/login")
+        # The sign-in page puts the cursor in the username field straight away.
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
         page.locator("#username").fill("kbd")
         page.locator("#password").fill("keyboard-only-user")
         page.keyboard.press("Enter")
@@ -106,6 +109,7 @@ def test_form_is_usable_by_keyboard(browser, world, settings):
             "outcome",
         ):
             assert name in seen, name
-        page.locator("main button[type=submit]").press("Enter")
-        page.wait_for_load_state()
-        assert page.evaluate("document.activeElement.id") == "error-summary"
+        with page.expect_navigation():
+            page.locator("main button[type=submit]").press("Enter")
+        # autofocus applies once the page has loaded; wait for it rather than race it.
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'")
