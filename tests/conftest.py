@@ -15,21 +15,11 @@ from components import POSTGRES_URL, create_postgres_database, drop_postgres_dat
 from fairengage import migrate
 from fairengage.config import Settings
 from fairengage.db import engine_for, session_factory
+from fairengage.models import Base
 
 SECRET = "test-secret-key-0123456789abcdef"
-# Tables emptied between tests; divisions are reference data loaded by the first migration.
-DATA_TABLES = (
-    "idempotency_keys",
-    "findings",
-    "persons",
-    "engagements",
-    "api_tokens",
-    "users",
-    "training_records",
-    "officers",
-    "audit_log",
-    "audit_head",
-)
+# Tables emptied between tests: all but reference data that migrations load.
+REFERENCE_TABLES = {"divisions", "alembic_version"}
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +42,8 @@ def database_url(_template_db: str, tmp_path: Path) -> str:
     if POSTGRES_URL:
         engine = engine_for(_template_db)
         with engine.begin() as conn:
-            conn.execute(text("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE"))
+            tables = [t.name for t in Base.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
         return _template_db
     path = tmp_path / "fairengage.db"
     shutil.copyfile(_template_db, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from asgi_csrf import asgi_csrf
@@ -18,6 +19,16 @@ from fairengage.db import engine_for, session_factory
 from fairengage.web import problems
 
 STATIC = Path(__file__).parent / "web" / "static"
+
+# Every module with a `router`, pages and API alike; a capability adds its modules here.
+ROUTERS: tuple[str, ...] = (
+    "fairengage.web.views",
+    "fairengage.engagements.api",
+    "fairengage.policy.api",
+    "fairengage.access.views",
+    "fairengage.engagements.views",
+    "fairengage.receipts.views",
+)
 
 # No inline scripts or styles anywhere: pages work without JavaScript, and a strict CSP stops
 # injected markup from running.
@@ -84,19 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _login(request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
-    from fairengage.access import views as access_views
-    from fairengage.engagements import api as engagements_api
-    from fairengage.engagements import views as engagements_views
-    from fairengage.policy import api as policy_api
-    from fairengage.receipts import views as receipts_views
-    from fairengage.web import views as web_views
-
-    app.include_router(web_views.router)
-    app.include_router(engagements_api.router)
-    app.include_router(policy_api.router)
-    app.include_router(access_views.router)
-    app.include_router(engagements_views.router)
-    app.include_router(receipts_views.router)
+    for module in ROUTERS:
+        app.include_router(importlib.import_module(module).router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     # Added innermost first: security headers wrap CSRF, which wraps the session cookie.

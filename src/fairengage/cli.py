@@ -43,7 +43,7 @@ def _sessions():  # type: ignore[no-untyped-def]
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Run migrations up to head (or a revision)."""
     from fairengage import migrate
 
@@ -288,6 +288,26 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from fairengage.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, proxy_headers=True)
+
+
+# Capabilities with commands of their own keep them in `<capability>/cli.py` as a Typer app named `app`,
+# registered here under its command name.
+SUBCOMMANDS: dict[str, str] = {}
+# Single commands that live with their capability: name -> "module:function".
+COMMANDS: dict[str, str] = {}
+
+
+def _register_subcommands() -> None:
+    import importlib
+
+    for name, module in SUBCOMMANDS.items():
+        app.add_typer(importlib.import_module(module).app, name=name)
+    for name, target in COMMANDS.items():
+        module, _, function = target.partition(":")
+        app.command(name)(getattr(importlib.import_module(module), function))
+
+
+_register_subcommands()
 
 
 def main() -> None:

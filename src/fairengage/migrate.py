@@ -24,7 +24,7 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     """Migrate the database up to a revision."""
     command.upgrade(alembic_config(database_url), revision)
 
