@@ -22,10 +22,29 @@ MATRIX: dict[str, dict[Role, Scope]] = {
     "users:manage": {"admin": "all"},
     "officers:manage": {"admin": "all"},
     "officers:read": {"supervisor": "division", "auditor": "all", "admin": "all"},
+    # Supervisor review within the rule set's deadline (s.9); the reviewer's training gate applies too.
+    "review:queue": {"supervisor": "division", "auditor": "all"},
+    "review:decide": {"supervisor": "division"},
+    "review:summary": {"supervisor": "division", "auditor": "all", "admin": "all"},
+    # The annual detailed review of a random sample (s.15): drawn by auditors, findings by reviewers.
+    "review:sample": {"auditor": "all", "admin": "all"},
+    "review:sample-findings": {"supervisor": "all", "auditor": "all"},
+    # Restricted records (s.9): asking is a role's; approving is delegated per user by the chief, never a
+    # role's, so no role holds "restricted:approve" here (see access/delegations).
+    "restricted:request": {"supervisor": "division", "auditor": "all"},
+    "restricted:approve": {},
+    "retention:run": {"admin": "all"},
+    "legacy:report": {"auditor": "all", "admin": "all"},
+    # Complaints and own-record requests: staff track them; the requester's contact details are audited.
+    "complaints:manage": {"supervisor": "division", "admin": "all"},
+    "complaints:read-contact": {"supervisor": "division", "admin": "all"},
+    "own-records:export": {"admin": "all"},
+    "audit:export": {"auditor": "all"},
+    "rulesets:manage": {"admin": "all"},
 }
 
 # Open to anyone, signed in or not: the published rules, receipt checks and the public dashboard.
-PUBLIC: frozenset[str] = frozenset({"rulesets:read", "receipts:verify", "public:read"})
+PUBLIC: frozenset[str] = frozenset({"rulesets:read", "receipts:verify", "public:read", "complaints:file"})
 
 
 def scope_of(role: str | None, permission: str) -> Scope | None:
