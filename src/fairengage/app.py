@@ -26,8 +26,13 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.engagements.api",
     "fairengage.policy.api",
     "fairengage.access.views",
+    "fairengage.access.audit_views",
+    "fairengage.access.admin_views",
     "fairengage.engagements.views",
     "fairengage.receipts.views",
+    "fairengage.complaints.views",
+    "fairengage.review.views",
+    "fairengage.retention.views",
 )
 
 # No inline scripts or styles anywhere: pages work without JavaScript, and a strict CSP stops

@@ -32,7 +32,7 @@ err = Console(stderr=True)
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one line to stderr and return the exit to raise."""
-    err.print(f"error: {message}", markup=False, highlight=False)
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -173,6 +173,32 @@ def audit_verify() -> None:
     out.print(f"audit log intact: {report.checked} entries; head digest {report.head_digest}")
 
 
+@audit_app.command("export")
+def audit_export(
+    out_file: Annotated[Path, typer.Option("--out", help="the JSON Lines file to write")],
+    from_day: Annotated[str | None, typer.Option("--from", help="first local date, YYYY-MM-DD")] = None,
+    to_day: Annotated[str | None, typer.Option("--to", help="last local date, YYYY-MM-DD")] = None,
+) -> None:
+    """Write the audit log (or the entries of some local dates) as JSON Lines, ending with its head."""
+    from fairengage.access import export
+    from fairengage.access.principal import CLI_ACTOR
+
+    first = _parse_date(from_day, "--from") if from_day else None
+    last = _parse_date(to_day, "--to") if to_day else None
+    if first and last and first > last:
+        raise fail(f"--from {first.isoformat()} is after --to {last.isoformat()}")
+    # The export is itself logged, before it is taken, so the file records its own making.
+    _run_cli_service(lambda s: export.record_export(session=s, actor=CLI_ACTOR, first=first, last=last))
+    try:
+        trailer = export.write_export(_sessions(), out_file, tz=get_settings().tz, first=first, last=last)
+    except OSError as exc:
+        raise fail(f"{out_file}: {exc.strerror or exc}") from None
+    out.print(
+        f"wrote {trailer['entries']} audit entries to {out_file}; "
+        f"head {trailer['head']['seq']} digest {trailer['head']['digest']}"
+    )
+
+
 @app.command()
 def demo(
     records: Annotated[int, typer.Option(help="synthetic engagements to load")] = 20_000,
@@ -292,9 +318,17 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 # Capabilities with commands of their own keep them in `<capability>/cli.py` as a Typer app named `app`,
 # registered here under its command name.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "benchmark": "fairengage.analytics.benchmarks.cli",
+    "review": "fairengage.review.cli",
+    "retention": "fairengage.retention.cli",
+}
 # Single commands that live with their capability: name -> "module:function".
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "import": "fairengage.ingest.cli:import_command",
+    "extract": "fairengage.ingest.cli:extract_command",
+    "analyze": "fairengage.analytics.cli:analyze",
+}
 
 
 def _register_subcommands() -> None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import insert
+
 from fairengage import migrate
 from fairengage.access import service as access
 from fairengage.config import Settings
@@ -14,10 +16,12 @@ from fairengage.db import engine_for, session_factory, transaction
 from fairengage.engagements import bulk
 from fairengage.ingest import synth
 from fairengage.officers import service as officers
+from fairengage.retention import service as retention
 
 DEMO_DB = Path("fairengage-demo.db")
 KEY_FILE = Path(".fairengage-demo-key")
 DEMO_BADGE = "T0101"
+SUPERVISOR_BADGE = "S0201"
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,15 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
     today = datetime.now(settings.tz).date()
     users = [
         DemoUser("officer", "officer", secrets.token_urlsafe(9), f"badge {DEMO_BADGE}, 14 Division"),
-        DemoUser("supervisor", "supervisor", secrets.token_urlsafe(9), "reviews 14 Division"),
+        DemoUser(
+            "supervisor",
+            "supervisor",
+            secrets.token_urlsafe(9),
+            f"badge {SUPERVISOR_BADGE}, reviews 14 Division",
+        ),
         DemoUser("analyst", "analyst", secrets.token_urlsafe(9), "reports"),
         DemoUser("auditor", "auditor", secrets.token_urlsafe(9), "audit log"),
-        DemoUser("admin", "admin", secrets.token_urlsafe(9), "users, officers"),
+        DemoUser("admin", "admin", secrets.token_urlsafe(9), "users, officers; approves restricted reads"),
     ]
     with transaction(sessions) as session:
         officers.add(
@@ -83,7 +92,70 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
         with transaction(sessions) as session:
             known = bulk.ensure_officers(session=session, roster=roster)
             bulk.load_frame(session=session, frame=frame, officers=known, settings=settings, actor="demo")
+        with transaction(sessions) as session:
+            settle_reviews(session=session, settings=settings, today=today)
     return users
+
+
+def settle_reviews(*, session, settings: Settings, today: date) -> None:  # type: ignore[no-untyped-def]
+    """Make the demo look like a service in its stride: records past their deadline were reviewed.
+
+    Compliant ones were approved and non-compliant ones found so and restricted; the last few weeks
+    still wait in the queue, a few of them overdue, so every page has something to show.
+    """
+    from sqlalchemy import select, update
+
+    from fairengage.engagements.models import Engagement
+    from fairengage.retention.models import Restriction
+    from fairengage.review.models import ReviewDecision
+
+    # Synthetic records were entered a day after they happened.
+    moments = session.execute(select(Engagement.id, Engagement.occurred_at)).all()
+    session.execute(
+        update(Engagement), [{"id": rid, "entered_at": at + timedelta(days=1)} for rid, at in moments]
+    )
+    settled_before = datetime.combine(today - timedelta(days=35), datetime.min.time(), tzinfo=settings.tz)
+    rows = session.execute(
+        select(Engagement.id, Engagement.compliant, Engagement.entered_at).where(
+            Engagement.entered_at < settled_before
+        )
+    ).all()
+    decided_ids = {True: [], False: []}
+    decisions = []
+    for rid, compliant, entered in rows:
+        decided_ids[bool(compliant)].append(rid)
+        decisions.append(
+            {
+                "engagement_id": rid,
+                "version": 1,
+                "decision": "approved" if compliant else "non_compliant",
+                "reason": "" if compliant else "a duty was not met and no exception was given",
+                "reviewer": "demo-reviewer",
+                "decided_at": entered + timedelta(days=7),
+            }
+        )
+    for chunk in range(0, len(decisions), 2000):
+        session.execute(insert(ReviewDecision), decisions[chunk : chunk + 2000])
+    for compliant, ids in decided_ids.items():
+        for chunk in range(0, len(ids), 900):
+            part = ids[chunk : chunk + 900]
+            session.execute(
+                update(Engagement)
+                .where(Engagement.id.in_(part))
+                .values(status="approved" if compliant else "non_compliant", restricted=not compliant)
+            )
+    restricted = [
+        {
+            "engagement_id": rid,
+            "reason": "non_compliant",
+            "restricted_at": datetime.now(UTC),
+            "restricted_by": "demo",
+        }
+        for rid in decided_ids[False]
+    ]
+    if restricted:
+        session.execute(insert(Restriction), restricted)
+    retention.run(session=session, as_of=today, tz=settings.timezone, actor="demo")
 
 
 def fresh_database(path: Path = DEMO_DB) -> str:

@@ -123,3 +123,83 @@ def authenticate_token(*, session: Session, token: str) -> User | None:
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     return row.user
+
+
+def list_users(*, session: Session) -> list[User]:
+    """Every user, by username."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def _refuse_self(username: str, actor: str, what: str) -> None:
+    # An administrator who demotes or deactivates themselves can lock the service out of administration.
+    if username == actor:
+        raise RecordRefused(
+            f"you cannot {what} your own account",
+            [FieldError("username", "NOT-SELF", f"ask another administrator to {what} your account")],
+        )
+
+
+def set_role(*, session: Session, username: str, role: str, actor: str) -> User:
+    """Change a user's role; an officer must be linked to an officer record, a supervisor to a division."""
+    user = get_or_raise(session=session, username=username)
+    _refuse_self(username, actor, "change the role of")
+    if role not in ROLES:
+        raise RecordRefused(
+            f"unknown role {role}",
+            [FieldError("role", "VALID-ROLE", f"role must be one of {', '.join(ROLES)}")],
+        )
+    if role == "officer" and user.officer_id is None:
+        raise RecordRefused(
+            "an officer user needs a badge",
+            [FieldError("role", "VALID-BADGE", "only a user linked to an officer's badge can be an officer")],
+        )
+    if role == "supervisor" and user.division_code is None:
+        raise RecordRefused(
+            "a supervisor needs a division",
+            [FieldError("role", "VALID-DIVISION", "only a user with a division can be a supervisor")],
+        )
+    previous = user.role
+    if previous == role:
+        return user
+    user.role = role
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="user.role",
+        entity="user",
+        entity_id=username,
+        purpose="administration",
+        details={"from": previous, "to": role},
+    )
+    return user
+
+
+def set_active(*, session: Session, username: str, active: bool, actor: str) -> User:
+    """Deactivate a user (no sign-in, no tokens; their tokens are revoked) or reactivate them."""
+    user = get_or_raise(session=session, username=username)
+    _refuse_self(username, actor, "deactivate" if not active else "reactivate")
+    if user.active == active:
+        return user
+    revoked = 0
+    if not active:
+        # Revoked rather than merely suspended: reactivating an account must not bring back tokens
+        # that may have leaked while it was off. The user is given new ones.
+        now = datetime.now(UTC)
+        for token in session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        ):
+            token.revoked_at = now
+            revoked += 1
+    user.active = active
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="user.reactivate" if active else "user.deactivate",
+        entity="user",
+        entity_id=username,
+        purpose="administration",
+        details={"tokens_revoked": revoked} if not active else {},
+    )
+    return user

@@ -3,6 +3,10 @@
 Records loaded in bulk describe engagements that already happened. They are evaluated against the
 rule set in force on their date and stored with their findings, so that a breach shows as a
 non-compliant record for review instead of vanishing; refusal is for the point of entry.
+
+A record dated before the first rule set (before 2015-06-18) was made before the regulation: it is
+stored as `legacy` (RULES.md LEGACY-DATA), with no findings, rule set `none`, and not compliant —
+a record never judged against a rule set is not counted as keeping one.
 """
 
 from __future__ import annotations
@@ -25,6 +29,18 @@ from fairengage.officers.models import Officer, TrainingRecord
 from fairengage.receipts import codes
 
 ID_NAMESPACE = uuid.UUID("6f1c3c52-2f7e-4e59-9d0b-7a4f3c1e9a10")
+# The rule set id and version stored on legacy records (no rule set was in force).
+LEGACY_RULESET = "none"
+
+
+def engagement_uuid(source_id: str) -> str:
+    """The stored id of a loaded record: a UUID derived from its source id, the same on every load."""
+    return str(uuid.uuid5(ID_NAMESPACE, str(source_id)))
+
+
+def first_rule_day() -> date:
+    """The first day any rule set was in force: records before it are legacy."""
+    return min(r.effective_from for r in policy.load_rulesets())
 
 
 @dataclass(frozen=True)
@@ -68,9 +84,16 @@ def load_frame(
     settings: Settings,
     actor: str,
     batch: int = 2000,
+    import_batch_id: int | None = None,
+    taken: set[str] | None = None,
 ) -> int:
-    """Store every row of a detailed synthetic or imported frame; returns the number stored."""
-    taken: set[str] = set(session.scalars(select(Engagement.receipt_code)))
+    """Store every row of a detailed synthetic or imported frame; returns the number stored.
+
+    `taken` is the set of receipt codes in use; a caller loading several frames in one transaction
+    passes the same set each time (it is read from the database when absent, and kept up to date).
+    """
+    if taken is None:
+        taken = set(session.scalars(select(Engagement.receipt_code)))
     entered = datetime.now(UTC)
     stored = 0
     for start in range(0, len(frame), batch):
@@ -80,7 +103,7 @@ def load_frame(
         persons: list[dict[str, Any]] = []
         for row in chunk.itertuples(index=False):
             officer = officers[row.officer_badge]
-            occurred = row.occurred_at.to_pydatetime()
+            occurred = pd.Timestamp(row.occurred_at).to_pydatetime()
             grounds = list(_none(row.reason_grounds) or [])
             facts = policy.EngagementFacts(
                 occurred_at=occurred,
@@ -88,9 +111,9 @@ def load_frame(
                 purpose=row.purpose,
                 reason=row.reason,
                 reason_grounds=tuple(grounds),
-                informed=True if row.informed else None,
+                informed=True if _none(row.informed) else None,
                 inform_exception=_none(row.inform_exception),
-                receipt_offered=True if row.receipt_offered else None,
+                receipt_offered=True if _none(row.receipt_offered) else None,
                 receipt_exception=_none(row.receipt_exception),
                 identifying_info_collected=bool(row.identifying_info_collected),
                 person_info_present=bool(_none(row.person_name)),
@@ -101,10 +124,10 @@ def load_frame(
                 officer_badge=officer.badge,
                 officer_trained_on=officer.trained_as_of(occurred.astimezone(settings.tz).date()),
             )
-            evaluation = policy.evaluate(facts, tz=settings.timezone)
+            evaluation = _evaluate(facts, settings)
             code = codes.normalize_code(codes.issue_code(settings.secret, taken=taken.__contains__)) or ""
             taken.add(code)
-            eid = str(uuid.uuid5(ID_NAMESPACE, str(row.engagement_id)))
+            eid = engagement_uuid(row.engagement_id)
             engagements.append(
                 {
                     "id": eid,
@@ -114,6 +137,7 @@ def load_frame(
                     "entered_at": entered,
                     "lat": _none(row.lat),
                     "lon": _none(row.lon),
+                    "neighbourhood": _none(getattr(row, "neighbourhood", None)),
                     "location_description": _none(row.location_description),
                     "purpose": row.purpose,
                     "reason": row.reason,
@@ -123,24 +147,25 @@ def load_frame(
                     "perceived_race": row.perceived_race,
                     "perceived_gender": row.perceived_gender,
                     "perceived_age": _age(row.perceived_age),
-                    "informed": True if row.informed else None,
+                    "informed": True if _none(row.informed) else None,
                     "inform_exception": _none(row.inform_exception),
                     "informed_why": None,
                     "inform_why_exception": None,
-                    "receipt_offered": True if row.receipt_offered else None,
+                    "receipt_offered": True if _none(row.receipt_offered) else None,
                     "receipt_exception": _none(row.receipt_exception),
                     "identifying_info_collected": bool(row.identifying_info_collected),
                     "searched": bool(row.searched),
                     "contraband_found": _none(row.contraband_found),
                     "outcome": row.outcome,
-                    "compliant": evaluation.compliant,
-                    "ruleset_id": evaluation.ruleset.id,
-                    "ruleset_version": evaluation.ruleset.version,
+                    "compliant": evaluation.compliant if evaluation else False,
+                    "ruleset_id": evaluation.ruleset.id if evaluation else LEGACY_RULESET,
+                    "ruleset_version": evaluation.ruleset.version if evaluation else LEGACY_RULESET,
                     "receipt_code": code,
                     "status": "pending_review",
                     "restricted": False,
-                    "legacy": bool(getattr(row, "legacy", False)),
+                    "legacy": evaluation is None or bool(_none(getattr(row, "legacy", False))),
                     "legal_hold": False,
+                    "import_batch_id": import_batch_id,
                 }
             )
             findings += [
@@ -152,7 +177,7 @@ def load_frame(
                     "message": f.message,
                     "ground": f.ground,
                 }
-                for f in evaluation.findings
+                for f in (evaluation.findings if evaluation else ())
             ]
             if _none(row.person_name):
                 dob = _none(row.person_date_of_birth)
@@ -164,8 +189,11 @@ def load_frame(
                         "date_of_birth": pd.Timestamp(dob).date() if dob is not None else None,
                     }
                 )
+        if not engagements:
+            continue
         session.execute(insert(Engagement), engagements)
-        session.execute(insert(Finding), findings)
+        if findings:
+            session.execute(insert(Finding), findings)
         if persons:
             session.execute(insert(Person), persons)
         # One audit entry per batch: a bulk load is one act, and its ids are recoverable from the range.
@@ -180,3 +208,13 @@ def load_frame(
         )
         stored += len(engagements)
     return stored
+
+
+def _evaluate(facts: policy.EngagementFacts, settings: Settings) -> policy.Evaluation | None:
+    """The evaluation under the rule set in force, or None for a record made before any rule set."""
+    try:
+        return policy.evaluate(facts, tz=settings.timezone)
+    except policy.NoRuleSetInForce:
+        if facts.occurred_at.astimezone(settings.tz).date() < first_rule_day():
+            return None
+        raise

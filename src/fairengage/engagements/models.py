@@ -24,6 +24,7 @@ class Engagement(Base):
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    neighbourhood: Mapped[str | None] = mapped_column(String(120))
     location_description: Mapped[str | None] = mapped_column(String(300))
     purpose: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
@@ -53,6 +54,9 @@ class Engagement(Base):
     restricted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     legacy: Mapped[bool] = mapped_column(Boolean, default=False)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The import that loaded the record (None for records made in the application). No foreign key:
+    # adding one to an existing SQLite table means rebuilding it, and batches are never deleted.
+    import_batch_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     officer: Mapped[Officer] = relationship(lazy="joined")
     findings: Mapped[list[Finding]] = relationship(
@@ -88,6 +92,23 @@ class Finding(Base):
     message: Mapped[str] = mapped_column(Text)
     ground: Mapped[str | None] = mapped_column(String(40))
     engagement: Mapped[Engagement] = relationship(back_populates="findings")
+
+
+class ImportBatch(Base):
+    """One run of `fairengage import`: which file (by SHA-256), in which format, by whom, and its counts."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    file_name: Mapped[str] = mapped_column(String(300))
+    format: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(80))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_stored: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rows_already_present: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IdempotencyRecord(Base):

@@ -186,6 +186,45 @@ def record(
         return replay
 
 
+def apply_draft(*, engagement: Engagement, draft: EngagementIn, evaluation: policy.Evaluation) -> None:
+    """Set a record's facts from a draft and its evaluation (a new record, or a correction)."""
+    engagement.division_code = draft.division
+    engagement.occurred_at = draft.occurred_at
+    engagement.lat = draft.location.lat
+    engagement.lon = draft.location.lon
+    engagement.location_description = draft.location.description
+    engagement.purpose = draft.purpose or ""
+    engagement.reason = draft.reason or ""
+    engagement.reason_grounds = list(draft.reason_grounds)
+    engagement.description_match = draft.description_match
+    engagement.description_elements = list(draft.description_elements)
+    engagement.perceived_race = draft.perceived_race or ""
+    engagement.perceived_gender = draft.perceived_gender or ""
+    engagement.perceived_age = draft.perceived_age
+    engagement.informed = draft.informed
+    engagement.inform_exception = draft.inform_exception
+    engagement.inform_exception_details = draft.inform_exception_details
+    engagement.informed_why = draft.informed_why
+    engagement.inform_why_exception = draft.inform_why_exception
+    engagement.receipt_offered = draft.receipt_offered
+    engagement.receipt_exception = draft.receipt_exception
+    engagement.receipt_exception_details = draft.receipt_exception_details
+    engagement.identifying_info_collected = bool(draft.identifying_info_collected)
+    engagement.searched = draft.searched
+    engagement.contraband_found = draft.contraband_found
+    engagement.outcome = draft.outcome
+    engagement.compliant = evaluation.compliant
+    engagement.ruleset_id = evaluation.ruleset.id
+    engagement.ruleset_version = evaluation.ruleset.version
+    person = draft.person
+    if person is not None and (person.name or person.date_of_birth or person.address):
+        if engagement.person is None:
+            engagement.person = Person()
+        engagement.person.name = person.name
+        engagement.person.date_of_birth = person.date_of_birth
+        engagement.person.address = person.address
+
+
 def _store(
     session: Session,
     draft: EngagementIn,
@@ -195,51 +234,22 @@ def _store(
     settings: Settings,
 ) -> Engagement:
     now = datetime.now(UTC)
-    person = draft.person
     engagement = Engagement(
         id=str(uuid.uuid4()),
         officer_id=officer.id,
-        division_code=draft.division,
-        occurred_at=draft.occurred_at,
         entered_at=now,
         entered_by=principal.user_id,
-        lat=draft.location.lat,
-        lon=draft.location.lon,
-        location_description=draft.location.description,
-        purpose=draft.purpose or "",
-        reason=draft.reason or "",
-        reason_grounds=list(draft.reason_grounds),
-        description_match=draft.description_match,
-        description_elements=list(draft.description_elements),
-        perceived_race=draft.perceived_race or "",
-        perceived_gender=draft.perceived_gender or "",
-        perceived_age=draft.perceived_age,
-        informed=draft.informed,
-        inform_exception=draft.inform_exception,
-        inform_exception_details=draft.inform_exception_details,
-        informed_why=draft.informed_why,
-        inform_why_exception=draft.inform_why_exception,
-        receipt_offered=draft.receipt_offered,
-        receipt_exception=draft.receipt_exception,
-        receipt_exception_details=draft.receipt_exception_details,
-        identifying_info_collected=bool(draft.identifying_info_collected),
-        searched=draft.searched,
-        contraband_found=draft.contraband_found,
-        outcome=draft.outcome,
-        compliant=evaluation.compliant,
-        ruleset_id=evaluation.ruleset.id,
-        ruleset_version=evaluation.ruleset.version,
         receipt_code=codes.normalize_code(codes.issue_code(settings.secret)) or "",
         status="pending_review",
+        restricted=False,
+        legacy=False,
+        legal_hold=False,
     )
+    apply_draft(engagement=engagement, draft=draft, evaluation=evaluation)
     engagement.findings = [
         Finding(rule_code=f.code, verdict=f.verdict, field=f.field, message=f.message, ground=f.ground)
         for f in evaluation.findings
     ]
-    if person is not None and (person.name or person.date_of_birth or person.address):
-        engagement.person = Person(
-            name=person.name, date_of_birth=person.date_of_birth, address=person.address
-        )
     session.add(engagement)
     session.flush()
     audit.append(

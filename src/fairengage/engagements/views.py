@@ -63,6 +63,8 @@ def _form_page(
     values: dict[str, Any],
     errors: list[FieldError],
     status_code: int = 200,
+    form_action: str = "/engagements/new",
+    correcting: str | None = None,
 ) -> HTMLResponse:
     settings = settings_of(request)
     lang = pick_language(request)
@@ -89,6 +91,8 @@ def _form_page(
             "summary": summary,
             "form_key": values.get("form_key") or str(uuid.uuid4()),
             "now_local": now_local.strftime("%Y-%m-%dT%H:%M"),
+            "form_action": form_action,
+            "correcting": correcting,
         },
         status_code=status_code,
         lang=lang,
@@ -196,3 +200,111 @@ def my_records(
             "code": codes.format_code,
         },
     )
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def values_of(engagement: Any, tz: Any) -> dict[str, Any]:
+    """A stored record as the form's answers, so a returned record opens with what was entered."""
+    return {
+        "scope": "none",
+        "purpose": engagement.purpose,
+        "division": engagement.division_code,
+        "occurred_at": engagement.occurred_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+        "place": engagement.location_description,
+        "reason": engagement.reason,
+        "reason_grounds": list(engagement.reason_grounds or []),
+        "description_match": engagement.description_match,
+        "description_elements": list(engagement.description_elements or []),
+        "informed": "yes" if engagement.informed else ("no" if engagement.inform_exception else ""),
+        "inform_exception": engagement.inform_exception,
+        "inform_exception_details": engagement.inform_exception_details,
+        "informed_why": "yes"
+        if engagement.informed_why
+        else ("no" if engagement.inform_why_exception else ""),
+        "inform_why_exception": engagement.inform_why_exception,
+        "receipt_offered": "yes"
+        if engagement.receipt_offered
+        else ("no" if engagement.receipt_exception else ""),
+        "receipt_exception": engagement.receipt_exception,
+        "receipt_exception_details": engagement.receipt_exception_details,
+        "perceived_race": engagement.perceived_race,
+        "perceived_gender": engagement.perceived_gender,
+        "perceived_age": engagement.perceived_age,
+        "identifying_info_collected": _yes_no(engagement.identifying_info_collected),
+        "searched": _yes_no(engagement.searched),
+        "contraband_found": _yes_no(engagement.contraband_found),
+        "outcome": engagement.outcome,
+    }
+
+
+def _return_reason(session: Session, engagement_id: str) -> str:
+    from fairengage.review import service as review
+
+    _, decisions = review.history(session=session, engagement_id=engagement_id)
+    returned = [d for d in decisions if d.decision == "returned"]
+    return returned[-1].reason if returned else ""
+
+
+@router.get("/engagements/{engagement_id}/correct", response_class=HTMLResponse)
+def correction_form(
+    engagement_id: str,
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """A returned record, opened in the form for the officer to correct."""
+    engagement = service.get_visible(session=session, principal=principal, engagement_id=engagement_id)
+    if principal.role != "officer" or engagement.status != "returned":
+        raise Forbidden("only a record returned to you for correction can be corrected")
+    return _form_page(
+        request,
+        principal,
+        session,
+        values_of(engagement, settings_of(request).tz),
+        [],
+        form_action=f"/engagements/{engagement_id}/correct",
+        correcting=_return_reason(session, engagement_id),
+    )
+
+
+@router.post("/engagements/{engagement_id}/correct", response_model=None)
+async def submit_correction(
+    engagement_id: str,
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Save the correction as a new version; the earlier one is kept."""
+    from fairengage.review import service as review
+
+    form = await request.form()
+    values: dict[str, Any] = {k: form.get(k) for k in form}
+    values["reason_grounds"] = form.getlist("reason_grounds")
+    values["description_elements"] = form.getlist("description_elements")
+    settings = settings_of(request)
+    action = f"/engagements/{engagement_id}/correct"
+    draft, errors = draft_from_form(form, settings.tz)
+    if draft is None:
+        return _form_page(
+            request, principal, session, values, errors, 422, action, _return_reason(session, engagement_id)
+        )
+    try:
+        review.correct(
+            session=session, principal=principal, engagement_id=engagement_id, draft=draft, settings=settings
+        )
+    except RecordRefused as refused:
+        session.rollback()
+        return _form_page(
+            request,
+            principal,
+            session,
+            values,
+            refused.errors,
+            422,
+            action,
+            _return_reason(session, engagement_id),
+        )
+    return RedirectResponse(f"/engagements/{engagement_id}/receipt", status_code=303)

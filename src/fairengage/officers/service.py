@@ -79,3 +79,11 @@ def record_training(*, session: Session, badge: str, on: date, actor: str) -> Tr
         details={"completed_on": on.isoformat()},
     )
     return record
+
+
+def list_officers(*, session: Session) -> list[Officer]:
+    """Every officer with their training records, by badge."""
+    from sqlalchemy.orm import selectinload
+
+    query = select(Officer).options(selectinload(Officer.training)).order_by(Officer.badge)
+    return list(session.scalars(query))

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairengage.errors import DomainError
@@ -81,6 +81,23 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
+def wants_page(request: Request) -> bool:
+    """Pages answer errors with a page; the API (and clients asking for JSON) with problem+json."""
+    if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or "json" not in accept
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    """An error as a page in the site's layout."""
+    from fairengage.web.templating import render
+
+    titles = {403: "You do not have access to this page", 404: "Page not found", 409: "That cannot be done now"}
+    return render(request, "error.html", {"title": titles.get(status, title), "detail": detail},
+                  status_code=status)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every API error into problem+json."""
 
@@ -107,7 +124,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_page(request):
+            return error_page(request, exc.status_code, str(exc.detail or "Error"), "")
         slug = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}.get(
             exc.status_code, "http-error"
         )

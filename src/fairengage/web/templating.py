@@ -13,7 +13,8 @@ from starlette.responses import HTMLResponse
 from fairengage.web.i18n import pick_language, translations
 
 PACKAGE = Path(__file__).resolve().parent.parent
-CAPABILITIES = ("web", "engagements", "receipts", "access", "officers", "review", "complaints", "reports")
+# The shared layout first, then every capability folder that has pages.
+CAPABILITIES = ("web", *sorted(p.parent.name for p in PACKAGE.glob("*/templates") if p.parent.name != "web"))
 
 environment = Environment(
     loader=ChoiceLoader(

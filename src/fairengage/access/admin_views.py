@@ -1,0 +1,429 @@
+"""Administrator pages: users and roles, officers and their training, and the rule sets in use.
+
+Every change goes through a service that writes its audit entry in the same transaction. No page here
+shows or ranks how many engagements an officer made: counts per officer invite quotas, which the
+policy forbids, and officer benchmarking belongs to the pseudonymised analytics, not to administration.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fairengage import policy
+from fairengage.access import service as access
+from fairengage.access.audit_views import require
+from fairengage.access.permissions import ROLES
+from fairengage.access.principal import Principal
+from fairengage.errors import Conflict, DomainError, NotFound, RecordRefused
+from fairengage.officers import service as officers
+from fairengage.officers.models import Officer
+from fairengage.policy.checks import training_valid_until
+from fairengage.web.deps import db_session, settings_of
+from fairengage.web.i18n import N_
+from fairengage.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+MIN_PASSWORD_LENGTH = 12
+# Officers whose training lapses within this many days are listed first, with a warning, so that
+# refresher training can be booked before the training gate (O. Reg. 58/16 s.11) stops their records.
+EXPIRY_WARNING_DAYS = 60
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+
+ROLE_LABELS = {
+    "officer": N_("Officer"),
+    "supervisor": N_("Supervisor"),
+    "analyst": N_("Analyst"),
+    "auditor": N_("Auditor"),
+    "admin": N_("Administrator"),
+}
+
+# A message is a catalogue id, or a catalogue id with the values for its placeholders.
+Message = str | tuple[str, dict[str, Any]]
+Errors = dict[str, list[Message]]
+
+
+def _flash(request: Request, msgid: str, **values: Any) -> None:
+    # Kept in the signed session cookie for the page after the redirect, and shown once.
+    request.session["notice"] = {"msgid": msgid, "values": values}
+
+
+def _take_flash(request: Request) -> dict[str, Any] | None:
+    return request.session.pop("notice", None)
+
+
+def _today(request: Request) -> date:
+    return datetime.now(settings_of(request).tz).date()
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- users
+
+
+def _users_page(
+    request: Request,
+    session: Session,
+    *,
+    errors: Errors | None = None,
+    values: dict[str, str] | None = None,
+    row_errors: Errors | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "admin_users.html",
+        {
+            "users": access.list_users(session=session),
+            "roles": [(role, ROLE_LABELS[role]) for role in ROLES],
+            "role_labels": ROLE_LABELS,
+            "divisions": officers.division_codes(session=session),
+            "errors": errors or {},
+            "v": values or {},
+            "row_errors": row_errors or {},
+            "notice": _take_flash(request),
+            "min_password": MIN_PASSWORD_LENGTH,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(
+    request: Request,
+    principal: Principal = Depends(require("users:manage")),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Every user with role, linked badge, division and whether active; forms to add and change them."""
+    return _users_page(request, session)
+
+
+def _check_new_user(session: Session, values: dict[str, str], password: str) -> Errors:
+    errors: Errors = {}
+    if not values["username"]:
+        errors["username"] = [N_("Enter a username.")]
+    elif not USERNAME.match(values["username"]):
+        errors["username"] = [N_("Use only letters, digits, dots, dashes and underscores (at most 80).")]
+    if values["role"] not in ROLES:
+        errors["role"] = [N_("Choose a role.")]
+    if values["badge"] and officers.get(session=session, badge=values["badge"]) is None:
+        errors["badge"] = [N_("No officer has this badge. Add the officer first.")]
+    if values["division"] and not officers.division_exists(session=session, code=values["division"]):
+        errors["division"] = [N_("Choose one of the service's divisions.")]
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = [
+            (N_("The password needs at least %(n)s characters."), {"n": MIN_PASSWORD_LENGTH})
+        ]
+    return errors
+
+
+# Service refusals, by the field and rule they name, as the sentence shown beside the field.
+REFUSALS = {
+    ("badge", "VALID-BADGE"): N_("An officer's account needs the badge of an officer on the officers page."),
+    ("division", "VALID-DIVISION"): N_("A supervisor needs a division, or the badge of an officer in one."),
+    ("role", "VALID-ROLE"): N_("Choose a role."),
+    ("role", "VALID-BADGE"): N_("Only a user linked to an officer's badge can have the officer role."),
+    ("role", "VALID-DIVISION"): N_("Only a user with a division can be a supervisor."),
+    ("username", "NOT-SELF"): N_("You cannot change your own role or deactivate yourself."),
+}
+
+
+def _refusal_errors(exc: DomainError) -> Errors:
+    errors: Errors = {}
+    for error in exc.errors:
+        text = REFUSALS.get((error.field, error.rule), N_("This change breaks a rule."))
+        errors.setdefault(error.field, []).append(text)
+    return errors or {"form": [N_("This change breaks a rule.")]}
+
+
+@router.post("/admin/users", response_model=None)
+def add_user(
+    request: Request,
+    username: str = Form(""),
+    role: str = Form(""),
+    badge: str = Form(""),
+    division: str = Form(""),
+    password: str = Form(""),
+    principal: Principal = Depends(require("users:manage")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Add a user with an initial password; an officer's account is linked to their badge."""
+    values = {
+        "username": username.strip(),
+        "role": role,
+        "badge": badge.strip(),
+        "division": division.strip(),
+    }
+    errors = _check_new_user(session, values, password)
+    if not errors:
+        try:
+            access.add_user(
+                session=session,
+                username=values["username"],
+                role=values["role"],
+                password=password,
+                badge=values["badge"] or None,
+                division=values["division"] or None,
+                actor=principal.username,
+            )
+        except Conflict:
+            errors = {"username": [N_("A user with this name already exists.")]}
+        except RecordRefused as exc:
+            errors = _refusal_errors(exc)
+    if errors:
+        session.rollback()
+        return _users_page(request, session, errors=errors, values=values, status_code=422)
+    _flash(request, N_("User %(name)s added."), name=values["username"])
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{username}/role", response_model=None)
+def change_role(
+    username: str,
+    request: Request,
+    role: str = Form(""),
+    principal: Principal = Depends(require("users:manage")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Give a user another role."""
+    try:
+        access.set_role(session=session, username=username, role=role, actor=principal.username)
+    except RecordRefused as exc:
+        session.rollback()
+        messages = [m for ms in _refusal_errors(exc).values() for m in ms]
+        return _users_page(request, session, row_errors={f"role-{username}": messages}, status_code=422)
+    _flash(request, N_("The role of %(name)s was changed."), name=username)
+    return RedirectResponse(f"/admin/users#user-{username}", status_code=303)
+
+
+@router.post("/admin/users/{username}/active", response_model=None)
+def change_active(
+    username: str,
+    request: Request,
+    active: str = Form(""),
+    principal: Principal = Depends(require("users:manage")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Deactivate a user (no sign-in, tokens revoked) or reactivate them."""
+    if active not in ("true", "false"):
+        raise RecordRefused("active must be true or false")
+    turn_on = active == "true"
+    try:
+        access.set_active(session=session, username=username, active=turn_on, actor=principal.username)
+    except RecordRefused as exc:
+        session.rollback()
+        messages = [m for ms in _refusal_errors(exc).values() for m in ms]
+        return _users_page(request, session, row_errors={f"active-{username}": messages}, status_code=422)
+    if turn_on:
+        message = N_("%(name)s was reactivated. Their earlier API tokens stay revoked.")
+    else:
+        message = N_("%(name)s was deactivated: they can no longer sign in or use API tokens.")
+    _flash(request, message, name=username)
+    return RedirectResponse(f"/admin/users#user-{username}", status_code=303)
+
+
+# ------------------------------------------------------------------------------------------- officers
+
+
+@dataclass(frozen=True)
+class TrainingStanding:
+    """An officer's training as the administrator needs it: last completion, the last day it counts."""
+
+    badge: str
+    name: str
+    division: str
+    last_trained_on: date | None
+    valid_until: date | None
+    days_left: int | None
+
+    @property
+    def state(self) -> str:
+        """`none` (never trained), `expired`, `expiring` (within the warning window) or `current`."""
+        if self.days_left is None:
+            return "none"
+        if self.days_left < 0:
+            return "expired"
+        return "expiring" if self.days_left <= EXPIRY_WARNING_DAYS else "current"
+
+    @property
+    def warn(self) -> bool:
+        """True when the officer cannot record now, or will not be able to within the warning window."""
+        return self.state != "current"
+
+
+def training_standings(roster: list[Officer], *, today: date, months: int) -> list[TrainingStanding]:
+    """Each officer's standing; those untrained, expired or expiring first, soonest lapse first."""
+    standings = []
+    for officer in roster:
+        last = officer.last_trained_on
+        until = training_valid_until(last, months) if last else None
+        standings.append(
+            TrainingStanding(
+                badge=officer.badge,
+                name=officer.name,
+                division=officer.division_code,
+                last_trained_on=last,
+                valid_until=until,
+                days_left=(until - today).days if until else None,
+            )
+        )
+    return sorted(standings, key=lambda s: (not s.warn, s.valid_until or date.min, s.badge))
+
+
+def _officers_page(
+    request: Request,
+    session: Session,
+    *,
+    errors: Errors | None = None,
+    values: dict[str, str] | None = None,
+    row_errors: Errors | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    today = _today(request)
+    try:
+        ruleset: policy.RuleSet | None = policy.ruleset_in_force(today)
+    except policy.NoRuleSetInForce:
+        ruleset = None
+    roster = officers.list_officers(session=session)
+    months = int(ruleset.param("training_months")) if ruleset else None
+    standings = (
+        training_standings(roster, today=today, months=months)
+        if months is not None
+        else [
+            TrainingStanding(o.badge, o.name, o.division_code, o.last_trained_on, None, None) for o in roster
+        ]
+    )
+    return render(
+        request,
+        "admin_officers.html",
+        {
+            "standings": standings,
+            "ruleset": ruleset,
+            "months": months,
+            "warning_days": EXPIRY_WARNING_DAYS,
+            "today": today,
+            "divisions": officers.division_codes(session=session),
+            "errors": errors or {},
+            "v": values or {},
+            "row_errors": row_errors or {},
+            "notice": _take_flash(request),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/officers", response_class=HTMLResponse)
+def officers_page(
+    request: Request,
+    principal: Principal = Depends(require("officers:manage")),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Officers with division, last training and the day it lapses; lapsing soonest first."""
+    return _officers_page(request, session)
+
+
+def _training_day(text: str, today: date, *, required: bool) -> tuple[date | None, list[Message]]:
+    if not text.strip():
+        return None, [N_("Enter the date the training was completed.")] if required else []
+    day = _parse_day(text)
+    if day is None:
+        return None, [N_("Enter a date as YYYY-MM-DD, for example 2026-03-31.")]
+    if day > today:
+        return None, [N_("The training date cannot be in the future.")]
+    return day, []
+
+
+@router.post("/admin/officers", response_model=None)
+def add_officer(
+    request: Request,
+    badge: str = Form(""),
+    name: str = Form(""),
+    division: str = Form(""),
+    trained_on: str = Form(""),
+    principal: Principal = Depends(require("officers:manage")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Add an officer, with a first training completion when given."""
+    values = {
+        "badge": badge.strip(),
+        "name": name.strip(),
+        "division": division.strip(),
+        "trained_on": trained_on,
+    }
+    errors: Errors = {}
+    if not values["badge"] or len(values["badge"]) > 32:
+        errors["badge"] = [N_("Enter the badge number (at most 32 characters).")]
+    if not values["name"] or len(values["name"]) > 200:
+        errors["name"] = [N_("Enter the officer's name (at most 200 characters).")]
+    if not officers.division_exists(session=session, code=values["division"]):
+        errors["division"] = [N_("Choose one of the service's divisions.")]
+    day, day_errors = _training_day(trained_on, _today(request), required=False)
+    if day_errors:
+        errors["trained_on"] = day_errors
+    if not errors:
+        try:
+            officers.add(
+                session=session,
+                badge=values["badge"],
+                name=values["name"],
+                division=values["division"],
+                trained_on=day,
+                actor=principal.username,
+            )
+        except Conflict:
+            errors = {"badge": [N_("An officer with this badge already exists.")]}
+    if errors:
+        session.rollback()
+        return _officers_page(request, session, errors=errors, values=values, status_code=422)
+    _flash(request, N_("Officer %(badge)s added."), badge=values["badge"])
+    return RedirectResponse("/admin/officers", status_code=303)
+
+
+@router.post("/admin/officers/{badge}/training", response_model=None)
+def record_training(
+    badge: str,
+    request: Request,
+    completed_on: str = Form(""),
+    principal: Principal = Depends(require("officers:manage")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Record a completion of the prescribed training (O. Reg. 58/16 s.11)."""
+    if officers.get(session=session, badge=badge) is None:
+        raise NotFound(f"no officer with badge {badge}")
+    day, day_errors = _training_day(completed_on, _today(request), required=True)
+    if day is None:
+        return _officers_page(
+            request, session, row_errors={f"completed_on-{badge}": day_errors}, status_code=422
+        )
+    officers.record_training(session=session, badge=badge, on=day, actor=principal.username)
+    _flash(request, N_("Training on %(day)s recorded for %(badge)s."), day=day.isoformat(), badge=badge)
+    return RedirectResponse(f"/admin/officers#officer-{badge}", status_code=303)
+
+
+# ------------------------------------------------------------------------------------------ rule sets
+
+
+@router.get("/admin/rulesets", response_class=HTMLResponse)
+def rulesets_page(
+    request: Request, principal: Principal = Depends(require("rulesets:manage"))
+) -> HTMLResponse:
+    """Every rule set with its dates, the one in force today, and its published JSON; read-only."""
+    today = _today(request)
+    rulesets = policy.load_rulesets()
+    return render(
+        request,
+        "admin_rulesets.html",
+        {"rulesets": rulesets, "today": today, "in_force": {r.id for r in rulesets if r.covers(today)}},
+    )

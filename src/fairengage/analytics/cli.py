@@ -1,0 +1,84 @@
+"""`fairengage analyze`: every analysis of an analytic table, written as report.json."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairengage.analytics.engine import AnalyticsInputError
+
+
+class Engine(str, Enum):
+    """The engines `analyze` runs on."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+def analyze(
+    input_file: Annotated[Path, typer.Option("--input", help="the analytic table, .parquet or .csv")],
+    benchmark_file: Annotated[
+        Path, typer.Option("--benchmark", help="the benchmark CSV: area,group,population")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="where to write report.json")],
+    engine: Annotated[
+        Engine, typer.Option(help="duckdb (default, in process) or spark (needs the spark extra)")
+    ] = Engine.duckdb,
+) -> None:
+    """Run every analysis (disproportionality, disparity, veil of darkness, outcome test, officers,
+    compliance) on an analytic table and write report.json."""
+    from fairengage.analytics import engine as engines
+    from fairengage.analytics import report as reports
+    from fairengage.analytics.benchmark import read_benchmark
+    from fairengage.cli import err, fail, out
+    from fairengage.config import get_settings
+
+    params = reports.AnalysisParams(input_name=input_file.name, benchmark_name=benchmark_file.name)
+    try:
+        with _progress(err) as step:
+            benchmark = read_benchmark(benchmark_file)
+            step(f"starting {engine.value}")
+            backend = engines.connect(engine.value)
+            try:
+                step(f"reading {input_file.name}")
+                table = engines.load_table(backend, input_file)
+                result = reports.analyze(
+                    table,
+                    benchmark,
+                    engine_name=engine.value,
+                    tz=get_settings().timezone,
+                    params=params,
+                    progress=step,
+                )
+            finally:
+                engines.disconnect(backend)
+        reports.write_report(result, out_file)
+    except (AnalyticsInputError, OSError) as exc:
+        raise fail(str(exc)) from None
+    notable = sum(row["notable"] for row in result["disproportionality"] + result["disparity"])
+    out.print(
+        f"wrote {out_file}: {result['meta']['rows']:,} engagements on {engine.value}; "
+        f"{notable} notable rows",
+        markup=False,
+        highlight=False,
+    )
+
+
+@contextlib.contextmanager
+def _progress(console) -> Iterator:  # type: ignore[no-untyped-def]
+    """A spinner naming the current step on a terminal; silent when output is not a terminal."""
+    if not console.is_terminal:
+        yield lambda _message: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+    ) as progress:
+        task = progress.add_task("analyze", total=None)
+        yield lambda message: progress.update(task, description=message)

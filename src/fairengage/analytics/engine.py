@@ -1,0 +1,295 @@
+"""Engines for the analyses: open DuckDB or Spark, load the analytic table, and check its columns.
+
+Why Ibis: each analysis is written once, as an Ibis expression over the analytic table, and runs
+unchanged on DuckDB (the default, in process, for anything that fits one machine) and on Apache Spark
+(for data that outgrows one machine). Expressions only build grouped counts; the engine executes them
+and hands back a few hundred rows, and the indices and confidence intervals are computed from those
+counts in Python. The same counts therefore give the same figures on both engines, to the last digit.
+
+Limits: only what both backends compile the same way is used here (group-by, sums of booleans,
+min/max, casts). Row order is not defined by either engine, so every result is sorted before use.
+Spark's TIMESTAMP has no zone of its own: the session runs in UTC, so ``occurred_at`` comes back as a
+naive UTC time from Spark and as a UTC-aware one from DuckDB, and callers treat a naive value as UTC.
+Spark starts a JVM (a few seconds) and is worth it only for large data; it is an optional extra
+(``pip install -e '.[spark]'``) and never downloads anything (no ``spark.jars.packages``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import os
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.datatypes as dt
+import pandas as pd
+from ibis.backends import BaseBackend
+
+EngineName = Literal["duckdb", "spark"]
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+TABLE_SUFFIXES = (".parquet", ".csv")
+
+
+class AnalyticsInputError(ValueError):
+    """An input of the analyses (analytic table or benchmark) is unusable; the message names where."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the analytic table (DESIGN.md, "Analytic table"): its kind and whether it may be null."""
+
+    name: str
+    kind: Literal["string", "timestamp", "float", "int", "boolean"]
+    nullable: bool = False
+
+
+ANALYTIC_COLUMNS: tuple[Column, ...] = (
+    Column("engagement_id", "string"),
+    Column("occurred_at", "timestamp"),
+    Column("division", "string"),
+    Column("neighbourhood", "string", nullable=True),
+    Column("lat", "float", nullable=True),
+    Column("lon", "float", nullable=True),
+    Column("officer_key", "string"),
+    Column("purpose", "string"),
+    Column("perceived_race", "string"),
+    Column("perceived_gender", "string"),
+    Column("perceived_age", "int", nullable=True),
+    Column("informed", "boolean"),
+    Column("receipt_offered", "boolean"),
+    Column("identifying_info_collected", "boolean"),
+    Column("searched", "boolean"),
+    Column("contraband_found", "boolean", nullable=True),
+    Column("outcome", "string"),
+    Column("compliant", "boolean"),
+)
+# The type each kind is cast to, so that both engines hand analyses the same column types.
+_CANONICAL: dict[str, str] = {"float": "float64", "int": "int64", "boolean": "boolean", "string": "string"}
+_KIND_WORDS = {
+    "string": "text",
+    "timestamp": "a timestamp",
+    "float": "a number",
+    "int": "a whole number",
+    "boolean": "true or false",
+}
+
+
+def connect(engine: EngineName = "duckdb") -> BaseBackend:
+    """An Ibis backend on an in-process DuckDB or a local Spark session."""
+    if engine == "duckdb":
+        return ibis.duckdb.connect()
+    if engine == "spark":
+        session = spark_session()  # first: it silences pyspark's import-time warnings
+        return ibis.pyspark.connect(session)
+    raise AnalyticsInputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+
+
+def disconnect(backend: BaseBackend) -> None:
+    """Close a backend (for Spark this stops the session and its JVM)."""
+    backend.disconnect()
+
+
+def spark_session() -> Any:
+    """A local SparkSession (local[2], UTC, no UI, quiet); the running one if there is one."""
+    _quiet_pyspark_warnings()
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise AnalyticsInputError(
+            "the spark engine needs pyspark: pip install -e '.[spark]' (and Java 17)"
+        ) from None
+    # Python workers, if Spark ever starts any, must be this interpreter with this package on its path.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master("local[2]")
+        .appName("fairengage-analyze")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # A few hundred grouped rows: the default 200 shuffle partitions would only add overhead.
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_log4j_config()}")
+    )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _quiet_pyspark_warnings() -> None:
+    # pyspark 4 warns on import and on every toPandas that it does not yet "fully" support pandas 3; the
+    # grouped counts we collect are plain integers and strings, which it converts correctly.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
+
+
+_LOG4J = """\
+rootLogger.level = error
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+"""
+_log4j_path: Path | None = None
+
+
+def _log4j_config() -> Path:
+    # Spark's default log4j profile prints INFO and WARN lines on start; a profile at ERROR keeps the
+    # command quiet (pyspark's gateway logger at the root's level stops the "Setting default log level" note). Written once per process to a temporary file and removed at exit.
+    global _log4j_path
+    if _log4j_path is None:
+        handle, name = tempfile.mkstemp(prefix="fairengage-log4j2-", suffix=".properties")
+        with os.fdopen(handle, "w") as out:
+            out.write(_LOG4J)
+        _log4j_path = Path(name)
+        atexit.register(_log4j_path.unlink, missing_ok=True)
+    return _log4j_path
+
+
+def load_table(backend: BaseBackend, path: str | Path) -> ibis.Table:
+    """The analytic table in a Parquet or CSV file (by extension), checked and with canonical types."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise AnalyticsInputError(f"{path}: cannot read a table with extension {suffix or '(none)'!r}")
+    if not path.exists():
+        raise AnalyticsInputError(f"{path}: no such file")
+    source = _source(backend, path, suffix)
+    if suffix == ".csv":
+        _check_csv_header(path)
+        raw = _read_csv(backend, source)
+        table = _typed_from_text(raw, path)
+    else:
+        raw = _read_parquet(backend, source)
+        table = _typed_from_parquet(raw, path)
+    _check_not_null(table, path)
+    return table
+
+
+def _source(backend: BaseBackend, path: Path, suffix: str) -> str:
+    # A directory (as Spark writes them) is read whole: Spark takes the directory, DuckDB a glob.
+    if path.is_dir() and backend.name == "duckdb":
+        return str(path / f"*{suffix}")
+    return str(path)
+
+
+def _read_csv(backend: BaseBackend, source: str) -> ibis.Table:
+    # Every column is read as text and cast by us, so that a bad cell is reported by column (and the
+    # engagement it belongs to) rather than as an engine's parse error.
+    if backend.name == "duckdb":
+        return backend.read_csv(source, all_varchar=True, header=True)
+    return backend.read_csv(source, inferSchema=False, header=True)
+
+
+def _read_parquet(backend: BaseBackend, source: str) -> ibis.Table:
+    return backend.read_parquet(source)
+
+
+def _first_csv(path: Path) -> Path:
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise AnalyticsInputError(f"{path}: no .csv files in this directory")
+        return files[0]
+    return path
+
+
+def _check_csv_header(path: Path) -> None:
+    with _first_csv(path).open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    _check_present(path, set(header))
+
+
+def _check_present(path: Path, names: set[str]) -> None:
+    for column in ANALYTIC_COLUMNS:
+        if column.name not in names:
+            raise AnalyticsInputError(f"{path}: column {column.name!r}: missing from the analytic table")
+
+
+def _typed_from_text(raw: ibis.Table, path: Path) -> ibis.Table:
+    """Cast text columns to their types; one pass counts the cells that fail to cast, per column."""
+    casts = {c.name: _try_cast(raw[c.name], c) for c in ANALYTIC_COLUMNS}
+    failures = {
+        c.name: (raw[c.name].notnull() & casts[c.name].isnull()).cast("int64").sum()
+        for c in ANALYTIC_COLUMNS
+        if c.kind != "string"
+    }
+    counts = raw.aggregate(**failures).to_pandas().iloc[0]
+    for column in ANALYTIC_COLUMNS:
+        if column.kind != "string" and as_count(counts[column.name]) > 0:
+            bad = raw.filter(raw[column.name].notnull() & casts[column.name].isnull())
+            example = bad.select("engagement_id", column.name).limit(1).to_pandas().iloc[0]
+            raise AnalyticsInputError(
+                f"{path}: column {column.name!r}: {example[column.name]!r} is not "
+                f"{_KIND_WORDS[column.kind]} (engagement_id {example['engagement_id']!r}; "
+                f"{as_count(counts[column.name])} such cells)"
+            )
+    return raw.select(**casts)
+
+
+def _try_cast(value: ibis.Value, column: Column) -> ibis.Value:
+    if column.kind == "string":
+        return value
+    if column.kind == "timestamp":
+        # Cells carry their offset (ISO 8601 with Z or ±hh:mm); both engines read them as instants.
+        return value.try_cast(dt.Timestamp(timezone="UTC"))
+    return value.try_cast(_CANONICAL[column.kind])
+
+
+def _typed_from_parquet(raw: ibis.Table, path: Path) -> ibis.Table:
+    schema = raw.schema()
+    _check_present(path, set(schema.names))
+    selected = {}
+    for column in ANALYTIC_COLUMNS:
+        dtype = schema[column.name]
+        if dtype.is_null() and column.nullable:
+            # A column with no values at all (e.g. no location anywhere): typed here so later
+            # expressions compile on both engines.
+            target = dt.Timestamp(timezone="UTC") if column.kind == "timestamp" else _CANONICAL[column.kind]
+            selected[column.name] = raw[column.name].cast(target)
+            continue
+        if not _has_kind(dtype, column.kind):
+            raise AnalyticsInputError(
+                f"{path}: column {column.name!r}: type {dtype} is not {_KIND_WORDS[column.kind]}"
+            )
+        value = raw[column.name]
+        selected[column.name] = value if column.kind == "timestamp" else value.cast(_CANONICAL[column.kind])
+    return raw.select(**selected)
+
+
+def _has_kind(dtype: dt.DataType, kind: str) -> bool:
+    if kind == "string":
+        return dtype.is_string()
+    if kind == "timestamp":
+        return dtype.is_timestamp()
+    if kind == "float":
+        return dtype.is_floating() or dtype.is_integer() or dtype.is_decimal()
+    if kind == "int":
+        return dtype.is_integer()
+    return dtype.is_boolean()
+
+
+def as_count(value: Any) -> int:
+    """An engine's count as a Python int; a sum over no rows comes back null and counts 0."""
+    return 0 if pd.isna(value) else int(value)
+
+
+def _check_not_null(table: ibis.Table, path: Path) -> None:
+    required = [c.name for c in ANALYTIC_COLUMNS if not c.nullable]
+    counts = table.aggregate(**{n: table[n].isnull().cast("int64").sum() for n in required}).to_pandas()
+    row = counts.iloc[0]
+    for name in required:
+        if as_count(row[name]) > 0:
+            raise AnalyticsInputError(
+                f"{path}: column {name!r}: {as_count(row[name])} empty cells; every engagement needs a value"
+            )

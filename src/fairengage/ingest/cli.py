@@ -1,0 +1,148 @@
+"""`fairengage import` and `fairengage extract`: parse the options, call the service, print the counts."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairengage.access.principal import CLI_ACTOR
+from fairengage.config import get_settings
+
+
+def import_command(
+    file: Annotated[Path, typer.Argument(help="the file to import (.csv, or .parquet for fairengage)")],
+    file_format: Annotated[
+        str,
+        typer.Option("--format", help="fairengage (our analytic or detailed table) or opp (Open Policing)"),
+    ],
+    skip_invalid: Annotated[
+        Path | None,
+        typer.Option(
+            "--skip-invalid",
+            metavar="REJECTS.csv",
+            help="store the good rows and list the bad ones (row, column, reason) in this file",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="the records' local time zone, e.g. America/New_York (default FAIRENGAGE_TIMEZONE)"
+        ),
+    ] = None,
+) -> None:
+    """Load engagements from a file into the database: all or nothing, and never the same row twice."""
+    from fairengage.db import engine_for, session_factory
+    from fairengage.ingest import importer
+
+    if file_format not in importer.FORMATS:
+        raise _fail(f"--format: {file_format!r} is not one of {', '.join(importer.FORMATS)}")
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    settings = get_settings()
+    try:
+        with _progress() as bar:
+            result = importer.import_file(
+                sessions=session_factory(engine_for(settings.database_url)),
+                path=file,
+                fmt=file_format,
+                settings=settings,
+                actor=_actor(),
+                rejects_path=skip_invalid,
+                timezone=timezone,
+                progress=bar,
+            )
+    except importer.ImportRefused as refused:
+        # Exactly one line, FILE:ROW:COLUMN: reason, for people and for editors that jump to the row.
+        raise _fail(str(refused), prefix="") from None
+    except ValueError as exc:
+        raise _fail(f"--timezone: {exc}") from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or file}: {exc.strerror or exc}") from None
+    typer.echo(result.summary())
+    if skip_invalid is not None:
+        typer.echo(f"rejected rows listed in {skip_invalid}")
+
+
+def extract_command(
+    out: Annotated[Path, typer.Option("--out", help="output file, .parquet or .csv")],
+    include_legacy: Annotated[
+        bool,
+        typer.Option("--include-legacy", help="include records made before the regulation (legacy data)"),
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="rows read and written at a time")] = 50_000,
+) -> None:
+    """Write the analytic table (no personal information; officers as keyed hashes) from the database."""
+    from fairengage.db import engine_for, session_factory
+    from fairengage.engagements import extract
+
+    settings = get_settings()
+    try:
+        with _progress() as bar:
+            result = extract.write_extract(
+                sessions=session_factory(engine_for(settings.database_url)),
+                out=out,
+                settings=settings,
+                actor=_actor(),
+                include_legacy=include_legacy,
+                batch=batch_size,
+                progress=bar,
+            )
+    except extract.ExtractRefused as exc:
+        raise _fail(f"{out}: {exc}") from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or out}: {exc.strerror or exc}") from None
+    legacy = f" ({result.legacy_rows:,} legacy)" if include_legacy else ""
+    typer.echo(f"wrote {result.rows:,} engagements{legacy} to {out}")
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit log: the command line and the system user."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{CLI_ACTOR}:{user}"[:80]
+
+
+def _fail(message: str, prefix: str = "error: ") -> typer.Exit:
+    # typer.echo, not a rich console: a console wraps long lines, and the contract is one line.
+    typer.echo(f"{prefix}{message}", err=True)
+    return typer.Exit(1)
+
+
+class _Bar:
+    """A rich progress bar as the importer's and extract's progress hook."""
+
+    def __init__(self, progress) -> None:  # type: ignore[no-untyped-def]
+        self.progress = progress
+        self.task = None
+
+    def phase(self, description: str, total: int | None) -> None:
+        """Finish the previous phase and start a new one."""
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task(description, total=total)
+
+    def advance(self, steps: int) -> None:
+        """Move the current phase on."""
+        if self.task is not None:
+            self.progress.advance(self.task, steps)
+
+
+@contextmanager
+def _progress() -> Iterator[_Bar | None]:
+    """A progress bar on a terminal; nothing when output goes to a file or a pipe."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as progress:
+        yield _Bar(progress)

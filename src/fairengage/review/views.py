@@ -1,0 +1,232 @@
+"""Supervisor pages: the review queue, a record with its history, decisions, escalations, summaries, samples."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fairengage import policy
+from fairengage.access.permissions import scope_of
+from fairengage.access.principal import Principal
+from fairengage.errors import DomainError, Forbidden, NotFound
+from fairengage.review import service
+from fairengage.review.models import ReviewSample, ReviewSampleItem
+from fairengage.web.deps import db_session, page_principal, settings_of
+from fairengage.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _today(request: Request):  # type: ignore[no-untyped-def]
+    return datetime.now(settings_of(request).tz).date()
+
+
+def _local(request: Request):  # type: ignore[no-untyped-def]
+    tz = settings_of(request).tz
+    return lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else ""
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_queue(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+    sort: str = "due",
+    overdue: bool = False,
+    offset: int = 0,
+) -> HTMLResponse:
+    """The division's records awaiting review, by due date."""
+    offset = max(0, offset)
+    items, total = service.queue(
+        session=session,
+        principal=principal,
+        settings=settings_of(request),
+        today=_today(request),
+        overdue_only=overdue,
+        descending=sort == "-due",
+        limit=50,
+        offset=offset,
+    )
+    return render(
+        request,
+        "review_queue.html",
+        {
+            "items": items,
+            "total": total,
+            "offset": offset,
+            "limit": 50,
+            "sort": sort,
+            "overdue": overdue,
+            "local": _local(request),
+            "can_decide": scope_of(principal.role, "review:decide") is not None,
+            "trained": service.reviewer_trained(session=session, principal=principal, today=_today(request)),
+        },
+    )
+
+
+@router.get("/review/escalations", response_class=HTMLResponse)
+def review_escalations(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Overdue reviews, for the division's commander."""
+    items = service.escalations(
+        session=session, principal=principal, settings=settings_of(request), today=_today(request)
+    )
+    return render(request, "review_escalations.html", {"items": items, "local": _local(request)})
+
+
+@router.get("/review/summary", response_class=HTMLResponse)
+def review_summary(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Per-division compliance and review figures; never per officer."""
+    rows = service.division_summary(
+        session=session, principal=principal, settings=settings_of(request), today=_today(request)
+    )
+    return render(request, "review_summary.html", {"rows": rows})
+
+
+@router.get("/review/samples", response_class=HTMLResponse)
+def review_samples(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """The detailed-review samples drawn so far, with their progress."""
+    if (
+        scope_of(principal.role, "review:sample-findings") is None
+        and scope_of(principal.role, "review:sample") is None
+    ):
+        raise Forbidden(f"the {principal.role} role may not see detailed-review samples")
+    samples = session.scalars(select(ReviewSample).order_by(ReviewSample.id.desc())).all()
+    summaries = {s.id: service.sample_summary(session=session, sample_id=s.id) for s in samples}
+    return render(
+        request, "review_samples.html", {"samples": samples, "summaries": summaries, "local": _local(request)}
+    )
+
+
+@router.get("/review/samples/{sample_id}", response_class=HTMLResponse)
+def review_sample(
+    sample_id: int,
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """One sample's records and the findings recorded on them."""
+    if scope_of(principal.role, "review:sample-findings") is None:
+        raise Forbidden(f"the {principal.role} role may not record detailed-review findings")
+    sample = session.get(ReviewSample, sample_id)
+    if sample is None:
+        raise NotFound("no such sample")
+    items = session.scalars(
+        select(ReviewSampleItem)
+        .where(ReviewSampleItem.sample_id == sample_id)
+        .order_by(ReviewSampleItem.position)
+    ).all()
+    return render(
+        request,
+        "review_sample.html",
+        {
+            "sample": sample,
+            "items": items,
+            "summary": service.sample_summary(session=session, sample_id=sample_id),
+        },
+    )
+
+
+@router.post("/review/samples/{sample_id}/items/{item_id}", response_model=None)
+def review_sample_finding(
+    sample_id: int,
+    item_id: int,
+    request: Request,
+    finding: Annotated[str, Form(max_length=20)] = "",
+    notes: Annotated[str, Form(max_length=4000)] = "",
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Record the finding on one sampled record."""
+    item = session.get(ReviewSampleItem, item_id)
+    if item is None or item.sample_id != sample_id:
+        raise NotFound("no such sample item")
+    service.record_sample_finding(
+        session=session, principal=principal, item_id=item_id, finding=finding, notes=notes
+    )
+    return RedirectResponse(f"/review/samples/{sample_id}#item-{item_id}", status_code=303)
+
+
+def _record_page(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    engagement_id: str,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    engagement = service.get_for_review(session=session, principal=principal, engagement_id=engagement_id)
+    versions, decisions = service.history(session=session, engagement_id=engagement.id)
+    ruleset = policy.get_ruleset(engagement.ruleset_id)
+    return render(
+        request,
+        "review_record.html",
+        {
+            "e": engagement,
+            "versions": versions,
+            "decisions": decisions,
+            "ruleset": ruleset,
+            "version": service.current_version(session=session, engagement_id=engagement.id),
+            "due": service.due_date_of(session=session, engagement=engagement, settings=settings_of(request)),
+            "today": _today(request),
+            "local": _local(request),
+            "errors": errors or {},
+            "can_decide": scope_of(principal.role, "review:decide") is not None,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/review/{engagement_id}", response_class=HTMLResponse)
+def review_record(
+    engagement_id: str,
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """One record: its facts, findings and flags, earlier versions and every decision."""
+    return _record_page(request, principal, session, engagement_id)
+
+
+@router.post("/review/{engagement_id}/decision", response_model=None)
+def review_decision(
+    engagement_id: str,
+    request: Request,
+    decision: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Approve, return for correction, or find non-compliant."""
+    try:
+        service.decide(
+            session=session,
+            principal=principal,
+            engagement_id=engagement_id,
+            decision=decision,
+            reason=reason,
+            today=_today(request),
+        )
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        session.rollback()
+        errors = {e.field: e.message for e in exc.errors} or {"decision": str(exc)}
+        return _record_page(request, principal, session, engagement_id, errors, status_code=422)
+    return RedirectResponse(f"/review?done={decision}", status_code=303)
