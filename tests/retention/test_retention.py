@@ -6,10 +6,10 @@ import dataclasses
 from datetime import UTC, date, datetime
 
 import pytest
-from builders import valid_body
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
+from builders import valid_body
 from fairengage import policy
 from fairengage.access.models import AuditEntry, User
 from fairengage.access.principal import Principal

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from builders import valid_body
-from components import missing
-from live import CHROMIUM_ARGS, chromium_path, live_server
 from sqlalchemy import select
 
+from builders import valid_body
+from components import missing
 from fairengage.engagements.models import Engagement
+from live import CHROMIUM_ARGS, chromium_path, live_server
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,9 @@ import re
 from datetime import date
 
 import pytest
-from builders import valid_body
 from fastapi.testclient import TestClient
+
+from builders import valid_body
 
 PASSWORD = "a-long-enough-password"
 ROLES = ("anonymous", "officer", "supervisor", "supervisor_elsewhere", "analyst", "auditor", "admin")

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from builders import valid_body
 from sqlalchemy import select, update
 
+from builders import valid_body
 from fairengage.access.models import AuditEntry
 from fairengage.access.principal import Principal
 from fairengage.engagements.models import Engagement

@@ -1,4 +1,4 @@
-"""Supervisor pages: the review queue, a record with its history, decisions, escalations, summaries, samples."""
+"""Supervisor pages: the review queue, a record and its history, decisions, escalations, summaries, samples."""
 
 from __future__ import annotations
 
