@@ -177,6 +177,9 @@ def test_add_user_errors_are_shown_in_place(client, world, sessions, form, field
 def test_change_role_is_audited_and_checked(client, world, sessions):
     token = as_admin(client, world)
     world.user("analyst1", "analyst")
+    # A form without its CSRF token is refused before it reaches the page.
+    assert client.post("/admin/users/analyst1/role", data={"role": "auditor"}).status_code == 403
+    assert get_user(sessions, "analyst1").role == "analyst"
     r = client.post("/admin/users/analyst1/role", data={"csrftoken": token, "role": "auditor"})
     assert r.status_code == 200 and "The role of analyst1 was changed." in r.text
     assert get_user(sessions, "analyst1").role == "auditor"
@@ -191,7 +194,9 @@ def test_change_role_is_audited_and_checked(client, world, sessions):
     r = client.post("/admin/users/admin1/role", data={"csrftoken": token, "role": "analyst"})
     assert r.status_code == 422 and get_user(sessions, "admin1").role == "admin"
     assert 'action="/admin/users/admin1/role"' not in client.get("/admin/users").text
-    assert client.post("/admin/users/nobody/role", data={"csrftoken": token, "role": "admin"}).status_code == 404
+    assert (
+        client.post("/admin/users/nobody/role", data={"csrftoken": token, "role": "admin"}).status_code == 404
+    )
     assert len(audit_entries(sessions, "user.role")) == 1
 
 
@@ -241,11 +246,18 @@ def test_admin_changes_appear_in_the_audit_log(client, world, sessions):
     world.user("auditor1", "auditor")
     client.post(
         "/admin/users",
-        data={"csrftoken": token, "username": "newbie", "role": "analyst", "password": "another long password"},
+        data={
+            "csrftoken": token,
+            "username": "newbie",
+            "role": "analyst",
+            "password": "another long password",
+        },
     )
     client.post("/admin/users/newbie/role", data={"csrftoken": token, "role": "auditor"})
     client.post("/admin/users/newbie/active", data={"csrftoken": token, "active": "false"})
-    client.post("/admin/officers", data={"csrftoken": token, "badge": "T300", "name": "Ana Ruiz", "division": "D11"})
+    client.post(
+        "/admin/officers", data={"csrftoken": token, "badge": "T300", "name": "Ana Ruiz", "division": "D11"}
+    )
     client.post("/admin/officers/T300/training", data={"csrftoken": token, "completed_on": "2026-01-05"})
     page = client.get("/audit?actor=admin1").text
     for action in ("user.add", "user.role", "user.deactivate", "officer.add", "officer.train"):
@@ -308,7 +320,9 @@ def test_add_officer_and_record_training(client, world, sessions, settings):
     page = client.get("/admin/officers").text
     assert "Officer T400 added." in page and "No training recorded" in page
     day = local_today(settings) - timedelta(days=10)
-    r = client.post("/admin/officers/T400/training", data={"csrftoken": token, "completed_on": day.isoformat()})
+    r = client.post(
+        "/admin/officers/T400/training", data={"csrftoken": token, "completed_on": day.isoformat()}
+    )
     assert r.status_code == 200 and f"Training on {day.isoformat()} recorded for T400." in r.text
     with sessions() as s:
         officer = s.scalars(select(Officer).where(Officer.badge == "T400")).one()
@@ -328,7 +342,11 @@ def test_officer_form_errors_in_place(client, world, sessions, settings):
         ({"badge": "T501", "name": "", "division": "D14"}, "name", "Enter the officer"),
         ({"badge": "T501", "name": "Who", "division": "D99"}, "division", "divisions"),
         ({"badge": "T501", "name": "Who", "division": "D14", "trained_on": tomorrow}, "trained_on", "future"),
-        ({"badge": "T501", "name": "Who", "division": "D14", "trained_on": "last week"}, "trained_on", "YYYY"),
+        (
+            {"badge": "T501", "name": "Who", "division": "D14", "trained_on": "last week"},
+            "trained_on",
+            "YYYY",
+        ),
     ]
     for form, field, message in cases:
         r = client.post("/admin/officers", data={"csrftoken": token, **form})

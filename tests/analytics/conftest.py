@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +32,18 @@ ROW_DEFAULTS: dict[str, Any] = {
     "outcome": "none",
     "compliant": True,
 }
-FIXED_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def analytic_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """A DataFrame of the analytic table from partial rows (the rest from ROW_DEFAULTS)."""
     full = [{"engagement_id": f"E{i}", **ROW_DEFAULTS, **row} for i, row in enumerate(rows)]
     return pd.DataFrame(full, columns=list(ANALYTIC_COLUMNS)).astype(ANALYTIC_COLUMNS)
+
+
+@pytest.fixture
+def make_frame() -> Callable[[list[dict[str, Any]]], pd.DataFrame]:
+    """``analytic_frame``, for tests that spoil a table before writing it."""
+    return analytic_frame
 
 
 @pytest.fixture
@@ -62,7 +66,7 @@ def table_file(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def hand_rows() -> list[dict[str, Any]]:
+def _hand_rows() -> list[dict[str, Any]]:
     """Fifteen engagements whose every figure the tests work out by hand.
 
     D1: Black 4 (2 searched, 1 hit; 1 arrest), White 5 (1 searched, no hit; 1 ticket), Unknown 1.
@@ -85,9 +89,15 @@ def hand_rows() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def hand_table(duck, table_file):  # type: ignore[no-untyped-def]
+def hand_rows() -> list[dict[str, Any]]:
+    """The hand table's rows (see ``_hand_rows``)."""
+    return _hand_rows()
+
+
+@pytest.fixture
+def hand_table(duck, table_file, hand_rows):  # type: ignore[no-untyped-def]
     """The hand table, loaded through the engine."""
-    return engine.load_table(duck, table_file(hand_rows()))
+    return engine.load_table(duck, table_file(hand_rows))
 
 
 @pytest.fixture

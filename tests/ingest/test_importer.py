@@ -326,3 +326,19 @@ def test_an_extract_imports_back(sessions, settings, tmp_path):
     assert again.stored == 50
     table = pq.read_table(tmp_path / "out.parquet").to_pandas()
     assert sorted(table["searched"]) == sorted(frame["searched"])
+
+
+def test_records_never_share_a_receipt_code_when_the_random_draw_repeats(
+    sessions, settings, tmp_path, monkeypatch
+):
+    from fairengage.receipts import codes
+
+    # The serial's random bits repeat (as 30 random bits do, about once in 18,000 codes in seven):
+    # the loader must see the repeated code as taken and draw again.
+    draws = iter([5, 5, 9, 9, 12])
+    monkeypatch.setattr(codes.secrets, "randbits", lambda bits: next(draws))
+    result = import_opp(sessions, settings, stops_file(tmp_path / "s.csv", [stop_line(1), stop_line(2)]))
+    assert result.stored == 2
+    with sessions() as s:
+        stored = sorted(s.scalars(select(Engagement.receipt_code)))
+    assert len(set(stored)) == 2

@@ -282,7 +282,8 @@ def test_hartford_searches_and_hits_survive_import_and_extract(
 ):
     if not HARTFORD.exists():
         pytest.skip(f"real data not present at {HARTFORD} (a fresh clone has no ../shared)")
-    started = time.monotonic()
+    # CPU time, not wall time: the suite runs on shared machines, two tests at a time.
+    started = time.process_time()
     result = importer.import_file(
         sessions=sessions,
         path=HARTFORD,
@@ -299,7 +300,7 @@ def test_hartford_searches_and_hits_survive_import_and_extract(
         actor="t",
         include_legacy=True,
     )
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
 
     expected, undated, legacy = raw_counts(HARTFORD)
     # Only the stops without a date are refused, each named by its line.
@@ -322,7 +323,7 @@ def test_hartford_searches_and_hits_survive_import_and_extract(
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Officer).where(Officer.badge.like("OPP-%"))) == 333
         assert s.scalar(select(func.count()).select_from(Finding)) > 0
-    assert elapsed < 30, f"Hartford import and extract took {elapsed:.1f}s"
+    assert elapsed < 30, f"Hartford import and extract took {elapsed:.1f}s of CPU"
 
 
 def test_hartford_dates_are_as_published():

@@ -256,3 +256,14 @@ def test_cli_run_prints_and_is_safe_twice(client, world, sessions, settings, mon
     assert first.exit_code == 0 and "restricted 1 past" in first.output
     assert second.exit_code == 0 and "restricted 0 past" in second.output
     assert bad.exit_code == 1 and "--as-of" in bad.output
+
+
+def test_legacy_record_pages_do_not_break(client, world, sessions):
+    """A legacy record was judged by no rule set; its receipt and reads use today's rules for display."""
+    headers = world.officer_with_token("T10", "D14")
+    body = client.post("/api/v1/engagements", json=valid_body(), headers=headers).json()
+    with sessions.begin() as s:
+        s.execute(update(Engagement).where(Engagement.id == body["id"]).values(
+            ruleset_id="none", ruleset_version="none", legacy=True, status="legacy"))
+    assert client.get(f"/r/{body['receipt']['code']}").status_code == 200
+    assert client.get(f"/api/v1/engagements/{body['id']}", headers=headers).status_code == 200

@@ -66,6 +66,7 @@ def analyze(
         f"{notable} notable rows",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -172,6 +172,11 @@ def load_table(backend: BaseBackend, path: str | Path) -> ibis.Table:
     else:
         raw = _read_parquet(backend, source)
         table = _typed_from_parquet(raw, path)
+    if suffix == ".csv" or backend.name == "pyspark":
+        # The analyses query the table about a dozen times. Caching pays the CSV casts, and Spark's
+        # scan and planning, once (Spark persists to memory and disk, so a large table still fits);
+        # DuckDB reads Parquet fast enough that a copy would only cost memory.
+        table = table.cache()
     _check_not_null(table, path)
     return table
 

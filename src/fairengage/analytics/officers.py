@@ -104,7 +104,9 @@ def peer_expectations(counts: pd.DataFrame) -> pd.DataFrame:
     columns = ["officer_key", "n", "observed", "expected"]
     if counts.empty:
         return pd.DataFrame(columns=columns)
-    frame = counts.astype({"n": "int64", "k": "int64"}).copy()
+    # Engines return groups in no fixed order; sorting makes the float sums engine-independent.
+    frame = counts.astype({"n": "int64", "k": "int64"}).sort_values(["officer_key", *CELL], kind="mergesort")
+    frame = frame.reset_index(drop=True)
     totals = frame.groupby(CELL, dropna=False)[["n", "k"]].transform("sum")
     peers_n = totals["n"] - frame["n"]
     peers_k = totals["k"] - frame["k"]

@@ -90,7 +90,13 @@ def veil_of_darkness(
     )
     ambiguous = counts["ambiguous"].astype(bool)
     result["dropped_ambiguous"] = int(counts.loc[ambiguous, "total"].sum())
-    cells = counts.loc[~ambiguous].drop(columns="ambiguous").reset_index(drop=True)
+    # Engines return groups in no fixed order; sorting makes the fit, to the last digit, engine-independent.
+    cells = (
+        counts.loc[~ambiguous]
+        .drop(columns="ambiguous")
+        .sort_values(["division", "minute", "dark"], kind="mergesort")
+        .reset_index(drop=True)
+    )
     result["n"] = int(cells["total"].sum())
     fit = fit_darkness_model(cells)
     if fit is not None:

@@ -13,7 +13,7 @@ from fairengage.access.principal import Principal
 from fairengage.engagements import service
 from fairengage.engagements.models import Engagement
 from fairengage.engagements.schemas import EngagementIn, EngagementOut, EngagementPage, RecordedOut
-from fairengage.policy import get_ruleset
+from fairengage.policy import ruleset_for_record
 from fairengage.web.deps import api_principal, db_session, sessions_of, settings_of
 from fairengage.web.problems import MEDIA_TYPE
 
@@ -47,7 +47,7 @@ def create_engagement(
 def engagement_out(engagement: Engagement, request: Request, person: Any = None) -> dict[str, Any]:
     """A stored record in the API's shape."""
     settings = settings_of(request)
-    ruleset = get_ruleset(engagement.ruleset_id)
+    ruleset = ruleset_for_record(engagement.ruleset_id)
     body = service.recorded_body(engagement, settings)
     return {
         "id": engagement.id,

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -38,6 +39,7 @@ def engagement_uuid(source_id: str) -> str:
     return str(uuid.uuid5(ID_NAMESPACE, str(source_id)))
 
 
+@lru_cache(maxsize=1)
 def first_rule_day() -> date:
     """The first day any rule set was in force: records before it are legacy."""
     return min(r.effective_from for r in policy.load_rulesets())
@@ -86,6 +88,7 @@ def load_frame(
     batch: int = 2000,
     import_batch_id: int | None = None,
     taken: set[str] | None = None,
+    status: str = "pending_review",
 ) -> int:
     """Store every row of a detailed synthetic or imported frame; returns the number stored.
 
@@ -94,6 +97,13 @@ def load_frame(
     """
     if taken is None:
         taken = set(session.scalars(select(Engagement.receipt_code)))
+    codes_in_use = taken
+
+    def in_use(code: str) -> bool:
+        # Codes are issued formatted (XXXX-XXXX-XXXX) and stored canonical: compare canonical forms.
+        # 30 random bits collide by the birthday bound (about 15% within 18,000 codes).
+        return codes.normalize_code(code) in codes_in_use
+
     entered = datetime.now(UTC)
     stored = 0
     for start in range(0, len(frame), batch):
@@ -125,7 +135,7 @@ def load_frame(
                 officer_trained_on=officer.trained_as_of(occurred.astimezone(settings.tz).date()),
             )
             evaluation = _evaluate(facts, settings)
-            code = codes.normalize_code(codes.issue_code(settings.secret, taken=taken.__contains__)) or ""
+            code = codes.normalize_code(codes.issue_code(settings.secret, taken=in_use)) or ""
             taken.add(code)
             eid = engagement_uuid(row.engagement_id)
             engagements.append(
@@ -161,7 +171,8 @@ def load_frame(
                     "ruleset_id": evaluation.ruleset.id if evaluation else LEGACY_RULESET,
                     "ruleset_version": evaluation.ruleset.version if evaluation else LEGACY_RULESET,
                     "receipt_code": code,
-                    "status": "pending_review",
+                    # Legacy and imported records are not ours to review: they are kept apart, not queued.
+                    "status": "legacy" if evaluation is None else status,
                     "restricted": False,
                     "legacy": evaluation is None or bool(_none(getattr(row, "legacy", False))),
                     "legal_hold": False,

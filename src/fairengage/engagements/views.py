@@ -149,7 +149,7 @@ def recorded(
     """The end of the form: the receipt to offer, and any flags the supervisor will see."""
     engagement = service.get_visible(session=session, principal=principal, engagement_id=engagement_id)
     lang = pick_language(request)
-    ruleset = policy.get_ruleset(engagement.ruleset_id)
+    ruleset = policy.ruleset_for_record(engagement.ruleset_id)
     code = codes.format_code(engagement.receipt_code)
     url = service.receipt_url(settings_of(request), code)
     flags = [

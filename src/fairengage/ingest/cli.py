@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from fairengage.access.principal import CLI_ACTOR
 from fairengage.config import get_settings
@@ -44,6 +45,12 @@ def import_command(
         raise _fail(f"--format: {file_format!r} is not one of {', '.join(importer.FORMATS)}")
     if not file.is_file():
         raise _fail(f"{file}: no such file")
+    if skip_invalid is not None and skip_invalid.resolve() == file.resolve():
+        raise _fail(f"--skip-invalid: {skip_invalid} is the file being imported")
+    try:
+        importer.check_timezone(timezone or get_settings().timezone)
+    except ValueError as exc:
+        raise _fail(f"--timezone: {exc}") from None
     settings = get_settings()
     try:
         with _progress() as bar:
@@ -60,10 +67,10 @@ def import_command(
     except importer.ImportRefused as refused:
         # Exactly one line, FILE:ROW:COLUMN: reason, for people and for editors that jump to the row.
         raise _fail(str(refused), prefix="") from None
-    except ValueError as exc:
-        raise _fail(f"--timezone: {exc}") from None
     except OSError as exc:
         raise _fail(f"{exc.filename or file}: {exc.strerror or exc}") from None
+    except SQLAlchemyError as exc:
+        raise _fail(_database_problem(exc)) from None
     typer.echo(result.summary())
     if skip_invalid is not None:
         typer.echo(f"rejected rows listed in {skip_invalid}")
@@ -97,6 +104,8 @@ def extract_command(
         raise _fail(f"{out}: {exc}") from None
     except OSError as exc:
         raise _fail(f"{exc.filename or out}: {exc.strerror or exc}") from None
+    except SQLAlchemyError as exc:
+        raise _fail(_database_problem(exc)) from None
     legacy = f" ({result.legacy_rows:,} legacy)" if include_legacy else ""
     typer.echo(f"wrote {result.rows:,} engagements{legacy} to {out}")
 
@@ -108,6 +117,13 @@ def _actor() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"{CLI_ACTOR}:{user}"[:80]
+
+
+def _database_problem(exc: SQLAlchemyError) -> str:
+    """One line about a database error (nothing was stored: the transaction was rolled back)."""
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = detail[0] if detail else type(exc).__name__
+    return f"database: {first} (is it migrated? `fairengage db upgrade`)"
 
 
 def _fail(message: str, prefix: str = "error: ") -> typer.Exit:

@@ -151,7 +151,7 @@ def import_file(
     (row, column, reason) and the good rows are stored. A bad header always refuses the whole file.
     """
     path = Path(path)
-    tz = _timezone(timezone or settings.timezone)
+    tz = check_timezone(timezone or settings.timezone)
     local = settings.model_copy(update={"timezone": tz})
     now = now or datetime.now(UTC)
     digest = file_sha256(path)
@@ -307,7 +307,7 @@ def _load_rows(
             frame = pd.DataFrame(fresh, dtype=object)
             stored += bulk.load_frame(
                 session=session, frame=frame, officers=officers, settings=settings, actor=actor,
-                batch=LOAD_CHUNK, import_batch_id=batch.id, taken=taken,
+                batch=LOAD_CHUNK, import_batch_id=batch.id, taken=taken, status="imported",
             )  # fmt: skip
         hook.advance(len(pending))
         pending.clear()
@@ -315,7 +315,12 @@ def _load_rows(
     for row, raw in parser.rows(path):
         if row in checked.bad_rows or isinstance(raw, RowError):
             continue
-        pending.append(parser.parse(row, raw).fields)
+        try:
+            pending.append(parser.parse(row, raw).fields)
+        except RowError as error:
+            # The first pass found this row good: the file changed while it was being imported.
+            reason = f"the file changed during the import ({error.reason})"
+            raise ImportRefused(path, RowError(error.row, error.column, reason)) from None
         if len(pending) >= LOAD_CHUNK:
             flush()
     if pending:
@@ -331,7 +336,8 @@ class _NoProgress:
         pass
 
 
-def _timezone(name: str) -> str:
+def check_timezone(name: str) -> str:
+    """The time zone's name, or ValueError when the zone database does not know it."""
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

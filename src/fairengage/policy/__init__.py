@@ -9,6 +9,7 @@ from fairengage.policy.ruleset import (
     RuleSet,
     get_ruleset,
     load_rulesets,
+    ruleset_for_record,
     ruleset_in_force,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "get_ruleset",
     "load_rulesets",
     "message_for",
+    "ruleset_for_record",
     "ruleset_in_force",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 from fairengage.policy.checks import CHECKS, DUTY_RULES
 
 RULESET_DIR = Path(__file__).parent / "rulesets"
+_SHIPPED = RULESET_DIR.resolve()
 
 KINDS = ("refuse", "flag", "lifecycle", "report")
 # Only these kinds are judged when a record is made; lifecycle and report rules are run by review,
@@ -260,7 +261,19 @@ class RuleSet:
 
 def load_rulesets(directory: str | Path | None = None) -> list[RuleSet]:
     """Every rule set in `directory` (default: the shipped ones), validated, ordered by start date."""
-    return list(_load_directory(Path(directory or RULESET_DIR).resolve()))
+    # The shipped directory is resolved once; evaluation calls this for every record.
+    return list(_load_directory(_SHIPPED if directory is None else Path(directory).resolve()))
+
+
+def ruleset_for_record(ruleset_id: str) -> RuleSet:
+    """The rule set a stored record was judged by; the newest one for records judged by none (legacy).
+
+    Legacy records predate every rule set; what they show (the complaints body, labels) is today's.
+    """
+    try:
+        return get_ruleset(ruleset_id)
+    except UnknownRuleSet:
+        return load_rulesets()[-1]
 
 
 def ruleset_in_force(day: date, *, directory: str | Path | None = None) -> RuleSet:

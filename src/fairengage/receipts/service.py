@@ -23,7 +23,7 @@ def receipt_for(*, session: Session, text: str, settings: Settings, lang: str) -
     engagement = engagements.find_by_receipt(session=session, canonical_code=canonical)
     if engagement is None:
         return None
-    ruleset = policy.get_ruleset(engagement.ruleset_id)
+    ruleset = policy.ruleset_for_record(engagement.ruleset_id)
     body = ruleset.complaints_body
     code = codes.format_code(canonical)
     return ReceiptView(

@@ -14,7 +14,7 @@ def due_on(entered_at: datetime, ruleset_id: str, tz: ZoneInfo) -> date:
     A record entered at 23:30 on 1 March in Toronto was entered on 1 March, even though it is
     2 March in UTC: the deadline counts from the local day of entry (s.9, "within 30 days of entry").
     """
-    days = int(policy.get_ruleset(ruleset_id).param("review_days"))
+    days = int(policy.ruleset_for_record(ruleset_id).param("review_days"))
     return entered_at.astimezone(tz).date() + timedelta(days=days)
 
 

@@ -1,4 +1,4 @@
-"""Supervisor pages: the review queue, a record and its history, decisions, escalations, summaries, samples."""
+"""Supervisor pages: the review queue, one record and its history, decisions, escalations, samples."""
 
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def _record_page(
 ) -> HTMLResponse:
     engagement = service.get_for_review(session=session, principal=principal, engagement_id=engagement_id)
     versions, decisions = service.history(session=session, engagement_id=engagement.id)
-    ruleset = policy.get_ruleset(engagement.ruleset_id)
+    ruleset = policy.ruleset_for_record(engagement.ruleset_id)
     return render(
         request,
         "review_record.html",
