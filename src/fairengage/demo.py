@@ -70,16 +70,28 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
             trained_on=today - timedelta(days=200),
             actor="demo",
         )
+        # Reviewers are officers too: the training gate applies to them (s.11).
+        officers.add(
+            session=session,
+            badge=SUPERVISOR_BADGE,
+            name="Sergeant Priya Raman",
+            division="D14",
+            trained_on=today - timedelta(days=400),
+            actor="demo",
+        )
+        badges = {"officer": DEMO_BADGE, "supervisor": SUPERVISOR_BADGE}
         for user in users:
             access.add_user(
                 session=session,
                 username=user.username,
                 role=user.role,
                 password=user.password,
-                badge=DEMO_BADGE if user.role == "officer" else None,
-                division="D14" if user.role == "supervisor" else None,
+                badge=badges.get(user.role),
                 actor="demo",
             )
+        retention.delegate(
+            session=session, username="admin", granted_by="Chief of Police (demo)", note="demo delegation"
+        )
     if records:
         frame = synth.generate(
             records, seed=seed, start=date(2024, 4, 1), end=today - timedelta(days=1), with_details=True

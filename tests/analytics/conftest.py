@@ -73,6 +73,7 @@ def _hand_rows() -> list[dict[str, Any]]:
     D2: Black 1, White 4 (1 searched, 1 hit). Duties: 2 not informed in D1, 1 receipt missed in D2.
     """
     rows: list[dict[str, Any]] = []
+    # fmt: off
     rows += [{"division": "D1", "perceived_race": "Black", "searched": True, "contraband_found": True,
               "outcome": "arrest"}]
     rows += [{"division": "D1", "perceived_race": "Black", "searched": True, "contraband_found": False}]
@@ -85,7 +86,8 @@ def _hand_rows() -> list[dict[str, Any]]:
     rows += [{"division": "D2", "perceived_race": "White", "searched": True, "contraband_found": True}]
     rows += [{"division": "D2", "perceived_race": "White", "receipt_offered": False, "compliant": False}]
     rows += [{"division": "D2", "perceived_race": "White"}] * 2
-    return rows  # fmt: skip
+    # fmt: on
+    return rows
 
 
 @pytest.fixture

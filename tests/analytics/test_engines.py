@@ -63,7 +63,9 @@ def assert_same(left, right, where="report"):  # type: ignore[no-untyped-def]
 def test_duckdb_and_spark_give_the_same_report(spark, files):
     bench = population.population_table()
     duck = engine.connect("duckdb")
-    expected = analyze(engine.load_table(duck, files[".parquet"]), bench, engine_name="x", tz=TZ, params=PARAMS)
+    expected = analyze(
+        engine.load_table(duck, files[".parquet"]), bench, engine_name="x", tz=TZ, params=PARAMS
+    )
     # Spark reads the CSV: the text-casting path must land on the same types as DuckDB's Parquet.
     got = analyze(engine.load_table(spark, files[".csv"]), bench, engine_name="x", tz=TZ, params=PARAMS)
     assert expected["meta"]["rows"] == 3000
@@ -78,5 +80,7 @@ def test_spark_names_a_bad_cell_like_duckdb(spark, tmp_path):
     text = path.read_text().splitlines()
     text[3] = text[3].replace(",true,", ",sometimes,", 1)
     path.write_text("\n".join(text) + "\n")
-    with pytest.raises(AnalyticsInputError, match=r"bad\.csv: column '\w+': 'sometimes' is not true or false"):
+    with pytest.raises(
+        AnalyticsInputError, match=r"bad\.csv: column '\w+': 'sometimes' is not true or false"
+    ):
         engine.load_table(spark, path)

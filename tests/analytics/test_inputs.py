@@ -33,7 +33,9 @@ def test_a_missing_column_is_named(duck, tmp_path, make_frame):
 def test_a_wrong_type_in_parquet_is_named(duck, tmp_path, make_frame):
     path = tmp_path / "t.parquet"
     make_frame(ROWS).astype({"searched": str}).to_parquet(path)
-    with pytest.raises(AnalyticsInputError, match=r"t\.parquet: column 'searched': type string is not true or false"):
+    with pytest.raises(
+        AnalyticsInputError, match=r"t\.parquet: column 'searched': type string is not true or false"
+    ):
         load_table(duck, path)
 
 
@@ -80,7 +82,7 @@ def test_files_that_cannot_be_tables(duck, tmp_path):
     with pytest.raises(AnalyticsInputError, match="no such file"):
         load_table(duck, tmp_path / "absent.parquet")
     (tmp_path / "t.json").write_text("{}")
-    with pytest.raises(AnalyticsInputError, match="extension '.json'"):
+    with pytest.raises(AnalyticsInputError, match=r"extension '\.json'"):
         load_table(duck, tmp_path / "t.json")
 
 

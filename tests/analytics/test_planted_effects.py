@@ -41,7 +41,10 @@ def expected_city_indices(multipliers: dict[str, float]) -> dict[str, float]:
     volumes = np.array([population.DIVISIONS[d].volume for d in population.DIVISION_CODES])
     weights = volumes / volumes.sum()
     shares = population.division_shares()
-    mix = sum(w * (shares[d] * m) / (shares[d] * m).sum() for w, d in zip(weights, population.DIVISION_CODES))
+    mix = sum(
+        w * (shares[d] * m) / (shares[d] * m).sum()
+        for w, d in zip(weights, population.DIVISION_CODES, strict=True)
+    )
     bench = population.population_table()
     city = bench[bench["area"] == CITY].set_index("group")["population"]
     city_share = city / city.sum()
@@ -55,7 +58,11 @@ def city_rows(rows: list[dict]) -> dict[str, dict]:
 def test_planted_over_representation_is_found(duck_module, tmp_path_factory):
     # Odds x2 for Black: within a division of Black share s the engagement share becomes 2s/(1+s).
     table = synthetic(
-        duck_module, tmp_path_factory.mktemp("over"), 6000, 21, PlantedEffects(over_representation={"Black": 2.0})
+        duck_module,
+        tmp_path_factory.mktemp("over"),
+        6000,
+        21,
+        PlantedEffects(over_representation={"Black": 2.0}),
     )
     rows = city_rows(disproportionality(table, population.population_table(), threshold=1.5))
     expected = expected_city_indices({"Black": 2.0})["Black"]

@@ -49,7 +49,15 @@ def test_the_report_has_exactly_the_design_keys_and_meta(result):
         "area", "group", "measure", "count", "total", "rate", "reference_rate", "index", "ci_low", "ci_high",
         "notable",
     }  # fmt: skip
-    assert set(result["outcome_test"][0]) == {"area", "group", "searches", "hits", "hit_rate", "ci_low", "ci_high"}
+    assert set(result["outcome_test"][0]) == {
+        "area",
+        "group",
+        "searches",
+        "hits",
+        "hit_rate",
+        "ci_low",
+        "ci_high",
+    }
     assert set(result["compliance"][0]) == {"area", "measure", "count", "total", "rate"}
 
 
@@ -57,9 +65,8 @@ def test_meta_says_what_was_analysed_and_with_which_thresholds(result):
     meta = result["meta"]
     assert (meta["input"], meta["rows"], meta["engine"]) == ("hand.parquet", 15, "duckdb")
     # Every hand row happened at 2025-06-01 16:00 UTC: the rule set in force then is O. Reg. 400/23.
-    assert meta["period"] == {
-        "first": "2025-06-01T16:00:00+00:00", "last": "2025-06-01T16:00:00+00:00", "timezone": "America/Toronto",
-    }  # fmt: skip
+    stamp = "2025-06-01T16:00:00+00:00"
+    assert meta["period"] == {"first": stamp, "last": stamp, "timezone": "America/Toronto"}
     assert meta["ruleset"]["id"] == "on-reg-400-23"
     ruleset = get_ruleset("on-reg-400-23")
     assert meta["thresholds"] == {
@@ -111,7 +118,9 @@ def test_the_other_analyses_are_called_when_installed_and_null_otherwise(hand_ta
         return {"n": 1}
 
     monkeypatch.setattr(reports.importlib.util, "find_spec", lambda name: object())
-    monkeypatch.setattr(reports.importlib, "import_module", lambda name: type("M", (), {"run": staticmethod(fake)}))
+    monkeypatch.setattr(
+        reports.importlib, "import_module", lambda name: type("M", (), {"run": staticmethod(fake)})
+    )
     # Keywords the analysis does not take (lat here) are left out.
     assert reports._optional("veil", "run", hand_table, tz="UTC", lat=1.0) == {"n": 1}
     assert calls == ["UTC"]
@@ -128,7 +137,17 @@ def test_the_command_writes_the_report_quietly(tmp_path, table_file, hand_rows, 
     bench = tmp_path / "bench.csv"
     hand_benchmark.to_csv(bench, index=False)
     out = tmp_path / "report.json"
-    args = ["analyze", "--input", str(table), "--benchmark", str(bench), "--out", str(out), "--engine", "duckdb"]
+    args = [
+        "analyze",
+        "--input",
+        str(table),
+        "--benchmark",
+        str(bench),
+        "--out",
+        str(out),
+        "--engine",
+        "duckdb",
+    ]
     result = CliRunner().invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     # Not a terminal: no progress display, one line saying what was written.

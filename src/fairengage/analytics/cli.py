@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +13,7 @@ import typer
 from fairengage.analytics.engine import AnalyticsInputError
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     """The engines `analyze` runs on."""
 
     duckdb = "duckdb"
@@ -62,8 +62,7 @@ def analyze(
         raise fail(str(exc)) from None
     notable = sum(row["notable"] for row in result["disproportionality"] + result["disparity"])
     out.print(
-        f"wrote {out_file}: {result['meta']['rows']:,} engagements on {engine.value}; "
-        f"{notable} notable rows",
+        f"wrote {out_file}: {result['meta']['rows']:,} engagements on {engine.value}; {notable} notable rows",
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -79,7 +78,11 @@ def _progress(console) -> Iterator:  # type: ignore[no-untyped-def]
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as progress:
         task = progress.add_task("analyze", total=None)
         yield lambda message: progress.update(task, description=message)

@@ -145,7 +145,8 @@ _log4j_path: Path | None = None
 
 def _log4j_config() -> Path:
     # Spark's default log4j profile prints INFO and WARN lines on start; a profile at ERROR keeps the
-    # command quiet (pyspark's gateway logger at the root's level stops the "Setting default log level" note). Written once per process to a temporary file and removed at exit.
+    # command quiet (pyspark's gateway logger at the root's level also stops its "Setting default log
+    # level" note). Written once per process to a temporary file, removed at exit.
     global _log4j_path
     if _log4j_path is None:
         handle, name = tempfile.mkstemp(prefix="fairengage-log4j2-", suffix=".properties")
