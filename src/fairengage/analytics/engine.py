@@ -21,7 +21,9 @@ import csv
 import os
 import sys
 import tempfile
+import uuid
 import warnings
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +34,8 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 EngineName = Literal["duckdb", "spark"]
+# Tables cached on a backend by `load_table`, released by `disconnect`.
+_cached: weakref.WeakKeyDictionary[BaseBackend, list[ibis.Table]] = weakref.WeakKeyDictionary()
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 TABLE_SUFFIXES = (".parquet", ".csv")
 
@@ -91,7 +95,11 @@ def connect(engine: EngineName = "duckdb") -> BaseBackend:
 
 
 def disconnect(backend: BaseBackend) -> None:
-    """Close a backend (for Spark this stops the session and its JVM)."""
+    """Close a backend (for Spark this stops the session and its JVM), releasing its cached tables."""
+    # Released while the engine still runs: left to garbage collection, Ibis would try after the
+    # session stopped and print the failure.
+    for table in _cached.pop(backend, []):
+        table.release()
     backend.disconnect()
 
 
@@ -173,11 +181,17 @@ def load_table(backend: BaseBackend, path: str | Path) -> ibis.Table:
     else:
         raw = _read_parquet(backend, source)
         table = _typed_from_parquet(raw, path)
-    if suffix == ".csv" or backend.name == "pyspark":
-        # The analyses query the table about a dozen times. Caching pays the CSV casts, and Spark's
-        # scan and planning, once (Spark persists to memory and disk, so a large table still fits);
-        # DuckDB reads Parquet fast enough that a copy would only cost memory.
+    # The analyses query the table about a dozen times. Materialising it pays the CSV casts, and
+    # Spark's scan and planning, once; DuckDB reads Parquet fast enough that a copy would only cost
+    # memory.
+    if backend.name == "pyspark":
+        # Spark persists to memory and disk, so a large table still fits; released by `disconnect`.
         table = table.cache()
+        _cached.setdefault(backend, []).append(table)
+    elif suffix == ".csv":
+        # A temporary table, gone with the connection. (Not `.cache()`: with sqlglot 30 Ibis 12 cannot
+        # compile the DROP it issues when a cached DuckDB table is released.)
+        table = backend.create_table(f"analytic_{uuid.uuid4().hex}", table, temp=True)
     _check_not_null(table, path)
     return table
 
@@ -194,7 +208,9 @@ def _read_csv(backend: BaseBackend, source: str) -> ibis.Table:
     # engagement it belongs to) rather than as an engine's parse error.
     if backend.name == "duckdb":
         return backend.read_csv(source, all_varchar=True, header=True)
-    return backend.read_csv(source, inferSchema=False, header=True)
+    # RFC 4180 quoting (a quote inside a cell is doubled), as pyarrow and DuckDB write it; Spark's default
+    # escape is a backslash.
+    return backend.read_csv(source, inferSchema=False, header=True, escape='"')
 
 
 def _read_parquet(backend: BaseBackend, source: str) -> ibis.Table:
