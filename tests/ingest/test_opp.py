@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
@@ -324,6 +325,24 @@ def test_hartford_searches_and_hits_survive_import_and_extract(
         assert s.scalar(select(func.count()).select_from(Officer).where(Officer.badge.like("OPP-%"))) == 333
         assert s.scalar(select(func.count()).select_from(Finding)) > 0
     assert elapsed < 30, f"Hartford import and extract took {elapsed:.1f}s of CPU"
+
+    # The acceptance check: report.json's per-group searches and hits equal the raw file's.
+    from fairengage.analytics import engine as engines
+    from fairengage.analytics import report as reports
+
+    groups = [g for g in PERCEIVED_RACES if g != "Unknown"]
+    benchmark = pd.DataFrame({"area": "ALL", "group": groups, "population": 1000})
+    backend = engines.connect("duckdb")
+    try:
+        table = engines.load_table(backend, out.path)
+        params = reports.AnalysisParams(lat=41.7637, lon=-72.6851, input_name="hartford.parquet")
+        report = reports.analyze(table, benchmark, engine_name="duckdb", tz="America/New_York", params=params)
+    finally:
+        engines.disconnect(backend)
+    city = {r["group"]: r for r in report["outcome_test"] if r["area"] == "ALL"}
+    for group, searches in expected["searches"].items():
+        assert city[group]["searches"] == searches, group
+        assert city[group]["hits"] == expected["hits"][group], group
 
 
 def test_hartford_dates_are_as_published():

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairengage.errors import DomainError
+from fairengage.web.i18n import N_
 
 PROBLEM_BASE = "https://fairengage.org/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -93,7 +94,11 @@ def error_page(request: Request, status: int, title: str, detail: str) -> Respon
     """An error as a page in the site's layout."""
     from fairengage.web.templating import render
 
-    titles = {403: "You do not have access to this page", 404: "Page not found", 409: "That cannot be done now"}
+    titles = {
+        403: N_("You do not have access to this page"),
+        404: N_("Page not found"),
+        409: N_("That cannot be done now"),
+    }
     return render(request, "error.html", {"title": titles.get(status, title), "detail": detail},
                   status_code=status)
 
