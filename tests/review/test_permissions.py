@@ -95,3 +95,17 @@ def test_no_page_ranks_officers_by_engagement_count(app, setup, client, world):
         for path in pages:
             text = c.get(path).text
             assert "Constable Busy" not in text and "T2" not in text, (role, path)
+
+
+def test_restricted_requests_only_by_roles_that_may_ask(app, setup):
+    record = setup
+    expected = {"anonymous": 303, "officer": 403, "analyst": 403, "admin": 403, "supervisor": 422, "auditor": 422}
+    for role, status in expected.items():
+        c = signed_in(app, role)
+        token = re.search(r'name="csrftoken" value="([^"]+)"', c.get("/login").text)
+        data = {"record": record, "purpose": "", "details": ""}
+        if token:
+            data["csrftoken"] = token.group(1)
+        r = c.post("/restricted/requests", data=data, follow_redirects=False)
+        # Roles that may ask get the form back with the missing purpose named (422); others are refused.
+        assert r.status_code == status, (role, r.status_code)
