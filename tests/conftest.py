@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from builders import World
-from components import POSTGRES_URL, create_postgres_database, drop_postgres_database
+from components import POSTGRES_URL, create_postgres_database, drop_postgres_database, missing
 from fairengage import migrate
 from fairengage.config import Settings
 from fairengage.db import engine_for, session_factory
 from fairengage.models import Base
+from live import CHROMIUM_ARGS, chromium_path
 
 SECRET = "test-secret-key-0123456789abcdef"
 # Tables emptied between tests: all but reference data that migrations load.
@@ -81,3 +82,17 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
 def world(sessions) -> World:  # type: ignore[no-untyped-def]
     """Builders on the test database."""
     return World(sessions)
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    path = chromium_path()
+    if path is None:
+        missing("Chromium", "install Debian's chromium package (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -328,6 +328,7 @@ COMMANDS: dict[str, str] = {
     "import": "fairengage.ingest.cli:import_command",
     "extract": "fairengage.ingest.cli:extract_command",
     "analyze": "fairengage.analytics.cli:analyze",
+    "bench": "fairengage.analytics.bench:bench_command",
 }
 
 

@@ -6,24 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from builders import valid_body
-from components import missing
 from fairengage.complaints.models import Complaint
-from live import CHROMIUM_ARGS, chromium_path, live_server
+from live import live_server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    path = chromium_path()
-    if path is None:
-        missing("Chromium", "install Debian's chromium package (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_receipt_code_to_filed_complaint(browser, app, client, world, sessions):

@@ -99,7 +99,14 @@ def test_no_page_ranks_officers_by_engagement_count(app, setup, client, world):
 
 def test_restricted_requests_only_by_roles_that_may_ask(app, setup):
     record = setup
-    expected = {"anonymous": 303, "officer": 403, "analyst": 403, "admin": 403, "supervisor": 422, "auditor": 422}
+    expected = {
+        "anonymous": 303,
+        "officer": 403,
+        "analyst": 403,
+        "admin": 403,
+        "supervisor": 422,
+        "auditor": 422,
+    }
     for role, status in expected.items():
         c = signed_in(app, role)
         token = re.search(r'name="csrftoken" value="([^"]+)"', c.get("/login").text)

@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components import missing
-from live import CHROMIUM_ARGS, chromium_path, live_server
+from live import live_server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    path = chromium_path()
-    if path is None:
-        missing("Chromium", "install Debian's chromium package (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_officer_records_and_opens_receipt(browser, world, settings):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +24,14 @@ from fairengage.access.models import AuditEntry, AuditHead
 GENESIS = "0" * 64
 
 
-def _canonical(entry: AuditEntry) -> bytes:
-    body = {
+# The fields an entry's digest covers, and every field an exported line carries.
+CANONICAL_FIELDS = ("seq", "at", "actor", "action", "entity", "entity_id", "purpose", "details")
+ENTRY_FIELDS = (*CANONICAL_FIELDS, "prev_digest", "digest")
+
+
+def entry_record(entry: AuditEntry) -> dict[str, Any]:
+    """An entry's fields as JSON values, `at` in the exact text the digest covers."""
+    return {
         "seq": entry.seq,
         "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": entry.actor,
@@ -33,13 +40,26 @@ def _canonical(entry: AuditEntry) -> bytes:
         "entity_id": entry.entity_id,
         "purpose": entry.purpose,
         "details": entry.details or {},
+        "prev_digest": entry.prev_digest,
+        "digest": entry.digest,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def canonical_bytes(record: Mapping[str, Any]) -> bytes:
+    """The bytes an entry's digest covers: its eight fields as sorted, compact, UTF-8 JSON."""
+    body = {name: record[name] for name in CANONICAL_FIELDS}
+    body["details"] = body["details"] or {}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def record_digest(prev_digest: str, record: Mapping[str, Any]) -> str:
+    """SHA-256 of the previous digest, a newline and the entry's canonical bytes, in hex."""
+    return hashlib.sha256(prev_digest.encode("ascii") + b"\n" + canonical_bytes(record)).hexdigest()
 
 
 def entry_digest(prev_digest: str, entry: AuditEntry) -> str:
     """The digest chaining an entry to its predecessor."""
-    return hashlib.sha256(prev_digest.encode() + b"\n" + _canonical(entry)).hexdigest()
+    return record_digest(prev_digest, entry_record(entry))
 
 
 def _lock_head(session: Session) -> AuditHead:

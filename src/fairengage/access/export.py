@@ -9,10 +9,9 @@ docs/auditor.md gives the recipe precisely enough to re-implement in any languag
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -24,39 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from fairengage.access import audit
 from fairengage.access.models import AuditEntry, AuditHead
 
-GENESIS = "0" * 64
-# The fields covered by an entry's digest, and every field an exported line carries.
-CANONICAL_FIELDS = ("seq", "at", "actor", "action", "entity", "entity_id", "purpose", "details")
-ENTRY_FIELDS = (*CANONICAL_FIELDS, "prev_digest", "digest")
+GENESIS = audit.GENESIS
+CANONICAL_FIELDS = audit.CANONICAL_FIELDS
+ENTRY_FIELDS = audit.ENTRY_FIELDS
 FORMAT = "fairengage-audit-export/1"
-
-
-def entry_record(entry: AuditEntry) -> dict[str, Any]:
-    """An entry as exported: every field, `at` in the exact text the digest covers."""
-    return {
-        "seq": entry.seq,
-        "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity": entry.entity,
-        "entity_id": entry.entity_id,
-        "purpose": entry.purpose,
-        "details": entry.details or {},
-        "prev_digest": entry.prev_digest,
-        "digest": entry.digest,
-    }
-
-
-def canonical_bytes(record: Mapping[str, Any]) -> bytes:
-    """The bytes an entry's digest covers: its eight fields as sorted, compact, UTF-8 JSON."""
-    body = {name: record[name] for name in CANONICAL_FIELDS}
-    body["details"] = body["details"] or {}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def record_digest(prev_digest: str, record: Mapping[str, Any]) -> str:
-    """SHA-256 of the previous digest, a newline and the entry's canonical bytes, in hex."""
-    return hashlib.sha256(prev_digest.encode("ascii") + b"\n" + canonical_bytes(record)).hexdigest()
+entry_record = audit.entry_record
+canonical_bytes = audit.canonical_bytes
+record_digest = audit.record_digest
 
 
 def local_bounds(

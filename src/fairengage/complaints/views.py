@@ -27,6 +27,7 @@ from fairengage.web.deps import (
     settings_of,
 )
 from fairengage.web.i18n import N_, pick_language, translations
+from fairengage.web.templating import local_clock
 from fairengage.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -219,8 +220,7 @@ def complaint_filed(
 
 
 def _local(request: Request):  # type: ignore[no-untyped-def]
-    tz = settings_of(request).tz
-    return lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else ""
+    return local_clock(settings_of(request).tz)
 
 
 @router.get("/staff/complaints", response_class=HTMLResponse)

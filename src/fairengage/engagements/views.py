@@ -19,6 +19,7 @@ from fairengage.officers import service as officers
 from fairengage.receipts import codes, render
 from fairengage.web.deps import db_session, page_principal, sessions_of, settings_of
 from fairengage.web.i18n import pick_language, translations
+from fairengage.web.templating import local_clock
 from fairengage.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -196,7 +197,7 @@ def my_records(
             "total": total,
             "offset": offset,
             "limit": 50,
-            "local": lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            "local": local_clock(tz),
             "code": codes.format_code,
         },
     )

@@ -19,7 +19,7 @@ from fairengage.receipts import codes
 from fairengage.retention import service
 from fairengage.retention.models import RestrictedAccessRequest
 from fairengage.web.deps import db_session, page_principal, settings_of
-from fairengage.web.templating import render
+from fairengage.web.templating import local_clock, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,7 +68,7 @@ def _page(
             "purposes": purposes,
             "errors": errors or {},
             "v": values or {},
-            "local": lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else "",
+            "local": local_clock(tz),
         },
         status_code=status_code,
     )
@@ -157,6 +157,6 @@ def restricted_read(
             "e": engagement,
             "person": person,
             "req": row,
-            "local": lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else "",
+            "local": local_clock(tz),
         },
     )

@@ -17,7 +17,7 @@ from fairengage.errors import DomainError, Forbidden, NotFound
 from fairengage.review import service
 from fairengage.review.models import ReviewSample, ReviewSampleItem
 from fairengage.web.deps import db_session, page_principal, settings_of
-from fairengage.web.templating import render
+from fairengage.web.templating import local_clock, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,8 +27,7 @@ def _today(request: Request):  # type: ignore[no-untyped-def]
 
 
 def _local(request: Request):  # type: ignore[no-untyped-def]
-    tz = settings_of(request).tz
-    return lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else ""
+    return local_clock(settings_of(request).tz)
 
 
 @router.get("/review", response_class=HTMLResponse)

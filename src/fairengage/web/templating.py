@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,8 @@ def render(
     if request.query_params.get("lang") in ("en", "fr"):
         response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
     return response
+
+
+def local_clock(tz: tzinfo) -> Callable[[datetime | None], str]:
+    """A formatter for pages: an aware time as local `YYYY-MM-DD HH:MM`, or empty."""
+    return lambda moment: moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""

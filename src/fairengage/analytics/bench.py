@@ -1,0 +1,496 @@
+"""`fairengage bench`: how long the full analysis takes, and how much memory, against a plain pandas baseline.
+
+For each table size the runner writes a synthetic analytic table to Parquet (untimed), then times two
+ways of computing the same report.json sections from that file: ours (``engine.load_table`` and
+``report.analyze`` on DuckDB, or Spark) and the baseline of ``reference.py`` (pandas, statsmodels).
+Every timed run happens in a fresh process started with multiprocessing's ``spawn`` context, so that one
+run's memory and caches cannot help the next; the process imports its libraries before the clock
+starts, and reports its wall time and its peak resident set size (``getrusage(RUSAGE_SELF).ru_maxrss``,
+read in the process when the run ends). The table shows the median of the repeats and the largest peak.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import platform
+import queue
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+DEFAULT_ROWS = "1000000,3000000"
+LARGE_ROWS = 10_000_000
+# Tables above this are generated and written a chunk at a time, so memory stays bounded at any size.
+CHUNK_ROWS = 5_000_000
+SEED = 0
+OFFICERS = 400
+# The baseline is not run where one run would take longer than this, or where its memory, projected
+# from what it used at a smaller size, would not fit in the memory available.
+TIME_CAP_SECONDS = 20 * 60
+MEMORY_SHARE = 0.85
+# Before any run has been measured: the baseline's peak memory per row (measured at 3M rows: ~2.7 kB,
+# most of it the row-level design matrix of the veil-of-darkness fit and its copies in the solver).
+PRIOR_BYTES_PER_ROW = 3000
+MEMORY_METHOD = (
+    "peak resident set size of a fresh process per run (multiprocessing spawn context), read with "
+    "resource.getrusage(RUSAGE_SELF).ru_maxrss in that process at the end of the run; imports included"
+)
+SKIPPED_OVER_CAP = "skipped (over cap)"
+
+Progress = Callable[[str], None]
+
+
+class Engine(StrEnum):
+    """The engines our side of the benchmark runs on."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+@dataclass
+class Side:
+    """The timed runs of one side (ours or the reference) at one size."""
+
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mb: list[float] = field(default_factory=list)
+    fingerprint: dict[str, Any] | None = None
+    skipped: str | None = None
+
+    def median(self) -> float | None:
+        """Median wall time of the runs, in seconds; None if the side was not run."""
+        return statistics.median(self.seconds) if self.seconds else None
+
+    def peak(self) -> float | None:
+        """The largest peak RSS over the runs, in MB; None if the side was not run."""
+        return max(self.peak_rss_mb) if self.peak_rss_mb else None
+
+    def as_json(self) -> dict[str, Any]:
+        """The side as it goes into the JSON results."""
+        return {
+            "median_s": _round(self.median()),
+            "runs_s": [_round(s) for s in self.seconds],
+            "peak_rss_mb": _round(self.peak()),
+            "runs_peak_rss_mb": [_round(m) for m in self.peak_rss_mb],
+            "skipped": self.skipped,
+        }
+
+
+@dataclass
+class SizeResult:
+    """Both sides at one table size."""
+
+    rows: int
+    generate_s: float
+    parquet_mb: float
+    ours: Side
+    reference: Side
+
+    def ratio(self) -> float | None:
+        """Reference median over ours: how many times faster ours is."""
+        ours, reference = self.ours.median(), self.reference.median()
+        return reference / ours if ours and reference else None
+
+    def same_figures(self) -> bool | None:
+        """Whether both sides gave the same key figures (None when the reference did not run)."""
+        if self.ours.fingerprint is None or self.reference.fingerprint is None:
+            return None
+        return same_fingerprint(self.ours.fingerprint, self.reference.fingerprint)
+
+    def as_json(self) -> dict[str, Any]:
+        """The size's results as they go into the JSON file."""
+        return {
+            "rows": self.rows,
+            "generate_s": _round(self.generate_s),
+            "parquet_mb": _round(self.parquet_mb),
+            "ours": self.ours.as_json(),
+            "reference": self.reference.as_json(),
+            "ratio": _round(self.ratio()),
+            "same_figures": self.same_figures(),
+        }
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def parse_rows(text: str) -> list[int]:
+    """Table sizes from ``1000000,3000000`` (underscores allowed); each a whole number above 0."""
+    sizes = []
+    for part in text.split(","):
+        part = part.strip().replace("_", "")
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"--rows: {part!r} is not a whole number of rows above 0")
+        sizes.append(int(part))
+    return sizes
+
+
+# --- the synthetic table ---------------------------------------------------------------------------
+
+
+def write_synthetic(rows: int, path: Path, *, seed: int = SEED, chunk_rows: int = CHUNK_ROWS) -> None:
+    """Write ``rows`` synthetic engagements to Parquet, ``chunk_rows`` at a time (one row group each)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fairengage.ingest.synth import generate, officers_roster
+
+    roster = [o.officer_key for o in officers_roster(OFFICERS, seed)]
+    writer = None
+    try:
+        for index, start in enumerate(range(0, rows, chunk_rows)):
+            chunk_seed = seed + index
+            frame = generate(min(chunk_rows, rows - start), seed=chunk_seed, officers=OFFICERS)
+            if chunk_seed != seed:
+                # Each chunk has its own seed (its own draws and engagement ids); its officers are
+                # renamed to the first chunk's, so the whole table has one roster of OFFICERS officers.
+                keys = [o.officer_key for o in officers_roster(OFFICERS, chunk_seed)]
+                frame["officer_key"] = frame["officer_key"].map(dict(zip(keys, roster, strict=True)))
+            table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            del frame, table
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+# --- the timed runs, each in a fresh process -------------------------------------------------------
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _run_ours(path: str, engine_name: str, tz: str) -> dict[str, Any]:
+    import ibis
+
+    from fairengage.analytics import engine, officers, report, veil  # noqa: F401  (imported before the clock)
+    from fairengage.ingest.population import population_table
+
+    benchmark = population_table()
+    getattr(ibis, "duckdb" if engine_name == "duckdb" else "pyspark")  # the backend's import, untimed
+    started = time.perf_counter()
+    backend = engine.connect(engine_name)  # type: ignore[arg-type]
+    try:
+        table = engine.load_table(backend, path)
+        result = report.analyze(table, benchmark, engine_name=engine_name, tz=tz)
+    finally:
+        engine.disconnect(backend)
+    return {"seconds": time.perf_counter() - started, "fingerprint": fingerprint(result)}
+
+
+def _run_reference(path: str, engine_name: str, tz: str) -> dict[str, Any]:
+    from fairengage.analytics import reference
+    from fairengage.ingest.population import population_table
+
+    benchmark = population_table()
+    started = time.perf_counter()
+    result = reference.reference_analyze(path, benchmark, tz=tz)
+    return {"seconds": time.perf_counter() - started, "fingerprint": fingerprint(result)}
+
+
+_RUNNERS = {"ours": _run_ours, "reference": _run_reference}
+
+
+def _child(kind: str, path: str, engine_name: str, tz: str, answers: Any) -> None:
+    """One timed run in a spawned process; puts its seconds, peak RSS and fingerprint on the queue."""
+    # A fit on a small table can overflow on its way to convergence: the figures are checked, not the noise.
+    warnings.simplefilter("ignore")
+    try:
+        answer = _RUNNERS[kind](path, engine_name, tz)
+        answer["peak_rss_mb"] = _peak_rss_mb()
+        answers.put(answer)
+    except BaseException as exc:  # reported to the parent, which stops the benchmark
+        answers.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+class RunTimedOut(Exception):
+    """A timed run went past its time cap and was stopped."""
+
+
+def timed_run(kind: str, path: Path, *, engine_name: str, tz: str, timeout: float) -> dict[str, Any]:
+    """Run one side once in a fresh spawned process: ``seconds``, ``peak_rss_mb``, ``fingerprint``."""
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    process = context.Process(target=_child, args=(kind, str(path), engine_name, tz, answers), daemon=True)
+    process.start()
+    started = time.monotonic()
+    answer: dict[str, Any] | None = None
+    while answer is None:
+        try:
+            answer = answers.get(timeout=1.0)
+        except queue.Empty:
+            if time.monotonic() - started > timeout:
+                _stop(process)
+                raise RunTimedOut(f"{kind} took longer than {timeout:.0f} s") from None
+            if not process.is_alive() and answers.empty():
+                # Ended without an answer: killed from outside, most often by the kernel for want of memory.
+                process.join()
+                raise RuntimeError(
+                    f"{kind} run ended without a result (exit code {process.exitcode})"
+                ) from None
+    process.join(timeout=60)
+    _stop(process)
+    if "error" in answer:
+        raise RuntimeError(f"{kind} run failed: {answer['error']}")
+    return answer
+
+
+def _stop(process: Any) -> None:
+    """Stop a run's process if it is still there (this one process, by its handle) and reap it."""
+    if process.is_alive():
+        process.terminate()
+    process.join()
+
+
+def fingerprint(result: dict[str, Any]) -> dict[str, Any]:
+    """A few figures of a report that both sides must agree on, to show they did the same work."""
+    veil = result.get("veil_of_darkness") or {}
+    return {
+        "disproportionality_counts": [row["count"] for row in result["disproportionality"]],
+        "disparity_counts": [row["count"] for row in result["disparity"]],
+        "compliance_counts": [row["count"] for row in result["compliance"]],
+        "veil_n": veil.get("n"),
+        "veil_coefficient": veil.get("coefficient"),
+        "officers": [(r["officer_key"], r["observed"], r["p_value"]) for r in result["officers"] or []],
+    }
+
+
+def same_fingerprint(ours: dict[str, Any], reference: dict[str, Any]) -> bool:
+    """Equal counts and keys; the veil coefficient and p-values equal to 1e-6 relative."""
+
+    def close(a: float | None, b: float | None) -> bool:
+        if a is None or b is None:
+            return a is None and b is None
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+
+    plain = ("disproportionality_counts", "disparity_counts", "compliance_counts", "veil_n")
+    if any(ours[key] != reference[key] for key in plain):
+        return False
+    if not close(ours["veil_coefficient"], reference["veil_coefficient"]):
+        return False
+    if len(ours["officers"]) != len(reference["officers"]):
+        return False
+    return all(
+        a[0] == b[0] and a[1] == b[1] and close(a[2], b[2])
+        for a, b in zip(ours["officers"], reference["officers"], strict=True)
+    )
+
+
+# --- the benchmark ---------------------------------------------------------------------------------
+
+
+def available_memory_bytes() -> int | None:
+    """Memory available to a new process (Linux MemAvailable); None where it cannot be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def machine_facts() -> dict[str, Any]:
+    """CPU count, Python and library versions, and memory: what a reader needs to compare figures."""
+    import duckdb
+    import ibis
+    import pandas as pd
+    import statsmodels
+
+    from fairengage import __version__
+
+    memory = available_memory_bytes()
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "pandas": pd.__version__,
+        "ibis": ibis.__version__,
+        "statsmodels": statsmodels.__version__,
+        "fairengage": __version__,
+        "memory_available_mb": None if memory is None else round(memory / 2**20),
+    }
+
+
+def run_benchmark(
+    sizes: list[int],
+    *,
+    repeat: int,
+    engine_name: str = "duckdb",
+    tz: str = "America/Toronto",
+    skip_reference: bool = False,
+    time_cap: float = TIME_CAP_SECONDS,
+    workdir: Path | None = None,
+    progress: Progress | None = None,
+) -> list[SizeResult]:
+    """Time ours and the reference ``repeat`` times at each size, on one synthetic table per size."""
+    say = progress or (lambda _: None)
+    results: list[SizeResult] = []
+    bytes_per_row = float(PRIOR_BYTES_PER_ROW)
+    seconds_per_row: float | None = None
+    with tempfile.TemporaryDirectory(prefix="fairengage-bench-", dir=workdir) as folder:
+        for rows in sizes:
+            path = Path(folder) / f"engagements-{rows}.parquet"
+            say(f"{rows:,} rows: writing the synthetic table")
+            started = time.perf_counter()
+            write_synthetic(rows, path)
+            generated = time.perf_counter() - started
+            ours = Side()
+            for run in range(repeat):
+                # No cap on our side: it streams the file, and a long run is the result to report.
+                answer = timed_run("ours", path, engine_name=engine_name, tz=tz, timeout=math.inf)
+                _record(ours, answer)
+                say(f"{rows:,} rows: ours, run {run + 1}/{repeat}: {answer['seconds']:.2f} s")
+            reference = Side()
+            if skip_reference:
+                reference.skipped = "skipped (--skip-reference)"
+            else:
+                reason = _over_cap(rows, bytes_per_row, seconds_per_row, time_cap)
+                if reason:
+                    reference.skipped = f"{SKIPPED_OVER_CAP}: {reason}"
+                for run in range(0 if reason else repeat):
+                    try:
+                        answer = timed_run("reference", path, engine_name=engine_name, tz=tz,
+                                           timeout=time_cap)  # fmt: skip
+                    except RunTimedOut:
+                        reference.skipped = f"{SKIPPED_OVER_CAP}: a run took over {time_cap / 60:g} min"
+                        break
+                    _record(reference, answer)
+                    bytes_per_row = max(bytes_per_row, answer["peak_rss_mb"] * 2**20 / rows)
+                    seconds_per_row = answer["seconds"] / rows
+                    say(f"{rows:,} rows: reference, run {run + 1}/{repeat}: {answer['seconds']:.2f} s")
+            if reference.skipped:
+                say(f"{rows:,} rows: reference {reference.skipped}")
+            results.append(SizeResult(rows, generated, path.stat().st_size / 2**20, ours, reference))
+            path.unlink()
+    return results
+
+
+def _record(side: Side, answer: dict[str, Any]) -> None:
+    side.seconds.append(answer["seconds"])
+    side.peak_rss_mb.append(answer["peak_rss_mb"])
+    side.fingerprint = answer["fingerprint"]
+
+
+def _over_cap(rows: int, bytes_per_row: float, seconds_per_row: float | None, time_cap: float) -> str | None:
+    """Why the reference cannot run at this size, projected from its last runs; None if it can."""
+    available = available_memory_bytes()
+    needed = rows * bytes_per_row
+    if available is not None and needed > MEMORY_SHARE * available:
+        return f"needs about {needed / 2**30:.0f} GB, {available / 2**30:.0f} GB available"
+    if seconds_per_row is not None and rows * seconds_per_row > time_cap:
+        return f"one run would take about {rows * seconds_per_row / 60:.0f} min (cap {time_cap / 60:g} min)"
+    return None
+
+
+def results_json(results: list[SizeResult], *, command: str, engine_name: str, repeat: int) -> dict[str, Any]:
+    """Everything the table shows, with each run's figures and the machine's facts."""
+    return {
+        "command": command,
+        "engine": engine_name,
+        "repeat": repeat,
+        "time": "median wall time of the repeats, from before connecting (ours) or reading (reference) "
+        "to the finished report; imports excluded",
+        "memory": MEMORY_METHOD,
+        "machine": machine_facts(),
+        "results": [r.as_json() for r in results],
+    }
+
+
+def results_table(results: list[SizeResult], *, engine_name: str) -> Any:
+    """The rich table: rows, medians, ratio, peak memory of each side, and whether the figures agree."""
+    from rich.table import Table
+
+    table = Table(title=f"fairengage analyze ({engine_name}) against pandas + statsmodels")
+    for heading in ("rows", "ours median (s)", "reference median (s)", "ratio", "our peak RSS (MB)",
+                    "reference peak RSS (MB)", "same figures"):  # fmt: skip
+        table.add_column(heading, justify="left" if heading == "same figures" else "right")
+    for result in results:
+        ratio = result.ratio()
+        same = result.same_figures()
+        skipped = result.reference.skipped
+        table.add_row(
+            f"{result.rows:,}",
+            f"{result.ours.median():.2f}",
+            f"{result.reference.median():.2f}" if result.reference.seconds else (_short(skipped)),
+            f"{ratio:.1f}x" if ratio else "-",
+            f"{result.ours.peak():,.0f}",
+            f"{result.reference.peak():,.0f}" if result.reference.seconds else "-",
+            "-" if same is None else ("yes" if same else "NO"),
+        )
+    return table
+
+
+def _short(skipped: str | None) -> str:
+    if skipped and skipped.startswith(SKIPPED_OVER_CAP):
+        return SKIPPED_OVER_CAP
+    return "skipped" if skipped else "-"
+
+
+def bench_command(
+    rows: Annotated[
+        str, typer.Option(help="table sizes to run, comma-separated, e.g. 1000000,3000000")
+    ] = DEFAULT_ROWS,
+    large: Annotated[bool, typer.Option("--large", help="also run 10,000,000 rows")] = False,
+    repeat: Annotated[int, typer.Option(min=1, help="timed runs per side and size; the median is shown")] = 3,
+    engine: Annotated[Engine, typer.Option(help="the engine our side runs on")] = Engine.duckdb,
+    skip_reference: Annotated[
+        bool, typer.Option("--skip-reference", help="time our side only (for sizes the baseline cannot hold)")
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="also write the results as JSON here")] = None,
+) -> None:
+    """Time `analyze` against a plain pandas + statsmodels baseline on synthetic tables, and print a table."""
+    from fairengage.cli import err, fail
+    from fairengage.cli import out as console
+    from fairengage.config import get_settings
+
+    try:
+        sizes = parse_rows(rows)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if large and LARGE_ROWS not in sizes:
+        sizes.append(LARGE_ROWS)
+    command = "fairengage bench --rows " + ",".join(str(s) for s in sizes) + f" --repeat {repeat}"
+    command += f" --engine {engine.value}" + (" --skip-reference" if skip_reference else "")
+
+    def say(message: str) -> None:
+        err.print(message, markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        results = run_benchmark(
+            sizes,
+            repeat=repeat,
+            engine_name=engine.value,
+            tz=get_settings().timezone,
+            skip_reference=skip_reference,
+            progress=say,
+        )
+    except (RuntimeError, OSError) as exc:
+        raise fail(str(exc)) from None
+    console.print(results_table(results, engine_name=engine.value))
+    if out is not None:
+        document = results_json(results, command=command, engine_name=engine.value, repeat=repeat)
+        try:
+            out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"{out}: {exc.strerror or exc}") from None
+        console.print(f"wrote {out}", markup=False, highlight=False)

@@ -1,0 +1,173 @@
+"""The benchmark: its pandas baseline gives the same report as ``analyze``, and the runner's table and JSON.
+
+The first test is the one that matters. The timing comparison is fair only if the baseline computes
+the same figures, so it is checked here figure by figure on a table with planted effects. No test
+asserts a time: timings belong to ``fairengage bench``, not to the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from fairengage import cli
+from fairengage.analytics import bench, engine
+from fairengage.analytics.reference import ReferenceParams, reference_analyze
+from fairengage.analytics.report import AnalysisParams, analyze
+from fairengage.ingest.population import population_table
+from fairengage.ingest.synth import PlantedEffects, generate, officers_roster, write_table
+
+TZ = "America/Toronto"
+EFFECTS = PlantedEffects(
+    over_representation={"Black": 1.8}, biased_officers=3, daylight_effect=1.6, hit_rate={"Black": 0.15}
+)
+# Report.json rounds to 10 significant digits; the baseline does not round.
+REL = 1e-9
+# The veil-of-darkness fit: grouped counts (ours) against rows (the baseline), different solvers.
+VEIL_REL = 1e-6
+VEIL_FLOATS = {"coefficient", "odds_ratio", "ci_low", "ci_high", "p_value"}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Ours (``report.analyze`` on DuckDB) and the baseline, on the same Parquet file and settings."""
+    path = tmp_path_factory.mktemp("bench") / "engagements.parquet"
+    write_table(generate(20_000, seed=11, officers=80, effects=EFFECTS), path)
+    benchmark = population_table()
+    backend = engine.connect("duckdb")
+    try:
+        params = AnalysisParams(
+            notable_disproportionality=1.5,
+            notable_disparity=1.5,
+            officer_min_volume=20,
+            generated_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        ours = analyze(
+            engine.load_table(backend, path), benchmark, engine_name="duckdb", tz=TZ, params=params
+        )
+    finally:
+        engine.disconnect(backend)
+    reference = reference_analyze(path, benchmark, tz=TZ, params=ReferenceParams(officer_min_volume=20))
+    return ours, reference
+
+
+def assert_same(ours: Any, reference: Any, where: str, rel: float = REL) -> None:
+    """Equal ints, strings, booleans and nulls; floats equal to ``rel``, relative."""
+    if isinstance(ours, float) and isinstance(reference, float):
+        assert math.isclose(ours, reference, rel_tol=rel, abs_tol=1e-12), (where, ours, reference)
+    else:
+        assert type(ours) is type(reference) and ours == reference, (where, ours, reference)
+
+
+@pytest.mark.parametrize(
+    "section", ["disproportionality", "disparity", "outcome_test", "compliance", "officers"]
+)
+def test_the_baseline_gives_the_same_rows_as_analyze(both, section):
+    ours, reference = both
+    assert len(ours[section]) == len(reference[section]) > 0
+    for i, (mine, theirs) in enumerate(zip(ours[section], reference[section], strict=True)):
+        assert list(mine) == list(theirs), f"{section}[{i}]: columns"
+        for key in mine:
+            assert_same(mine[key], theirs[key], f"{section}[{i}].{key}")
+
+
+def test_the_baseline_fits_the_same_veil_of_darkness_model_on_rows(both):
+    ours, reference = both
+    mine, theirs = ours["veil_of_darkness"], reference["veil_of_darkness"]
+    assert mine["coefficient"] < 0  # the planted daylight effect: the comparison has substance
+    for key in ("n", "group", "window", "dropped_ambiguous"):
+        assert mine[key] == theirs[key], key
+    for key in VEIL_FLOATS:
+        assert_same(mine[key], theirs[key], f"veil_of_darkness.{key}", rel=VEIL_REL)
+
+
+def test_the_compared_report_has_substance(both):
+    ours, _ = both
+    # Notable rows, a flagged officer and a lower hit rate: every branch of the figures is exercised.
+    assert any(row["notable"] for row in ours["disproportionality"])
+    assert any(row["flagged"] for row in ours["officers"])
+    assert any(row["ci_low"] is None for row in ours["disparity"] if row["group"] != "White")
+
+
+def test_the_bench_command_prints_a_table_and_writes_json(tmp_path):
+    out = tmp_path / "results.json"
+    result = CliRunner().invoke(cli.app, ["bench", "--rows", "2000", "--repeat", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2,000" in result.stdout and "ratio" in result.stdout
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert {"command", "engine", "repeat", "time", "memory", "machine", "results"} <= set(document)
+    assert {"cpu_count", "python", "duckdb", "pandas"} <= set(document["machine"])
+    assert document["command"].startswith("fairengage bench --rows 2000 --repeat 1")
+    (size,) = document["results"]
+    assert size["rows"] == 2000
+    for side in ("ours", "reference"):
+        assert size[side]["median_s"] > 0 and len(size[side]["runs_s"]) == 1
+        assert size[side]["peak_rss_mb"] > 0
+    assert isinstance(size["ratio"], float) and size["ratio"] > 0
+    assert size["same_figures"] is True
+
+
+def test_a_reference_run_past_the_cap_is_stopped_and_reported(tmp_path):
+    # A cap far below a fresh process's start-up: the run is stopped, not waited for.
+    results = bench.run_benchmark([500], repeat=1, time_cap=0.2, workdir=tmp_path)
+    (size,) = results
+    assert size.reference.skipped.startswith(bench.SKIPPED_OVER_CAP)
+    assert size.reference.seconds == [] and size.ratio() is None and size.same_figures() is None
+    assert size.ours.median() > 0
+    assert list(tmp_path.iterdir()) == []  # the synthetic table went with its temporary folder
+
+
+def test_skip_reference_times_our_side_only(tmp_path):
+    out = tmp_path / "results.json"
+    args = ["bench", "--rows", "1000", "--repeat", "1", "--skip-reference", "--out", str(out)]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    (size,) = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert size["ours"]["median_s"] > 0
+    assert size["reference"]["median_s"] is None and size["ratio"] is None
+    assert "--skip-reference" in size["reference"]["skipped"]
+
+
+def test_a_large_table_is_written_in_chunks_with_one_roster(tmp_path):
+    path = tmp_path / "big.parquet"
+    bench.write_synthetic(2500, path, seed=4, chunk_rows=1000)
+    file = pq.ParquetFile(path)
+    assert file.metadata.num_rows == 2500 and file.metadata.num_row_groups == 3
+    frame = file.read(columns=["engagement_id", "officer_key", "occurred_at"]).to_pandas()
+    assert frame["engagement_id"].is_unique
+    roster = {o.officer_key for o in officers_roster(bench.OFFICERS, 4)}
+    assert set(frame["officer_key"]) <= roster
+    assert pd.api.types.is_datetime64_any_dtype(frame["occurred_at"])
+
+
+@pytest.mark.parametrize("text", ["0", "12x", "1000,,2000", "-5"])
+def test_bad_sizes_are_refused_in_one_line(text):
+    result = CliRunner().invoke(cli.app, ["bench", "--rows", text])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("error: --rows:")
+
+
+def test_fingerprints_differ_when_a_figure_differs():
+    base = {
+        "disproportionality_counts": [1, 2],
+        "disparity_counts": [0],
+        "compliance_counts": [3],
+        "veil_n": 10,
+        "veil_coefficient": -0.5,
+        "officers": [("k1", 4, 0.01)],
+    }
+    assert bench.same_fingerprint(base, dict(base))
+    assert not bench.same_fingerprint(base, {**base, "veil_coefficient": -0.5001})
+    assert not bench.same_fingerprint(base, {**base, "officers": [("k1", 5, 0.01)]})
+    assert bench.same_fingerprint(base, {**base, "veil_coefficient": -0.5 * (1 + 1e-9)})
+
+
+def test_sizes_accept_underscores_and_lists():
+    assert bench.parse_rows("1_000_000, 3000000") == [1_000_000, 3_000_000]
