@@ -23,6 +23,9 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests migrations
 	$(BIN)/pytest -q -n 2
 
+bench: $(STAMP)
+	$(BIN)/fairengage bench
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests migrations
 

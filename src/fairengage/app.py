@@ -33,6 +33,8 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.complaints.views",
     "fairengage.review.views",
     "fairengage.retention.views",
+    "fairengage.reports.dashboard",
+    "fairengage.reports.analyst_views",
 )
 
 # No inline scripts or styles anywhere: pages work without JavaScript, and a strict CSP stops

@@ -329,6 +329,7 @@ COMMANDS: dict[str, str] = {
     "extract": "fairengage.ingest.cli:extract_command",
     "analyze": "fairengage.analytics.cli:analyze",
     "bench": "fairengage.analytics.bench:bench_command",
+    "report": "fairengage.reports.cli:report_command",
 }
 
 

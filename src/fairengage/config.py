@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, field_validator
@@ -26,6 +27,15 @@ class Settings(BaseSettings):
     session_max_age: int = 8 * 3600
     debug: bool = False
     max_page_size: int = 200
+    # Published reports, one folder per period, that the public dashboard serves (reports/publications.py).
+    publications_dir: Path = Path("./publications")
+    # GeoJSON of the division outlines for the report map (docs/charts-and-maps.md); unset: a tile grid.
+    boundaries: Path | None = None
+    # The feature property in that file that holds the division code (Toronto's file calls it DIV).
+    boundary_code: str = "DIV"
+    # Where the sun is reckoned for the veil-of-darkness test: the jurisdiction's centre (Toronto City Hall).
+    latitude: float = 43.6532
+    longitude: float = -79.3832
 
     @field_validator("timezone")
     @classmethod

@@ -192,3 +192,18 @@ def test_utc_offsets_change_at_the_exact_second():
     spans = utc_offsets(change - 10 * 86_400, change + 10 * 86_400, TZ)
     assert spans.starts[1:] == [change]
     assert spans.offsets == [-5 * 3600, -4 * 3600]
+
+
+def test_a_tiny_table_gives_no_result_rather_than_an_overflow(tmp_path):
+    """Regression: 500 rows could make a runaway fit whose odds ratio overflowed math.exp."""
+    import math
+
+    from fairengage.analytics import report as reports
+    from fairengage.ingest import population, synth
+
+    path = tmp_path / "tiny.parquet"
+    synth.write_table(synth.generate(500, seed=0), path)
+    table = ibis.duckdb.connect().read_parquet(path)
+    result = reports.analyze(table, population.population_table(), engine_name="duckdb", tz="America/Toronto")
+    veil = result["veil_of_darkness"]
+    assert veil is None or veil["odds_ratio"] is None or math.isfinite(veil["odds_ratio"])

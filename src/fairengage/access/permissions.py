@@ -41,6 +41,10 @@ MATRIX: dict[str, dict[Role, Scope]] = {
     "own-records:export": {"admin": "all"},
     "audit:export": {"auditor": "all"},
     "rulesets:manage": {"admin": "all"},
+    # Reports: analysts build them from the database; the board report (with officer-level results) is
+    # read by staff who oversee the policy; the public sees only the suppressed publication (`public:read`).
+    "reports:run": {"analyst": "all", "admin": "all"},
+    "reports:read": {"supervisor": "all", "analyst": "all", "auditor": "all", "admin": "all"},
 }
 
 # Open to anyone, signed in or not: the published rules, receipt checks and the public dashboard.

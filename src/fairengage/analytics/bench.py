@@ -5,8 +5,8 @@ ways of computing the same report.json sections from that file: ours (``engine.l
 ``report.analyze`` on DuckDB, or Spark) and the baseline of ``reference.py`` (pandas, statsmodels).
 Every timed run happens in a fresh process started with multiprocessing's ``spawn`` context, so that one
 run's memory and caches cannot help the next; the process imports its libraries before the clock
-starts, and reports its wall time and its peak resident set size (``getrusage(RUSAGE_SELF).ru_maxrss``,
-read in the process when the run ends). The table shows the median of the repeats and the largest peak.
+starts, and reports its wall time and its peak resident set size (VmHWM, read in the process when the
+run ends). The table shows the median of the repeats and the largest peak.
 """
 
 from __future__ import annotations
@@ -41,12 +41,16 @@ OFFICERS = 400
 # from what it used at a smaller size, would not fit in the memory available.
 TIME_CAP_SECONDS = 20 * 60
 MEMORY_SHARE = 0.85
-# Before any run has been measured: the baseline's peak memory per row (measured at 3M rows: ~2.7 kB,
-# most of it the row-level design matrix of the veil-of-darkness fit and its copies in the solver).
+# Before a large run has been measured: the baseline's memory per row above what its imports take
+# (measured at 3M rows: ~2.6 kB, most of it the row-level design matrix of the veil-of-darkness fit and
+# its copies in the solver). Runs of fewer rows than PROJECTION_MIN_ROWS do not update the projection:
+# there start-up and imports, not the rows, decide the time and memory.
 PRIOR_BYTES_PER_ROW = 3000
+PROJECTION_MIN_ROWS = 500_000
 MEMORY_METHOD = (
-    "peak resident set size of a fresh process per run (multiprocessing spawn context), read with "
-    "resource.getrusage(RUSAGE_SELF).ru_maxrss in that process at the end of the run; imports included"
+    "peak resident set size of a fresh process per run (multiprocessing spawn context), read in that "
+    "process at the end of the run: VmHWM of /proc/self/status on Linux (getrusage ru_maxrss elsewhere); "
+    "imports included"
 )
 SKIPPED_OVER_CAP = "skipped (over cap)"
 
@@ -66,6 +70,7 @@ class Side:
 
     seconds: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
+    baseline_rss_mb: list[float | None] = field(default_factory=list)
     fingerprint: dict[str, Any] | None = None
     skipped: str | None = None
 
@@ -84,6 +89,7 @@ class Side:
             "runs_s": [_round(s) for s in self.seconds],
             "peak_rss_mb": _round(self.peak()),
             "runs_peak_rss_mb": [_round(m) for m in self.peak_rss_mb],
+            "runs_baseline_rss_mb": [_round(m) for m in self.baseline_rss_mb],
             "skipped": self.skipped,
         }
 
@@ -171,10 +177,32 @@ def write_synthetic(rows: int, path: Path, *, seed: int = SEED, chunk_rows: int 
 # --- the timed runs, each in a fresh process -------------------------------------------------------
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MB (VmHWM on Linux; ru_maxrss elsewhere)."""
+    # Not ru_maxrss on Linux: a spawned process is forked before it execs Python, and Linux carries the
+    # forked copy's high-water mark (the parent's size) across exec into ru_maxrss. VmHWM belongs to
+    # the process's own address space, so it counts only what the run itself used.
+    peak = _proc_status_mb("VmHWM")
+    if peak is not None:
+        return peak
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports kilobytes, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def rss_mb() -> float | None:
+    """This process's resident set size now, in MB (Linux); None where /proc is not there."""
+    return _proc_status_mb("VmRSS")
+
+
+def _proc_status_mb(field_name: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field_name}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def _run_ours(path: str, engine_name: str, tz: str) -> dict[str, Any]:
@@ -185,6 +213,7 @@ def _run_ours(path: str, engine_name: str, tz: str) -> dict[str, Any]:
 
     benchmark = population_table()
     getattr(ibis, "duckdb" if engine_name == "duckdb" else "pyspark")  # the backend's import, untimed
+    baseline = rss_mb()
     started = time.perf_counter()
     backend = engine.connect(engine_name)  # type: ignore[arg-type]
     try:
@@ -192,7 +221,8 @@ def _run_ours(path: str, engine_name: str, tz: str) -> dict[str, Any]:
         result = report.analyze(table, benchmark, engine_name=engine_name, tz=tz)
     finally:
         engine.disconnect(backend)
-    return {"seconds": time.perf_counter() - started, "fingerprint": fingerprint(result)}
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "baseline_rss_mb": baseline, "fingerprint": fingerprint(result)}
 
 
 def _run_reference(path: str, engine_name: str, tz: str) -> dict[str, Any]:
@@ -200,9 +230,11 @@ def _run_reference(path: str, engine_name: str, tz: str) -> dict[str, Any]:
     from fairengage.ingest.population import population_table
 
     benchmark = population_table()
+    baseline = rss_mb()
     started = time.perf_counter()
     result = reference.reference_analyze(path, benchmark, tz=tz)
-    return {"seconds": time.perf_counter() - started, "fingerprint": fingerprint(result)}
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "baseline_rss_mb": baseline, "fingerprint": fingerprint(result)}
 
 
 _RUNNERS = {"ours": _run_ours, "reference": _run_reference}
@@ -214,7 +246,7 @@ def _child(kind: str, path: str, engine_name: str, tz: str, answers: Any) -> Non
     warnings.simplefilter("ignore")
     try:
         answer = _RUNNERS[kind](path, engine_name, tz)
-        answer["peak_rss_mb"] = _peak_rss_mb()
+        answer["peak_rss_mb"] = peak_rss_mb()
         answers.put(answer)
     except BaseException as exc:  # reported to the parent, which stops the benchmark
         answers.put({"error": f"{type(exc).__name__}: {exc}"})
@@ -352,7 +384,7 @@ def run_benchmark(
             path = Path(folder) / f"engagements-{rows}.parquet"
             say(f"{rows:,} rows: writing the synthetic table")
             started = time.perf_counter()
-            write_synthetic(rows, path)
+            _in_fresh_process(write_synthetic, rows, path)
             generated = time.perf_counter() - started
             ours = Side()
             for run in range(repeat):
@@ -375,8 +407,10 @@ def run_benchmark(
                         reference.skipped = f"{SKIPPED_OVER_CAP}: a run took over {time_cap / 60:g} min"
                         break
                     _record(reference, answer)
-                    bytes_per_row = max(bytes_per_row, answer["peak_rss_mb"] * 2**20 / rows)
-                    seconds_per_row = answer["seconds"] / rows
+                    if rows >= PROJECTION_MIN_ROWS:
+                        above = answer["peak_rss_mb"] - (answer["baseline_rss_mb"] or 0.0)
+                        bytes_per_row = max(above, 0.0) * 2**20 / rows
+                        seconds_per_row = answer["seconds"] / rows
                     say(f"{rows:,} rows: reference, run {run + 1}/{repeat}: {answer['seconds']:.2f} s")
             if reference.skipped:
                 say(f"{rows:,} rows: reference {reference.skipped}")
@@ -385,9 +419,19 @@ def run_benchmark(
     return results
 
 
+def _in_fresh_process(function: Callable[..., None], *args: Any) -> None:
+    """Run ``function(*args)`` in a spawned process, so the memory it takes is given back when it ends."""
+    process = multiprocessing.get_context("spawn").Process(target=function, args=args)
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise RuntimeError(f"writing the synthetic table failed (exit code {process.exitcode})")
+
+
 def _record(side: Side, answer: dict[str, Any]) -> None:
     side.seconds.append(answer["seconds"])
     side.peak_rss_mb.append(answer["peak_rss_mb"])
+    side.baseline_rss_mb.append(answer["baseline_rss_mb"])
     side.fingerprint = answer["fingerprint"]
 
 
@@ -421,9 +465,8 @@ def results_table(results: list[SizeResult], *, engine_name: str) -> Any:
     from rich.table import Table
 
     table = Table(title=f"fairengage analyze ({engine_name}) against pandas + statsmodels")
-    for heading in ("rows", "ours median (s)", "reference median (s)", "ratio", "our peak RSS (MB)",
-                    "reference peak RSS (MB)", "same figures"):  # fmt: skip
-        table.add_column(heading, justify="left" if heading == "same figures" else "right")
+    for heading in TABLE_HEADINGS:
+        table.add_column(heading, justify="left" if heading == "same figures" else "right", no_wrap=True)
     for result in results:
         ratio = result.ratio()
         same = result.same_figures()
@@ -438,6 +481,12 @@ def results_table(results: list[SizeResult], *, engine_name: str) -> Any:
             "-" if same is None else ("yes" if same else "NO"),
         )
     return table
+
+
+TABLE_HEADINGS = ("rows", "ours median (s)", "reference median (s)", "ratio", "our peak RSS (MB)",
+                  "reference peak RSS (MB)", "same figures")  # fmt: skip
+# Wide enough for every heading on one line, also when the output is not a terminal (80 columns).
+TABLE_WIDTH = 140
 
 
 def _short(skipped: str | None) -> str:
@@ -459,6 +508,8 @@ def bench_command(
     out: Annotated[Path | None, typer.Option("--out", help="also write the results as JSON here")] = None,
 ) -> None:
     """Time `analyze` against a plain pandas + statsmodels baseline on synthetic tables, and print a table."""
+    from rich.console import Console
+
     from fairengage.cli import err, fail
     from fairengage.cli import out as console
     from fairengage.config import get_settings
@@ -486,7 +537,9 @@ def bench_command(
         )
     except (RuntimeError, OSError) as exc:
         raise fail(str(exc)) from None
-    console.print(results_table(results, engine_name=engine.value))
+    # A console of its own, wide enough for the table when the output is a file or a narrow terminal.
+    wide = Console(width=max(console.width, TABLE_WIDTH))
+    wide.print(results_table(results, engine_name=engine.value))
     if out is not None:
         document = results_json(results, command=command, engine_name=engine.value, repeat=repeat)
         try:

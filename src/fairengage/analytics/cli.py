@@ -38,7 +38,13 @@ def analyze(
     from fairengage.cli import err, fail, out
     from fairengage.config import get_settings
 
-    params = reports.AnalysisParams(input_name=input_file.name, benchmark_name=benchmark_file.name)
+    settings = get_settings()
+    params = reports.AnalysisParams(
+        input_name=input_file.name,
+        benchmark_name=benchmark_file.name,
+        lat=settings.latitude,
+        lon=settings.longitude,
+    )
     try:
         with _progress(err) as step:
             benchmark = read_benchmark(benchmark_file)

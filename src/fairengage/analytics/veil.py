@@ -156,7 +156,8 @@ def fit_darkness_model(cells: pd.DataFrame) -> dict | None:
     fitted = model.fit(tol=1e-12, maxiter=200)
     coefficient = float(fitted.params["dark"])
     low, high = (float(v) for v in fitted.conf_int(alpha=0.05).loc["dark"])
-    if not all(math.isfinite(v) for v in (coefficient, low, high)):
+    # A separated or nearly separated small sample gives a runaway estimate: no result, not an overflow.
+    if not all(math.isfinite(v) and abs(v) < 700 for v in (coefficient, low, high)):
         return None
     return {
         "coefficient": coefficient,

@@ -1,0 +1,1476 @@
+"""The board and public reports of one period: report.json, HTML, PDF and open data (RULES.md ANNUAL-REPORT).
+
+`build_reports` reads only the analytic table, the benchmark and, where given, the count-only
+governance summary (`engagements/governance_summary.py`); it imports nothing that reads personal data
+(DESIGN.md). The board report carries exact figures and officer results. The public report is built
+from the suppressed report (`suppression.suppress_report`) plus the report's own tables suppressed the
+same way (`suppression.suppress_table`), and says "fewer than N" wherever a count is withheld
+(RULES.md SMALL-CELLS): the templates render from the public JSON, so a withheld count is never at hand.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from fairengage import __version__
+from fairengage.analytics import engine as engines
+from fairengage.analytics import report as analysis
+from fairengage.analytics.benchmark import read_benchmark
+from fairengage.analytics.counts import (
+    CITY,
+    OUTCOMES,
+    PERCEIVED_RACES,
+    UNKNOWN,
+    cell_counts,
+    outcome_measures,
+)
+from fairengage.analytics.disproportionality import disproportionality_rows
+from fairengage.analytics.engine import as_count
+from fairengage.config import Settings
+from fairengage.policy import PolicyError, get_ruleset
+from fairengage.reports import charts, maps, suppression
+from fairengage.reports.open_data import open_data
+from fairengage.reports.period import Period, in_period, parse_period, trend_periods
+from fairengage.reports.reading import COMPLIANCE_LABELS, MEASURE_VERBS, Reader, ratio_digits
+
+# Called as progress(step, steps, message): the command line's bar and the analyst pages' jobs both take it.
+Progress = Callable[[int, int, str], None]
+DEFAULT_THRESHOLD = 10
+GOVERNANCE_KIND = "fairengage.governance-summary"
+# Perceived age in the groups the annual report tables use; `None` as the upper bound means "and over".
+AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
+    ("under 18", 0, 17),
+    ("18–24", 18, 24),
+    ("25–34", 25, 34),
+    ("35–44", 35, 44),
+    ("45–54", 45, 54),
+    ("55–64", 55, 64),
+    ("65 and over", 65, None),
+)
+AGE_NOT_RECORDED = "not recorded"
+GENDERS = ("man", "woman", "gender diverse", "unknown")
+STEPS = 9
+
+
+class ReportBuildError(ValueError):
+    """The reports cannot be built from these inputs; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class BuiltReports:
+    """What a build wrote: the folder, each file, and the figures it rests on."""
+
+    out_dir: Path
+    period: str
+    rows: int
+    threshold: int
+    files: list[Path] = field(default_factory=list)
+
+
+def build_reports(
+    *,
+    table_path: Path,
+    benchmark_path: Path,
+    period: str,
+    out_dir: Path,
+    settings: Settings,
+    governance: Path | None = None,
+    boundaries: Path | None = None,
+    engine: str = "duckdb",
+    progress: Progress | None = None,
+    map_group: str = "Black",
+    generated_at: datetime | None = None,
+) -> BuiltReports:
+    """Build report.json, report.public.json, board and public HTML and PDF, open data and index.json."""
+    step = _stepper(progress)
+    tz = settings.timezone
+    chosen = parse_period(period, tz)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
+    boundaries = boundaries or getattr(settings, "boundaries", None)
+    if boundaries is not None and not Path(boundaries).is_file():
+        raise ReportBuildError(f"{boundaries}: no such boundary file")
+    summary = read_governance(governance) if governance else None
+
+    step("reading the benchmark")
+    benchmark = read_benchmark(benchmark_path)
+    step(f"starting {engine}")
+    backend = engines.connect(engine)  # type: ignore[arg-type]
+    try:
+        step(f"reading {Path(table_path).name}")
+        full = engines.load_table(backend, table_path)
+        table = in_period(full, chosen)
+        step(f"analysing {chosen.label}")
+        report = _analyse(table, benchmark, chosen, engine, Path(table_path), Path(benchmark_path), generated)
+        step("counting the annual-report tables")
+        outcomes = _outcomes(report)
+        cells = cell_counts(table, outcomes)
+        report["annual"] = annual_figures(table, cells, outcomes)
+        report["data_quality"] = data_quality(table)
+        threshold = suppression_threshold(report)
+        report["trends"] = trends(full, chosen, benchmark, report)
+    finally:
+        engines.disconnect(backend)
+    report["governance"] = summary
+    # Not `meta.suppression`: that key marks a report as already suppressed (suppression.suppress_report).
+    report["meta"]["suppression_threshold"] = threshold
+    report["meta"]["benchmark"]["description"] = benchmark_description(Path(benchmark_path))
+
+    step("suppressing small cells for the public report")
+    public = public_report(report, threshold)
+    files = [
+        _write_json(report, out_dir / "report.json"),
+        _write_json(public, out_dir / "report.public.json"),
+    ]
+
+    step("drawing charts and the division map")
+    css = Path(__file__).parent / "templates" / "report.css"
+    files.append(Path(shutil.copyfile(css, out_dir / "report.css")))
+    board_html = render_html(
+        report, board=True, boundaries=boundaries, map_group=map_group, settings=settings
+    )
+    public_html = render_html(
+        public, board=False, boundaries=boundaries, map_group=map_group, settings=settings
+    )
+    for name, html in (("board", board_html), ("public", public_html)):
+        path = out_dir / f"{name}.html"
+        path.write_text(html, encoding="utf-8")
+        files.append(path)
+
+    step("writing the PDFs")
+    for name, html in (("board", board_html), ("public", public_html)):
+        files.append(write_pdf(html, out_dir / f"{name}.pdf", base=out_dir))
+
+    step("writing open data")
+    files += write_open_data(report, public, threshold, out_dir / "open-data", chosen)
+    files.append(_write_index(out_dir, chosen, report, threshold, files, generated))
+    return BuiltReports(
+        out_dir=out_dir, period=chosen.label, rows=report["meta"]["rows"], threshold=threshold, files=files
+    )
+
+
+def _stepper(progress: Progress | None) -> Callable[[str], None]:
+    count = 0
+
+    def step(message: str) -> None:
+        nonlocal count
+        count += 1
+        if progress is not None:
+            progress(min(count, STEPS), STEPS, message)
+
+    return step
+
+
+# --- inputs -------------------------------------------------------------------------------------------
+
+
+def read_governance(path: Path) -> dict[str, Any]:
+    """Read governance.json (written by `write_governance_summary`) and check that it is one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ReportBuildError(f"{path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ReportBuildError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("kind") != GOVERNANCE_KIND:
+        raise ReportBuildError(f"{path}: not a governance summary (kind {GOVERNANCE_KIND!r})")
+    return data
+
+
+def benchmark_description(path: Path) -> str:
+    """The paragraph on the benchmark's sources: the shipped one's, or a note naming another file."""
+    from fairengage.analytics import benchmarks
+
+    try:
+        shipped = path.resolve() == benchmarks.default_benchmark_path().resolve()
+    except OSError:
+        shipped = False
+    if shipped:
+        return benchmarks.describe()
+    return (
+        f"Population benchmark: {path.name}, provided by the service (residents by division and "
+        "perceived-race group). Its sources and method are described by whoever made it."
+    )
+
+
+def _analyse(
+    table: ibis.Table,
+    benchmark: pd.DataFrame,
+    period: Period,
+    engine: str,
+    table_path: Path,
+    benchmark_path: Path,
+    generated: datetime,
+) -> dict[str, Any]:
+    params = analysis.AnalysisParams(
+        input_name=table_path.name,
+        benchmark_name=benchmark_path.name,
+        generated_at=generated,
+        extra_meta={
+            "report_period": {
+                "label": period.label,
+                "kind": period.kind,
+                "start": period.start.isoformat(),
+                "end": period.end.isoformat(),
+                "timezone": period.tz,
+            }
+        },
+    )
+    try:
+        report = analysis.analyze(table, benchmark, engine_name=engine, tz=period.tz, params=params)
+    except ArithmeticError as exc:
+        # A model fit that overflows on sparse data (seen in the veil-of-darkness fit on a few dozen
+        # engagements) stops the run with one line rather than a traceback.
+        raise ReportBuildError(f"{table_path}: an analysis failed on {period.label}'s data: {exc}") from None
+    if not report["meta"]["rows"]:
+        raise ReportBuildError(f"{table_path}: no engagements in {period.label} ({period.describe()})")
+    return report
+
+
+def _ruleset(report: dict[str, Any]) -> Any:
+    ruleset = (report.get("meta") or {}).get("ruleset") or {}
+    try:
+        return get_ruleset(ruleset["id"]) if ruleset.get("id") else None
+    except PolicyError:
+        return None
+
+
+def _outcomes(report: dict[str, Any]) -> tuple[str, ...]:
+    ruleset = _ruleset(report)
+    return ruleset.codes("outcomes") if ruleset else OUTCOMES
+
+
+def suppression_threshold(report: dict[str, Any]) -> int:
+    """The rule set's `suppression_threshold` (RULES.md SMALL-CELLS), 10 when no rule set says."""
+    ruleset = _ruleset(report)
+    try:
+        return int(ruleset.param("suppression_threshold")) if ruleset else DEFAULT_THRESHOLD
+    except (KeyError, LookupError, PolicyError):
+        return DEFAULT_THRESHOLD
+
+
+# --- figures from the analytic table ---------------------------------------------------------------
+
+
+def annual_figures(table: ibis.Table, cells: pd.DataFrame, outcomes: Sequence[str]) -> dict[str, Any]:
+    """ANNUAL-REPORT counts: attempts, collected, by age group, sex, racialized group and division."""
+    divisions = cells[cells["area"] != CITY]
+    city = cells[cells["area"] == CITY].set_index("group")
+    races = [g for g in PERCEIVED_RACES if g in city.index] + sorted(set(city.index) - set(PERCEIVED_RACES))
+    ages = table.group_by("perceived_age").aggregate(n=table.count()).to_pandas()
+    genders = table.group_by("perceived_gender").aggregate(n=table.count()).to_pandas()
+    by_gender = {str(g): as_count(n) for g, n in zip(genders["perceived_gender"], genders["n"], strict=True)}
+    measures = outcome_measures(outcomes)
+    by_outcome = {}
+    for group in races:
+        row = city.loc[group]
+        counts = {m: int(row[m]) for m in measures}
+        by_outcome[group] = {"none": int(row["engagements"]) - sum(counts.values()), **counts}
+    return {
+        "attempts": int(divisions["engagements"].sum()),
+        "collected": int(divisions["identifying_info_collected"].sum()),
+        "by_age": _age_groups(ages),
+        "by_gender": {g: by_gender.pop(g, 0) for g in GENDERS} | by_gender,
+        "by_race": {g: int(city.loc[g, "engagements"]) for g in races},
+        "by_division": {
+            str(area): int(n)
+            for area, n in divisions.groupby("area")["engagements"].sum().sort_index().items()
+        },
+        "by_outcome": by_outcome,
+    }
+
+
+def _age_groups(ages: pd.DataFrame) -> dict[str, int]:
+    counts = {label: 0 for label, _, _ in AGE_GROUPS} | {AGE_NOT_RECORDED: 0}
+    for age, n in zip(ages["perceived_age"], ages["n"], strict=True):
+        if age is None or pd.isna(age):
+            counts[AGE_NOT_RECORDED] += as_count(n)
+            continue
+        for label, low, high in AGE_GROUPS:
+            if age >= low and (high is None or age <= high):
+                counts[label] += as_count(n)
+                break
+    return counts
+
+
+# Fields whose gaps or "Unknown" answers limit what the report can say, and how each is counted.
+QUALITY_FIELDS = (
+    ("perceived_race", "recorded as Unknown"),
+    ("perceived_gender", "recorded as unknown"),
+    ("perceived_age", "missing"),
+    ("neighbourhood", "missing"),
+    ("location", "missing (no latitude or longitude)"),
+    ("contraband_found", "missing where a search was made"),
+)
+
+
+def data_quality(table: ibis.Table) -> dict[str, Any]:
+    """Missing and Unknown values per field, counted over the period's engagements."""
+
+    def how_many(condition: ibis.BooleanValue) -> ibis.IntegerScalar:
+        return condition.cast("int64").sum()
+
+    row = (
+        table.aggregate(
+            rows=table.count(),
+            perceived_race=how_many(table.perceived_race == UNKNOWN),
+            perceived_gender=how_many(table.perceived_gender == "unknown"),
+            perceived_age=how_many(table.perceived_age.isnull()),
+            neighbourhood=how_many(table.neighbourhood.isnull()),
+            location=how_many(table.lat.isnull() | table.lon.isnull()),
+            contraband_found=how_many(table.searched & table.contraband_found.isnull()),
+        )
+        .to_pandas()
+        .iloc[0]
+    )
+    rows = as_count(row["rows"])
+    return {
+        "rows": rows,
+        "fields": [
+            {"field": name, "problem": problem, "count": as_count(row[name])}
+            for name, problem in QUALITY_FIELDS
+        ],
+    }
+
+
+def trends(
+    full: ibis.Table, period: Period, benchmark: pd.DataFrame, report: dict[str, Any]
+) -> dict[str, Any]:
+    """City-wide engagements by group and disproportionality, over this and earlier periods with data."""
+    threshold = report["meta"]["thresholds"]["notable_disproportionality"]
+    trend: dict[str, Any] = {"periods": [], "attempts": [], "counts": [], "disproportionality": []}
+    for p in trend_periods(full, period):
+        cells = cell_counts(in_period(full, p), _outcomes(report))
+        city = cells[cells["area"] == CITY]
+        rows = disproportionality_rows(cells, benchmark, threshold=threshold)
+        trend["periods"].append(p.label)
+        trend["attempts"].append(int(city["engagements"].sum()))
+        trend["counts"].append(
+            {str(g): int(n) for g, n in zip(city["group"], city["engagements"], strict=True)}
+        )
+        trend["disproportionality"].append(analysis.rounded([r for r in rows if r["area"] == CITY]))
+    return trend
+
+
+def earlier_counts(trend: dict[str, Any]) -> pd.DataFrame:
+    """Engagements by period and group for the periods before the reported one (the last in `trend`)."""
+    groups = [g for g in PERCEIVED_RACES if any(g in c for c in trend["counts"])]
+    frame = pd.DataFrame(trend["counts"][:-1], index=trend["periods"][:-1], columns=groups).fillna(0)
+    frame.index.name, frame.columns.name = "period", "perceived_race"
+    return frame.astype("int64")
+
+
+def public_trends(trend: dict[str, Any], public: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """The public trend: earlier periods suppressed as the open-data trend table is; this one as this report.
+
+    The open-data table `trends_by_period_and_group` is the same counts passed to the same deterministic
+    `suppress_table`, so the page and the table withhold the same cells.
+    """
+    earlier = earlier_counts(trend)
+    result: dict[str, Any] = {"periods": list(trend["periods"]), "attempts": [], "disproportionality": []}
+    hidden = suppression.suppress_table(earlier, threshold=threshold) if len(earlier) else None
+    for i, rows in enumerate(trend["disproportionality"][:-1]):
+        label = trend["periods"][i]
+        assert hidden is not None
+        result["attempts"].append(_plain_int(hidden.row_totals[label]))
+        shown = []
+        for row in rows:
+            withheld = row["group"] not in hidden.suppressed.columns or bool(
+                hidden.suppressed.loc[label, row["group"]]
+            )
+            # An index reveals its count when the total is published: withheld with it.
+            shown.append(
+                {
+                    **row,
+                    **dict.fromkeys(("count", "total", "index", "ci_low", "ci_high", "notable")),
+                    "suppressed": True,
+                }
+                if withheld or _plain_int(hidden.row_totals[label]) is None
+                else {**row, "suppressed": False}
+            )
+        result["disproportionality"].append(shown)
+    result["attempts"].append(_city_total(public))
+    result["disproportionality"].append(
+        [r for r in public.get("disproportionality") or [] if r["area"] == CITY]
+    )
+    return result
+
+
+def _city_total(report: dict[str, Any]) -> int | None:
+    """The city's engagements as a (possibly suppressed) report publishes them: the compliance total."""
+    for row in report.get("compliance") or []:
+        if row["area"] == CITY:
+            return row.get("total")
+    return None
+
+
+# --- the public report ------------------------------------------------------------------------------
+
+
+def public_report(report: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """The suppressed report: suppress_report for the analyses, and this report's tables made to agree.
+
+    Counts by area and group (and the areas' and city's totals) are taken from the suppressed analyses,
+    so each is published, or withheld, once and the same way everywhere. The other tables (age, sex,
+    collected) add up to the city's engagements: they are suppressed with complements, and withheld whole
+    when the city total itself is withheld, since their cells would add up to it.
+    """
+    public = suppression.suppress_report(report, threshold=threshold)
+    annual = report["annual"]
+    attempts = _city_total(public)
+    by_division = {
+        row["area"]: row.get("total")
+        for row in public.get("compliance") or []
+        if row["area"] != CITY and row["measure"] == "compliant"
+    }
+    by_race = {group: _group_count(public, group) for group in annual["by_race"]}
+
+    def table(counts: dict[str, int]) -> dict[str, int | None]:
+        if attempts is None:
+            return dict.fromkeys(counts)
+        return suppressed_row(counts, threshold)[0]
+
+    collected = table(
+        {"collected": annual["collected"], "not collected": annual["attempts"] - annual["collected"]}
+    )
+    by_age, by_gender = table(annual["by_age"]), table(annual["by_gender"])
+    public["annual"] = {
+        "attempts": attempts,
+        "collected": collected["collected"],
+        "not_collected": collected["not collected"],
+        "by_age": by_age,
+        "by_gender": by_gender,
+        "by_race": by_race,
+        "by_division": by_division,
+        # Outcomes by group are published in open data only, suppressed there.
+        "by_outcome": None,
+    }
+    # Each data-quality count is one published elsewhere, or a lone count under the threshold rule.
+    same_as = {
+        "perceived_race": by_race.get(UNKNOWN),
+        "perceived_gender": by_gender.get("unknown"),
+        "perceived_age": by_age.get(AGE_NOT_RECORDED),
+    }
+    quality = report["data_quality"]
+    public["data_quality"] = {
+        "rows": attempts,
+        "fields": [
+            {**f, "count": same_as[f["field"]] if f["field"] in same_as else _at_least(f["count"], threshold)}
+            for f in quality["fields"]
+        ],
+    }
+    public["trends"] = public_trends(report["trends"], public, threshold)
+    public["governance"] = public_governance(report.get("governance"), threshold)
+    public["officers"] = None
+    return public
+
+
+def _group_count(public: dict[str, Any], group: str) -> int | None:
+    """A group's city-wide engagements as the suppressed analyses publish them (None when withheld)."""
+    for row in public.get("disproportionality") or []:
+        if row["area"] == CITY and row["group"] == group and row.get("count") is not None:
+            return row["count"]
+    # Unknown (and groups the benchmark lacks) have no disproportionality row: their disparity rows carry
+    # the same count as `total`, published under the same rule.
+    for row in public.get("disparity") or []:
+        if row["area"] == CITY and row["group"] == group and row.get("total") is not None:
+            return row["total"]
+    return None
+
+
+def _at_least(value: int | None, threshold: int) -> int | None:
+    """A lone count: published when it reaches the threshold (RULES.md SMALL-CELLS), else None."""
+    return value if value is not None and value >= threshold else None
+
+
+def _plain_int(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def suppressed_row(counts: dict[str, int], threshold: int) -> tuple[dict[str, int | None], int | None]:
+    """One row of counts (categories adding to a published total), suppressed with complements."""
+    if not counts:
+        return {}, None
+    frame = pd.DataFrame([counts], index=["all"]).astype("int64")
+    result = suppression.suppress_table(frame, threshold=threshold)
+    values = {key: _plain_int(result.values.iloc[0][key]) for key in counts}
+    return values, _plain_int(result.row_totals.iloc[0])
+
+
+def public_governance(summary: dict[str, Any] | None, threshold: int) -> dict[str, Any] | None:
+    """The governance summary with every count under the threshold withheld (with complements)."""
+    if summary is None:
+        return None
+    people = summary.get("people") or {}
+    reviews = summary.get("reviews") or {}
+    review_counts = {
+        k: reviews.get(k, 0)
+        for k in ("decided_on_time", "decided_late", "pending_on_time", "pending_overdue")
+    }
+    review_values, review_total = suppressed_row(review_counts, threshold)
+    reads = summary.get("restricted_reads") or {}
+    read_values, read_total = suppressed_row(
+        {"current": reads.get("current", 0), "legacy": reads.get("legacy", 0)}, threshold
+    )
+    complaints = summary.get("complaints") or {}
+    return {
+        "kind": summary.get("kind"),
+        "period": summary.get("period"),
+        "as_of": summary.get("as_of"),
+        "attempts": _at_least(summary.get("attempts"), threshold),
+        "attempts_collected": _at_least(summary.get("attempts_collected"), threshold),
+        "people": {"estimate": _at_least(people.get("estimate"), threshold), "method": people.get("method")},
+        "exceptions": {
+            kind: suppressed_row(grounds, threshold)[0]
+            for kind, grounds in (summary.get("exceptions") or {}).items()
+        },
+        "reviews": {**review_values, "records": review_total},
+        "non_compliant_findings": _at_least(summary.get("non_compliant_findings"), threshold),
+        "restricted_reads": {**read_values, "granted": read_total},
+        "detailed_reviews": [
+            {
+                **{k: s.get(k) for k in ("year", "drawn_on", "size", "population")},
+                **suppressed_row(
+                    {k: s.get(k, 0) for k in ("compliant", "non_compliant", "not_reviewed")}, threshold
+                )[0],
+            }
+            for s in summary.get("detailed_reviews") or []
+        ],
+        "complaints": {
+            "received": suppressed_row(complaints.get("received") or {}, threshold)[0],
+            "closed": suppressed_row(complaints.get("closed") or {}, threshold)[0],
+        },
+    }
+
+
+# --- open data --------------------------------------------------------------------------------------
+
+
+def open_data_tables(report: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """Count tables for open data besides the report's own sections, before suppression.
+
+    Engagements by division and group, outcomes (disparity counts) and compliance are published by
+    `open_data` from the report's sections, suppressed together; publishing them again as separately
+    suppressed tables could let one table's published cell reveal another's withheld one. The trend
+    table holds only earlier periods, whose counts appear nowhere else in this publication.
+    """
+    earlier = earlier_counts(report["trends"])
+    return {"trends_by_period_and_group": earlier} if len(earlier) else {}
+
+
+def write_open_data(
+    report: dict[str, Any], public: dict[str, Any], threshold: int, out: Path, period: Period
+) -> list[Path]:
+    """Write the open data: the report's sections and the trend table, suppressed, with their dictionary."""
+    version = f"{period.label}-{report['meta']['generated_at'][:10]}"
+    written = open_data(public, open_data_tables(report), threshold=threshold, out_dir=out, version=version)
+    return list(written)
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def _write_json(data: dict[str, Any], path: Path) -> Path:
+    text = json.dumps(analysis.rounded(data), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def _write_index(
+    out_dir: Path,
+    period: Period,
+    report: dict[str, Any],
+    threshold: int,
+    files: list[Path],
+    generated: datetime,
+) -> Path:
+    index = {
+        "kind": "fairengage.reports",
+        "period": period.label,
+        "period_start": period.start.isoformat(),
+        "period_end": period.end.isoformat(),
+        "timezone": period.tz,
+        "generated_at": generated.isoformat(timespec="seconds"),
+        "rows": report["meta"]["rows"],
+        "engine": report["meta"]["engine"],
+        "suppression_threshold": threshold,
+        "governance": report.get("governance") is not None,
+        "software": {"fairengage": __version__},
+        "files": sorted(str(p.relative_to(out_dir)) for p in files),
+        "public_files": ["public.html", "public.pdf", "report.public.json", "report.css", "open-data/"],
+    }
+    return _write_json(index, out_dir / "index.json")
+
+
+def write_pdf(html: str, path: Path, *, base: Path) -> Path:
+    """Render an HTML report to PDF with WeasyPrint (title and language from the page)."""
+    from weasyprint import HTML
+
+    HTML(string=html, base_url=str(base)).write_pdf(path)
+    return path
+
+
+def render_html(
+    report: dict[str, Any],
+    *,
+    board: bool,
+    boundaries: Path | None,
+    map_group: str,
+    settings: Settings,
+    lang: str = "en",
+) -> str:
+    """The board report (exact, with officers) or the public one (from the suppressed report) as HTML."""
+    from fairengage.web.templating import environment
+
+    context = report_context(
+        report, board=board, boundaries=boundaries, map_group=map_group, settings=settings, lang=lang
+    )
+    template = environment.get_template("report_board.html" if board else "report_public.html")
+    return template.render(**context)
+
+
+# --- the pages: one section per ANNUAL-REPORT item, in RULES.md's order ------------------------------
+
+
+@dataclass
+class Block:
+    """One piece of a section: figures, a table, a chart, readings, or a note."""
+
+    kind: str
+    title: str = ""
+    items: list[Any] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    rows: list[list[Cell]] = field(default_factory=list)
+    chart: charts.Chart | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: its text and its kind (`label`, `count`, `rate`, `ratio`, `text`, `withheld`)."""
+
+    text: str
+    kind: str = "text"
+
+
+@dataclass
+class Section:
+    """A report section with its heading, the rule it answers and its blocks."""
+
+    id: str
+    heading: str
+    rule: str
+    number: str = ""
+    blocks: list[Block] = field(default_factory=list)
+
+
+class Pages:
+    """Builds the sections of the board or public report from report.json (full or suppressed)."""
+
+    def __init__(
+        self,
+        report: dict[str, Any],
+        *,
+        board: bool,
+        boundaries: Path | None,
+        map_group: str,
+        lang: str,
+    ) -> None:
+        meta = report.get("meta") or {}
+        self.report, self.board, self.boundaries, self.lang = report, board, boundaries, lang
+        self.threshold = int(
+            meta.get("suppression_threshold")
+            or (meta.get("suppression") or {}).get("threshold")
+            or DEFAULT_THRESHOLD
+        )
+        self.r = Reader(lang, threshold=self.threshold)
+        self._ = self.r._
+        self.reference = meta.get("reference_group") or "White"
+        groups = [row["group"] for row in self._city("disproportionality")]
+        self.map_group = map_group if map_group in groups else (groups[0] if groups else map_group)
+        self.governance = report.get("governance")
+        self.annual = report["annual"]
+
+    # helpers
+    def _city(self, key: str) -> list[dict[str, Any]]:
+        return [row for row in self.report.get(key) or [] if row["area"] == CITY]
+
+    def count(self, value: int | None) -> Cell:
+        return Cell(self.r.count(value), "count" if value is not None else "withheld")
+
+    def not_available(self) -> Block:
+        return Block(
+            "note",
+            text=self._(
+                "Not available from the analytic table: this figure comes from the records themselves. Build "
+                "the report with --governance (fairengage report --from-db writes it)."
+            ),
+        )
+
+    def withheld_note(self) -> Block:
+        return Block(
+            "note",
+            text=self._(
+                "Counts below %(n)s are shown as “%(few)s”, and some larger counts are withheld with them so "
+                "that none can be worked out from the totals.",
+                n=self.threshold,
+                few=self.r.fewer_than(),
+            ),
+        )
+
+    def counts_table(
+        self, title: str, header: str, counts: dict[str, int | None], total: int | None
+    ) -> Block:
+        rows = [[Cell(str(k), "label"), self.count(v), self._share(v, total)] for k, v in counts.items()]
+        rows.append(
+            [Cell(self._("Total"), "label"), self.count(total), Cell("100%" if total else "—", "rate")]
+        )
+        return Block(
+            "table", title=title, headers=[header, self._("Engagements"), self._("Share")], rows=rows
+        )
+
+    def _share(self, value: int | None, total: int | None) -> Cell:
+        if value is None or not total:
+            return Cell("—", "withheld" if value is None else "rate")
+        return Cell(self.r.percent(value / total), "rate")
+
+    def bar(self, title: str, counts: dict[str, int | None]) -> Block:
+        chart = charts.bar_chart(
+            list(counts),
+            [None if v is None else float(v) for v in counts.values()],
+            title=title,
+            unit=self._("engagements"),
+            lang=self.lang,
+        )
+        return Block("chart", chart=chart)
+
+    def index_rows(self, rows: list[dict[str, Any]], label: str = "group") -> list[dict[str, Any]]:
+        # A missing index is "suppressed" when the row says so, or in the public report when it was withheld
+        # with a withheld total; otherwise it could not be computed ("not available").
+        return [
+            {**row, "suppressed": bool(row.get("suppressed") or row.get("withheld")), "label": row[label]}
+            for row in self.marked(rows)
+        ]
+
+    def marked(self, rows: list[dict[str, Any]], value: str = "index") -> list[dict[str, Any]]:
+        """Rows with `withheld` set where the public report nulled a figure whose count it shows."""
+        if self.board:
+            return rows
+        return [
+            {
+                **row,
+                "withheld": row.get(value) is None
+                and not row.get("suppressed")
+                and row.get("count", row.get("hits")) is not None,
+            }
+            for row in rows
+        ]
+
+    # sections
+    def sections(self) -> list[Section]:
+        made = [
+            self.attempts(),
+            self.collected(),
+            self.people(),
+            self.exceptions(),
+            self.demographics(),
+            self.disproportionate(),
+            self.areas(),
+            self.non_compliance(),
+            self.restricted(),
+            self.detailed_review(),
+        ]
+        for number, section in enumerate(made, start=1):
+            section.number = str(number)
+        made += [self.compliance(), self.complaints()]
+        if self.board:
+            made.append(self.officers())
+        made += [self.data_quality(), self.method()]
+        return made
+
+    def attempts(self) -> Section:
+        section = Section("attempts", self._("Attempts to collect identifying information"), "ANNUAL-REPORT")
+        attempts = self.annual["attempts"]
+        section.blocks.append(
+            Block("figures", items=[(self._("Attempts recorded in the period"), self.r.count(attempts))])
+        )
+        trend = self.report.get("trends") or {}
+        if len(trend.get("periods") or []) > 1:
+            chart = charts.trend_chart(
+                trend["periods"],
+                {self._("Attempts"): [None if v is None else float(v) for v in trend["attempts"]]},
+                title=self._("Attempts by period"),
+                lang=self.lang,
+            )
+            section.blocks.append(Block("chart", chart=chart))
+        section.blocks.append(
+            Block(
+                "note",
+                text=self._(
+                    "Every attempt is counted, whether or not anything was collected and whether or not the "
+                    "person answered (O. Reg. 58/16 s.5; Tulloch 2018)."
+                ),
+            )
+        )
+        return section
+
+    def collected(self) -> Section:
+        section = Section(
+            "collected", self._("Attempts where identifying information was collected"), "ANNUAL-REPORT"
+        )
+        a = self.annual
+        counts = {
+            self._("collected"): a["collected"],
+            self._("not collected"): a.get("not_collected", a["attempts"] - (a["collected"] or 0))
+            if self.board
+            else a.get("not_collected"),
+        }
+        section.blocks.append(self.counts_table("", self._("Identifying information"), counts, a["attempts"]))
+        section.blocks.append(
+            self.bar(self._("Attempts by whether identifying information was collected"), counts)
+        )
+        return section
+
+    def people(self) -> Section:
+        section = Section("people", self._("People from whom collection was attempted"), "ANNUAL-REPORT")
+        if self.governance is None:
+            section.blocks.append(self.not_available())
+            return section
+        people = self.governance.get("people") or {}
+        section.blocks.append(
+            Block("figures", items=[(self._("People (estimate)"), self.r.count(people.get("estimate")))])
+        )
+        section.blocks.append(Block("note", text=people.get("method") or ""))
+        return section
+
+    def exceptions(self) -> Section:
+        section = Section("exceptions", self._("Exceptions relied on"), "ANNUAL-REPORT")
+        if self.governance is None:
+            section.blocks.append(self.not_available())
+            return section
+        names = {
+            "not_told_of_right": self._("Not told they need not answer"),
+            "not_told_why": self._("Not told why"),
+            "no_receipt": self._("No receipt offered"),
+        }
+        found = self.governance.get("exceptions") or {}
+        rows, bars = [], {}
+        for kind, label in names.items():
+            grounds = found.get(kind) or {}
+            if not grounds:
+                rows.append(
+                    [
+                        Cell(label, "label"),
+                        Cell(self._("none relied on"), "text"),
+                        self.count(0 if self.board else None),
+                    ]
+                )
+            for ground, n in grounds.items():
+                rows.append([Cell(label, "label"), Cell(ground.replace("_", " "), "text"), self.count(n)])
+                bars[f"{label}: {ground.replace('_', ' ')}"] = n
+        section.blocks.append(
+            Block("table", headers=[self._("Duty"), self._("Ground relied on"), self._("Times")], rows=rows)
+        )
+        if bars:
+            section.blocks.append(self.bar(self._("Times each exception ground was relied on"), bars))
+        return section
+
+    def demographics(self) -> Section:
+        section = Section(
+            "demographics",
+            self._("Attempts by perceived age group, sex and racialized group"),
+            "ANNUAL-REPORT",
+        )
+        a = self.annual
+        for key, header, title in (
+            ("by_age", self._("Perceived age"), self._("Attempts by perceived age group")),
+            ("by_gender", self._("Perceived sex or gender"), self._("Attempts by perceived sex or gender")),
+            (
+                "by_race",
+                self._("Perceived racialized group"),
+                self._("Attempts by perceived racialized group"),
+            ),
+        ):
+            section.blocks.append(Block("subheading", text=title))
+            section.blocks.append(self.counts_table("", header, a[key], a["attempts"]))
+            section.blocks.append(self.bar(title, a[key]))
+        section.blocks.append(
+            Block(
+                "note",
+                text=self._(
+                    "Age, sex or gender and racialized group are the officer's perception, never asked of "
+                    "the person."
+                ),
+            )
+        )
+        return section
+
+    def disproportionate(self) -> Section:
+        section = Section(
+            "disproportionality",
+            self._("Whether attempts were disproportionate for any group"),
+            "ANNUAL-REPORT",
+        )
+        blocks = section.blocks
+        city = [r for r in self._city("disproportionality")]
+        blocks.append(Block("subheading", text=self._("Disproportionality: engagements against residents")))
+        blocks.append(
+            Block(
+                "chart",
+                chart=charts.index_chart(
+                    self.index_rows(city),
+                    title=self._("Disproportionality index by group, whole city (1 = share of residents)"),
+                    label_key="label",
+                    lang=self.lang,
+                ),
+            )
+        )
+        blocks.append(self.index_table(city, self._("Group")))
+        blocks.append(Block("readings", items=[self.r.disproportionality(r) for r in self.marked(city)]))
+        divisions = [
+            r
+            for r in self.report.get("disproportionality") or []
+            if r["area"] != CITY and r["group"] == self.map_group
+        ]
+        if divisions:
+            blocks.append(
+                Block(
+                    "chart",
+                    chart=charts.index_chart(
+                        self.index_rows(divisions, "area"),
+                        title=self._(
+                            "Disproportionality index of %(group)s people by division", group=self.map_group
+                        ),
+                        label_key="label",
+                        lang=self.lang,
+                    ),
+                )
+            )
+            notable = [r for r in divisions if r.get("notable")]
+            readings = [self.r.disproportionality(r) for r in notable] or [
+                self._("No division's index for %(group)s people is notable.", group=self.map_group)
+            ]
+            blocks.append(Block("readings", items=readings))
+        trend = self.report.get("trends") or {}
+        if len(trend.get("periods") or []) > 1:
+            series: dict[str, list[float | None]] = {}
+            for rows in trend["disproportionality"]:
+                for row in rows or []:
+                    series.setdefault(row["group"], [])
+            for rows in trend["disproportionality"]:
+                by_group = {row["group"]: row.get("index") for row in rows or []}
+                for group, values in series.items():
+                    values.append(by_group.get(group))
+            blocks.append(
+                Block(
+                    "chart",
+                    chart=charts.trend_chart(
+                        trend["periods"],
+                        series,
+                        title=self._("Disproportionality index by period, whole city"),
+                        lang=self.lang,
+                    ),
+                )
+            )
+        blocks.append(Block("subheading", text=self._("Disparity: what happened once people were engaged")))
+        disparity = [r for r in self._city("disparity") if r["group"] != self.reference]
+        for measure in sorted({r["measure"] for r in disparity}, key=_measure_order):
+            rows = [r for r in disparity if r["measure"] == measure]
+            verb = self._(MEASURE_VERBS.get(measure, measure))
+            blocks.append(
+                Block(
+                    "chart",
+                    chart=charts.index_chart(
+                        self.index_rows(rows),
+                        title=self._(
+                            "How often each group was %(verb)s, against %(reference)s people "
+                            "(1 = the same rate)",
+                            verb=verb,
+                            reference=self.reference,
+                        ),
+                        label_key="label",
+                        lang=self.lang,
+                    ),
+                )
+            )
+            shown = rows if measure in ("searched", "arrest") else [r for r in rows if r.get("notable")]
+            readings = [self.r.disparity(r, self.reference) for r in self.marked(shown)] or [
+                self._("No group's rate of being %(verb)s is notable.", verb=verb)
+            ]
+            blocks.append(Block("readings", items=readings))
+        blocks.append(Block("subheading", text=self._("Veil of darkness")))
+        veil = self.report.get("veil_of_darkness")
+        if veil and veil.get("suppressed"):
+            blocks.append(
+                Block(
+                    "readings",
+                    items=[
+                        self._(
+                            "The test rests on %(few)s engagements and is not shown.", few=self.r.fewer_than()
+                        )
+                    ],
+                )
+            )
+        else:
+            blocks.append(Block("readings", items=[self.r.veil_of_darkness(veil)]))
+        blocks.append(Block("subheading", text=self._("Outcome test: how often searches found contraband")))
+        hits = self._city("outcome_test")
+        reference = next((r.get("hit_rate") for r in hits if r["group"] == self.reference), None)
+        if hits:
+            blocks.append(
+                Block(
+                    "chart",
+                    chart=charts.index_chart(
+                        self.index_rows(hits),
+                        title=self._("Share of searches that found contraband, by group"),
+                        value_key="hit_rate",
+                        label_key="label",
+                        reference=reference if reference is not None else 0.0,
+                        lang=self.lang,
+                    ),
+                )
+            )
+        blocks.append(
+            Block("readings", items=[self.r.outcome_test(r) for r in hits] + [self.r.outcome_test_meaning()])
+        )
+        blocks.append(Block("method", text=self.method_text()))
+        if not self.board:
+            blocks.append(self.withheld_note())
+        return section
+
+    def index_table(self, rows: list[dict[str, Any]], header: str) -> Block:
+        body = []
+        for row in rows:
+            # Two decimals, as the charts print them; the readings use the fewest that stay truthful.
+            digits = max(2, _digits(row))
+            body.append(
+                [
+                    Cell(row["group"], "label"),
+                    self.count(row.get("count")),
+                    Cell(
+                        self.r.ratio(row.get("index"), digits),
+                        "ratio" if row.get("index") is not None else "withheld",
+                    ),
+                    Cell(
+                        self.r.ratio(row.get("ci_low"), digits)
+                        + "–"
+                        + self.r.ratio(row.get("ci_high"), digits)
+                        if row.get("ci_low") is not None
+                        else "—",
+                        "ratio",
+                    ),
+                    Cell({True: self._("yes"), False: self._("no")}.get(row.get("notable"), "—"), "text"),
+                ]
+            )
+        return Block(
+            "table",
+            headers=[header, self._("Engagements"), self._("Index"), self._("95% CI"), self._("Notable")],
+            rows=body,
+        )
+
+    def method_text(self) -> str:
+        meta = self.report.get("meta") or {}
+        thresholds = meta.get("thresholds") or {}
+        ruleset = meta.get("ruleset") or {}
+        return self._(
+            "Disproportionality compares a group's share of engagements (Unknown left out) with its share of "
+            "residents; its 95%% interval is the Wilson interval of the engagement share. Disparity compares "
+            "a group's rate with the %(reference)s rate in the same area (Katz log interval). Notable means "
+            "an index of at least %(dispro)s (disproportionality) or %(disparity)s (disparity) with the "
+            "whole interval above 1: thresholds set in rule set %(ruleset)s, configurable and not a "
+            "provincial standard. The veil-of-darkness test compares engagements in daylight and darkness at "
+            "the same clock time; the outcome test compares how often searches found contraband.",
+            reference=self.reference,
+            dispro=thresholds.get("notable_disproportionality", "—"),
+            disparity=thresholds.get("notable_disparity", "—"),
+            ruleset=ruleset.get("id", "—"),
+        )
+
+    def areas(self) -> Section:
+        section = Section("areas", self._("Areas: divisions with counts"), "ANNUAL-REPORT")
+        counts = self.annual["by_division"]
+        section.blocks.append(self.counts_table("", self._("Division"), counts, self.annual["attempts"]))
+        section.blocks.append(self.bar(self._("Attempts by division"), counts))
+        values = {
+            r["area"]: r.get("index")
+            for r in self.report.get("disproportionality") or []
+            if r["area"] != CITY and r["group"] == self.map_group
+        }
+        # Only divisions with engagements in the period (the map hatches the rest as "no data").
+        values = {area: value for area, value in values.items() if area in counts}
+        chart = maps.choropleth(
+            values,
+            boundaries=Path(self.boundaries) if self.boundaries else None,
+            title=self._("Disproportionality index of %(group)s people by division", group=self.map_group),
+            legend_title=self._("Index (1 = share of residents)"),
+            lang=self.lang,
+        )
+        section.blocks.append(Block("chart", chart=chart))
+        return section
+
+    def non_compliance(self) -> Section:
+        section = Section("reviews", self._("Reviews finding non-compliance"), "ANNUAL-REPORT")
+        if self.governance is None:
+            section.blocks.append(self.not_available())
+            return section
+        g = self.governance
+        reviews = g.get("reviews") or {}
+        section.blocks.append(
+            Block(
+                "figures",
+                items=[
+                    (
+                        self._("Reviews finding a record non-compliant"),
+                        self.r.count(g.get("non_compliant_findings")),
+                    )
+                ],
+            )
+        )
+        labels = {
+            "decided_on_time": self._("decided within 30 days"),
+            "decided_late": self._("decided after 30 days"),
+            "pending_on_time": self._("still pending, not yet due"),
+            "pending_overdue": self._("still pending and overdue"),
+        }
+        counts = {label: reviews.get(key) for key, label in labels.items()}
+        section.blocks.append(Block("subheading", text=self._("Review timeliness (30 days from entry)")))
+        total = reviews.get("records") if not self.board else sum(v or 0 for v in counts.values())
+        section.blocks.append(self.counts_table("", self._("Review"), counts, total))
+        section.blocks.append(self.bar(self._("Reviews by timeliness"), counts))
+        return section
+
+    def restricted(self) -> Section:
+        section = Section("restricted", self._("Access to restricted records granted"), "ANNUAL-REPORT")
+        if self.governance is None:
+            section.blocks.append(self.not_available())
+            return section
+        reads = self.governance.get("restricted_reads") or {}
+        section.blocks.append(
+            Block(
+                "figures",
+                items=[
+                    (self._("Reads of restricted records granted"), self.r.count(reads.get("granted"))),
+                    (
+                        self._("of which records made before the regulation"),
+                        self.r.count(reads.get("legacy")),
+                    ),
+                ],
+            )
+        )
+        return section
+
+    def detailed_review(self) -> Section:
+        section = Section("detailed-review", self._("Detailed review of a random sample"), "DETAILED-REVIEW")
+        if self.governance is None:
+            section.blocks.append(self.not_available())
+            return section
+        samples = self.governance.get("detailed_reviews") or []
+        if not samples:
+            section.blocks.append(
+                Block("note", text=self._("No detailed-review sample was drawn for this period."))
+            )
+            return section
+        rows = [
+            [
+                Cell(str(s.get("year")), "label"),
+                Cell(self.r.count(s.get("size")), "text"),
+                self.count(s.get("compliant")),
+                self.count(s.get("non_compliant")),
+                self.count(s.get("not_reviewed")),
+            ]
+            for s in samples
+        ]
+        headers = [
+            self._("Year"),
+            self._("Records sampled"),
+            self._("Compliant"),
+            self._("Non-compliant"),
+            self._("Not yet reviewed"),
+        ]
+        section.blocks.append(Block("table", headers=headers, rows=rows))
+        return section
+
+    def compliance(self) -> Section:
+        section = Section("compliance", self._("Compliance with the duties at the time"), "ANNUAL-REPORT")
+        city = [r for r in self._city("compliance") if r["measure"] in COMPLIANCE_LABELS]
+        rates = {self._(COMPLIANCE_LABELS[r["measure"]]): r.get("rate") for r in city}
+        if rates:
+            chart = charts.bar_chart(
+                list(rates),
+                [None if v is None else v * 100 for v in rates.values()],
+                title=self._("Duties done, whole city"),
+                unit="%",
+                lang=self.lang,
+            )
+            section.blocks.append(Block("chart", chart=chart))
+        section.blocks.append(Block("readings", items=[self.r.compliance(r) for r in city]))
+        by_area: dict[str, dict[str, Any]] = {}
+        for row in self.report.get("compliance") or []:
+            if row["area"] != CITY:
+                by_area.setdefault(row["area"], {})[row["measure"]] = row.get("rate")
+        measures = [m for m in COMPLIANCE_LABELS if m != "identifying_info_collected"]
+        rows = [
+            [Cell(area, "label"), *[Cell(self.r.percent(values.get(m)), "rate") for m in measures]]
+            for area, values in sorted(by_area.items())
+        ]
+        section.blocks.append(
+            Block(
+                "table",
+                headers=[self._("Division"), *[self._(COMPLIANCE_LABELS[m]) for m in measures]],
+                rows=rows,
+            )
+        )
+        section.blocks.append(
+            Block(
+                "note",
+                text=self._(
+                    "Review timeliness, exceptions relied on and restricted-record reads are in "
+                    "sections 8, 4 and 9."
+                ),
+            )
+        )
+        return section
+
+    def complaints(self) -> Section:
+        section = Section(
+            "complaints", self._("Complaints and requests for one's own record"), "ANNUAL-REPORT"
+        )
+        if self.governance is None:
+            section.blocks.append(self.not_available())
+            return section
+        complaints = self.governance.get("complaints") or {}
+        kinds = sorted(set(complaints.get("received") or {}) | set(complaints.get("closed") or {}))
+        rows = [
+            [
+                Cell(kind.replace("_", " "), "label"),
+                self.count((complaints.get("received") or {}).get(kind, 0 if self.board else None)),
+                self.count((complaints.get("closed") or {}).get(kind, 0 if self.board else None)),
+            ]
+            for kind in kinds
+        ]
+        if not rows:
+            section.blocks.append(
+                Block("note", text=self._("No complaints or requests were received in the period."))
+            )
+        else:
+            section.blocks.append(
+                Block("table", headers=[self._("Kind"), self._("Received"), self._("Closed")], rows=rows)
+            )
+        return section
+
+    def officers(self) -> Section:
+        section = Section("officers", self._("Officer results"), "NO-QUOTAS")
+        rows = self.report.get("officers")
+        officers_meta = (self.report.get("meta") or {}).get("officers") or {}
+        group = officers_meta.get("group", "Black")
+        section.blocks.append(
+            Block("readings", items=[self.r.officers(rows, group, int(officers_meta.get("min_volume") or 0))])
+        )
+        flagged = sorted((r for r in rows or [] if r.get("flagged")), key=lambda r: r["officer_key"])
+        if flagged:
+            # By key, never by count (NO-QUOTAS): the list is for review, not a ranking.
+            body = [
+                [
+                    Cell(r["officer_key"], "label"),
+                    Cell(self.r.count(r["n"]), "text"),
+                    Cell(self.r.count(r["observed"]), "text"),
+                    Cell(self.r.ratio(r["expected"]), "text"),
+                    Cell(self.r.ratio(r.get("ratio"), 2), "ratio"),
+                    Cell(f"{r['q_value']:.3g}" if r.get("q_value") is not None else "—", "text"),
+                ]
+                for r in flagged
+            ]
+            headers = [
+                self._("Officer key"),
+                self._("Engagements compared"),
+                self._("Observed"),
+                self._("Expected"),
+                self._("Observed ÷ expected"),
+                self._("q-value"),
+            ]
+            section.blocks.append(Block("table", headers=headers, rows=body))
+        section.blocks.append(
+            Block(
+                "note",
+                text=self._(
+                    "Board only. Officers are listed by key, in key order, never ranked by count: engagement "
+                    "counts are not a performance measure (NO-QUOTAS). Only those allowed to hold the key "
+                    "can name an officer."
+                ),
+            )
+        )
+        return section
+
+    def data_quality(self) -> Section:
+        section = Section("data-quality", self._("Data quality"), "RECORD-CONTENTS")
+        quality = self.report.get("data_quality") or {}
+        rows_total = self.annual["attempts"]
+        body = [
+            [
+                Cell(f["field"].replace("_", " "), "label"),
+                Cell(self._(f["problem"]), "text"),
+                self.count(f["count"]),
+                self._share(f["count"], rows_total),
+            ]
+            for f in quality.get("fields") or []
+        ]
+        section.blocks.append(
+            Block(
+                "table",
+                headers=[self._("Field"), self._("Problem"), self._("Engagements"), self._("Share")],
+                rows=body,
+            )
+        )
+        section.blocks.append(
+            Block(
+                "note",
+                text=self._(
+                    "Unknown perceived race is left out of the disproportionality denominator; if officers "
+                    "record Unknown more often for some groups, every group's share is skewed."
+                ),
+            )
+        )
+        return section
+
+    def method(self) -> Section:
+        section = Section("method", self._("Method, benchmark and suppression"), "NOTABLE")
+        meta = self.report.get("meta") or {}
+        benchmark = meta.get("benchmark") or {}
+        section.blocks.append(Block("method", text=self.method_text()))
+        section.blocks.append(Block("method", text=benchmark.get("description") or ""))
+        section.blocks.append(
+            Block(
+                "note",
+                text=self._(
+                    "The benchmark is the residential census population: people engaged in a division do not "
+                    "all live there. Read division figures with the disparity, outcome and veil-of-darkness "
+                    "results, which need no benchmark. No figure here shows why a difference exists."
+                ),
+            )
+        )
+        if self.board:
+            section.blocks.append(
+                Block(
+                    "note",
+                    text=self._(
+                        "This board version shows exact counts. The public version withholds every count "
+                        "below %(n)s, and any count that could be worked out from published totals "
+                        "(SMALL-CELLS).",
+                        n=self.threshold,
+                    ),
+                )
+            )
+        else:
+            section.blocks.append(self.withheld_note())
+            section.blocks.append(
+                Block(
+                    "note",
+                    text=self._(
+                        "Officer-level results are left out of the public report; they are for the board and "
+                        "the service's review process."
+                    ),
+                )
+            )
+        return section
+
+    def summary(self) -> list[tuple[str, ...]]:
+        a = self.annual
+        items = [
+            (self._("Attempts"), self.r.count(a["attempts"])),
+            (self._("Identifying information collected"), self.r.count(a["collected"])),
+        ]
+        if self.governance is not None:
+            items.append(
+                (
+                    (self._("People (estimate)")),
+                    self.r.count((self.governance.get("people") or {}).get("estimate")),
+                )
+            )
+        compliant = next((r for r in self._city("compliance") if r["measure"] == "compliant"), None)
+        if compliant:
+            items.append(
+                (self._("Records meeting every rule"), self.r.percent(compliant.get("rate")), "rate")
+            )
+        notable = [r["group"] for r in self._city("disproportionality") if r.get("notable")]
+        items.append(
+            (
+                self._("Groups notably over-represented, whole city"),
+                ", ".join(notable) or self._("none"),
+                "text",
+            )
+        )
+        return items
+
+    def highlights(self) -> list[str]:
+        notable = [r for r in self._city("disproportionality") if r.get("notable")]
+        notable += [r for r in self._city("disparity") if r.get("notable") and r["group"] != self.reference]
+        lines = [
+            self.r.disproportionality(r) if "measure" not in r else self.r.disparity(r, self.reference)
+            for r in notable
+        ]
+        return lines or [
+            self._("No city-wide disproportionality or disparity figure is notable in this period.")
+        ]
+
+
+def _digits(row: dict[str, Any]) -> int:
+    return (
+        ratio_digits(row["index"], row.get("ci_low"), row.get("ci_high"))
+        if row.get("index") is not None
+        else 1
+    )
+
+
+def _measure_order(measure: str) -> tuple[int, str]:
+    order = ("searched", "arrest", "ticket", "caution", "referral")
+    return (order.index(measure) if measure in order else len(order), measure)
+
+
+def report_context(
+    report: dict[str, Any],
+    *,
+    board: bool,
+    boundaries: Path | None,
+    map_group: str,
+    settings: Settings,
+    lang: str,
+) -> dict[str, Any]:
+    """Everything the report templates need: the sections, the summary and the words."""
+    pages = Pages(report, board=board, boundaries=boundaries, map_group=map_group, lang=lang)
+    meta = report.get("meta") or {}
+    period = meta.get("report_period") or {}
+    label = period.get("label") or ""
+    try:
+        words = parse_period(label, period.get("timezone") or settings.timezone).describe() if label else ""
+    except ValueError:
+        words = label
+    title = (
+        pages._("Community engagements: board report, %(period)s", period=label)
+        if board
+        else pages._("Community engagements: public report, %(period)s", period=label)
+    )
+    return {
+        "lang": lang,
+        "_": pages._,
+        "title": title,
+        "board": board,
+        "service": settings.service_name,
+        "period": label,
+        "period_words": words,
+        "generated_at": (meta.get("generated_at") or "")[:10],
+        "ruleset": (meta.get("ruleset") or {}).get("id", ""),
+        "threshold": pages.threshold,
+        "summary": pages.summary(),
+        "highlights": pages.highlights(),
+        "sections": pages.sections(),
+    }

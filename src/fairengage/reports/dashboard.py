@@ -1,0 +1,330 @@
+"""The public dashboard (`/public`): a published period's headline figures, chart, map and downloads.
+
+Served from the precomputed publications (publications.py) only: a request reads a cached, suppressed
+report.json and never the database. Filters are a plain GET form, so the page works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import importlib
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from babel.numbers import format_decimal, format_percent
+from fastapi import APIRouter, Depends, HTTPException, Request
+from markupsafe import Markup, escape
+from starlette.responses import FileResponse, HTMLResponse
+
+# Pages check the permission matrix; the reports engine itself reads no access data (DESIGN.md).
+from fairengage.access.permissions import allowed
+from fairengage.config import Settings
+from fairengage.reports import publications
+from fairengage.reports.publications import ALL_AREAS, OPEN_DATA, Publication
+from fairengage.web.deps import optional_page_principal, settings_of
+from fairengage.web.i18n import N_, pick_language, translations
+from fairengage.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+# Okabe–Ito colours, safe for the common colour-vision deficiencies.
+BLUE, VERMILLION, GREY = "#0072B2", "#D55E00", "#595959"
+MEASURES = {
+    "compliant": N_("Records that kept every rule"),
+    "informed": N_("People told they need not answer"),
+    "receipt_offered": N_("People offered a receipt"),
+    "identifying_info_collected": N_("Identifying information collected"),
+}
+FILE_LABELS = {
+    "public.html": N_("Public report (web page)"),
+    "public.pdf": N_("Public report (PDF)"),
+    "report.public.json": N_("Every published figure (JSON)"),
+}
+INLINE = (".html", ".pdf", ".json", ".svg")
+MEDIA_TYPES = {".parquet": "application/vnd.apache.parquet", ".csv": "text/csv; charset=utf-8"}
+
+
+def publications_root(settings: Settings) -> Path:
+    """Where the publications live (FAIRENGAGE_PUBLICATIONS_DIR)."""
+    return Path(getattr(settings, "publications_dir", "./publications"))
+
+
+def _optional(module: str, name: str) -> Any:
+    """A drawing function from the reports package, or None where that part is not installed."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+class Formats:
+    """Numbers for one page, in its language; None (suppressed or missing) shows as a dash."""
+
+    def __init__(self, lang: str, threshold: int) -> None:
+        self.lang = lang
+        self.threshold = threshold
+        self._ = translations(lang).gettext
+
+    def count(self, value: Any) -> str:
+        """A count with grouping."""
+        return "—" if value is None else format_decimal(value, locale=self.lang)
+
+    def index(self, value: Any, digits: int = 2) -> str:
+        """A ratio such as a disproportionality index."""
+        return "—" if value is None else format_decimal(value, format="0." + "0" * digits, locale=self.lang)
+
+    def rate(self, value: Any) -> str:
+        """A proportion as a percentage."""
+        return "—" if value is None else format_percent(value, format="#,##0.0%", locale=self.lang)
+
+    def suppressed(self) -> str:
+        """What a suppressed figure shows (SMALL-CELLS)."""
+        return self._("fewer than %(n)s") % {"n": self.threshold}
+
+    def interval(self, low: Any, high: Any, kind: str = "index") -> str:
+        """A 95% confidence interval, `low–high`."""
+        show = self.rate if kind == "rate" else self.index
+        return "" if low is None or high is None else f"{show(low)}–{show(high)}"
+
+
+def area_label(area: str, lang: str) -> str:
+    """`ALL` in words, or the division's code."""
+    return translations(lang).gettext("all divisions") if area == ALL_AREAS else area
+
+
+def period_label(period: str, lang: str) -> str:
+    """A period for people: `2025`, or `2025, quarter 3`."""
+    year, _, quarter = period.partition("-Q")
+    if not quarter:
+        return year
+    return translations(lang).gettext("%(year)s, quarter %(quarter)s") % {"year": year, "quarter": quarter}
+
+
+def index_chart(
+    rows: list[dict[str, Any]], *, title: str, chosen: str | None, fmt: Formats
+) -> dict[str, str]:
+    """The index of each group with its 95% CI: the reports' chart where present, else a simple SVG."""
+    drawn = _optional("fairengage.reports.charts", "index_chart")
+    if drawn is not None:
+        chart = drawn(rows, title=title, lang=fmt.lang)
+        return {"svg": chart.svg, "alt": chart.alt, "title": chart.title}
+    return _index_svg(rows, title=title, chosen=chosen, fmt=fmt)
+
+
+def _index_svg(rows: list[dict[str, Any]], *, title: str, chosen: str | None, fmt: Formats) -> dict[str, str]:
+    # A horizontal dot-and-whisker chart drawn directly as SVG: presentation attributes only (the CSP
+    # forbids inline styles), a title and description for screen readers, and the table below it.
+    _ = fmt._
+    width, left, right, top, step = 640, 200, 620, 30, 30
+    height = top + step * max(len(rows), 1) + 40
+    highs = [r.get("ci_high") or r.get("index") or 0 for r in rows]
+    limit = max([2.0, *[h for h in highs if isinstance(h, int | float)]]) * 1.05
+    tick = 0.5 if limit <= 4 else (1.0 if limit <= 8 else 2.0)
+
+    def x(value: float) -> float:
+        return round(left + (right - left) * min(value, limit) / limit, 1)
+
+    parts: list[str] = []
+    words: list[str] = []
+    value = 0.0
+    while value <= limit:
+        parts.append(
+            f'<line x1="{x(value)}" y1="{top - 10}" x2="{x(value)}" y2="{height - 30}" stroke="#d0d0d0"/>'
+            f'<text x="{x(value)}" y="{height - 12}" text-anchor="middle" font-size="12" fill="#1b1b1b">'
+            f"{escape(fmt.index(value, 1))}</text>"
+        )
+        value += tick
+    parts.append(
+        f'<line x1="{x(1)}" y1="{top - 14}" x2="{x(1)}" y2="{height - 30}" stroke="#1b1b1b" '
+        'stroke-dasharray="4 3" stroke-width="1.5"/>'
+    )
+    for i, row in enumerate(rows):
+        y = top + step * i + step / 2
+        group = str(row.get("group"))
+        mine = group == chosen
+        weight = ' font-weight="700"' if mine else ""
+        parts.append(
+            f'<text x="{left - 10}" y="{y + 4}" text-anchor="end" font-size="13" fill="#1b1b1b"{weight}>'
+            f"{escape(group)}</text>"
+        )
+        index, low, high = row.get("index"), row.get("ci_low"), row.get("ci_high")
+        if row.get("suppressed") or index is None:
+            parts.append(
+                f'<text x="{left + 6}" y="{y + 4}" font-size="12" fill="{GREY}" font-style="italic">'
+                f"{escape(fmt.suppressed())}</text>"
+            )
+            words.append(f"{group}: {fmt.suppressed()}")
+            continue
+        colour = VERMILLION if mine else BLUE
+        if low is not None and high is not None:
+            parts.append(
+                f'<line x1="{x(low)}" y1="{y}" x2="{x(high)}" y2="{y}" stroke="{colour}" stroke-width="2"/>'
+            )
+        shape = (
+            f'<rect x="{x(index) - 6}" y="{y - 6}" width="12" height="12" fill="{colour}"/>'
+            if mine
+            else f'<circle cx="{x(index)}" cy="{y}" r="5" fill="{colour}"/>'
+        )
+        parts.append(shape)
+        words.append(f"{group}: {fmt.index(index)} ({fmt.interval(low, high)})")
+    alt = _("%(title)s. 1 means a share of engagements equal to the share of the population.") % {
+        "title": title
+    } + " " + "; ".join(words) + "."
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'class="chart" aria-labelledby="index-chart-title index-chart-desc">'
+        f'<title id="index-chart-title">{escape(title)}</title>'
+        f'<desc id="index-chart-desc">{escape(alt)}</desc>'
+        + "".join(parts)
+        + "</svg>"
+    )
+    return {"svg": svg, "alt": alt, "title": title}
+
+
+def division_map(
+    publication: Publication, figures: dict[str, Any], settings: Settings, *, title: str, fmt: Formats
+) -> dict[str, str] | None:
+    """The chosen group's index by division as a choropleth, where the maps part is installed."""
+    draw = _optional("fairengage.reports.maps", "choropleth")
+    if draw is None:
+        return None
+    boundaries = getattr(settings, "boundaries", None)
+    values = {str(r["area"]): r.get("index") for r in figures["by_division"]}
+    chart = draw(
+        values,
+        boundaries=Path(boundaries) if boundaries else None,
+        code_property=str(getattr(settings, "boundary_code", "DIV")),
+        title=title,
+        legend_title=fmt._("Disproportionality index"),
+        lang=fmt.lang,
+    )
+    return {"svg": chart.svg, "alt": chart.alt, "title": chart.title}
+
+
+def _cached(publication: Publication, key: tuple[Any, ...], make: Any) -> Any:
+    # Drawn once per publication and filters; the publication object is replaced when its files change.
+    if key not in publication.rendered:
+        publication.rendered[key] = make()
+    return publication.rendered[key]
+
+
+def downloads(publication: Publication, lang: str) -> list[dict[str, str]]:
+    """The publication's public files, labelled, with their addresses and sizes."""
+    _ = translations(lang).gettext
+    found = []
+    for name in publication.public_files:
+        if name not in FILE_LABELS and not name.startswith(f"{OPEN_DATA}/"):
+            continue  # the public report's stylesheet: served, not listed
+        path = publication.path / name
+        label = _(FILE_LABELS[name]) if name in FILE_LABELS else name.removeprefix(f"{OPEN_DATA}/")
+        try:
+            size = format_decimal(max(1, round(path.stat().st_size / 1024)), locale=lang) + " KB"
+        except OSError:
+            continue
+        found.append(
+            {
+                "name": name,
+                "label": label,
+                "url": f"/public/files/{publication.period}/{name}",
+                "size": size,
+                "open_data": name.startswith(f"{OPEN_DATA}/"),
+            }
+        )
+    return found
+
+
+@router.get("/public", response_class=HTMLResponse)
+def dashboard(
+    request: Request,
+    period: str | None = None,
+    division: str | None = None,
+    group: str | None = None,
+    _principal: object = Depends(optional_page_principal),
+) -> HTMLResponse:
+    """The public dashboard for a period (the latest by default), one area and one group."""
+    settings = settings_of(request)
+    lang = pick_language(request)
+    _ = translations(lang).gettext
+    root = publications_root(settings)
+    available = publications.list_publications(root)
+    if not available:
+        return render(request, "dashboard.html", {"publication": None}, lang=lang)
+    chosen = next((p for p in available if p.period == period), None) if period else available[0]
+    if chosen is None:
+        raise HTTPException(404, "no publication for that period")
+    notices = []
+    if division and division not in chosen.areas:
+        notices.append(_("There are no figures for division %(d)s in this period.") % {"d": division})
+    if group and group not in chosen.groups:
+        notices.append(_("There are no figures for that group in this period."))
+    figures = publications.headline(chosen, division=division, group=group)
+    fmt = Formats(lang, chosen.threshold)
+    area, chosen_group = figures["area"], figures["group"]
+    where = area_label(area, lang)
+    when = period_label(chosen.period, lang)
+    chart_title = _("Disproportionality index by group, %(area)s, %(period)s") % {
+        "area": where,
+        "period": when,
+    }
+    chart = _cached(
+        chosen,
+        ("index", area, chosen_group, lang),
+        lambda: index_chart(figures["by_group"], title=chart_title, chosen=chosen_group, fmt=fmt),
+    )
+    map_title = _("Disproportionality index for people perceived as %(group)s, by division, %(period)s") % {
+        "group": chosen_group,
+        "period": when,
+    }
+    drawn_map = _cached(
+        chosen,
+        ("map", chosen_group, lang, str(getattr(settings, "boundaries", None))),
+        lambda: division_map(chosen, figures, settings, title=map_title, fmt=fmt),
+    )
+    context = {
+        "publication": chosen,
+        "publications": available,
+        "figures": figures,
+        "fmt": fmt,
+        "where": where,
+        "when": when,
+        "period_label": lambda p: period_label(p, lang),
+        "area_label": lambda a: area_label(a, lang),
+        "measure_label": lambda m: _(MEASURES[m]) if m in MEASURES else m,
+        "chart": chart,
+        "chart_svg": Markup(chart["svg"]),  # noqa: S704 - drawn here or by reports.charts from escaped text
+        "map": drawn_map,
+        "map_svg": Markup(drawn_map["svg"]) if drawn_map else None,  # noqa: S704 - as above
+        "map_title": map_title,
+        "downloads": downloads(chosen, lang),
+        "notices": notices,
+        "may_run_reports": _may_read_reports(request),
+    }
+    return render(request, "dashboard.html", context, lang=lang)
+
+
+def _may_read_reports(request: Request) -> bool:
+    # Only decides whether to show a link; the analyst pages check the permission themselves.
+    principal = getattr(request.state, "principal", None)
+    return principal is not None and allowed(principal.role, "reports:read")
+
+
+@router.get("/public/files/{period}/{path:path}")
+def public_file(request: Request, period: str, path: str) -> FileResponse:
+    """A public file of a publication: the public report, its JSON, or open data. Nothing else."""
+    root = publications_root(settings_of(request))
+    target = publications.resolve_file(root, period, path, public_only=True)
+    if target is None:
+        raise HTTPException(404, "no such public file")
+    return file_response(target)
+
+
+def file_response(target: Path) -> FileResponse:
+    """A file with its type; reports open in the browser, data files download."""
+    suffix = target.suffix.lower()
+    media_type = MEDIA_TYPES.get(suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    return FileResponse(
+        target,
+        media_type=media_type,
+        filename=target.name,
+        content_disposition_type="inline" if suffix in INLINE else "attachment",
+    )

@@ -1,0 +1,300 @@
+"""Plain-language readings of report.json figures, for board members and the public.
+
+Each reading says what a figure is, with its 95% interval, and — where the method allows — what it does
+not show. A figure that is not notable is said to be so plainly, and a suppressed one is named as
+suppressed without any number that could reveal it (RULES.md `SMALL-CELLS`, `NOTABLE`). Sentences are
+gettext messages with named placeholders, so the French catalogue can reorder them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from babel.numbers import format_decimal, format_percent
+
+from fairengage.web.i18n import N_, translations
+
+CITY = "ALL"
+# How each disparity measure reads as a verb ("were searched … as often as").
+MEASURE_VERBS = {
+    "searched": N_("searched"),
+    "caution": N_("cautioned"),
+    "ticket": N_("ticketed"),
+    "arrest": N_("arrested"),
+    "referral": N_("referred to a service"),
+}
+
+
+class Reader:
+    """Readings in one language, with number formats of that language."""
+
+    def __init__(self, lang: str = "en", *, threshold: int = 10) -> None:
+        self.lang = lang
+        self.threshold = threshold
+        self._tr = translations(lang)
+
+    def _(self, message: str, **values: Any) -> str:
+        text = self._tr.gettext(message)
+        return text % values if values else text
+
+    # --- numbers ------------------------------------------------------------------------------------
+
+    def count(self, value: int | None) -> str:
+        """A count with thousands separators; a suppressed one as `fewer than N`."""
+        if value is None:
+            return self.fewer_than()
+        return format_decimal(value, locale=self.lang)
+
+    def fewer_than(self) -> str:
+        """How a suppressed count is shown."""
+        return self._("fewer than %(n)s", n=format_decimal(self.threshold, locale=self.lang))
+
+    def ratio(self, value: float | None, digits: int = 1) -> str:
+        """An index or ratio, to `digits` decimals."""
+        if value is None:
+            return "—"
+        return format_decimal(round(value, digits), format="0." + "0" * digits, locale=self.lang)
+
+    def percent(self, value: float | None, digits: int = 1) -> str:
+        """A rate as a percentage."""
+        if value is None:
+            return "—"
+        return format_percent(value, format="0." + "0" * digits + "%", locale=self.lang)
+
+    def interval(self, low: float | None, high: float | None, fmt: Callable[..., str], digits: int) -> str:
+        """`95% CI 2.3–2.5`, or a note that no interval can be given."""
+        if low is None or high is None:
+            return self._("no 95% interval can be given")
+        return self._("95%% CI %(low)s–%(high)s", low=fmt(low, digits), high=fmt(high, digits))
+
+    def where(self, area: str) -> str:
+        """`Across the city` or `In division D11`."""
+        return self._("Across the city") if area == CITY else self._("In division %(area)s", area=area)
+
+    # --- analyses ------------------------------------------------------------------------------------
+
+    def disproportionality(self, row: dict[str, Any]) -> str:
+        """`Across the city, Black people were 2.4 times as likely to be engaged as … (95% CI 2.3–2.5).`"""
+        group, where = row["group"], self.where(row["area"])
+        if row.get("suppressed"):
+            return self._(
+                "%(where)s, figures for %(group)s people are not shown: they rest on %(few)s engagements.",
+                where=where,
+                group=group,
+                few=self.fewer_than(),
+            )
+        if row.get("withheld"):
+            return self._(
+                "%(where)s, the index for %(group)s people is withheld: it would reveal a count withheld "
+                "elsewhere in this report.",
+                where=where,
+                group=group,
+            )
+        if row.get("index") is None:
+            return self._(
+                "%(where)s, no index can be given for %(group)s people (no engagements or no residents).",
+                where=where,
+                group=group,
+            )
+        digits = ratio_digits(row["index"], row.get("ci_low"), row.get("ci_high"))
+        sentence = self._(
+            "%(where)s, %(group)s people were %(index)s times as likely to be engaged as their share of the "
+            "population would suggest (%(ci)s).",
+            where=where,
+            group=group,
+            index=self.ratio(row["index"], digits),
+            ci=self.interval(row.get("ci_low"), row.get("ci_high"), self.ratio, digits),
+        )
+        return f"{sentence} {self._verdict(row)}"
+
+    def disparity(self, row: dict[str, Any], reference: str = "White") -> str:
+        """`Black people were searched 1.8 times as often as White people (95% CI …).`"""
+        group, where = row["group"], self.where(row["area"])
+        verb = self._(MEASURE_VERBS.get(row["measure"], row["measure"]))
+        if row.get("suppressed"):
+            return self._(
+                "%(where)s, how often %(group)s people were %(verb)s is not shown: it rests on %(few)s "
+                "engagements.",
+                where=where,
+                group=group,
+                verb=verb,
+                few=self.fewer_than(),
+            )
+        if row.get("withheld"):
+            return self._(
+                "%(where)s, how often %(group)s people were %(verb)s compared with %(reference)s people is "
+                "withheld: it would reveal a count withheld elsewhere in this report.",
+                where=where,
+                group=group,
+                verb=verb,
+                reference=reference,
+            )
+        if row.get("index") is None:
+            return self._(
+                "%(where)s, no comparison can be made for how often %(group)s people were %(verb)s (no "
+                "%(reference)s people were).",
+                where=where,
+                group=group,
+                verb=verb,
+                reference=reference,
+            )
+        digits = ratio_digits(row["index"], row.get("ci_low"), row.get("ci_high"))
+        sentence = self._(
+            "%(where)s, %(group)s people were %(verb)s %(index)s times as often as %(reference)s people "
+            "(%(rate)s against %(reference_rate)s; %(ci)s).",
+            where=where,
+            group=group,
+            verb=verb,
+            index=self.ratio(row["index"], digits),
+            reference=reference,
+            rate=self.percent(row.get("rate")),
+            reference_rate=self.percent(row.get("reference_rate")),
+            ci=self.interval(row.get("ci_low"), row.get("ci_high"), self.ratio, digits),
+        )
+        return f"{sentence} {self._verdict(row)}"
+
+    def _verdict(self, row: dict[str, Any]) -> str:
+        low, high = row.get("ci_low"), row.get("ci_high")
+        if row.get("notable"):
+            return self._(
+                "This is notable under the rule set's threshold: the index is at or above it and the whole "
+                "interval lies above 1. It calls for a closer look; it does not by itself show bias."
+            )
+        if low is None or high is None:
+            return self._("It is not notable: without an interval, chance cannot be ruled out.")
+        if low <= 1 <= high:
+            return self._("It is not notable: the interval includes 1, so the difference could be chance.")
+        if high < 1:
+            return self._("It is not notable: the whole interval lies below 1.")
+        return self._("It is not notable: the interval lies above 1 but the index is below the threshold.")
+
+    def veil_of_darkness(self, veil: dict[str, Any] | None) -> str:
+        """What the veil-of-darkness odds ratio says, and what it does not."""
+        if not veil or veil.get("odds_ratio") is None:
+            return self._(
+                "The veil-of-darkness test could not be run on this period's data (too few engagements "
+                "near dusk, or the test is not installed)."
+            )
+        group = veil.get("group", "Black")
+        digits = ratio_digits(veil["odds_ratio"], veil.get("ci_low"), veil.get("ci_high"), places=2)
+        sentence = self._(
+            "Comparing engagements at the same clock time, the odds that the person engaged was %(group)s "
+            "were %(ratio)s times as high in the dark as in daylight (%(ci)s; %(n)s engagements).",
+            group=group,
+            ratio=self.ratio(veil["odds_ratio"], digits),
+            ci=self.interval(veil.get("ci_low"), veil.get("ci_high"), self.ratio, digits),
+            n=self.count(veil.get("n")),
+        )
+        low, high = veil.get("ci_low"), veil.get("ci_high")
+        if high is not None and high < 1:
+            meaning = self._(
+                "%(group)s people were a smaller share of engagements when race is harder to see. That is "
+                "what the test expects if race played a part in daylight engagements. It does not show which "
+                "engagements, or which officers, and other differences between light and dark at the same "
+                "clock time could play a part.",
+                group=group,
+            )
+        elif low is not None and low > 1:
+            meaning = self._(
+                "%(group)s people were a larger share of engagements in the dark. The test looks for the "
+                "opposite, so it gives no sign of race shaping daylight engagements; look for other "
+                "differences between light and dark (places, patrols).",
+                group=group,
+            )
+        else:
+            meaning = self._(
+                "The interval includes 1: the test finds no clear difference. That is not proof that race "
+                "played no part: the test only sees bias that depends on being able to see a person."
+            )
+        return f"{sentence} {meaning}"
+
+    def outcome_test(self, row: dict[str, Any]) -> str:
+        """`Searches of Black people found contraband 28.0% of the time (95% CI …).`"""
+        group, where = row["group"], self.where(row["area"])
+        if row.get("suppressed"):
+            return self._(
+                "%(where)s, search results for %(group)s people are not shown: they rest on %(few)s "
+                "searches.",
+                where=where,
+                group=group,
+                few=self.fewer_than(),
+            )
+        if row.get("hit_rate") is None:
+            return self._("%(where)s, no %(group)s people were searched.", where=where, group=group)
+        return self._(
+            "%(where)s, searches of %(group)s people found contraband %(rate)s of the time (%(ci)s; "
+            "%(hits)s of %(searches)s searches).",
+            where=where,
+            group=group,
+            rate=self.percent(row["hit_rate"]),
+            ci=self.interval(row.get("ci_low"), row.get("ci_high"), self.percent, 1),
+            hits=self.count(row.get("hits")),
+            searches=self.count(row.get("searches")),
+        )
+
+    def outcome_test_meaning(self) -> str:
+        """What a lower hit rate does and does not show."""
+        return self._(
+            "Where one group's searches find contraband less often and the intervals do not overlap, that "
+            "group may have been searched on weaker grounds. The test assumes officers search to find "
+            "contraband; a lower rate is evidence to look into, not proof of bias."
+        )
+
+    def compliance(self, row: dict[str, Any]) -> str:
+        """`Across the city, 4,800 of 5,000 engagements (96.0%): told they need not answer.`"""
+        label = self._(COMPLIANCE_LABELS.get(row["measure"], row["measure"]))
+        if row.get("suppressed") or row.get("rate") is None:
+            return self._(
+                "%(where)s, %(label)s: not shown (%(few)s engagements).",
+                where=self.where(row["area"]),
+                label=label,
+                few=self.fewer_than(),
+            )
+        return self._(
+            "%(where)s, %(label)s: %(count)s of %(total)s engagements (%(rate)s).",
+            where=self.where(row["area"]),
+            label=label,
+            count=self.count(row.get("count")),
+            total=self.count(row.get("total")),
+            rate=self.percent(row["rate"]),
+        )
+
+    def officers(self, rows: list[dict[str, Any]] | None, group: str, min_volume: int) -> str:
+        """How many officers were compared with their peers, and how many were flagged."""
+        if rows is None:
+            return self._("Officer benchmarking was not run.")
+        flagged = sum(1 for r in rows if r.get("flagged"))
+        return self._(
+            "%(tested)s officers with at least %(min)s engagements were compared with peers in the same "
+            "division, time of day and day type; %(flagged)s engaged %(group)s people notably more often "
+            "than their peers. A flag sends the officer's records to review; it is not a finding of bias, "
+            "and silence about an officer is not a clean bill.",
+            tested=self.count(len(rows)),
+            min=self.count(min_volume),
+            flagged=self.count(flagged),
+            group=group,
+        )
+
+
+COMPLIANCE_LABELS = {
+    "informed": N_("told they need not answer"),
+    "receipt_offered": N_("offered a receipt"),
+    "compliant": N_("every rule met (or a permitted exception)"),
+    "identifying_info_collected": N_("identifying information collected"),
+}
+
+
+def ratio_digits(value: float, low: float | None, high: float | None, *, places: int = 1) -> int:
+    """Decimals for an index and its interval: one more when rounding would hide which side of 1 it is."""
+    digits = places
+    for _ in range(3):
+        if not any(_crosses_one(v, digits) for v in (value, low, high) if v is not None):
+            break
+        digits += 1
+    return digits
+
+
+def _crosses_one(value: float, digits: int) -> bool:
+    # 1.04 shown as "1.0" would hide that an interval stops short of 1.
+    return value != 1 and round(value, digits) == 1

@@ -1,0 +1,523 @@
+"""Small-cell suppression of public tables and of the public report.json (RULES.md `SMALL-CELLS`).
+
+A count table is protected as its *extended* grid: the cells, a column of row totals, a row of column
+totals and the grand total in the corner. Every row and every column of that grid is a "line" whose last
+entry is the sum of the others. The rule set's threshold gives the primary suppressions (any entry below
+it, zeros included); complementary suppressions are then added until
+
+* every line hides either nothing or at least two entries, and the hidden cells of a line whose total
+  is published add up to at least the threshold, so one subtraction cannot reveal a small count; and
+* no hidden entry's value is fixed by the published figures taken together (several lines can pin a
+  value that each line alone hides behind two entries, and zeros can only grow): checked exactly, as a
+  directed cycle through the entry (see `_determined_repair`).
+
+Extra entries are chosen smallest first, ties broken by position, so the result is deterministic.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairengage.analytics.counts import CITY, REFERENCE_GROUP, UNKNOWN
+
+Entry = tuple[int, int]
+
+# The column label of "all groups" in the grids built from a report (the row label of the totals is CITY).
+ALL_GROUPS = "*"
+# The report sections whose rows carry counts, and the count fields that make a row "suppressed".
+TABLE_SECTIONS: tuple[str, ...] = ("disproportionality", "disparity", "outcome_test", "compliance")
+OFFICERS_NOTE = (
+    "Officer-level results are left out of public reports: they are for the board and the service's "
+    "early-intervention process, not publication."
+)
+
+
+@dataclass(frozen=True)
+class SuppressedTable:
+    """A count table as published: hidden entries are <NA> (cells and totals) or None (grand total)."""
+
+    values: pd.DataFrame
+    row_totals: pd.Series
+    column_totals: pd.Series
+    grand_total: int | None
+    suppressed: pd.DataFrame
+
+    def to_long(self, *, row_name: str, column_name: str, total_label: str = CITY) -> pd.DataFrame:
+        """One line per cell and per total: labels, `count` (<NA> when hidden), `count_suppressed`."""
+        records: list[dict[str, Any]] = []
+        for row in self.values.index:
+            for column in self.values.columns:
+                records.append(_long_record(row, column, self.values.at[row, column]))
+            records.append(_long_record(row, total_label, self.row_totals[row]))
+        for column in self.values.columns:
+            records.append(_long_record(total_label, column, self.column_totals[column]))
+        records.append(_long_record(total_label, total_label, self.grand_total))
+        frame = pd.DataFrame.from_records(records, columns=["row", "column", "count", "count_suppressed"])
+        frame["row"] = frame["row"].astype(str)
+        frame["column"] = frame["column"].astype(str)
+        frame["count"] = frame["count"].astype("Int64")
+        frame["count_suppressed"] = frame["count_suppressed"].astype(bool)
+        return frame.rename(columns={"row": row_name, "column": column_name})
+
+
+def _long_record(row: object, column: object, value: object) -> dict[str, Any]:
+    hidden = value is None or value is pd.NA
+    return {"row": row, "column": column, "count": None if hidden else int(value), "count_suppressed": hidden}
+
+
+def suppress_table(table: pd.DataFrame, *, threshold: int) -> SuppressedTable:
+    """Suppress a 2-D count table (no total row or column) and its totals, with complementary cells."""
+    _check_threshold(threshold)
+    counts = _counts(table)
+    grid = _extend(counts)
+    mask = _protect(grid, threshold=threshold)
+    rows, cols = counts.shape
+    values = pd.DataFrame(counts, index=table.index, columns=table.columns).astype("Int64")
+    values = values.mask(pd.DataFrame(mask[:rows, :cols], index=table.index, columns=table.columns))
+    row_totals = pd.Series(grid[:rows, cols], index=table.index, name="total").astype("Int64")
+    row_totals = row_totals.mask(pd.Series(mask[:rows, cols], index=table.index))
+    column_totals = pd.Series(grid[rows, :cols], index=table.columns, name="total").astype("Int64")
+    column_totals = column_totals.mask(pd.Series(mask[rows, :cols], index=table.columns))
+    grand = None if mask[rows, cols] else int(grid[rows, cols])
+    hidden = pd.DataFrame(mask[:rows, :cols], index=table.index, columns=table.columns).astype(bool)
+    return SuppressedTable(values, row_totals, column_totals, grand, hidden)
+
+
+def _check_threshold(threshold: int) -> None:
+    if isinstance(threshold, bool) or not isinstance(threshold, int | np.integer) or threshold < 0:
+        raise ValueError(f"threshold must be a non-negative integer, got {threshold!r}")
+
+
+def _counts(table: pd.DataFrame) -> np.ndarray:
+    """The table's counts as int64, refusing anything that is not a table of non-negative integers."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError("a count table must be a pandas DataFrame")
+    if table.isna().to_numpy().any():
+        raise ValueError("a count table cannot hold missing values")
+    try:
+        numbers = table.to_numpy(dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError("a count table must hold numbers only") from error
+    if (numbers < 0).any() or (numbers != np.floor(numbers)).any():
+        raise ValueError("a count table must hold non-negative whole numbers")
+    return numbers.astype(np.int64)
+
+
+def _extend(counts: np.ndarray) -> np.ndarray:
+    """The extended grid: cells, a last column of row totals, a last row of column totals."""
+    rows, cols = counts.shape
+    grid = np.zeros((rows + 1, cols + 1), dtype=np.int64)
+    grid[:rows, :cols] = counts
+    grid[:rows, cols] = counts.sum(axis=1)
+    grid[rows, :cols] = counts.sum(axis=0)
+    grid[rows, cols] = counts.sum()
+    return grid
+
+
+def _protect(grid: np.ndarray, *, threshold: int, forced: np.ndarray | None = None) -> np.ndarray:
+    """The suppression mask of an extended grid (totals last); `forced` entries stay hidden."""
+    mask = np.asarray(grid) < threshold
+    if forced is not None:
+        mask |= forced
+    rows, cols = grid.shape
+    if rows < 2 or cols < 2:
+        # An empty table: only its grand total exists, and a line of one entry has nothing to balance.
+        return mask
+    lines = [[(i, j) for j in range(cols)] for i in range(rows)]
+    lines += [[(i, j) for i in range(rows)] for j in range(cols)]
+    while True:
+        # One entry at a time, rescanning from the first line: a partner chosen for one line often
+        # balances the crossing line too, which a sweep adding to every line at once would miss.
+        entry = next(
+            (e for line in lines if (e := _line_shortfall(grid, mask, line, threshold)) is not None), None
+        )
+        if entry is None:
+            # Only when every line is balanced: the costlier whole-grid check.
+            entry = _determined_repair(grid, mask)
+        if entry is None:
+            return mask
+        mask[entry] = True
+
+
+def _line_shortfall(grid: np.ndarray, mask: np.ndarray, line: list[Entry], threshold: int) -> Entry | None:
+    """The entry to hide next in a line hiding one entry only, or too little behind a published total."""
+    hidden = [entry for entry in line if mask[entry]]
+    if not hidden:
+        return None
+    total = line[-1]
+    short = not mask[total] and sum(int(grid[entry]) for entry in hidden) < threshold
+    if len(hidden) >= 2 and not short:
+        return None
+    candidates = [entry for entry in line if not mask[entry]]
+    # Prefer a partner whose crossing line hides a single entry too: one choice then balances both.
+    pairing = [entry for entry in candidates if _crossing_hidden(mask, entry, along_row=line[0][0] == line[-1][0]) == 1]
+    return _smallest(grid, pairing or candidates)
+
+
+def _crossing_hidden(mask: np.ndarray, entry: Entry, *, along_row: bool) -> int:
+    """How many entries are hidden in the line crossing `line` at `entry`."""
+    return int(mask[:, entry[1]].sum()) if along_row else int(mask[entry[0], :].sum())
+
+
+def _smallest(grid: np.ndarray, entries: Iterable[Entry]) -> Entry | None:
+    """The entry with the smallest count, the first by position among equals."""
+    return min(entries, key=lambda entry: (int(grid[entry]), entry), default=None)
+
+
+def _sign(grid: np.ndarray, entry: Entry) -> int:
+    """+1 for cells and the grand total, -1 for row and column totals (see `_determined_repair`)."""
+    rows, cols = grid.shape
+    return 1 if (entry[0] == rows - 1) == (entry[1] == cols - 1) else -1
+
+
+def _arcs(grid: np.ndarray, entry: Entry) -> list[tuple[int, int]]:
+    """The directed arcs (row line -> column line, or back) along which an entry's value may move."""
+    rows = grid.shape[0]
+    row_node, col_node = entry[0], rows + entry[1]
+    positive = grid[entry] > 0
+    arcs = []
+    if positive or _sign(grid, entry) > 0:
+        arcs.append((row_node, col_node))
+    if positive or _sign(grid, entry) < 0:
+        arcs.append((col_node, row_node))
+    return arcs
+
+
+def _determined_repair(grid: np.ndarray, mask: np.ndarray) -> Entry | None:
+    """An entry to hide so the first hidden entry whose value the published figures fix can move; or None.
+
+    Why this is exact: each line says "its entries sum to its total". Moving the hidden values by d keeps
+    every published figure when, in each line, the moves of the hidden entries cancel. Flipping the sign
+    of the totals row's and totals column's equations gives every entry the same coefficient s (+1 for
+    cells and the grand total, -1 for row and column totals) in both of its lines, so y = s * d is a
+    circulation on the bipartite graph of lines (nodes) and hidden entries (edges). From the true table,
+    a count of zero can only grow, which allows its edge one direction only. So an entry can take another
+    value exactly when a directed cycle passes through it; and because this constraint matrix is totally
+    unimodular, the range it can take has integer ends, hence at least two whole-number values.
+    """
+    hidden = [(int(i), int(j)) for i, j in zip(*np.nonzero(mask), strict=True)]
+    arcs = {entry: _arcs(grid, entry) for entry in hidden}
+    for entry in hidden:
+        others = [arc for other, pair in arcs.items() if other != entry for arc in pair]
+        # An arc tail -> head lies on a directed cycle when the other arcs lead from head back to tail.
+        if any(tail in _reach(others, start=head, goal=tail) for tail, head in arcs[entry]):
+            continue
+        return _closing_entry(grid, mask, entry, others)
+    return None
+
+
+def _reach(arcs: list[tuple[int, int]], *, start: int, goal: int | None = None) -> set[int]:
+    """The nodes reachable from `start` along `arcs` (stopping early once `goal` is reached)."""
+    forward: dict[int, list[int]] = {}
+    for tail, head in arcs:
+        forward.setdefault(tail, []).append(head)
+    seen = {start}
+    queue = deque([start])
+    while queue and goal not in seen:
+        for nxt in forward.get(queue.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def _closing_entry(grid: np.ndarray, mask: np.ndarray, entry: Entry, others: list[tuple[int, int]]) -> Entry:
+    """The smallest unhidden entry whose arc would close a directed cycle through `entry`.
+
+    Falls back to the smallest unhidden entry in the entry's row or column, which grows the graph; hiding
+    everything always leaves every entry free, so repeated repairs end.
+    """
+    rows, cols = grid.shape
+    reversed_arcs = [(head, tail) for tail, head in others]
+    wanted: list[tuple[set[int], set[int]]] = []
+    for tail, head in _arcs(grid, entry):
+        # A path head -> ... -> tail closes the cycle: an arc from what head reaches to what reaches tail.
+        wanted.append((_reach(others, start=head), _reach(reversed_arcs, start=tail)))
+    candidates = [
+        (a, b)
+        for a in range(rows)
+        for b in range(cols)
+        if not mask[a, b]
+        and any(t in starts and h in ends for t, h in _arcs(grid, (a, b)) for starts, ends in wanted)
+    ]
+    pick = _smallest(grid, candidates)
+    if pick is None:
+        line = [(entry[0], b) for b in range(cols)] + [(a, entry[1]) for a in range(rows)]
+        pick = _smallest(grid, (e for e in line if not mask[e]))
+    if pick is None:
+        raise AssertionError("a hidden entry is fixed although its whole row and column are hidden")
+    return pick
+
+
+# --- report.json ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Grid:
+    """An extended grid over labelled areas (rows, CITY last) and columns (ALL_GROUPS last)."""
+
+    name: str
+    rows: list[str]
+    cols: list[str]
+    values: np.ndarray
+    forced: np.ndarray = field(init=False)
+    mask: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.forced = np.zeros(self.values.shape, dtype=bool)
+        self.mask = self.forced.copy()
+        self._row_at = {label: i for i, label in enumerate(self.rows)}
+        self._col_at = {label: j for j, label in enumerate(self.cols)}
+
+    def at(self, row: str, col: str) -> Entry | None:
+        """The position of a labelled entry, or None if the grid has no such entry."""
+        if row in self._row_at and col in self._col_at:
+            return self._row_at[row], self._col_at[col]
+        return None
+
+    def hidden(self, row: str, col: str) -> bool:
+        """Whether the labelled entry is suppressed (an entry the grid lacks is not)."""
+        entry = self.at(row, col)
+        return entry is not None and bool(self.mask[entry])
+
+    def force(self, row: str, col: str) -> bool:
+        """Hide the labelled entry whatever its count; True if this is new."""
+        entry = self.at(row, col)
+        if entry is None or self.forced[entry]:
+            return False
+        self.forced[entry] = True
+        return True
+
+    def labelled_hidden(self) -> Iterator[tuple[str, str]]:
+        """The labels of every suppressed entry."""
+        for i, j in zip(*np.nonzero(self.mask), strict=True):
+            yield self.rows[i], self.cols[j]
+
+    def solve(self, threshold: int) -> None:
+        """Recompute the mask from the counts and the forced entries."""
+        self.mask = _protect(self.values, threshold=threshold, forced=self.forced)
+
+
+def _grid(
+    name: str,
+    areas: list[str],
+    cols: list[str],
+    cells: dict[tuple[str, str], int],
+) -> _Grid:
+    """A grid whose totals are the report's CITY rows and area totals where given, else the sums.
+
+    A published total larger than the sum of its cells (an area or group the rows do not list) gets a
+    residual row or column, so that what only the total reveals is protected like any other count.
+    """
+    counts = np.array([[cells.get((a, c), 0) for c in cols] for a in areas], dtype=np.int64).reshape(
+        len(areas), len(cols)
+    )
+    row_sums, col_sums = counts.sum(axis=1), counts.sum(axis=0)
+    row_totals = np.array([cells.get((a, ALL_GROUPS), s) for a, s in zip(areas, row_sums, strict=True)])
+    col_totals = np.array([cells.get((CITY, c), s) for c, s in zip(cols, col_sums, strict=True)])
+    grand = cells.get((CITY, ALL_GROUPS), int(row_totals.sum()))
+    residual_col = (row_totals - row_sums).astype(np.int64)
+    residual_row = (col_totals - col_sums).astype(np.int64)
+    corner = int(grand - counts.sum() - residual_col.sum() - residual_row.sum())
+    if (residual_col < 0).any() or (residual_row < 0).any() or corner < 0:
+        raise ValueError(f"report.json figures for {name} do not add up: a total is below its parts' sum")
+    rows_out, cols_out = list(areas), list(cols)
+    if residual_col.any() or corner:
+        counts = np.column_stack([counts, residual_col])
+        cols_out.append("(other)")
+    if residual_row.any() or corner:
+        extra = list(residual_row) + ([corner] if len(cols_out) > len(cols) else [])
+        counts = np.vstack([counts, np.array(extra, dtype=np.int64)])
+        rows_out.append("(other)")
+    return _Grid(name, [*rows_out, CITY], [*cols_out, ALL_GROUPS], _extend(counts.astype(np.int64)))
+
+
+def _number(value: object) -> int | None:
+    """A count from report.json, or None when absent."""
+    if value is None or isinstance(value, bool):
+        return None
+    return int(value)  # type: ignore[call-overload]
+
+
+def suppress_report(report: dict, *, threshold: int) -> dict:
+    """The public version of a report.json: officers left out, small and recoverable counts hidden."""
+    _check_threshold(threshold)
+    meta = report.get("meta") or {}
+    done = meta.get("suppression")
+    if done is not None:
+        if done.get("threshold", -1) >= threshold:
+            return copy.deepcopy(report)
+        raise ValueError("report.json was already suppressed at a lower threshold; suppress the exact report")
+    public = copy.deepcopy(report)
+    sections = {name: public.get(name) or [] for name in TABLE_SECTIONS}
+    reference = meta.get("reference_group", REFERENCE_GROUP)
+    grids = _report_grids(sections, threshold)
+    _mark_rows(sections, grids, reference)
+    _suppress_veil(public, threshold)
+    public["officers"] = None
+    public_meta = public.setdefault("meta", {})
+    rows = _number(public_meta.get("rows"))
+    # `rows` is the number of engagements: the grand total of the groups grid, where there is one.
+    total_hidden = "groups" in grids and grids["groups"].hidden(CITY, ALL_GROUPS)
+    if rows is not None and (rows < threshold or total_hidden):
+        public_meta["rows"] = None
+    public_meta["suppression"] = {
+        "rule": "SMALL-CELLS",
+        "threshold": threshold,
+        "method": (
+            "Counts below the threshold are hidden, and further counts are hidden so that no hidden count "
+            "can be worked out from the published totals; every figure derived from a hidden count is "
+            "hidden with it."
+        ),
+        "officers": OFFICERS_NOTE,
+    }
+    return public
+
+
+def _report_grids(sections: dict[str, list[dict]], threshold: int) -> dict[str, _Grid]:
+    """Build the linked grids of a report and suppress them together until no link adds anything."""
+    dispro, disparity = sections["disproportionality"], sections["disparity"]
+    outcome, compliance = sections["outcome_test"], sections["compliance"]
+    areas = sorted({row["area"] for rows in sections.values() for row in rows} - {CITY})
+    groups = sorted({row["group"] for rows in (dispro, disparity, outcome) for row in rows})
+    grids: dict[str, _Grid] = {}
+    links: list[tuple[str, str, bool]] = []  # (source, target, only the ALL_GROUPS column)
+
+    # Engagements by area and group, Unknown included (the disparity rows' `total`), with the areas'
+    # engagement totals from the compliance rows.
+    if dispro or disparity:
+        people: dict[tuple[str, str], int] = {}
+        for row in dispro:
+            people[(row["area"], row["group"])] = int(row["count"])
+        for row in disparity:
+            people[(row["area"], row["group"])] = int(row["total"])
+        for row in compliance:
+            people[(row["area"], ALL_GROUPS)] = int(row["total"])
+        grids["groups"] = _grid("engagements by area and group", areas, groups, people)
+        for row in dispro:
+            # The disproportionality total leaves Unknown out: total = area total - Unknown, so a small
+            # one is hidden by hiding the Unknown count (whose own line then protects it).
+            if _number(row.get("total")) is not None and row["total"] < threshold:
+                grids["groups"].force(row["area"], UNKNOWN if UNKNOWN in groups else ALL_GROUPS)
+
+    for measure in sorted({row["measure"] for row in disparity}):
+        rows = [row for row in disparity if row["measure"] == measure]
+        name = f"disparity:{measure}"
+        grids[name] = _grid(name, areas, groups, {(r["area"], r["group"]): int(r["count"]) for r in rows})
+        _force_small_complements(grids[name], rows, "count", "total", threshold)
+        links.append(("groups", name, False))
+
+    if outcome:
+        for name in ("searches", "hits"):
+            grids[name] = _grid(name, areas, groups, {(r["area"], r["group"]): int(r[name]) for r in outcome})
+        _force_small_complements(grids["hits"], outcome, "hits", "searches", threshold)
+        links += [("searches", "hits", False), ("hits", "searches", False)]
+        if "groups" in grids:
+            links.append(("groups", "searches", False))
+        if "disparity:searched" in grids:
+            links += [("disparity:searched", "searches", False), ("searches", "disparity:searched", False)]
+
+    for measure in sorted({row["measure"] for row in compliance}):
+        rows = [row for row in compliance if row["measure"] == measure]
+        name = f"compliance:{measure}"
+        cells: dict[tuple[str, str], int] = {}
+        for row in rows:
+            cells[(row["area"], "yes")] = int(row["count"])
+            cells[(row["area"], "no")] = int(row["total"]) - int(row["count"])
+        grids[name] = _grid(name, areas, ["yes", "no"], cells)
+        if "groups" in grids:
+            links += [("groups", name, True), (name, "groups", True)]
+
+    while True:
+        for grid in grids.values():
+            grid.solve(threshold)
+        changed = False
+        for source, target, totals_only in links:
+            for row_label, col_label in grids[source].labelled_hidden():
+                if totals_only and col_label != ALL_GROUPS:
+                    continue
+                changed |= grids[target].force(row_label, col_label)
+        if not changed:
+            return grids
+
+
+def _force_small_complements(grid: _Grid, rows: list[dict], part: str, whole: str, threshold: int) -> None:
+    """Hide a count whose complement in its row's total (e.g. the people *not* arrested) is small."""
+    for row in rows:
+        if int(row[whole]) - int(row[part]) < threshold:
+            grid.force(row["area"], row.get("group", ALL_GROUPS))
+
+
+def _mark_rows(sections: dict[str, list[dict]], grids: dict[str, _Grid], reference: str) -> None:
+    """Set `suppressed` on every row and null each figure a hidden count could be read from."""
+    groups = grids.get("groups")
+    for row in sections["disproportionality"] if groups is not None else ():
+        area = row["area"]
+        if groups.hidden(area, row["group"]):
+            _blank(row)
+            continue
+        row["suppressed"] = False
+        # Its total is the area's engagements less Unknown: hidden when either of those is.
+        if groups.hidden(area, ALL_GROUPS) or groups.hidden(area, UNKNOWN):
+            _null(row, "total", "index", "ci_low", "ci_high", "notable")
+    for row in sections["disparity"]:
+        grid = grids[f"disparity:{row['measure']}"]
+        area = row["area"]
+        if grid.hidden(area, row["group"]) or (groups is not None and groups.hidden(area, row["group"])):
+            _blank(row)
+            continue
+        row["suppressed"] = False
+        if grid.hidden(area, reference) or (groups is not None and groups.hidden(area, reference)):
+            # The reference rate is the reference group's count over its total.
+            _null(row, "reference_rate", "index", "ci_low", "ci_high", "notable")
+    for row in sections["outcome_test"]:
+        if any(grids[name].hidden(row["area"], row["group"]) for name in ("searches", "hits")):
+            _blank(row)
+        else:
+            row["suppressed"] = False
+    for row in sections["compliance"]:
+        grid = grids[f"compliance:{row['measure']}"]
+        area = row["area"]
+        if grid.hidden(area, "yes") or grid.hidden(area, "no") or grid.hidden(area, ALL_GROUPS):
+            _blank(row)
+        else:
+            row["suppressed"] = False
+
+
+def _blank(row: dict) -> None:
+    """Mark a row suppressed and null every figure in it, labels kept."""
+    for key, value in row.items():
+        if isinstance(value, int | float | bool) or value is None:
+            row[key] = None
+    row["suppressed"] = True
+
+
+def _null(row: dict, *keys: str) -> None:
+    for key in keys:
+        if key in row:
+            row[key] = None
+
+
+def _suppress_veil(public: dict, threshold: int) -> None:
+    """Hide the veil-of-darkness test when it rests on fewer engagements than the threshold."""
+    veil = public.get("veil_of_darkness")
+    if not isinstance(veil, dict):
+        return
+    n = _number(veil.get("n"))
+    if n is not None and n < threshold:
+        for key, value in list(veil.items()):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                veil[key] = None
+        veil["suppressed"] = True
+    else:
+        veil["suppressed"] = False
+    dropped = _number(veil.get("dropped_ambiguous"))
+    if dropped is not None and dropped < threshold:
+        veil["dropped_ambiguous"] = None

@@ -1,0 +1,366 @@
+"""The board and public reports: every annual-report item, readings true to report.json, suppression, PDFs."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from fairengage import cli
+from fairengage.analytics.benchmarks import default_benchmark_path
+from fairengage.config import Settings
+from fairengage.ingest import synth
+from fairengage.reports.builder import ReportBuildError, build_reports
+
+# RULES.md ANNUAL-REPORT, in its order, then DETAILED-REVIEW: the section headings a board member looks for.
+ANNUAL_REPORT_HEADINGS = (
+    "Attempts to collect identifying information",
+    "Attempts where identifying information was collected",
+    "People from whom collection was attempted",
+    "Exceptions relied on",
+    "Attempts by perceived age group, sex and racialized group",
+    "Whether attempts were disproportionate for any group",
+    "Areas: divisions with counts",
+    "Reviews finding non-compliance",
+    "Access to restricted records granted",
+    "Detailed review of a random sample",
+)
+OTHER_HEADINGS = (
+    "Compliance with the duties at the time",
+    "Data quality",
+    "Method, benchmark and suppression",
+)
+DIVISIONS = ("D11", "D14", "D51", "D52")
+# Below the threshold on purpose: the public report must withhold them.
+GOVERNANCE = {
+    "kind": "fairengage.governance-summary",
+    "version": 1,
+    "period": {"start": "2025-01-01T00:00:00-05:00", "end": "2026-01-01T00:00:00-05:00"},
+    "as_of": "2026-02-01",
+    "attempts": 2500,
+    "attempts_collected": 1800,
+    "people": {"estimate": 2210, "distinct_identified": 1500, "method": "An estimate, explained."},
+    "exceptions": {
+        "not_told_of_right": {"safety": 41, "ongoing_investigation": 3},
+        "not_told_why": {"safety": 41, "ongoing_investigation": 3},
+        "no_receipt": {"respond_to_other_matter": 57},
+    },
+    "reviews": {
+        "records": 2500,
+        "decided_on_time": 2380,
+        "decided_late": 97,
+        "pending_on_time": 20,
+        "pending_overdue": 3,
+    },
+    "non_compliant_findings": 112,
+    "restricted_reads": {"granted": 7, "legacy": 2, "current": 5, "approvals": 7},
+    "detailed_reviews": [
+        {
+            "year": 2025,
+            "drawn_on": "2026-01-15",
+            "size": 120,
+            "population": 2500,
+            "compliant": 111,
+            "non_compliant": 6,
+            "not_reviewed": 3,
+        }
+    ],
+    "complaints": {"received": {"complaint": 23, "own_record": 4}, "closed": {"complaint": 18}},
+}
+
+
+def synthetic(path: Path, records: int, seed: int, start: date, end: date, **kw) -> Path:
+    """A synthetic analytic table in four divisions (a few divisions keep the veil-of-darkness fit quick)."""
+    frame = synth.generate(records, seed=seed, start=start, end=end, **kw)
+    frame["division"] = [d if d in DIVISIONS else DIVISIONS[i % 4] for i, d in enumerate(frame["division"])]
+    synth.write_table(frame, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Reports for 2025 from ~5,000 engagements over two years, with a governance summary."""
+    root = tmp_path_factory.mktemp("reports")
+    table = synthetic(
+        root / "t.parquet",
+        5000,
+        3,
+        date(2024, 1, 1),
+        date(2025, 12, 31),
+        officers=40,
+        effects=synth.PlantedEffects(biased_officers=2),
+    )
+    governance = root / "governance.json"
+    governance.write_text(json.dumps(GOVERNANCE))
+    steps: list[tuple[int, int, str]] = []
+    result = build_reports(
+        table_path=table,
+        benchmark_path=default_benchmark_path(),
+        period="2025",
+        out_dir=root / "out",
+        settings=Settings(),
+        governance=governance,
+        progress=lambda done, total, message: steps.append((done, total, message)),
+    )
+    return result, steps
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Reports for a year of 60 engagements, built through the command line: most cells are withheld."""
+    root = tmp_path_factory.mktemp("tiny")
+    table = synth.generate(60, seed=0, start=date(2025, 1, 1), end=date(2025, 12, 31))
+    synth.write_table(table, root / "t.parquet")
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "report",
+            "--input",
+            str(root / "t.parquet"),
+            "--benchmark",
+            str(default_benchmark_path()),
+            "--period",
+            "2025",
+            "--out",
+            str(root / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return root / "out", result.output
+
+
+def read(result, name: str) -> str:
+    return (result.out_dir / name).read_text(encoding="utf-8")
+
+
+class Cells(HTMLParser):
+    """The texts of elements of a class (the report marks every count it prints with class `count`)."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__()
+        self.wanted, self.depth, self.found, self._text = wanted, 0, [], []
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth:
+            self.depth += 1
+        elif tag != "th" and self.wanted in (dict(attrs).get("class") or "").split():
+            self.depth, self._text = 1, []
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+            if not self.depth:
+                self.found.append("".join(self._text).strip())
+
+    def handle_data(self, data):
+        if self.depth:
+            self._text.append(data)
+
+
+def classed(html: str, wanted: str) -> list[str]:
+    parser = Cells(wanted)
+    parser.feed(html)
+    return parser.found
+
+
+def printed_counts(html: str) -> list[str]:
+    """Every count of engagements or people the page prints, and every withheld one."""
+    return classed(html, "count") + classed(html, "withheld")
+
+
+def headings(html: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>|^\s*\d+\.\s*", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", html, re.S)
+    ]
+
+
+def test_every_annual_report_item_is_a_section_in_order(built):
+    result, steps = built
+    for name in ("board.html", "public.html"):
+        found = [re.sub(r"^\d+\.\s*", "", h) for h in headings(read(result, name))]
+        assert [h for h in found if h in ANNUAL_REPORT_HEADINGS] == list(ANNUAL_REPORT_HEADINGS), name
+        assert set(OTHER_HEADINGS) <= set(found)
+    assert "Officer results" in headings(read(result, "board.html"))
+    assert "Officer results" not in headings(read(result, "public.html"))
+    # Progress went through every step, in order.
+    assert [s[0] for s in steps] == sorted(s[0] for s in steps) and steps[-1][0] == steps[-1][1]
+
+
+def test_every_chart_has_a_text_alternative(built):
+    result, _ = built
+    html = read(result, "board.html")
+    figures = re.findall(r'<figure class="chart">(.*?)</figure>', html, re.S)
+    assert len(figures) >= 10
+    for figure in figures:
+        assert 'role="img"' in figure and "<title" in figure
+        caption = re.search(r"<figcaption>(.*?)</figcaption>", figure, re.S)
+        assert caption and len(caption.group(1).strip()) > 20
+    assert "Disproportionality index of Black people by division" in html
+
+
+def quotes(text: str, value: float) -> bool:
+    """Whether a printed number is the value rounded to the decimals printed."""
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return float(text) == pytest.approx(value, abs=0.5 * 10**-decimals + 1e-9)
+
+
+def test_readings_quote_the_figures_of_report_json(built):
+    result, _ = built
+    report = json.loads(read(result, "report.json"))
+    readings = " ".join(classed(read(result, "board.html"), "readings"))
+    checked = 0
+    for row in report["disproportionality"]:
+        if row["area"] != "ALL" or row["index"] is None:
+            continue
+        pattern = (
+            rf"Across the city, {re.escape(row['group'])} people were ([\d.]+) times as likely to be "
+            r"engaged as their share of the population would suggest \(95% CI ([\d.]+)–([\d.]+)\)"
+        )
+        found = re.search(pattern, readings)
+        assert found, row["group"]
+        for text, value in zip(found.groups(), (row["index"], row["ci_low"], row["ci_high"]), strict=True):
+            assert quotes(text, value)
+        checked += 1
+    searched = [
+        r
+        for r in report["disparity"]
+        if r["area"] == "ALL"
+        and r["measure"] == "searched"
+        and r["group"] != "White"
+        and r["index"] is not None
+    ]
+    for row in searched:
+        found = re.search(
+            rf"{re.escape(row['group'])} people were searched ([\d.]+) times as often", readings
+        )
+        assert found and quotes(found.group(1), row["index"])
+        checked += 1
+    assert checked >= 10
+    # The veil-of-darkness reading quotes the report's odds ratio.
+    veil = report["veil_of_darkness"]
+    if veil and veil.get("odds_ratio") is not None:
+        found = re.search(r"were ([\d.]+) times as high in the dark", readings)
+        assert found and quotes(found.group(1), veil["odds_ratio"])
+
+
+def test_public_report_has_no_officer_keys_and_no_small_count(built):
+    result, _ = built
+    report = json.loads(read(result, "report.json"))
+    public_html = read(result, "public.html")
+    threshold = result.threshold
+    keys = [row["officer_key"] for row in report["officers"] or []]
+    assert keys, "the data must have tested officers for this check to mean anything"
+    assert any(row["flagged"] for row in report["officers"])
+    board_html = read(result, "board.html")
+    assert any(key in board_html for key in keys)
+    for name in ("public.html", "report.public.json"):
+        text = read(result, name)
+        assert not [key for key in keys if key in text], name
+    counts = printed_counts(public_html)
+    assert counts
+    withheld = f"fewer than {threshold}"
+    for text in counts:
+        if text in (withheld, "—") or text.endswith("%"):
+            continue
+        assert int(text.replace(",", "")) >= threshold, text
+    # The governance figures under the threshold are withheld; the board shows them exactly.
+    restricted = public_html.split('id="restricted"')[1].split("</section>")[0]
+    assert withheld in restricted and ">7<" not in restricted
+    assert ">7<" in board_html.split('id="restricted"')[1].split("</section>")[0]
+    public = json.loads(read(result, "report.public.json"))
+    assert public["officers"] is None and public["governance"]["restricted_reads"]["granted"] is None
+    assert public["meta"]["suppression"]["threshold"] == threshold
+
+
+def test_pdfs_render_with_title_language_and_headings(built):
+    result, _ = built
+    for name, title in (("board.pdf", "board report, 2025"), ("public.pdf", "public report, 2025")):
+        data = (result.out_dir / name).read_bytes()
+        assert data.startswith(b"%PDF")
+        pdf = PdfReader(result.out_dir / name)
+        assert len(pdf.pages) >= 1
+        assert title in pdf.metadata.title
+        text = " ".join(page.extract_text() for page in pdf.pages)
+        text = " ".join(text.split())
+        for heading in ANNUAL_REPORT_HEADINGS:
+            assert heading in text, (name, heading)
+        assert pdf.trailer["/Root"]["/Lang"] == "en"
+
+
+def test_index_and_open_data_are_written(built):
+    result, _ = built
+    index = json.loads(read(result, "index.json"))
+    assert index["period"] == "2025" and index["suppression_threshold"] == result.threshold
+    for name in ("report.json", "report.public.json", "board.html", "board.pdf", "public.html", "public.pdf"):
+        assert name in index["files"] and (result.out_dir / name).is_file()
+    data = [f for f in index["files"] if f.startswith("open-data/")]
+    assert any(f.endswith(".csv") for f in data) and any(f.endswith(".parquet") for f in data)
+    report = json.loads(read(result, "report.json"))
+    assert report["meta"]["report_period"]["label"] == "2025"
+    assert (
+        report["annual"]["attempts"]
+        == report["meta"]["rows"]
+        == sum(report["annual"]["by_division"].values())
+    )
+    assert report["trends"]["periods"] == ["2024", "2025"]
+
+
+def test_tiny_data_still_renders_both_pdfs(tiny):
+    out, output = tiny
+    assert "wrote the 2025 reports" in output
+    for name in ("board.pdf", "public.pdf"):
+        assert (out / name).read_bytes().startswith(b"%PDF") and len(PdfReader(out / name).pages) >= 1
+    public_html = (out / "public.html").read_text()
+    counts = printed_counts(public_html)
+    withheld = [c for c in counts if c == "fewer than 10"]
+    assert len(withheld) > len(counts) / 2
+    assert all(
+        c in ("fewer than 10", "—") or c.endswith("%") or int(c.replace(",", "")) >= 10 for c in counts
+    )
+    # Without a governance summary, the figures it carries say where they come from.
+    assert public_html.count("Not available from the analytic table") >= 5
+
+
+def test_errors_are_one_line_and_exit_1(tmp_path):
+    runner = CliRunner()
+    bad_period = runner.invoke(
+        cli.app,
+        ["report", "--input", "x.parquet", "--benchmark", "b.csv", "--period", "2025-Q5", "--out", "o"],
+    )
+    assert bad_period.exit_code == 1 and "2025-Q3" in bad_period.output
+    missing = runner.invoke(
+        cli.app,
+        [
+            "report",
+            "--input",
+            str(tmp_path / "none.parquet"),
+            "--benchmark",
+            str(default_benchmark_path()),
+            "--period",
+            "2025",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert missing.exit_code == 1 and "none.parquet" in missing.output
+    assert len(missing.output.strip().splitlines()) == 1
+    both = runner.invoke(cli.app, ["report", "--period", "2025", "--out", str(tmp_path / "o")])
+    assert both.exit_code == 1 and "--input" in both.output
+
+
+def test_an_empty_period_is_refused(tmp_path):
+    table = synthetic(tmp_path / "t.parquet", 50, 1, date(2024, 1, 1), date(2024, 12, 31))
+    with pytest.raises(ReportBuildError, match="no engagements in 2019"):
+        build_reports(
+            table_path=table,
+            benchmark_path=default_benchmark_path(),
+            period="2019",
+            out_dir=tmp_path / "out",
+            settings=Settings(),
+        )

@@ -1,0 +1,123 @@
+"""Plain-language readings: the figures they quote, and what they say a figure does not show."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from fairengage.reports.reading import Reader, ratio_digits
+
+reader = Reader("en", threshold=10)
+
+
+def numbers(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)]
+
+
+def test_disproportionality_quotes_index_and_interval():
+    row = {
+        "area": "ALL",
+        "group": "Black",
+        "index": 2.4312,
+        "ci_low": 2.3049,
+        "ci_high": 2.5551,
+        "notable": True,
+    }
+    text = reader.disproportionality(row)
+    assert text.startswith(
+        "Across the city, Black people were 2.4 times as likely to be engaged as their share of the "
+        "population would suggest (95% CI 2.3–2.6)."
+    )
+    assert "notable" in text and "does not by itself show bias" in text
+
+
+def test_not_notable_is_said_plainly_and_why():
+    chance = {"area": "D11", "group": "Latino", "index": 1.3, "ci_low": 0.8, "ci_high": 2.1, "notable": False}
+    assert "It is not notable: the interval includes 1" in reader.disproportionality(chance)
+    assert reader.disproportionality(chance).startswith("In division D11, Latino people")
+    small = {"area": "ALL", "group": "White", "index": 1.2, "ci_low": 1.1, "ci_high": 1.3, "notable": False}
+    assert "below the threshold" in reader.disproportionality(small)
+
+
+def test_digits_grow_when_rounding_would_hide_the_side_of_one():
+    assert ratio_digits(2.43, 2.3, 2.55) == 1
+    # 1.04 would print as 1.0 and hide that the interval stops short of 1.
+    assert ratio_digits(1.8, 1.04, 2.2) == 2
+    row = {
+        "area": "ALL",
+        "group": "Black",
+        "measure": "searched",
+        "index": 1.8,
+        "rate": 0.06,
+        "reference_rate": 0.0333,
+        "ci_low": 1.04,
+        "ci_high": 2.2,
+        "notable": False,
+    }
+    text = reader.disparity(row)
+    assert "Black people were searched 1.80 times as often as White people" in text
+    assert "95% CI 1.04–2.20" in text and "6.0% against 3.3%" in text
+
+
+@pytest.mark.parametrize("method", ["disproportionality", "disparity", "outcome_test"])
+def test_suppressed_rows_give_no_figure(method):
+    row = {
+        "area": "D12",
+        "group": "Indigenous",
+        "measure": "arrest",
+        "suppressed": True,
+        "index": None,
+        "count": None,
+        "hit_rate": None,
+    }
+    text = getattr(reader, method)(row)
+    assert "fewer than 10" in text
+    assert numbers(text.replace("D12", "")) == [10]
+
+
+def test_withheld_index_is_not_called_impossible():
+    row = {"area": "ALL", "group": "Black", "count": 16, "index": None, "withheld": True, "suppressed": False}
+    text = reader.disproportionality(row)
+    assert "withheld" in text and "no index can be given" not in text
+
+
+def test_veil_of_darkness_says_what_it_does_not_show():
+    below = reader.veil_of_darkness(
+        {"group": "Black", "odds_ratio": 0.52, "ci_low": 0.45, "ci_high": 0.6, "n": 3000}
+    )
+    assert "0.52 times as high in the dark" in below and "(95% CI 0.45–0.60; 3,000 engagements)" in below
+    assert "does not show which engagements" in below
+    covers = reader.veil_of_darkness(
+        {"group": "Black", "odds_ratio": 0.97, "ci_low": 0.8, "ci_high": 1.2, "n": 900}
+    )
+    assert "no clear difference" in covers and "not proof that race played no part" in covers
+    assert "could not be run" in reader.veil_of_darkness(None)
+
+
+def test_outcome_test_and_compliance_quote_their_counts():
+    hit = {
+        "area": "ALL",
+        "group": "Black",
+        "searches": 100,
+        "hits": 28,
+        "hit_rate": 0.28,
+        "ci_low": 0.2,
+        "ci_high": 0.37,
+    }
+    assert (
+        "found contraband 28.0% of the time (95% CI 20.0%–37.0%; 28 of 100 searches)"
+        in reader.outcome_test(hit)
+    )
+    assert "not proof" in reader.outcome_test_meaning()
+    duty = {"area": "ALL", "measure": "informed", "count": 4800, "total": 5000, "rate": 0.96}
+    assert reader.compliance(duty) == (
+        "Across the city, told they need not answer: 4,800 of 5,000 engagements (96.0%)."
+    )
+
+
+def test_officer_reading_counts_tested_and_flagged():
+    rows = [{"officer_key": "a", "flagged": True}, {"officer_key": "b", "flagged": False}]
+    text = reader.officers(rows, "Black", 50)
+    assert text.startswith("2 officers with at least 50 engagements") and "; 1 engaged Black people" in text
+    assert "not a finding of bias" in text

@@ -1,0 +1,390 @@
+"""Small-cell suppression (RULES.md `SMALL-CELLS`): random tables, hand cases, and a real report.json."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fairengage.analytics import engine
+from fairengage.analytics.benchmark import read_benchmark
+from fairengage.analytics.counts import CITY, UNKNOWN
+from fairengage.analytics.report import analyze
+from fairengage.ingest.synth import generate, write_table
+from fairengage.reports.suppression import SuppressedTable, suppress_report, suppress_table
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "src/fairengage/analytics/benchmarks/toronto_2016.csv"
+PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --- strategies and helpers ------------------------------------------------------------------------------
+
+
+@st.composite
+def count_tables(draw: st.DrawFn, max_side: int = 8, max_count: int = 60) -> pd.DataFrame:
+    """A 2-D count table; half the time skewed, with three cells in four below 4."""
+    rows = draw(st.integers(1, max_side))
+    cols = draw(st.integers(1, max_side))
+    if draw(st.booleans()):
+        cell = st.integers(0, max_count)
+    else:
+        small = st.integers(0, 3)
+        cell = st.one_of(small, small, small, st.integers(0, max_count))
+    values = draw(st.lists(cell, min_size=rows * cols, max_size=rows * cols))
+    return pd.DataFrame(
+        np.array(values, dtype=np.int64).reshape(rows, cols),
+        index=[f"r{i}" for i in range(rows)],
+        columns=[f"c{j}" for j in range(cols)],
+    )
+
+
+thresholds = st.integers(1, 15)
+
+
+def extended(table: pd.DataFrame) -> np.ndarray:
+    """The exact table with its row totals as a last column and column totals as a last row."""
+    counts = table.to_numpy(dtype=np.int64)
+    grid = np.zeros((counts.shape[0] + 1, counts.shape[1] + 1), dtype=np.int64)
+    grid[:-1, :-1] = counts
+    grid[:-1, -1] = counts.sum(axis=1)
+    grid[-1, :-1] = counts.sum(axis=0)
+    grid[-1, -1] = counts.sum()
+    return grid
+
+
+def published(result: SuppressedTable) -> list[list[int | None]]:
+    """The published table in the same shape as `extended`, None where hidden."""
+
+    def value(v: Any) -> int | None:
+        return None if v is None or v is pd.NA else int(v)
+
+    rows = [
+        [value(result.values.iat[i, j]) for j in range(result.values.shape[1])] + [value(result.row_totals.iat[i])]
+        for i in range(result.values.shape[0])
+    ]
+    rows.append([value(v) for v in result.column_totals] + [value(result.grand_total)])
+    return rows
+
+
+def lines(shape: tuple[int, int]) -> list[list[tuple[int, int]]]:
+    """Every row and column of an extended grid, each with its total last."""
+    rows, cols = shape
+    return [[(i, j) for j in range(cols)] for i in range(rows)] + [[(i, j) for i in range(rows)] for j in range(cols)]
+
+
+def consistent_tables(shown: list[list[int | None]], domains: dict[tuple[int, int], range]) -> np.ndarray:
+    """Every table whose hidden cells take values from `domains` and that shows exactly `shown`.
+
+    Brute force: all combinations of values of the hidden cells are tried; a combination is kept when
+    every published row total, column total and grand total equals the sum of the candidate table, and
+    the candidate's hidden totals are left free. Returns the kept tables as extended grids (n, rows, cols).
+    """
+    rows, cols = len(shown) - 1, len(shown[0]) - 1
+    hidden = sorted(domains)
+    values = np.array(list(itertools.product(*(domains[e] for e in hidden))), dtype=np.int64)
+    tables = np.zeros((len(values), rows, cols), dtype=np.int64)
+    for i in range(rows):
+        for j in range(cols):
+            if shown[i][j] is not None:
+                tables[:, i, j] = shown[i][j]
+    for k, (i, j) in enumerate(hidden):
+        tables[:, i, j] = values[:, k]
+    grids = np.zeros((len(values), rows + 1, cols + 1), dtype=np.int64)
+    grids[:, :rows, :cols] = tables
+    grids[:, :rows, cols] = tables.sum(axis=2)
+    grids[:, rows, :cols] = tables.sum(axis=1)
+    grids[:, rows, cols] = tables.sum(axis=(1, 2))
+    keep = np.ones(len(values), dtype=bool)
+    for i in range(rows + 1):
+        for j in range(cols + 1):
+            if (i == rows or j == cols) and shown[i][j] is not None:
+                keep &= grids[:, i, j] == shown[i][j]
+    return grids[keep]
+
+
+def assert_each_hidden_entry_has_two_values(exact: np.ndarray, shown: list[list[int | None]], found: np.ndarray):
+    """The true table is among those found, and every hidden entry takes at least two values across them."""
+    assert any((grid == exact).all() for grid in found), "the true table must be consistent with itself"
+    for i, row in enumerate(shown):
+        for j, value in enumerate(row):
+            if value is None:
+                taken = set(found[:, i, j].tolist())
+                assert len(taken) >= 2, f"hidden entry {(i, j)} = {exact[i, j]} is recoverable: only {taken}"
+
+
+# --- properties over random tables -------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(table=count_tables(), threshold=thresholds)
+def test_no_published_cell_or_total_is_below_the_threshold(table, threshold):
+    shown = published(suppress_table(table, threshold=threshold))
+    for row in shown:
+        for value in row:
+            assert value is None or value >= threshold
+
+
+@PROPERTY
+@given(table=count_tables(), threshold=thresholds)
+def test_no_line_gives_a_hidden_count_away_by_subtraction(table, threshold):
+    exact = extended(table)
+    shown = published(suppress_table(table, threshold=threshold))
+    for line in lines(exact.shape):
+        hidden = [entry for entry in line if shown[entry[0]][entry[1]] is None]
+        # One hidden entry in a line is its total minus the others.
+        assert len(hidden) != 1, f"line {line} hides only {hidden}"
+        total = line[-1]
+        if shown[total[0]][total[1]] is not None and hidden:
+            # Behind a published total, the hidden cells' sum is known: it must not itself be small.
+            assert sum(int(exact[e]) for e in hidden) >= threshold
+
+
+@PROPERTY
+@given(table=count_tables(max_side=3, max_count=30), threshold=thresholds)
+def test_every_hidden_entry_of_a_small_table_has_two_consistent_values(table, threshold):
+    """The real "cannot be recovered" property, by brute force on tables up to 3 x 3.
+
+    Every hidden cell may take its true value, one less (if not below zero) or one more. That box is
+    enough to find a second consistent value whenever one exists at all: moving a hidden value while
+    keeping every total means moving others around a cycle of rows and columns, and a unit step around
+    such a cycle changes each cell by exactly one. Finding none in the box is therefore a real failure.
+    """
+    exact = extended(table)
+    shown = published(suppress_table(table, threshold=threshold))
+    domains = {
+        (i, j): range(max(0, int(exact[i, j]) - 1), int(exact[i, j]) + 2)
+        for i in range(exact.shape[0] - 1)
+        for j in range(exact.shape[1] - 1)
+        if shown[i][j] is None
+    }
+    assert_each_hidden_entry_has_two_values(exact, shown, consistent_tables(shown, domains))
+
+
+@PROPERTY
+@given(table=count_tables(max_side=2, max_count=12), threshold=thresholds)
+def test_every_hidden_entry_has_two_values_over_every_possible_table(table, threshold):
+    """The same, over every table of non-negative counts up to the grand total (so no box assumed)."""
+    exact = extended(table)
+    shown = published(suppress_table(table, threshold=threshold))
+    bound = int(exact[-1, -1])
+    domains = {
+        (i, j): range(bound + 1)
+        for i in range(exact.shape[0] - 1)
+        for j in range(exact.shape[1] - 1)
+        if shown[i][j] is None
+    }
+    assert_each_hidden_entry_has_two_values(exact, shown, consistent_tables(shown, domains))
+
+
+@PROPERTY
+@given(table=count_tables(), threshold=thresholds)
+def test_suppression_is_deterministic_and_publishes_true_values(table, threshold):
+    first, second = suppress_table(table, threshold=threshold), suppress_table(table, threshold=threshold)
+    assert published(first) == published(second)
+    exact = extended(table)
+    shown = published(first)
+    for i, row in enumerate(shown):
+        for j, value in enumerate(row):
+            assert value is None or value == exact[i, j]
+    # The flags and the values agree, and the labels are the input's.
+    assert (first.suppressed.to_numpy() == first.values.isna().to_numpy()).all()
+    assert list(first.values.index) == list(table.index) and list(first.values.columns) == list(table.columns)
+
+
+# --- hand cases ---------------------------------------------------------------------------------------------
+
+
+def test_one_small_cell_gets_one_partner_in_its_row_and_one_in_its_column():
+    table = pd.DataFrame(
+        [[3, 20, 30], [25, 40, 50], [30, 35, 45]], index=["a", "b", "c"], columns=["x", "y", "z"]
+    )
+    result = suppress_table(table, threshold=10)
+    # By hand: (a, x) = 3 is small. Its row's smallest other is (a, y) = 20; its column's is (b, x) = 25.
+    # Row b now hides one cell, so its smallest other, (b, y) = 40, closes the rectangle; column y then
+    # hides 20 + 40 = 60. Each hidden cell can move by the same amount around the rectangle.
+    expected = pd.DataFrame(
+        [[None, None, 30], [None, None, 50], [30, 35, 45]], index=table.index, columns=table.columns
+    ).astype("Int64")
+    pd.testing.assert_frame_equal(result.values, expected)
+    assert result.row_totals.tolist() == [53, 115, 110]
+    assert result.column_totals.tolist() == [58, 95, 125]
+    assert result.grand_total == 278
+    assert result.suppressed.loc["a"].tolist() == [True, True, False]
+    assert result.suppressed["x"].tolist() == [True, True, False]
+
+
+def test_an_all_small_table_hides_everything_including_totals():
+    table = pd.DataFrame([[1, 2], [3, 0]], index=["a", "b"], columns=["x", "y"])
+    result = suppress_table(table, threshold=10)
+    assert result.values.isna().all().all()
+    assert result.row_totals.isna().all() and result.column_totals.isna().all()
+    assert result.grand_total is None
+    assert result.suppressed.all().all()
+
+
+def test_a_table_with_no_small_count_is_published_whole():
+    table = pd.DataFrame([[10, 11], [12, 13]], index=["a", "b"], columns=["x", "y"])
+    result = suppress_table(table, threshold=10)
+    assert not result.suppressed.any().any()
+    assert result.grand_total == 46
+
+
+def test_totals_below_the_threshold_are_hidden_with_a_partner():
+    # Every cell of row a is at least 10 except none; but a column total of 6 is small: rows b, c hold 3 + 3.
+    table = pd.DataFrame([[20, 30], [3, 40], [3, 50]], index=["a", "b", "c"], columns=["x", "y"])
+    result = suppress_table(table, threshold=10)
+    shown = published(result)
+    assert result.values.at["b", "x"] is pd.NA and result.values.at["c", "x"] is pd.NA
+    assert all(v is None or v >= 10 for row in shown for v in row)
+
+
+def test_bad_tables_and_thresholds_are_refused():
+    with pytest.raises(ValueError, match="non-negative"):
+        suppress_table(pd.DataFrame([[1, -2]]), threshold=10)
+    with pytest.raises(ValueError, match="missing"):
+        suppress_table(pd.DataFrame([[1, None]]), threshold=10)
+    with pytest.raises(ValueError, match="threshold"):
+        suppress_table(pd.DataFrame([[1, 2]]), threshold=-1)
+
+
+# --- the public report.json ----------------------------------------------------------------------------------
+
+HIGH = 40
+COUNT_KEYS = ("count", "total", "searches", "hits", "n", "rows", "dropped_ambiguous")
+
+
+def small_veil(table: Any, *, tz: str, lat: float, lon: float) -> dict[str, Any]:
+    """A stand-in for the veil-of-darkness test (slow, and not what is tested here) resting on 7 stops."""
+    return {"n": 7, "group": "Black", "coefficient": 0.1, "odds_ratio": 1.1, "ci_low": 0.5, "ci_high": 2.0,
+            "p_value": 0.8, "window": {"from": "16:40", "to": "21:39"}, "dropped_ambiguous": 3}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def exact_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """report.json from 2,500 synthetic engagements (40 officers, so officer rows exist)."""
+    path = tmp_path_factory.mktemp("report") / "synthetic.parquet"
+    write_table(generate(2500, seed=11, officers=40, start=date(2025, 1, 1), end=date(2025, 12, 31)), path)
+    backend = engine.connect("duckdb")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("fairengage.analytics.veil.veil_of_darkness", small_veil)
+            return analyze(
+                engine.load_table(backend, path), read_benchmark(BENCHMARK), engine_name="duckdb", tz="America/Toronto"
+            )
+    finally:
+        engine.disconnect(backend)
+
+
+@pytest.fixture(scope="module")
+def public_report(exact_report: dict[str, Any]) -> dict[str, Any]:
+    return suppress_report(exact_report, threshold=HIGH)
+
+
+def numbers(value: Any, key: str = "") -> list[tuple[str, Any]]:
+    """Every (key, number) anywhere in a JSON value."""
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in numbers(v, k)]
+    if isinstance(value, list):
+        return [pair for v in value for pair in numbers(v, key)]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [(key, value)]
+    return []
+
+
+def test_the_public_report_leaves_officers_out(exact_report, public_report):
+    assert exact_report["officers"], "the synthetic data should give officer rows to remove"
+    assert public_report["officers"] is None
+    assert "Officer-level" in public_report["meta"]["suppression"]["officers"]
+    assert public_report["meta"]["suppression"]["threshold"] == HIGH
+    assert exact_report["officers"] and "suppression" not in exact_report["meta"], "the input is not changed"
+
+
+def test_no_published_count_in_the_public_report_is_below_the_threshold(exact_report, public_report):
+    hidden = [row for section in ("disparity", "outcome_test") for row in public_report[section] if row["suppressed"]]
+    assert hidden, "a high threshold on a small data set must hide something"
+    for key, value in numbers(public_report):
+        if key in COUNT_KEYS:
+            assert value >= HIGH, f"{key} = {value} is published"
+    assert public_report["veil_of_darkness"]["n"] is None and public_report["veil_of_darkness"]["suppressed"]
+
+
+def test_suppressed_rows_keep_no_figure(public_report):
+    for section in ("disproportionality", "disparity", "outcome_test", "compliance"):
+        for row in public_report[section]:
+            assert isinstance(row["suppressed"], bool)
+            if row["suppressed"]:
+                assert numbers(row) == [], f"{section} row {row} keeps a figure"
+                assert row.get("notable") is None
+
+
+def test_figures_read_from_a_hidden_total_are_hidden(public_report):
+    reference = public_report["meta"]["reference_group"]
+    by_area: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in public_report["disparity"]:
+        by_area.setdefault((row["area"], row["measure"]), {})[row["group"]] = row
+    for rows in by_area.values():
+        if reference in rows and rows[reference]["suppressed"]:
+            # The reference rate is the reference group's count over its total.
+            assert all(row["reference_rate"] is None and row["index"] is None for row in rows.values())
+    for row in public_report["disproportionality"]:
+        if row["total"] is None:
+            assert row["index"] is None and row["ci_low"] is None and row["ci_high"] is None
+
+
+def test_group_counts_per_area_satisfy_the_complementary_rule(exact_report, public_report):
+    """Engagements by area and group (Unknown included) with the area totals: no count by subtraction."""
+    exact = {(r["area"], r["group"]): r["total"] for r in exact_report["disparity"]}
+    shown = {(r["area"], r["group"]): r["total"] for r in public_report["disparity"]}
+    for row in exact_report["compliance"]:
+        exact[(row["area"], "*")] = row["total"]
+    for row in public_report["compliance"]:
+        shown[(row["area"], "*")] = row["total"]
+    for row in public_report["disproportionality"]:
+        # The same count appears there: it must be hidden in both places or neither.
+        assert (row["count"] is None) == (shown[(row["area"], row["group"])] is None)
+    areas = sorted({a for a, _ in exact})
+    groups = sorted({g for _, g in exact})
+    assert UNKNOWN in groups and CITY in areas
+    lines_of_counts = [[(a, g) for g in groups] + [(a, "*")] for a in areas]
+    lines_of_counts += [[(a, g) for a in areas if a != CITY] + [(CITY, g)] for g in [*groups, "*"]]
+    hidden_somewhere = False
+    for line in lines_of_counts:
+        hidden = [key for key in line if shown[key] is None]
+        hidden_somewhere |= bool(hidden)
+        assert len(hidden) != 1, f"{line} hides only {hidden}"
+        if hidden and shown[line[-1]] is not None:
+            assert sum(exact[key] for key in hidden) >= HIGH
+    assert hidden_somewhere
+    # The disproportionality total (Unknown left out) is the area total less Unknown: never one of two.
+    for row in public_report["disproportionality"]:
+        if row["total"] is None and not row["suppressed"]:
+            assert shown[(row["area"], "*")] is None or shown[(row["area"], UNKNOWN)] is None
+
+
+def test_a_count_whose_complement_is_small_is_hidden(exact_report, public_report):
+    for before, after in zip(exact_report["compliance"], public_report["compliance"], strict=True):
+        if before["total"] - before["count"] < HIGH:
+            assert after["suppressed"], f"{before} would show {before['total'] - before['count']} people"
+
+
+def test_unhidden_figures_are_the_exact_ones(exact_report, public_report):
+    for section in ("disproportionality", "disparity", "outcome_test", "compliance"):
+        for before, after in zip(exact_report[section], public_report[section], strict=True):
+            for key, value in after.items():
+                if key != "suppressed" and value is not None:
+                    assert value == before[key] or (isinstance(value, float) and math.isclose(value, before[key]))
+
+
+def test_suppressing_the_report_is_deterministic_and_idempotent(exact_report, public_report):
+    assert suppress_report(exact_report, threshold=HIGH) == public_report
+    assert suppress_report(public_report, threshold=HIGH) == public_report
+    with pytest.raises(ValueError, match="lower threshold"):
+        suppress_report(public_report, threshold=HIGH + 1)
