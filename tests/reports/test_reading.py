@@ -72,8 +72,9 @@ def test_suppressed_rows_give_no_figure(method):
         "hit_rate": None,
     }
     text = getattr(reader, method)(row)
-    assert "fewer than 10" in text
+    assert "withheld" in text and "fewer than 10" in text
     assert numbers(text.replace("D12", "")) == [10]
+    assert reader.count(None) == "withheld"
 
 
 def test_withheld_index_is_not_called_impossible():

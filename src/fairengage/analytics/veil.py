@@ -101,6 +101,10 @@ def veil_of_darkness(
     fit = fit_darkness_model(cells)
     if fit is not None:
         result.update(fit)
+    else:
+        # Said in the report rather than left as a silent blank: the model has a clock-time curve per
+        # division, which needs many stops in the window.
+        result["note"] = "not estimable from these data: too few stops in the window, or no contrast"
     return result
 
 
@@ -127,6 +131,10 @@ def classify_stops(table: ir.Table, *, tz: str, lat: float, lon: float) -> tuple
         ambiguous=(second >= joined.sunset) & (second < joined.dusk),
         dark=second >= joined.dusk,
     ), window
+
+
+# Beyond this standard error (in log-odds) the darkness effect is not estimable from the data.
+MAX_STANDARD_ERROR = 5.0
 
 
 def fit_darkness_model(cells: pd.DataFrame) -> dict | None:
@@ -156,8 +164,11 @@ def fit_darkness_model(cells: pd.DataFrame) -> dict | None:
     fitted = model.fit(tol=1e-12, maxiter=200)
     coefficient = float(fitted.params["dark"])
     low, high = (float(v) for v in fitted.conf_int(alpha=0.05).loc["dark"])
-    # A separated or nearly separated small sample gives a runaway estimate: no result, not an overflow.
+    # A separated or nearly separated small sample gives a runaway estimate (a standard error of many
+    # log-odds units, or one past what exp can hold): report no estimate rather than a meaningless one.
     if not all(math.isfinite(v) and abs(v) < 700 for v in (coefficient, low, high)):
+        return None
+    if float(fitted.bse["dark"]) > MAX_STANDARD_ERROR:
         return None
     return {
         "coefficient": coefficient,

@@ -721,10 +721,10 @@ class Pages:
         return Block(
             "note",
             text=self._(
-                "Counts below %(n)s are shown as “%(few)s”, and some larger counts are withheld with them so "
-                "that none can be worked out from the totals.",
+                "“%(mark)s” marks a count below %(n)s, or a larger count withheld with it so that none can "
+                "be worked out from the totals; figures computed from a withheld count are withheld too.",
                 n=self.threshold,
-                few=self.r.fewer_than(),
+                mark=self.r.withheld(),
             ),
         )
 

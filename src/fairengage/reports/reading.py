@@ -41,13 +41,21 @@ class Reader:
     # --- numbers ------------------------------------------------------------------------------------
 
     def count(self, value: int | None) -> str:
-        """A count with thousands separators; a suppressed one as `fewer than N`."""
+        """A count with thousands separators; a withheld one as `withheld`."""
         if value is None:
-            return self.fewer_than()
+            return self.withheld()
         return format_decimal(value, locale=self.lang)
 
+    def withheld(self) -> str:
+        """How a withheld count is shown.
+
+        One mark for every withheld count: a count under the threshold and a larger one withheld to protect
+        it look the same, since telling them apart would narrow both (RULES.md SMALL-CELLS).
+        """
+        return self._("withheld")
+
     def fewer_than(self) -> str:
-        """How a suppressed count is shown."""
+        """`fewer than N`, N the suppression threshold."""
         return self._("fewer than %(n)s", n=format_decimal(self.threshold, locale=self.lang))
 
     def ratio(self, value: float | None, digits: int = 1) -> str:
@@ -79,7 +87,8 @@ class Reader:
         group, where = row["group"], self.where(row["area"])
         if row.get("suppressed"):
             return self._(
-                "%(where)s, figures for %(group)s people are not shown: they rest on %(few)s engagements.",
+                "%(where)s, figures for %(group)s people are withheld: they rest on %(few)s engagements, or "
+                "would let such a count be worked out.",
                 where=where,
                 group=group,
                 few=self.fewer_than(),
@@ -114,8 +123,8 @@ class Reader:
         verb = self._(MEASURE_VERBS.get(row["measure"], row["measure"]))
         if row.get("suppressed"):
             return self._(
-                "%(where)s, how often %(group)s people were %(verb)s is not shown: it rests on %(few)s "
-                "engagements.",
+                "%(where)s, how often %(group)s people were %(verb)s is withheld: it rests on %(few)s "
+                "engagements, or would let such a count be worked out.",
                 where=where,
                 group=group,
                 verb=verb,
@@ -214,8 +223,8 @@ class Reader:
         group, where = row["group"], self.where(row["area"])
         if row.get("suppressed"):
             return self._(
-                "%(where)s, search results for %(group)s people are not shown: they rest on %(few)s "
-                "searches.",
+                "%(where)s, search results for %(group)s people are withheld: they rest on %(few)s "
+                "searches, or would let such a count be worked out.",
                 where=where,
                 group=group,
                 few=self.fewer_than(),
@@ -246,7 +255,8 @@ class Reader:
         label = self._(COMPLIANCE_LABELS.get(row["measure"], row["measure"]))
         if row.get("suppressed") or row.get("rate") is None:
             return self._(
-                "%(where)s, %(label)s: not shown (%(few)s engagements).",
+                "%(where)s, %(label)s: withheld (it rests on %(few)s engagements, or would let such a count "
+                "be worked out).",
                 where=self.where(row["area"]),
                 label=label,
                 few=self.fewer_than(),

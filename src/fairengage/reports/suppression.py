@@ -11,15 +11,18 @@ it, zeros included); complementary suppressions are then added until
   value that each line alone hides behind two entries, and zeros can only grow): checked exactly, as a
   directed cycle through the entry (see `_determined_repair`).
 
-Extra entries are chosen smallest first, ties broken by position, so the result is deterministic.
+Extra entries are chosen smallest first, ties broken by position, so the result is deterministic; a line's
+partner is first sought among entries whose crossing line also hides a single entry, so that one choice
+balances two lines (fewer counts hidden for the same protection).
 """
 
 from __future__ import annotations
 
 import copy
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -157,7 +160,8 @@ def _line_shortfall(grid: np.ndarray, mask: np.ndarray, line: list[Entry], thres
         return None
     candidates = [entry for entry in line if not mask[entry]]
     # Prefer a partner whose crossing line hides a single entry too: one choice then balances both.
-    pairing = [entry for entry in candidates if _crossing_hidden(mask, entry, along_row=line[0][0] == line[-1][0]) == 1]
+    along_row = line[0][0] == line[-1][0]
+    pairing = [entry for entry in candidates if _crossing_hidden(mask, entry, along_row=along_row) == 1]
     return _smallest(grid, pairing or candidates)
 
 
@@ -388,7 +392,11 @@ def _report_grids(sections: dict[str, list[dict]], threshold: int) -> dict[str, 
     areas = sorted({row["area"] for rows in sections.values() for row in rows} - {CITY})
     groups = sorted({row["group"] for rows in (dispro, disparity, outcome) for row in rows})
     grids: dict[str, _Grid] = {}
-    links: list[tuple[str, str, bool]] = []  # (source, target, only the ALL_GROUPS column)
+    links: list[Callable[[], bool]] = []
+
+    def link(source: str, target: str, *, columns: Callable[[str], bool] = lambda _: True) -> None:
+        # Whatever the source hides, the target hides too (the same count appears in both).
+        links.append(partial(_propagate, grids[source], grids[target], columns))
 
     # Engagements by area and group, Unknown included (the disparity rows' `total`), with the areas'
     # engagement totals from the compliance rows.
@@ -401,28 +409,36 @@ def _report_grids(sections: dict[str, list[dict]], threshold: int) -> dict[str, 
         for row in compliance:
             people[(row["area"], ALL_GROUPS)] = int(row["total"])
         grids["groups"] = _grid("engagements by area and group", areas, groups, people)
-        for row in dispro:
-            # The disproportionality total leaves Unknown out: total = area total - Unknown, so a small
-            # one is hidden by hiding the Unknown count (whose own line then protects it).
-            if _number(row.get("total")) is not None and row["total"] < threshold:
-                grids["groups"].force(row["area"], UNKNOWN if UNKNOWN in groups else ALL_GROUPS)
+
+    # The disproportionality table: the same counts without Unknown, whose totals leave Unknown out.
+    if dispro:
+        known = sorted({row["group"] for row in dispro})
+        counts = {(row["area"], row["group"]): int(row["count"]) for row in dispro}
+        counts.update({(row["area"], ALL_GROUPS): int(row["total"]) for row in dispro})
+        grids["disproportionality"] = _grid("disproportionality", areas, known, counts)
+        link("groups", "disproportionality", columns=lambda c: c != ALL_GROUPS)
+        link("disproportionality", "groups", columns=lambda c: c != ALL_GROUPS)
+        links.append(partial(_balance_unknown, grids["groups"], grids["disproportionality"]))
 
     for measure in sorted({row["measure"] for row in disparity}):
         rows = [row for row in disparity if row["measure"] == measure]
         name = f"disparity:{measure}"
         grids[name] = _grid(name, areas, groups, {(r["area"], r["group"]): int(r["count"]) for r in rows})
         _force_small_complements(grids[name], rows, "count", "total", threshold)
-        links.append(("groups", name, False))
+        # A hidden group total hides the rows' totals, hence their counts' rates: hide the counts too.
+        link("groups", name)
 
     if outcome:
         for name in ("searches", "hits"):
             grids[name] = _grid(name, areas, groups, {(r["area"], r["group"]): int(r[name]) for r in outcome})
         _force_small_complements(grids["hits"], outcome, "hits", "searches", threshold)
-        links += [("searches", "hits", False), ("hits", "searches", False)]
+        link("searches", "hits")
+        link("hits", "searches")
         if "groups" in grids:
-            links.append(("groups", "searches", False))
+            link("groups", "searches")
         if "disparity:searched" in grids:
-            links += [("disparity:searched", "searches", False), ("searches", "disparity:searched", False)]
+            link("disparity:searched", "searches")
+            link("searches", "disparity:searched")
 
     for measure in sorted({row["measure"] for row in compliance}):
         rows = [row for row in compliance if row["measure"] == measure]
@@ -433,19 +449,48 @@ def _report_grids(sections: dict[str, list[dict]], threshold: int) -> dict[str, 
             cells[(row["area"], "no")] = int(row["total"]) - int(row["count"])
         grids[name] = _grid(name, areas, ["yes", "no"], cells)
         if "groups" in grids:
-            links += [("groups", name, True), (name, "groups", True)]
+            # Both tables' row totals are the areas' engagements.
+            link("groups", name, columns=lambda c: c == ALL_GROUPS)
+            link(name, "groups", columns=lambda c: c == ALL_GROUPS)
 
     while True:
         for grid in grids.values():
             grid.solve(threshold)
         changed = False
-        for source, target, totals_only in links:
-            for row_label, col_label in grids[source].labelled_hidden():
-                if totals_only and col_label != ALL_GROUPS:
-                    continue
-                changed |= grids[target].force(row_label, col_label)
+        for propagate in links:
+            changed |= propagate()
         if not changed:
             return grids
+
+
+def _propagate(source: _Grid, target: _Grid, columns: Callable[[str], bool]) -> bool:
+    """Force in `target` every entry `source` hides (in the chosen columns); True if any is new."""
+    changed = False
+    for row_label, col_label in source.labelled_hidden():
+        if columns(col_label):
+            changed |= target.force(row_label, col_label)
+    return changed
+
+
+def _balance_unknown(groups: _Grid, dispro: _Grid) -> bool:
+    """Keep "area total = disproportionality total + Unknown" from revealing any of the three.
+
+    The three figures of each area (and of the city) form one more line: like any line, it may hide
+    none of them or at least two.
+    """
+    changed = False
+    has_unknown = UNKNOWN in groups.cols
+    for area in dispro.rows:
+        area_total = groups.hidden(area, ALL_GROUPS)
+        unknown = has_unknown and groups.hidden(area, UNKNOWN)
+        known_total = dispro.hidden(area, ALL_GROUPS)
+        if area_total + unknown + known_total != 1:
+            continue
+        if known_total:
+            changed |= groups.force(area, UNKNOWN if has_unknown else ALL_GROUPS)
+        else:
+            changed |= dispro.force(area, ALL_GROUPS)
+    return changed
 
 
 def _force_small_complements(grid: _Grid, rows: list[dict], part: str, whole: str, threshold: int) -> None:
@@ -458,14 +503,15 @@ def _force_small_complements(grid: _Grid, rows: list[dict], part: str, whole: st
 def _mark_rows(sections: dict[str, list[dict]], grids: dict[str, _Grid], reference: str) -> None:
     """Set `suppressed` on every row and null each figure a hidden count could be read from."""
     groups = grids.get("groups")
-    for row in sections["disproportionality"] if groups is not None else ():
+    for row in sections["disproportionality"]:
+        grid = grids["disproportionality"]
         area = row["area"]
-        if groups.hidden(area, row["group"]):
+        if grid.hidden(area, row["group"]):
             _blank(row)
             continue
         row["suppressed"] = False
-        # Its total is the area's engagements less Unknown: hidden when either of those is.
-        if groups.hidden(area, ALL_GROUPS) or groups.hidden(area, UNKNOWN):
+        if grid.hidden(area, ALL_GROUPS):
+            # The index is the count's share of this total over the population share.
             _null(row, "total", "index", "ci_low", "ci_high", "notable")
     for row in sections["disparity"]:
         grid = grids[f"disparity:{row['measure']}"]
