@@ -30,13 +30,14 @@ PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[Heal
 
 @st.composite
 def count_tables(draw: st.DrawFn, max_side: int = 8, max_count: int = 60) -> pd.DataFrame:
-    """A 2-D count table; half the time skewed, with three cells in four below 4."""
+    """A 2-D count table; half the time skewed: three cells in four below 4, many of them zero."""
     rows = draw(st.integers(1, max_side))
     cols = draw(st.integers(1, max_side))
     if draw(st.booleans()):
         cell = st.integers(0, max_count)
     else:
-        small = st.integers(0, 3)
+        # Zeros matter: a hidden zero can only grow, which is how several lines can pin a hidden value.
+        small = st.one_of(st.just(0), st.integers(0, 3))
         cell = st.one_of(small, small, small, st.integers(0, max_count))
     values = draw(st.lists(cell, min_size=rows * cols, max_size=rows * cols))
     return pd.DataFrame(
@@ -176,10 +177,10 @@ def test_every_hidden_entry_of_a_small_table_has_two_consistent_values(table, th
 @PROPERTY
 @given(table=count_tables(max_side=2, max_count=12), threshold=thresholds)
 def test_every_hidden_entry_has_two_values_over_every_possible_table(table, threshold):
-    """The same, over every table of non-negative counts up to the grand total (so no box assumed)."""
+    """The same, over every table of non-negative counts up to one more than the grand total (no box)."""
     exact = extended(table)
     shown = published(suppress_table(table, threshold=threshold))
-    bound = int(exact[-1, -1])
+    bound = int(exact[-1, -1]) + 1
     domains = {
         (i, j): range(bound + 1)
         for i in range(exact.shape[0] - 1)
@@ -224,6 +225,23 @@ def test_one_small_cell_gets_one_partner_in_its_row_and_one_in_its_column():
     assert result.grand_total == 278
     assert result.suppressed.loc["a"].tolist() == [True, True, False]
     assert result.suppressed["x"].tolist() == [True, True, False]
+
+
+def test_zeros_that_can_only_grow_do_not_pin_a_hidden_cell():
+    table = pd.DataFrame(
+        [[0, 51, 0], [19, 51, 0], [0, 18, 0]], index=["a", "b", "c"], columns=["x", "y", "z"]
+    )
+    result = suppress_table(table, threshold=10)
+    # Each line hiding two or more cells is not enough here: with (b, x) and column y's total shown, the
+    # zeros of column z could only grow, and every hidden cell would be pinned (found by brute force).
+    exact, shown = extended(table), published(result)
+    domains = {
+        (i, j): range(max(0, int(exact[i, j]) - 1), int(exact[i, j]) + 2)
+        for i in range(3)
+        for j in range(3)
+        if shown[i][j] is None
+    }
+    assert_each_hidden_entry_has_two_values(exact, shown, consistent_tables(shown, domains))
 
 
 def test_an_all_small_table_hides_everything_including_totals():
@@ -355,33 +373,41 @@ def test_figures_read_from_a_hidden_total_are_hidden(public_report):
 
 
 def test_group_counts_per_area_satisfy_the_complementary_rule(exact_report, public_report):
-    """Engagements by area and group (Unknown included) with the area totals: no count by subtraction."""
-    exact = {(r["area"], r["group"]): r["total"] for r in exact_report["disparity"]}
-    shown = {(r["area"], r["group"]): r["total"] for r in public_report["disparity"]}
-    for row in exact_report["compliance"]:
-        exact[(row["area"], "*")] = row["total"]
-    for row in public_report["compliance"]:
-        shown[(row["area"], "*")] = row["total"]
-    for row in public_report["disproportionality"]:
-        # The same count appears there: it must be hidden in both places or neither.
-        assert (row["count"] is None) == (shown[(row["area"], row["group"])] is None)
+    """Disproportionality: the groups' counts in an area add up to its total, and areas' to the city's."""
+    exact: dict[tuple[str, str], int] = {}
+    shown: dict[tuple[str, str], int | None] = {}
+    for before, after in zip(
+        exact_report["disproportionality"], public_report["disproportionality"], strict=True
+    ):
+        area, group = before["area"], before["group"]
+        exact[(area, group)], shown[(area, group)] = before["count"], after["count"]
+        exact[(area, "*")] = before["total"]
+        # A suppressed row blanks its copy of the area total; the area's other rows still show it.
+        if shown.get((area, "*")) is None:
+            shown[(area, "*")] = after["total"]
     areas = sorted({a for a, _ in exact})
-    groups = sorted({g for _, g in exact})
-    assert UNKNOWN in groups and CITY in areas
-    lines_of_counts = [[(a, g) for g in groups] + [(a, "*")] for a in areas]
-    lines_of_counts += [[(a, g) for a in areas if a != CITY] + [(CITY, g)] for g in [*groups, "*"]]
-    hidden_somewhere = False
-    for line in lines_of_counts:
+    groups = sorted({g for _, g in exact} - {"*"})
+    assert CITY in areas and UNKNOWN not in groups
+    assert any(value is None for value in shown.values()), "a high threshold must hide some group counts"
+    each_area = [[(a, g) for g in groups] + [(a, "*")] for a in areas]
+    each_group = [[(a, g) for a in areas if a != CITY] + [(CITY, g)] for g in [*groups, "*"]]
+    for line in each_area + each_group:
         hidden = [key for key in line if shown[key] is None]
-        hidden_somewhere |= bool(hidden)
-        assert len(hidden) != 1, f"{line} hides only {hidden}"
+        assert len(hidden) != 1, f"{line[-1]}: only {hidden} is hidden"
         if hidden and shown[line[-1]] is not None:
-            assert sum(exact[key] for key in hidden) >= HIGH
-    assert hidden_somewhere
-    # The disproportionality total (Unknown left out) is the area total less Unknown: never one of two.
-    for row in public_report["disproportionality"]:
-        if row["total"] is None and not row["suppressed"]:
-            assert shown[(row["area"], "*")] is None or shown[(row["area"], UNKNOWN)] is None
+            assert sum(exact[key] for key in hidden) >= HIGH, f"{line[-1]}: hidden counts add up to little"
+
+
+def test_the_same_count_is_hidden_wherever_it_appears(public_report):
+    """A group's engagements in an area are disproportionality's count and disparity's total."""
+    counts = {(r["area"], r["group"]): r["count"] for r in public_report["disproportionality"]}
+    for row in public_report["disparity"]:
+        if row["total"] is not None and (row["area"], row["group"]) in counts:
+            assert counts[(row["area"], row["group"])] == row["total"]
+    shown_totals = {(r["area"], r["group"]) for r in public_report["disparity"] if r["total"] is not None}
+    for key, count in counts.items():
+        if count is None:
+            assert key not in shown_totals
 
 
 def test_a_count_whose_complement_is_small_is_hidden(exact_report, public_report):
@@ -405,3 +431,9 @@ def test_suppressing_the_report_is_deterministic_and_idempotent(exact_report, pu
     assert suppress_report(public_report, threshold=HIGH) == public_report
     with pytest.raises(ValueError, match="lower threshold"):
         suppress_report(public_report, threshold=HIGH + 1)
+
+
+def test_keys_the_suppression_does_not_know_are_not_carried_over(exact_report):
+    public = suppress_report({**exact_report, "annual": {"attempts": 3}}, threshold=HIGH)
+    assert "annual" not in public
+    assert set(public) == set(exact_report)

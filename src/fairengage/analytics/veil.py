@@ -17,6 +17,7 @@ counts, so nothing is lost by aggregating (``tests/analytics/test_veil.py`` show
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -161,7 +162,11 @@ def fit_darkness_model(cells: pd.DataFrame) -> dict | None:
     formula = darkness_formula(frame["division"].nunique())
     design = patsy.dmatrix(formula, frame, return_type="dataframe")
     model = sm.GLM(np.column_stack([members, others]), design, family=sm.families.Binomial())
-    fitted = model.fit(tol=1e-12, maxiter=200)
+    # A fit that runs away warns (overflow, separation); the checks below turn it into "no estimate",
+    # so the warnings would only be noise on the analyst's terminal.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = model.fit(tol=1e-12, maxiter=200)
     coefficient = float(fitted.params["dark"])
     low, high = (float(v) for v in fitted.conf_int(alpha=0.05).loc["dark"])
     # A separated or nearly separated small sample gives a runaway estimate (a standard error of many

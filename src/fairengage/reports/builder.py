@@ -729,15 +729,14 @@ class Pages:
         )
 
     def counts_table(
-        self, title: str, header: str, counts: dict[str, int | None], total: int | None
+        self, title: str, header: str, counts: dict[str, int | None], total: int | None, unit: str = ""
     ) -> Block:
         rows = [[Cell(str(k), "label"), self.count(v), self._share(v, total)] for k, v in counts.items()]
         rows.append(
             [Cell(self._("Total"), "label"), self.count(total), Cell("100%" if total else "—", "rate")]
         )
-        return Block(
-            "table", title=title, headers=[header, self._("Engagements"), self._("Share")], rows=rows
-        )
+        headers = [header, unit or self._("Engagements"), self._("Share")]
+        return Block("table", title=title, headers=headers, rows=rows)
 
     def _share(self, value: int | None, total: int | None) -> Cell:
         if value is None or not total:
@@ -1145,7 +1144,7 @@ class Pages:
         counts = {label: reviews.get(key) for key, label in labels.items()}
         section.blocks.append(Block("subheading", text=self._("Review timeliness (30 days from entry)")))
         total = reviews.get("records") if not self.board else sum(v or 0 for v in counts.values())
-        section.blocks.append(self.counts_table("", self._("Review"), counts, total))
+        section.blocks.append(self.counts_table("", self._("Review"), counts, total, self._("Reviews")))
         section.blocks.append(self.bar(self._("Reviews by timeliness"), counts))
         return section
 

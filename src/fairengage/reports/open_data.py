@@ -11,12 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from fairengage.analytics.counts import CITY
+from fairengage.analytics.report import rounded
 from fairengage.reports.suppression import TABLE_SECTIONS, suppress_report, suppress_table
 
 DICTIONARY = "data_dictionary.csv"
 MANIFEST = "manifest.json"
 VERSION = "VERSION"
-PUBLIC_REPORT = "report.json"
+PUBLIC_REPORT = "report.public.json"
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 # Columns of the report tables, in the order written, with their type and meaning (DESIGN.md, report.json).
@@ -122,7 +123,7 @@ _DICTIONARY_COLUMNS = [
 def open_data(
     report: dict, tables: dict[str, pd.DataFrame], *, threshold: int, out_dir: Path, version: str
 ) -> list[Path]:
-    """Write the suppressed tables (CSV and Parquet), report.json, data dictionary, VERSION and manifest.
+    """Write the suppressed tables (CSV, Parquet), report.public.json, data dictionary, VERSION, manifest.
 
     `report` is an exact report.json (or one `suppress_report` already made public at this threshold);
     its four row tables are written from its public version. Each of `tables` is a 2-D count table as
@@ -162,7 +163,9 @@ def open_data(
     pd.DataFrame(dictionary, columns=[c for c, _, _ in _DICTIONARY_COLUMNS]).to_csv(path, index=False)
     written.append(path)
     path = out_dir / PUBLIC_REPORT
-    path.write_text(json.dumps(public, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(rounded(public), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
     written.append(path)
     path = out_dir / VERSION
     path.write_text(version.strip() + "\n", encoding="utf-8")

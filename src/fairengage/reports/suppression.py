@@ -34,8 +34,10 @@ Entry = tuple[int, int]
 
 # The column label of "all groups" in the grids built from a report (the row label of the totals is CITY).
 ALL_GROUPS = "*"
-# The report sections whose rows carry counts, and the count fields that make a row "suppressed".
+# The report sections whose rows carry counts; each row of the public version gains `suppressed`.
 TABLE_SECTIONS: tuple[str, ...] = ("disproportionality", "disparity", "outcome_test", "compliance")
+# Every key of report.json (DESIGN.md); the public version has these and no others.
+REPORT_SECTIONS: tuple[str, ...] = (*TABLE_SECTIONS, "veil_of_darkness", "officers", "meta")
 OFFICERS_NOTE = (
     "Officer-level results are left out of public reports: they are for the board and the service's "
     "early-intervention process, not publication."
@@ -343,15 +345,20 @@ def _grid(
     return _Grid(name, [*rows_out, CITY], [*cols_out, ALL_GROUPS], _extend(counts.astype(np.int64)))
 
 
-def _number(value: object) -> int | None:
+def _number(value: Any) -> int | None:
     """A count from report.json, or None when absent."""
     if value is None or isinstance(value, bool):
         return None
-    return int(value)  # type: ignore[call-overload]
+    return int(value)
 
 
 def suppress_report(report: dict, *, threshold: int) -> dict:
-    """The public version of a report.json: officers left out, small and recoverable counts hidden."""
+    """The public version of a report.json: officers left out, small and recoverable counts hidden.
+
+    Rows of the four tables gain `suppressed`; a suppressed row keeps its labels only. Keys other than
+    report.json's own are not copied. A report already suppressed at this threshold or above is returned
+    as it is (a copy).
+    """
     _check_threshold(threshold)
     meta = report.get("meta") or {}
     done = meta.get("suppression")
@@ -359,7 +366,10 @@ def suppress_report(report: dict, *, threshold: int) -> dict:
         if done.get("threshold", -1) >= threshold:
             return copy.deepcopy(report)
         raise ValueError("report.json was already suppressed at a lower threshold; suppress the exact report")
-    public = copy.deepcopy(report)
+    # Only the sections this function knows how to suppress are carried over: anything else a caller
+    # added to the exact report (its own tables) could hold small counts, so it is left for the caller
+    # to suppress and add back.
+    public = {key: copy.deepcopy(value) for key, value in report.items() if key in REPORT_SECTIONS}
     sections = {name: public.get(name) or [] for name in TABLE_SECTIONS}
     reference = meta.get("reference_group", REFERENCE_GROUP)
     grids = _report_grids(sections, threshold)
