@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 RECORDS ?= 20000
 STAMP := $(VENV)/.installed
+# Toronto's real division boundaries draw the demo's map when the shared data sit beside the checkout;
+# without them the map is a tile grid.
+BOUNDARIES ?= $(wildcard ../shared/data/realdata/tps_police_divisions.geojson)
 
 .PHONY: demo test lint bench install clean
 
@@ -17,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fairengage demo --records $(RECORDS) --port $(PORT)
+	$(if $(BOUNDARIES),FAIRENGAGE_BOUNDARIES=$(BOUNDARIES)) $(BIN)/fairengage demo --records $(RECORDS) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests migrations
@@ -30,4 +33,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests migrations
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache fairengage-demo.db* .fairengage-demo-key
+	rm -rf $(VENV) .pytest_cache .ruff_cache fairengage-demo.db* .fairengage-demo-key publications

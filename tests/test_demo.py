@@ -11,7 +11,8 @@ from sqlalchemy import create_engine, text
 
 def test_demo_builds_a_working_database(tmp_path):
     env = {**os.environ, "FAIRENGAGE_SECRET_KEY": "demo-test-key-0123456789", "COLUMNS": "200"}
-    env.pop("FAIRENGAGE_DATABASE_URL", None)
+    for name in ("FAIRENGAGE_DATABASE_URL", "FAIRENGAGE_PUBLICATIONS_DIR", "FAIRENGAGE_BOUNDARIES"):
+        env.pop(name, None)
     run = subprocess.run(
         [sys.executable, "-m", "fairengage.cli", "demo", "--records", "1500", "--no-serve"],
         cwd=tmp_path,
@@ -36,3 +37,6 @@ def test_demo_builds_a_working_database(tmp_path):
         assert conn.execute(text("SELECT count(*) FROM approver_delegations")).scalar() == 1
         statuses = dict(conn.execute(text("SELECT status, count(*) FROM engagements GROUP BY status")).all())
         assert statuses.get("approved", 0) > 0 and statuses.get("pending_review", 0) > 0
+    # Last year's reports are published, so the public dashboard has figures from the first visit.
+    published = list((tmp_path / "publications").glob("*/report.public.json"))
+    assert len(published) == 1 and (published[0].parent / "public.pdf").exists()

@@ -106,6 +106,7 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
             bulk.load_frame(session=session, frame=frame, officers=known, settings=settings, actor="demo")
         with transaction(sessions) as session:
             settle_reviews(session=session, settings=settings, today=today)
+        publish_report(settings=settings, sessions=sessions, period=str(today.year - 1))
     return users
 
 
@@ -168,6 +169,40 @@ def settle_reviews(*, session, settings: Settings, today: date) -> None:  # type
     if restricted:
         session.execute(insert(Restriction), restricted)
     retention.run(session=session, as_of=today, tz=settings.timezone, actor="demo")
+
+
+def publish_report(*, settings: Settings, sessions, period: str) -> Path:  # type: ignore[no-untyped-def]
+    """Publish last year's reports, so the public dashboard has figures from the first visit."""
+    import shutil
+    import tempfile
+
+    from fairengage.analytics.benchmarks import default_benchmark_path
+    from fairengage.engagements.extract import write_extract
+    from fairengage.engagements.governance_summary import write_governance_summary
+    from fairengage.reports.builder import build_reports
+
+    year = int(period)
+    start = datetime(year, 1, 1, tzinfo=settings.tz)
+    end = datetime(year + 1, 1, 1, tzinfo=settings.tz)
+    out_dir = Path(settings.publications_dir) / period
+    shutil.rmtree(out_dir, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="fairengage-demo-") as tmp:
+        table = Path(tmp) / "engagements.parquet"
+        write_extract(sessions=sessions, out=table, settings=settings, actor="demo")
+        governance = Path(tmp) / "governance.json"
+        write_governance_summary(
+            sessions=sessions, period_start=start, period_end=end, tz=settings.timezone, out=governance
+        )
+        build_reports(
+            table_path=table,
+            benchmark_path=default_benchmark_path(),
+            period=period,
+            out_dir=out_dir,
+            settings=settings,
+            governance=governance,
+            boundaries=settings.boundaries,
+        )
+    return out_dir
 
 
 def fresh_database(path: Path = DEMO_DB) -> str:
