@@ -33,7 +33,7 @@ def test_check_page_shows_what_the_rules_require(client, world):
         assert expected in text, expected
     assert "freedom" in text.lower() or "access" in text.lower()
     # The person's information never appears on a public page.
-    for secret in ("Sam Example", "1994", "1 Example St"):
+    for secret in ("Sam Example", "1994-05-02", "1 Example St"):
         assert secret not in text
 
 
