@@ -210,8 +210,3 @@ def fresh_database(path: Path = DEMO_DB) -> str:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return f"sqlite:///./{path}"
-
-
-def started_at() -> str:
-    """A timestamp for the banner."""
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -299,6 +299,16 @@ def _detail_page(
     return response
 
 
+def _refusal(
+    request: Request, session: Session, principal: Principal, complaint_id: int, error: DomainError
+) -> HTMLResponse:
+    """A refused staff action: the detail page with the problems in place, or the error page."""
+    if isinstance(error, service.UpdateRefused):
+        complaint = service.get_visible(session=session, principal=principal, complaint_id=complaint_id)
+        return _detail_page(request, session, principal, complaint, errors=error.errors, status_code=422)
+    return _error_page(request, error)
+
+
 @router.get("/staff/complaints/{complaint_id}", response_class=HTMLResponse)
 def staff_detail(
     complaint_id: int,
@@ -332,11 +342,8 @@ async def staff_update(
             assignee=str(form.get("assignee") or "") if "assignee" in form else None,
             note=str(form.get("note") or ""),
         )
-    except service.UpdateRefused as refused:
-        complaint = service.get_visible(session=session, principal=principal, complaint_id=complaint_id)
-        return _detail_page(request, session, principal, complaint, errors=refused.errors, status_code=422)
     except DomainError as error:
-        return _error_page(request, error)
+        return _refusal(request, session, principal, complaint_id, error)
     return RedirectResponse(f"/staff/complaints/{complaint_id}", status_code=303)
 
 
@@ -356,11 +363,8 @@ async def staff_contact(
             complaint_id=complaint_id,
             purpose=str(form.get("purpose") or ""),
         )
-    except service.UpdateRefused as refused:
-        complaint = service.get_visible(session=session, principal=principal, complaint_id=complaint_id)
-        return _detail_page(request, session, principal, complaint, errors=refused.errors, status_code=422)
     except DomainError as error:
-        return _error_page(request, error)
+        return _refusal(request, session, principal, complaint_id, error)
     # The audit entry is committed before a single detail leaves the server.
     session.commit()
     complaint = service.get_visible(session=session, principal=principal, complaint_id=complaint_id)
@@ -383,11 +387,8 @@ async def staff_confirm_identity(
             complaint_id=complaint_id,
             note=str(form.get("identity_note") or ""),
         )
-    except service.UpdateRefused as refused:
-        complaint = service.get_visible(session=session, principal=principal, complaint_id=complaint_id)
-        return _detail_page(request, session, principal, complaint, errors=refused.errors, status_code=422)
     except DomainError as error:
-        return _error_page(request, error)
+        return _refusal(request, session, principal, complaint_id, error)
     return RedirectResponse(f"/staff/complaints/{complaint_id}", status_code=303)
 
 

@@ -37,6 +37,30 @@ def _receipt_or_none(request: Request, session: Session, code: str, lang: str) -
     return receipt_for(session=session, text=code, settings=settings_of(request), lang=lang)
 
 
+def _invalid(request: Request, code: str, lang: str) -> HTMLResponse:
+    # A forged code and a code no record carries get the same page: guessing reveals nothing.
+    return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
+
+
+def _receipt_page(request: Request, session: Session, code: str, *, printable: bool) -> HTMLResponse:
+    lang = pick_language(request)
+    view = _receipt_or_none(request, session, code, lang)
+    if view is None:
+        return _invalid(request, code, lang)
+    return render_page(
+        request,
+        "receipt.html",
+        {
+            "r": view,
+            "when": render.format_when(view.occurred_local, lang),
+            "qr": render.qr_svg(view.url, lang=lang),
+            "labels": render.LABELS[lang],
+            "printable": printable,
+        },
+        lang=lang,
+    )
+
+
 @router.get("/r/{code}", response_class=HTMLResponse)
 def check(
     code: str,
@@ -45,43 +69,13 @@ def check(
     principal: Principal | None = Depends(optional_page_principal),
 ) -> HTMLResponse:
     """The public check page: what the receipt must show, never the person's information."""
-    lang = pick_language(request)
-    view = _receipt_or_none(request, session, code, lang)
-    if view is None:
-        return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
-    return render_page(
-        request,
-        "receipt.html",
-        {
-            "r": view,
-            "when": render.format_when(view.occurred_local, lang),
-            "qr": render.qr_svg(view.url, lang=lang),
-            "labels": render.LABELS[lang],
-            "printable": False,
-        },
-        lang=lang,
-    )
+    return _receipt_page(request, session, code, printable=False)
 
 
 @router.get("/r/{code}/print", response_class=HTMLResponse)
 def printable(code: str, request: Request, session: Session = Depends(db_session)) -> HTMLResponse:
     """The receipt laid out for printing."""
-    lang = pick_language(request)
-    view = _receipt_or_none(request, session, code, lang)
-    if view is None:
-        return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
-    return render_page(
-        request,
-        "receipt.html",
-        {
-            "r": view,
-            "when": render.format_when(view.occurred_local, lang),
-            "qr": render.qr_svg(view.url, lang=lang),
-            "labels": render.LABELS[lang],
-            "printable": True,
-        },
-        lang=lang,
-    )
+    return _receipt_page(request, session, code, printable=True)
 
 
 @router.get("/r/{code}/receipt.pdf")
@@ -90,7 +84,7 @@ def pdf(code: str, request: Request, session: Session = Depends(db_session)) -> 
     lang = pick_language(request)
     view = _receipt_or_none(request, session, code, lang)
     if view is None:
-        return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
+        return _invalid(request, code, lang)
     filename = f"receipt-{view.code}.pdf"
     return Response(
         render.receipt_pdf(view),

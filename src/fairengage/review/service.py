@@ -58,33 +58,36 @@ def queue(
     today: date,
     overdue_only: bool = False,
     descending: bool = False,
-    limit: int = 100,
+    limit: int | None = 100,
     offset: int = 0,
 ) -> tuple[list[QueueItem], int]:
     """Records awaiting review in the caller's scope, by due date (earliest first unless descending)."""
-    condition = _scope_condition(principal, "review:queue")
-    rows = session.execute(
-        select(Engagement.id, Engagement.entered_at, Engagement.ruleset_id).where(
-            condition, Engagement.status.in_(OPEN), Engagement.restricted.is_(False)
-        )
-    ).all()
-    corrected = _last_correction(session, [r.id for r in rows])
-    items = []
-    for rid, entered_at, ruleset_id in rows:
-        # A corrected record is a new entry: its review clock starts again from the correction.
-        due = due_on(max(entered_at, corrected.get(rid, entered_at)), ruleset_id, settings.tz)
-        if overdue_only and not is_overdue(due, today):
-            continue
-        items.append((due, rid))
+    pending = _pending_due(session, _scope_condition(principal, "review:queue"), settings)
+    items = [(due, rid) for due, rid, _ in pending if not overdue_only or is_overdue(due, today)]
     items.sort(reverse=descending)
     total = len(items)
-    page = items[offset : offset + limit]
+    page = items[offset:] if limit is None else items[offset : offset + limit]
     by_id = {
         e.id: e for e in session.scalars(select(Engagement).where(Engagement.id.in_([i for _, i in page])))
     }
     return [
         QueueItem(by_id[rid], due, is_overdue(due, today), (due - today).days) for due, rid in page
     ], total
+
+
+def _pending_due(session: Session, condition, settings: Settings) -> list[tuple[date, str, str]]:  # type: ignore[no-untyped-def]
+    """(due date, id, division) of every record awaiting review under a scope condition."""
+    rows = session.execute(
+        select(Engagement.id, Engagement.entered_at, Engagement.ruleset_id, Engagement.division_code).where(
+            condition, Engagement.status.in_(OPEN), Engagement.restricted.is_(False)
+        )
+    ).all()
+    corrected = _last_correction(session, [r.id for r in rows])
+    # A corrected record is a new entry: its review clock starts again from the correction.
+    return [
+        (due_on(max(entered_at, corrected.get(rid, entered_at)), ruleset_id, settings.tz), rid, division)
+        for rid, entered_at, ruleset_id, division in rows
+    ]
 
 
 def _last_correction(session: Session, ids: list[str]) -> dict[str, datetime]:
@@ -275,7 +278,7 @@ def escalations(
 ) -> list[QueueItem]:
     """Overdue records, for the division's commander (every division for auditors)."""
     items, _ = queue(
-        session=session, principal=principal, settings=settings, today=today, overdue_only=True, limit=10_000
+        session=session, principal=principal, settings=settings, today=today, overdue_only=True, limit=None
     )
     return items
 
@@ -321,20 +324,12 @@ def division_summary(
         .order_by(Engagement.division_code)
     ).all()
     overdue: dict[str, int] = {}
-    for item in escalations(session=session, principal=_all_scope(principal), settings=settings, today=today):
-        overdue[item.engagement.division_code] = overdue.get(item.engagement.division_code, 0) + 1
+    for due, _, division in _pending_due(session, condition, settings):
+        if is_overdue(due, today):
+            overdue[division] = overdue.get(division, 0) + 1
     return [
         DivisionSummary(d, n, c, p, overdue.get(d, 0), a, r, nc, rs) for d, n, c, p, a, r, nc, rs in counts
     ]
-
-
-def _all_scope(principal: Principal) -> Principal:
-    # The summary's own scope already limits divisions; overdue counts reuse the queue's scope rules.
-    return (
-        principal
-        if scope_of(principal.role, "review:queue")
-        else Principal(principal.user_id, principal.username, "auditor", None, None, None)
-    )
 
 
 def draw_sample(
