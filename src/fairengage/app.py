@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -14,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fairengage import __version__
+from fairengage.access import logs, sealer
 from fairengage.config import Settings, get_settings
 from fairengage.db import engine_for, session_factory
 from fairengage.web import problems
@@ -45,8 +49,20 @@ CSP = (
 )
 
 
+# Answers that may be kept by browsers and shared caches: assets and the reports published to the public.
+# Everything else is `no-store`: a signed-in page or an API answer may hold personal information, and a
+# shared computer's back button or a proxy's disk must not keep it.
+CACHEABLE_PREFIXES = ("/static/", "/public/files/")
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
 class SecurityHeaders:
-    """Adds security headers to every response; HSTS only when the request came over TLS."""
+    """Adds security headers to every response; HSTS only when the request came over TLS.
+
+    "Over TLS" is the ASGI scheme: https when uvicorn terminated TLS itself, or when a trusted proxy
+    said so in X-Forwarded-Proto and uvicorn runs with --proxy-headers and --forwarded-allow-ips
+    naming that proxy (docs/security.md).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -56,6 +72,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         secure = scope.get("scheme") == "https"
+        cacheable = scope["path"].startswith(CACHEABLE_PREFIXES)
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -66,14 +83,28 @@ class SecurityHeaders:
                     b"x-frame-options": b"DENY",
                     b"x-content-type-options": b"nosniff",
                     b"referrer-policy": b"same-origin",
+                    b"cross-origin-opener-policy": b"same-origin",
+                    b"permissions-policy": b"camera=(), microphone=(), geolocation=(), payment=(), usb=()",
                 }
+                if not cacheable:
+                    extra[b"cache-control"] = b"no-store"
                 if secure:
-                    extra[b"strict-transport-security"] = b"max-age=31536000; includeSubDomains"
+                    extra[b"strict-transport-security"] = HSTS
                 headers += [(k, v) for k, v in extra.items() if k not in names]
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Size the worker threads, and seal audit entries while the app runs."""
+    # Each request's database work runs on a worker thread. Many threads in one process mostly
+    # queue for the interpreter lock (and burn CPU handing it over); a few keep the database busy.
+    to_thread.current_default_thread_limiter().total_tokens = app.state.settings.worker_threads
+    async with sealer.sealing(app):
+        yield
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,14 +119,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Record community engagements under a bias-free-policing policy, and check receipts.",
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        # No browsable viewer: Swagger UI loads scripts from a CDN and runs an inline one, which the CSP
+        # refuses (it would be a blank page), and third-party script on this origin could read its pages.
+        docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
+    logs.install()
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
 
+    from fairengage.access.views import csrf_refused
     from fairengage.web.deps import LoginRequired
 
     @app.exception_handler(LoginRequired)
@@ -122,6 +158,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The JSON API authenticates with bearer tokens, never cookies, so it cannot be forged cross-site.
         skip_if_scope=lambda scope: scope["path"].startswith("/api/"),
         cookie_samesite="Lax",
+        cookie_secure=settings.public_url.startswith("https://"),
+        send_csrf_failed=csrf_refused,
+    )
+    # Outside CSRF, which reads whole form bodies, so that the size limit bounds that read too.
+    from fairengage.web.limits import RequestLimits
+
+    app.add_middleware(
+        RequestLimits, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
     )
     app.add_middleware(SecurityHeaders)
     return app

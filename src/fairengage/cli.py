@@ -163,6 +163,7 @@ def audit_verify() -> None:
     """Check the audit log's hash chain; exit 1 naming the first bad entry if anything was altered."""
     from fairengage.access import audit
 
+    audit.seal_all(_sessions())
     with _sessions()() as session:
         report = audit.verify(session)
     if not report.ok:
@@ -307,13 +308,33 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the web app and API."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    proxy_headers: Annotated[
+        bool, typer.Option(help="trust X-Forwarded-Proto/-For from the addresses below (TLS proxy)")
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            envvar="FORWARDED_ALLOW_IPS",
+            help="comma-separated addresses or networks of the TLS-terminating proxy whose forwarded "
+            "headers are believed; never '*' unless nothing but the proxy can reach this port",
+        ),
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the web app and API (see docs/security.md for running behind a TLS proxy)."""
     import uvicorn
 
     from fairengage.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=True)
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 # Capabilities with commands of their own keep them in `<capability>/cli.py` as a Typer app named `app`,
@@ -322,6 +343,7 @@ SUBCOMMANDS: dict[str, str] = {
     "benchmark": "fairengage.analytics.benchmarks.cli",
     "review": "fairengage.review.cli",
     "retention": "fairengage.retention.cli",
+    "drill": "fairengage.load.cli",
 }
 # Single commands that live with their capability: name -> "module:function".
 COMMANDS: dict[str, str] = {
@@ -330,6 +352,8 @@ COMMANDS: dict[str, str] = {
     "analyze": "fairengage.analytics.cli:analyze",
     "bench": "fairengage.analytics.bench:bench_command",
     "report": "fairengage.reports.cli:report_command",
+    "backup": "fairengage.backups.cli:backup_command",
+    "restore": "fairengage.backups.cli:restore_command",
 }
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Used only when no key is configured; `demo` and the tests set their own. Start-up refuses
@@ -25,8 +25,21 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:8000"
     service_name: str = "Toronto Police Service"
     session_max_age: int = 8 * 3600
+    # Sessions and sign-in throttling (docs/security.md): idle minutes end a session like a screen lock;
+    # failed sign-ins per typed username and per client address within the window pause sign-in (0: off).
+    session_idle_timeout: int = Field(default=30 * 60, gt=0)
+    login_account_limit: int = Field(default=5, ge=0)
+    login_client_limit: int = Field(default=20, ge=0)
+    login_window: int = Field(default=15 * 60, gt=0)
     debug: bool = False
     max_page_size: int = 200
+    # Seconds between rounds of sealing journalled audit entries into the hash chain (access/sealer.py).
+    audit_seal_interval: float = 0.5
+    # Threads per server process for requests' database work (app.py explains the trade-off).
+    worker_threads: int = 8
+    # Hostile input (web/limits.py): the largest request body, and how deep JSON may nest.
+    max_body_bytes: int = Field(default=1 << 20, gt=0)
+    max_json_depth: int = Field(default=32, gt=0)
     # Published reports, one folder per period, that the public dashboard serves (reports/publications.py).
     publications_dir: Path = Path("./publications")
     # GeoJSON of the division outlines for the report map (docs/charts-and-maps.md); unset: a tile grid.

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Insert, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -73,6 +74,19 @@ def engine_for(url: str) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory that keeps objects usable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def insert_or_skip(connection: Connection, table: Table, conflict_columns: tuple[str, ...]) -> Insert:
+    """An INSERT that skips a row clashing on a unique key; with RETURNING, no row comes back then."""
+    return _insert_or_skip(connection.dialect.name, table, conflict_columns)
+
+
+@cache
+def _insert_or_skip(dialect: str, table: Table, conflict_columns: tuple[str, ...]) -> Insert:
+    # Both databases speak ON CONFLICT DO NOTHING; only the statement class differs by dialect.
+    # Cached: statements on the recording path are built once per process.
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
 @contextmanager

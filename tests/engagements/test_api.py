@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from builders import valid_body
+from fairengage.access import audit
 from fairengage.access.models import AuditEntry
 from fairengage.engagements.models import Engagement, Person
 
@@ -39,6 +40,7 @@ def test_records_a_compliant_engagement(client, world, sessions):
     assert all(f["verdict"] in ("pass", "exception") for f in body["findings"])
     assert body["receipt"]["url"].endswith("/r/" + body["receipt"]["code"])
     assert count(sessions) == 1
+    audit.seal_all(sessions)
     with sessions() as s:
         person = s.get(Person, body["id"])
         assert person.name == "Sam Example"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from fairengage.access.models import AuditEntry, AuditHead
+from fairengage.access.models import AuditEntry, AuditHead, AuditPending
 
 GENESIS = "0" * 64
 
@@ -62,15 +62,25 @@ def entry_digest(prev_digest: str, entry: AuditEntry) -> str:
     return record_digest(prev_digest, entry_record(entry))
 
 
-def _lock_head(session: Session) -> AuditHead:
+_LOG = AuditEntry.__table__
+_HEAD = AuditHead.__table__
+_PENDING = AuditPending.__table__
+_JOURNAL = insert(_PENDING)
+# Entries sealed per transaction: enough to keep up with any load, few enough to hold the head briefly.
+SEAL_BATCH = 2000
+
+
+def _lock_head(connection: Connection) -> tuple[int, str]:
     # FOR UPDATE serialises appenders on PostgreSQL; on SQLite every write transaction already
-    # holds the database's write lock (BEGIN IMMEDIATE, see db.py).
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    # holds the database's write lock (BEGIN IMMEDIATE, see db.py). The lock is held until commit,
+    # so callers append as the last step of their transaction.
+    head = connection.execute(
+        select(_HEAD.c.seq, _HEAD.c.digest).where(_HEAD.c.id == 1).with_for_update()
+    ).first()
     if head is None:
-        head = AuditHead(id=1, seq=0, digest=GENESIS)
-        session.add(head)
-        session.flush()
-    return head
+        connection.execute(insert(_HEAD).values(id=1, seq=0, digest=GENESIS))
+        return 0, GENESIS
+    return head.seq, head.digest
 
 
 def append(
@@ -83,26 +93,107 @@ def append(
     purpose: str,
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction: it lands if and only if the change it records does."""
-    head = _lock_head(session)
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        at=(at or datetime.now(UTC)).astimezone(UTC),
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        purpose=purpose,
-        details=details or {},
-        prev_digest=head.digest,
-    )
-    entry.digest = entry_digest(head.digest, entry)
-    session.add(entry)
-    head.seq = entry.seq
-    head.digest = entry.digest
+) -> dict[str, Any]:
+    """Append one entry in the caller's transaction: it lands if and only if the change it records does.
+
+    Written with Core statements rather than ORM objects: recording an engagement appends on every
+    request, and no session may keep a stale copy of the head in its identity map.
+    """
+    # The caller's pending changes go first, so that every writer takes its row locks before the
+    # head's and two writers can never wait on each other in opposite orders.
     session.flush()
-    return entry
+    connection = session.connection()
+    seq, prev = _lock_head(connection)
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    record: dict[str, Any] = {
+        "seq": seq + 1,
+        "at": moment.isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "purpose": purpose,
+        "details": details or {},
+        "prev_digest": prev,
+    }
+    record["digest"] = record_digest(prev, record)
+    connection.execute(insert(_LOG).values({**record, "at": moment}))
+    connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq + 1, digest=record["digest"]))
+    return record
+
+
+def journal(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    purpose: str,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Write an entry in the caller's transaction for `seal` to chain moments later.
+
+    For the busiest writes: `append` makes every writer queue on the chain's head until it commits,
+    which caps recording at one transaction at a time. A journalled entry still lands if and only
+    if its change does; only its place in the chain is given later, in commit order.
+    """
+    session.connection().execute(
+        _JOURNAL,
+        {
+            "at": (at or datetime.now(UTC)).astimezone(UTC),
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "purpose": purpose,
+            "details": details or {},
+        },
+    )
+
+
+def seal(session: Session, *, limit: int = SEAL_BATCH) -> int:
+    """Chain up to `limit` journalled entries, oldest first, in the caller's transaction; how many."""
+    connection = session.connection()
+    # Cheap test first, so an idle sealer never takes the head's lock.
+    if connection.execute(select(_PENDING.c.id).limit(1)).first() is None:
+        return 0
+    seq, prev = _lock_head(connection)
+    pending = connection.execute(select(_PENDING).order_by(_PENDING.c.id).limit(limit)).all()
+    entries = []
+    for row in pending:
+        seq += 1
+        record: dict[str, Any] = {
+            "seq": seq,
+            "at": row.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor": row.actor,
+            "action": row.action,
+            "entity": row.entity,
+            "entity_id": row.entity_id,
+            "purpose": row.purpose,
+            "details": row.details or {},
+            "prev_digest": prev,
+        }
+        prev = record["digest"] = record_digest(prev, record)
+        entries.append({**record, "at": row.at})
+    if not entries:
+        return 0
+    connection.execute(insert(_LOG), entries)
+    connection.execute(delete(_PENDING).where(_PENDING.c.id.in_([row.id for row in pending])))
+    connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, digest=prev))
+    return len(entries)
+
+
+def seal_all(sessions: sessionmaker[Session]) -> int:
+    """Seal every journalled entry, a batch per transaction; how many. Run before reading the log."""
+    total = 0
+    while True:
+        with sessions.begin() as session:
+            sealed = seal(session)
+        total += sealed
+        if sealed < SEAL_BATCH:
+            return total
 
 
 @dataclass(frozen=True)

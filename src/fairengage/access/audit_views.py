@@ -116,6 +116,7 @@ def audit_log(
     session: Session = Depends(db_session),
 ) -> HTMLResponse:
     """The audit log, newest first, filtered by user, record, action and local dates; the view is logged."""
+    audit.seal_all(sessions_of(request))
     settings = settings_of(request)
     filters = parse_filters(request.query_params)
     try:
@@ -194,6 +195,7 @@ def audit_verify_page(
     session: Session = Depends(db_session),
 ) -> HTMLResponse:
     """Walk the hash chain and say plainly whether the log is intact or which entry is bad."""
+    audit.seal_all(sessions_of(request))
     report = audit.verify(session)
     audit.append(
         session,

@@ -91,6 +91,7 @@ def export_lines(
     a transaction holds the write lock) while the file is sent.
     """
     start, end = local_bounds(first, last, tz)
+    audit.seal_all(sessions)
     with sessions() as session:
         span = export_range(session=session, start=start, end=end)
     exported_at = datetime.now(UTC).isoformat(timespec="seconds")

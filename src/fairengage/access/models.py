@@ -1,4 +1,4 @@
-"""Users, API tokens and the hash-chained audit log."""
+"""Users, API tokens, browser sessions, failed sign-ins and the hash-chained audit log."""
 
 from __future__ import annotations
 
@@ -41,6 +41,37 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class UserSession(Base):
+    """A signed-in browser; its cookie carries a random id of which only the SHA-256 digest is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why it ended early: "logout", "replaced" (a new sign-in in the same browser) or "deactivated".
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginFailure(Base):
+    """One failed sign-in, under keyed hashes of the typed username and of the client address.
+
+    Hashes, not the text: people type passwords into the username field, and the addresses of the
+    public are not this table's business beyond counting.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
+    client_key: Mapped[str] = mapped_column(String(64), index=True)
+
+
 class AuditEntry(Base):
     """One append-only audit entry; `digest` chains it to the entry before."""
 
@@ -66,3 +97,22 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     digest: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPending(Base):
+    """An audit entry written with its change but not yet sealed into the chain (audit.seal).
+
+    Busy writers (recording engagements) journal here instead of queueing on the chain's head: the
+    entry commits atomically with the change it records, and the sealer chains entries in batches.
+    """
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

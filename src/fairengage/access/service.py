@@ -6,15 +6,17 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from fairengage.access import audit
+from fairengage.access import audit, sessions
 from fairengage.access.models import ApiToken, User
 from fairengage.access.passwords import hash_password, verify_password
 from fairengage.access.permissions import ROLES
+from fairengage.access.principal import Principal
 from fairengage.errors import Conflict, FieldError, NotFound, RecordRefused
 from fairengage.officers import service as officers
+from fairengage.officers.models import Officer
 
 TOKEN_PREFIX = "fe_"  # noqa: S105 -- a public marker so leaked tokens are recognisable, not a secret
 
@@ -117,12 +119,45 @@ def create_token(*, session: Session, username: str, actor: str) -> str:
     return token
 
 
-def authenticate_token(*, session: Session, token: str) -> User | None:
-    """The active user owning an unrevoked token, or None."""
-    row = session.scalars(select(ApiToken).where(ApiToken.digest == _digest(token))).first()
-    if row is None or row.revoked_at is not None or not row.user.active:
+_TOKENS = ApiToken.__table__
+_USERS = User.__table__
+_OFFICERS = Officer.__table__
+# Every API request resolves its token, so the lookup is one prepared statement, not ORM loads.
+_PRINCIPAL_BY_TOKEN = (
+    select(
+        _USERS.c.id,
+        _USERS.c.username,
+        _USERS.c.role,
+        _USERS.c.officer_id,
+        _OFFICERS.c.badge,
+        _USERS.c.division_code,
+    )
+    .select_from(
+        _TOKENS.join(_USERS, _USERS.c.id == _TOKENS.c.user_id).outerjoin(
+            _OFFICERS, _OFFICERS.c.id == _USERS.c.officer_id
+        )
+    )
+    .where(
+        _TOKENS.c.digest == bindparam("digest"),
+        _TOKENS.c.revoked_at.is_(None),
+        _USERS.c.active.is_(True),
+    )
+)
+
+
+def principal_for_token(*, session: Session, token: str) -> Principal | None:
+    """The caller an unrevoked token of an active user names, or None."""
+    row = session.connection().execute(_PRINCIPAL_BY_TOKEN, {"digest": _digest(token)}).first()
+    if row is None:
         return None
-    return row.user
+    return Principal(
+        user_id=row.id,
+        username=row.username,
+        role=row.role,
+        officer_id=row.officer_id,
+        officer_badge=row.badge,
+        division_code=row.division_code,
+    )
 
 
 def list_users(*, session: Session) -> list[User]:
@@ -181,7 +216,7 @@ def set_active(*, session: Session, username: str, active: bool, actor: str) -> 
     _refuse_self(username, actor, "deactivate" if not active else "reactivate")
     if user.active == active:
         return user
-    revoked = 0
+    revoked = ended = 0
     if not active:
         # Revoked rather than merely suspended: reactivating an account must not bring back tokens
         # that may have leaked while it was off. The user is given new ones.
@@ -191,6 +226,8 @@ def set_active(*, session: Session, username: str, active: bool, actor: str) -> 
         ):
             token.revoked_at = now
             revoked += 1
+        # Signed-in browsers end now, not at their next expiry: the person may be leaving the service.
+        ended = sessions.end_all(session=session, user_id=user.id, now=now, reason="deactivated")
     user.active = active
     session.flush()
     audit.append(
@@ -200,6 +237,6 @@ def set_active(*, session: Session, username: str, active: bool, actor: str) -> 
         entity="user",
         entity_id=username,
         purpose="administration",
-        details={"tokens_revoked": revoked} if not active else {},
+        details={"tokens_revoked": revoked, "sessions_ended": ended} if not active else {},
     )
     return user

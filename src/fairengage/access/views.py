@@ -1,20 +1,25 @@
-"""Sign-in and sign-out pages for staff."""
+"""Sign-in and sign-out pages for staff, and the page a form refused for its CSRF token gets."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import Message, Scope, Send
 
-from fairengage.access import audit
+from fairengage.access import audit, sessions, throttle
 from fairengage.access import service as access
 from fairengage.access.principal import Principal
-from fairengage.web.deps import db_session, optional_page_principal
+from fairengage.web.deps import db_session, optional_page_principal, settings_of
+from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 HOME_BY_ROLE = {"officer": "/engagements/new", "supervisor": "/engagements"}
 
@@ -43,10 +48,19 @@ def login(
     session: Session = Depends(db_session),
 ) -> Response:
     """Check the password, start a fresh session and go where the user was heading."""
-    user = access.authenticate_password(session=session, username=username.strip(), password=password)
+    settings = settings_of(request)
+    now = datetime.now(UTC)
+    name = username.strip()
+    client = request.client.host if request.client else "unknown"
+    pause = throttle.paused(session=session, settings=settings, username=name, client=client, now=now)
+    if pause is not None:
+        # The password is not even looked at while paused, so the answer says nothing about it.
+        log.warning("sign-in refused: too many failed sign-ins for this %s", pause.scope)
+        return _paused_page(request, pause, next)
+    user = access.authenticate_password(session=session, username=name, password=password)
     if user is None:
         # Name the account only when it exists: people type passwords into the username field.
-        known = access.get(session=session, username=username.strip())
+        known = access.get(session=session, username=name)
         audit.append(
             session,
             actor="anonymous",
@@ -55,10 +69,35 @@ def login(
             entity_id=known.username if known else None,
             purpose="sign-in",
         )
+        started = throttle.record_failure(
+            session=session, settings=settings, username=name, client=client, now=now
+        )
+        if started is not None:
+            # One entry when a pause starts, not one per refused attempt, so that hammering the form
+            # cannot flood the audit log; the address is named only for a pause of the address.
+            audit.append(
+                session,
+                actor="anonymous",
+                action="login.throttled",
+                entity="user",
+                entity_id=known.username if known else None,
+                purpose="sign-in",
+                details={
+                    "scope": started.scope,
+                    "until": started.until.isoformat(),
+                    **({"client": client} if started.scope == "client" else {}),
+                },
+            )
         return render(request, "login.html", {"next": safe_next(next) or "", "error": True}, status_code=401)
-    # A new session on sign-in: nothing from before it carries over (session fixation).
+    throttle.clear_account(session=session, settings=settings, username=name)
+    # A new session on sign-in: nothing from before it carries over (session fixation), and a session
+    # this browser held before is ended, not merely forgotten.
+    previous = request.session.get(sessions.COOKIE_KEY)
+    if isinstance(previous, str):
+        sessions.end(session=session, token=previous, now=now, reason="replaced")
+    sessions.prune(session=session, settings=settings, now=now)
     request.session.clear()
-    request.session["uid"] = user.id
+    request.session[sessions.COOKIE_KEY] = sessions.start(session=session, user=user, now=now)
     audit.append(
         session,
         actor=user.username,
@@ -70,8 +109,57 @@ def login(
     return RedirectResponse(safe_next(next) or HOME_BY_ROLE.get(user.role, "/"), status_code=303)
 
 
+def _paused_page(request: Request, pause: throttle.Pause, next: str) -> Response:
+    until = pause.until.astimezone(settings_of(request).tz).strftime("%H:%M")
+    response = render(
+        request,
+        "login.html",
+        {"next": safe_next(next) or "", "error": None, "paused_until": until},
+        status_code=429,
+    )
+    response.headers["Retry-After"] = str(pause.retry_after)
+    return response
+
+
 @router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
-    """End the session."""
+def logout(request: Request, session: Session = Depends(db_session)) -> RedirectResponse:
+    """End the session on the server, so that a copy of the cookie is no use either."""
+    token = request.session.get(sessions.COOKIE_KEY)
+    ended = (
+        sessions.end(session=session, token=token, now=datetime.now(UTC), reason="logout")
+        if isinstance(token, str)
+        else None
+    )
+    if ended is not None:
+        audit.append(
+            session,
+            actor=ended.user.username,
+            action="logout",
+            entity="user",
+            entity_id=ended.user.username,
+            purpose="sign-out",
+        )
     request.session.clear()
     return RedirectResponse("/", status_code=303)
+
+
+async def csrf_refused(scope: Scope, send: Send, reason: object) -> None:
+    """asgi-csrf's refusal (403) as a page in the site's layout that says what to do, not its bare text."""
+    request = Request(scope)
+    lang = pick_language(request)
+    detail = N_(
+        "The form was old, or it was not sent from one of this service's pages. Nothing was changed. "
+        "Go back, reload the page and send the form again."
+    )
+    response = render(
+        request,
+        "error.html",
+        {"title": N_("This form could not be accepted"), "detail": translations(lang).gettext(detail)},
+        status_code=403,
+        lang=lang,
+    )
+
+    async def no_body() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    await response(scope, no_body, send)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from fairengage.access.principal import Principal
 from fairengage.engagements import service
 from fairengage.engagements.models import Engagement
-from fairengage.engagements.schemas import EngagementIn, EngagementOut, EngagementPage, RecordedOut
+from fairengage.engagements.schemas import EngagementIn, EngagementOut, EngagementPage, Moment, RecordedOut
 from fairengage.policy import ruleset_for_record
 from fairengage.web.deps import api_principal, db_session, sessions_of, settings_of
 from fairengage.web.problems import MEDIA_TYPE
@@ -120,8 +119,9 @@ def list_engagements(
     purpose: Annotated[str | None, Query(max_length=40)] = None,
     compliant: bool | None = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    occurred_from: datetime | None = Query(None, alias="from"),
-    occurred_to: datetime | None = Query(None, alias="to"),
+    # Aware, and within years that survive the shift to UTC in which the column is compared.
+    occurred_from: Moment | None = Query(None, alias="from"),
+    occurred_to: Moment | None = Query(None, alias="to"),
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -19,6 +19,11 @@ from pydantic import (
 ShortText = Annotated[StrictStr, Field(max_length=300)]
 LongText = Annotated[StrictStr, Field(max_length=4000)]
 Code = Annotated[StrictStr, Field(max_length=60)]
+# Wide bounds that only keep time-zone arithmetic in range (year 1 in Toronto time is before year 1);
+# the service refuses times in the future or before any rule set with the VALID-TIME rule.
+Moment = Annotated[
+    AwareDatetime, Field(ge=datetime(1900, 1, 1, tzinfo=UTC), lt=datetime(9999, 1, 1, tzinfo=UTC))
+]
 
 
 class Strict(BaseModel):
@@ -46,7 +51,7 @@ class PersonIn(Strict):
 class EngagementIn(Strict):
     """A draft record as the officer submits it (the officer is the caller)."""
 
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     division: Code
     location: Location
     purpose: Code | None = None

@@ -7,10 +7,9 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage import policy
@@ -18,12 +17,15 @@ from fairengage.access import audit
 from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
 from fairengage.config import Settings
+from fairengage.db import insert_or_skip
 from fairengage.engagements.models import Engagement, Finding, IdempotencyRecord, Person
 from fairengage.engagements.schemas import EngagementIn
 from fairengage.errors import FieldError, Forbidden, IdempotencyKeyReused, NotFound, RecordRefused
 from fairengage.officers import service as officers
-from fairengage.officers.models import Officer
 from fairengage.receipts import codes
+
+if TYPE_CHECKING:
+    from fairengage.officers.models import Officer
 
 # A device clock a little ahead of the server's must not refuse a record made just now.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -38,7 +40,9 @@ class Recorded:
     replayed: bool = False
 
 
-def facts_from(draft: EngagementIn, officer: Officer, settings: Settings) -> policy.EngagementFacts:
+def facts_from(
+    draft: EngagementIn, officer: Officer | officers.OfficerOnDuty, settings: Settings
+) -> policy.EngagementFacts:
     """What the rule evaluator reads from a draft and its officer."""
     person = draft.person
     return policy.EngagementFacts(
@@ -91,7 +95,7 @@ def evaluate_draft(
     *,
     session: Session,
     draft: EngagementIn,
-    officer: Officer,
+    officer: Officer | officers.OfficerOnDuty,
     settings: Settings,
     now: datetime | None = None,
 ) -> policy.Evaluation:
@@ -125,10 +129,26 @@ def receipt_url(settings: Settings, code: str) -> str:
     return f"{settings.public_url.rstrip('/')}/r/{code}"
 
 
+_ENGAGEMENTS = Engagement.__table__
+_PERSONS = Person.__table__
+_FINDINGS = Finding.__table__
+_KEYS = IdempotencyRecord.__table__
+
+
+# Built once: these run on every recorded engagement.
+_REPLAY = select(_KEYS.c.request_digest, _KEYS.c.status_code, _KEYS.c.response).where(
+    _KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key")
+)
+_INSERT_PERSON = insert(_PERSONS)
+_INSERT_FINDINGS = insert(_FINDINGS)
+
+
+class _KeyTaken(Exception):
+    """Another request stored a record under the same Idempotency-Key while this one was working."""
+
+
 def _replay(session: Session, user_id: int, key: str, digest: str) -> Recorded | None:
-    row = session.scalars(
-        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-    ).first()
+    row = session.connection().execute(_REPLAY, {"user_id": user_id, "key": key}).first()
     if row is None:
         return None
     if row.request_digest != digest:
@@ -155,142 +175,206 @@ def record(
         with sessions.begin() as session:
             if idempotency_key and (replay := _replay(session, principal.user_id, idempotency_key, digest)):
                 return replay
-            officer = session.get(Officer, principal.officer_id)
+            officer = officers.on_duty(session=session, officer_id=principal.officer_id)
             if officer is None:
                 raise Forbidden("this user is not linked to an officer")
             evaluation = evaluate_draft(session=session, draft=draft, officer=officer, settings=settings)
-            engagement = _store(session, draft, officer, principal, evaluation, settings)
-            body = recorded_body(engagement, settings)
-            if idempotency_key:
-                session.add(
-                    IdempotencyRecord(
-                        user_id=principal.user_id,
-                        key=idempotency_key,
-                        request_digest=digest,
-                        engagement_id=engagement.id,
-                        status_code=201,
-                        response=body,
-                        created_at=datetime.now(UTC),
-                    )
-                )
-                session.flush()
+            body = _store(session, draft, officer, principal, evaluation, settings, idempotency_key, digest)
             return Recorded(201, body)
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer with what it stored.
-        if not idempotency_key:
-            raise
+    except _KeyTaken:
+        # A concurrent request with the same key committed first; this one rolled back whole.
         with sessions.begin() as session:
-            replay = _replay(session, principal.user_id, idempotency_key, digest)
+            replay = _replay(session, principal.user_id, str(idempotency_key), digest)
         if replay is None:
-            raise
+            raise RuntimeError("an Idempotency-Key was taken but its record cannot be found") from None
         return replay
 
 
-def apply_draft(*, engagement: Engagement, draft: EngagementIn, evaluation: policy.Evaluation) -> None:
-    """Set a record's facts from a draft and its evaluation (a new record, or a correction)."""
-    engagement.division_code = draft.division
-    engagement.occurred_at = draft.occurred_at
-    engagement.lat = draft.location.lat
-    engagement.lon = draft.location.lon
-    engagement.location_description = draft.location.description
-    engagement.purpose = draft.purpose or ""
-    engagement.reason = draft.reason or ""
-    engagement.reason_grounds = list(draft.reason_grounds)
-    engagement.description_match = draft.description_match
-    engagement.description_elements = list(draft.description_elements)
-    engagement.perceived_race = draft.perceived_race or ""
-    engagement.perceived_gender = draft.perceived_gender or ""
-    engagement.perceived_age = draft.perceived_age
-    engagement.informed = draft.informed
-    engagement.inform_exception = draft.inform_exception
-    engagement.inform_exception_details = draft.inform_exception_details
-    engagement.informed_why = draft.informed_why
-    engagement.inform_why_exception = draft.inform_why_exception
-    engagement.receipt_offered = draft.receipt_offered
-    engagement.receipt_exception = draft.receipt_exception
-    engagement.receipt_exception_details = draft.receipt_exception_details
-    engagement.identifying_info_collected = bool(draft.identifying_info_collected)
-    engagement.searched = draft.searched
-    engagement.contraband_found = draft.contraband_found
-    engagement.outcome = draft.outcome
-    engagement.compliant = evaluation.compliant
-    engagement.ruleset_id = evaluation.ruleset.id
-    engagement.ruleset_version = evaluation.ruleset.version
+def draft_columns(draft: EngagementIn, evaluation: policy.Evaluation) -> dict[str, Any]:
+    """A record's columns from a draft and its evaluation (a new record, or a correction)."""
+    return {
+        "division_code": draft.division,
+        "occurred_at": draft.occurred_at,
+        "lat": draft.location.lat,
+        "lon": draft.location.lon,
+        "location_description": draft.location.description,
+        "purpose": draft.purpose or "",
+        "reason": draft.reason or "",
+        "reason_grounds": list(draft.reason_grounds),
+        "description_match": draft.description_match,
+        "description_elements": list(draft.description_elements),
+        "perceived_race": draft.perceived_race or "",
+        "perceived_gender": draft.perceived_gender or "",
+        "perceived_age": draft.perceived_age,
+        "informed": draft.informed,
+        "inform_exception": draft.inform_exception,
+        "inform_exception_details": draft.inform_exception_details,
+        "informed_why": draft.informed_why,
+        "inform_why_exception": draft.inform_why_exception,
+        "receipt_offered": draft.receipt_offered,
+        "receipt_exception": draft.receipt_exception,
+        "receipt_exception_details": draft.receipt_exception_details,
+        "identifying_info_collected": bool(draft.identifying_info_collected),
+        "searched": draft.searched,
+        "contraband_found": draft.contraband_found,
+        "outcome": draft.outcome,
+        "compliant": evaluation.compliant,
+        "ruleset_id": evaluation.ruleset.id,
+        "ruleset_version": evaluation.ruleset.version,
+    }
+
+
+def _has_person(draft: EngagementIn) -> bool:
     person = draft.person
-    if person is not None and (person.name or person.date_of_birth or person.address):
+    return person is not None and bool(person.name or person.date_of_birth or person.address)
+
+
+def apply_draft(*, engagement: Engagement, draft: EngagementIn, evaluation: policy.Evaluation) -> None:
+    """Set a stored record's facts from a corrected draft and its evaluation."""
+    for name, value in draft_columns(draft, evaluation).items():
+        setattr(engagement, name, value)
+    if draft.person is not None and _has_person(draft):
         if engagement.person is None:
             engagement.person = Person()
-        engagement.person.name = person.name
-        engagement.person.date_of_birth = person.date_of_birth
-        engagement.person.address = person.address
+        engagement.person.name = draft.person.name
+        engagement.person.date_of_birth = draft.person.date_of_birth
+        engagement.person.address = draft.person.address
+
+
+def _insert_with_fresh_code(connection: Connection, row: dict[str, Any], secret: bytes) -> str:
+    """Insert the record under a receipt code no other record holds; return the canonical code."""
+    # 30 random serial bits meet the birthday bound within tens of thousands of receipts, so a
+    # drawn code can be taken; the unique index decides, and a taken code is drawn again.
+    statement = insert_or_skip(connection, _ENGAGEMENTS, ("receipt_code",)).returning(_ENGAGEMENTS.c.id)
+    for _ in range(8):
+        code = codes.normalize_code(codes.issue_code(secret)) or ""
+        if connection.execute(statement, {**row, "receipt_code": code}).first() is not None:
+            return code
+    raise RuntimeError("no free receipt code after 8 draws")
 
 
 def _store(
     session: Session,
     draft: EngagementIn,
-    officer: Officer,
+    officer: officers.OfficerOnDuty,
     principal: Principal,
     evaluation: policy.Evaluation,
     settings: Settings,
-) -> Engagement:
+    idempotency_key: str | None,
+    digest: str,
+) -> dict[str, Any]:
+    # Core statements, not ORM objects: this is the service's hottest write (docs/load-and-recovery.md).
+    connection = session.connection()
     now = datetime.now(UTC)
-    engagement = Engagement(
-        id=str(uuid.uuid4()),
-        officer_id=officer.id,
-        entered_at=now,
-        entered_by=principal.user_id,
-        receipt_code=codes.normalize_code(codes.issue_code(settings.secret)) or "",
-        status="pending_review",
-        restricted=False,
-        legacy=False,
-        legal_hold=False,
-    )
-    apply_draft(engagement=engagement, draft=draft, evaluation=evaluation)
-    engagement.findings = [
-        Finding(rule_code=f.code, verdict=f.verdict, field=f.field, message=f.message, ground=f.ground)
+    engagement_id = str(uuid.uuid4())
+    row = {
+        "id": engagement_id,
+        "officer_id": officer.id,
+        "entered_at": now,
+        "entered_by": principal.user_id,
+        "neighbourhood": None,
+        "status": "pending_review",
+        "restricted": False,
+        "legacy": False,
+        "legal_hold": False,
+        "import_batch_id": None,
+        **draft_columns(draft, evaluation),
+    }
+    code = _insert_with_fresh_code(connection, row, settings.secret)
+    person = draft.person
+    if person is not None and _has_person(draft):
+        connection.execute(
+            _INSERT_PERSON,
+            {
+                "engagement_id": engagement_id,
+                "name": person.name,
+                "date_of_birth": person.date_of_birth,
+                "address": person.address,
+            },
+        )
+    findings = [
+        {
+            "engagement_id": engagement_id,
+            "rule_code": f.code,
+            "verdict": f.verdict,
+            "field": f.field,
+            "message": f.message,
+            "ground": f.ground,
+        }
         for f in evaluation.findings
     ]
-    session.add(engagement)
-    session.flush()
-    audit.append(
+    if findings:
+        connection.execute(_INSERT_FINDINGS, findings)
+    body = _body(engagement_id, code, [finding_json(**f) for f in findings], evaluation.compliant, settings)
+    if idempotency_key:
+        claimed = connection.execute(
+            insert_or_skip(connection, _KEYS, ("user_id", "key")).returning(_KEYS.c.id),
+            {
+                "user_id": principal.user_id,
+                "key": idempotency_key,
+                "request_digest": digest,
+                "engagement_id": engagement_id,
+                "status_code": 201,
+                "response": body,
+                "created_at": now,
+            },
+        ).first()
+        if claimed is None:
+            raise _KeyTaken
+    audit.journal(
         session,
         actor=principal.username,
         action="engagement.create",
         entity="engagement",
-        entity_id=engagement.id,
+        entity_id=engagement_id,
         purpose="recording an engagement (O. Reg. 58/16 s.9)",
         details={
-            "compliant": engagement.compliant,
+            "compliant": evaluation.compliant,
             "flags": sorted({f.code for f in evaluation.flags}),
             "ruleset": f"{evaluation.ruleset.id}@{evaluation.ruleset.version}",
-            "personal_information": engagement.person is not None,
+            "personal_information": _has_person(draft),
         },
         at=now,
     )
-    return engagement
+    return body
+
+
+def finding_json(
+    *, rule_code: str, verdict: str, message: str, field: str | None, ground: str | None, **_: Any
+) -> dict[str, Any]:
+    """One finding as the API shows it."""
+    return {"rule": rule_code, "verdict": verdict, "message": message, "field": field, "ground": ground}
 
 
 def findings_json(engagement: Engagement) -> list[dict[str, Any]]:
     """The findings as the API shows them."""
     return [
-        {
-            "rule": f.rule_code,
-            "verdict": f.verdict,
-            "message": f.message,
-            "field": f.field,
-            "ground": f.ground,
-        }
+        finding_json(
+            rule_code=f.rule_code, verdict=f.verdict, message=f.message, field=f.field, ground=f.ground
+        )
         for f in engagement.findings
     ]
 
 
 def recorded_body(engagement: Engagement, settings: Settings) -> dict[str, Any]:
     """The 201 answer of DESIGN.md's contract."""
-    code = codes.format_code(engagement.receipt_code)
+    return _body(
+        engagement.id, engagement.receipt_code, findings_json(engagement), engagement.compliant, settings
+    )
+
+
+def _body(
+    engagement_id: str,
+    canonical_code: str,
+    findings: list[dict[str, Any]],
+    compliant: bool,
+    settings: Settings,
+) -> dict[str, Any]:
+    code = codes.format_code(canonical_code)
     return {
-        "id": engagement.id,
-        "findings": findings_json(engagement),
-        "compliant": engagement.compliant,
+        "id": engagement_id,
+        "findings": findings,
+        "compliant": compliant,
         "receipt": {"code": code, "url": receipt_url(settings, code)},
     }
 

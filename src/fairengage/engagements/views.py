@@ -249,6 +249,14 @@ def _return_reason(session: Session, engagement_id: str) -> str:
     return returned[-1].reason if returned else ""
 
 
+def _returned_to(session: Session, principal: Principal, engagement_id: str) -> Any:
+    """The caller's own record returned for correction; NotFound or Forbidden otherwise."""
+    engagement = service.get_visible(session=session, principal=principal, engagement_id=engagement_id)
+    if principal.role != "officer" or engagement.status != "returned":
+        raise Forbidden("only a record returned to you for correction can be corrected")
+    return engagement
+
+
 @router.get("/engagements/{engagement_id}/correct", response_class=HTMLResponse)
 def correction_form(
     engagement_id: str,
@@ -257,9 +265,7 @@ def correction_form(
     session: Session = Depends(db_session),
 ) -> HTMLResponse:
     """A returned record, opened in the form for the officer to correct."""
-    engagement = service.get_visible(session=session, principal=principal, engagement_id=engagement_id)
-    if principal.role != "officer" or engagement.status != "returned":
-        raise Forbidden("only a record returned to you for correction can be corrected")
+    engagement = _returned_to(session, principal, engagement_id)
     return _form_page(
         request,
         principal,
@@ -281,6 +287,9 @@ async def submit_correction(
     """Save the correction as a new version; the earlier one is kept."""
     from fairengage.review import service as review
 
+    # Checked before the form is read: a refused form is shown again with the supervisor's reason for
+    # returning the record, which no one but its officer may read.
+    _returned_to(session, principal, engagement_id)
     form = await request.form()
     values: dict[str, Any] = {k: form.get(k) for k in form}
     values["reason_grounds"] = form.getlist("reason_grounds")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from fairengage.access import audit
@@ -30,9 +31,44 @@ def division_codes(*, session: Session) -> list[str]:
     return list(session.scalars(select(Division.code).order_by(Division.code)))
 
 
+_DIVISIONS = Division.__table__
+_OFFICERS = Officer.__table__
+_TRAINING = TrainingRecord.__table__
+# Built once: both run on every recorded engagement.
+_DIVISION = select(_DIVISIONS.c.code).where(_DIVISIONS.c.code == bindparam("code"))
+_ON_DUTY = (
+    select(_OFFICERS.c.name, _OFFICERS.c.badge, _TRAINING.c.completed_on)
+    .select_from(_OFFICERS.outerjoin(_TRAINING, _TRAINING.c.officer_id == _OFFICERS.c.id))
+    .where(_OFFICERS.c.id == bindparam("officer_id"))
+)
+
+
 def division_exists(*, session: Session, code: str) -> bool:
     """Whether the division is one of the service's."""
-    return session.get(Division, code) is not None
+    return session.connection().execute(_DIVISION, {"code": code}).first() is not None
+
+
+@dataclass(frozen=True)
+class OfficerOnDuty:
+    """What recording an engagement needs to know of its officer, read in one query."""
+
+    id: int
+    name: str
+    badge: str
+    training: tuple[date, ...]
+
+    def trained_as_of(self, day: date) -> date | None:
+        """The latest completion on or before `day`, as `Officer.trained_as_of` reckons it."""
+        return max((done for done in self.training if done <= day), default=None)
+
+
+def on_duty(*, session: Session, officer_id: int) -> OfficerOnDuty | None:
+    """The officer with their training dates, or None."""
+    rows = session.connection().execute(_ON_DUTY, {"officer_id": officer_id}).all()
+    if not rows:
+        return None
+    training = tuple(r.completed_on for r in rows if r.completed_on is not None)
+    return OfficerOnDuty(id=officer_id, name=rows[0].name, badge=rows[0].badge, training=training)
 
 
 def add(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fairengage.policy.ruleset import RuleSet
 
-PASS = "pass"  # noqa: S105 - a verdict, not a secret
+PASS = "pass"  # noqa: S105 - a verdict, not a secret  # nosec B105
 FAIL = "fail"
 EXCEPTION = "exception"
 VERDICTS = (PASS, FAIL, EXCEPTION)

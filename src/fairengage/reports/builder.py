@@ -381,7 +381,7 @@ def public_trends(trend: dict[str, Any], public: dict[str, Any], threshold: int)
     hidden = suppression.suppress_table(earlier, threshold=threshold) if len(earlier) else None
     for i, rows in enumerate(trend["disproportionality"][:-1]):
         label = trend["periods"][i]
-        assert hidden is not None
+        assert hidden is not None  # nosec B101 # set when there are earlier periods, the only ones looped
         result["attempts"].append(_plain_int(hidden.row_totals[label]))
         shown = []
         for row in rows:

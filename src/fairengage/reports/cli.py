@@ -72,7 +72,7 @@ def report_command(
         with _progress(err) as progress:
             if from_db:
                 input_file, governance_file = _from_database(settings, chosen, out_dir, progress)
-            assert input_file is not None
+            assert input_file is not None  # nosec B101 # given, or written by _from_database just above
             built = build_reports(
                 table_path=input_file,
                 benchmark_path=benchmark,

@@ -77,7 +77,8 @@ def period_bounds(period: str) -> tuple[date, date]:
 def _period_order(period: str) -> tuple[int, int, int]:
     # Newest first by the period's last day; a year sorts before its own fourth quarter (same last day).
     match = PERIOD.fullmatch(period)
-    assert match is not None
+    if match is None:
+        raise ValueError(f"not a period: {period!r}")
     quarter = match["quarter"]
     return int(match["year"]), int(quarter) if quarter else 4, 0 if quarter else 1
 

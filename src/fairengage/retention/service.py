@@ -335,6 +335,11 @@ def decide_request(
 
 def read_restricted(*, session: Session, principal: Principal, request_id: int) -> tuple[Engagement, Any]:
     """Read an approved restricted record, with the person's information; logged and counted."""
+    # The requester must still hold the permission, in the scope that covers the record: an approval
+    # does not outlive a change of role or division made after it was granted.
+    scope = scope_of(principal.role, "restricted:request")
+    if scope is None:
+        raise Forbidden(f"the {principal.role} role may not read restricted records")
     row = session.get(RestrictedAccessRequest, request_id)
     if row is None or row.requester_id != principal.user_id:
         raise NotFound("no such request of yours")
@@ -342,6 +347,8 @@ def read_restricted(*, session: Session, principal: Principal, request_id: int) 
     if row.status != "approved" or row.expires_at is None or now > row.expires_at:
         raise Forbidden("this request is not approved, or its approval has expired")
     engagement = session.get(Engagement, row.engagement_id)
+    if scope == "division" and engagement.division_code != principal.division_code:
+        raise NotFound("no such request of yours")
     session.add(
         RestrictedRead(
             request_id=row.id,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access import service as access
+from fairengage.access import sessions
 from fairengage.access.models import User
 from fairengage.access.principal import Principal
 from fairengage.config import Settings
@@ -52,22 +54,26 @@ def api_principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send an API token as `Authorization: Bearer <token>`")
     with request.app.state.sessions() as session:
-        user = access.authenticate_token(session=session, token=token.strip())
-        if user is None:
-            raise Unauthenticated("the API token is not valid or was revoked")
-        principal = Principal.of(user)
+        principal = access.principal_for_token(session=session, token=token.strip())
+    if principal is None:
+        raise Unauthenticated("the API token is not valid or was revoked")
     request.state.principal = principal
     return principal
 
 
 def _session_user(request: Request) -> User | None:
-    uid = request.session.get("uid")
-    if uid is None:
+    token = request.session.get(sessions.COOKIE_KEY)
+    if not isinstance(token, str) or not token:
         return None
     with request.app.state.sessions() as session:
-        user = session.get(User, uid)
-        if user is None or not user.active:
+        user = sessions.resume(
+            session=session, token=token, settings=settings_of(request), now=datetime.now(UTC)
+        )
+        if user is None:
+            # Ended, expired or unknown: drop the id so that the browser's cookie is cleared too.
+            request.session.pop(sessions.COOKIE_KEY, None)
             return None
+        session.commit()
         session.expunge(user)
         return user
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairengage.errors import DomainError
@@ -67,6 +67,8 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def _schema_rule(field: str, error_type: str) -> str:
     if error_type == "extra_forbidden":
         return "UNKNOWN-FIELD"
+    if error_type == "json_invalid":
+        return "VALID-JSON"
     top = field.split(".", 1)[0]
     return FIELD_RULES.get(top, "VALID-TYPE")
 
@@ -75,7 +77,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     """Pydantic's errors as {field, rule, message}."""
     out = []
     for err in exc.errors():
-        field = _field_path(tuple(err.get("loc", ())))
+        # A JSON syntax error's location is ("body", offset): the offset is not a field.
+        loc = ("body",) if err.get("type") == "json_invalid" else tuple(err.get("loc", ()))
+        field = _field_path(loc)
         out.append(
             {"field": field, "rule": _schema_rule(field, err.get("type", "")), "message": err.get("msg", "")}
         )
@@ -125,6 +129,19 @@ def install(app: FastAPI) -> None:
             "invalid-request",
             "one or more fields are missing, of the wrong type or not allowed; nothing was stored",
             validation_errors(exc),
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        # Starlette sends this answer, then re-raises so that the server still logs the traceback.
+        if wants_page(request):
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        return problem(
+            500,
+            "Internal server error",
+            "internal-error",
+            "the service failed to answer; try again (with the same Idempotency-Key when recording)",
             instance=request.url.path,
         )
 

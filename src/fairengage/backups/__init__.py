@@ -1,0 +1,1 @@
+"""Backups and verified restores of the whole database (docs/backups.md)."""

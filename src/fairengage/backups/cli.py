@@ -1,0 +1,88 @@
+"""`fairengage backup` and `fairengage restore`: whole-database backups and verified restores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairengage.config import get_settings
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def _print_contents(manifest) -> None:  # type: ignore[no-untyped-def]
+    from fairengage.cli import out
+
+    facts = manifest.facts
+    width = max(len(name) for name in facts.tables)
+    for name, rows in sorted(facts.tables.items()):
+        out.print(f"  {name:<{width}}  {rows:>12,}", highlight=False)
+    out.print(
+        f"audit log: head entry {facts.head_seq:,}, digest {facts.head_digest}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def backup_command(
+    out_file: Annotated[
+        Path, typer.Option("--out", help="the backup file to write; an existing file is never overwritten")
+    ],
+) -> None:
+    """Back up the whole database to one file with a manifest: SQLite online, PostgreSQL with pg_dump."""
+    from fairengage.backups import service
+    from fairengage.cli import err, fail, out
+
+    try:
+        result = service.backup(database_url=get_settings().database_url, out=out_file)
+    except service.BackupError as exc:
+        raise fail(str(exc)) from None
+    manifest = result.manifest
+    out.print(
+        f"backed up the {manifest.engine} database to {result.path} ({_size(result.bytes_written)}, "
+        f"{result.seconds:.1f} s); schema {', '.join(manifest.facts.revision)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    _print_contents(manifest)
+    if result.warnings:
+        for warning in result.warnings:
+            err.print(f"error: {warning}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def restore_command(
+    backup_file: Annotated[Path, typer.Argument(help="a file written by `fairengage backup`")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="replace a database that holds records (a backup of it is kept beside FILE first)"
+        ),
+    ] = False,
+) -> None:
+    """Check a backup completely, then make it the database (stop the service first)."""
+    from fairengage.backups import service
+    from fairengage.cli import fail, out
+
+    try:
+        result = service.restore(
+            database_url=get_settings().database_url, backup_file=backup_file, force=force
+        )
+    except service.BackupError as exc:
+        raise fail(str(exc)) from None
+    manifest = result.manifest
+    out.print(
+        f"restored {backup_file} (taken {manifest.created_at}) into {result.target} "
+        f"in {result.seconds:.1f} s; verified: {', '.join(result.checked)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    _print_contents(manifest)
+    if result.kept:
+        out.print(f"the database it replaced is kept in {result.kept}", highlight=False, soft_wrap=True)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False, soft_wrap=True)
