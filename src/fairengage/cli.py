@@ -322,18 +322,29 @@ def serve(
             "headers are believed; never '*' unless nothing but the proxy can reach this port",
         ),
     ] = "127.0.0.1",
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="server processes; one per core (docs/load-and-recovery.md)")
+    ] = 1,
+    access_log: Annotated[bool, typer.Option(help="log one line per request (paths are redacted)")] = True,
 ) -> None:
     """Serve the web app and API (see docs/security.md for running behind a TLS proxy)."""
     import uvicorn
 
     from fairengage.app import create_app
 
+    # Built once here even with several workers: a bad setting stops the command with its message
+    # before any process starts.
+    app = create_app()
     uvicorn.run(
-        create_app(),
+        # Several processes each build their own app from the same environment.
+        "fairengage.app:create_app" if workers > 1 else app,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
+        access_log=access_log,
     )
 
 

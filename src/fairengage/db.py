@@ -57,12 +57,16 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 def make_engine(url: str) -> Engine:
     """An engine for the URL, with SQLite's pragmas or PostgreSQL's pool settings."""
+    # hide_parameters: bound values (names, addresses, contact details) stay out of SQL logging and of
+    # the text of database errors, which end up in tracebacks in the server's log (docs/security.md).
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         _sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 @lru_cache(maxsize=8)

@@ -46,3 +46,31 @@ def test_killing_the_server_mid_shift_loses_and_duplicates_nothing(database_url,
     assert result.ledger.stored == len(result.tally.acknowledged) == result.ledger.keys, figures
     assert result.ledger.without_findings == 0 and result.ledger.without_audit == 0, figures
     assert result.ledger.audit_ok, figures
+
+
+def test_drill_load_command_prints_the_table_and_writes_json(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from fairengage.cli import app
+
+    url = f"sqlite:///{tmp_path / 'drill.db'}"
+    out = tmp_path / "load.json"
+    command = ["drill", "load", "--database-url", url, "--officers", "3", "--seconds", "2", "--workers", "1"]
+    result = CliRunner().invoke(app, [*command, "--baseline-seconds", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "records/s" in result.output and "baseline GET /healthz" in result.output
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["exact"] is True and run["errors"] == {} and run["acknowledged"] == run["stored"] > 0
+    assert run["baseline"]["requests"] > 0
+
+
+def test_drill_crash_refuses_a_kill_after_the_drill_ends(tmp_path):
+    from typer.testing import CliRunner
+
+    from fairengage.cli import app
+
+    result = CliRunner().invoke(app, ["drill", "crash", "--seconds", "5", "--kill-at", "9"])
+    assert result.exit_code == 1
+    assert "--kill-at 9 must come before the drill ends" in result.output

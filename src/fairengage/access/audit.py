@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access.models import AuditEntry, AuditHead, AuditPending
+from fairengage.db import insert_or_skip
 
 GENESIS = "0" * 64
 
@@ -70,16 +71,18 @@ _JOURNAL = insert(_PENDING)
 SEAL_BATCH = 2000
 
 
+_HEAD_FOR_UPDATE = select(_HEAD.c.seq, _HEAD.c.digest).where(_HEAD.c.id == 1).with_for_update()
+
+
 def _lock_head(connection: Connection) -> tuple[int, str]:
     # FOR UPDATE serialises appenders on PostgreSQL; on SQLite every write transaction already
-    # holds the database's write lock (BEGIN IMMEDIATE, see db.py). The lock is held until commit,
-    # so callers append as the last step of their transaction.
-    head = connection.execute(
-        select(_HEAD.c.seq, _HEAD.c.digest).where(_HEAD.c.id == 1).with_for_update()
-    ).first()
+    # holds the database's write lock (BEGIN IMMEDIATE, see db.py). The lock is held until commit.
+    head = connection.execute(_HEAD_FOR_UPDATE).first()
     if head is None:
-        connection.execute(insert(_HEAD).values(id=1, seq=0, digest=GENESIS))
-        return 0, GENESIS
+        # The very first entry: writers racing to create the head must not fail on its key, so the
+        # loser skips its insert, waits for the winner's row and locks that.
+        connection.execute(insert_or_skip(connection, _HEAD, ("id",)).values(id=1, seq=0, digest=GENESIS))
+        head = connection.execute(_HEAD_FOR_UPDATE).one()
     return head.seq, head.digest
 
 

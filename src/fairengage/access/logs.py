@@ -1,8 +1,10 @@
 """Keeps secrets and personal information out of the server's logs.
 
-Access logs are read by people who may not read the records (operations staff, log shippers, whoever
-holds a backup), so a request's query string is logged with only the parameters known to be harmless;
-every other value is replaced. A parameter someone adds tomorrow is hidden until it is listed here.
+Logs are read by people who may not read the records (operations staff, log shippers, whoever holds a
+backup). So a request's query string is logged with only the parameters known to be harmless, every
+other value replaced (a parameter someone adds tomorrow is hidden until it is listed here), and the
+database's debug logging shows statements but never the rows they return. Bound parameters are kept
+out of statement logs and database errors by the engine itself (`hide_parameters` in db.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ HIDDEN = "***"
 # Parameter names shown with their value hidden; anything else in the name's place is hidden whole.
 PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,39}")
 ACCESS_LOGGER = "uvicorn.access"
+# SQLAlchemy's engines log here (echo="debug", or the logger turned up to DEBUG), one record per row.
+DATABASE_LOGGER = "sqlalchemy.engine.Engine"
 
 
 def redact_target(target: str) -> str:
@@ -55,8 +59,19 @@ class AccessLogRedaction(logging.Filter):
         return True
 
 
+class RowRedaction(logging.Filter):
+    """Keeps the database's debug records of returned rows, without the values in them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Replace a row's values in place; never drops a record."""
+        if isinstance(record.msg, str) and record.msg.startswith("Row "):
+            record.msg, record.args = "Row (values hidden)", ()
+        return True
+
+
 def install() -> None:
-    """Attach the redaction to uvicorn's access logger once per process (filters survive its dictConfig)."""
-    logger = logging.getLogger(ACCESS_LOGGER)
-    if not any(isinstance(f, AccessLogRedaction) for f in logger.filters):
-        logger.addFilter(AccessLogRedaction())
+    """Attach the redactions once per process (logger filters survive uvicorn's logging dictConfig)."""
+    for name, kind in ((ACCESS_LOGGER, AccessLogRedaction), (DATABASE_LOGGER, RowRedaction)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())

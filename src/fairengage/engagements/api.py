@@ -13,7 +13,7 @@ from fairengage.engagements import service
 from fairengage.engagements.models import Engagement
 from fairengage.engagements.schemas import EngagementIn, EngagementOut, EngagementPage, Moment, RecordedOut
 from fairengage.policy import ruleset_for_record
-from fairengage.web.deps import api_principal, db_session, sessions_of, settings_of
+from fairengage.web.deps import api_principal, bearer_token, db_session, sessions_of, settings_of
 from fairengage.web.problems import MEDIA_TYPE
 
 router = APIRouter(prefix="/api/v1", tags=["engagements"])
@@ -26,14 +26,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404: PROB
 def create_engagement(
     draft: EngagementIn,
     request: Request,
-    principal: Principal = Depends(api_principal),
+    token: str = Depends(bearer_token),
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Record an engagement; a repeat with the same Idempotency-Key returns the first answer."""
+    # The token is checked in the recording transaction itself: one connection per request.
     result = service.record(
         sessions=sessions_of(request),
         draft=draft,
-        principal=principal,
+        token=token,
         settings=settings_of(request),
         idempotency_key=idempotency_key,
     )

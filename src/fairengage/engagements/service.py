@@ -14,13 +14,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage import policy
 from fairengage.access import audit
+from fairengage.access import service as access
 from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
 from fairengage.config import Settings
 from fairengage.db import insert_or_skip
 from fairengage.engagements.models import Engagement, Finding, IdempotencyRecord, Person
 from fairengage.engagements.schemas import EngagementIn
-from fairengage.errors import FieldError, Forbidden, IdempotencyKeyReused, NotFound, RecordRefused
+from fairengage.errors import (
+    FieldError,
+    Forbidden,
+    IdempotencyKeyReused,
+    NotFound,
+    RecordRefused,
+    Unauthenticated,
+)
 from fairengage.officers import service as officers
 from fairengage.receipts import codes
 
@@ -163,16 +171,24 @@ def record(
     *,
     sessions: sessionmaker[Session],
     draft: EngagementIn,
-    principal: Principal,
+    principal: Principal | None = None,
+    token: str | None = None,
     settings: Settings,
     idempotency_key: str | None,
 ) -> Recorded:
-    """Evaluate the draft against the rule set in force and store it with its findings, once per key."""
-    if scope_of(principal.role, "engagements:create") is None or principal.officer_id is None:
+    """Evaluate the draft against the rule set in force and store it with its findings, once per key.
+
+    The caller is a signed-in `principal` (the form) or an API `token`, resolved in the same
+    transaction as the write so that a request takes one database connection, not two.
+    """
+    if principal is not None and (
+        scope_of(principal.role, "engagements:create") is None or principal.officer_id is None
+    ):
         raise Forbidden("only an officer may record an engagement")
     digest = request_digest(draft)
     try:
         with sessions.begin() as session:
+            principal = principal or _caller(session, token)
             if idempotency_key and (replay := _replay(session, principal.user_id, idempotency_key, digest)):
                 return replay
             officer = officers.on_duty(session=session, officer_id=principal.officer_id)
@@ -183,11 +199,22 @@ def record(
             return Recorded(201, body)
     except _KeyTaken:
         # A concurrent request with the same key committed first; this one rolled back whole.
+        assert principal is not None
         with sessions.begin() as session:
             replay = _replay(session, principal.user_id, str(idempotency_key), digest)
         if replay is None:
             raise RuntimeError("an Idempotency-Key was taken but its record cannot be found") from None
         return replay
+
+
+def _caller(session: Session, token: str | None) -> Principal:
+    """The officer an API token names, allowed to record; Unauthenticated or Forbidden otherwise."""
+    principal = access.principal_for_token(session=session, token=token) if token else None
+    if principal is None:
+        raise Unauthenticated("the API token is not valid or was revoked")
+    if scope_of(principal.role, "engagements:create") is None or principal.officer_id is None:
+        raise Forbidden("only an officer may record an engagement")
+    return principal
 
 
 def draft_columns(draft: EngagementIn, evaluation: policy.Evaluation) -> dict[str, Any]:

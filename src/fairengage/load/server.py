@@ -40,10 +40,10 @@ class ServerProcess:
             "FAIRENGAGE_SECRET_KEY": self.secret_key,
             "FAIRENGAGE_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
         }
+        # The product's own command, as an administrator would run it (access log included).
         command = [
-            sys.executable, "-m", "uvicorn", "--factory", "fairengage.app:create_app",
+            sys.executable, "-c", "from fairengage.cli import app; app()", "serve",
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-            "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
         with self.log.open("ab") as log:
             # A session of its own: SIGKILL to the group takes the supervisor and every worker at once,

@@ -14,8 +14,8 @@ and the rule, and nothing is stored. The rules (docs/api.md, "Limits and hostile
   database column can hold one, and PostgreSQL refuses it outright);
 - `VALID-MULTIPART` (400): a multipart body without a boundary or that does not parse.
 
-JSON checks apply to bodies on `/api/` sent as JSON (or without a Content-Type, which FastAPI reads as
-JSON). Pages take only forms, which CSRF reads as UTF-8 text.
+JSON checks apply to bodies sent as JSON, and to bodies on `/api/` without a Content-Type (which some
+FastAPI versions read as JSON). Pages take only forms, which CSRF reads as UTF-8 text.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def body_refusal(scope: Scope, body: bytes, max_depth: int) -> Refusal | None:
     if media == "multipart/form-data":
         return _multipart_refusal(body, options.get(b"boundary"))
     on_api = scope.get("path", "").startswith("/api/")
-    # FastAPI reads a body without a Content-Type as JSON, so the API checks it as JSON too.
+    # Older FastAPI versions read a body without a Content-Type as JSON; checking it as JSON is safe anyway.
     if (media == "" and on_api) or media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     ):
