@@ -21,6 +21,7 @@ from fairengage.access import logs, sealer
 from fairengage.config import Settings, get_settings
 from fairengage.db import engine_for, session_factory
 from fairengage.web import problems
+from fairengage.web.pages_only import PagesOnly
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -142,9 +143,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(importlib.import_module(module).router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    # Added innermost first: security headers wrap CSRF, which wraps the session cookie.
+    # Added innermost first: security headers wrap CSRF, which wraps the session cookie. The JSON API
+    # authenticates with bearer tokens, never cookies, so it cannot be forged cross-site and passes both.
     app.add_middleware(
-        SessionMiddleware,
+        PagesOnly,
+        middleware=SessionMiddleware,
         secret_key=settings.secret_key.get_secret_value(),
         session_cookie="fairengage_session",
         max_age=settings.session_max_age,
@@ -152,11 +155,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.public_url.startswith("https://"),
     )
     app.add_middleware(
-        asgi_csrf,  # type: ignore[arg-type]
+        PagesOnly,
+        middleware=asgi_csrf,
         signing_secret=settings.secret_key.get_secret_value(),
         always_protect={"/login"},
-        # The JSON API authenticates with bearer tokens, never cookies, so it cannot be forged cross-site.
-        skip_if_scope=lambda scope: scope["path"].startswith("/api/"),
         cookie_samesite="Lax",
         cookie_secure=settings.public_url.startswith("https://"),
         send_csrf_failed=csrf_refused,

@@ -46,6 +46,9 @@ LOAD_CHUNK = 2000
 MAX_AGE = 120
 # Quoted values in messages are cut to this length, so that one line stays one readable line.
 QUOTE_LIMIT = 40
+# No CSV line is read whole past this: a row of ours is a few kilobytes, and a file that is one huge
+# field or has no newline at all must not be read into memory to find that out.
+MAX_LINE_BYTES = 1 << 20
 
 
 class RowError(Exception):
@@ -363,39 +366,126 @@ def csv_rows(
 ) -> Iterator[tuple[int, dict[str, str] | RowError]]:
     """Each data row of a UTF-8 CSV file as {column: text}, numbered as a person counts lines (header 1).
 
-    A row whose field count differs from the header's is yielded as its RowError; an unreadable file
-    raises RowError.
+    A row whose field count differs from the header's, or with a NUL character, is yielded as its
+    RowError; an unreadable file raises RowError. No line is read whole when it is longer than
+    MAX_LINE_BYTES, and no field is kept past the csv module's field_size_limit, so a file with one
+    enormous field is refused without being read into memory.
     """
     with path.open("rb") as handle:
-        reader = csv.reader(_utf8_lines(handle), strict=True)
-        line = 1
+        lines = _Lines(handle)
+        reader = csv.reader(lines, strict=True)
+        header: list[str] = []
         try:
-            header = next(reader, None)
-            if header is None:
+            first = next(reader, None)
+            if first is None:
                 raise RowError(1, "-", "the file is empty: expected a header line")
-            check_header(header)
+            check_header(first)
+            header = first
             width = len(header)
-            line = reader.line_num + 1
+            lines.next_row()
             for fields in reader:
-                if fields:  # a blank line is not a row
-                    if len(fields) == width:
-                        yield line, dict(zip(header, fields, strict=True))
-                    else:
-                        yield line, RowError(line, "-", f"has {len(fields)} fields; the header has {width}")
-                line = reader.line_num + 1
+                line = lines.row_start
+                lines.next_row()
+                if not fields:  # a blank line is not a row
+                    continue
+                if len(fields) != width:
+                    yield line, RowError(line, "-", f"has {len(fields)} fields; the header has {width}")
+                    continue
+                row = dict(zip(header, fields, strict=True))
+                nul = next((name for name, value in row.items() if "\x00" in value), None)
+                if nul is not None:
+                    # No database column can hold one (PostgreSQL refuses it), and it is never meant.
+                    yield line, RowError(line, nul, "contains a NUL character")
+                    continue
+                yield line, row
         except csv.Error as exc:
-            raise RowError(line, "-", f"is not valid CSV ({exc})") from None
+            if "field larger than field limit" not in str(exc):
+                raise RowError(lines.row_start, "-", f"is not valid CSV ({exc})") from None
+            raise _too_long(lines.row_start, lines.row_text(), header) from None
+        except _LineTooLong as exc:
+            raise _too_long(lines.row_start, exc.text, header) from None
 
 
-def _utf8_lines(handle: Any) -> Iterator[str]:
-    """The file's lines, decoded one by one so that a decoding error names its own line."""
-    # Splitting bytes at newlines is safe in UTF-8: no multi-byte character contains the byte 0x0A.
-    for number, raw in enumerate(handle, start=1):
+def _too_long(row: int, text: str, header: list[str]) -> RowError:
+    """The error for a row with a field past the csv module's field_size_limit, or a line past ours."""
+    limit = csv.field_size_limit()
+    column = _column_of_long_field(text, header, limit)
+    if column != "-":
+        return RowError(row, column, f"longer than {limit:,} characters")
+    return RowError(row, "-", f"the line is longer than {MAX_LINE_BYTES:,} bytes")
+
+
+class _LineTooLong(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__("line too long")
+        self.text = text
+
+
+class _Lines:
+    """The file's lines, decoded one by one so that a decoding error names its own line.
+
+    Each line is read with a bound (MAX_LINE_BYTES), never whole. The lines of the row being read are
+    kept (they are the csv reader's input anyway) to find the column of a field that is too long.
+    """
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.number = 0
+        self.row_start = 1
+        self._row: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        raw = self.handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            raise StopIteration
+        self.number += 1
+        if not self._row:
+            self.row_start = self.number
+        if self.number == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise RowError(1, "-", "is UTF-16 text: save the file as UTF-8")
+        if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+            # Only the bounded start of the line is at hand: enough to say which field ran on.
+            raise _LineTooLong(self.row_text() + raw.decode("utf-8", errors="replace"))
+        # Splitting bytes at newlines is safe in UTF-8: no multi-byte character contains the byte 0x0A.
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise RowError(number, "-", "is not UTF-8 text") from None
-        yield text.removeprefix("\ufeff") if number == 1 else text
+            raise RowError(self.number, "-", "is not UTF-8 text") from None
+        if self.number == 1:
+            text = text.removeprefix("\ufeff")
+        self._row.append(text)
+        return text
+
+    def next_row(self) -> None:
+        """The csv reader has made a row of the lines read so far: start the next one."""
+        self._row.clear()
+
+    def row_text(self) -> str:
+        """The lines of the row being read."""
+        return "".join(self._row)
+
+
+# One field of a CSV line, quoted (with "" inside; an unclosed quote runs to the end) or not.
+_CSV_FIELD = re.compile(r'"[^"]*(?:""[^"]*)*"?|[^,"\r\n]*')
+
+
+def _column_of_long_field(text: str, header: list[str], limit: int) -> str:
+    """The header name of the first field in `text` longer than `limit` characters, or "-"."""
+    position = index = 0
+    while position <= len(text):
+        match = _CSV_FIELD.match(text, position)
+        if match is None or match.end() - match.start() > limit:
+            break
+        position = match.end()
+        if position >= len(text) or text[position] in "\r\n":
+            return "-"
+        if text[position] == ",":
+            index += 1
+        position += 1
+    return header[index] if index < len(header) else "-"
 
 
 def check_columns(header: list[str], required: tuple[str, ...], row: int = 1) -> None:
@@ -432,7 +522,7 @@ def text_value(row: int, column: str, value: Any, *, limit: int, required: bool 
     value = value.strip()
     if len(value) > limit:
         raise RowError(row, column, f"longer than {limit} characters")
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+    if _has_control_characters(value):
         raise RowError(row, column, "contains control characters")
     return value
 
@@ -654,6 +744,8 @@ def _person_text(row: int, column: str, value: Any, limit: int) -> str | None:
         raise RowError(row, column, "is not text")
     if len(value.strip()) > limit:
         raise RowError(row, column, f"longer than {limit} characters")
+    if _has_control_characters(value):
+        raise RowError(row, column, "contains control characters")
     return value.strip()
 
 
@@ -667,4 +759,11 @@ def _grounds(row: int, value: Any) -> list[str]:
     grounds = [i.strip() for i in items if i.strip()]
     if any(len(g) > 60 for g in grounds):
         raise RowError(row, "reason_grounds", "a ground code is longer than 60 characters")
+    if any(_has_control_characters(g) for g in grounds):
+        raise RowError(row, "reason_grounds", "a ground code contains control characters")
     return grounds
+
+
+def _has_control_characters(text: str) -> bool:
+    # Tabs and line breaks are text; anything else below 32 (NUL above all: PostgreSQL refuses it) is not.
+    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
