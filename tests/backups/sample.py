@@ -11,6 +11,7 @@ import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -73,8 +74,12 @@ def rewrite_backup(
     change: Callable[[Path], None],
     *,
     fix_checksum: bool,
+    claim: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """Copy a backup, changing its database with `change`; with fix_checksum, update the manifest to match."""
+    """Copy a backup, changing its database with `change` and its manifest with `claim`.
+
+    With fix_checksum the manifest's size and SHA-256 are made to match, as a careful forger would.
+    """
     with tarfile.open(source, "r:gz") as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
         member = manifest["database"]["member"]
@@ -84,6 +89,8 @@ def rewrite_backup(
     change(work)
     data = work.read_bytes()
     work.unlink()
+    if claim:
+        claim(manifest)
     if fix_checksum:
         manifest["database"]["sha256"] = hashlib.sha256(data).hexdigest()
         manifest["database"]["bytes"] = len(data)

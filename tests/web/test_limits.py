@@ -120,6 +120,15 @@ def test_a_declared_length_over_the_limit_is_refused_before_any_byte_is_read():
     assert sender.asked == 0
 
 
+@pytest.mark.parametrize("declared", [b"9" * 5000, "\u00b2".encode("latin-1"), b"-1", b"12x"])
+def test_a_strange_content_length_is_no_crash(declared):
+    middleware = limits.RequestLimits(lambda *a: None, max_body_bytes=100)  # type: ignore[arg-type]
+    sender = _Sender(chunks=1, size=1000)
+    sent = _call(middleware, sender, [(b"content-length", declared)])
+    # Refused by its length, or by counting the bytes that came: never an exception.
+    assert sent[0]["status"] == 413
+
+
 def test_the_handler_gets_the_body_it_was_sent():
     received = []
 
@@ -193,6 +202,12 @@ def test_brackets_in_text_are_not_nesting(client, officer):
 def test_malformed_json_is_refused_naming_the_field_and_rule(client, officer, sessions, content, field, rule):
     refused(post(client, officer, content), 400, field, rule)
     assert stored(sessions) == 0
+
+
+def test_an_escaped_surrogate_pair_is_a_character_and_is_read(client, officer):
+    body = json.dumps(valid_body(reason="Seen trying car doors one after another, \U0001f697 in hand."))
+    assert "\\ud83d\\ude97" in body
+    assert post(client, officer, body).status_code == 201
 
 
 def test_a_json_body_starting_with_a_byte_order_mark_is_read(client, officer):

@@ -86,11 +86,3 @@ def prune(*, session: Session, settings: Settings, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
-
-
-def live_count(*, session: Session, user_id: int, settings: Settings, now: datetime) -> int:
-    """How many sessions of a user could still be used (for tests and the administrator's view)."""
-    rows = session.scalars(
-        select(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
-    ).all()
-    return sum(1 for row in rows if not expired(row, settings, now))

@@ -34,6 +34,10 @@ def load_command(
     officers: Officers = 50,
     seconds: Seconds = 60,
     workers: Workers = 2,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=1, help="records per second due across all officers (open loop); none: flat out"),
+    ] = None,
     repeat: Annotated[int, typer.Option(min=1, max=9, help="drills in a row; the table adds the median")] = 1,
     baseline_seconds: Annotated[
         float, typer.Option(min=0, max=60, help="seconds of GET /healthz first, the HTTP path's ceiling")
@@ -52,11 +56,14 @@ def load_command(
             database_url=database_url,
             baseline_seconds=baseline_seconds,
             crash=None,
+            rate=rate,
             seed=run,
         )
         for run in range(repeat)
     ]
-    _report(results, out, title=f"Load drill: {officers} officers, {seconds:g} s, {workers} worker(s)")
+    pace = f"{rate:g} records/s due" if rate else "as fast as answered"
+    title = f"Load drill: {officers} officers, {pace}, {seconds:g} s, {workers} worker(s)"
+    _report(results, out, title=title)
 
 
 @app.command("crash")
@@ -85,6 +92,7 @@ def crash_command(
         database_url=database_url,
         baseline_seconds=0,
         crash=CrashPlan(at=kill_at, down_for=down_for),
+        rate=None,
         seed=0,
     )
     _report([result], out, title=f"Crash drill: SIGKILL at {kill_at:g} s, restarted {down_for:g} s later")
@@ -99,6 +107,7 @@ def _one_drill(
     database_url: str | None,
     baseline_seconds: float,
     crash: Any,
+    rate: float | None,
     seed: int,
 ) -> dict[str, Any]:
     from sqlalchemy.exc import OperationalError
@@ -121,6 +130,7 @@ def _one_drill(
             workers=workers,
             crash=crash,
             baseline_seconds=baseline_seconds,
+            rate=rate,
             seed=seed,
             progress=say,
         )

@@ -111,35 +111,64 @@ class Tally:
 
 
 async def officer_shift(
-    *, port: int, token: str, division: str, seed: int, until: float, tally: Tally, give_up_after: float
+    *,
+    port: int,
+    token: str,
+    division: str,
+    seed: int,
+    until: float,
+    tally: Tally,
+    give_up_after: float,
+    period: float | None = None,
+    offset: float = 0.0,
 ) -> None:
-    """Record one engagement after another until `until`; retry each under its key until acknowledged."""
+    """Record engagements until `until`; retry each under its key until acknowledged.
+
+    Without a `period` the officer sends the next record as soon as the last is acknowledged (a
+    closed loop: it finds the most the server can take). With one, records are due every `period`
+    seconds from `offset`, whether or not the server kept up (an open loop), and a record's latency
+    counts from when it was due, so time spent queued behind a slow answer is not hidden.
+    """
     rng = random.Random(seed)  # noqa: S311 -- varied test data, not secrets
     connection = Connection("127.0.0.1", port)
+    due = time.monotonic() + offset
     try:
-        while time.monotonic() < until:
+        while True:
+            if period is not None:
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+            if time.monotonic() >= until:
+                break
             body = json.dumps(engagement_body(rng, division)).encode()
             headers = {
                 "Authorization": f"Bearer {token}",
                 "Content-Type": "application/json",
                 "Idempotency-Key": uuid.uuid4().hex,
             }
-            await _record_until_acknowledged(connection, headers, body, tally, give_up_after)
+            await _record_until_acknowledged(
+                connection, headers, body, tally, give_up_after, due if period is not None else None
+            )
+            if period is not None:
+                due += period
     finally:
         await connection.close()
 
 
 async def _record_until_acknowledged(
-    connection: Connection, headers: dict[str, str], body: bytes, tally: Tally, give_up_after: float
+    connection: Connection,
+    headers: dict[str, str],
+    body: bytes,
+    tally: Tally,
+    give_up_after: float,
+    due: float | None,
 ) -> None:
     deadline = time.monotonic() + give_up_after
     while True:
-        started = time.perf_counter()
+        started = time.monotonic()
         try:
             answer = await connection.request("POST", RECORD_PATH, headers, body)
         except ConnectionLost:
             answer = None
-        elapsed = time.perf_counter() - started
+        elapsed = time.monotonic() - (due if due is not None else started)
         if answer is not None and answer.status == 201:
             tally.latencies.append(elapsed)
             record_id = json.loads(answer.body)["id"]
@@ -171,16 +200,19 @@ async def run_shifts(
     tokens: list[str],
     seconds: float,
     seed: int = 0,
+    rate: float | None = None,
     give_up_after: float = 120.0,
     during: Callable[[], Any] | None = None,
 ) -> tuple[Tally, float]:
     """Every officer recording for `seconds`; the tally and the wall time until the last one finished.
 
+    `rate`, if given, is the records per second due across all officers, spread evenly (open loop).
     `during`, if given, is a coroutine function run alongside (a crash drill kills the server in it).
     """
     tally = Tally()
     until = time.monotonic() + seconds
     started = time.monotonic()
+    period = len(tokens) / rate if rate else None
     shifts = [
         officer_shift(
             port=port,
@@ -190,6 +222,8 @@ async def run_shifts(
             until=until,
             tally=tally,
             give_up_after=give_up_after,
+            period=period,
+            offset=(period or 0.0) * number / len(tokens),
         )
         for number, token in enumerate(tokens)
     ]

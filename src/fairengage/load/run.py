@@ -36,6 +36,7 @@ class DrillResult:
     officers: int
     workers: int
     seconds: float
+    rate: float | None
     wall: float
     tally: drill.Tally
     ledger: drill.Ledger
@@ -74,6 +75,7 @@ class DrillResult:
             "officers": self.officers,
             "workers": self.workers,
             "seconds": self.seconds,
+            "rate": self.rate,
             "wall_seconds": round(self.wall, 2),
             "acknowledged": len(self.tally.acknowledged),
             "records_per_second": round(self.records_per_second, 1),
@@ -142,6 +144,7 @@ def run_drill(
     workers: int = 2,
     crash: CrashPlan | None = None,
     baseline_seconds: float = 0.0,
+    rate: float | None = None,
     seed: int = 0,
     log_dir: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
@@ -187,6 +190,7 @@ def run_drill(
                 tokens=tokens,
                 seconds=seconds,
                 seed=seed,
+                rate=rate,
                 during=kill_and_restart if crash else None,
             )
         )
@@ -203,6 +207,7 @@ def run_drill(
         officers=officers,
         workers=workers,
         seconds=seconds,
+        rate=rate,
         wall=wall,
         tally=tally,
         ledger=ledger,

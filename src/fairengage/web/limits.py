@@ -44,6 +44,7 @@ _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _OPENERS = frozenset(b"[{")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])")
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,12 @@ class RequestLimits:
         await self.app(scope, replay, send)
 
     def _declared_length_refusal(self, scope: Scope) -> Refusal | None:
-        declared = _header(scope, b"content-length")
+        declared = (_header(scope, b"content-length") or "").strip()
         # A malformed Content-Length is the server's to refuse; the bytes are counted as they come anyway.
-        if declared is not None and declared.strip().isdigit() and int(declared) > self.max_body_bytes:
-            return self._too_large()
-        return None
+        if not (declared.isascii() and declared.isdigit()):
+            return None
+        # More digits than any real length has would also be more than int() agrees to read.
+        return self._too_large() if len(declared) > 18 or int(declared) > self.max_body_bytes else None
 
     async def _read_body(self, receive: Receive) -> bytes | Refusal | None:
         chunks: list[bytes] = []
@@ -184,6 +186,9 @@ def json_refusal(body: bytes, max_depth: int) -> Refusal | None:
     except ValueError:
         # Python refuses to read integers of thousands of digits (a guard against slow conversions).
         return Refusal(400, "body", "VALID-JSON", "a number in the JSON has too many digits")
+    # Valid JSON can hold a NUL or a surrogate only as a \u escape: without one, no string need be read.
+    if not _SUSPECT_ESCAPE.search(body):
+        return None
     return _strings_refusal(value)
 
 
