@@ -53,6 +53,7 @@ class Outcome:
     """What the gate decided: failures, explained advisories, and packages it could not audit."""
 
     audited: int = 0
+    by_pip_audit: int = 0
     unexplained: list[Advisory] = field(default_factory=list)
     explained: list[tuple[Advisory, str]] = field(default_factory=list)
     unaudited: list[str] = field(default_factory=list)
@@ -115,6 +116,7 @@ def assess(
                 outcome.unaudited.append(f"{dep['name']}: {dep['skip_reason']}")
             continue
         outcome.audited += 1
+        outcome.by_pip_audit += 1
         found += [
             Advisory(
                 dep["name"], dep["version"], v["id"], tuple(v.get("aliases") or ()), tuple(v["fix_versions"])
@@ -200,7 +202,8 @@ def main() -> int:
     if outcome.audited == 0:
         print("error: no package could be audited: is PyPI reachable?")
     print(
-        f"pip-audit gate: {outcome.audited} packages audited, {len(outcome.unaudited)} unaudited, "
+        f"pip-audit gate: {outcome.audited} packages audited ({outcome.by_pip_audit} by pip-audit, the rest "
+        f"from PyPI's project data), {len(outcome.unaudited)} unaudited, "
         f"{len(outcome.unexplained)} unexplained and {len(outcome.explained)} explained advisories "
         f"in {time.monotonic() - started:.1f} s"
     )

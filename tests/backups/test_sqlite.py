@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import tarfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -97,7 +100,7 @@ def test_backup_taken_while_another_thread_writes_is_consistent(service: Service
         stop.set()
         writer.join(timeout=30)
     assert not failures, failures
-    assert len(written) > 60, "the writer kept writing while the backups ran"
+    assert len(written) >= 20 + len(results), "the writer kept writing while the backups ran"
     heads = [r.manifest.facts.head_seq for r in results]
     assert heads == sorted(heads) and heads[0] < heads[-1] < written[-1] + 1
     for n, result in enumerate(results):
@@ -199,6 +202,43 @@ def test_non_empty_target_needs_force_and_then_keeps_what_it_replaced(service: S
     assert not list(tmp_path.glob("live.db-*")), "no stale -wal or -shm beside the restored file"
 
 
+@pytest.mark.parametrize("content", [b"not a database at all" * 100, None])
+def test_force_over_something_that_cannot_be_kept_replaces_nothing(
+    service: Service, tmp_path: Path, content: bytes | None
+):
+    made = backups.backup(database_url=service.url, out=tmp_path / "b.backup")
+    target = tmp_path / "other.db"
+    if content is None:  # a SQLite database, but someone else's
+        sql("CREATE TABLE ledger (amount INTEGER)")(target)
+        sql("INSERT INTO ledger VALUES (42)")(target)
+    else:
+        target.write_bytes(content)
+    before = file_digest(target)
+    with pytest.raises(BackupError, match=r"nothing was replaced: .*move it aside yourself"):
+        backups.restore(database_url=f"sqlite:///{target}", backup_file=made.path, force=True)
+    assert file_digest(target) == before
+
+
+def test_a_stale_write_ahead_log_is_not_replayed_into_the_restored_file(service: Service, tmp_path: Path):
+    """A -wal left by a crashed process beside a deleted database must not be applied to the new file."""
+    made = backups.backup(database_url=service.url, out=tmp_path / "b.backup")
+    service.release()
+    other = tmp_path / "other.db"
+    other.write_bytes(service.path.read_bytes())
+    crashed = sqlite3.connect(other, isolation_level=None)
+    crashed.execute("PRAGMA journal_mode=WAL")
+    crashed.execute("PRAGMA wal_autocheckpoint=0")
+    crashed.execute("DELETE FROM persons")
+    target = tmp_path / "restored.db"
+    shutil.copyfile(tmp_path / "other.db-wal", tmp_path / "restored.db-wal")
+    crashed.close()
+    backups.restore(database_url=f"sqlite:///{target}", backup_file=made.path)
+    # Opened as the service opens it (write-ahead logging on), it holds exactly what was backed up.
+    with engine_for(f"sqlite:///{target}").connect() as connection:
+        assert backups.facts_of(connection) == made.manifest.facts
+    engine_for(f"sqlite:///{target}").dispose()
+
+
 def test_a_database_in_use_is_not_replaced(service: Service, tmp_path: Path):
     made = backups.backup(database_url=service.url, out=tmp_path / "b.backup")
     populate(service.url, records=1, badge="T702")  # leaves the service's pooled connection open
@@ -210,6 +250,15 @@ def test_a_database_in_use_is_not_replaced(service: Service, tmp_path: Path):
     assert not list(tmp_path.glob("*.before-restore-*"))
 
 
+def test_a_freshly_migrated_database_needs_no_force(
+    service: Service, empty_sqlite: Callable[[str], str], tmp_path: Path
+):
+    made = backups.backup(database_url=service.url, out=tmp_path / "b.backup")
+    fresh = empty_sqlite("fresh.db")
+    backups.restore(database_url=fresh, backup_file=made.path)
+    assert facts(fresh) == made.manifest.facts
+
+
 def test_backup_never_overwrites_a_file(service: Service, tmp_path: Path):
     existing = tmp_path / "b.backup"
     existing.write_bytes(b"yesterday's backup")
@@ -218,20 +267,27 @@ def test_backup_never_overwrites_a_file(service: Service, tmp_path: Path):
     assert existing.read_bytes() == b"yesterday's backup"
 
 
-def test_a_broken_chain_is_backed_up_as_found_but_not_restored(service: Service, tmp_path: Path):
+@pytest.fixture
+def runner() -> Iterator[CliRunner]:
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_a_broken_chain_is_backed_up_as_found_but_not_restored(
+    service: Service, tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+):
     with transaction(session_factory(engine_for(service.url))) as session:
         session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="someone-else"))
     made = backups.backup(database_url=service.url, out=tmp_path / "evidence.backup")
     assert made.path.exists() and "entry 2" in made.warnings[0]
     with pytest.raises(BackupError, match="did not verify when taken"):
         backups.restore(database_url=f"sqlite:///{tmp_path / 't.db'}", backup_file=made.path)
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+    # From cron: the file is written, and the exit status says something is wrong.
+    monkeypatch.setenv("FAIRENGAGE_DATABASE_URL", service.url)
+    flagged = runner.invoke(cli.app, ["backup", "--out", str(tmp_path / "cron.backup")])
+    assert flagged.exit_code == 1 and "error: the audit log does not verify (entry 2" in flagged.output
+    assert (tmp_path / "cron.backup").exists()
 
 
 def test_cli_prints_counts_and_head_and_refuses_in_one_line(
@@ -259,3 +315,21 @@ def test_cli_prints_counts_and_head_and_refuses_in_one_line(
     assert refused.exit_code == 1
     assert refused.output.startswith("error: ") and len(refused.output.strip().splitlines()) == 1
     assert not (tmp_path / "other.db").exists()
+
+
+def test_journalled_audit_entries_are_sealed_into_the_backup(settings, sessions, tmp_path):
+    from sqlalchemy import func, select
+
+    from fairengage.access import audit
+    from fairengage.access.models import AuditPending
+    from fairengage.backups import service as backups
+    from fairengage.db import transaction
+
+    with transaction(sessions) as s:
+        audit.journal(s, actor="o", action="engagement.create", entity="engagement", entity_id="e1", purpose="p")
+    result = backups.backup(database_url=settings.database_url, out=tmp_path / "b.tar.gz")
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AuditPending)) == 0
+        head = audit.verify(s)
+    assert head.ok and head.checked >= 1
+    assert result.manifest.facts.head_seq == head.checked

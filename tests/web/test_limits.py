@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -15,7 +16,7 @@ from builders import valid_body
 from fairengage.app import create_app
 from fairengage.engagements.models import Engagement
 from fairengage.web import limits
-from fairengage.web.problems import MEDIA_TYPE
+from fairengage.web.problems import MEDIA_TYPE, validation_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 JSON = {"content-type": "application/json"}
@@ -300,6 +301,12 @@ def test_list_bounds_must_be_aware_times_in_range(client, officer, query, field)
     response = client.get(f"/api/v1/engagements?{query}", headers=officer)
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_a_json_syntax_error_that_reaches_fastapi_names_the_body_not_an_offset():
+    # The limits refuse such bodies first; this is the fallback for any route they let through.
+    exc = RequestValidationError([{"type": "json_invalid", "loc": ("body", 12), "msg": "JSON decode error"}])
+    assert validation_errors(exc) == [{"field": "body", "rule": "VALID-JSON", "message": "JSON decode error"}]
 
 
 def test_an_unexpected_failure_is_still_a_problem(app, officer):

@@ -3,7 +3,8 @@
 Schemathesis draws requests from the OpenAPI description, fitting it (positive) and breaking it (negative),
 and sends them in process to the app on the test database (SQLite, or PostgreSQL in CI's second pass),
 each with the API token of a real user of some role, or none. The seed is fixed (`derandomize`), so a
-failure found once is found again on every run.
+failure found once is found again on every run, and is reported with a curl command that repeats it.
+Over 4,000 requests in all; a pass takes about a minute on two cores (`pytest -n 2`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ BUDGET = {
     "GET /api/v1/engagements/{engagement_id}": 250,
     "GET /api/v1/rulesets/current": 150,
     "GET /api/v1/rulesets/{ruleset_id}": 150,
-    "GET /api/v1/rulesets": 20,
 }
 DEFAULT_BUDGET = 150
 # Who sends each request: a user of each role, a second officer elsewhere, a bad token and nobody.
@@ -164,7 +164,8 @@ def test_a_few_thousand_requests_are_sent_in_all():
 
 @pytest.mark.parametrize(("label", "mode", "takes_input"), OPERATIONS)
 def test_generated_requests_never_fail_the_server_and_errors_are_problems(fuzzing, label, mode, takes_input):
-    operation = fuzzing.schema[label.split(" ", 1)[1]][label.split(" ", 1)[0]]
+    method, path = label.split(" ", 1)
+    operation = fuzzing.schema[path][method]
     budget = BUDGET.get(label, DEFAULT_BUDGET)
     sent = 0
 

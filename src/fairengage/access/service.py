@@ -18,7 +18,7 @@ from fairengage.errors import Conflict, FieldError, NotFound, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.officers.models import Officer
 
-TOKEN_PREFIX = "fe_"  # noqa: S105 -- a public marker so leaked tokens are recognisable, not a secret
+TOKEN_PREFIX = "fe_"  # noqa: S105  # nosec B105 # a public marker so leaked tokens are recognisable
 
 
 def get(*, session: Session, username: str) -> User | None:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fairengage.config import get_settings
+
+if TYPE_CHECKING:
+    from fairengage.backups.service import Manifest
 
 
 def _size(n: int) -> str:
     return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
-def _print_contents(manifest) -> None:  # type: ignore[no-untyped-def]
+def _print_contents(manifest: Manifest) -> None:
     from fairengage.cli import out
 
     facts = manifest.facts
@@ -41,6 +44,8 @@ def backup_command(
         result = service.backup(database_url=get_settings().database_url, out=out_file)
     except service.BackupError as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{exc.filename or 'file system'}: {exc.strerror or exc}") from None
     manifest = result.manifest
     out.print(
         f"backed up the {manifest.engine} database to {result.path} ({_size(result.bytes_written)}, "
@@ -74,6 +79,8 @@ def restore_command(
         )
     except service.BackupError as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{exc.filename or 'file system'}: {exc.strerror or exc}") from None
     manifest = result.manifest
     out.print(
         f"restored {backup_file} (taken {manifest.created_at}) into {result.target} "

@@ -45,7 +45,7 @@ from sqlalchemy.pool import NullPool
 import fairengage
 from fairengage.access import audit
 from fairengage.access.models import AuditHead
-from fairengage.db import normalise_url
+from fairengage.db import engine_for, normalise_url, session_factory
 
 FORMAT = "fairengage-backup"
 FORMAT_VERSION = 1
@@ -250,7 +250,10 @@ def known_revision(revision: list[str]) -> str | None:
 
     from fairengage import migrate
 
-    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    try:
+        script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    except RuntimeError as exc:  # installed without its migrations folder
+        raise BackupError(str(exc)) from None
     for rev in revision:
         try:
             found = script.get_revision(rev)
@@ -406,6 +409,8 @@ def backup(*, database_url: str, out: Path) -> BackupResult:
     out = out.absolute()
     if out.exists():
         raise BackupError(f"{out} already exists: choose a new name (backups are never overwritten)")
+    # Audit entries still in the journal are chained first, so the backup's head covers them.
+    _seal_journal(database_url)
     with _staging(out.parent) as work:
         if kind == "sqlite":
             copy, facts, integrity = _copy_sqlite(_sqlite_path(url), work)
@@ -431,6 +436,13 @@ def backup(*, database_url: str, out: Path) -> BackupResult:
     if integrity != "ok":
         warnings.append(f"SQLite's integrity check failed on the copy: {integrity}")
     return BackupResult(out, manifest, size, time.monotonic() - started, warnings)
+
+
+def _seal_journal(database_url: str) -> None:
+    # The service's own engine: sealing writes, and on SQLite takes the write lock as the service does.
+    engine = engine_for(database_url)
+    if inspect(engine).has_table("audit_pending"):
+        audit.seal_all(session_factory(engine))
 
 
 def _sqlite_path(url: URL) -> Path:
@@ -584,9 +596,18 @@ def restore(*, database_url: str, backup_file: Path, force: bool = False) -> Res
     return RestoreResult(where, manifest, time.monotonic() - started, checked, kept, [note] if note else [])
 
 
-def _kept_path(backup_file: Path, name: str) -> Path:
+def _keep_replaced(database_url: str, backup_file: Path, name: str) -> Path:
+    """Back up the database about to be replaced, beside the file being restored; its path."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return backup_file.parent / f"{name}.before-restore-{stamp}.backup"
+    try:
+        return backup(
+            database_url=database_url, out=backup_file.parent / f"{name}.before-restore-{stamp}.backup"
+        ).path
+    except (BackupError, OSError) as exc:
+        raise BackupError(
+            f"nothing was replaced: the database there could not be backed up first ({exc}); "
+            "move it aside yourself, then restore again"
+        ) from None
 
 
 def _occupied(records: dict[str, int], where: str) -> BackupError:
@@ -617,7 +638,7 @@ def _restore_sqlite(
     _take_offline(target)
     kept = None
     if records:
-        kept = backup(database_url=f"sqlite:///{target}", out=_kept_path(backup_file, target.name)).path
+        kept = _keep_replaced(f"sqlite:///{target}", backup_file, target.name)
     _swap_in(copy, target)
     return kept
 
@@ -688,10 +709,7 @@ def _restore_postgres(
         raise _occupied(records, f"PostgreSQL database {url.database}")
     kept = None
     if records:
-        kept = backup(
-            database_url=url.render_as_string(hide_password=False),
-            out=_kept_path(backup_file, str(url.database)),
-        ).path
+        kept = _keep_replaced(url.render_as_string(hide_password=False), backup_file, str(url.database))
     _run(
         [
             pg_restore,

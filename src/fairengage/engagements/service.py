@@ -186,22 +186,24 @@ def record(
     ):
         raise Forbidden("only an officer may record an engagement")
     digest = request_digest(draft)
+    caller = principal
     try:
         with sessions.begin() as session:
-            principal = principal or _caller(session, token)
-            if idempotency_key and (replay := _replay(session, principal.user_id, idempotency_key, digest)):
+            caller = caller or _caller(session, token)
+            if idempotency_key and (replay := _replay(session, caller.user_id, idempotency_key, digest)):
                 return replay
-            officer = officers.on_duty(session=session, officer_id=principal.officer_id)
+            officer = officers.on_duty(session=session, officer_id=caller.officer_id)
             if officer is None:
                 raise Forbidden("this user is not linked to an officer")
             evaluation = evaluate_draft(session=session, draft=draft, officer=officer, settings=settings)
-            body = _store(session, draft, officer, principal, evaluation, settings, idempotency_key, digest)
+            body = _store(session, draft, officer, caller, evaluation, settings, idempotency_key, digest)
             return Recorded(201, body)
     except _KeyTaken:
         # A concurrent request with the same key committed first; this one rolled back whole.
-        assert principal is not None
-        with sessions.begin() as session:
-            replay = _replay(session, principal.user_id, str(idempotency_key), digest)
+        replay = None
+        if caller is not None:
+            with sessions.begin() as session:
+                replay = _replay(session, caller.user_id, str(idempotency_key), digest)
         if replay is None:
             raise RuntimeError("an Idempotency-Key was taken but its record cannot be found") from None
         return replay

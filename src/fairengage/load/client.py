@@ -45,23 +45,23 @@ class Connection:
             raise ConnectionLost(type(exc).__name__) from exc
 
     async def _exchange(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        assert self._reader is not None
+        reader, writer = self._reader, self._writer
+        if reader is None or writer is None:
+            reader, writer = self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
         head += [f"{name}: {value}" for name, value in headers.items()]
-        self._writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-        status_line = await self._reader.readline()
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        status_line = await reader.readline()
         if not status_line:
             raise asyncio.IncompleteReadError(b"", None)
         status = int(status_line.split(b" ", 2)[1])
         answer: dict[str, str] = {}
-        while (line := await self._reader.readline()) not in (b"\r\n", b""):
+        while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             answer[name.strip().lower()] = value.strip()
         if "content-length" not in answer:
             raise ValueError("an answer without Content-Length")
-        data = await self._reader.readexactly(int(answer["content-length"]))
+        data = await reader.readexactly(int(answer["content-length"]))
         if answer.get("connection", "").lower() == "close":
             await self.close()
         return Response(status, answer, data)

@@ -129,7 +129,7 @@ async def officer_shift(
     seconds from `offset`, whether or not the server kept up (an open loop), and a record's latency
     counts from when it was due, so time spent queued behind a slow answer is not hidden.
     """
-    rng = random.Random(seed)  # noqa: S311 -- varied test data, not secrets
+    rng = random.Random(seed)  # noqa: S311  # nosec B311 # varied test data, not secrets
     connection = Connection("127.0.0.1", port)
     due = time.monotonic() + offset
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import tempfile
 import time
@@ -173,13 +174,12 @@ def run_drill(
             )
         cpu_before = server.cpu_seconds()
 
-        async def kill_and_restart() -> None:
-            assert crash is not None
-            await asyncio.sleep(crash.at)
+        async def kill_and_restart(plan: CrashPlan) -> None:
+            await asyncio.sleep(plan.at)
             await asyncio.to_thread(server.kill)
             crash_times["killed"] = time.monotonic()
-            progress(f"killed the server (SIGKILL) {crash.at:g} s in; restarting in {crash.down_for:g} s")
-            await asyncio.sleep(crash.down_for)
+            progress(f"killed the server (SIGKILL) {plan.at:g} s in; restarting in {plan.down_for:g} s")
+            await asyncio.sleep(plan.down_for)
             await asyncio.to_thread(server.start)
             crash_times["ready"] = time.monotonic()
 
@@ -191,7 +191,7 @@ def run_drill(
                 seconds=seconds,
                 seed=seed,
                 rate=rate,
-                during=kill_and_restart if crash else None,
+                during=functools.partial(kill_and_restart, crash) if crash else None,
             )
         )
         server_cpu = None if crash else server.cpu_seconds() - cpu_before
