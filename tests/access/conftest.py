@@ -73,8 +73,10 @@ def estate(app, client, world, sessions, settings, staff, tmp_path) -> Estate:  
         retention.restrict(
             session=s, engagement=s.get(Engagement, restricted), reason="non_compliant", actor="t"
         )
+        # The year the records fall in, locally: not always today's, just after New Year.
+        year = s.get(Engagement, record).occurred_at.astimezone(settings.tz).year
         sample, _ = review.draw_sample(
-            session=s, year=today.year, size=2, seed=7, actor="auditor", tz=settings.timezone
+            session=s, year=year, size=2, seed=7, actor="auditor", tz=settings.timezone
         )
         sample_id = sample.id
         item = s.scalars(select(ReviewSampleItem).where(ReviewSampleItem.sample_id == sample_id)).first()

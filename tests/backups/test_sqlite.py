@@ -329,6 +329,7 @@ def test_journalled_audit_entries_are_sealed_into_the_backup(settings, sessions,
         audit.journal(
             s, actor="o", action="engagement.create", entity="engagement", entity_id="e1", purpose="p"
         )
+    backups.seal_journal(settings.database_url)
     result = backups.backup(database_url=settings.database_url, out=tmp_path / "b.tar.gz")
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditPending)) == 0

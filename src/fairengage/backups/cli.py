@@ -37,11 +37,19 @@ def backup_command(
     ],
 ) -> None:
     """Back up the whole database to one file with a manifest: SQLite online, PostgreSQL with pg_dump."""
+    from contextlib import suppress
+
+    from sqlalchemy.exc import SQLAlchemyError
+
     from fairengage.backups import service
     from fairengage.cli import err, fail, out
 
+    url = get_settings().database_url
+    # An unreachable or foreign database is not sealed: the backup itself says what is wrong with it.
+    with suppress(SQLAlchemyError):
+        service.seal_journal(url)
     try:
-        result = service.backup(database_url=get_settings().database_url, out=out_file)
+        result = service.backup(database_url=url, out=out_file)
     except service.BackupError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:

@@ -409,8 +409,6 @@ def backup(*, database_url: str, out: Path) -> BackupResult:
     out = out.absolute()
     if out.exists():
         raise BackupError(f"{out} already exists: choose a new name (backups are never overwritten)")
-    # Audit entries still in the journal are chained first, so the backup's head covers them.
-    _seal_journal(database_url)
     with _staging(out.parent) as work:
         if kind == "sqlite":
             copy, facts, integrity = _copy_sqlite(_sqlite_path(url), work)
@@ -438,8 +436,10 @@ def backup(*, database_url: str, out: Path) -> BackupResult:
     return BackupResult(out, manifest, size, time.monotonic() - started, warnings)
 
 
-def _seal_journal(database_url: str) -> None:
+def seal_journal(database_url: str) -> None:
+    """Chain the audit entries still in the service database's journal, so a backup's head covers them."""
     # The service's own engine: sealing writes, and on SQLite takes the write lock as the service does.
+    # Only ever for the service's database: any other file is read, never opened with its pragmas.
     engine = engine_for(database_url)
     if inspect(engine).has_table("audit_pending"):
         audit.seal_all(session_factory(engine))
