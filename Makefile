@@ -38,8 +38,11 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests migrations
 	$(BIN)/pytest -q -n 2
 
+# The analytics benchmark, then 50 officers recording for 60 s against the local PostgreSQL
+# (docs/benchmarking.md, docs/load-and-recovery.md).
 bench: $(STAMP)
 	$(BIN)/fairengage bench
+	$(BIN)/fairengage drill load
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests migrations

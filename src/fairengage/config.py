@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # Seconds between rounds of sealing journalled audit entries into the hash chain (access/sealer.py).
     audit_seal_interval: float = 0.5
     # Threads per server process for requests' database work (app.py explains the trade-off).
-    worker_threads: int = 8
+    worker_threads: int = 4
     # Hostile input (web/limits.py): the largest request body, and how deep JSON may nest.
     max_body_bytes: int = Field(default=1 << 20, gt=0)
     max_json_depth: int = Field(default=32, gt=0)
