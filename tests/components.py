@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from fairengage.db import engine_for, normalise_url
+from fairengage import db
+from fairengage.db import normalise_url
 
 REQUIRE_ALL = os.environ.get("FAIRENGAGE_REQUIRE_ALL") == "1"
 # Set by .ci/run for the PostgreSQL pass: the server URL of a maintenance database.
@@ -40,19 +40,9 @@ def postgres_server_url() -> str | None:
 
 def create_postgres_database(server_url: str) -> str:
     """A new empty database on the server; its URL."""
-    name = f"fe_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return normalise_url(server_url).rsplit("/", 1)[0] + "/" + name
+    return db.create_postgres_database(server_url, prefix="fe_test")
 
 
 def drop_postgres_database(server_url: str, url: str) -> None:
     """Drop a test database, closing our pooled connections first."""
-    engine_for(url).dispose()
-    name = url.rsplit("/", 1)[1]
-    engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    db.drop_postgres_database(server_url, url)

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Insert, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    Insert,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -78,6 +90,26 @@ def engine_for(url: str) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory that keeps objects usable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def create_postgres_database(server_url: str, *, prefix: str) -> str:
+    """A new, empty database named `prefix` and a random suffix on the server of `server_url`; its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return normalise_url(server_url).rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_database(server_url: str, url: str) -> None:
+    """Drop a database `create_postgres_database` made, closing this process's pooled connections first."""
+    engine_for(url).dispose()
+    name = url.rsplit("/", 1)[1]
+    engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 def insert_or_skip(connection: Connection, table: Table, conflict_columns: tuple[str, ...]) -> Insert:

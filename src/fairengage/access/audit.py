@@ -108,21 +108,38 @@ def append(
     connection = session.connection()
     seq, prev = _lock_head(connection)
     moment = (at or datetime.now(UTC)).astimezone(UTC)
+    row = _chained(seq + 1, prev, moment, actor, action, entity, entity_id, purpose, details or {})
+    connection.execute(insert(_LOG), row)
+    connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq + 1, digest=row["digest"]))
+    return row
+
+
+def _chained(
+    seq: int,
+    prev: str,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    purpose: str,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    """An audit_log row at place `seq`, its digest chaining it to `prev`."""
     record: dict[str, Any] = {
-        "seq": seq + 1,
-        "at": moment.isoformat(timespec="microseconds"),
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": actor,
         "action": action,
         "entity": entity,
         "entity_id": entity_id,
         "purpose": purpose,
-        "details": details or {},
+        "details": details,
         "prev_digest": prev,
     }
     record["digest"] = record_digest(prev, record)
-    connection.execute(insert(_LOG).values({**record, "at": moment}))
-    connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq + 1, digest=record["digest"]))
-    return record
+    # The stored time is the datetime itself; the digest covers its canonical text.
+    return {**record, "at": at}
 
 
 def journal(
@@ -167,19 +184,12 @@ def seal(session: Session, *, limit: int = SEAL_BATCH) -> int:
     entries = []
     for row in pending:
         seq += 1
-        record: dict[str, Any] = {
-            "seq": seq,
-            "at": row.at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "actor": row.actor,
-            "action": row.action,
-            "entity": row.entity,
-            "entity_id": row.entity_id,
-            "purpose": row.purpose,
-            "details": row.details or {},
-            "prev_digest": prev,
-        }
-        prev = record["digest"] = record_digest(prev, record)
-        entries.append({**record, "at": row.at})
+        details = row.details or {}
+        entry = _chained(
+            seq, prev, row.at, row.actor, row.action, row.entity, row.entity_id, row.purpose, details
+        )
+        prev = entry["digest"]
+        entries.append(entry)
     if not entries:
         return 0
     connection.execute(insert(_LOG), entries)

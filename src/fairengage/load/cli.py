@@ -113,6 +113,7 @@ def _one_drill(
     from sqlalchemy.exc import OperationalError
 
     from fairengage.cli import err, fail
+    from fairengage.db import create_postgres_database, drop_postgres_database
     from fairengage.load import run
 
     def say(message: str) -> None:
@@ -122,7 +123,7 @@ def _one_drill(
     try:
         url = database_url
         if url is None:
-            url = made = run.create_database(postgres)
+            url = made = create_postgres_database(postgres, prefix="fairengage_drill")
         result = run.run_drill(
             database_url=url,
             officers=officers,
@@ -140,7 +141,7 @@ def _one_drill(
         raise fail(str(exc)) from None
     finally:
         if made is not None:
-            run.drop_database(postgres, made)
+            drop_postgres_database(postgres, made)
     figures = result.as_json()
     if not result.ledger.exact:
         say(f"LEDGER MISMATCH: {json.dumps(figures)}")

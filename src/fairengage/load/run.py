@@ -7,16 +7,13 @@ import functools
 import secrets
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
 from fairengage import migrate
-from fairengage.db import engine_for, normalise_url, session_factory
+from fairengage.db import engine_for, session_factory
 from fairengage.load import drill
 from fairengage.load.server import ServerProcess, free_port
 
@@ -106,26 +103,6 @@ class DrillResult:
 
 def _ms(value: float | None) -> float | None:
     return round(value * 1000.0, 1) if value is not None else None
-
-
-def create_database(server_url: str) -> str:
-    """A new, empty PostgreSQL database on the server of `server_url`; its URL."""
-    name = f"fairengage_drill_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return normalise_url(server_url).rsplit("/", 1)[0] + "/" + name
-
-
-def drop_database(server_url: str, url: str) -> None:
-    """Drop a database `create_database` made."""
-    engine_for(url).dispose()
-    name = url.rsplit("/", 1)[1]
-    engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def run_event_loop(main: Coroutine[Any, Any, Any]) -> Any:
