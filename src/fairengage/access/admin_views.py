@@ -25,7 +25,7 @@ from fairengage.errors import Conflict, DomainError, NotFound, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.officers.models import Officer
 from fairengage.policy.checks import training_valid_until
-from fairengage.web.deps import db_session, settings_of
+from fairengage.web.deps import DB_SESSION, settings_of
 from fairengage.web.i18n import N_
 from fairengage.web.templating import render
 
@@ -104,7 +104,7 @@ def _users_page(
 def users_page(
     request: Request,
     principal: Principal = Depends(require("users:manage")),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """Every user with role, linked badge, division and whether active; forms to add and change them."""
     return _users_page(request, session)
@@ -157,7 +157,7 @@ def add_user(
     division: str = Form(""),
     password: str = Form(""),
     principal: Principal = Depends(require("users:manage")),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Add a user with an initial password; an officer's account is linked to their badge."""
     values = {
@@ -195,7 +195,7 @@ def change_role(
     request: Request,
     role: str = Form(""),
     principal: Principal = Depends(require("users:manage")),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Give a user another role."""
     try:
@@ -214,7 +214,7 @@ def change_active(
     request: Request,
     active: str = Form(""),
     principal: Principal = Depends(require("users:manage")),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Deactivate a user (no sign-in, tokens revoked) or reactivate them."""
     if active not in ("true", "false"):
@@ -328,7 +328,7 @@ def _officers_page(
 def officers_page(
     request: Request,
     principal: Principal = Depends(require("officers:manage")),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """Officers with division, last training and the day it lapses; lapsing soonest first."""
     return _officers_page(request, session)
@@ -353,7 +353,7 @@ def add_officer(
     division: str = Form(""),
     trained_on: str = Form(""),
     principal: Principal = Depends(require("officers:manage")),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Add an officer, with a first training completion when given."""
     values = {
@@ -397,7 +397,7 @@ def record_training(
     request: Request,
     completed_on: str = Form(""),
     principal: Principal = Depends(require("officers:manage")),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Record a completion of the prescribed training (O. Reg. 58/16 s.11)."""
     if officers.get(session=session, badge=badge) is None:

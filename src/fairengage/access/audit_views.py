@@ -24,7 +24,7 @@ from fairengage.access.permissions import allowed
 from fairengage.access.principal import Principal
 from fairengage.db import transaction
 from fairengage.errors import FieldError, Forbidden, RecordRefused
-from fairengage.web.deps import db_session, page_principal, sessions_of, settings_of
+from fairengage.web.deps import DB_SESSION, page_principal, sessions_of, settings_of
 from fairengage.web.i18n import N_
 from fairengage.web.templating import render
 
@@ -113,7 +113,7 @@ def _conditions(filters: LogFilters, tz: Any) -> list[Any]:
 def audit_log(
     request: Request,
     principal: Principal = Depends(require("audit:read")),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """The audit log, newest first, filtered by user, record, action and local dates; the view is logged."""
     audit.seal_all(sessions_of(request))
@@ -192,7 +192,7 @@ def describe_problem(report: audit.ChainReport) -> tuple[str, dict[str, Any]]:
 def audit_verify_page(
     request: Request,
     principal: Principal = Depends(require("audit:verify")),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """Walk the hash chain and say plainly whether the log is intact or which entry is bad."""
     audit.seal_all(sessions_of(request))

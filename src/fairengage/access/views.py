@@ -14,7 +14,7 @@ from starlette.types import Message, Scope, Send
 from fairengage.access import audit, sessions, throttle
 from fairengage.access import service as access
 from fairengage.access.principal import Principal
-from fairengage.web.deps import db_session, optional_page_principal, settings_of
+from fairengage.web.deps import DB_SESSION, optional_page_principal, settings_of
 from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.templating import render
 
@@ -45,7 +45,7 @@ def login(
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form(max_length=500)] = "",
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Check the password, start a fresh session and go where the user was heading."""
     settings = settings_of(request)
@@ -122,7 +122,7 @@ def _paused_page(request: Request, pause: throttle.Pause, next: str) -> Response
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(db_session)) -> RedirectResponse:
+def logout(request: Request, session: Session = DB_SESSION) -> RedirectResponse:
     """End the session on the server, so that a copy of the cookie is no use either."""
     token = request.session.get(sessions.COOKIE_KEY)
     ended = (

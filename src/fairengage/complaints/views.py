@@ -20,7 +20,7 @@ from fairengage.errors import DomainError, FieldError, Forbidden
 from fairengage.receipts import render
 from fairengage.receipts.service import receipt_for
 from fairengage.web.deps import (
-    db_session,
+    DB_SESSION,
     optional_page_principal,
     page_principal,
     sessions_of,
@@ -140,7 +140,7 @@ def complaint_form(
     code: str,
     request: Request,
     kind: Annotated[str | None, Query(max_length=20)] = None,
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
     principal: Principal | None = Depends(optional_page_principal),
 ) -> HTMLResponse:
     """The public form: a complaint about the engagement on a receipt, or a request for one's own record."""
@@ -197,7 +197,7 @@ async def file_complaint(
 def complaint_filed(
     code: str,
     request: Request,
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
     principal: Principal | None = Depends(optional_page_principal),
 ) -> Response:
     """The reference number, shown only to the browser that filed; nothing the person typed is echoed."""
@@ -229,7 +229,7 @@ def staff_list(
     status: Annotated[str | None, Query(max_length=20)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """Complaints and own-record requests in the caller's scope, oldest open first, filtered."""
     try:
@@ -314,7 +314,7 @@ def staff_detail(
     complaint_id: int,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """One complaint or request with its history and the forms to move it on; no contact details."""
     try:
@@ -329,7 +329,7 @@ async def staff_update(
     complaint_id: int,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Change the status, the assignee or add a note; closing takes the outcome as the note."""
     form = await request.form()
@@ -352,7 +352,7 @@ async def staff_contact(
     complaint_id: int,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Show the requester's contact details for a stated purpose; the read is audited before it is shown."""
     form = await request.form()
@@ -376,7 +376,7 @@ async def staff_confirm_identity(
     complaint_id: int,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Record that an own-record requester's identity was confirmed, with how."""
     form = await request.form()
@@ -397,7 +397,7 @@ async def staff_export(
     complaint_id: int,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Download the requester's records (JSON, or CSV), refused until their identity is confirmed."""
     form = await request.form()

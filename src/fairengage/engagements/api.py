@@ -13,7 +13,7 @@ from fairengage.engagements import service
 from fairengage.engagements.models import Engagement
 from fairengage.engagements.schemas import EngagementIn, EngagementOut, EngagementPage, Moment, RecordedOut
 from fairengage.policy import ruleset_for_record
-from fairengage.web.deps import api_principal, bearer_token, db_session, sessions_of, settings_of
+from fairengage.web.deps import DB_SESSION, api_principal, bearer_token, sessions_of, settings_of
 from fairengage.web.problems import MEDIA_TYPE
 
 router = APIRouter(prefix="/api/v1", tags=["engagements"])
@@ -99,7 +99,7 @@ def read_engagement(
     engagement_id: str,
     request: Request,
     principal: Principal = Depends(api_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
     purpose: Annotated[str, Query(max_length=200, description="why the person's information is read")] = (
         "operational follow-up"
     ),
@@ -114,7 +114,7 @@ def read_engagement(
 def list_engagements(
     request: Request,
     principal: Principal = Depends(api_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
     division: Annotated[str | None, Query(max_length=16)] = None,
     perceived_race: Annotated[str | None, Query(max_length=40)] = None,
     purpose: Annotated[str | None, Query(max_length=40)] = None,

@@ -17,7 +17,7 @@ from fairengage.engagements.form import anchor_for, draft_from_form, prompt_for
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.receipts import codes, render
-from fairengage.web.deps import db_session, page_principal, sessions_of, settings_of
+from fairengage.web.deps import DB_SESSION, page_principal, sessions_of, settings_of
 from fairengage.web.i18n import pick_language, translations
 from fairengage.web.templating import local_clock
 from fairengage.web.templating import render as render_page
@@ -102,7 +102,7 @@ def _form_page(
 
 @router.get("/engagements/new", response_class=HTMLResponse)
 def new_engagement(
-    request: Request, principal: Principal = Depends(page_principal), session: Session = Depends(db_session)
+    request: Request, principal: Principal = Depends(page_principal), session: Session = DB_SESSION
 ) -> HTMLResponse:
     """The recording form, in the order the officer meets the duties."""
     if principal.role != "officer":
@@ -113,7 +113,7 @@ def new_engagement(
 
 @router.post("/engagements/new", response_model=None)
 async def submit_engagement(
-    request: Request, principal: Principal = Depends(page_principal), session: Session = Depends(db_session)
+    request: Request, principal: Principal = Depends(page_principal), session: Session = DB_SESSION
 ) -> Response:
     """Check the answers against the rules; store and show the receipt, or show each problem in place."""
     if principal.role != "officer":
@@ -145,7 +145,7 @@ def recorded(
     engagement_id: str,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """The end of the form: the receipt to offer, and any flags the supervisor will see."""
     engagement = service.get_visible(session=session, principal=principal, engagement_id=engagement_id)
@@ -180,7 +180,7 @@ def recorded(
 def my_records(
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
     offset: int = 0,
 ) -> HTMLResponse:
     """The officer's own records, or a supervisor's division's; newest first, no personal information."""
@@ -262,7 +262,7 @@ def correction_form(
     engagement_id: str,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """A returned record, opened in the form for the officer to correct."""
     engagement = _returned_to(session, principal, engagement_id)
@@ -282,7 +282,7 @@ async def submit_correction(
     engagement_id: str,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Save the correction as a new version; the earlier one is kept."""
     from fairengage.review import service as review

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from fairengage.access.principal import Principal
 from fairengage.receipts import codes, render
 from fairengage.receipts.service import receipt_for
-from fairengage.web.deps import db_session, optional_page_principal, settings_of
+from fairengage.web.deps import DB_SESSION, optional_page_principal, settings_of
 from fairengage.web.i18n import pick_language
 from fairengage.web.templating import render as render_page
 
@@ -65,7 +65,7 @@ def _receipt_page(request: Request, session: Session, code: str, *, printable: b
 def check(
     code: str,
     request: Request,
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
     principal: Principal | None = Depends(optional_page_principal),
 ) -> HTMLResponse:
     """The public check page: what the receipt must show, never the person's information."""
@@ -73,13 +73,13 @@ def check(
 
 
 @router.get("/r/{code}/print", response_class=HTMLResponse)
-def printable(code: str, request: Request, session: Session = Depends(db_session)) -> HTMLResponse:
+def printable(code: str, request: Request, session: Session = DB_SESSION) -> HTMLResponse:
     """The receipt laid out for printing."""
     return _receipt_page(request, session, code, printable=True)
 
 
 @router.get("/r/{code}/receipt.pdf")
-def pdf(code: str, request: Request, session: Session = Depends(db_session)) -> Response:
+def pdf(code: str, request: Request, session: Session = DB_SESSION) -> Response:
     """The receipt as a PDF."""
     lang = pick_language(request)
     view = _receipt_or_none(request, session, code, lang)

@@ -167,16 +167,18 @@ def _index_svg(rows: list[dict[str, Any]], *, title: str, chosen: str | None, fm
         )
         parts.append(shape)
         words.append(f"{group}: {fmt.index(index)} ({fmt.interval(low, high)})")
-    alt = _("%(title)s. 1 means a share of engagements equal to the share of the population.") % {
-        "title": title
-    } + " " + "; ".join(words) + "."
+    alt = (
+        _("%(title)s. 1 means a share of engagements equal to the share of the population.")
+        % {"title": title}
+        + " "
+        + "; ".join(words)
+        + "."
+    )
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'class="chart" aria-labelledby="index-chart-title index-chart-desc">'
         f'<title id="index-chart-title">{escape(title)}</title>'
-        f'<desc id="index-chart-desc">{escape(alt)}</desc>'
-        + "".join(parts)
-        + "</svg>"
+        f'<desc id="index-chart-desc">{escape(alt)}</desc>' + "".join(parts) + "</svg>"
     )
     return {"svg": svg, "alt": alt, "title": title}
 

@@ -193,8 +193,9 @@ def resolve_file(root: Path, period: str, relative: str, *, public_only: bool) -
     if not is_period(period):
         return None
     parts = relative.split("/")
-    if any(part in ("", ".", "..") or part.startswith(".") or "\\" in part or "\x00" in part
-           for part in parts):
+    if any(
+        part in ("", ".", "..") or part.startswith(".") or "\\" in part or "\x00" in part for part in parts
+    ):
         return None
     relative = "/".join(parts)
     if public_only and not (relative in PUBLIC_FILES or (parts[0] == OPEN_DATA and len(parts) > 1)):

@@ -18,7 +18,7 @@ from fairengage.errors import DomainError, Forbidden
 from fairengage.receipts import codes
 from fairengage.retention import service
 from fairengage.retention.models import RestrictedAccessRequest
-from fairengage.web.deps import db_session, page_principal, settings_of
+from fairengage.web.deps import DB_SESSION, page_principal, settings_of
 from fairengage.web.templating import local_clock, render
 
 router = APIRouter(include_in_schema=False)
@@ -78,7 +78,7 @@ def _page(
 def restricted_home(
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """Ask to read a restricted record; approvers see requests waiting for them."""
     return _page(request, principal, session)
@@ -91,7 +91,7 @@ def restricted_request(
     purpose: Annotated[str, Form(max_length=40)] = "",
     details: Annotated[str, Form(max_length=4000)] = "",
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """File a request: the record by id or receipt code, a purpose from the rule set's list, and details."""
     record = record.strip()
@@ -130,7 +130,7 @@ def restricted_decision(
     request: Request,
     decision: Annotated[str, Form(max_length=10)] = "",
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Approve or refuse a request (approvers holding the chief's delegation)."""
     service.decide_request(
@@ -144,7 +144,7 @@ def restricted_read(
     request_id: int,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """The approved record with the person's information: this read is logged and counted."""
     engagement, person = service.read_restricted(session=session, principal=principal, request_id=request_id)

@@ -16,7 +16,7 @@ from fairengage.access.principal import Principal
 from fairengage.errors import DomainError, Forbidden, NotFound
 from fairengage.review import service
 from fairengage.review.models import ReviewSample, ReviewSampleItem
-from fairengage.web.deps import db_session, page_principal, settings_of
+from fairengage.web.deps import DB_SESSION, page_principal, settings_of
 from fairengage.web.templating import local_clock, render
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +34,7 @@ def _local(request: Request):  # type: ignore[no-untyped-def]
 def review_queue(
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
     sort: str = "due",
     overdue: bool = False,
     offset: int = 0,
@@ -72,7 +72,7 @@ def review_queue(
 def review_escalations(
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """Overdue reviews, for the division's commander."""
     items = service.escalations(
@@ -85,7 +85,7 @@ def review_escalations(
 def review_summary(
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """Per-division compliance and review figures; never per officer."""
     rows = service.division_summary(
@@ -98,7 +98,7 @@ def review_summary(
 def review_samples(
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """The detailed-review samples drawn so far, with their progress."""
     if (
@@ -118,7 +118,7 @@ def review_sample(
     sample_id: int,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """One sample's records and the findings recorded on them."""
     if scope_of(principal.role, "review:sample-findings") is None:
@@ -150,7 +150,7 @@ def review_sample_finding(
     finding: Annotated[str, Form(max_length=20)] = "",
     notes: Annotated[str, Form(max_length=4000)] = "",
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Record the finding on one sampled record."""
     item = session.get(ReviewSampleItem, item_id)
@@ -197,7 +197,7 @@ def review_record(
     engagement_id: str,
     request: Request,
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """One record: its facts, findings and flags, earlier versions and every decision."""
     return _record_page(request, principal, session, engagement_id)
@@ -210,7 +210,7 @@ def review_decision(
     decision: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
     principal: Principal = Depends(page_principal),
-    session: Session = Depends(db_session),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Approve, return for correction, or find non-compliant."""
     try:

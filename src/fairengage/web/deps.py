@@ -35,7 +35,12 @@ def sessions_of(request: Request) -> sessionmaker[Session]:
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """A session for one request, committed at the end when the handler succeeded."""
+    """A session for one request, committed when the handler succeeded.
+
+    Routes take it as `DB_SESSION` (scope "function"), so the commit happens before the
+    answer is sent: otherwise a browser follows a redirect (after signing in, say) before the write
+    is visible, and a failed commit would come after a success was already shown.
+    """
     session = request.app.state.sessions()
     try:
         yield session
@@ -45,6 +50,10 @@ def db_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# The request's session as routes take it: committed before the answer is sent (see db_session).
+DB_SESSION = Depends(db_session, scope="function")
 
 
 async def bearer_token(request: Request) -> str:

@@ -160,8 +160,10 @@ def body_refusal(scope: Scope, body: bytes, max_depth: int) -> Refusal | None:
         return _multipart_refusal(body, options.get(b"boundary"))
     on_api = scope.get("path", "").startswith("/api/")
     # Older FastAPI versions read a body without a Content-Type as JSON; checking it as JSON is safe anyway.
-    if (media == "" and on_api) or media == "application/json" or (
-        media.startswith("application/") and media.endswith("+json")
+    if (
+        (media == "" and on_api)
+        or media == "application/json"
+        or (media.startswith("application/") and media.endswith("+json"))
     ):
         return json_refusal(body, max_depth)
     return None

@@ -103,8 +103,9 @@ def error_page(request: Request, status: int, title: str, detail: str) -> Respon
         404: N_("Page not found"),
         409: N_("That cannot be done now"),
     }
-    return render(request, "error.html", {"title": titles.get(status, title), "detail": detail},
-                  status_code=status)
+    return render(
+        request, "error.html", {"title": titles.get(status, title), "detail": detail}, status_code=status
+    )
 
 
 def install(app: FastAPI) -> None:
