@@ -131,12 +131,19 @@ async def officer_shift(
     """
     rng = random.Random(seed)  # noqa: S311  # nosec B311 # varied test data, not secrets
     connection = Connection("127.0.0.1", port)
-    due = time.monotonic() + offset
+    start = time.monotonic() + offset
+    sent = 0
     try:
         while True:
-            if period is not None:
+            # Due times are counted from the start, not added up, so that rounding never lets one
+            # more record fall due before the end; the end is judged by the schedule, since timers
+            # may wake a little early.
+            due = start + sent * period if period is not None else None
+            if due is not None:
+                if due >= until:
+                    break
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
-            if time.monotonic() >= until:
+            elif time.monotonic() >= until:
                 break
             body = json.dumps(engagement_body(rng, division)).encode()
             headers = {
@@ -144,11 +151,8 @@ async def officer_shift(
                 "Content-Type": "application/json",
                 "Idempotency-Key": uuid.uuid4().hex,
             }
-            await _record_until_acknowledged(
-                connection, headers, body, tally, give_up_after, due if period is not None else None
-            )
-            if period is not None:
-                due += period
+            await _record_until_acknowledged(connection, headers, body, tally, give_up_after, due)
+            sent += 1
     finally:
         await connection.close()
 
