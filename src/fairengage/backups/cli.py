@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,6 +33,20 @@ def _print_contents(manifest: Manifest) -> None:
     )
 
 
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """A refused backup or restore, or a file-system failure, as one `error:` line and exit 1."""
+    from fairengage.backups.service import BackupError
+    from fairengage.cli import fail
+
+    try:
+        yield
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{exc.filename or 'file system'}: {exc.strerror or exc}") from None
+
+
 def backup_command(
     out_file: Annotated[
         Path, typer.Option("--out", help="the backup file to write; an existing file is never overwritten")
@@ -42,18 +58,14 @@ def backup_command(
     from sqlalchemy.exc import SQLAlchemyError
 
     from fairengage.backups import service
-    from fairengage.cli import err, fail, out
+    from fairengage.cli import err, out
 
     url = get_settings().database_url
     # An unreachable or foreign database is not sealed: the backup itself says what is wrong with it.
     with suppress(SQLAlchemyError):
         service.seal_journal(url)
-    try:
+    with _one_line_errors():
         result = service.backup(database_url=url, out=out_file)
-    except service.BackupError as exc:
-        raise fail(str(exc)) from None
-    except OSError as exc:
-        raise fail(f"{exc.filename or 'file system'}: {exc.strerror or exc}") from None
     manifest = result.manifest
     out.print(
         f"backed up the {manifest.engine} database to {result.path} ({_size(result.bytes_written)}, "
@@ -79,16 +91,12 @@ def restore_command(
 ) -> None:
     """Check a backup completely, then make it the database (stop the service first)."""
     from fairengage.backups import service
-    from fairengage.cli import fail, out
+    from fairengage.cli import out
 
-    try:
+    with _one_line_errors():
         result = service.restore(
             database_url=get_settings().database_url, backup_file=backup_file, force=force
         )
-    except service.BackupError as exc:
-        raise fail(str(exc)) from None
-    except OSError as exc:
-        raise fail(f"{exc.filename or 'file system'}: {exc.strerror or exc}") from None
     manifest = result.manifest
     out.print(
         f"restored {backup_file} (taken {manifest.created_at}) into {result.target} "

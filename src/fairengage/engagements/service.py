@@ -181,10 +181,8 @@ def record(
     The caller is a signed-in `principal` (the form) or an API `token`, resolved in the same
     transaction as the write so that a request takes one database connection, not two.
     """
-    if principal is not None and (
-        scope_of(principal.role, "engagements:create") is None or principal.officer_id is None
-    ):
-        raise Forbidden("only an officer may record an engagement")
+    if principal is not None:
+        _require_recorder(principal)
     digest = request_digest(draft)
     caller = principal
     try:
@@ -214,9 +212,13 @@ def _caller(session: Session, token: str | None) -> Principal:
     principal = access.principal_for_token(session=session, token=token) if token else None
     if principal is None:
         raise Unauthenticated("the API token is not valid or was revoked")
+    _require_recorder(principal)
+    return principal
+
+
+def _require_recorder(principal: Principal) -> None:
     if scope_of(principal.role, "engagements:create") is None or principal.officer_id is None:
         raise Forbidden("only an officer may record an engagement")
-    return principal
 
 
 def draft_columns(draft: EngagementIn, evaluation: policy.Evaluation) -> dict[str, Any]:
