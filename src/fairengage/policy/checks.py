@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import calendar
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from fairengage.policy import folding
 from fairengage.policy.facts import EngagementFacts
 from fairengage.policy.findings import EXCEPTION, FAIL, PASS, Finding, finding_message
 
@@ -52,12 +51,8 @@ def finding(
 
 
 def normalise_words(text: str | None) -> tuple[str, ...]:
-    """The words of `text`, lower-cased and stripped of accents ("Noire" -> "noire", "élevée" -> "elevee")."""
-    if not text:
-        return ()
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    return tuple(re.findall(r"[^\W_]+", bare))
+    """The words of `text` as every rule compares them (policy/folding.py): "Bl\\u0430ck" -> ("black",)."""
+    return folding.words(text)
 
 
 @lru_cache(maxsize=16)
@@ -68,7 +63,7 @@ def _phrases(terms: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def mentions_any(text: str | None, terms: Iterable[str]) -> bool:
-    """True when one of `terms` appears in `text` as whole words, ignoring case and accents."""
+    """True when one of `terms` appears in `text` as whole words, folded alike (policy/folding.py)."""
     words = normalise_words(text)
     if not words:
         return False
@@ -77,7 +72,8 @@ def mentions_any(text: str | None, terms: Iterable[str]) -> bool:
 
 
 def _blank(text: str | None) -> bool:
-    return text is None or not text.strip()
+    # A zero-width space is not whitespace to str.strip(), yet shows nothing: it is no answer.
+    return folding.is_blank(text)
 
 
 def _supporting_grounds(facts: EngagementFacts, ruleset: RuleSet) -> list[str]:
