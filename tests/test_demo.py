@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 
 def test_demo_builds_a_working_database(tmp_path):
-    env = {**os.environ, "FAIRENGAGE_SECRET_KEY": "demo-test-key-0123456789", "COLUMNS": "200"}
+    env = {**os.environ, "FAIRENGAGE_SECRET_KEY": "demo-test-key-0123456789abcdefgh", "COLUMNS": "200"}
     for name in ("FAIRENGAGE_DATABASE_URL", "FAIRENGAGE_PUBLICATIONS_DIR", "FAIRENGAGE_BOUNDARIES"):
         env.pop(name, None)
     run = subprocess.run(

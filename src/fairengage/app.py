@@ -111,10 +111,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for the given settings (the environment's by default)."""
     settings = settings or get_settings()
-    if settings.using_insecure_key and not settings.debug:
-        raise RuntimeError(
-            "FAIRENGAGE_SECRET_KEY is not set: set a long random value (or run `fairengage demo`)"
-        )
+    # Refused in every mode: a debug server on a reachable port signs with the same key (docs/security.md).
+    settings.require_strong_secret_key()
     app = FastAPI(
         title="FairEngage",
         version=__version__,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fairengage.config import get_settings
+from fairengage.config import WeakSecretKey, get_settings
 
 app = typer.Typer(
     help="FairEngage: community engagements under a bias-free-policing policy.", no_args_is_help=True
@@ -222,6 +222,11 @@ def demo(
         secret_key=os.environ.get("FAIRENGAGE_SECRET_KEY") or demo_build.demo_secret(),
         public_url=public_url,
     )
+    try:
+        # The demo serves receipts and sign-in too: a weak FAIRENGAGE_SECRET_KEY is refused here as well.
+        settings.require_strong_secret_key()
+    except WeakSecretKey as exc:
+        raise fail(str(exc)) from None
     with out.status(f"building the demo database with {records:,} synthetic engagements…"):
         users = demo_build.build(settings=settings, records=records)
     table = Table(title="Demo users (sign in at /login)")
@@ -334,7 +339,10 @@ def serve(
 
     # Built once here even with several workers: a bad setting stops the command with its message
     # before any process starts.
-    app = create_app()
+    try:
+        app = create_app()
+    except WeakSecretKey as exc:
+        raise fail(str(exc)) from None
     uvicorn.run(
         # Several processes each build their own app from the same environment.
         "fairengage.app:create_app" if workers > 1 else app,

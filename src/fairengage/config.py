@@ -13,6 +13,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # this value outside debug mode so that a production deployment cannot forget the key.
 INSECURE_DEFAULT_KEY = "insecure-development-key-change-me"
 
+# Weak configuration refused at start (docs/security.md): a key shorter than this can be searched for
+# offline from a single signed receipt code or session cookie.
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class WeakSecretKey(ValueError):
+    """The secret key is the published default or too short to run with; the message names the variable."""
+
 
 class Settings(BaseSettings):
     """Every setting the service reads, with safe defaults."""
@@ -49,6 +57,8 @@ class Settings(BaseSettings):
     # Where the sun is reckoned for the veil-of-darkness test: the jurisdiction's centre (Toronto City Hall).
     latitude: float = 43.6532
     longitude: float = -79.3832
+    # API tokens expire (docs/security.md): the days a new token lives unless `tokens create --days` says.
+    token_lifetime_days: int = Field(default=90, gt=0, le=3650)
 
     @field_validator("timezone")
     @classmethod
@@ -68,6 +78,22 @@ class Settings(BaseSettings):
     def secret(self) -> bytes:
         """The secret key as bytes, for signatures."""
         return self.secret_key.get_secret_value().encode()
+
+    def require_strong_secret_key(self) -> None:
+        """Refuse the published default key and short keys, in every mode, naming the variable."""
+        key = self.secret_key.get_secret_value()
+        if key == INSECURE_DEFAULT_KEY:
+            raise WeakSecretKey(
+                "FAIRENGAGE_SECRET_KEY is not set (the published default is refused, in debug mode too): "
+                f"set a random value of at least {MIN_SECRET_KEY_LENGTH} characters, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` (or run `fairengage demo`)"
+            )
+        if len(key.strip()) < MIN_SECRET_KEY_LENGTH:
+            raise WeakSecretKey(
+                f"FAIRENGAGE_SECRET_KEY is too short ({len(key.strip())} characters): set a random value "
+                f"of at least {MIN_SECRET_KEY_LENGTH} characters, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
 
     @property
     def using_insecure_key(self) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from pathlib import Path
 
 from sqlalchemy import (
     Connection,
@@ -18,6 +21,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    make_url,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -67,12 +71,45 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# SQLite names its write-ahead log and shared-memory index after the database file.
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(url: str) -> Path | None:
+    """Make the database file of a SQLite URL owner-only (0600); its path, or None for memory/URI forms.
+
+    SQLite creates a missing file as 0644 less the umask, readable by every local account, and gives its
+    -wal and -shm files the database file's mode. So the file is created here first, empty (SQLite takes
+    an empty file as an empty database) and owner-only; files left readable by an older version are
+    tightened, so that no local account can read the records (docs/security.md).
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        return path  # no such folder: SQLite reports it when it connects
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            if stat.S_IMODE(companion.stat().st_mode) & 0o077:
+                companion.chmod(0o600)
+        except FileNotFoundError:
+            continue
+    return path
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the URL, with SQLite's pragmas or PostgreSQL's pool settings."""
     # hide_parameters: bound values (names, addresses, contact details) stay out of SQL logging and of
     # the text of database errors, which end up in tracebacks in the server's log (docs/security.md).
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
         )

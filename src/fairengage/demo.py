@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -37,10 +38,14 @@ class DemoUser:
 def demo_secret() -> str:
     """The demo's secret key, kept in a file so receipts stay valid across restarts."""
     if KEY_FILE.exists():
+        # A key file an older version left readable to others is restricted before it is used again.
+        KEY_FILE.chmod(0o600)
         return KEY_FILE.read_text().strip()
     key = secrets.token_urlsafe(48)
-    KEY_FILE.write_text(key)
-    KEY_FILE.chmod(0o600)
+    # Created owner-only in one step: written first and restricted after, it would be readable between.
+    fd = os.open(KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
     return key
 
 

@@ -89,7 +89,7 @@ def test_officer_keys_are_stable_for_a_secret_and_change_with_it(sessions, setti
     other = tmp_path / "3.parquet"
     extract.write_extract(sessions=sessions, out=first, settings=settings, actor="t")
     extract.write_extract(sessions=sessions, out=again, settings=settings, actor="t")
-    another = Settings(database_url=settings.database_url, secret_key="another-secret-key-0123456789")
+    another = Settings(database_url=settings.database_url, secret_key="another-secret-key-0123456789abcdefgh")
     extract.write_extract(sessions=sessions, out=other, settings=another, actor="t")
     keys = [
         pq.read_table(p).to_pandas().set_index("engagement_id")["officer_key"] for p in (first, again, other)

@@ -30,7 +30,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access import audit
-from fairengage.config import Settings
+from fairengage.config import Settings, WeakSecretKey
 from fairengage.db import transaction
 from fairengage.engagements.models import Engagement
 from fairengage.officers.models import Officer
@@ -149,9 +149,11 @@ def write_extract(
         raise ExtractRefused(
             f"cannot write a table with extension {suffix or '(none)'!r}: use .parquet or .csv"
         )
-    if settings.using_insecure_key:
-        # With the published default key anyone could recompute every officer's key from the badges.
-        raise ExtractRefused("FAIRENGAGE_SECRET_KEY is not set: officer keys would be reversible")
+    try:
+        settings.require_strong_secret_key()
+    except WeakSecretKey as exc:
+        # With a published or guessable key anyone could recompute every officer's key from the badges.
+        raise ExtractRefused(f"{exc}; officer keys would be reversible") from None
     key = officer_key_key(settings.secret)
     partial = out.with_name(f".{out.name}.partial")
     try:

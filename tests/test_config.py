@@ -1,0 +1,142 @@
+"""Configuration that refuses to be weak: the secret key at start, and owner-only files for secrets."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from fairengage import cli, demo, migrate
+from fairengage.app import create_app
+from fairengage.config import (
+    INSECURE_DEFAULT_KEY,
+    MIN_SECRET_KEY_LENGTH,
+    Settings,
+    WeakSecretKey,
+    get_settings,
+)
+from fairengage.db import make_engine, private_sqlite_file
+
+TEST_KEY = "test-secret-key-0123456789abcdef"
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def loose_umask():
+    """The common 022 umask, under which SQLite would leave files readable by every local account."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+# --- the secret key ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    "key,said",
+    [
+        (INSECURE_DEFAULT_KEY, "not set"),
+        ("k", "too short (1 characters)"),
+        ("x" * (MIN_SECRET_KEY_LENGTH - 1), "too short (31 characters)"),
+        (" " * 40, "too short (0 characters)"),
+        ("  " + "y" * 30 + "  ", "too short (30 characters)"),
+    ],
+)
+def test_start_refuses_a_weak_key_in_every_mode(key, said, debug):
+    settings = Settings(database_url="sqlite://", secret_key=key, debug=debug)
+    with pytest.raises(WeakSecretKey, match="FAIRENGAGE_SECRET_KEY") as refused:
+        create_app(settings)
+    assert said in str(refused.value)
+
+
+def test_start_accepts_the_test_suite_key_and_longer_ones():
+    assert len(TEST_KEY) == MIN_SECRET_KEY_LENGTH
+    for key in (TEST_KEY, "z" * 200):
+        create_app(Settings(database_url="sqlite://", secret_key=key))
+
+
+def test_the_default_settings_do_not_start(monkeypatch):
+    monkeypatch.delenv("FAIRENGAGE_SECRET_KEY", raising=False)
+    monkeypatch.setenv("FAIRENGAGE_DEBUG", "true")
+    with pytest.raises(WeakSecretKey, match="FAIRENGAGE_SECRET_KEY is not set"):
+        create_app(Settings(database_url="sqlite://"))
+
+
+@pytest.mark.parametrize("command", [["serve"], ["demo", "--records", "10", "--no-serve"]])
+def test_commands_that_start_say_why_in_one_line(command, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FAIRENGAGE_SECRET_KEY", "short-key")
+    monkeypatch.setenv("FAIRENGAGE_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, command)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: FAIRENGAGE_SECRET_KEY is too short"), result.output
+    assert "short-key" not in result.output  # the key itself is never echoed
+
+
+# --- files that hold secrets ------------------------------------------------------------------------------
+
+
+def test_a_new_sqlite_database_and_its_wal_files_are_owner_only(tmp_path, loose_umask):
+    path = tmp_path / "new.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x TEXT)"))
+        conn.execute(text("INSERT INTO t VALUES ('a person''s address')"))
+        wal, shm = path.with_name("new.db-wal"), path.with_name("new.db-shm")
+        assert wal.exists() and shm.exists()
+        assert (mode(path), mode(wal), mode(shm)) == (0o600, 0o600, 0o600)
+    engine.dispose()
+    assert mode(path) == 0o600
+
+
+def test_db_upgrade_creates_an_owner_only_database(tmp_path, loose_umask):
+    path = tmp_path / "migrated.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    assert mode(path) == 0o600
+    for companion in (path.with_name("migrated.db-wal"), path.with_name("migrated.db-shm")):
+        assert not companion.exists() or mode(companion) == 0o600
+
+
+def test_a_readable_database_left_by_an_older_version_is_tightened(tmp_path, loose_umask):
+    path = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x TEXT)"))
+    engine.dispose()
+    for companion in tmp_path.iterdir():
+        companion.chmod(0o644)
+    make_engine(f"sqlite:///{path}").dispose()
+    assert {p.name: mode(p) for p in tmp_path.iterdir()} == dict.fromkeys(
+        (p.name for p in tmp_path.iterdir()), 0o600
+    )
+
+
+def test_memory_and_missing_folders_are_left_to_sqlite(tmp_path):
+    assert private_sqlite_file("sqlite://") is None
+    assert private_sqlite_file("sqlite:///:memory:") is None
+    missing = tmp_path / "no" / "such.db"
+    private_sqlite_file(f"sqlite:///{missing}")
+    assert not missing.parent.exists()
+
+
+def test_the_demo_key_file_is_created_owner_only(tmp_path, monkeypatch, loose_umask):
+    monkeypatch.chdir(tmp_path)
+    key = demo.demo_secret()
+    assert len(key) >= MIN_SECRET_KEY_LENGTH
+    assert mode(tmp_path / demo.KEY_FILE) == 0o600
+    (tmp_path / demo.KEY_FILE).chmod(0o644)
+    assert demo.demo_secret() == key  # kept across restarts, and tightened when found readable
+    assert mode(tmp_path / demo.KEY_FILE) == 0o600
