@@ -107,12 +107,53 @@ def users_add(
 
 
 @tokens_app.command("create")
-def tokens_create(name: str) -> None:
+def tokens_create(
+    name: str,
+    days: Annotated[
+        int | None, typer.Option(help="days the token lives (default: FAIRENGAGE_TOKEN_LIFETIME_DAYS)")
+    ] = None,
+) -> None:
     """Print a new API token for the user (shown once; send as `Authorization: Bearer …`)."""
     from fairengage.access import service as access
     from fairengage.access.principal import CLI_ACTOR
 
-    token = _run_cli_service(lambda s: access.create_token(session=s, username=name, actor=CLI_ACTOR))
+    lifetime = days if days is not None else get_settings().token_lifetime_days
+    token = _run_cli_service(
+        lambda s: access.create_token(session=s, username=name, actor=CLI_ACTOR, days=lifetime)
+    )
+    # The expiry goes to stderr, so that `$(fairengage tokens create …)` captures the token alone.
+    err.print(f"expires in {lifetime} days", markup=False, highlight=False)
+    print(token)
+
+
+@tokens_app.command("rotate")
+def tokens_rotate(
+    name: str,
+    days: Annotated[
+        int | None, typer.Option(help="days the new token lives (default: FAIRENGAGE_TOKEN_LIFETIME_DAYS)")
+    ] = None,
+    grace_hours: Annotated[
+        float, typer.Option(help="hours the old tokens keep working, to switch a deployment over")
+    ] = 0,
+) -> None:
+    """Print a new API token for the user and revoke their current ones, now or after --grace-hours."""
+    from fairengage.access import service as access
+    from fairengage.access.principal import CLI_ACTOR
+
+    lifetime = days if days is not None else get_settings().token_lifetime_days
+    token, old = _run_cli_service(
+        lambda s: access.rotate_token(
+            session=s, username=name, actor=CLI_ACTOR, days=lifetime, grace_hours=grace_hours
+        )
+    )
+    when = "now" if grace_hours == 0 else f"in {grace_hours:g} hours"
+    err.print(
+        f"expires in {lifetime} days; {len(old)} old token(s) revoked {when}: "
+        + (", ".join(f"{row.prefix}…" for row in old) or "none"),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     print(token)
 
 

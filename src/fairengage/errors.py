@@ -72,6 +72,13 @@ class Unauthenticated(DomainError):
     slug = "unauthenticated"
 
 
+class TokenExpired(Unauthenticated):
+    """The API token was valid once and has expired: its holder needs a new one, not a retry."""
+
+    title = "API token expired"
+    slug = "token-expired"
+
+
 class Conflict(DomainError):
     """The request conflicts with what is stored (a duplicate username or badge)."""
 

@@ -37,7 +37,10 @@ class ApiToken(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A time in the future is a revocation already scheduled: a rotated token's grace period.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Every token expires (docs/security.md); tokens from before migration 0010 got 90 days from it.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     user: Mapped[User] = relationship(lazy="joined")
 
 

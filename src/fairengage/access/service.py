@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from fairengage.access import audit, sessions
@@ -14,11 +14,17 @@ from fairengage.access.models import ApiToken, User
 from fairengage.access.passwords import hash_password, verify_password
 from fairengage.access.permissions import ROLES
 from fairengage.access.principal import Principal
-from fairengage.errors import Conflict, FieldError, NotFound, RecordRefused
+from fairengage.db import UTCDateTime
+from fairengage.errors import Conflict, FieldError, NotFound, RecordRefused, TokenExpired
 from fairengage.officers import service as officers
 from fairengage.officers.models import Officer
 
 TOKEN_PREFIX = "fe_"  # noqa: S105  # nosec B105 # a public marker so leaked tokens are recognisable
+# Token lifetimes in days (docs/security.md): the CLI passes FAIRENGAGE_TOKEN_LIFETIME_DAYS or --days.
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 3650
+# A rotated token's grace period is for switching a deployment over, not a second lifetime.
+MAX_GRACE_HOURS = 30 * 24
 
 
 def get(*, session: Session, username: str) -> User | None:
@@ -99,14 +105,51 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(*, session: Session, username: str, actor: str) -> str:
-    """A new API token for the user; only its digest is stored, so it is shown once."""
-    user = get_or_raise(session=session, username=username)
+def _check_lifetime(days: int, grace_hours: float = 0) -> None:
+    errors = []
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        errors.append(
+            FieldError("days", "TOKEN-LIFETIME", f"a token lives from 1 to {MAX_TOKEN_DAYS} days, not {days}")
+        )
+    if not 0 <= grace_hours <= MAX_GRACE_HOURS:
+        errors.append(
+            FieldError(
+                "grace_hours",
+                "TOKEN-LIFETIME",
+                f"the grace period is from 0 to {MAX_GRACE_HOURS} hours, not {grace_hours:g}",
+            )
+        )
+    if errors:
+        raise RecordRefused("the token's lifetime is out of range", errors)
+
+
+def _issue(session: Session, user: User, days: int, now: datetime) -> tuple[str, ApiToken]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(user_id=user.id, digest=_digest(token), prefix=token[:10], created_at=datetime.now(UTC))
+    row = ApiToken(
+        user_id=user.id,
+        digest=_digest(token),
+        prefix=token[:10],
+        created_at=now,
+        expires_at=now + timedelta(days=days),
     )
+    session.add(row)
     session.flush()
+    return token, row
+
+
+def create_token(
+    *,
+    session: Session,
+    username: str,
+    actor: str,
+    days: int = DEFAULT_TOKEN_DAYS,
+    now: datetime | None = None,
+) -> str:
+    """A new API token for the user, valid for `days`; only its digest is stored, so it is shown once."""
+    _check_lifetime(days)
+    user = get_or_raise(session=session, username=username)
+    now = now or datetime.now(UTC)
+    token, row = _issue(session, user, days, now)
     audit.append(
         session,
         actor=actor,
@@ -114,9 +157,58 @@ def create_token(*, session: Session, username: str, actor: str) -> str:
         entity="user",
         entity_id=username,
         purpose="administration",
-        details={"prefix": token[:10]},
+        details={"prefix": row.prefix, "expires_at": row.expires_at.isoformat()},
     )
     return token
+
+
+def _live_tokens(user_id: int, now: datetime) -> Select[tuple[ApiToken]]:
+    """The user's tokens that still answer: not revoked yet (a scheduled revocation counts as not yet)."""
+    return select(ApiToken).where(
+        ApiToken.user_id == user_id,
+        or_(ApiToken.revoked_at.is_(None), ApiToken.revoked_at > now),
+        ApiToken.expires_at > now,
+    )
+
+
+def rotate_token(
+    *,
+    session: Session,
+    username: str,
+    actor: str,
+    days: int = DEFAULT_TOKEN_DAYS,
+    grace_hours: float = 0,
+    now: datetime | None = None,
+) -> tuple[str, list[ApiToken]]:
+    """Issue a new token and revoke the user's live ones, at once or when `grace_hours` have passed.
+
+    Returns the new token (shown once) and the old tokens with their revocation times.
+    """
+    _check_lifetime(days, grace_hours)
+    user = get_or_raise(session=session, username=username)
+    now = now or datetime.now(UTC)
+    revoke_at = now + timedelta(hours=grace_hours)
+    old = list(session.scalars(_live_tokens(user.id, now)))
+    for row in old:
+        # A revocation already scheduled earlier stands: a second rotation never lengthens a grace.
+        if row.revoked_at is None or row.revoked_at > revoke_at:
+            row.revoked_at = revoke_at
+    token, row = _issue(session, user, days, now)
+    audit.append(
+        session,
+        actor=actor,
+        action="token.rotate",
+        entity="user",
+        entity_id=username,
+        purpose="administration",
+        details={
+            "prefix": row.prefix,
+            "expires_at": row.expires_at.isoformat(),
+            "revoked": [r.prefix for r in old],
+            "revoked_at": revoke_at.isoformat(),
+        },
+    )
+    return token, old
 
 
 _TOKENS = ApiToken.__table__
@@ -131,6 +223,7 @@ _PRINCIPAL_BY_TOKEN = (
         _USERS.c.officer_id,
         _OFFICERS.c.badge,
         _USERS.c.division_code,
+        _TOKENS.c.expires_at,
     )
     .select_from(
         _TOKENS.join(_USERS, _USERS.c.id == _TOKENS.c.user_id).outerjoin(
@@ -139,17 +232,25 @@ _PRINCIPAL_BY_TOKEN = (
     )
     .where(
         _TOKENS.c.digest == bindparam("digest"),
-        _TOKENS.c.revoked_at.is_(None),
+        # A revocation in the future is a rotated token's grace period: it still answers until then.
+        or_(_TOKENS.c.revoked_at.is_(None), _TOKENS.c.revoked_at > bindparam("now", type_=UTCDateTime())),
         _USERS.c.active.is_(True),
     )
 )
 
 
 def principal_for_token(*, session: Session, token: str) -> Principal | None:
-    """The caller an unrevoked token of an active user names, or None."""
-    row = session.connection().execute(_PRINCIPAL_BY_TOKEN, {"digest": _digest(token)}).first()
+    """The caller an unrevoked token of an active user names, or None; TokenExpired past its expiry."""
+    now = datetime.now(UTC)
+    row = session.connection().execute(_PRINCIPAL_BY_TOKEN, {"digest": _digest(token), "now": now}).first()
     if row is None:
         return None
+    if row.expires_at <= now:
+        # Said apart from "not valid": the holder needs a new token from an administrator, not a retry.
+        raise TokenExpired(
+            f"the API token expired at {row.expires_at.isoformat(timespec='seconds')}: "
+            "ask an administrator for a new one (`fairengage tokens rotate`)"
+        )
     return Principal(
         user_id=row.id,
         username=row.username,
@@ -221,8 +322,11 @@ def set_active(*, session: Session, username: str, active: bool, actor: str) -> 
         # Revoked rather than merely suspended: reactivating an account must not bring back tokens
         # that may have leaked while it was off. The user is given new ones.
         now = datetime.now(UTC)
+        # Tokens in a rotation's grace period are revoked now too.
         for token in session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            select(ApiToken).where(
+                ApiToken.user_id == user.id, or_(ApiToken.revoked_at.is_(None), ApiToken.revoked_at > now)
+            )
         ):
             token.revoked_at = now
             revoked += 1
