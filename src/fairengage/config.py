@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Used only when no key is configured; `demo` and the tests set their own. Start-up refuses
-# this value outside debug mode so that a production deployment cannot forget the key.
+# this value in every mode (require_strong_secret_key), so that no deployment can forget the key.
 INSECURE_DEFAULT_KEY = "insecure-development-key-change-me"
 
 # Weak configuration refused at start (docs/security.md): a key shorter than this can be searched for

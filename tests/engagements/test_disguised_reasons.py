@@ -106,3 +106,13 @@ def test_form_refuses_the_disguised_race_word(client, world, sessions, ruleset_i
     # The same message as the plain word gets: race cannot be part of the reason.
     assert reason_errors(disguised.text) == reason_errors(plain.text)
     assert stored(sessions) == 0
+
+
+@pytest.mark.parametrize("nothing", ["\u200b", "\u200b\u2060\ufeff", "\u00ad \u200d"])
+def test_api_refuses_a_reason_of_invisible_characters(client, world, sessions, nothing):
+    headers = world.officer_with_token("T612")
+    r = client.post("/api/v1/engagements", json=valid_body(reason=nothing), headers=headers)
+    assert r.status_code == 422, r.text
+    errors = r.json()["errors"]
+    assert any(e["field"] == "reason" and e["rule"] == "REASON-REQUIRED" for e in errors), errors
+    assert stored(sessions) == 0
