@@ -20,6 +20,7 @@ from fairengage.config import (
     get_settings,
 )
 from fairengage.db import make_engine, private_sqlite_file
+from fairengage.engagements import extract
 
 TEST_KEY = "test-secret-key-0123456789abcdef"
 
@@ -84,6 +85,13 @@ def test_commands_that_start_say_why_in_one_line(command, monkeypatch, tmp_path)
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: FAIRENGAGE_SECRET_KEY is too short"), result.output
     assert "short-key" not in result.output  # the key itself is never echoed
+
+
+def test_extract_refuses_a_short_key_because_officer_keys_would_be_guessable(settings, sessions, tmp_path):
+    short = Settings(database_url=settings.database_url, secret_key="s" * (MIN_SECRET_KEY_LENGTH - 1))
+    with pytest.raises(extract.ExtractRefused, match="FAIRENGAGE_SECRET_KEY is too short"):
+        extract.write_extract(sessions=sessions, out=tmp_path / "a.csv", settings=short, actor="t")
+    assert not (tmp_path / "a.csv").exists()
 
 
 # --- files that hold secrets ------------------------------------------------------------------------------
