@@ -126,6 +126,30 @@ def tokens_create(
     print(token)
 
 
+@tokens_app.command("list")
+def tokens_list(name: str) -> None:
+    """List the user's tokens by prefix: created, expires, and whether each still works."""
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+
+    from fairengage.access import service as access
+
+    rows = _run_cli_service(lambda s: access.list_tokens(session=s, username=name))
+    now = datetime.now(UTC)
+    table = Table(title=f"API tokens of {name}")
+    for column in ("prefix", "created", "expires", "state"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            f"{row.prefix}…",
+            row.created_at.isoformat(timespec="minutes"),
+            row.expires_at.isoformat(timespec="minutes"),
+            access.token_state(row, now),
+        )
+    out.print(table)
+
+
 @tokens_app.command("rotate")
 def tokens_rotate(
     name: str,

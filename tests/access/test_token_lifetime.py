@@ -235,3 +235,20 @@ def test_tokens_from_before_expiry_get_the_default_lifetime_from_the_upgrade(tmp
     finally:
         if POSTGRES_URL:
             drop_postgres_database(POSTGRES_URL, url)
+
+
+def test_the_token_list_shows_each_token_s_expiry_and_state(runner, world, sessions, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    officer_user(world)
+    expired = world.token("ana")
+    expire(sessions, expired, datetime.now(UTC) - timedelta(days=1))
+    graced = world.token("ana")
+    with transaction(sessions) as s:
+        new, _ = access.rotate_token(session=s, username="ana", actor="test", grace_hours=5)
+    r = runner.invoke(cli.app, ["tokens", "list", "ana"])
+    assert r.exit_code == 0, r.output
+    lines = {line.split()[1]: line for line in r.output.splitlines() if "fe_" in line}
+    assert "expired" in lines[expired[:10] + "…"]
+    assert "revoked at" in lines[graced[:10] + "…"]
+    assert "active" in lines[new[:10] + "…"]
+    assert expired not in r.output and graced not in r.output and new not in r.output

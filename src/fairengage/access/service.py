@@ -211,6 +211,27 @@ def rotate_token(
     return token, old
 
 
+def list_tokens(*, session: Session, username: str) -> list[ApiToken]:
+    """The user's tokens, newest first, for an administrator to see what expires or was revoked when."""
+    user = get_or_raise(session=session, username=username)
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def token_state(token: ApiToken, now: datetime) -> str:
+    """"active", "expired", "revoked", or "revoked at …" for a revocation still in its grace period."""
+    if token.revoked_at is not None and token.revoked_at <= now:
+        return "revoked"
+    if token.expires_at <= now:
+        return "expired"
+    if token.revoked_at is not None:
+        return f"revoked at {token.revoked_at.isoformat(timespec='minutes')}"
+    return "active"
+
+
 _TOKENS = ApiToken.__table__
 _USERS = User.__table__
 _OFFICERS = Officer.__table__
