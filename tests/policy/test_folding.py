@@ -260,3 +260,26 @@ def test_the_folding_keeps_race_words_of_every_shipped_list_findable():
             facts = replace(compliant_facts(ruleset_id), reason=f"{disguised} man", reason_grounds=())
             finding = CHECKS["RACE-NOT-A-REASON"](facts, ruleset)[0]
             assert finding.refuses, (ruleset_id, term)
+
+
+# Any text around a race word or a forbidden phrase, not only the sentences above.
+ANY_REASON = st.builds(
+    lambda before, term, after: f"{before} {term} {after}",
+    st.text(max_size=40),
+    st.sampled_from(["Black", "high crime area", "walked away", "noire", "Asian", "door handles"]),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), reason=ANY_REASON, ruleset_id=st.sampled_from(RULESET_IDS))
+def test_any_text_keeps_its_verdicts_under_invisible_characters_and_look_alikes(data, reason, ruleset_id):
+    table = confusables()
+    disguised = "".join(
+        data.draw(st.sampled_from(table[ch])) if ch in table and data.draw(st.booleans()) else ch
+        for ch in reason
+    )
+    for _ in range(data.draw(st.integers(0, 4))):
+        at = data.draw(st.integers(0, len(disguised)))
+        disguised = disguised[:at] + data.draw(st.sampled_from(invisibles())) + disguised[at:]
+    assert verdicts(disguised, ruleset_id) == verdicts(reason, ruleset_id)
