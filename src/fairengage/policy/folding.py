@@ -13,9 +13,9 @@ in one form:
 3. case folded, then NFKC (what the skeleton left of compatibility forms and ligatures), then the
    skeleton again, so that case and look-alikes commute: the Cyrillic capital "\\u0412" reaches "b"
    through its Latin look-alike "B", which its own lower case would not;
-4. "i" written as "l": the skeleton makes a capital "I" an "l" (they look alike), while case folding
-   makes it an "i", so only one letter for the three keeps "HIGH", "high" and "HlGH" alike;
-5. accents dropped (NFKD, combining marks removed), as the rules have always matched "élevée" to "elevee".
+4. accents dropped (NFKD, combining marks removed), as the rules have always matched "élevée" to "elevee";
+5. "i" written as "l": the skeleton makes a capital "I" an "l" (they look alike), while case folding
+   makes it an "i", so only one letter for the three keeps "HIGH", "high" and "HlGH" alike.
 
 The skeleton is applied before anything that could change a character (NFKC, case), so replacing any
 character by one with the same skeleton never changes the folded text: the property tests rely on it.
@@ -69,9 +69,10 @@ def skeleton(text: str) -> str:
 def fold(text: str) -> str:
     """The form in which every rule compares free text: visible, look-alike-free, caseless and unaccented."""
     caseless = skeleton(strip_invisible(text)).casefold()
-    folded = skeleton(strip_invisible(unicodedata.normalize("NFKC", caseless))).replace("i", "l")
+    folded = skeleton(strip_invisible(unicodedata.normalize("NFKC", caseless)))
     decomposed = unicodedata.normalize("NFKD", folded)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Last, so that no step after it can bring an "i" back (step 5 above).
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("i", "l")
 
 
 def words(text: str | None) -> tuple[str, ...]:
