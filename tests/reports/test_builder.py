@@ -293,6 +293,41 @@ def test_pdfs_render_with_title_language_and_headings(built):
         assert pdf.trailer["/Root"]["/Lang"] == "en"
 
 
+def structure(node, kinds: dict[str, list]) -> None:
+    """Collect every structure element of a tagged PDF by its type (/S), depth first."""
+    node = node.get_object() if hasattr(node, "get_object") else node
+    if isinstance(node, list):
+        for child in node:
+            structure(child, kinds)
+    elif hasattr(node, "keys"):
+        if "/S" in node:
+            kinds.setdefault(str(node["/S"]), []).append(node)
+        if "/K" in node:
+            structure(node["/K"], kinds)
+
+
+def test_pdfs_are_tagged_for_screen_readers(built):
+    result, _ = built
+    for name in ("board.pdf", "public.pdf"):
+        pdf = PdfReader(result.out_dir / name)
+        root = pdf.trailer["/Root"]
+        assert root["/MarkInfo"]["/Marked"].value is True, name
+        assert root["/Lang"] == "en" and root["/ViewerPreferences"]["/DisplayDocTitle"].value is True
+        assert pdf.metadata.title, name
+        kinds: dict[str, list] = {}
+        structure(root["/StructTreeRoot"], kinds)
+        # Headings, tables with scoped headers and every chart with a text alternative.
+        assert kinds.get("/H1") and kinds.get("/H2") and kinds.get("/Table"), (name, sorted(kinds))
+        figures = kinds.get("/Figure", [])
+        assert len(figures) >= 5, name
+        assert all(str(figure.get("/Alt") or "").strip() for figure in figures), name
+        headers = kinds["/TH"]
+        scopes = {str(th["/A"]["/Scope"]) for th in headers}
+        assert scopes == {"/Column", "/Row"}, scopes
+        # One document title, and every annual-report item a level-2 heading, as in the HTML.
+        assert len(kinds["/H1"]) == 1 and len(kinds["/H2"]) >= len(ANNUAL_REPORT_HEADINGS), name
+
+
 def test_index_and_open_data_are_written(built):
     result, _ = built
     index = json.loads(read(result, "index.json"))
@@ -319,7 +354,8 @@ def test_tiny_data_still_renders_both_pdfs(tiny):
     public_html = (out / "public.html").read_text()
     counts = printed_counts(public_html)
     withheld = [c for c in counts if c == "withheld"]
-    assert len(withheld) > len(counts) / 2
+    # Many counts are withheld; a total that the report publishes elsewhere is shown in every place.
+    assert len(withheld) > len(counts) / 3
     assert all(c in ("withheld", "—") or c.endswith("%") or int(c.replace(",", "")) >= 10 for c in counts)
     # Without a governance summary, the figures it carries say where they come from.
     assert public_html.count("Not available from the analytic table") >= 5

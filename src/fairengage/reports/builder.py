@@ -613,11 +613,52 @@ def _write_index(
 
 
 def write_pdf(html: str, path: Path, *, base: Path) -> Path:
-    """Render an HTML report to PDF with WeasyPrint (title and language from the page)."""
+    """Render an HTML report to a tagged PDF (PDF/UA-1): title, language, structure, alt text from the page.
+
+    WeasyPrint tags headings, lists, tables, figures (an SVG's title as its /Alt) and the reading order,
+    but leaves table headers without a scope; `_scope_table_headers` adds it, as PDF/UA asks.
+    """
+    # WeasyPrint and pypdf are imported here, not at the top: they are heavy and only a build needs them.
     from weasyprint import HTML
 
-    HTML(string=html, base_url=str(base)).write_pdf(path)
+    HTML(string=html, base_url=str(base)).write_pdf(path, pdf_variant="pdf/ua-1")
+    _scope_table_headers(path)
     return path
+
+
+def _scope_table_headers(path: Path) -> None:
+    """Give every TH of a tagged PDF its scope: Column in a table head, Row in the body (HTML's scope)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    writer = PdfWriter(clone_from=path)
+    tree = writer.root_object.get("/StructTreeRoot")
+    if tree is None:
+        return
+    pending: list[tuple[Any, str | None]] = [(tree, None)]
+    while pending:
+        node, part = pending.pop()
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, ArrayObject):
+            pending += [(child, part) for child in node]
+            continue
+        if not isinstance(node, DictionaryObject):
+            continue  # a marked-content id: a leaf
+        kind = node.get("/S")
+        part = kind if kind in ("/THead", "/TBody", "/TFoot") else part
+        if kind == "/TH":
+            attributes = node.get("/A")
+            attributes = attributes.get_object() if attributes is not None else None
+            if not isinstance(attributes, DictionaryObject):
+                attributes = DictionaryObject()
+            attributes[NameObject("/O")] = NameObject("/Table")
+            attributes[NameObject("/Scope")] = NameObject("/Column" if part == "/THead" else "/Row")
+            node[NameObject("/A")] = attributes
+        if "/K" in node:
+            pending.append((node["/K"], part))
+    for page in writer.pages:
+        page.compress_content_streams()
+    writer.write(path)
 
 
 def render_html(
