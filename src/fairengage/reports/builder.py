@@ -14,12 +14,13 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import ibis
 import pandas as pd
+from babel.dates import format_date
 
 from fairengage import __version__
 from fairengage.analytics import engine as engines
@@ -612,6 +613,19 @@ def _write_index(
     return _write_json(index, out_dir / "index.json")
 
 
+def _reason(row: dict[str, Any], key: str) -> str | None:
+    """Why a figure of a public row is hidden (`small` or `protects`), where the report says."""
+    return row.get(f"{key}_suppressed_reason") or row.get("suppressed_reason")
+
+
+def _long_date(value: str, lang: str) -> str:
+    """A YYYY-MM-DD date in words (`September 30, 2026`), or the text as given if it is not one."""
+    try:
+        return format_date(date.fromisoformat(value), format="long", locale=lang)
+    except ValueError:
+        return value
+
+
 def write_pdf(html: str, path: Path, *, base: Path) -> Path:
     """Render an HTML report to a tagged PDF (PDF/UA-1): title, language, structure, alt text from the page.
 
@@ -746,7 +760,10 @@ class Pages:
     def _city(self, key: str) -> list[dict[str, Any]]:
         return [row for row in self.report.get(key) or [] if row["area"] == CITY]
 
-    def count(self, value: int | None) -> Cell:
+    def count(self, value: int | None, reason: str | None = None) -> Cell:
+        if value is None and reason == "small":
+            # A count the publication says is below the threshold reads so; any other hidden one is withheld.
+            return Cell(self.r.fewer_than(), "withheld")
         return Cell(self.r.count(value), "count" if value is not None else "withheld")
 
     def not_available(self) -> Block:
@@ -1096,7 +1113,7 @@ class Pages:
             body.append(
                 [
                     Cell(row["group"], "label"),
-                    self.count(row.get("count")),
+                    self.count(row.get("count"), _reason(row, "count")),
                     Cell(
                         self.r.ratio(row.get("index"), digits),
                         "ratio" if row.get("index") is not None else "withheld",
@@ -1494,6 +1511,15 @@ def report_context(
         words = parse_period(label, period.get("timezone") or settings.timezone).describe() if label else ""
     except ValueError:
         words = label
+    bounds = meta.get("period") or {}
+    if bounds.get("partial"):
+        # The period had not closed when the data were taken: say so where the period is named.
+        last = str(bounds.get("as_of") or bounds.get("last_date") or "")[:10]
+        if "-Q" in label:
+            note = pages._("Partial quarter: data to %(last)s.")
+        else:
+            note = pages._("Partial year: data to %(last)s.")
+        words = f"{words} {note % {'last': _long_date(last, lang)}}".strip()
     title = (
         pages._("Community engagements: board report, %(period)s", period=label)
         if board
