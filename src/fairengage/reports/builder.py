@@ -779,9 +779,11 @@ class Pages:
         return Block(
             "note",
             text=self._(
-                "“%(mark)s” marks a count below %(n)s, or a larger count withheld with it so that none can "
-                "be worked out from the totals; figures computed from a withheld count are withheld too.",
+                "“%(few)s” marks a count below %(n)s. “%(mark)s” marks a count hidden so that a smaller one "
+                "cannot be worked out from the totals (or, in a table that does not say which, either kind). "
+                "Figures computed from a hidden count are not given (—).",
                 n=self.threshold,
+                few=self.r.fewer_than(),
                 mark=self.r.withheld(),
             ),
         )
