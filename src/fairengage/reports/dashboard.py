@@ -156,8 +156,8 @@ def chart_reading(rows: list[dict[str, Any]], *, where: str, fmt: Formats) -> st
     shown = [row for row in rows if row.get("index") is not None]
     if not shown:
         return _(
-            "No group's index can be published for %(area)s: every group has fewer than %(n)s engagements "
-            "or is withheld to protect one that has."
+            "No group's index can be published for %(area)s: each group has fewer than %(n)s engagements, "
+            "or its index is withheld to protect a smaller figure."
         ) % {"area": where, "n": fmt.count(fmt.threshold)}
     top = max(shown, key=lambda row: row["index"])
     sentence = _(
