@@ -46,8 +46,11 @@ def _disproportionality(area: str, counts: dict[str, int], population: dict[str,
 def _suppress(rows: list[dict], keys: tuple[str, ...]) -> None:
     """A plain stand-in for the publication's suppression: small rows, and a partner when one is alone."""
     small = [r for r in rows if any(r[k] < THRESHOLD for k in keys)]
+    for row in small:
+        row["suppressed_reason"] = "small"
     if len(small) == 1:
         small.append(min((r for r in rows if r not in small), key=lambda r: r[keys[0]]))
+        small[-1]["suppressed_reason"] = "protects"
     for row in small:
         for key in ("count", "total", "index", "ci_low", "ci_high", "rate", "hit_rate", "searches", "hits"):
             if key in row:
@@ -234,14 +237,15 @@ def test_latest_period_by_default_and_filters_change_the_figures(root, client):
     assert '<option value="2025" selected>' in page
     assert 'action="/public"' in page and 'method="get"' in page
     total = f"{sum(sum(c.values()) for c in COUNTS.values()):,}"
-    assert re.search(rf'id="figure-engagements"><dt>[^<]+</dt><dd>{total}</dd>', page)
+    figure = r'id="figure-engagements"><dt>[^<]+</dt><dd><data value="\d+">{}</data></dd>'
+    assert re.search(figure.format(total), page)
     assert "Disproportionality index by group, all divisions, 2025" in page
 
     filtered = client.get("/public", params={"period": "2024", "division": "D11", "group": "White"}).text
     assert '<option value="2024" selected>' in filtered and '<option value="D11" selected>' in filtered
     assert '<option value="White" selected>' in filtered
     d11 = f"{sum(COUNTS['D11'].values()):,}"
-    assert re.search(rf'id="figure-engagements"><dt>[^<]+</dt><dd>{d11}</dd>', filtered)
+    assert re.search(figure.format(d11), filtered)
     assert "Disproportionality index by group, D11, 2024" in filtered
     # The reading names the group and area with the index and its interval.
     reading = main_text(filtered.split('id="index-reading"', 1)[1].split("</p>", 1)[0])
@@ -256,10 +260,16 @@ def test_suppressed_cells_read_fewer_than_the_threshold_and_no_small_count_appea
     publish(root, "2025")
     page = client.get("/public", params={"division": "D14", "group": "Black"}).text
     rows = table_rows(page, "index-table")
-    assert rows["Black"][0] == "fewer than 10" and rows["Black"][1] == "fewer than 10"
+    # A count below the threshold says so; the index worked out from it is "not published".
+    assert rows["Black"][0] == "fewer than 10" and rows["Black"][1] == "not published"
     assert rows["East/Southeast Asian"][0] == "fewer than 10"
-    assert "not published" in main_text(page.split('id="index-reading"', 1)[1].split("</p>", 1)[0])
-    assert re.search(r'id="figure-index"><dt>[^<]+</dt><dd><span class="suppressed">fewer than 10', page)
+    reading = main_text(page.split('id="index-reading"', 1)[1].split("</p>", 1)[0])
+    assert "Fewer than 10 engagements of people perceived as Black" in reading and "not published" in reading
+    assert re.search(
+        r'id="figure-index"><dt>[^<]+</dt>\s*<dd>not published: <span class="suppressed" data-reason="small">'
+        r"fewer than 10</span> engagements",
+        page,
+    )
     by_division = table_rows(page, "division-table")
     assert by_division["D14"][0] == "fewer than 10"
     for table in ("index-table", "division-table"):
@@ -275,7 +285,7 @@ def test_a_leaked_small_count_is_not_shown(root, client):
     leaked.update(count=3, index=0.3141, ci_low=0.2718, ci_high=0.5772, suppressed=False)
     publish(root, "2025", report)
     page = client.get("/public", params={"division": "D11", "group": "Black"}).text
-    assert table_rows(page, "index-table")["Black"] == ["fewer than 10", "fewer than 10", "—"]
+    assert table_rows(page, "index-table")["Black"] == ["fewer than 10", "not published", "—"]
     for figure in ("0.31", "0.27", "0.58", "0.3141"):
         assert figure not in main_text(page), figure
 
@@ -297,7 +307,7 @@ def test_chart_and_map_with_their_text_alternatives(root, client, monkeypatch):
         def __init__(self, svg: str, alt: str, title: str) -> None:
             self.svg, self.alt, self.title = svg, alt, title
 
-    def choropleth(values, *, boundaries, code_property, title, legend_title, lang):
+    def choropleth(values, *, boundaries, code_property, title, legend_title, lang, notes):
         drawn.update(values=values, boundaries=boundaries, code_property=code_property, title=title)
         return Drawing(f'<svg role="img" aria-label="{title}"><title>{title}</title></svg>', "alt", title)
 
@@ -324,7 +334,7 @@ def test_own_chart_when_the_reports_charts_are_absent(root, client, monkeypatch)
     chart = page.split('id="index-chart"', 1)[1].split("</figure>", 1)[0]
     assert '<title id="index-chart-title">Disproportionality index by group, D14, 2025</title>' in chart
     desc = unescape(chart.split('<desc id="index-chart-desc">', 1)[1].split("</desc>", 1)[0])
-    assert "Black: fewer than 10" in desc and "White: " in desc
+    assert "Black: fewer than 10 engagements" in desc and "White: " in desc
     assert not re.search(r"\sstyle=", chart) and "<script" not in chart and "<style" not in chart
     assert 'id="division-map"' not in page  # no maps part: the table stands alone
 

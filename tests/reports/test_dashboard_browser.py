@@ -49,7 +49,7 @@ def test_changing_the_filters_updates_figures_and_chart(browser, settings, tmp_p
         index = page.locator("#figure-index dd")
         chart_title = page.locator("#index-chart svg title").first
         assert engagements.inner_text().strip() == "2,000"
-        assert index.inner_text().strip() == "2.10"
+        assert index.inner_text().strip() == "2.10 times their share"
         before = chart_title.text_content()
         assert "all divisions" in before
 
@@ -59,7 +59,7 @@ def test_changing_the_filters_updates_figures_and_chart(browser, settings, tmp_p
         page.wait_for_url("**division=D11**")
 
         assert engagements.inner_text().strip() == "500"
-        assert index.inner_text().strip() == "0.60"
+        assert index.inner_text().strip() == "0.60 times their share"
         after = chart_title.text_content()
         assert after != before and "D11" in after
         reading = page.locator("#index-reading").inner_text()

@@ -217,14 +217,27 @@ def test_suppressed_cells_are_empty_in_csv_and_null_in_parquet(written):
             assert (csv_rows.loc[flagged, column] == "").all()
             assert (csv_rows.loc[~flagged, column].astype(int) >= THRESHOLD).all()
             assert (parquet[column].isna() == parquet[f"{column}_suppressed"]).all()
+            # Every withheld cell says why, and only withheld cells do.
+            reasons = csv_rows[f"{column}_suppressed_reason"]
+            assert reasons[flagged].isin(["small", "protects"]).all()
+            assert (reasons[~flagged] == "").all()
+        rows = csv_rows["suppressed"] == "true"
+        assert csv_rows.loc[rows, "suppressed_reason"].isin(["small", "protects"]).all()
+        assert (csv_rows.loc[~rows, "suppressed_reason"] == "").all()
     assert pq.read_schema(out / "disproportionality.parquet").field("count").type == "int64"
 
 
 def test_a_caller_table_is_suppressed_with_its_totals(written):
     out, _ = written
     table = pd.read_csv(out / "by_purpose.csv", dtype=str, keep_default_na=False)
-    assert list(table.columns) == ["division", "purpose", "count", "count_suppressed"]
+    columns = ["division", "purpose", "count", "count_suppressed", "count_suppressed_reason"]
+    assert list(table.columns) == columns
     cell = {(r.division, r.purpose): r.count for r in table.itertuples()}
+    reason = {(r.division, r.purpose): r.count_suppressed_reason for r in table.itertuples()}
+    # The 3 is small; its partners are withheld to protect it and say so.
+    assert reason[("D1", "safety")] == "small"
+    assert reason[("D1", "intelligence")] == reason[("D2", "safety")] == "protects"
+    assert reason[("D1", "other")] == ""
     # The 3 is hidden with one partner in its row (20) and in its column (25), and the 40 that closes them.
     assert [cell[("D1", p)] for p in ("safety", "intelligence", "other")] == ["", "", "30"]
     assert [cell[("D2", p)] for p in ("safety", "intelligence", "other")] == ["", "", "50"]

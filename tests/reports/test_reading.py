@@ -122,3 +122,26 @@ def test_officer_reading_counts_tested_and_flagged():
     text = reader.officers(rows, "Black", 50)
     assert text.startswith("2 officers with at least 50 engagements") and "; 1 engaged Black people" in text
     assert "not a finding of bias" in text
+
+
+@pytest.mark.parametrize("method", ["disproportionality", "disparity", "outcome_test"])
+def test_a_hidden_row_says_why_in_words_true_of_it(method):
+    base = {"area": "D31", "group": "White", "measure": "searched", "suppressed": True}
+    small = getattr(reader, method)({**base, "suppressed_reason": "small"})
+    protects = getattr(reader, method)({**base, "suppressed_reason": "protects"})
+    assert "fewer than 10" in small and "protect" not in small, small
+    # A figure hidden to protect another is at least the threshold: it is never called "fewer than".
+    assert "withheld to protect a smaller figure" in protects
+    assert "fewer than 10 engagements" not in protects
+    for text in (small, protects):
+        assert "—" not in text and "None" not in text
+
+
+def test_a_hidden_compliance_row_keeps_its_published_total():
+    row = {"area": "D31", "measure": "compliant", "count": None, "total": 137, "rate": None}
+    row["suppressed"] = True
+    small = reader.compliance({**row, "suppressed_reason": "small"})
+    said = "In division D31, every rule met (or a permitted exception): fewer than 10 of 137 engagements."
+    assert small == said
+    protects = reader.compliance({**row, "suppressed_reason": "protects"})
+    assert "withheld" in protects and "137" in protects and "fewer than" not in protects

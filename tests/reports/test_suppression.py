@@ -349,13 +349,57 @@ def test_no_published_count_in_the_public_report_is_below_the_threshold(exact_re
     assert public_report["veil_of_darkness"]["n"] is None and public_report["veil_of_darkness"]["suppressed"]
 
 
-def test_suppressed_rows_keep_no_figure(public_report):
+def test_suppressed_rows_keep_no_figure_but_a_total_published_elsewhere(public_report):
+    # The total a hidden row may keep is the same figure another row of the report publishes: the area's
+    # engagements (compliance), its engagements of known race (disproportionality), a group's (disparity).
+    shown_totals: dict[tuple[str, ...], set[int]] = {}
+    for section, key in (("disproportionality", "area"), ("compliance", "area"), ("disparity", "group")):
+        for row in public_report[section]:
+            if not row["suppressed"] and row["total"] is not None:
+                label = (section, row["area"], row[key])
+                shown_totals.setdefault(label, set()).add(row["total"])
+    kept = 0
     for section in ("disproportionality", "disparity", "outcome_test", "compliance"):
         for row in public_report[section]:
             assert isinstance(row["suppressed"], bool)
             if row["suppressed"]:
-                assert numbers(row) == [], f"{section} row {row} keeps a figure"
+                figures = numbers(row)
+                assert [key for key, _ in figures] in ([], ["total"]), f"{section} row {row} keeps a figure"
                 assert row.get("notable") is None
+                assert row["suppressed_reason"] in ("small", "protects")
+                figures = [(k, v) for k, v in figures if not k.endswith("_reason")]
+                if figures:
+                    kept += 1
+                    assert figures[0][1] >= HIGH
+            else:
+                assert "suppressed_reason" not in row
+    assert kept, "some hidden row should keep its area's published total"
+
+
+def test_the_reason_says_small_exactly_when_a_count_of_the_row_is_small(exact_report, public_report):
+    # The reason is published: "protects" tells a reader every count of the row is at least the threshold,
+    # "small" that one is below it; both must be true of the exact figures.
+    own = {
+        "disproportionality": ("count", "total"),
+        "disparity": ("count", "total"),
+        "outcome_test": ("searches", "hits"),
+        "compliance": ("count", "total"),
+    }
+    reasons, cells = set(), set()
+    for section, keys in own.items():
+        for before, after in zip(exact_report[section], public_report[section], strict=True):
+            if after["suppressed"]:
+                small = min(before[key] for key in keys) < HIGH
+                assert after["suppressed_reason"] == ("small" if small else "protects"), (before, after)
+                reasons.add(after["suppressed_reason"])
+            for key in keys:
+                reason = after.get(f"{key}_suppressed_reason")
+                if after[key] is None:
+                    assert reason == ("small" if before[key] < HIGH else "protects"), (key, before, after)
+                    cells.add(reason)
+                else:
+                    assert reason is None
+    assert reasons == cells == {"small", "protects"}, "the fixture should hide figures for both reasons"
 
 
 def test_figures_read_from_a_hidden_total_are_hidden(public_report):
@@ -420,7 +464,7 @@ def test_unhidden_figures_are_the_exact_ones(exact_report, public_report):
     for section in ("disproportionality", "disparity", "outcome_test", "compliance"):
         for before, after in zip(exact_report[section], public_report[section], strict=True):
             for key, value in after.items():
-                if key != "suppressed" and value is not None:
+                if key != "suppressed" and not key.endswith("_reason") and value is not None:
                     assert value == before[key] or (
                         isinstance(value, float) and math.isclose(value, before[key])
                     )

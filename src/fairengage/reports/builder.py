@@ -14,12 +14,13 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import ibis
 import pandas as pd
+from babel.dates import format_date
 
 from fairengage import __version__
 from fairengage.analytics import engine as engines
@@ -612,12 +613,66 @@ def _write_index(
     return _write_json(index, out_dir / "index.json")
 
 
+def _reason(row: dict[str, Any], key: str) -> str | None:
+    """Why a figure of a public row is hidden (`small` or `protects`), where the report says."""
+    return row.get(f"{key}_suppressed_reason") or row.get("suppressed_reason")
+
+
+def _long_date(value: str, lang: str) -> str:
+    """A YYYY-MM-DD date in words (`September 30, 2026`), or the text as given if it is not one."""
+    try:
+        return format_date(date.fromisoformat(value), format="long", locale=lang)
+    except ValueError:
+        return value
+
+
 def write_pdf(html: str, path: Path, *, base: Path) -> Path:
-    """Render an HTML report to PDF with WeasyPrint (title and language from the page)."""
+    """Render an HTML report to a tagged PDF (PDF/UA-1): title, language, structure, alt text from the page.
+
+    WeasyPrint tags headings, lists, tables, figures (an SVG's title as its /Alt) and the reading order,
+    but leaves table headers without a scope; `_scope_table_headers` adds it, as PDF/UA asks.
+    """
+    # WeasyPrint and pypdf are imported here, not at the top: they are heavy and only a build needs them.
     from weasyprint import HTML
 
-    HTML(string=html, base_url=str(base)).write_pdf(path)
+    HTML(string=html, base_url=str(base)).write_pdf(path, pdf_variant="pdf/ua-1")
+    _scope_table_headers(path)
     return path
+
+
+def _scope_table_headers(path: Path) -> None:
+    """Give every TH of a tagged PDF its scope: Column in a table head, Row in the body (HTML's scope)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    writer = PdfWriter(clone_from=path)
+    tree = writer.root_object.get("/StructTreeRoot")
+    if tree is None:
+        return
+    pending: list[tuple[Any, str | None]] = [(tree, None)]
+    while pending:
+        node, part = pending.pop()
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, ArrayObject):
+            pending += [(child, part) for child in node]
+            continue
+        if not isinstance(node, DictionaryObject):
+            continue  # a marked-content id: a leaf
+        kind = node.get("/S")
+        part = kind if kind in ("/THead", "/TBody", "/TFoot") else part
+        if kind == "/TH":
+            attributes = node.get("/A")
+            attributes = attributes.get_object() if attributes is not None else None
+            if not isinstance(attributes, DictionaryObject):
+                attributes = DictionaryObject()
+            attributes[NameObject("/O")] = NameObject("/Table")
+            attributes[NameObject("/Scope")] = NameObject("/Column" if part == "/THead" else "/Row")
+            node[NameObject("/A")] = attributes
+        if "/K" in node:
+            pending.append((node["/K"], part))
+    for page in writer.pages:
+        page.compress_content_streams()
+    writer.write(path)
 
 
 def render_html(
@@ -705,7 +760,10 @@ class Pages:
     def _city(self, key: str) -> list[dict[str, Any]]:
         return [row for row in self.report.get(key) or [] if row["area"] == CITY]
 
-    def count(self, value: int | None) -> Cell:
+    def count(self, value: int | None, reason: str | None = None) -> Cell:
+        if value is None and reason == "small":
+            # A count the publication says is below the threshold reads so; any other hidden one is withheld.
+            return Cell(self.r.fewer_than(), "withheld")
         return Cell(self.r.count(value), "count" if value is not None else "withheld")
 
     def not_available(self) -> Block:
@@ -721,9 +779,11 @@ class Pages:
         return Block(
             "note",
             text=self._(
-                "“%(mark)s” marks a count below %(n)s, or a larger count withheld with it so that none can "
-                "be worked out from the totals; figures computed from a withheld count are withheld too.",
+                "“%(few)s” marks a count below %(n)s. “%(mark)s” marks a count hidden so that a smaller one "
+                "cannot be worked out from the totals (or, in a table that does not say which, either kind). "
+                "Figures computed from a hidden count are not given (—).",
                 n=self.threshold,
+                few=self.r.fewer_than(),
                 mark=self.r.withheld(),
             ),
         )
@@ -1055,7 +1115,7 @@ class Pages:
             body.append(
                 [
                     Cell(row["group"], "label"),
-                    self.count(row.get("count")),
+                    self.count(row.get("count"), _reason(row, "count")),
                     Cell(
                         self.r.ratio(row.get("index"), digits),
                         "ratio" if row.get("index") is not None else "withheld",
@@ -1453,6 +1513,15 @@ def report_context(
         words = parse_period(label, period.get("timezone") or settings.timezone).describe() if label else ""
     except ValueError:
         words = label
+    bounds = meta.get("period") or {}
+    if bounds.get("partial"):
+        # The period had not closed when the data were taken: say so where the period is named.
+        last = str(bounds.get("as_of") or bounds.get("last_date") or "")[:10]
+        if "-Q" in label:
+            note = pages._("Partial quarter: data to %(last)s.")
+        else:
+            note = pages._("Partial year: data to %(last)s.")
+        words = f"{words} {note % {'last': _long_date(last, lang)}}".strip()
     title = (
         pages._("Community engagements: board report, %(period)s", period=label)
         if board

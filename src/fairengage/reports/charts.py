@@ -359,12 +359,19 @@ def _is_suppressed(row: dict[str, Any], value_key: str) -> bool:
     return row.get(value_key) is None and row.get("suppressed", True) is not False
 
 
+def _missing(row: dict[str, Any], value_key: str, lang: str) -> str:
+    """The words for a missing value: the caller's own (`note`, e.g. "fewer than 10"), else generic ones."""
+    if row.get("note"):
+        return str(row["note"])
+    return words(lang)["suppressed"] if _is_suppressed(row, value_key) else words(lang)["not_available"]
+
+
 def _value_phrase(row: dict[str, Any], keys: tuple[str, str, str], lang: str) -> str:
     """A row's value and interval in words, e.g. "2.40 (95% CI 2.30 to 2.50)"."""
     value_key, low_key, high_key = keys
     w = words(lang)
     if row.get(value_key) is None:
-        return w["suppressed"] if _is_suppressed(row, value_key) else w["not_available"]
+        return _missing(row, value_key, lang)
     phrase = format_number(row[value_key], lang, decimals=2)
     if row.get(low_key) is not None and row.get(high_key) is not None:
         low = format_number(row[low_key], lang, decimals=2)
@@ -377,7 +384,7 @@ def _short_value(row: dict[str, Any], keys: tuple[str, str, str], lang: str) -> 
     """The printed value beside a row: "2.40 (2.30–2.50)"."""
     value_key, low_key, high_key = keys
     if row.get(value_key) is None:
-        return words(lang)["suppressed"] if _is_suppressed(row, value_key) else words(lang)["not_available"]
+        return _missing(row, value_key, lang)
     short = format_number(row[value_key], lang, decimals=2)
     if row.get(low_key) is not None and row.get(high_key) is not None:
         low = format_number(row[low_key], lang, decimals=2)
@@ -385,12 +392,15 @@ def _short_value(row: dict[str, Any], keys: tuple[str, str, str], lang: str) -> 
     return short
 
 
-def suppressed_mark(x: float, y: float, pattern: str, lang: str, *, size: float = 12) -> str:
-    """A hatched square and the word "suppressed", left-aligned at x and centred on y."""
+def suppressed_mark(
+    x: float, y: float, pattern: str, lang: str, *, size: float = 12, label: str | None = None
+) -> str:
+    """A hatched square and the word "suppressed" (or the caller's), left-aligned at x and centred on y."""
+    word = label or words(lang)["suppressed"]
     return (
         f'<g class="suppressed"><rect {attrs(x=x, y=y - size / 2, width=size, height=size)} '
         f'fill="url(#{pattern})" stroke="{MUTED}" stroke-width="1"/>'
-        + text(x + size + 6, y + 4, words(lang)["suppressed"], size=12, fill=MUTED, font_style="italic")
+        + text(x + size + 6, y + 4, word, size=12, fill=MUTED, font_style="italic")
         + "</g>"
     )
 
@@ -453,7 +463,7 @@ def index_chart(
         body.append(row_label(left - 12, cy, label))
         group = escape(label, quote=True)
         if row.get(value_key) is None:
-            body.append(suppressed_mark(axis.start, cy, hatch, lang))
+            body.append(suppressed_mark(axis.start, cy, hatch, lang, label=_missing(row, value_key, lang)))
         else:
             if row.get(low_key) is not None and row.get(high_key) is not None:
                 body.append(
@@ -506,6 +516,113 @@ def index_chart(
         desc=alt,
         body=body,
         lang=lang,
+        defs=hatch_pattern(hatch),
+    )
+    return Chart(svg=svg, alt=alt, title=title)
+
+
+# The phone layout of the index chart: drawn this wide, it is shown near 1:1 on a 390 px screen, so its
+# smallest text (COMPACT_FONT user units) stays at least 12 px as rendered (WCAG 1.4.4 in spirit).
+COMPACT_WIDTH = 360
+COMPACT_FONT = 13.5
+
+
+def compact_index_chart(
+    rows: list[dict[str, Any]],
+    *,
+    title: str,
+    value_key: str = "index",
+    low_key: str = "ci_low",
+    high_key: str = "ci_high",
+    label_key: str = "group",
+    reference: float = 1.0,
+    lang: str = "en",
+) -> Chart:
+    """The index chart for a narrow screen: each row's label and value on one line, its mark below."""
+    w = words(lang)
+    keys = (value_key, low_key, high_key)
+    rows = [{**row, **{k: finite(row.get(k)) for k in keys}} for row in rows]
+    uid = chart_uid("cindex", title, rows, keys, label_key, reference, lang)
+    hatch = f"{uid}-hatch"
+    size, width = COMPACT_FONT, COMPACT_WIDTH
+    lines = wrap(title, size + 2, width - 24, bold=True)
+    body = [
+        text(12, 22 + i * (size + 2) * 1.3, line, size=size + 2, font_weight="bold")
+        for i, line in enumerate(lines)
+    ]
+    y = 22 + (len(lines) - 1) * (size + 2) * 1.3 + 10
+    shown = [row for row in rows if row.get(value_key) is not None]
+    values = [reference] + [row[k] for row in shown for k in keys if row[k] is not None]
+    use_log = all(v > 0 for v in values)
+    if use_log:
+        axis = log_axis(min(values), max(values), 24, width - 24)
+    else:
+        axis = linear_axis(min(values), max(values), 24, width - 24, count=4)
+    # The key, one item a line: the dashed line is the reference.
+    key_y = y + size + 4
+    body.append(
+        f'<line {attrs(x1=12, y1=key_y - 12, x2=12, y2=key_y + 2)} stroke="{INK}" stroke-dasharray="4 3"/>'
+    )
+    body.append(text(20, key_y, f"{w['reference']} ({tick_label(reference, lang)})", size=size, fill=MUTED))
+    top = key_y + 12
+    row_height = size * 3.4
+    bottom = top + row_height * max(len(rows), 1)
+    for tick in axis.ticks:
+        x = axis.at(tick)
+        body.append(f'<line class="grid" {attrs(x1=x, y1=top, x2=x, y2=bottom)} stroke="{GRID}"/>')
+    for i, row in enumerate(rows):
+        row_top = top + row_height * i
+        if i % 2 == 0:
+            body.append(
+                f"<rect {attrs(x=4, y=row_top, width=width - 8, height=row_height)} "
+                f'fill="{BAND}" fill-opacity="0.6"/>'
+            )
+        label = str(row.get(label_key, ""))
+        value = _short_value(row, keys, lang)
+        label_room = width - 24 - text_width(value, size) - 12
+        label_lines = wrap(label, size, label_room)
+        shortened = label_lines[0] + ("…" if len(label_lines) > 1 else "")
+        body.append(text(12, row_top + size + 4, shortened, size=size))
+        present = row.get(value_key) is not None
+        ink = INK if present else MUTED
+        body.append(text(width - 12, row_top + size + 4, value, size=size, anchor="end", fill=ink))
+        cy = row_top + row_height - size * 0.9
+        group = escape(label, quote=True)
+        if not present:
+            body.append(
+                f'<rect {attrs(x=24, y=cy - 5, width=width - 48, height=10)} fill="url(#{hatch})" '
+                f'stroke="{MUTED}" stroke-width="0.5"/>'
+            )
+            continue
+        if row.get(low_key) is not None and row.get(high_key) is not None:
+            body.append(
+                f'<g class="ci" data-group="{group}">'
+                + _whisker(axis.at(float(row[low_key])), axis.at(float(row[high_key])), cy, OKABE_ITO[0])
+                + "</g>"
+            )
+        body.append(
+            f'<circle class="point" data-group="{group}" '
+            f"{attrs(cx=axis.at(float(row[value_key])), cy=cy, r=6)} "
+            f'fill="{OKABE_ITO[0]}" stroke="#ffffff" stroke-width="1.5"/>'
+        )
+    ref_x = axis.at(reference)
+    body.append(
+        f'<line class="reference" {attrs(x1=ref_x, y1=top - 4, x2=ref_x, y2=bottom)} '
+        f'stroke="{INK}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+    )
+    body.append(f'<line {attrs(x1=16, y1=bottom, x2=width - 16, y2=bottom)} stroke="{INK}"/>')
+    for tick in axis.ticks:
+        label = tick_label(tick, lang)
+        body.append(text(axis.at(tick), bottom + size + 6, label, size=size, anchor="middle"))
+    axis_title = w["index"] + (f" ({w['log_scale']})" if axis.log else "")
+    body.append(text(width / 2, bottom + 2 * size + 14, axis_title, size=size, anchor="middle", fill=MUTED))
+    height = bottom + 2 * size + 24
+    alt = f"{title}. " + w["index_chart"].format(n=len(rows), ref=tick_label(reference, lang)) + " "
+    alt += w["semicolon"].join(
+        f"{row.get(label_key, '')}{w['colon']}{_value_phrase(row, keys, lang)}" for row in rows
+    ) + "."
+    svg = svg_document(
+        uid=uid, width=width, height=height, title=title, desc=alt, body=body, lang=lang,
         defs=hatch_pattern(hatch),
     )
     return Chart(svg=svg, alt=alt, title=title)

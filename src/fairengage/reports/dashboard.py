@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib
 import mimetypes
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from fastapi import APIRouter, Depends, HTTPException, Request
 from markupsafe import Markup, escape
@@ -21,6 +23,7 @@ from fairengage.access.permissions import allowed
 from fairengage.config import Settings
 from fairengage.reports import publications
 from fairengage.reports.publications import ALL_AREAS, OPEN_DATA, Publication
+from fairengage.reports.suppression import SMALL
 from fairengage.web.deps import optional_page_principal, settings_of
 from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.templating import render
@@ -58,7 +61,12 @@ def _optional(module: str, name: str) -> Any:
 
 
 class Formats:
-    """Numbers for one page, in its language; None (suppressed or missing) shows as a dash."""
+    """Numbers and withheld figures for one page, in its language.
+
+    A hidden count says why (SMALL-CELLS): `fewer than 10` when it is itself below the threshold
+    ("small"), `withheld` with a footnote when it is hidden only to protect a smaller figure ("protects"),
+    and `withheld` when the publication does not say (one made before reasons were recorded).
+    """
 
     def __init__(self, lang: str, threshold: int) -> None:
         self.lang = lang
@@ -77,14 +85,131 @@ class Formats:
         """A proportion as a percentage."""
         return "—" if value is None else format_percent(value, format="#,##0.0%", locale=self.lang)
 
+    def fewer_than(self) -> str:
+        """`fewer than 10`, the threshold from the rule set."""
+        return self._("fewer than %(n)s") % {"n": format_decimal(self.threshold, locale=self.lang)}
+
+    def hidden(self, reason: str | None) -> Markup:
+        """A withheld count in words, marked with its reason for people and for checks."""
+        if reason == SMALL:
+            return Markup('<span class="suppressed" data-reason="small">%s</span>') % self.fewer_than()
+        why = self._("hidden so that a smaller figure cannot be worked out")
+        return Markup(
+            '<span class="suppressed" data-reason="%s" title="%s">%s<a href="#withheld-note" '
+            'class="footnote-ref" aria-label="%s">*</a></span>'
+        ) % (reason or "unknown", why, self._("withheld"), why)
+
     def suppressed(self) -> str:
-        """What a suppressed figure shows (SMALL-CELLS)."""
-        return self._("fewer than %(n)s") % {"n": self.threshold}
+        """What a withheld figure shows when its reason is not known: `withheld`."""
+        return self._("withheld")
 
     def interval(self, low: Any, high: Any, kind: str = "index") -> str:
         """A 95% confidence interval, `low–high`."""
         show = self.rate if kind == "rate" else self.index
         return "" if low is None or high is None else f"{show(low)}–{show(high)}"
+
+
+def reason_of(row: dict[str, Any] | None, key: str) -> str | None:
+    """Why a figure of a row is hidden: the figure's own reason, else the row's (None if unsaid)."""
+    if row is None:
+        return None
+    return row.get(f"{key}_suppressed_reason") or row.get("suppressed_reason")
+
+
+def period_facts(publication: Publication, lang: str) -> dict[str, Any]:
+    """The period's first and last dates in words, and whether it had closed when the data were taken.
+
+    `meta.period` gives `first_date`, `last_date`, `partial` and `as_of`; a publication made before those
+    existed falls back to the calendar bounds of its period.
+    """
+    period = (publication.report.get("meta") or {}).get("period") or {}
+    start, end = publications.period_bounds(publication.period)
+    first = _date(period.get("first_date")) or start
+    last = _date(period.get("last_date")) or end
+    partial = bool(period.get("partial"))
+    as_of = _date(period.get("as_of")) or last
+    _ = translations(lang).gettext
+    words = {
+        "first": format_date(first, format="long", locale=lang),
+        "last": format_date(min(last, as_of) if partial else last, format="long", locale=lang),
+    }
+    if not partial:
+        text = _("From %(first)s to %(last)s.") % words
+    elif "-Q" in publication.period:
+        text = _("Partial quarter: data to %(last)s.") % words
+    else:
+        text = _("Partial year: data to %(last)s.") % words
+    return {"first": first, "last": last, "partial": partial, "text": text}
+
+
+def _date(value: Any) -> date | None:
+    """A YYYY-MM-DD date from a public file, or None."""
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def chart_reading(rows: list[dict[str, Any]], *, where: str, fmt: Formats) -> str:
+    """One plain sentence that says what the group chart shows."""
+    _ = fmt._
+    shown = [row for row in rows if row.get("index") is not None]
+    if not shown:
+        return _(
+            "No group's index can be published for %(area)s: each group has fewer than %(n)s engagements, "
+            "or its index is withheld to protect a smaller figure."
+        ) % {"area": where, "n": fmt.count(fmt.threshold)}
+    top = max(shown, key=lambda row: row["index"])
+    sentence = _(
+        "Each dot shows how many times its share of residents a group was engaged (1 means in proportion); "
+        "the highest is people perceived as %(group)s, at %(index)s times."
+    ) % {"group": top["group"], "index": fmt.index(top["index"], 1)}
+    missing = len(rows) - len(shown)
+    if missing:
+        sentence += " " + _("%(k)s of %(n)s groups have no published index.") % {
+            "k": fmt.count(missing),
+            "n": fmt.count(len(rows)),
+        }
+    return sentence
+
+
+def map_reading(rows: list[dict[str, Any]], *, group: str, fmt: Formats) -> str:
+    """What the division map can and cannot show for the chosen group, in words."""
+    _ = fmt._
+    shown = [row for row in rows if row.get("index") is not None]
+    counted = [row for row in rows if row.get("count") is not None]
+    values = {"group": group, "m": fmt.count(len(shown)), "n": fmt.count(len(rows)), "few": fmt.fewer_than()}
+    if not rows:
+        return _("There are no division figures for people perceived as %(group)s in this period.") % values
+    if not shown:
+        text = _(
+            "No division's index for people perceived as %(group)s can be published: each division has "
+            "%(few)s engagements of people perceived as %(group)s, or its figure is withheld to protect one "
+            "that has. The city-wide figure is above."
+        ) % values
+    elif len(shown) * 2 < len(rows):
+        text = _(
+            "Only %(m)s of %(n)s divisions have a published index for people perceived as %(group)s "
+            "(%(list)s); the others are hatched on the map: %(few)s engagements, or withheld to protect a "
+            "smaller figure."
+        ) % {**values, "list": ", ".join(str(row["area"]) for row in shown)}
+    else:
+        top = max(shown, key=lambda row: row["index"])
+        text = _(
+            "%(m)s of %(n)s divisions have a published index for people perceived as %(group)s; the highest "
+            "is %(area)s, at %(index)s times their share of residents."
+        ) % {**values, "area": top["area"], "index": fmt.index(top["index"], 1)}
+    extra = [row for row in counted if row.get("index") is None]
+    if map_shows_counts(rows):
+        text += " " + _(
+            "The map shows instead the number of engagements of people perceived as %(group)s in each "
+            "division where it is published; hatched divisions have %(few)s or are withheld."
+        ) % values
+    elif extra:
+        text += " " + _(
+            "The table below still gives the number of engagements in %(list)s, where the index is withheld."
+        ) % {"list": ", ".join(str(row["area"]) for row in extra)}
+    return text
 
 
 def area_label(area: str, lang: str) -> str:
@@ -100,14 +225,36 @@ def period_label(period: str, lang: str) -> str:
     return translations(lang).gettext("%(year)s, quarter %(quarter)s") % {"year": year, "quarter": quarter}
 
 
+def missing_words(row: dict[str, Any], fmt: Formats) -> str | None:
+    """What a chart prints for a row whose index is not published, in the page's words."""
+    if row.get("index") is not None:
+        return None
+    if row.get("suppressed") and reason_of(row, "count") == SMALL:
+        return fmt._("fewer than %(n)s engagements") % {"n": format_decimal(fmt.threshold, locale=fmt.lang)}
+    if row.get("suppressed") or row.get("count") is not None:
+        return fmt._("withheld")
+    return fmt._("no figure")
+
+
+def count_words(row: dict[str, Any], fmt: Formats) -> str | None:
+    """What a map prints for a division whose count is withheld."""
+    if row.get("count") is not None:
+        return None
+    return fmt.fewer_than() if reason_of(row, "count") == SMALL else fmt._("withheld")
+
+
 def index_chart(
     rows: list[dict[str, Any]], *, title: str, chosen: str | None, fmt: Formats
 ) -> dict[str, str]:
     """The index of each group with its 95% CI: the reports' chart where present, else a simple SVG."""
     drawn = _optional("fairengage.reports.charts", "index_chart")
+    compact = _optional("fairengage.reports.charts", "compact_index_chart")
     if drawn is not None:
-        chart = drawn(rows, title=title, lang=fmt.lang)
-        return {"svg": chart.svg, "alt": chart.alt, "title": chart.title}
+        noted = [{**row, "note": missing_words(row, fmt)} for row in rows]
+        chart = drawn(noted, title=title, lang=fmt.lang)
+        # The phone layout: the wide chart scaled to a 390 px screen would shrink its text to 7 px.
+        narrow = compact(noted, title=title, lang=fmt.lang).svg if compact is not None else ""
+        return {"svg": chart.svg, "alt": chart.alt, "title": chart.title, "compact": narrow}
     return _index_svg(rows, title=title, chosen=chosen, fmt=fmt)
 
 
@@ -149,11 +296,12 @@ def _index_svg(rows: list[dict[str, Any]], *, title: str, chosen: str | None, fm
         )
         index, low, high = row.get("index"), row.get("ci_low"), row.get("ci_high")
         if row.get("suppressed") or index is None:
+            missing = missing_words(row, fmt) or fmt.suppressed()
             parts.append(
                 f'<text x="{left + 6}" y="{y + 4}" font-size="12" fill="{GREY}" font-style="italic">'
-                f"{escape(fmt.suppressed())}</text>"
+                f"{escape(missing)}</text>"
             )
-            words.append(f"{group}: {fmt.suppressed()}")
+            words.append(f"{group}: {missing}")
             continue
         colour = VERMILLION if mine else BLUE
         if low is not None and high is not None:
@@ -191,16 +339,33 @@ def division_map(
     if draw is None:
         return None
     boundaries = getattr(settings, "boundaries", None)
-    values = {str(r["area"]): r.get("index") for r in figures["by_division"]}
+    rows = figures["by_division"]
+    values = {str(r["area"]): r.get("index") for r in rows}
+    notes = {str(r["area"]): missing_words(r, fmt) for r in rows}
+    legend = fmt._("Disproportionality index")
+    if map_shows_counts(rows):
+        # Most indices are withheld but the counts are published: a map of the counts still shows where
+        # engagements of the group happened, which a map of hatching would not.
+        values = {str(r["area"]): r.get("count") for r in rows}
+        notes = {str(r["area"]): count_words(r, fmt) for r in rows}
+        legend = fmt._("Engagements")
     chart = draw(
         values,
         boundaries=Path(boundaries) if boundaries else None,
         code_property=str(getattr(settings, "boundary_code", "DIV")),
         title=title,
-        legend_title=fmt._("Disproportionality index"),
+        legend_title=legend,
+        notes=notes,
         lang=fmt.lang,
     )
     return {"svg": chart.svg, "alt": chart.alt, "title": chart.title}
+
+
+def map_shows_counts(rows: list[dict[str, Any]]) -> bool:
+    """Whether the map shows engagements rather than the index: most indices withheld, more counts shown."""
+    indices = sum(1 for r in rows if r.get("index") is not None)
+    counts = sum(1 for r in rows if r.get("count") is not None)
+    return indices * 2 < len(rows) and counts > indices
 
 
 def _cached(publication: Publication, key: tuple[Any, ...], make: Any) -> Any:
@@ -277,6 +442,11 @@ def dashboard(
         "group": chosen_group,
         "period": when,
     }
+    if map_shows_counts(figures["by_division"]):
+        map_title = _("Engagements of people perceived as %(group)s, by division, %(period)s") % {
+            "group": chosen_group,
+            "period": when,
+        }
     drawn_map = _cached(
         chosen,
         ("map", chosen_group, lang, str(getattr(settings, "boundaries", None))),
@@ -294,9 +464,14 @@ def dashboard(
         "measure_label": lambda m: _(MEASURES[m]) if m in MEASURES else m,
         "chart": chart,
         "chart_svg": Markup(chart["svg"]),  # noqa: S704  # nosec B704 # drawn here or in charts, escaped
+        "compact_svg": Markup(chart.get("compact", "")),  # noqa: S704  # nosec B704 # as above
         "map": drawn_map,
         "map_svg": Markup(drawn_map["svg"]) if drawn_map else None,  # noqa: S704  # nosec B704 # as above
         "map_title": map_title,
+        "chart_reading": chart_reading(figures["by_group"], where=where, fmt=fmt),
+        "map_reading": map_reading(figures["by_division"], group=str(chosen_group), fmt=fmt),
+        "period": period_facts(chosen, lang),
+        "reason_of": reason_of,
         "downloads": downloads(chosen, lang),
         "notices": notices,
         "may_run_reports": _may_read_reports(request),

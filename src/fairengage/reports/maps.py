@@ -232,11 +232,22 @@ def _polygons(outline: BaseGeometry) -> list[Polygon]:
 # --- drawing ------------------------------------------------------------------------------------------
 
 
-def _value_text(value: float | None, present: bool, lang: str, decimals: int = 2) -> str:
-    """A division's value as printed: the number, "suppressed" or "no data"."""
+def _value_text(
+    value: float | None, present: bool, lang: str, decimals: int = 2, note: str | None = None
+) -> str:
+    """A division's value as printed: the number, the caller's words for a missing one, "suppressed"."""
     if value is not None:
         return format_number(value, lang, decimals=decimals)
+    if note:
+        return note
     return words(lang)["suppressed"] if present else words(lang)["no_data"]
+
+
+def _said(
+    values: dict[str, float | None], code: str, lang: str, decimals: int, notes: dict[str, str] | None
+) -> str:
+    """One division's value in the text alternative."""
+    return _value_text(values.get(code), code in values, lang, decimals, (notes or {}).get(code))
 
 
 def _decimals(values: Iterable[float]) -> int:
@@ -287,12 +298,13 @@ def _map_alt(
     legend_title: str,
     lang: str,
     decimals: int,
+    notes: dict[str, str] | None = None,
 ) -> str:
     """Every division's value in words, in code order."""
     w = words(lang)
     sentence = MAP_WORDS.get(lang, MAP_WORDS["en"])[kind].format(n=len(codes), k=CLASSES, legend=legend_title)
     listed = w["semicolon"].join(
-        f"{code}{w['colon']}{_value_text(values.get(code), code in values, lang, decimals)}" for code in codes
+        f"{code}{w['colon']}{_said(values, code, lang, decimals, notes)}" for code in codes
     )
     return f"{title}. {sentence} {listed}."
 
@@ -305,11 +317,16 @@ def choropleth(
     title: str,
     legend_title: str,
     lang: str = "en",
+    notes: dict[str, str] | None = None,
 ) -> Chart:
-    """A division map shaded in five classes; a tile grid of divisions when no boundary file is given."""
+    """A division map shaded in five classes; a tile grid of divisions when no boundary file is given.
+
+    `notes` gives the words printed for a division without a value (e.g. "fewer than 10", "withheld").
+    """
     values = {str(code): finite(value) for code, value in values.items()}
+    notes = {str(code): note for code, note in (notes or {}).items() if note}
     if boundaries is None:
-        return _tile_grid(values, title=title, legend_title=legend_title, lang=lang)
+        return _tile_grid(values, title=title, legend_title=legend_title, lang=lang, notes=notes)
     path = Path(boundaries)
     try:
         modified = path.stat().st_mtime_ns
@@ -345,7 +362,8 @@ def choropleth(
         d = " ".join(
             _ring_path(ring) for poly in _polygons(drawn) for ring in (poly.exterior, *poly.interiors)
         )
-        said = f"{code}{words(lang)['colon']}{_value_text(value, code in values, lang, decimals)}"
+        shown = _value_text(value, code in values, lang, decimals, notes.get(code))
+        said = f"{code}{words(lang)['colon']}{shown}"
         paths.append(
             f'<path id="{uid}-{safe}" class="division division-{safe} {status}" '
             f'data-code="{escape(code, quote=True)}" '
@@ -355,7 +373,10 @@ def choropleth(
         largest = max(_polygons(drawn), key=lambda p: p.area)
         spot = polylabel(largest, tolerance=1.0)
         labels.append(
-            _division_label(spot.x, spot.y, code, value, code in values, fill, lang, decimals=decimals)
+            _division_label(
+                spot.x, spot.y, code, value, code in values, fill, lang, decimals=decimals,
+                note=notes.get(code),
+            )
         )
     body.append('<g class="divisions">' + "".join(paths) + "</g>")
     body.append('<g class="labels">' + "".join(labels) + "</g>")
@@ -365,7 +386,7 @@ def choropleth(
     body.extend(legend)
 
     off_map = sorted(set(values) - set(outlines), key=division_sort_key)
-    alt = _map_alt(title, "map", codes + off_map, values, legend_title, lang, decimals)
+    alt = _map_alt(title, "map", codes + off_map, values, legend_title, lang, decimals, notes)
     if off_map:
         alt += " " + MAP_WORDS.get(lang, MAP_WORDS["en"])["off_map"].format(codes=", ".join(off_map))
     svg = svg_document(
@@ -398,10 +419,11 @@ def _division_label(
     *,
     decimals: int,
     size: float = 11,
+    note: str | None = None,
 ) -> str:
     """The division's code over its value, at its most inland point; a white card when it is hatched."""
     ink = label_ink(fill) if fill.startswith("#") else INK
-    value_line = _value_text(value, present, lang, decimals)
+    value_line = _value_text(value, present, lang, decimals, note)
     small = size - 1
     card = ""
     if not fill.startswith("#"):  # hatched: the text needs a plain ground to stay readable
@@ -425,7 +447,14 @@ def _division_label(
     )
 
 
-def _tile_grid(values: dict[str, float | None], *, title: str, legend_title: str, lang: str) -> Chart:
+def _tile_grid(
+    values: dict[str, float | None],
+    *,
+    title: str,
+    legend_title: str,
+    lang: str,
+    notes: dict[str, str] | None = None,
+) -> Chart:
     """One square per division in a grid sorted by code, for a service without a boundary file."""
     codes = sorted(values, key=division_sort_key)
     present = [v for v in values.values() if v is not None]
@@ -448,14 +477,16 @@ def _tile_grid(values: dict[str, float | None], *, title: str, legend_title: str
         fill = classes[class_of(value, breaks)].colour if value is not None and classes else f"url(#{hatch})"
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", code)
         status = "shaded" if value is not None else "suppressed"
-        said = f"{code}{words(lang)['colon']}{_value_text(value, True, lang, decimals)}"
+        note = (notes or {}).get(code)
+        said = f"{code}{words(lang)['colon']}{_value_text(value, True, lang, decimals, note)}"
         tiles.append(
             f'<g class="tile"><rect id="{uid}-{safe}" class="division division-{safe} {status}" '
             f'data-code="{escape(code, quote=True)}" {attrs(x=x, y=ty, width=size, height=size, rx=3)} '
             f'fill="{fill}" stroke="{BORDER}" stroke-width="0.8">'
             f"<title>{escape(said, quote=False)}</title></rect>"
             + _division_label(
-                x + size / 2, ty + size / 2, code, value, True, fill, lang, decimals=decimals, size=14
+                x + size / 2, ty + size / 2, code, value, True, fill, lang, decimals=decimals, size=14,
+                note=note,
             )
             + "</g>"
         )
@@ -465,7 +496,7 @@ def _tile_grid(values: dict[str, float | None], *, title: str, legend_title: str
     show_missing = any(v is None for v in values.values())
     legend, height = _legend(classes, legend_title, hatch, show_missing, bottom, lang, decimals)
     body.extend(legend)
-    alt = _map_alt(title, "tiles", codes, values, legend_title, lang, decimals)
+    alt = _map_alt(title, "tiles", codes, values, legend_title, lang, decimals, notes)
     svg = svg_document(
         uid=uid,
         width=WIDTH,

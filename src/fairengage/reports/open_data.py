@@ -27,8 +27,10 @@ _REPORT_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("group", "string"),
         ("count", "integer"),
         ("count_suppressed", "boolean"),
+        ("count_suppressed_reason", "string"),
         ("total", "integer"),
         ("total_suppressed", "boolean"),
+        ("total_suppressed_reason", "string"),
         ("population", "integer"),
         ("population_total", "integer"),
         ("index", "double"),
@@ -36,6 +38,7 @@ _REPORT_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("ci_high", "double"),
         ("notable", "boolean"),
         ("suppressed", "boolean"),
+        ("suppressed_reason", "string"),
     ],
     "disparity": [
         ("area", "string"),
@@ -43,8 +46,10 @@ _REPORT_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("measure", "string"),
         ("count", "integer"),
         ("count_suppressed", "boolean"),
+        ("count_suppressed_reason", "string"),
         ("total", "integer"),
         ("total_suppressed", "boolean"),
+        ("total_suppressed_reason", "string"),
         ("rate", "double"),
         ("reference_rate", "double"),
         ("index", "double"),
@@ -52,28 +57,35 @@ _REPORT_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("ci_high", "double"),
         ("notable", "boolean"),
         ("suppressed", "boolean"),
+        ("suppressed_reason", "string"),
     ],
     "outcome_test": [
         ("area", "string"),
         ("group", "string"),
         ("searches", "integer"),
         ("searches_suppressed", "boolean"),
+        ("searches_suppressed_reason", "string"),
         ("hits", "integer"),
         ("hits_suppressed", "boolean"),
+        ("hits_suppressed_reason", "string"),
         ("hit_rate", "double"),
         ("ci_low", "double"),
         ("ci_high", "double"),
         ("suppressed", "boolean"),
+        ("suppressed_reason", "string"),
     ],
     "compliance": [
         ("area", "string"),
         ("measure", "string"),
         ("count", "integer"),
         ("count_suppressed", "boolean"),
+        ("count_suppressed_reason", "string"),
         ("total", "integer"),
         ("total_suppressed", "boolean"),
+        ("total_suppressed_reason", "string"),
         ("rate", "double"),
         ("suppressed", "boolean"),
+        ("suppressed_reason", "string"),
     ],
 }
 
@@ -86,6 +98,11 @@ _MEANINGS: dict[tuple[str, str], str] = {
     ("*", "ci_high"): "Upper end of the 95% confidence interval. " + _EMPTY,
     ("*", "notable"): "True when the index reaches the rule set's notable threshold. " + _EMPTY,
     ("*", "suppressed"): "True when this row's count is withheld (rule SMALL-CELLS): its figures are empty.",
+    ("*", "suppressed_reason"): (
+        "Why the row is withheld: small (a count in it is below the threshold) or protects (every count in "
+        "it is at least the threshold; it is hidden so that a smaller figure cannot be worked out). "
+        "Empty when the row is shown."
+    ),
     ("disproportionality", "count"): "Engagements of people of this group in this area. " + _EMPTY,
     ("disproportionality", "total"): "Engagements in this area, Unknown race left out. " + _EMPTY,
     ("disproportionality", "population"): "Census population of this group in this area (the benchmark).",
@@ -204,6 +221,11 @@ def _section_frame(section: str, public: list[dict]) -> pd.DataFrame:
         }
         for row in public
     ]
+    for record in records:
+        # A report suppressed before reasons existed says nothing of them; never guess one.
+        for column, _ in columns:
+            if column.endswith("_suppressed_reason") and not record.get(column.removesuffix("_reason")):
+                record[column] = None
     frame = pd.DataFrame.from_records(records, columns=[column for column, _ in columns])
     return frame.astype({column: _DTYPES[kind] for column, kind in columns})
 
@@ -235,12 +257,19 @@ def _count_frame(
     if CITY in labels_used:
         raise ValueError(f"table {name!r} uses the label {CITY!r}, which open data keeps for totals")
     frame = suppress_table(wide, threshold=threshold).to_long(row_name=row_name, column_name=column_name)
-    frame = frame.astype({row_name: "string", column_name: "string", "count_suppressed": "boolean"})
+    frame = frame.astype(
+        {row_name: "string", column_name: "string", "count_suppressed": "boolean"}
+        | {"count_suppressed_reason": "string"}
+    )
     meanings = {
         (name, row_name): f"{row_name}: the row of the table; {CITY} is the total over all rows.",
         (name, column_name): f"{column_name}: the column of the table; {CITY} is the total over all columns.",
         (name, "count"): "The count for this row and column. " + _EMPTY,
         (name, "count_suppressed"): "True when the count is withheld (rule SMALL-CELLS).",
+        (name, "count_suppressed_reason"): (
+            "Why the count is withheld: small (it is below the threshold) or protects (it is at least the "
+            "threshold, hidden so that a smaller figure cannot be worked out). Empty when shown."
+        ),
     }
     return frame, meanings
 
@@ -266,6 +295,12 @@ def _describe(
         meaning = meanings.get((name, column)) or _MEANINGS.get((name, column), _MEANINGS.get(("*", column)))
         if meaning is None and column.endswith("_suppressed"):
             meaning = f"True when {column.removesuffix('_suppressed')} is withheld (rule SMALL-CELLS)."
+        if meaning is None and column.endswith("_suppressed_reason"):
+            meaning = (
+                f"Why {column.removesuffix('_suppressed_reason')} is withheld: small (it is below the "
+                "threshold) or protects (it is at least the threshold, hidden so that a smaller figure "
+                "cannot be worked out). Empty when shown."
+            )
         kind = _kind(frame[column])
         categories = ""
         if kind == "string":

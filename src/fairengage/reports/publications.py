@@ -134,9 +134,11 @@ def _guarded(row: dict[str, Any], keys: tuple[str, ...], threshold: int) -> dict
     # Defence in depth: the public report should already be suppressed, but a count under the threshold
     # that slipped through is blanked here too, so the dashboard can never show one (SMALL-CELLS).
     small = any(isinstance(row.get(k), int | float) and row[k] < threshold for k in keys)
-    if not (small or row.get("suppressed")):
-        return {**row, "suppressed": False}
-    return {**row, **{k: None for k in _FIGURE_KEYS if k in row}, "suppressed": True}
+    if not small:
+        # A row the suppression hid keeps what it left (a total published elsewhere), and its reason.
+        return {**row, "suppressed": bool(row.get("suppressed"))}
+    blanked = {k: None for k in _FIGURE_KEYS if k in row}
+    return {**row, **blanked, "suppressed": True, "suppressed_reason": "small"}
 
 
 def _threshold(report: dict[str, Any], index: dict[str, Any]) -> int:
@@ -285,6 +287,13 @@ def _one(rows: list[dict[str, Any]], **match: str) -> dict[str, Any] | None:
     return next((r for r in rows if all(r.get(k) == v for k, v in match.items())), None)
 
 
+def _reason(row: dict[str, Any] | None, key: str) -> str | None:
+    """Why a figure of a row is hidden (`small` or `protects`), where the publication says."""
+    if row is None:
+        return None
+    return row.get(f"{key}_suppressed_reason") or row.get("suppressed_reason")
+
+
 def headline(publication: Publication, *, division: str | None = None, group: str | None = None) -> dict:
     """The figures the dashboard shows for one area (a division, or all) and one perceived-race group.
 
@@ -297,7 +306,8 @@ def headline(publication: Publication, *, division: str | None = None, group: st
     disproportionality = publication.rows("disproportionality")
     compliance = [r for r in publication.rows("compliance") if r.get("area") == area]
     outcome = publication.rows("outcome_test")
-    totals = [r for r in compliance if r.get("measure") == "compliant"] or compliance
+    # Every measure's row carries the area's engagements; a hidden row may keep them (suppression.py).
+    totals = [r for r in compliance if r.get("total") is not None] or compliance
     engagements = totals[0] if totals else None
     return {
         "period": publication.period,
@@ -307,7 +317,8 @@ def headline(publication: Publication, *, division: str | None = None, group: st
         "reference_group": publication.reference_group,
         "engagements": {
             "value": engagements.get("total") if engagements else None,
-            "suppressed": bool(engagements and engagements["suppressed"]),
+            "suppressed": bool(engagements and engagements.get("total") is None),
+            "reason": _reason(engagements, "total"),
             "available": engagements is not None,
         },
         "compliance": sorted(compliance, key=lambda r: str(r.get("measure"))),

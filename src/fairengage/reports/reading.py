@@ -85,6 +85,22 @@ class Reader:
     def disproportionality(self, row: dict[str, Any]) -> str:
         """`Across the city, Black people were 2.4 times as likely to be engaged as … (95% CI 2.3–2.5).`"""
         group, where = row["group"], self.where(row["area"])
+        if row.get("suppressed") and _reason(row) == "small":
+            return self._(
+                "%(where)s, figures for %(group)s people are not published: they rest on %(few)s "
+                "engagements.",
+                where=where,
+                group=group,
+                few=self.fewer_than(),
+            )
+        if row.get("suppressed") and _reason(row) == "protects":
+            return self._(
+                "%(where)s, figures for %(group)s people are withheld to protect a smaller figure: "
+                "publishing them would let a count of %(few)s be worked out.",
+                where=where,
+                group=group,
+                few=self.fewer_than(),
+            )
         if row.get("suppressed"):
             return self._(
                 "%(where)s, figures for %(group)s people are withheld: they rest on %(few)s engagements, or "
@@ -121,6 +137,23 @@ class Reader:
         """`Black people were searched 1.8 times as often as White people (95% CI …).`"""
         group, where = row["group"], self.where(row["area"])
         verb = self._(MEASURE_VERBS.get(row["measure"], row["measure"]))
+        if row.get("suppressed") and _reason(row) == "small":
+            return self._(
+                "%(where)s, how often %(group)s people were %(verb)s is not published: it rests on %(few)s "
+                "engagements.",
+                where=where,
+                group=group,
+                verb=verb,
+                few=self.fewer_than(),
+            )
+        if row.get("suppressed") and _reason(row) == "protects":
+            return self._(
+                "%(where)s, how often %(group)s people were %(verb)s is withheld to protect a smaller figure "
+                "(for example, the few who were not).",
+                where=where,
+                group=group,
+                verb=verb,
+            )
         if row.get("suppressed"):
             return self._(
                 "%(where)s, how often %(group)s people were %(verb)s is withheld: it rests on %(few)s "
@@ -221,6 +254,20 @@ class Reader:
     def outcome_test(self, row: dict[str, Any]) -> str:
         """`Searches of Black people found contraband 28.0% of the time (95% CI …).`"""
         group, where = row["group"], self.where(row["area"])
+        if row.get("suppressed") and _reason(row) == "small":
+            return self._(
+                "%(where)s, search results for %(group)s people are not published: fewer than %(n)s "
+                "searches, or fewer than %(n)s finds.",
+                where=where,
+                group=group,
+                n=format_decimal(self.threshold, locale=self.lang),
+            )
+        if row.get("suppressed") and _reason(row) == "protects":
+            return self._(
+                "%(where)s, search results for %(group)s people are withheld to protect a smaller figure.",
+                where=where,
+                group=group,
+            )
         if row.get("suppressed"):
             return self._(
                 "%(where)s, search results for %(group)s people are withheld: they rest on %(few)s "
@@ -253,6 +300,22 @@ class Reader:
     def compliance(self, row: dict[str, Any]) -> str:
         """`Across the city, 4,800 of 5,000 engagements (96.0%): told they need not answer.`"""
         label = self._(COMPLIANCE_LABELS.get(row["measure"], row["measure"]))
+        if row.get("suppressed") and row.get("total") is not None and _reason(row) in ("small", "protects"):
+            if _reason(row) == "small":
+                return self._(
+                    "%(where)s, %(label)s: %(few)s of %(total)s engagements.",
+                    where=self.where(row["area"]),
+                    label=label,
+                    few=self.fewer_than(),
+                    total=self.count(row["total"]),
+                )
+            return self._(
+                "%(where)s, %(label)s: withheld, to protect the smaller number of the %(total)s engagements "
+                "where it was not so.",
+                where=self.where(row["area"]),
+                label=label,
+                total=self.count(row["total"]),
+            )
         if row.get("suppressed") or row.get("rate") is None:
             return self._(
                 "%(where)s, %(label)s: withheld (it rests on %(few)s engagements, or would let such a count "
@@ -293,6 +356,11 @@ COMPLIANCE_LABELS = {
     "compliant": N_("every rule met (or a permitted exception)"),
     "identifying_info_collected": N_("identifying information collected"),
 }
+
+
+def _reason(row: dict[str, Any]) -> str | None:
+    """Why a public row is hidden: `small` (a count below the threshold), `protects`, or None if unsaid."""
+    return row.get("count_suppressed_reason") or row.get("suppressed_reason")
 
 
 def ratio_digits(value: float, low: float | None, high: float | None, *, places: int = 1) -> int:

@@ -38,6 +38,16 @@ ALL_GROUPS = "*"
 TABLE_SECTIONS: tuple[str, ...] = ("disproportionality", "disparity", "outcome_test", "compliance")
 # Every key of report.json (DESIGN.md); the public version has these and no others.
 REPORT_SECTIONS: tuple[str, ...] = (*TABLE_SECTIONS, "veil_of_darkness", "officers", "meta")
+# The counts of each section's rows; every other number is derived from them (or is the census).
+COUNT_KEYS: dict[str, tuple[str, ...]] = {
+    "disproportionality": ("count", "total"),
+    "disparity": ("count", "total"),
+    "outcome_test": ("searches", "hits"),
+    "compliance": ("count", "total"),
+}
+# Why a row is hidden (`suppressed_reason`): one of its own counts is below the threshold, or it is hidden
+# only to protect another figure (in this release or across releases; see disclosure.py).
+SMALL, PROTECTS = "small", "protects"
 OFFICERS_NOTE = (
     "Officer-level results are left out of public reports: they are for the board and the service's "
     "early-intervention process, not publication."
@@ -53,18 +63,24 @@ class SuppressedTable:
     column_totals: pd.Series
     grand_total: int | None
     suppressed: pd.DataFrame
+    # The extended grid's entries below the threshold (cells, row totals last, column totals last row):
+    # what `count_suppressed_reason` says of each hidden entry.
+    small: np.ndarray | None = None
 
     def to_long(self, *, row_name: str, column_name: str, total_label: str = CITY) -> pd.DataFrame:
-        """One line per cell and per total: labels, `count` (<NA> when hidden), `count_suppressed`."""
+        """One line per cell and total: labels, `count` (<NA> if hidden), `count_suppressed`, its reason."""
         records: list[dict[str, Any]] = []
-        for row in self.values.index:
-            for column in self.values.columns:
-                records.append(_long_record(row, column, self.values.at[row, column]))
-            records.append(_long_record(row, total_label, self.row_totals[row]))
-        for column in self.values.columns:
-            records.append(_long_record(total_label, column, self.column_totals[column]))
-        records.append(_long_record(total_label, total_label, self.grand_total))
-        frame = pd.DataFrame.from_records(records, columns=["row", "column", "count", "count_suppressed"])
+        rows, cols = self.values.shape
+        small = self.small if self.small is not None else np.zeros((rows + 1, cols + 1), dtype=bool)
+        for i, row in enumerate(self.values.index):
+            for j, column in enumerate(self.values.columns):
+                records.append(_long_record(row, column, self.values.at[row, column], small[i, j]))
+            records.append(_long_record(row, total_label, self.row_totals[row], small[i, cols]))
+        for j, column in enumerate(self.values.columns):
+            records.append(_long_record(total_label, column, self.column_totals[column], small[rows, j]))
+        records.append(_long_record(total_label, total_label, self.grand_total, small[rows, cols]))
+        columns = ["row", "column", "count", "count_suppressed", "count_suppressed_reason"]
+        frame = pd.DataFrame.from_records(records, columns=columns)
         frame["row"] = frame["row"].astype(str)
         frame["column"] = frame["column"].astype(str)
         frame["count"] = frame["count"].astype("Int64")
@@ -72,9 +88,16 @@ class SuppressedTable:
         return frame.rename(columns={"row": row_name, "column": column_name})
 
 
-def _long_record(row: object, column: object, value: object) -> dict[str, Any]:
+def _long_record(row: object, column: object, value: object, small: bool) -> dict[str, Any]:
     hidden = value is None or value is pd.NA
-    return {"row": row, "column": column, "count": None if hidden else int(value), "count_suppressed": hidden}
+    reason = (SMALL if small else PROTECTS) if hidden else None
+    return {
+        "row": row,
+        "column": column,
+        "count": None if hidden else int(value),
+        "count_suppressed": hidden,
+        "count_suppressed_reason": reason,
+    }
 
 
 def suppress_table(table: pd.DataFrame, *, threshold: int) -> SuppressedTable:
@@ -92,7 +115,7 @@ def suppress_table(table: pd.DataFrame, *, threshold: int) -> SuppressedTable:
     column_totals = column_totals.mask(pd.Series(mask[rows, :cols], index=table.columns))
     grand = None if mask[rows, cols] else int(grid[rows, cols])
     hidden = pd.DataFrame(mask[:rows, :cols], index=table.index, columns=table.columns).astype(bool)
-    return SuppressedTable(values, row_totals, column_totals, grand, hidden)
+    return SuppressedTable(values, row_totals, column_totals, grand, hidden, small=grid < threshold)
 
 
 def _check_threshold(threshold: int) -> None:
@@ -373,7 +396,9 @@ def suppress_report(report: dict, *, threshold: int) -> dict:
     sections = {name: public.get(name) or [] for name in TABLE_SECTIONS}
     reference = meta.get("reference_group", REFERENCE_GROUP)
     grids = _report_grids(sections, threshold)
-    _mark_rows(sections, grids, reference)
+    exact = {name: [dict(row) for row in rows] for name, rows in sections.items()}
+    _mark_rows(sections, grids, reference, threshold)
+    _mark_counts(sections, exact, threshold)
     _suppress_veil(public, threshold)
     public["officers"] = None
     public_meta = public.setdefault("meta", {})
@@ -510,14 +535,21 @@ def _force_small_complements(grid: _Grid, rows: list[dict], part: str, whole: st
             grid.force(row["area"], row.get("group", ALL_GROUPS))
 
 
-def _mark_rows(sections: dict[str, list[dict]], grids: dict[str, _Grid], reference: str) -> None:
-    """Set `suppressed` on every row and null each figure a hidden count could be read from."""
+def _mark_rows(
+    sections: dict[str, list[dict]], grids: dict[str, _Grid], reference: str, threshold: int
+) -> None:
+    """Set `suppressed` (and `suppressed_reason`) on every row; null each figure a hidden count could give.
+
+    A hidden row keeps its total where that total is published elsewhere in the report, so no page can
+    show an area's engagements in one place and call them withheld in another.
+    """
     groups = grids.get("groups")
+    _blank = partial(_blank_row, threshold=threshold)
     for row in sections["disproportionality"]:
         grid = grids["disproportionality"]
         area = row["area"]
         if grid.hidden(area, row["group"]):
-            _blank(row)
+            _blank(row, ("count", "total"), keep_total=not grid.hidden(area, ALL_GROUPS))
             continue
         row["suppressed"] = False
         if grid.hidden(area, ALL_GROUPS):
@@ -526,8 +558,10 @@ def _mark_rows(sections: dict[str, list[dict]], grids: dict[str, _Grid], referen
     for row in sections["disparity"]:
         grid = grids[f"disparity:{row['measure']}"]
         area = row["area"]
-        if grid.hidden(area, row["group"]) or (groups is not None and groups.hidden(area, row["group"])):
-            _blank(row)
+        group_hidden = groups is not None and groups.hidden(area, row["group"])
+        if grid.hidden(area, row["group"]) or group_hidden:
+            # `total` is the group's engagements in the area: the groups grid decides whether it is shown.
+            _blank(row, ("count", "total"), keep_total=not group_hidden)
             continue
         row["suppressed"] = False
         if grid.hidden(area, reference) or (groups is not None and groups.hidden(area, reference)):
@@ -535,21 +569,53 @@ def _mark_rows(sections: dict[str, list[dict]], grids: dict[str, _Grid], referen
             _null(row, "reference_rate", "index", "ci_low", "ci_high", "notable")
     for row in sections["outcome_test"]:
         if any(grids[name].hidden(row["area"], row["group"]) for name in ("searches", "hits")):
-            _blank(row)
+            _blank(row, ("searches", "hits"))
         else:
             row["suppressed"] = False
     for row in sections["compliance"]:
         grid = grids[f"compliance:{row['measure']}"]
         area = row["area"]
         if grid.hidden(area, "yes") or grid.hidden(area, "no") or grid.hidden(area, ALL_GROUPS):
-            _blank(row)
+            shown = not grid.hidden(area, ALL_GROUPS)
+            _blank(row, ("count", "total"), keep_total=shown)
         else:
             row["suppressed"] = False
 
 
-def _blank(row: dict) -> None:
-    """Mark a row suppressed and null every figure in it, labels kept."""
+
+def suppression_reason(row: dict, counts: Iterable[str], threshold: int) -> str:
+    """`small` if one of the row's own counts is below the threshold, else `protects`.
+
+    `protects` means the row is hidden only so that a smaller figure cannot be worked out: another row's,
+    or a difference such as the people *not* ticketed. Only a count itself decides, since the reason is
+    published and tells a reader that every count of a "protects" row is at least the threshold.
+    """
+    values = [_number(row.get(key)) for key in counts]
+    return SMALL if any(value is not None and value < threshold for value in values) else PROTECTS
+
+
+def _mark_counts(sections: dict[str, list[dict]], exact: dict[str, list[dict]], threshold: int) -> None:
+    """Give each hidden count its own reason, `<count>_suppressed_reason` (open data's reason columns)."""
+    for name, rows in sections.items():
+        for row, before in zip(rows, exact[name], strict=True):
+            for key in COUNT_KEYS[name]:
+                value = _number(before.get(key))
+                if value is not None and row.get(key) is None:
+                    row[f"{key}_suppressed_reason"] = SMALL if value < threshold else PROTECTS
+
+
+def _blank_row(
+    row: dict,
+    counts: tuple[str, ...],
+    *,
+    threshold: int,
+    keep_total: bool = False,
+) -> None:
+    """Mark a row suppressed with its reason; null every figure but its labels (and a published total)."""
+    row["suppressed_reason"] = suppression_reason(row, counts, threshold)
     for key, value in row.items():
+        if key == "total" and keep_total:
+            continue
         if isinstance(value, int | float | bool) or value is None:
             row[key] = None
     row["suppressed"] = True
@@ -572,6 +638,7 @@ def _suppress_veil(public: dict, threshold: int) -> None:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 veil[key] = None
         veil["suppressed"] = True
+        veil["suppressed_reason"] = SMALL
     else:
         veil["suppressed"] = False
     dropped = _number(veil.get("dropped_ambiguous"))

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -46,6 +47,10 @@ def render(
 
     def gettext(message: str, **values: Any) -> str:
         text = tr.gettext(message)
+        if any(isinstance(value, Markup) for value in values.values()):
+            # A figure the page already marked up (a withheld count with its reason) keeps its markup;
+            # the sentence and every other value are escaped as usual.
+            return escape(text) % values
         return text % values if values else text
 
     ctx: dict[str, Any] = {
