@@ -368,9 +368,10 @@ def decide_request(
     row = session.get(RestrictedAccessRequest, request_id)
     if row is None:
         raise NotFound("no such request")
-    if row.requester_id == principal.user_id:
-        raise Forbidden("a request cannot be approved by the person who made it")
     barrier = approval_barrier(session=session, principal=principal, request=row) if approve else None
+    if row.requester_id == principal.user_id:
+        # Not even to refuse it: whoever asks may not decide their own request either way.
+        barrier = "a request cannot be decided by the person who made it"
     if barrier:
         raise Forbidden(barrier, [FieldError("decision", SEPARATE_DUTIES, barrier)])
     if row.status != "pending":
