@@ -57,13 +57,14 @@ def backup_command(
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from fairengage.access.principal import CLI_ACTOR
     from fairengage.backups import service
     from fairengage.cli import err, out
 
     url = get_settings().database_url
-    # An unreachable or foreign database is not sealed: the backup itself says what is wrong with it.
+    # An unreachable or foreign database is not logged or sealed: the backup itself says what is wrong.
     with suppress(SQLAlchemyError):
-        service.seal_journal(url)
+        service.record_backup(url, out_file, CLI_ACTOR)
     with _one_line_errors():
         result = service.backup(database_url=url, out=out_file)
     manifest = result.manifest
