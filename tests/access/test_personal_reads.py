@@ -21,11 +21,13 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from access.estate import PERIOD, Estate, app_routes, csrf_of
+from components import POSTGRES_URL, create_postgres_database, drop_postgres_database
 from conftest import SECRET
 from fairengage import cli
 from fairengage.access.models import AuditEntry, AuditPending
 from fairengage.backups.service import read_archive
 from fairengage.config import get_settings
+from fairengage.db import engine_for, session_factory
 
 # Values the estate stores about people (the engagement's person, the requester's contact details):
 # they may be shown to an allowed caller, never written into the audit log.
@@ -164,6 +166,8 @@ PERSONAL_COMMANDS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "extract": (lambda d: ["extract", "--out", str(d / "table.parquet")], "engagement.extract"),
     "audit export": (lambda d: ["audit", "export", "--out", str(d / "audit.jsonl")], "audit.export"),
     "backup": (lambda d: ["backup", "--out", str(d / "all.backup")], "backup.create"),
+    # Restores a backup of the estate taken just before into a new database.
+    "restore": (lambda d: ["restore", str(d / "all.backup")], "backup.restore"),
     "report": (
         lambda d: ["report", "--from-db", "--period", str(date.today().year), "--out", str(d / "reports")],
         "engagement.extract",
@@ -181,7 +185,6 @@ NO_PERSONAL_COMMANDS: dict[str, str] = {
     "drill crash": "synthetic load",
     "drill load": "synthetic load",
     "import": "writes records from a file; logged as import.batch",
-    "restore": "writes a backup into the database; prints counts only",
     "officers add": "adds an officer",
     "officers train": "records training",
     "retention delegate": "grants a delegation",
@@ -270,12 +273,26 @@ def runner(settings, monkeypatch):
 
 
 @pytest.mark.parametrize("command", sorted(PERSONAL_COMMANDS))
-def test_each_personal_copy_by_command_is_logged(command, estate, runner, sessions, tmp_path):
+def test_each_personal_copy_by_command_is_logged(command, estate, runner, sessions, tmp_path, monkeypatch):
     arguments, action = PERSONAL_COMMANDS[command]
-    before = entries(sessions, action)
+    if command == "restore":
+        made = runner.invoke(cli.app, ["backup", "--out", str(tmp_path / "all.backup")])
+        assert made.exit_code == 0, made.output
+        # Into a database of its own, as onto a replacement server: the service's is still open here.
+        fresh = f"sqlite:///{tmp_path / 'new.db'}"
+        target = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else fresh
+        monkeypatch.setenv("FAIRENGAGE_DATABASE_URL", target)
+        get_settings.cache_clear()
+        sessions = session_factory(engine_for(target))
+    before = [] if command == "restore" else entries(sessions, action)
     result = runner.invoke(cli.app, arguments(tmp_path))
     assert result.exit_code == 0, result.output
     after = entries(sessions, action)
+    if command == "restore":
+        assert entries(sessions, "backup.create"), "the restored database is the backup's"
+        engine_for(target).dispose()
+        if POSTGRES_URL:
+            drop_postgres_database(POSTGRES_URL, target)
     assert_logged_without_values(before, after, f"fairengage {command}")
     if command == "backup":
         # The backup seals the journal after logging itself, so its own entry is chained and inside it.

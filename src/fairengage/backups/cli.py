@@ -91,6 +91,7 @@ def restore_command(
     ] = False,
 ) -> None:
     """Check a backup completely, then make it the database (stop the service first)."""
+    from fairengage.access.principal import CLI_ACTOR
     from fairengage.backups import service
     from fairengage.cli import out
 
@@ -98,6 +99,7 @@ def restore_command(
         result = service.restore(
             database_url=get_settings().database_url, backup_file=backup_file, force=force
         )
+        service.record_restore(get_settings().database_url, result, backup_file, CLI_ACTOR)
     manifest = result.manifest
     out.print(
         f"restored {backup_file} (taken {manifest.created_at}) into {result.target} "

@@ -457,6 +457,29 @@ def record_backup(database_url: str, out: Path, actor: str) -> None:
     seal_journal(database_url)
 
 
+def record_restore(database_url: str, result: RestoreResult, backup_file: Path, actor: str) -> None:
+    """Log a finished restore in the database it made: every record in it was copied in from a file,
+    and the database it replaced may be kept beside that file."""
+    engine = engine_for(database_url)
+    # Pooled connections may still hold the file the restore replaced; the entry belongs in the new one.
+    engine.dispose()
+    with session_factory(engine).begin() as session:
+        audit.append(
+            session,
+            actor=actor,
+            action="backup.restore",
+            entity="database",
+            entity_id=None,
+            purpose="whole-database restore",
+            details={
+                "file": str(backup_file),
+                "taken": result.manifest.created_at,
+                "kept": str(result.kept) if result.kept else None,
+            },
+        )
+    engine.dispose()
+
+
 def seal_journal(database_url: str) -> None:
     """Chain the audit entries still in the service database's journal, so a backup's head covers them."""
     # The service's own engine: sealing writes, and on SQLite takes the write lock as the service does.
