@@ -227,3 +227,8 @@ def test_accounts_record_who_shaped_them(app, world, sessions):
         user = s.scalars(select(User).where(User.username == "newbie")).one()
         assert (user.created_by, user.role_changed_by, user.reactivated_by) == ("root", "root", "root")
         assert user.role_changed_at is not None and user.reactivated_at is not None
+    # The Users page shows them, so an administrator can see why an approval was refused.
+    page = root.client.get("/admin/users").text
+    card = page[page.index('id="user-newbie"') :].split("</li>")[0]
+    for label in ("Created by", "Role last changed by", "Last reactivated by"):
+        assert f"<dt>{label}</dt><dd>root</dd>" in card
