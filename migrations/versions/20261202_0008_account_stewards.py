@@ -22,6 +22,12 @@ BACKFILL = (
     ("reactivated_by", "user.reactivate"),
 )
 
+LATEST_ACTOR = (
+    "UPDATE users SET {column} = (SELECT a.actor FROM audit_log a "
+    "WHERE a.action = :action AND a.entity = 'user' AND a.entity_id = users.username "
+    "ORDER BY a.seq DESC LIMIT 1)"
+)
+
 
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
@@ -33,13 +39,8 @@ def upgrade() -> None:
     # Accounts made before this revision: the audit log already says who acted on them, so the rule
     # that an approver may not decide requests of accounts they set up holds for them too.
     for column, action in BACKFILL:
-        op.execute(
-            sa.text(
-                f"UPDATE users SET {column} = (SELECT a.actor FROM audit_log a "  # nosec B608 # names from BACKFILL
-                "WHERE a.action = :action AND a.entity = 'user' AND a.entity_id = users.username "
-                "ORDER BY a.seq DESC LIMIT 1)"
-            ).bindparams(action=action)
-        )
+        statement = sa.text(LATEST_ACTOR.format(column=column))  # nosec B608 # a column named in BACKFILL
+        op.execute(statement.bindparams(action=action))
 
 
 def downgrade() -> None:
