@@ -64,7 +64,12 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
         ),
         DemoUser("analyst", "analyst", secrets.token_urlsafe(9), "reports"),
         DemoUser("auditor", "auditor", secrets.token_urlsafe(9), "audit log"),
-        DemoUser("admin", "admin", secrets.token_urlsafe(9), "users, officers; approves restricted reads"),
+        DemoUser("admin", "admin", secrets.token_urlsafe(9), "users, officers, rule sets"),
+        # The chief's designate: never the administrator, who could make an account to ask with and
+        # then approve its request (separation of duties, docs/governance.md).
+        DemoUser(
+            "approver", "auditor", secrets.token_urlsafe(9), "approves restricted reads (chief's delegation)"
+        ),
     ]
     with transaction(sessions) as session:
         officers.add(
@@ -95,7 +100,7 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
                 actor="demo",
             )
         retention.delegate(
-            session=session, username="admin", granted_by="Chief of Police (demo)", note="demo delegation"
+            session=session, username="approver", granted_by="Chief of Police (demo)", note="demo delegation"
         )
     if records:
         frame = synth.generate(

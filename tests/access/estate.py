@@ -15,8 +15,8 @@ from fairengage.access.models import User
 from fairengage.access.principal import Principal
 
 PASSWORD = "a-long-enough-password"
-# Who calls: anonymous, one user per role, and an administrator holding the chief's delegation to approve
-# restricted reads (a per-user grant, never a role's).
+# Who calls: anonymous, one user per role, and an analyst holding the chief's delegation to approve
+# restricted reads (a per-user grant, never a role's; never an administrator's, see retention/service.py).
 PRINCIPALS = ("anonymous", "officer", "supervisor", "analyst", "auditor", "admin", "delegate")
 ROLE_OF: dict[str, str | None] = {
     "anonymous": None,
@@ -25,7 +25,7 @@ ROLE_OF: dict[str, str | None] = {
     "analyst": "analyst",
     "auditor": "auditor",
     "admin": "admin",
-    "delegate": "admin",
+    "delegate": "analyst",
 }
 PERIOD = "2024"
 

@@ -123,13 +123,14 @@ def test_legacy_records_are_kept_apart(client, world, sessions):
 
 @pytest.fixture
 def governed(client, world, sessions):
-    """A restricted record in D14, a D14 supervisor who may ask, and an admin holding the delegation."""
+    """A restricted record in D14, a D14 supervisor who may ask, and an analyst holding the delegation."""
     ids = make_records(client, world, [datetime(2019, 1, 1, tzinfo=UTC)])
     set_entered(sessions, ids, [datetime(2019, 1, 1, 15, tzinfo=UTC)])
     with sessions.begin() as s:
         service.run(session=s, as_of=date(2025, 1, 1), tz=TZ, actor="t")
     world.user("sup", "supervisor", division="D14")
-    world.user("chiefs-designate", "admin")
+    # Never an administrator: user administration and the delegation are not one person's.
+    world.user("chiefs-designate", "analyst")
     world.user("sup52", "supervisor", division="D52")
     with sessions.begin() as s:
         service.delegate(session=s, username="chiefs-designate", granted_by="Chief")

@@ -137,6 +137,10 @@ REFUSALS = {
     ("role", "VALID-BADGE"): N_("Only a user linked to an officer's badge can have the officer role."),
     ("role", "VALID-DIVISION"): N_("Only a user with a division can be a supervisor."),
     ("username", "NOT-SELF"): N_("You cannot change your own role or deactivate yourself."),
+    ("role", "SEPARATE-DUTIES"): N_(
+        "This user holds the chief's delegation to approve restricted reads, and an approver may not also "
+        "administer users. The chief must withdraw the delegation first."
+    ),
 }
 
 

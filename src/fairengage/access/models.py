@@ -24,6 +24,13 @@ class User(Base):
     division_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Who set the account up, last changed its role and last reactivated it: an approver of restricted
+    # reads may not decide a request filed from an account they shaped (separation of duties).
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    role_changed_by: Mapped[str | None] = mapped_column(String(80))
+    role_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reactivated_by: Mapped[str | None] = mapped_column(String(80))
+    reactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     officer: Mapped[Officer | None] = relationship(lazy="joined")
 
 

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 from fairengage.access import audit, sessions
 from fairengage.access.models import ApiToken, User
 from fairengage.access.passwords import hash_password, verify_password
-from fairengage.access.permissions import ROLES
+from fairengage.access.permissions import ROLES, scope_of
 from fairengage.access.principal import Principal
 from fairengage.db import UTCDateTime
 from fairengage.errors import Conflict, FieldError, NotFound, RecordRefused, TokenExpired
 from fairengage.officers import service as officers
 from fairengage.officers.models import Officer
+from fairengage.retention.models import ApproverDelegation
 
 TOKEN_PREFIX = "fe_"  # noqa: S105  # nosec B105 # a public marker so leaked tokens are recognisable
 # Token lifetimes in days (docs/security.md): the CLI passes FAIRENGAGE_TOKEN_LIFETIME_DAYS or --days.
@@ -78,6 +79,7 @@ def add_user(
         officer=officer,
         division_code=division,
         created_at=datetime.now(UTC),
+        created_by=actor,
     )
     session.add(user)
     session.flush()
@@ -296,6 +298,18 @@ def _refuse_self(username: str, actor: str, what: str) -> None:
         )
 
 
+def _holds_delegation(session: Session, user_id: int) -> bool:
+    # Read from the table, not through the retention service, which itself builds on this module.
+    return (
+        session.scalars(
+            select(ApproverDelegation.id).where(
+                ApproverDelegation.user_id == user_id, ApproverDelegation.revoked_at.is_(None)
+            )
+        ).first()
+        is not None
+    )
+
+
 def set_role(*, session: Session, username: str, role: str, actor: str) -> User:
     """Change a user's role; an officer must be linked to an officer record, a supervisor to a division."""
     user = get_or_raise(session=session, username=username)
@@ -318,7 +332,20 @@ def set_role(*, session: Session, username: str, role: str, actor: str) -> User:
     previous = user.role
     if previous == role:
         return user
+    if scope_of(role, "users:manage") is not None and _holds_delegation(session, user.id):
+        raise RecordRefused(
+            f"{username} holds the chief's delegation to approve restricted reads",
+            [
+                FieldError(
+                    "role",
+                    "SEPARATE-DUTIES",
+                    f"an approver of restricted reads may not also administer users: the chief must "
+                    f"withdraw {username}'s delegation first (fairengage retention revoke {username})",
+                )
+            ],
+        )
     user.role = role
+    user.role_changed_by, user.role_changed_at = actor, datetime.now(UTC)
     session.flush()
     audit.append(
         session,
@@ -354,6 +381,8 @@ def set_active(*, session: Session, username: str, active: bool, actor: str) -> 
         # Signed-in browsers end now, not at their next expiry: the person may be leaving the service.
         ended = sessions.end_all(session=session, user_id=user.id, now=now, reason="deactivated")
     user.active = active
+    if active:
+        user.reactivated_by, user.reactivated_at = actor, datetime.now(UTC)
     session.flush()
     audit.append(
         session,

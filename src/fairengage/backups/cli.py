@@ -57,13 +57,14 @@ def backup_command(
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from fairengage.access.principal import CLI_ACTOR
     from fairengage.backups import service
     from fairengage.cli import err, out
 
     url = get_settings().database_url
-    # An unreachable or foreign database is not sealed: the backup itself says what is wrong with it.
+    # An unreachable or foreign database is not logged or sealed: the backup itself says what is wrong.
     with suppress(SQLAlchemyError):
-        service.seal_journal(url)
+        service.record_backup(url, out_file, CLI_ACTOR)
     with _one_line_errors():
         result = service.backup(database_url=url, out=out_file)
     manifest = result.manifest
@@ -90,6 +91,7 @@ def restore_command(
     ] = False,
 ) -> None:
     """Check a backup completely, then make it the database (stop the service first)."""
+    from fairengage.access.principal import CLI_ACTOR
     from fairengage.backups import service
     from fairengage.cli import out
 
@@ -97,6 +99,7 @@ def restore_command(
         result = service.restore(
             database_url=get_settings().database_url, backup_file=backup_file, force=force
         )
+        service.record_restore(get_settings().database_url, result, backup_file, CLI_ACTOR)
     manifest = result.manifest
     out.print(
         f"restored {backup_file} (taken {manifest.created_at}) into {result.target} "

@@ -436,6 +436,50 @@ def backup(*, database_url: str, out: Path) -> BackupResult:
     return BackupResult(out, manifest, size, time.monotonic() - started, warnings)
 
 
+def record_backup(database_url: str, out: Path, actor: str) -> None:
+    """Log the backup about to be taken, then seal the journal: the backup holds the entry of its making.
+
+    A backup copies every table, the persons and complainants' contact details among them, so it is a
+    read of all personal information and is logged like any other (docs/auditor.md).
+    """
+    engine = engine_for(database_url)
+    if inspect(engine).has_table("audit_log"):
+        with session_factory(engine).begin() as session:
+            audit.append(
+                session,
+                actor=actor,
+                action="backup.create",
+                entity="database",
+                entity_id=None,
+                purpose="whole-database backup",
+                details={"file": str(out)},
+            )
+    seal_journal(database_url)
+
+
+def record_restore(database_url: str, result: RestoreResult, backup_file: Path, actor: str) -> None:
+    """Log a finished restore in the database it made: every record in it was copied in from a file,
+    and the database it replaced may be kept beside that file."""
+    engine = engine_for(database_url)
+    # Pooled connections may still hold the file the restore replaced; the entry belongs in the new one.
+    engine.dispose()
+    with session_factory(engine).begin() as session:
+        audit.append(
+            session,
+            actor=actor,
+            action="backup.restore",
+            entity="database",
+            entity_id=None,
+            purpose="whole-database restore",
+            details={
+                "file": str(backup_file),
+                "taken": result.manifest.created_at,
+                "kept": str(result.kept) if result.kept else None,
+            },
+        )
+    engine.dispose()
+
+
 def seal_journal(database_url: str) -> None:
     """Chain the audit entries still in the service database's journal, so a backup's head covers them."""
     # The service's own engine: sealing writes, and on SQLite takes the write lock as the service does.

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 # Pages check the permission matrix; the reports engine itself reads no access data (DESIGN.md).
+from fairengage.access import audit
 from fairengage.access.permissions import allowed
 from fairengage.access.principal import Principal
 from fairengage.config import Settings
@@ -221,4 +222,15 @@ def staff_file(
     target = publications.resolve_file(root, period, path, public_only=False)
     if target is None:
         raise HTTPException(404, "no such file")
+    # Staff files may carry officer-level results: every download is logged (docs/auditor.md).
+    with sessions_of(request).begin() as session:
+        audit.journal(
+            session,
+            actor=principal.username,
+            action="report.download",
+            entity="publication",
+            entity_id=period,
+            purpose="staff report file",
+            details={"file": path},
+        )
     return file_response(target)

@@ -204,11 +204,35 @@ def set_legal_hold(*, session: Session, engagement_id: str, hold: bool, actor: s
     )
 
 
+# Separation of duties: whoever can create and change accounts could make one to ask with and then
+# approve its request, so user administration and the approval delegation are never one person's.
+USER_ADMIN = "users:manage"
+SEPARATE_DUTIES = "SEPARATE-DUTIES"
+
+
+def administers_users(role: str) -> bool:
+    """Whether a role holds user administration, which no approver of restricted reads may hold."""
+    return scope_of(role, USER_ADMIN) is not None
+
+
 def delegate(*, session: Session, username: str, granted_by: str, note: str = "") -> ApproverDelegation:
     """Record the chief's delegation of the power to approve restricted reads to a named user."""
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         raise NotFound(f"no user named {username}")
+    if administers_users(user.role):
+        raise RecordRefused(
+            f"{username} administers users, so cannot also approve reads of restricted records",
+            [
+                FieldError(
+                    "username",
+                    SEPARATE_DUTIES,
+                    f"someone who can create and change accounts could make one to ask with and then "
+                    f"approve its request: delegate to someone else, or have another administrator give "
+                    f"{username} a role without user administration first",
+                )
+            ],
+        )
     if active_delegation(session=session, user_id=user.id):
         raise Conflict(f"{username} already holds the delegation")
     row = ApproverDelegation(user_id=user.id, granted_by=granted_by, granted_at=datetime.now(UTC), note=note)
@@ -303,17 +327,53 @@ def request_access(
     return row
 
 
+# What an administrator may have done to the requester's account, as the refusal says it.
+_SHAPED_BY = (
+    ("created_by", "created the account of"),
+    ("role_changed_by", "last changed the role of"),
+    ("reactivated_by", "reactivated the account of"),
+)
+
+
+def approval_barrier(
+    *, session: Session, principal: Principal, request: RestrictedAccessRequest
+) -> str | None:
+    """Why this approver may not approve this request, in plain words; None when they may."""
+    if request.requester_id == principal.user_id:
+        return "a request cannot be approved by the person who made it"
+    if administers_users(principal.role):
+        # Holders of both from before the rule (the delegation was granted to an administrator) keep
+        # neither half silently: they approve nothing until one of the two is withdrawn.
+        return (
+            "you administer users and hold the chief's delegation at once, and the two may not go "
+            "together: ask the chief to withdraw the delegation, or another administrator to change your role"
+        )
+    requester = session.get(User, request.requester_id)
+    if requester is None:
+        return None
+    for column, act in _SHAPED_BY:
+        if getattr(requester, column) == principal.username:
+            return (
+                f"you {act} {request.requested_by}, who filed this request: another approver must decide it"
+            )
+    return None
+
+
 def decide_request(
     *, session: Session, principal: Principal, request_id: int, approve: bool
 ) -> RestrictedAccessRequest:
-    """An approver with the chief's delegation grants or refuses a request; never their own."""
+    """An approver with the chief's delegation grants or refuses a request; never one they are party to."""
     if active_delegation(session=session, user_id=principal.user_id) is None:
         raise Forbidden("approving needs the chief's delegation")
     row = session.get(RestrictedAccessRequest, request_id)
     if row is None:
         raise NotFound("no such request")
+    barrier = approval_barrier(session=session, principal=principal, request=row) if approve else None
     if row.requester_id == principal.user_id:
-        raise Forbidden("a request cannot be approved by the person who made it")
+        # Not even to refuse it: whoever asks may not decide their own request either way.
+        barrier = "a request cannot be decided by the person who made it"
+    if barrier:
+        raise Forbidden(barrier, [FieldError("decision", SEPARATE_DUTIES, barrier)])
     if row.status != "pending":
         raise Conflict(f"the request is already {row.status}")
     now = datetime.now(UTC)

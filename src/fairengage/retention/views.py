@@ -31,6 +31,7 @@ def _page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    refusal: str | None = None,
 ) -> HTMLResponse:
     settings = settings_of(request)
     today = datetime.now(settings.tz).date()
@@ -55,6 +56,10 @@ def _page(
         if approver
         else []
     )
+    # Each request this approver may not approve, with the plain reason shown in place of the button.
+    barriers = {
+        r.id: service.approval_barrier(session=session, principal=principal, request=r) for r in pending
+    }
     purposes = policy.ruleset_in_force(today).param("restricted_read_purposes")
     tz = settings.tz
     return render(
@@ -65,6 +70,8 @@ def _page(
             "approver": approver,
             "mine": mine,
             "pending": pending,
+            "barriers": barriers,
+            "refusal": refusal,
             "purposes": purposes,
             "errors": errors or {},
             "v": values or {},
@@ -133,9 +140,16 @@ def restricted_decision(
     session: Session = DB_SESSION,
 ) -> Response:
     """Approve or refuse a request (approvers holding the chief's delegation)."""
-    service.decide_request(
-        session=session, principal=principal, request_id=request_id, approve=decision == "approve"
-    )
+    try:
+        service.decide_request(
+            session=session, principal=principal, request_id=request_id, approve=decision == "approve"
+        )
+    except Forbidden as exc:
+        # A separation-of-duties refusal is shown on the approver's page, saying why.
+        if not any(e.rule == service.SEPARATE_DUTIES for e in exc.errors):
+            raise
+        session.rollback()
+        return _page(request, principal, session, status_code=403, refusal=str(exc))
     return RedirectResponse("/restricted", status_code=303)
 
 
