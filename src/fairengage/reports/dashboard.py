@@ -210,8 +210,11 @@ def _cached(publication: Publication, key: tuple[Any, ...], make: Any) -> Any:
     return publication.rendered[key]
 
 
-def downloads(publication: Publication, lang: str) -> list[dict[str, str]]:
-    """The publication's public files, labelled, with their addresses and sizes."""
+def downloads(
+    publication: Publication, lang: str, base: str | None = None, query: str = ""
+) -> list[dict[str, str]]:
+    """The publication's public files, labelled, with their addresses (under `base`) and sizes."""
+    base = base or f"/public/files/{publication.period}"
     _ = translations(lang).gettext
     found = []
     for name in publication.public_files:
@@ -227,7 +230,7 @@ def downloads(publication: Publication, lang: str) -> list[dict[str, str]]:
             {
                 "name": name,
                 "label": label,
-                "url": f"/public/files/{publication.period}/{name}",
+                "url": f"{base}/{name}{query}",
                 "size": size,
                 "open_data": name.startswith(f"{OPEN_DATA}/"),
             }
@@ -254,6 +257,22 @@ def dashboard(
     chosen = next((p for p in available if p.period == period), None) if period else available[0]
     if chosen is None:
         raise HTTPException(404, "no publication for that period")
+    return dashboard_page(request, chosen, available, division=division, group=group)
+
+
+def dashboard_page(
+    request: Request,
+    chosen: Publication,
+    available: list[Publication],
+    *,
+    division: str | None,
+    group: str | None,
+    preview: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The dashboard of one release exactly as the public sees it; a preview adds only its banner."""
+    settings = settings_of(request)
+    lang = pick_language(request)
+    _ = translations(lang).gettext
     notices = []
     if division and division not in chosen.areas:
         notices.append(_("There are no figures for division %(d)s in this period.") % {"d": division})
@@ -297,7 +316,8 @@ def dashboard(
         "map": drawn_map,
         "map_svg": Markup(drawn_map["svg"]) if drawn_map else None,  # noqa: S704  # nosec B704 # as above
         "map_title": map_title,
-        "downloads": downloads(chosen, lang),
+        "downloads": downloads(chosen, lang, (preview or {}).get("files"), (preview or {}).get("query", "")),
+        "preview": preview,
         "notices": notices,
         "may_run_reports": _may_read_reports(request),
     }
