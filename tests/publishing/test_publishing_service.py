@@ -102,7 +102,9 @@ def test_build_then_a_second_person_publishes(sessions, settings, root, loaded, 
     assert (fixed.version, fixed.status) == (2, "draft")
     assert publications.load(root, "2024").version == 1  # the draft does not replace anything yet
     with pytest.raises(PublishRefused, match="awaits approval"):
-        service.build_release(sessions=sessions, settings=settings, period="2024", actor="ana", reason="again")
+        service.build_release(
+            sessions=sessions, settings=settings, period="2024", actor="ana", reason="again"
+        )
     service.approve(sessions=sessions, settings=settings, release_id=fixed.id, actor="bob")
     latest = publications.load(root, "2024")
     assert latest.version == 2 and latest.release["supersedes"] == {"version": 1}
@@ -117,7 +119,9 @@ def test_build_then_a_second_person_publishes(sessions, settings, root, loaded, 
     # Withdrawn: gone from the public pages, kept in the ledger with who and why.
     with pytest.raises(PublishRefused, match="say why"):
         service.withdraw(sessions=sessions, settings=settings, release_id=fixed.id, actor="bob", reason="  ")
-    service.withdraw(sessions=sessions, settings=settings, release_id=fixed.id, actor="bob", reason="wrong area")
+    service.withdraw(
+        sessions=sessions, settings=settings, release_id=fixed.id, actor="bob", reason="wrong area"
+    )
     assert publications.list_publications(root) == []
     with transaction(sessions) as session:
         gone = service.get(session=session, release_id=fixed.id)
@@ -135,8 +139,14 @@ def test_an_open_period_is_labelled_partial_or_refused(sessions, settings, root,
     assert not root.exists() or list(root.rglob("*")) == []
 
     settings.partial_periods = "label"
-    made = service.build_release(sessions=sessions, settings=settings, period="2025-Q1", actor="ana", now=during)
-    assert (made.partial, made.data_to.isoformat(), made.as_of.isoformat()) == (True, "2025-03-15", "2025-03-15")
+    made = service.build_release(
+        sessions=sessions, settings=settings, period="2025-Q1", actor="ana", now=during
+    )
+    assert (made.partial, made.data_to.isoformat(), made.as_of.isoformat()) == (
+        True,
+        "2025-03-15",
+        "2025-03-15",
+    )
     public = json.loads((root / made.folder / "report.public.json").read_text())
     assert public["meta"]["period"]["partial"] is True
     assert public["meta"]["period"]["last_date"] == "2025-03-15"
@@ -150,7 +160,9 @@ def test_an_open_period_is_labelled_partial_or_refused(sessions, settings, root,
     assert publications.load(root, "2025-Q1").data_to == "2025-03-15"
 
 
-def test_a_blocked_disclosure_check_keeps_the_release_unpublished(sessions, settings, root, loaded, monkeypatch):
+def test_a_blocked_disclosure_check_keeps_the_release_unpublished(
+    sessions, settings, root, loaded, monkeypatch
+):
     seen: dict[str, object] = {}
 
     def blocks(candidate, published, *, threshold):
@@ -179,11 +191,13 @@ def test_earlier_releases_are_given_to_the_check_and_changed_files_block_approva
     draft = write_release(sessions=sessions, root=root, period="2021", built_by="ana")
     target = root / draft.folder / "report.public.json"
     target.write_text(target.read_text().replace("40", "41"))
-    with pytest.raises(PublishRefused, match="changed since the build: report.public.json"):
+    with pytest.raises(PublishRefused, match=r"changed since the build: report\.public\.json"):
         service.approve(sessions=sessions, settings=settings, release_id=draft.id, actor="bob")
     assert [p.period for p in publications.list_publications(root)] == ["2023"]
     with transaction(sessions) as session:
-        earlier = [r.folder for r in service.list_releases(session=session) if r.status in service.EVER_PUBLIC]
+        earlier = [
+            r.folder for r in service.list_releases(session=session) if r.status in service.EVER_PUBLIC
+        ]
     assert earlier == [old.folder, gone.folder]
 
 
