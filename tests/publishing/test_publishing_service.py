@@ -168,8 +168,9 @@ def test_a_blocked_disclosure_check_keeps_the_release_unpublished(
     def blocks(candidate, published, *, threshold):
         seen.update(candidate=sorted(p.relative_to(candidate).as_posix() for p in candidate.rglob("*.json")),
                     published=list(published), threshold=threshold)  # fmt: skip
-        figure = disclosure.BlockingFigure("2024", "report.public.json", "disproportionality D31 × White count",
-                                           3, 3)  # fmt: skip
+        figure = disclosure.BlockingFigure(
+            "2024", "report.public.json", "disproportionality D31 × White count", 3, 3
+        )
         return disclosure.DisclosureResult(False, (figure,), 0, "one figure can be worked out")
 
     monkeypatch.setattr(disclosure, "protect_release", blocks)
