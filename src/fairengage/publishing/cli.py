@@ -176,8 +176,8 @@ def list_command(
         flags = " partial" if r.partial else ""
         check = "ok" if r.disclosure_ok else "BLOCKED"
         out.print(
-            f"{r.id}\t{r.period}\tv{r.version}\t{r.status}{flags}\tbuilt by {r.built_by}\t"
-            f"approved by {r.approved_by or '-'}\tdisclosure {check}",
+            f"{r.id}  {r.period}  v{r.version}  {r.status}{flags}  built by {r.built_by}  "
+            f"approved by {r.approved_by or '-'}  disclosure {check}",
             markup=False,
             highlight=False,
         )
