@@ -218,6 +218,8 @@ def build_release(
         files = {name: sha256_of(build / name) for name in publications.public_files(build)}
         meta_period = _public_period(build)
         with transaction(sessions) as session:
+            # Checked again: another build of this period may have finished while this one ran.
+            _check_can_build(session, chosen.label, reason)
             version = (
                 session.scalar(
                     select(func.max(PublicationRelease.version)).where(

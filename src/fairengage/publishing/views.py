@@ -83,7 +83,8 @@ def _page(
             "jobs": jobs_of(request).recent()[:10],
             "may_run": allowed(principal.role, "reports:run"),
             "errors": errors or {},
-            "v": values or {"year": str(datetime.now(settings_of(request).tz).year - 1), "quarter": ""},
+            "v": values
+            or {"year": str(datetime.now(settings_of(request).tz).year - 1), "quarter": "", "reason": ""},
             "busy": busy,
             "state_label": lambda s: translations(lang).gettext(STATES.get(s, s)),
             "period_label": lambda p: period_label(p, lang),
@@ -117,18 +118,24 @@ def run_report(
     request: Request,
     year: Annotated[str, Form()] = "",
     quarter: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
     principal: Principal = Depends(require("reports:run")),
 ) -> Response:
     """Start building a period's draft release; the browser goes to the run's page to follow it."""
     period, errors = parse_period_form(year, quarter)
-    values = {"year": year, "quarter": quarter}
+    values = {"year": year, "quarter": quarter, "reason": reason}
     if period is None:
         return _page(request, principal, errors=errors, values=values, status_code=422)
     settings, sessions = settings_of(request), sessions_of(request)
 
     def build(progress: JobProgress) -> int:
         made = service.build_release(
-            sessions=sessions, settings=settings, period=period, actor=principal.username, progress=progress
+            sessions=sessions,
+            settings=settings,
+            period=period,
+            actor=principal.username,
+            reason=reason,
+            progress=progress,
         )
         return made.id
 

@@ -16,12 +16,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from markupsafe import Markup, escape
 from starlette.responses import FileResponse, HTMLResponse
 
-# Pages check the permission matrix; the reports engine itself reads no access data (DESIGN.md).
-from fairengage.access.permissions import allowed
 from fairengage.config import Settings
 from fairengage.reports import publications
 from fairengage.reports.publications import ALL_AREAS, OPEN_DATA, Publication
-from fairengage.web.deps import optional_page_principal, settings_of
+from fairengage.web.deps import optional_page_principal, settings_of, signed_in_holds
 from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.templating import render
 
@@ -326,8 +324,8 @@ def dashboard_page(
 
 def _may_read_reports(request: Request) -> bool:
     # Only decides whether to show a link; the analyst pages check the permission themselves.
-    principal = getattr(request.state, "principal", None)
-    return principal is not None and allowed(principal.role, "reports:read")
+    # reports/ imports nothing of access/ (nor engagements/): the web layer answers for the signed-in user.
+    return signed_in_holds(request, "reports:read")
 
 
 @router.get("/public/files/{period}/{path:path}")
