@@ -209,3 +209,15 @@ def test_the_index_points_only_into_release_folders(tmp_path):
         {"period": "2023", "version": 1, "folder": "2023/v1"},
     ]}))  # fmt: skip
     assert set(publications.published_index(tmp_path)) == {"2023"}
+
+
+def test_the_partial_periods_setting_takes_label_or_refuse(monkeypatch):
+    from pydantic import ValidationError
+
+    from fairengage.config import Settings
+
+    monkeypatch.setenv("FAIRENGAGE_PARTIAL_PERIODS", "sometimes")
+    with pytest.raises(ValidationError, match="partial_periods"):
+        Settings(secret_key="a-secret-key-long-enough-for-tests-0123")
+    monkeypatch.setenv("FAIRENGAGE_PARTIAL_PERIODS", "refuse")
+    assert Settings(secret_key="a-secret-key-long-enough-for-tests-0123").partial_periods == "refuse"
