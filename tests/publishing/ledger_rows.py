@@ -38,6 +38,8 @@ def write_release(
     version: int = 1,
     disclosure_ok: bool = True,
     count: int = 40,
+    reason: str | None = None,
+    data_to: date | None = None,
 ) -> service.Release:
     """A release of `period` with its files and ledger row (published ones also in releases.json)."""
     folder = Path(root) / period / f"v{version}"
@@ -58,8 +60,9 @@ def write_release(
         row = PublicationRelease(
             period=period, version=version, status=status, folder=f"{period}/v{version}", built_at=now,
             built_by=built_by, approved_at=now if status == service.PUBLISHED else None,
-            approved_by="second" if status == service.PUBLISHED else None, partial=False,
-            as_of=date.today(), data_to=last, threshold=10, disclosure_ok=disclosure_ok,
+            approved_by="second" if status == service.PUBLISHED else None, partial=data_to is not None,
+            as_of=data_to or date.today(), data_to=data_to or last, reason=reason, threshold=10,
+            disclosure_ok=disclosure_ok,
             disclosure={"ok": disclosure_ok, "summary": "checked", "further_suppressed": 0,
                         "blocking": blocking},
             files=files,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import date
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from fairengage.access.models import AuditEntry
 from fairengage.db import transaction
-from fairengage.publishing import views
+from fairengage.publishing import service, views
 from fairengage.reports import publications
 from publishing.ledger_rows import write_release
 
@@ -137,3 +138,20 @@ def test_a_run_cut_short_by_a_restart_shows_as_failed(tmp_path):
     assert reopened.active() is None
     release.set()
     jobs.wait(job.id, 10)
+
+
+def test_the_dashboard_says_a_correction_replaces_a_version_and_marks_a_partial_period(
+    app, sessions, settings, root
+):
+    write_release(sessions=sessions, root=root, period="2025", status="published", count=40)
+    fix = write_release(
+        sessions=sessions, root=root, period="2025", version=2, built_by="ana", count=44,
+        reason="late records from D14", data_to=date(2025, 11, 30),
+    )  # fmt: skip
+    service.approve(sessions=sessions, settings=settings, release_id=fix.id, actor="bob")
+    page = TestClient(app).get("/public").text
+    assert "Version 2 of these figures replaces version 1. Why: late records from D14" in page
+    assert "Partial year: data to 2025-11-30." in page
+    assert "(partial, data to 2025-11-30)" in page  # in the period list too
+    # The figures are version 2's.
+    assert publications.load(root, "2025").report["disproportionality"][0]["count"] == 44
