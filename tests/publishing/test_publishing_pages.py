@@ -155,3 +155,14 @@ def test_the_dashboard_says_a_correction_replaces_a_version_and_marks_a_partial_
     assert "(partial, data to 2025-11-30)" in page  # in the period list too
     # The figures are version 2's.
     assert publications.load(root, "2025").report["disproportionality"][0]["count"] == 44
+
+
+def test_the_preview_of_a_correction_says_what_it_will_replace(app, sessions, root, world):
+    world.user("bob", "analyst", password=PASSWORD)
+    write_release(sessions=sessions, root=root, period="2025", status="published")
+    fix = write_release(
+        sessions=sessions, root=root, period="2025", version=2, built_by="ana", reason="late records"
+    )
+    preview = signed_in(app, "bob").get(f"/analyst/releases/{fix.id}/preview").text
+    assert "Version 2 of these figures replaces version 1. Why: late records" in preview
+    assert "Preview of version 2" in preview

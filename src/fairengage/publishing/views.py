@@ -249,6 +249,13 @@ def preview_page(
     """The public dashboard drawn from this release's own files, exactly as the public would see it."""
     release = _release(request, release_id)
     root = service.root_of(settings_of(request))
+    # What the public page says (or will, once approved): the version it replaces, if any, and why.
+    with transaction(sessions_of(request)) as session:
+        if release.supersedes_id:
+            replaced = service.get(session=session, release_id=release.supersedes_id)
+        else:
+            current = service.newest(session=session, period=release.period, status=service.PUBLISHED)
+            replaced = current if current is not None and current.id != release.id else None
     try:
         shown = publications.load_folder(
             release.path(root),
@@ -257,6 +264,8 @@ def preview_page(
                 "version": release.version,
                 "partial": release.partial,
                 "data_to": release.data_to.isoformat(),
+                "supersedes": {"version": replaced.version} if replaced else None,
+                "reason": release.reason,
             },
         )
     except PublicationNotFound:
