@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import date
 
 from sqlalchemy import create_engine, text
 
@@ -41,6 +43,17 @@ def test_demo_builds_a_working_database(tmp_path):
         assert [tuple(h) for h in holders] == [("approver", "auditor")]
         statuses = dict(conn.execute(text("SELECT status, count(*) FROM engagements GROUP BY status")).all())
         assert statuses.get("approved", 0) > 0 and statuses.get("pending_review", 0) > 0
-    # Last year's reports are published, so the public dashboard has figures from the first visit.
-    published = list((tmp_path / "publications").glob("*/report.public.json"))
+    # Last year's reports are published through the one publishing path: built by the analyst, approved by
+    # a second person, recorded in the ledger, with no row-level file anywhere under the publications.
+    publications = tmp_path / "publications"
+    published = list(publications.glob("*/v*/report.public.json"))
     assert len(published) == 1 and (published[0].parent / "public.pdf").exists()
+    assert published[0].parent.relative_to(publications).as_posix() == f"{date.today().year - 1}/v1"
+    names = {p.name for p in publications.rglob("*")}
+    assert not names & {"engagements.parquet", "governance.json"}, names
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT status, built_by, approved_by FROM publication_releases")).all()
+    assert [tuple(r) for r in rows] == [("published", "analyst", "approver")]
+    index = json.loads((publications / "releases.json").read_text())
+    assert [e["folder"] for e in index["releases"]] == [f"{date.today().year - 1}/v1"]
+    assert "approver" in run.stdout

@@ -39,7 +39,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.review.views",
     "fairengage.retention.views",
     "fairengage.reports.dashboard",
-    "fairengage.reports.analyst_views",
+    "fairengage.publishing.views",
 )
 
 # No inline scripts or styles anywhere: pages work without JavaScript, and a strict CSP stops

@@ -428,6 +428,7 @@ SUBCOMMANDS: dict[str, str] = {
     "review": "fairengage.review.cli",
     "retention": "fairengage.retention.cli",
     "drill": "fairengage.load.cli",
+    "publish": "fairengage.publishing.cli",
 }
 # Single commands that live with their capability: name -> "module:function".
 COMMANDS: dict[str, str] = {
@@ -435,7 +436,7 @@ COMMANDS: dict[str, str] = {
     "extract": "fairengage.ingest.cli:extract_command",
     "analyze": "fairengage.analytics.cli:analyze",
     "bench": "fairengage.analytics.bench:bench_command",
-    "report": "fairengage.reports.cli:report_command",
+    "report": "fairengage.publishing.cli:report_command",
     "backup": "fairengage.backups.cli:backup_command",
     "restore": "fairengage.backups.cli:restore_command",
 }

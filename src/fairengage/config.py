@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=32, gt=0)
     # Published reports, one folder per period, that the public dashboard serves (reports/publications.py).
     publications_dir: Path = Path("./publications")
+    # A period not yet closed: "label" publishes it marked partial ("data to <date>"), "refuse" builds
+    # nothing until it has closed (publishing/service.py).
+    partial_periods: Literal["label", "refuse"] = "label"
     # GeoJSON of the division outlines for the report map (docs/charts-and-maps.md); unset: a tile grid.
     boundaries: Path | None = None
     # The feature property in that file that holds the division code (Toronto's file calls it DIV).

@@ -62,7 +62,9 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
             secrets.token_urlsafe(9),
             f"badge {SUPERVISOR_BADGE}, reviews 14 Division",
         ),
-        DemoUser("analyst", "analyst", secrets.token_urlsafe(9), "reports"),
+        DemoUser("analyst", "analyst", secrets.token_urlsafe(9), "reports: builds releases"),
+        # Publishing takes two people: the analyst builds a release, the approver publishes it.
+        DemoUser("approver", "analyst", secrets.token_urlsafe(9), "reports: approves releases"),
         DemoUser("auditor", "auditor", secrets.token_urlsafe(9), "audit log"),
         DemoUser("admin", "admin", secrets.token_urlsafe(9), "users, officers, rule sets"),
         # The chief's designate: never the administrator, who could make an account to ask with and
@@ -182,37 +184,18 @@ def settle_reviews(*, session, settings: Settings, today: date) -> None:  # type
 
 
 def publish_report(*, settings: Settings, sessions, period: str) -> Path:  # type: ignore[no-untyped-def]
-    """Publish last year's reports, so the public dashboard has figures from the first visit."""
-    import shutil
-    import tempfile
+    """Publish last year's reports, so the public dashboard has figures from the first visit.
 
-    from fairengage.analytics.benchmarks import default_benchmark_path
-    from fairengage.engagements.extract import write_extract
-    from fairengage.engagements.governance_summary import write_governance_summary
-    from fairengage.reports.builder import build_reports
+    Through the one publishing path, as a service would: the analyst builds the release, the approver
+    (a second person) publishes it.
+    """
+    from fairengage.publishing import service as publishing
 
-    year = int(period)
-    start = datetime(year, 1, 1, tzinfo=settings.tz)
-    end = datetime(year + 1, 1, 1, tzinfo=settings.tz)
-    out_dir = Path(settings.publications_dir) / period
-    shutil.rmtree(out_dir, ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix="fairengage-demo-") as tmp:
-        table = Path(tmp) / "engagements.parquet"
-        write_extract(sessions=sessions, out=table, settings=settings, actor="demo")
-        governance = Path(tmp) / "governance.json"
-        write_governance_summary(
-            sessions=sessions, period_start=start, period_end=end, tz=settings.timezone, out=governance
-        )
-        build_reports(
-            table_path=table,
-            benchmark_path=default_benchmark_path(),
-            period=period,
-            out_dir=out_dir,
-            settings=settings,
-            governance=governance,
-            boundaries=settings.boundaries,
-        )
-    return out_dir
+    built = publishing.build_release(sessions=sessions, settings=settings, period=period, actor="analyst")
+    published = publishing.approve(
+        sessions=sessions, settings=settings, release_id=built.id, actor="approver"
+    )
+    return published.path(publishing.root_of(settings))
 
 
 def fresh_database(path: Path = DEMO_DB) -> str:

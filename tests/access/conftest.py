@@ -16,7 +16,6 @@ from access.estate import (
     PRINCIPALS,
     ROLE_OF,
     Estate,
-    FakeBuild,
     csrf_of,
     principal_of,
     sign_in,
@@ -29,6 +28,7 @@ from fairengage.reports import publications
 from fairengage.retention import service as retention
 from fairengage.review import service as review
 from fairengage.review.models import ReviewSampleItem
+from publishing.ledger_rows import write_release
 
 
 @pytest.fixture
@@ -103,10 +103,13 @@ def estate(app, client, world, sessions, settings, staff, tmp_path) -> Estate:  
     with sessions.begin() as s:
         for who in ("supervisor", "auditor"):
             retention.decide_request(session=s, principal=delegate, request_id=requests[who], approve=True)
-    # A finished report run and the publication it made.
+    # A published release, a draft awaiting approval, and a finished report run.
     settings.publications_dir = tmp_path / "publications"
+    root = settings.publications_dir
+    release = write_release(sessions=sessions, root=root, period=PERIOD, status="published")
+    draft = write_release(sessions=sessions, root=root, period="2023", built_by="admin")
     jobs = publications.jobs_for(settings.publications_dir)
-    job = jobs.start(period=PERIOD, build=FakeBuild(), requested_by="analyst")
+    job = jobs.start(period=PERIOD, build=lambda progress: release.id, requested_by="analyst")
     assert jobs.wait(job.id, 10).state == "done"
     ruleset = client.get("/api/v1/rulesets").json()[0]["id"]
     return Estate(
@@ -121,6 +124,8 @@ def estate(app, client, world, sessions, settings, staff, tmp_path) -> Estate:  
         pending_request=requests["pending"],
         approved_requests={"supervisor": requests["supervisor"], "auditor": requests["auditor"]},
         job=job.id,
+        release=release.id,
+        draft=draft.id,
         tokens=tokens,
         ruleset=ruleset,
     )

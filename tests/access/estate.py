@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -145,25 +143,8 @@ class Estate:
     pending_request: int  # the supervisor's request to read `restricted`, awaiting a decision
     approved_requests: dict[str, int]  # username -> their approved request to read `restricted`
     job: str  # a finished report run
+    release: int  # the published release of PERIOD, built by "analyst"
+    draft: int  # a draft release of 2023 built by "admin", awaiting approval
     tokens: dict[str, str]  # username -> API token
     ruleset: str
 
-
-class FakeBuild:
-    """Writes a publication's files in place of the database build (which needs the analytics stack)."""
-
-    def __call__(self, out_dir: Path, progress: Any) -> None:
-        report = {
-            "disproportionality": [
-                {"area": "ALL", "group": "Black", "count": 40, "total": 160, "population": 10,
-                 "population_total": 100, "index": 2.5, "ci_low": 2.0, "ci_high": 3.0, "suppressed": False}
-            ],
-            "compliance": [{"area": "ALL", "measure": "compliant", "count": 40, "total": 160, "rate": 0.25}],
-            "meta": {"suppression": {"threshold": 10}},
-        }  # fmt: skip
-        (out_dir / "open-data").mkdir()
-        (out_dir / "report.public.json").write_text(json.dumps(report))
-        (out_dir / "report.json").write_text("{}")
-        (out_dir / "board.pdf").write_bytes(b"%PDF board")
-        (out_dir / "public.pdf").write_bytes(b"%PDF public")
-        (out_dir / "open-data" / "engagements.csv").write_text("area,count\nALL,40\n")

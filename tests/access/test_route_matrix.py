@@ -108,6 +108,10 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("POST", "/analyst/reports"): ("reports:run",),
     ("GET", "/analyst/reports/{job_id}"): ("reports:read",),
     ("GET", "/analyst/reports/{period}/files/{path:path}"): ("reports:read",),
+    ("GET", "/analyst/releases/{release_id}"): ("reports:read",),
+    ("GET", "/analyst/releases/{release_id}/preview"): ("reports:read",),
+    ("POST", "/analyst/releases/{release_id}/approve"): ("reports:publish",),
+    ("POST", "/analyst/releases/{release_id}/withdraw"): ("reports:publish",),
 }
 
 # These change who the browser is, so they run after every other route.
@@ -260,6 +264,18 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/analyst/reports/{job_id}"): lambda c: c.get(f"/analyst/reports/{c.e.job}"),
     ("GET", "/analyst/reports/{period}/files/{path:path}"): lambda c: c.get(
         f"/analyst/reports/{PERIOD}/files/board.pdf"
+    ),
+    ("GET", "/analyst/releases/{release_id}"): lambda c: c.get(f"/analyst/releases/{c.e.release}"),
+    ("GET", "/analyst/releases/{release_id}/preview"): lambda c: c.get(
+        f"/analyst/releases/{c.e.draft}/preview"
+    ),
+    # The draft's builder (admin) is refused with a reason; another analyst publishes it.
+    ("POST", "/analyst/releases/{release_id}/approve"): lambda c: c.post(
+        f"/analyst/releases/{c.e.draft}/approve", {}
+    ),
+    # No reason given: refused, and nothing withdrawn.
+    ("POST", "/analyst/releases/{release_id}/withdraw"): lambda c: c.post(
+        f"/analyst/releases/{c.e.release}/withdraw", {"reason": ""}
     ),
 }
 

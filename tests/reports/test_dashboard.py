@@ -95,8 +95,14 @@ def public_report(counts: dict[str, dict[str, int]] = COUNTS, *, threshold: int 
 
 
 def publish(root: Path, period: str, report: dict | None = None) -> Path:
-    """A publication folder as the report command writes it: public files, open data and the board's."""
-    folder = root / period
+    """A published release as the publishing service leaves it: its folder and its line in releases.json."""
+    folder = root / period / "v1"
+    index_path = root / publications.RELEASES_INDEX
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {"releases": []}
+    index["releases"] = [e for e in index["releases"] if e["period"] != period]
+    index["releases"].append({"period": period, "version": 1, "folder": f"{period}/v1", "partial": False})
+    root.mkdir(parents=True, exist_ok=True)
+    index_path.write_text(json.dumps(index))
     (folder / "open-data").mkdir(parents=True, exist_ok=True)
     (folder / "report.public.json").write_text(json.dumps(report or public_report()))
     (folder / "public.html").write_text("<!doctype html><title>Public report</title><p>public report")

@@ -45,6 +45,8 @@ MATRIX: dict[str, dict[Role, Scope]] = {
     # read by staff who oversee the policy; the public sees only the suppressed publication (`public:read`).
     "reports:run": {"analyst": "all", "admin": "all"},
     "reports:read": {"supervisor": "all", "analyst": "all", "auditor": "all", "admin": "all"},
+    # Publishing a built release is a second person's act: never the one who built it (publishing/).
+    "reports:publish": {"analyst": "all", "admin": "all"},
 }
 
 # Open to anyone, signed in or not: the published rules, receipt checks and the public dashboard.

@@ -14,9 +14,10 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import ibis
 import pandas as pd
@@ -126,6 +127,8 @@ def build_reports(
     # Not `meta.suppression`: that key marks a report as already suppressed (suppression.suppress_report).
     report["meta"]["suppression_threshold"] = threshold
     report["meta"]["benchmark"]["description"] = benchmark_description(Path(benchmark_path))
+    # Dates, never the first and last records' instants (a record's timestamp is personal data).
+    report["meta"]["period"] = period_dates(chosen, generated)
 
     step("suppressing small cells for the public report")
     public = public_report(report, threshold)
@@ -158,6 +161,21 @@ def build_reports(
     return BuiltReports(
         out_dir=out_dir, period=chosen.label, rows=report["meta"]["rows"], threshold=threshold, files=files
     )
+
+
+def period_dates(period: Period, generated: datetime) -> dict[str, Any]:
+    """The period's bounds as local dates, whether it had closed when the data were taken, and that day."""
+    zone = ZoneInfo(period.tz)
+    as_of = generated.astimezone(zone).date()
+    first, last = period.start.date(), (period.end - timedelta(days=1)).date()
+    partial = as_of <= last
+    return {
+        "first_date": first.isoformat(),
+        "last_date": (as_of if partial else last).isoformat(),
+        "partial": partial,
+        "as_of": as_of.isoformat(),
+        "timezone": period.tz,
+    }
 
 
 def _stepper(progress: Progress | None) -> Callable[[str], None]:

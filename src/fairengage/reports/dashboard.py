@@ -18,13 +18,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from markupsafe import Markup, escape
 from starlette.responses import FileResponse, HTMLResponse
 
-# Pages check the permission matrix; the reports engine itself reads no access data (DESIGN.md).
-from fairengage.access.permissions import allowed
 from fairengage.config import Settings
 from fairengage.reports import publications
 from fairengage.reports.publications import ALL_AREAS, OPEN_DATA, Publication
 from fairengage.reports.suppression import SMALL
-from fairengage.web.deps import optional_page_principal, settings_of
+from fairengage.web.deps import optional_page_principal, settings_of, signed_in_holds
 from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.templating import render
 
@@ -375,8 +373,11 @@ def _cached(publication: Publication, key: tuple[Any, ...], make: Any) -> Any:
     return publication.rendered[key]
 
 
-def downloads(publication: Publication, lang: str) -> list[dict[str, str]]:
-    """The publication's public files, labelled, with their addresses and sizes."""
+def downloads(
+    publication: Publication, lang: str, base: str | None = None, query: str = ""
+) -> list[dict[str, str]]:
+    """The publication's public files, labelled, with their addresses (under `base`) and sizes."""
+    base = base or f"/public/files/{publication.period}"
     _ = translations(lang).gettext
     found = []
     for name in publication.public_files:
@@ -392,7 +393,7 @@ def downloads(publication: Publication, lang: str) -> list[dict[str, str]]:
             {
                 "name": name,
                 "label": label,
-                "url": f"/public/files/{publication.period}/{name}",
+                "url": f"{base}/{name}{query}",
                 "size": size,
                 "open_data": name.startswith(f"{OPEN_DATA}/"),
             }
@@ -419,6 +420,22 @@ def dashboard(
     chosen = next((p for p in available if p.period == period), None) if period else available[0]
     if chosen is None:
         raise HTTPException(404, "no publication for that period")
+    return dashboard_page(request, chosen, available, division=division, group=group)
+
+
+def dashboard_page(
+    request: Request,
+    chosen: Publication,
+    available: list[Publication],
+    *,
+    division: str | None,
+    group: str | None,
+    preview: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The dashboard of one release exactly as the public sees it; a preview adds only its banner."""
+    settings = settings_of(request)
+    lang = pick_language(request)
+    _ = translations(lang).gettext
     notices = []
     if division and division not in chosen.areas:
         notices.append(_("There are no figures for division %(d)s in this period.") % {"d": division})
@@ -472,7 +489,8 @@ def dashboard(
         "map_reading": map_reading(figures["by_division"], group=str(chosen_group), fmt=fmt),
         "period": period_facts(chosen, lang),
         "reason_of": reason_of,
-        "downloads": downloads(chosen, lang),
+        "downloads": downloads(chosen, lang, (preview or {}).get("files"), (preview or {}).get("query", "")),
+        "preview": preview,
         "notices": notices,
         "may_run_reports": _may_read_reports(request),
     }
@@ -481,8 +499,8 @@ def dashboard(
 
 def _may_read_reports(request: Request) -> bool:
     # Only decides whether to show a link; the analyst pages check the permission themselves.
-    principal = getattr(request.state, "principal", None)
-    return principal is not None and allowed(principal.role, "reports:read")
+    # reports/ imports nothing of access/ (nor engagements/): the web layer answers for the signed-in user.
+    return signed_in_holds(request, "reports:read")
 
 
 @router.get("/public/files/{period}/{path:path}")

@@ -1,8 +1,10 @@
 """Published reports: the precomputed results the public dashboard serves, and the runs that make them.
 
-A publication is a folder `<publications_dir>/<period>/` (period `2025` or `2025-Q3`) holding at least
-`report.public.json`, the suppressed report (SMALL-CELLS). Only the files in PUBLIC_FILES and under
-`open-data/` are ever served to the public; the board report beside them is for staff.
+Each release of a period lives in its own folder, `<publications_dir>/<period>/v<version>/`, holding at
+least `report.public.json`, the suppressed report (SMALL-CELLS). Which releases are published is decided
+by the ledger (publishing/) and written to `<publications_dir>/releases.json`; this module reads only that
+file and the folders it names, so a draft, a superseded or a withdrawn release is never served. Only the
+files in PUBLIC_FILES and under `open-data/` are ever served to the public; the board report is for staff.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import threading
 import uuid
 from collections.abc import Callable
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 PUBLIC_REPORT = "report.public.json"
+# The published releases, one per period (written by publishing/service.py after each step).
+RELEASES_INDEX = "releases.json"
 INDEX = "index.json"
 # The files anyone may download; everything else in a publication (the board report, report.json,
 # officer-level results) is for staff holding `reports:read`.
@@ -74,7 +77,7 @@ def period_bounds(period: str) -> tuple[date, date]:
     return first, date.fromordinal(after.toordinal() - 1)
 
 
-def _period_order(period: str) -> tuple[int, int, int]:
+def period_order(period: str) -> tuple[int, int, int]:
     # Newest first by the period's last day; a year sorts before its own fourth quarter (same last day).
     match = PERIOD.fullmatch(period)
     if match is None:
@@ -93,6 +96,8 @@ class Publication:
     index: dict[str, Any]
     threshold: int
     public_files: tuple[str, ...]
+    # The release's entry in releases.json: version, partial, data_to, supersedes, reason.
+    release: dict[str, Any] = field(default_factory=dict)
     # Rendered charts and maps for this publication, keyed by the page's filters (see dashboard.py).
     rendered: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -101,6 +106,25 @@ class Publication:
         """When the report was made, as written in it (ISO 8601), if it says."""
         meta = self.report.get("meta") or {}
         return self.index.get("generated_at") or meta.get("generated_at")
+
+    @property
+    def version(self) -> int | None:
+        """The release's version (1 for the first, higher for corrections)."""
+        version = self.release.get("version")
+        return version if isinstance(version, int) else None
+
+    @property
+    def partial(self) -> bool:
+        """Whether the period had not closed when the data were taken."""
+        period = (self.report.get("meta") or {}).get("period") or {}
+        return bool(self.release.get("partial", period.get("partial") if isinstance(period, dict) else False))
+
+    @property
+    def data_to(self) -> str | None:
+        """The last day the release's data cover (YYYY-MM-DD)."""
+        period = (self.report.get("meta") or {}).get("period") or {}
+        found = self.release.get("data_to") or (period.get("last_date") if isinstance(period, dict) else None)
+        return str(found) if found else None
 
     @property
     def areas(self) -> list[str]:
@@ -187,7 +211,7 @@ def all_files(folder: Path) -> tuple[str, ...]:
 
 
 def resolve_file(root: Path, period: str, relative: str, *, public_only: bool) -> Path | None:
-    """The file `relative` of a period's publication, or None when it is not one that may be served.
+    """The file `relative` of a period's published release, or None when it is not one that may be served.
 
     Public callers get only PUBLIC_FILES and `open-data/**`; staff get any file but hidden ones. A path
     with `..`, an empty or hidden part, a backslash, or a link leading out of the folder is refused.
@@ -202,7 +226,10 @@ def resolve_file(root: Path, period: str, relative: str, *, public_only: bool) -
     relative = "/".join(parts)
     if public_only and not (relative in PUBLIC_FILES or (parts[0] == OPEN_DATA and len(parts) > 1)):
         return None
-    folder = (Path(root) / period).resolve()
+    entry = published_index(root).get(period)
+    if entry is None:
+        return None
+    folder = (Path(root) / entry["folder"]).resolve()
     allowed_under = folder / OPEN_DATA if public_only and parts[0] == OPEN_DATA else folder
     target = (folder / relative).resolve()
     if not target.is_relative_to(allowed_under) or not target.is_file():
@@ -227,15 +254,44 @@ def _signature(folder: Path) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def published_index(root: Path) -> dict[str, dict[str, Any]]:
+    """The published release of each period, from releases.json; empty when nothing is published."""
+    try:
+        data = json.loads((Path(root) / RELEASES_INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for entry in (data.get("releases") if isinstance(data, dict) else None) or []:
+        folder = entry.get("folder") if isinstance(entry, dict) else None
+        period = entry.get("period") if isinstance(entry, dict) else None
+        # Only `<period>/v<n>` folders: the index can never point a visitor elsewhere.
+        if (
+            isinstance(period, str)
+            and is_period(period)
+            and isinstance(folder, str)
+            and re.fullmatch(rf"{re.escape(period)}/v\d+", folder)
+        ):
+            found[period] = entry
+    return found
+
+
 def load(root: Path, period: str) -> Publication:
-    """One period's publication, read from disk only when its files changed since the last read."""
+    """One period's published release, read from disk only when its files changed since the last read."""
     if not is_period(period):
         raise PublicationNotFound(period)
-    folder = (Path(root) / period).resolve()
+    entry = published_index(root).get(period)
+    if entry is None:
+        raise PublicationNotFound(period)
+    return load_folder(Path(root) / entry["folder"], period, release=entry)
+
+
+def load_folder(folder: Path, period: str, *, release: dict[str, Any] | None = None) -> Publication:
+    """The release in `folder` (published, or a draft in preview), cached while its files stay the same."""
+    folder = Path(folder).resolve()
     signature = _signature(folder)
     with _cache_lock:
         cached = _cache.get(folder)
-        if cached is not None and cached[0] == signature:
+        if cached is not None and cached[0] == signature and cached[1].release == (release or {}):
             return cached[1]
     if signature[0] == -1:
         raise PublicationNotFound(period)
@@ -256,6 +312,7 @@ def load(root: Path, period: str) -> Publication:
         index=index,
         threshold=_threshold(report, index),
         public_files=public_files(folder),
+        release=dict(release or {}),
     )
     with _cache_lock:
         _cache[folder] = (signature, publication)
@@ -263,18 +320,14 @@ def load(root: Path, period: str) -> Publication:
 
 
 def list_publications(root: Path) -> list[Publication]:
-    """Every readable publication under `root`, newest period first."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
+    """Every published release under `root` (one per period, its newest version), newest period first."""
     found = []
-    for child in root.iterdir():
-        if child.is_dir() and is_period(child.name) and (child / PUBLIC_REPORT).is_file():
-            try:
-                found.append(load(root, child.name))
-            except PublicationNotFound:
-                log.warning("publication %s cannot be read; not listed", child)
-    return sorted(found, key=lambda p: _period_order(p.period), reverse=True)
+    for period in published_index(root):
+        try:
+            found.append(load(root, period))
+        except PublicationNotFound:
+            log.warning("published release of %s cannot be read; not listed", period)
+    return sorted(found, key=lambda p: period_order(p.period), reverse=True)
 
 
 def latest(root: Path) -> Publication | None:
@@ -337,8 +390,8 @@ def headline(publication: Publication, *, division: str | None = None, group: st
 
 # --- report runs ------------------------------------------------------------------------------------
 
-# A build writes every output of one period into the folder it is given, reporting to the progress.
-BuildFn = Callable[[Path, "JobProgress"], object]
+# A build makes a draft release of one period, reporting to the progress; it returns the release's id.
+BuildFn = Callable[["JobProgress"], object]
 ACTIVE = ("queued", "running")
 
 
@@ -355,6 +408,7 @@ class ReportJob:
     total: int | None = None
     error: str | None = None
     outputs: list[str] = field(default_factory=list)
+    release_id: int | None = None
     history: list[str] = field(default_factory=lambda: ["queued"])
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     finished_at: str | None = None
@@ -484,31 +538,16 @@ class ReportJobs:
             self._write_status()
 
     def _run(self, job: ReportJob, build: BuildFn) -> None:
-        staging = self.root / f".staging-{job.id}"
         self._set_state(job, "running")
         try:
-            staging.mkdir(parents=True)
-            build(staging, JobProgress(self, job))
-            if not (staging / PUBLIC_REPORT).is_file():
-                raise RuntimeError(f"the build wrote no {PUBLIC_REPORT}")
-            self._publish(staging, job.period)
+            # The build records a draft release in the ledger (publishing/service.py) and returns its id.
+            release_id = build(JobProgress(self, job))
         except Exception as exc:  # any failure of the build is shown on the job's page
             log.exception("report run %s for %s failed", job.id, job.period)
-            shutil.rmtree(staging, ignore_errors=True)
             self._set_state(job, "failed", error=f"{type(exc).__name__}: {exc}", finished_at=_now())
             return
-        outputs = list(all_files(self.root / job.period))
-        self._set_state(job, "done", outputs=outputs, finished_at=_now(), phase="done")
-
-    def _publish(self, staging: Path, period: str) -> None:
-        # Swapped in by renames, so the dashboard sees the old publication or the new one, never half of one.
-        target = self.root / period
-        retired = self.root / f".retired-{period}-{uuid.uuid4().hex[:8]}"
-        with self.lock:
-            if target.exists():
-                target.rename(retired)
-            staging.rename(target)
-        shutil.rmtree(retired, ignore_errors=True)
+        made = release_id if isinstance(release_id, int) else None
+        self._set_state(job, "done", release_id=made, finished_at=_now(), phase="done")
 
 
 def _now() -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fairengage.access import service as access
 from fairengage.access import sessions
 from fairengage.access.models import User
+from fairengage.access.permissions import allowed
 from fairengage.access.principal import Principal
 from fairengage.config import Settings
 from fairengage.errors import DomainError, Unauthenticated
@@ -98,6 +99,12 @@ def optional_page_principal(request: Request) -> Principal | None:
     principal = Principal.of(user) if user else None
     request.state.principal = principal
     return principal
+
+
+def signed_in_holds(request: Request, permission: str) -> bool:
+    """Whether this page's signed-in user holds `permission`: for showing a link, never for guarding one."""
+    principal = getattr(request.state, "principal", None)
+    return principal is not None and allowed(principal.role, permission)
 
 
 def page_principal(principal: Principal | None = Depends(optional_page_principal)) -> Principal:
