@@ -145,6 +145,10 @@ NO_PERSONAL_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/analyst/reports"): "the list of publications",
     ("POST", "/analyst/reports"): "starts a run, which reads the database only through the logged extract",
     ("GET", "/analyst/reports/{job_id}"): "a run's progress",
+    ("GET", "/analyst/releases/{release_id}"): "a release's ledger row: who built and approved it, no records",
+    ("GET", "/analyst/releases/{release_id}/preview"): "the release's public files, already suppressed",
+    ("POST", "/analyst/releases/{release_id}/approve"): "records an approval",
+    ("POST", "/analyst/releases/{release_id}/withdraw"): "records a withdrawal",
 }
 
 
@@ -169,7 +173,7 @@ PERSONAL_COMMANDS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     # Restores a backup of the estate taken just before into a new database.
     "restore": (lambda d: ["restore", str(d / "all.backup")], "backup.restore"),
     "report": (
-        lambda d: ["report", "--from-db", "--period", str(date.today().year), "--out", str(d / "reports")],
+        lambda d: ["report", "--from-db", "--period", str(date.today().year)],
         "engagement.extract",
     ),
 }
