@@ -411,6 +411,10 @@ def demo(
         database_url=url,
         secret_key=os.environ.get("FAIRENGAGE_SECRET_KEY") or demo_build.demo_secret(),
         public_url=public_url,
+        audit_signing_key_file=(
+            os.environ.get("FAIRENGAGE_AUDIT_SIGNING_KEY_FILE") or demo_build.demo_audit_key()
+        ),
+        audit_checkpoint_dir=os.environ.get("FAIRENGAGE_AUDIT_CHECKPOINT_DIR") or demo_build.CHECKPOINT_DIR,
     )
     with out.status(f"building the demo database with {records:,} synthetic engagements…"):
         users = demo_build.build(settings=settings, records=records)

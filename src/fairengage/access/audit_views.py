@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, StreamingResponse
 
-from fairengage.access import audit, export
+from fairengage.access import audit, export, transparency
 from fairengage.access.models import AuditEntry
 from fairengage.access.permissions import allowed
 from fairengage.access.principal import Principal
@@ -133,6 +133,11 @@ def audit_log(
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     actions = list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+    # ?proof=SEQ: that entry's inclusion proof against the latest checkpoint, verified as an outsider would.
+    asked = str(request.query_params.get("proof") or "")
+    shown = None
+    if asked.isdigit() and len(asked) < 19:
+        shown = transparency.proof_for_page(session, settings, int(asked))
     # Logged after the query, so the page shows the log as it stood when asked.
     audit.append(
         session,
@@ -166,6 +171,7 @@ def audit_log(
             "timezone": settings.timezone,
             "can_verify": allowed(principal.role, "audit:verify"),
             "can_export": allowed(principal.role, "audit:export"),
+            "shown": shown,
         },
         status_code=422 if filters.errors else 200,
     )

@@ -496,3 +496,37 @@ def check_entry_proof(proof: dict, public: Ed25519PublicKey) -> Checkpoint:
     if not merkle.verify_inclusion(index, checkpoint.size, leaf, path, checkpoint.root):
         raise ValueError(f"entry {index + 1} as given is not in the signed tree of {checkpoint.size} entries")
     return checkpoint
+
+
+@dataclass(frozen=True)
+class ShownProof:
+    """An entry's inclusion proof as the audit page shows it, and whether it verified."""
+
+    seq: int
+    verified: bool
+    checkpoint: Checkpoint | None = None
+    proof: tuple[str, ...] = ()
+    leaf_hash: str = ""
+    problem: str | None = None
+
+
+def proof_for_page(session: Session, settings: Settings, seq: int) -> ShownProof:
+    """Entry `seq`'s proof against the latest kept checkpoint that covers it (else one signed now),
+    checked the way an outsider would: from the entry's fields, the signed note and the public key."""
+    signer = signer_for(settings)
+    if signer is None:
+        return ShownProof(seq, False, problem="no signing key is configured")
+    latest = None if signer.ephemeral else folder_of(settings).latest(signer.public)
+    note = None
+    if latest is not None and latest.size >= seq:
+        note = signer.sign(latest.body())
+    if note is None:
+        note = current_checkpoint(session, signer)[1]
+    try:
+        proof = entry_proof(session, seq, note, signer.public)
+        checkpoint = check_entry_proof(proof, signer.public)
+    except (CheckpointError, ValueError) as exc:
+        return ShownProof(seq, False, problem=str(exc))
+    return ShownProof(
+        seq, True, checkpoint, tuple(proof["proof"]), str(proof["leaf_hash"])  # type: ignore[arg-type]
+    )
