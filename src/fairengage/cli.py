@@ -352,6 +352,25 @@ def audit_check_proof(
     )
 
 
+@audit_app.command("bench")
+def audit_bench(
+    entries: Annotated[int, typer.Option(help="audit entries to journal, seal and verify")] = 1_000_000,
+    repeats: Annotated[int, typer.Option(help="times to verify the whole log (the median is reported)")] = 3,
+    database_url: Annotated[
+        str | None, typer.Option(help="an empty database to use (default: a temporary SQLite file)")
+    ] = None,
+) -> None:
+    """Measure sealing (entries/s), verifying the whole log against a checkpoint, and one inclusion proof."""
+    import json
+
+    from fairengage.access import audit_bench
+
+    if entries < 1 or repeats < 1:
+        raise fail("--entries and --repeats must be 1 or more")
+    figures = audit_bench.run(entries, database_url=database_url, repeats=repeats)
+    typer.echo(json.dumps(figures.as_dict(), indent=2))
+
+
 def _signer(settings):  # type: ignore[no-untyped-def]
     from fairengage.access import transparency
 

@@ -79,6 +79,16 @@ def test_a_log_from_before_the_tree_gets_its_tree_on_the_next_append(sessions):
         assert audit.verify(s).ok
 
 
+def test_a_checkpoint_of_a_log_from_before_the_tree_covers_every_entry(sessions, signing):
+    fill(sessions, 5)
+    with transaction(sessions) as s:
+        s.execute(delete(AuditTreeNode))
+        s.execute(update(AuditHead).values(tree_size=0, frontier=""))
+    result = signing.cli("audit", "checkpoint")
+    assert result.exit_code == 0 and "checkpoint of 5 entries" in result.output
+    assert signing.cli("audit", "verify").exit_code == 0
+
+
 def test_a_head_whose_tree_was_altered_fails_verification(sessions):
     fill(sessions, 3)
     with transaction(sessions) as s:
@@ -234,3 +244,14 @@ def test_the_audit_page_shows_a_verified_proof(client, world, sessions, signing)
         s.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(purpose="changed"))
     page = client.get("/audit?proof=2").text
     assert "Not verified" in page
+
+
+def test_the_bench_command_measures_a_small_log(signing, tmp_path):
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    result = signing.cli("audit", "bench", "--entries", "300", "--repeats", "1", "--database-url", url)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["entries"] == 300 and figures["database"] == "sqlite"
+    assert figures["seal_entries_per_s_median"] > 0 and figures["verify_seconds_median"] > 0
+    # 300 leaves: a proof of 8 or 9 hashes.
+    assert figures["proof_hashes"] in (8, 9)

@@ -26,6 +26,11 @@ async def seal_continuously(
 ) -> None:
     """Seal whatever is journalled every `interval` seconds, and checkpoint on schedule, until cancelled."""
     last_checkpoint = time.monotonic()
+    try:
+        # A log from before the Merkle tree gets its tree now, not in the first request that appends.
+        await run_in_threadpool(complete_tree, sessions)
+    except (SQLAlchemyError, RuntimeError) as exc:
+        log.error("audit tree not completed at start-up (%s)", exc)
     while True:
         try:
             await run_in_threadpool(audit.seal_all, sessions)
@@ -39,6 +44,12 @@ async def seal_continuously(
             last_checkpoint = time.monotonic()
             await run_in_threadpool(scheduled_checkpoint, sessions, settings)
         await asyncio.sleep(interval)
+
+
+def complete_tree(sessions: sessionmaker[Session]) -> int:
+    """Bring the audit log's Merkle tree up to its head, in one transaction; the tree's size."""
+    with sessions.begin() as session:
+        return audit.complete_tree(session)
 
 
 def scheduled_checkpoint(sessions: sessionmaker[Session], settings: Settings) -> None:

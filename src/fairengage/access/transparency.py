@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Engine, select, tuple_
+from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access import audit, merkle
@@ -249,9 +249,19 @@ def db_nodes(session: Session) -> merkle.NodeReader:
     def read(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         if not wanted:
             return {}
+        by_level: dict[int, list[int]] = {}
+        for level, idx in wanted:
+            by_level.setdefault(level, []).append(idx)
+        # One indexed lookup per level (an OR of them), which both databases answer from the primary
+        # key; a row-value IN over (level, idx) is not always planned as an index search.
         rows = session.execute(
             select(AuditTreeNode.level, AuditTreeNode.idx, AuditTreeNode.hash).where(
-                tuple_(AuditTreeNode.level, AuditTreeNode.idx).in_(sorted(wanted))
+                or_(
+                    *(
+                        and_(AuditTreeNode.level == level, AuditTreeNode.idx.in_(sorted(idxs)))
+                        for level, idxs in by_level.items()
+                    )
+                )
             )
         ).all()
         found = {(row.level, row.idx): bytes(row.hash) for row in rows}
@@ -386,6 +396,8 @@ def write_checkpoint(
     if signer is None:
         raise CheckpointError("no signing key: set FAIRENGAGE_AUDIT_SIGNING_KEY_FILE")
     audit.seal_all(sessions)
+    with sessions.begin() as session:
+        audit.complete_tree(session)
     with sessions() as session:
         checkpoint, note = current_checkpoint(session, signer)
     if signer.ephemeral:
