@@ -103,7 +103,6 @@ class Guard:
     mac_key: bytes
     # The tree size of the latest checkpoint written to the folder; the head may never go below it.
     floor: int = 0
-    checkpoint_hook: Any = field(default=None, repr=False)
 
 
 # One guard per engine (engine_for caches one engine per URL); set by transparency.bind.
@@ -118,6 +117,13 @@ def journal_mac_key(secret: bytes) -> bytes:
 def set_guard(engine: Engine, guard: Guard) -> None:
     """Use `guard` for every append and seal on `engine`."""
     _GUARDS[engine] = guard
+
+
+def raise_floor(engine: Engine, size: int) -> None:
+    """A checkpoint of `size` entries was kept: the log on `engine` may no longer shrink below it."""
+    guard = _GUARDS.get(engine)
+    if guard is not None:
+        guard.floor = max(guard.floor, size)
 
 
 def guard_of(connection: Connection) -> Guard:

@@ -8,6 +8,7 @@ whole log against it and single inclusion proofs. Medians over repeats; nothing 
 from __future__ import annotations
 
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -73,7 +74,18 @@ def run(
     entries: int, *, database_url: str | None = None, repeats: int = 3, proofs: int = 101, seed: int = 0
 ) -> AuditBench:
     """Fill, seal, checkpoint, verify `repeats` times and prove `proofs` random entries; the figures."""
-    url = database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='fairengage-audit-bench-')) / 'bench.db'}"
+    if database_url is not None:
+        return _run(entries, database_url, repeats, proofs, seed)
+    folder = Path(tempfile.mkdtemp(prefix="fairengage-audit-bench-"))
+    url = f"sqlite:///{folder / 'bench.db'}"
+    try:
+        return _run(entries, url, repeats, proofs, seed)
+    finally:
+        engine_for(url).dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(entries: int, url: str, repeats: int, proofs: int, seed: int) -> AuditBench:
     migrate.upgrade(url)
     engine = engine_for(url)
     sessions = session_factory(engine)

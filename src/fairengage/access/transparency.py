@@ -411,10 +411,7 @@ def write_checkpoint(
     if only_if_grown and latest is not None and latest.size == checkpoint.size:
         return checkpoint, note, None
     path = folder.write(checkpoint, note)
-    engine = sessions.kw["bind"]
-    guard = audit._GUARDS.get(engine)
-    if guard is not None:
-        guard.floor = max(guard.floor, checkpoint.size)
+    audit.raise_floor(sessions.kw["bind"], checkpoint.size)
     return checkpoint, note, path
 
 
