@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select, update
 
 from fairengage.access import audit, transparency
 from fairengage.access.models import AuditEntry, AuditHead, AuditPending, AuditTreeNode
-from fairengage.db import engine_for, transaction
+from fairengage.db import transaction
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -51,7 +51,7 @@ def write(sessions, records: list[dict[str, Any]]) -> None:
 
 def rewrite(sessions, records: list[dict[str, Any]]) -> None:
     """The attacker's rewrite: empty the log, its tree and its head, and write `records` afresh."""
-    engine = engine_for(str(sessions.kw["bind"].url.render_as_string(hide_password=False)))
+    engine = sessions.kw["bind"]
     saved = audit._GUARDS.get(engine)
     # The attacker's own process knows no checkpoint folder: no floor stops them.
     audit.set_guard(engine, audit.Guard(saved.mac_key if saved else b""))

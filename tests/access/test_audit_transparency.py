@@ -255,3 +255,22 @@ def test_the_bench_command_measures_a_small_log(signing, tmp_path):
     assert figures["seal_entries_per_s_median"] > 0 and figures["verify_seconds_median"] > 0
     # 300 leaves: a proof of 8 or 9 hashes.
     assert figures["proof_hashes"] in (8, 9)
+
+
+def test_a_missing_or_wrong_key_file_stops_start_up_naming_it(settings, tmp_path):
+    from fairengage.app import create_app
+
+    settings.audit_signing_key_file = tmp_path / "absent.pem"
+    with pytest.raises(transparency.CheckpointError, match="absent.pem"):
+        create_app(settings)
+    wrong = tmp_path / "wrong.pem"
+    wrong.write_text("not a key")
+    settings.audit_signing_key_file = wrong
+    with pytest.raises(transparency.CheckpointError, match="wrong.pem: not an unencrypted PEM private key"):
+        create_app(settings)
+
+
+def test_the_journal_mac_key_is_not_the_secret_key(settings):
+    key = audit.journal_mac_key(settings.secret)
+    assert key != settings.secret and len(key) == 32
+    assert key != audit.journal_mac_key(settings.secret + b"x")
