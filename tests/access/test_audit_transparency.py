@@ -261,12 +261,12 @@ def test_a_missing_or_wrong_key_file_stops_start_up_naming_it(settings, tmp_path
     from fairengage.app import create_app
 
     settings.audit_signing_key_file = tmp_path / "absent.pem"
-    with pytest.raises(transparency.CheckpointError, match="absent.pem"):
+    with pytest.raises(transparency.CheckpointError, match=r"absent\.pem"):
         create_app(settings)
     wrong = tmp_path / "wrong.pem"
     wrong.write_text("not a key")
     settings.audit_signing_key_file = wrong
-    with pytest.raises(transparency.CheckpointError, match="wrong.pem: not an unencrypted PEM private key"):
+    with pytest.raises(transparency.CheckpointError, match=r"wrong\.pem: not an unencrypted PEM private key"):
         create_app(settings)
 
 
