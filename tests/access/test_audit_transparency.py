@@ -274,3 +274,20 @@ def test_the_journal_mac_key_is_not_the_secret_key(settings):
     key = audit.journal_mac_key(settings.secret)
     assert key != settings.secret and len(key) == 32
     assert key != audit.journal_mac_key(settings.secret + b"x")
+
+
+def test_the_verify_page_checks_the_kept_checkpoints(client, world, sessions, signing):
+    add_staff(world, "auditor")
+    fill(sessions, 6)
+    signing.cli("audit", "checkpoint")
+    sign_in(client, "auditor1")
+    page = client.get("/audit/verify").text
+    assert "The audit log is intact" in page and "does not extend" not in page
+    # Truncated, with the chain's head moved back so that the chain alone looks whole.
+    with transaction(sessions) as s:
+        s.execute(delete(AuditEntry).where(AuditEntry.seq > 3))
+        s.execute(update(AuditHead).values(seq=3, digest=s.get(AuditEntry, 3).digest))
+    page = client.get("/audit/verify")
+    assert page.status_code == 200
+    assert "The log does not extend its signed checkpoints" in page.text
+    assert "the log has 3 entries but checkpoint" in page.text and "The audit log is intact" not in page.text

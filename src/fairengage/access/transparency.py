@@ -360,6 +360,21 @@ def folder_of(settings: Settings) -> CheckpointFolder:
     return CheckpointFolder(settings.audit_checkpoint_dir)
 
 
+def folder_checkpoints(settings: Settings) -> tuple[list[tuple[str, Checkpoint]], list[str]]:
+    """The folder's checkpoints this service's key signed, by file name, and a line per bad file."""
+    signer = signer_for(settings)
+    if signer is None or signer.ephemeral:
+        return [], []
+    kept: list[tuple[str, Checkpoint]] = []
+    bad: list[str] = []
+    for path, opened in folder_of(settings).opened(signer.public):
+        if isinstance(opened, CheckpointError):
+            bad.append(f"checkpoint {path}: {opened}")
+        else:
+            kept.append((str(path), opened))
+    return kept, bad
+
+
 def bind(engine: Engine, settings: Settings) -> audit.Guard:
     """Set the engine's audit guard: the journal MAC key and the floor from the latest checkpoint."""
     guard = audit.Guard(audit.journal_mac_key(settings.secret))
