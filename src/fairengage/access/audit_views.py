@@ -224,7 +224,6 @@ def audit_verify_page(
                 "ok": report.ok and not problems,
                 "checked": report.checked,
                 "first_bad_seq": report.first_bad_seq,
-                "checkpoints": len(kept),
             },
         )
     verdict, values = (None, {}) if report.ok else describe_problem(report)
