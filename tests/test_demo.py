@@ -24,6 +24,9 @@ def test_demo_builds_a_working_database(tmp_path):
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
+    # The demo signs audit checkpoints with its own key, private to its owner, and keeps a first one.
+    assert (tmp_path / ".fairengage-demo-audit-key.pem").stat().st_mode & 0o777 == 0o600
+    assert list((tmp_path / "fairengage-demo-checkpoints").glob("*.checkpoint"))
     for role in ("officer", "supervisor", "analyst", "auditor", "admin"):
         assert role in run.stdout
     engine = create_engine(f"sqlite:///{tmp_path / 'fairengage-demo.db'}")

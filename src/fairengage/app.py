@@ -40,6 +40,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.retention.views",
     "fairengage.reports.dashboard",
     "fairengage.publishing.views",
+    "fairengage.access.transparency_views",
 )
 
 # No inline scripts or styles anywhere: pages work without JavaScript, and a strict CSP stops
@@ -128,6 +129,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logs.install()
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
+    # The audit journal's MAC key and the least size the log may have (access/transparency.py).
+    from fairengage.access import transparency
+
+    transparency.bind(app.state.engine, settings)
     problems.install(app)
 
     from fairengage.access.views import csrf_refused

@@ -224,19 +224,228 @@ def _parse_date(text: str, option: str) -> date:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 naming the first bad entry if anything was altered."""
+def audit_verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option("--checkpoint", help="a signed checkpoint kept earlier, that the log must extend"),
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option(help="the log's public key (PEM); default: the signing key file's")
+    ] = None,
+) -> None:
+    """Check the audit log's chain and Merkle tree, and that it extends every checkpoint given and every
+    one in the checkpoint folder; exit 1 naming what is wrong."""
+    from fairengage.access import audit, transparency
+
+    settings = get_settings()
+    sessions = _audit_sessions()
+    public = _public_key(settings, key)
+    named: list[tuple[str, transparency.Checkpoint]] = []
+    problems: list[str] = []
+    for path in checkpoint or []:
+        try:
+            named.append((str(path), transparency.open_checkpoint(path.read_text(encoding="utf-8"), public)))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
+        except transparency.CheckpointError as exc:
+            problems.append(f"checkpoint {path}: {exc}")
+    folder = transparency.folder_of(settings)
+    if public is not None:
+        for path, opened in folder.opened(public):
+            if isinstance(opened, transparency.CheckpointError):
+                problems.append(f"checkpoint {path}: {opened}")
+            else:
+                named.append((str(path), opened))
+    try:
+        audit_seal(sessions)
+    except (audit.AuditRolledBack, RuntimeError) as exc:  # a refused seal is itself a finding
+        problems.append(str(exc))
+    with sessions() as session:
+        check = transparency.check_log(session, named)
+    problems += check.problems
+    for seq in check.report.forgeries:
+        err.print(
+            f"attention: audit log entry {seq} records a journalled row that the service did not write "
+            "(refused at sealing: its MAC was missing or wrong)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if problems:
+        for problem in problems[:-1]:
+            err.print(f"error: {problem}", markup=False, highlight=False, soft_wrap=True)
+        raise fail(problems[-1])
+    out.print(
+        f"audit log intact: {check.report.checked} entries; head digest {check.report.head_digest}; "
+        f"root {transparency.b64(check.report.root)}; extends {len(named)} checkpoint(s)",
+        soft_wrap=True,
+    )
+
+
+def audit_seal(sessions):  # type: ignore[no-untyped-def]
+    """Seal the journal before a check, so that what the service wrote is all in the chain."""
     from fairengage.access import audit
 
-    audit.seal_all(_sessions())
-    with _sessions()() as session:
-        report = audit.verify(session)
-    if not report.ok:
-        raise fail(
-            f"audit log entry {report.first_bad_seq}: {report.problem} "
-            f"({report.checked} entries before it verified)"
-        )
-    out.print(f"audit log intact: {report.checked} entries; head digest {report.head_digest}")
+    return audit.seal_all(sessions)
+
+
+def _audit_sessions():  # type: ignore[no-untyped-def]
+    """Sessions on the service's database, with its audit guard (journal MAC key, checkpoint floor)."""
+    from fairengage.access import transparency
+
+    sessions = _sessions()
+    try:
+        transparency.bind(sessions.kw["bind"], get_settings())
+    except transparency.CheckpointError as exc:
+        raise fail(str(exc)) from None
+    return sessions
+
+
+def _public_key(settings, key: Path | None):  # type: ignore[no-untyped-def]
+    from fairengage.access import transparency
+
+    try:
+        if key is not None:
+            return transparency.load_public_key(key)
+        signer = transparency.signer_for(settings)
+    except transparency.CheckpointError as exc:
+        raise fail(str(exc)) from None
+    return None if signer is None or signer.ephemeral else signer.public
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out_file: Annotated[Path, typer.Option("--out", help="the PEM file to create (mode 0600)")],
+) -> None:
+    """Make the Ed25519 key that signs audit checkpoints; print its public key to publish."""
+    from fairengage.access import transparency
+
+    try:
+        key = transparency.keygen(out_file)
+    except FileExistsError:
+        raise fail(f"{out_file}: already exists; a signing key is never overwritten") from None
+    except OSError as exc:
+        raise fail(f"{out_file}: {exc.strerror or exc}") from None
+    signer = transparency.Signer(transparency.origin_of(get_settings().public_url), key)
+    out.print(f"wrote {out_file}; set FAIRENGAGE_AUDIT_SIGNING_KEY_FILE={out_file}", soft_wrap=True)
+    # Plain writes: a console would wrap the long lines, and these are meant to be copied whole.
+    typer.echo(signer.public_pem, nl=False)
+    typer.echo(signer.vkey)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="also write the signed checkpoint to this file")
+    ] = None,
+) -> None:
+    """Sign the audit log's current Merkle root and keep it in the checkpoint folder (and --out FILE)."""
+    from fairengage.access import audit, transparency
+
+    settings = get_settings()
+    sessions = _audit_sessions()
+    try:
+        checkpoint, note, path = transparency.write_checkpoint(sessions, settings)
+    except (transparency.CheckpointError, audit.AuditRolledBack) as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{settings.audit_checkpoint_dir}: {exc.strerror or exc}") from None
+    if out_file is not None:
+        try:
+            out_file.write_text(note, encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"{out_file}: {exc.strerror or exc}") from None
+    where = ", ".join(str(p) for p in (path, out_file) if p is not None) or "nowhere (ephemeral key)"
+    out.print(f"checkpoint of {checkpoint.size} entries written to {where}", soft_wrap=True)
+    typer.echo(note, nl=False)
+
+
+@audit_app.command("prove")
+def audit_prove(
+    entry: Annotated[int, typer.Argument(help="the entry's sequence number")],
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="prove against this checkpoint (default: the latest)")
+    ] = None,
+) -> None:
+    """Print, as JSON, entry ENTRY with its inclusion proof against a signed checkpoint, to check offline."""
+    import json
+
+    from fairengage.access import transparency
+
+    settings = get_settings()
+    sessions = _audit_sessions()
+    audit_seal(sessions)
+    signer = _signer(settings)
+    try:
+        if checkpoint is not None:
+            note = checkpoint.read_text(encoding="utf-8")
+            transparency.open_checkpoint(note, signer.public)
+        else:
+            with sessions() as session:
+                note = transparency.current_checkpoint(session, signer)[1]
+        with sessions() as session:
+            proof = transparency.entry_proof(session, entry, note, signer.public)
+    except OSError as exc:
+        raise fail(f"{checkpoint}: {exc.strerror or exc}") from None
+    except transparency.CheckpointError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(json.dumps(proof, indent=2, ensure_ascii=False))
+
+
+@audit_app.command("check-proof")
+def audit_check_proof(
+    proof_file: Annotated[Path, typer.Argument(help="the JSON that `audit prove` printed")],
+    key: Annotated[Path, typer.Option(help="the log's public key (PEM), as /transparency/audit/key gives")],
+) -> None:
+    """Check an inclusion proof offline: no database, only the proof file and the public key."""
+    import json
+
+    from fairengage.access import transparency
+
+    try:
+        proof = json.loads(proof_file.read_text(encoding="utf-8"))
+        public = transparency.load_public_key(key)
+        checkpoint = transparency.check_entry_proof(proof, public)
+    except OSError as exc:
+        raise fail(f"{proof_file}: {exc.strerror or exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise fail(f"{proof_file}: {exc}") from None
+    out.print(
+        f"entry {proof['entry']['seq']} is in the log of {checkpoint.size} entries signed at "
+        f"{checkpoint.time.isoformat()} by {checkpoint.origin}",
+        soft_wrap=True,
+    )
+
+
+@audit_app.command("bench")
+def audit_bench(
+    entries: Annotated[int, typer.Option(help="audit entries to journal, seal and verify")] = 1_000_000,
+    repeats: Annotated[int, typer.Option(help="times to verify the whole log (the median is reported)")] = 3,
+    database_url: Annotated[
+        str | None, typer.Option(help="an empty database to use (default: a temporary SQLite file)")
+    ] = None,
+) -> None:
+    """Measure sealing (entries/s), verifying the whole log against a checkpoint, and one inclusion proof."""
+    import json
+
+    from fairengage.access import audit_bench
+
+    if entries < 1 or repeats < 1:
+        raise fail("--entries and --repeats must be 1 or more")
+    figures = audit_bench.run(entries, database_url=database_url, repeats=repeats)
+    typer.echo(json.dumps(figures.as_dict(), indent=2))
+
+
+def _signer(settings):  # type: ignore[no-untyped-def]
+    from fairengage.access import transparency
+
+    try:
+        signer = transparency.signer_for(settings)
+    except transparency.CheckpointError as exc:
+        raise fail(str(exc)) from None
+    if signer is None:
+        raise fail("FAIRENGAGE_AUDIT_SIGNING_KEY_FILE is not set (make one with `fairengage audit keygen`)")
+    return signer
 
 
 @audit_app.command("export")
@@ -286,6 +495,10 @@ def demo(
         database_url=url,
         secret_key=os.environ.get("FAIRENGAGE_SECRET_KEY") or demo_build.demo_secret(),
         public_url=public_url,
+        audit_signing_key_file=(
+            os.environ.get("FAIRENGAGE_AUDIT_SIGNING_KEY_FILE") or demo_build.demo_audit_key()
+        ),
+        audit_checkpoint_dir=os.environ.get("FAIRENGAGE_AUDIT_CHECKPOINT_DIR") or demo_build.CHECKPOINT_DIR,
     )
     try:
         # The demo serves receipts and sign-in too: a weak FAIRENGAGE_SECRET_KEY is refused here as well.

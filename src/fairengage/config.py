@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     max_page_size: int = 200
     # Seconds between rounds of sealing journalled audit entries into the hash chain (access/sealer.py).
     audit_seal_interval: float = 0.5
+    # Signed checkpoints of the audit log (access/transparency.py, docs/auditor.md): the Ed25519 private
+    # key's PEM file, kept outside the database; the append-only folder checkpoints are written to; and
+    # the seconds between scheduled checkpoints (written by the sealer when the log has grown).
+    audit_signing_key_file: Path | None = None
+    audit_checkpoint_dir: Path = Path("./audit-checkpoints")
+    audit_checkpoint_interval: float = Field(default=3600, gt=0)
     # Threads per server process for requests' database work (app.py explains the trade-off).
     worker_threads: int = 4
     # Hostile input (web/limits.py): the largest request body, and how deep JSON may nest.

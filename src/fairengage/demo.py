@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,10 @@ from fairengage.retention import service as retention
 
 DEMO_DB = Path("fairengage-demo.db")
 KEY_FILE = Path(".fairengage-demo-key")
+# The demo's audit-checkpoint signing key (kept across demos, like the secret key) and its checkpoint
+# folder, which goes with each fresh database: a new, shorter log must not meet an old one's checkpoints.
+AUDIT_KEY_FILE = Path(".fairengage-demo-audit-key.pem")
+CHECKPOINT_DIR = Path("fairengage-demo-checkpoints")
 DEMO_BADGE = "T0101"
 SUPERVISOR_BADGE = "S0201"
 
@@ -47,6 +52,15 @@ def demo_secret() -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def demo_audit_key() -> Path:
+    """The demo's checkpoint signing key file, made on first use (mode 0600)."""
+    from fairengage.access import transparency
+
+    if not AUDIT_KEY_FILE.exists():
+        transparency.keygen(AUDIT_KEY_FILE)
+    return AUDIT_KEY_FILE
 
 
 def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUser]:
@@ -119,6 +133,12 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
         with transaction(sessions) as session:
             settle_reviews(session=session, settings=settings, today=today)
         publish_report(settings=settings, sessions=sessions, period=str(today.year - 1))
+    if settings.audit_signing_key_file is not None:
+        from fairengage.access import transparency
+
+        # A first checkpoint, so that /transparency/audit has a history from the first visit.
+        transparency.bind(engine_for(settings.database_url), settings)
+        transparency.write_checkpoint(sessions, settings)
     return users
 
 
@@ -202,4 +222,5 @@ def fresh_database(path: Path = DEMO_DB) -> str:
     """Remove an earlier demo database and return the URL of a new one."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(CHECKPOINT_DIR, ignore_errors=True)
     return f"sqlite:///./{path}"

@@ -148,3 +148,7 @@ def browser_for(app) -> Iterator[Callable[[str], TestClient]]:  # type: ignore[n
     yield open_as
     for client in opened:
         client.close()
+
+
+# Signed audit checkpoints (tests/access/signing.py).
+from access.signing import signing  # noqa: E402, F401

@@ -44,6 +44,12 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",
     ("POST", "/logout"): "public",
+    # The audit log's signed checkpoints (access/transparency_views.py)
+    ("GET", "/transparency/audit"): "public",
+    ("GET", "/transparency/audit/checkpoint"): "public",
+    ("GET", "/transparency/audit/checkpoints.json"): "public",
+    ("GET", "/transparency/audit/key"): "public",
+    ("GET", "/transparency/audit/consistency"): "public",
     # JSON API (bearer tokens)
     ("POST", "/api/v1/engagements"): ("engagements:create",),
     ("GET", "/api/v1/engagements"): ("engagements:read",),
@@ -174,6 +180,11 @@ CALLS: dict[tuple[str, str], Call] = {
         {"username": "spare" if c.who == "anonymous" else c.who, "password": "a-long-enough-password"},
     ),
     ("POST", "/logout"): lambda c: c.post("/logout"),
+    ("GET", "/transparency/audit"): lambda c: c.get("/transparency/audit"),
+    ("GET", "/transparency/audit/checkpoint"): lambda c: c.get("/transparency/audit/checkpoint"),
+    ("GET", "/transparency/audit/checkpoints.json"): lambda c: c.get("/transparency/audit/checkpoints.json"),
+    ("GET", "/transparency/audit/key"): lambda c: c.get("/transparency/audit/key"),
+    ("GET", "/transparency/audit/consistency"): lambda c: c.get("/transparency/audit/consistency?first=1"),
     ("POST", "/api/v1/engagements"): lambda c: c.api("POST", "/api/v1/engagements", valid_body()),
     ("GET", "/api/v1/engagements"): lambda c: c.api("GET", "/api/v1/engagements"),
     ("GET", "/api/v1/engagements/{engagement_id}"): lambda c: c.api(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, StreamingResponse
 
-from fairengage.access import audit, export
+from fairengage.access import audit, export, transparency
 from fairengage.access.models import AuditEntry
 from fairengage.access.permissions import allowed
 from fairengage.access.principal import Principal
@@ -133,6 +134,11 @@ def audit_log(
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     actions = list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+    # ?proof=SEQ: that entry's inclusion proof against the latest checkpoint, verified as an outsider would.
+    asked = str(request.query_params.get("proof") or "")
+    shown = None
+    if asked.isdigit() and len(asked) < 19:
+        shown = transparency.proof_for_page(session, settings, int(asked))
     # Logged after the query, so the page shows the log as it stood when asked.
     audit.append(
         session,
@@ -166,6 +172,7 @@ def audit_log(
             "timezone": settings.timezone,
             "can_verify": allowed(principal.role, "audit:verify"),
             "can_export": allowed(principal.role, "audit:export"),
+            "shown": shown,
         },
         status_code=422 if filters.errors else 200,
     )
@@ -182,6 +189,8 @@ def describe_problem(report: audit.ChainReport) -> tuple[str, dict[str, Any]]:
     if "link" in problem:
         message = N_("Entry %(seq)s does not link to the entry before it: an entry was inserted or replaced.")
         return message, values
+    if "Merkle" in problem:
+        return N_("The Merkle tree kept with the log's head does not match its entries."), values
     # The only other finding: the chain stops short of its head (the last entries were removed).
     values["last"] = (report.first_bad_seq or 1) - 1
     message = N_("The log ends at entry %(last)s but its head says it goes further: entries were removed.")
@@ -194,23 +203,34 @@ def audit_verify_page(
     principal: Principal = Depends(require("audit:verify")),
     session: Session = DB_SESSION,
 ) -> HTMLResponse:
-    """Walk the hash chain and say plainly whether the log is intact or which entry is bad."""
-    audit.seal_all(sessions_of(request))
-    report = audit.verify(session)
-    audit.append(
-        session,
-        actor=principal.username,
-        action="audit.verify",
-        entity="audit_log",
-        entity_id=None,
-        purpose="oversight",
-        details={"ok": report.ok, "checked": report.checked, "first_bad_seq": report.first_bad_seq},
-    )
+    """Walk the hash chain and tree, check the log against the kept checkpoints, and say plainly
+    whether the log is intact or what is wrong."""
+    kept, unreadable = transparency.folder_checkpoints(settings_of(request))
+    # A log shorter than a checkpoint refuses writes (sealing, and logging this check); the page still
+    # shows why, from the findings below.
+    with suppress(audit.AuditRolledBack):
+        audit.seal_all(sessions_of(request))
+    check = transparency.check_log(session, kept)
+    report, problems = check.report, unreadable + check.problems
+    with suppress(audit.AuditRolledBack):
+        audit.append(
+            session,
+            actor=principal.username,
+            action="audit.verify",
+            entity="audit_log",
+            entity_id=None,
+            purpose="oversight",
+            details={
+                "ok": report.ok and not problems,
+                "checked": report.checked,
+                "first_bad_seq": report.first_bad_seq,
+            },
+        )
     verdict, values = (None, {}) if report.ok else describe_problem(report)
     return render(
         request,
         "audit_verify.html",
-        {"report": report, "verdict": verdict, "values": values},
+        {"report": report, "verdict": verdict, "values": values, "problems": problems, "kept": len(kept)},
     )
 
 

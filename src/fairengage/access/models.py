@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fairengage.db import Base, UTCDateTime
@@ -107,6 +107,23 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     digest: Mapped[str] = mapped_column(String(64))
+    # The Merkle tree over entries 1..tree_size (access/merkle.py): its complete-subtree roots, largest
+    # first, as concatenated hex. tree_size trails seq only in a log written before the tree existed.
+    tree_size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    frontier: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class AuditTreeNode(Base):
+    """The hash of one complete subtree of the audit Merkle tree: leaves idx·2^level to (idx+1)·2^level - 1.
+
+    Written once when its last leaf is sealed; proofs read O(log n) of them (access/transparency.py).
+    """
+
+    __tablename__ = "audit_tree"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class AuditPending(Base):
@@ -126,3 +143,6 @@ class AuditPending(Base):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(Text)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # HMAC-SHA256 of the row's fields under a key derived from the secret key (audit.journal_mac):
+    # a row inserted by someone with only database access lacks it and is refused at sealing.
+    mac: Mapped[str | None] = mapped_column(String(64))
