@@ -82,7 +82,7 @@ PERSONAL_ROUTES: dict[tuple[str, str], tuple[Call, str, str]] = {
     ),
     ("GET", "/analyst/reports/{period}/files/{path:path}"): (
         lambda b, e: b("analyst").get(f"/analyst/reports/{PERIOD}/files/board.pdf"),
-        "report.download",
+        "publication.download",
         "%PDF board",
     ),
 }
@@ -145,10 +145,15 @@ NO_PERSONAL_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/analyst/reports"): "the list of publications",
     ("POST", "/analyst/reports"): "starts a run, which reads the database only through the logged extract",
     ("GET", "/analyst/reports/{job_id}"): "a run's progress",
-    ("GET", "/analyst/releases/{release_id}"): "a release's ledger row: who built and approved it, no records",
+    ("GET", "/analyst/releases/{release_id}"): "the ledger row: who built and approved, no records",
     ("GET", "/analyst/releases/{release_id}/preview"): "the release's public files, already suppressed",
     ("POST", "/analyst/releases/{release_id}/approve"): "records an approval",
     ("POST", "/analyst/releases/{release_id}/withdraw"): "records a withdrawal",
+    ("GET", "/transparency/audit"): "signed checkpoints of the audit log: sizes and hashes",
+    ("GET", "/transparency/audit/checkpoint"): "a signed tree size and root hash",
+    ("GET", "/transparency/audit/checkpoints.json"): "signed checkpoints: sizes and hashes",
+    ("GET", "/transparency/audit/consistency"): "interior hashes of the tree",
+    ("GET", "/transparency/audit/key"): "the public key",
 }
 
 
@@ -203,6 +208,16 @@ NO_PERSONAL_COMMANDS: dict[str, str] = {
     "tokens create": "a staff token",
     "users add": "a staff account",
     "audit verify": "the chain's verdict and head digest",
+    "audit bench": "a throw-away database of synthetic entries",
+    "audit check-proof": "checks a proof file offline, without the database",
+    "audit checkpoint": "a signed tree size and root hash",
+    "audit keygen": "writes a signing key",
+    "audit prove": "an entry's hashes: entries hold ids, never personal values",
+    "publish approve": "records an approval",
+    "publish list": "the ledger of releases",
+    "publish withdraw": "records a withdrawal",
+    "tokens list": "token prefixes and expiry dates",
+    "tokens rotate": "a staff token",
 }
 
 
@@ -288,6 +303,9 @@ def test_each_personal_copy_by_command_is_logged(command, estate, runner, sessio
         monkeypatch.setenv("FAIRENGAGE_DATABASE_URL", target)
         get_settings.cache_clear()
         sessions = session_factory(engine_for(target))
+    # Releases go to a folder of the test's own, never the working folder.
+    monkeypatch.setenv("FAIRENGAGE_PUBLICATIONS_DIR", str(tmp_path / "publications"))
+    get_settings.cache_clear()
     before = [] if command == "restore" else entries(sessions, action)
     result = runner.invoke(cli.app, arguments(tmp_path))
     assert result.exit_code == 0, result.output
