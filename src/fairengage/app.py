@@ -20,7 +20,7 @@ from fairengage import __version__
 from fairengage.access import logs, sealer
 from fairengage.config import Settings, get_settings
 from fairengage.db import engine_for, session_factory
-from fairengage.web import problems
+from fairengage.web import multipart, problems
 from fairengage.web.pages_only import PagesOnly
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -128,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     logs.install()
+    # asgi-csrf reads multipart forms with a parser argument python-multipart dropped (web/multipart.py).
+    multipart.install()
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)

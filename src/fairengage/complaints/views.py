@@ -28,6 +28,7 @@ from fairengage.web.deps import (
     settings_of,
 )
 from fairengage.web.i18n import N_, pick_language, translations
+from fairengage.web.params import RowId
 from fairengage.web.templating import local_clock
 from fairengage.web.templating import render as render_page
 
@@ -335,7 +336,7 @@ def _refusal(
 
 @router.get("/staff/complaints/{complaint_id}", response_class=HTMLResponse)
 def staff_detail(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
@@ -350,7 +351,7 @@ def staff_detail(
 
 @router.post("/staff/complaints/{complaint_id}", response_model=None)
 async def staff_update(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
@@ -373,7 +374,7 @@ async def staff_update(
 
 @router.post("/staff/complaints/{complaint_id}/contact", response_model=None)
 async def staff_contact(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
@@ -397,7 +398,7 @@ async def staff_contact(
 
 @router.post("/staff/complaints/{complaint_id}/identity", response_model=None)
 async def staff_confirm_identity(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
@@ -418,7 +419,7 @@ async def staff_confirm_identity(
 
 @router.post("/staff/complaints/{complaint_id}/export", response_model=None)
 async def staff_export(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
