@@ -68,13 +68,18 @@ def window_pause(
     """The pause when `limit` rows under `key` fall within the window before `now` (0: no limit)."""
     if limit <= 0:
         return None
-    recent = session.scalars(
-        select(at).where(column == key, at > now - window, *where).order_by(at.desc()).limit(limit)
-    ).all()
-    if len(recent) < limit:
+    # Only the limit-th most recent row is fetched: the database walks the index, nothing more is sent.
+    nth = session.scalar(
+        select(at)
+        .where(column == key, at > now - window, *where)
+        .order_by(at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+    if nth is None:
         return None
     # The pause lifts when the limit-th most recent row leaves the window: fewer than `limit` remain.
-    until = recent[limit - 1] + window
+    until = nth + window
     return Pause(scope, until, max(1, math.ceil((until - now).total_seconds())))
 
 

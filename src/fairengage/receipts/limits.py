@@ -100,6 +100,9 @@ def admit(
     A refused request is not counted: the pause ends when the window has moved on, however hard the
     client keeps knocking, so a limit reached once does not lock a code out for good.
     """
+    client_limit, code_limit, _ = _limits(settings, kind)
+    if client_limit <= 0 and code_limit <= 0:
+        return None  # both limits off: nothing to count
     pause = paused(session=session, settings=settings, kind=kind, client=client, code=code, now=now)
     if pause is None:
         record(session=session, settings=settings, kind=kind, client=client, code=code, now=now)
