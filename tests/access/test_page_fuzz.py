@@ -4,9 +4,10 @@ The JSON API is fuzzed from its OpenAPI description (tests/web/test_openapi_fuzz
 none, so this test reads their routes from the app itself (a new page is fuzzed without being listed)
 and Hypothesis draws each request: the route, who sends it (each role signed in, a visitor with only
 the CSRF cookie, or a bare client with no cookie at all), the path segments (real ids of the estate or
-hostile text), the query string, and for a POST a form, sent urlencoded or as multipart (with a file
-part now and then), with the browser's valid CSRF token, a wrong one or none. Every answer must be
-below 500. The seed is fixed (`derandomize`), so a failure found once is found on every run.
+hostile text), the query string, and for a POST a form, sent urlencoded, as multipart (with a file
+part now and then) or as raw bytes under odd Content-Types, with the browser's valid CSRF token, a
+wrong one or none. Every answer must be below 500. The seed is fixed (`derandomize`), so a failure
+found once is found on every run.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ HOSTILE_TEXT = [
     "<script>alert(1)</script>", "' OR 1=1 --", '"; DROP TABLE users; --', "\u202eevil", "\ufeff",
     "𝕏𝕐ℤ", "a\u0301", "\r\nSet-Cookie: x=y", "0001-01-01", "9999-12-31", "2024-02-30", "2024-13-01",
     "25:61", "x" * 10_000, "D14", "D99", "complaint", "own_record", "closed", "approve", "fr", "en", "csv",
+]  # fmt: skip
+CONTENT_TYPES = [
+    "multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=x",
+    "multipart/form-data;boundary=x", "multipart/mixed; boundary=x", "application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded; charset=latin-1", "text/plain", "application/json", "", "*/*",
 ]  # fmt: skip
 HOSTILE = st.one_of(
     st.sampled_from(HOSTILE_TEXT),
@@ -173,12 +179,18 @@ def test_no_page_or_form_answers_with_a_server_error(app, estate, callers):
             cookie = client.cookies.get("csrftoken")
             token = data.draw(st.sampled_from([cookie, None, "forged-token"]), label="token")
             form = _form(data.draw, token)
-            if data.draw(st.booleans(), label="multipart"):
+            encoding = data.draw(st.sampled_from(["urlencoded", "multipart", "raw"]), label="encoding")
+            if encoding == "multipart":
                 files: list[tuple[str, Any]] = [(name, (None, value)) for name, value in form]
                 if data.draw(st.booleans(), label="with a file"):
                     at = data.draw(st.integers(0, len(files)), label="file position")
                     files.insert(at, ("upload", ("a.txt", data.draw(st.binary(max_size=64)), "text/plain")))
                 kwargs["files"] = files or [("empty", (None, ""))]
+            elif encoding == "raw":
+                # Bytes under a Content-Type a browser would not send, or would spell differently.
+                body = data.draw(st.one_of(st.binary(max_size=80), st.just(urlencode(form).encode())))
+                kwargs["content"] = body
+                kwargs["headers"] = {"content-type": data.draw(st.sampled_from(CONTENT_TYPES), label="type")}
             else:
                 kwargs["content"] = urlencode(form).encode()
                 kwargs["headers"] = {"content-type": "application/x-www-form-urlencoded"}

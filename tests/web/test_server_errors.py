@@ -179,6 +179,23 @@ def test_multipart_forms_from_a_browser_with_a_cookie_get_an_answer(
     assert r.status_code == status, r.text[:300]
 
 
+@pytest.mark.parametrize("body", [b"", b"abc"])
+def test_multipart_without_a_boundary_is_refused_even_empty(client, body):
+    client.get("/login")  # the CSRF cookie, as a browser holds it
+    r = client.post("/login", content=body, headers={"content-type": "multipart/form-data"})
+    assert r.status_code == 400, r.text[:300]
+    assert "multipart" in r.text
+
+
+@pytest.mark.parametrize("token", ["𝕏𝕐ℤ", "é", "\u202e"])
+def test_a_token_that_is_not_ascii_is_a_wrong_token(client, receipt, token):
+    client.get(f"/r/{receipt}/complaint")
+    as_form = client.post(f"/r/{receipt}/complaint", data={"csrftoken": token})
+    as_multipart = client.post(f"/r/{receipt}/complaint", files={"csrftoken": (None, token)})
+    as_header = client.post(f"/r/{receipt}/complaint", headers={"x-csrftoken": token.encode()})
+    assert (as_form.status_code, as_multipart.status_code, as_header.status_code) == (403, 403, 403)
+
+
 def test_a_part_without_a_name_is_refused_as_invalid_multipart(client, receipt):
     client.get(f"/r/{receipt}/complaint")
     body = b"--b0undary\r\nContent-Disposition: form-data\r\n\r\nabc\r\n--b0undary--\r\n"

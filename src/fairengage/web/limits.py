@@ -32,7 +32,7 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fairengage.web.multipart import IN_MEMORY
+from fairengage.web.csrf import IN_MEMORY
 from fairengage.web.problems import error_page, problem, wants_page
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
@@ -153,10 +153,13 @@ def address_refusal(scope: Scope) -> Refusal | None:
 
 def body_refusal(scope: Scope, body: bytes, max_depth: int) -> Refusal | None:
     """What is wrong with a complete body of at most the size limit, or None."""
-    if not body:
-        return None
     media_type, options = parse_options_header(_header(scope, b"content-type") or "")
     media = media_type.decode("latin-1").lower()
+    # Even empty: the CSRF check looks for the boundary in the header before it reads any body.
+    if media == "multipart/form-data" and not options.get(b"boundary"):
+        return _multipart_refusal(body, None)
+    if not body:
+        return None
     if media == "application/x-www-form-urlencoded":
         return _utf8_refusal(body, "the form")
     if media == "multipart/form-data":

@@ -1,4 +1,4 @@
-"""Multipart forms: the one parser set-up that the CSRF check, and the request limits, read them with.
+"""The CSRF check's set-up: the multipart parser it reads forms with, and how it compares tokens.
 
 asgi-csrf looks for the CSRF token in a multipart body with python-multipart's `FormParser`, passing it
 a `FileClass` that refuses file data met before the token. python-multipart has since dropped that
@@ -9,10 +9,16 @@ counts as a wrong token, so the form gets the CSRF refusal page (403), never a 5
 
 The body has already been read whole and checked by the request limits (web/limits.py), at most
 `max_body_bytes`; file data kept in memory until the refusal is bounded by that, and never touches disk.
+
+asgi-csrf also compares tokens with `secrets.compare_digest`, which raises on text that is not ASCII:
+a form or an X-CSRFToken header carrying "é" was a 500. Its comparisons are made on UTF-8 bytes
+instead, still in constant time, so such a token is simply wrong.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +56,23 @@ def form_parser(
     return FormParser(content_type, token_field, file_part, on_end, boundary=boundary, config=IN_MEMORY)
 
 
+class _TokenComparison:
+    """The `secrets` module as asgi-csrf sees it: the same, but comparing any text without raising."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(secrets, name)
+
+    @staticmethod
+    def compare_digest(left: str | bytes, right: str | bytes) -> bool:
+        """Constant-time equality of two tokens, whatever characters they hold."""
+        return hmac.compare_digest(_utf8(left), _utf8(right))
+
+
+def _utf8(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+
+
 def install() -> None:
-    """Give asgi-csrf the parser above, once per process (it looks `FormParser` up in its own module)."""
+    """Give asgi-csrf the parser and the comparison above, once per process (it looks both up by name)."""
     asgi_csrf.FormParser = form_parser  # type: ignore[attr-defined]
+    asgi_csrf.secrets = _TokenComparison()  # type: ignore[attr-defined]
