@@ -20,7 +20,7 @@ from fairengage import __version__
 from fairengage.access import logs, sealer
 from fairengage.config import Settings, get_settings
 from fairengage.db import engine_for, session_factory
-from fairengage.web import problems
+from fairengage.web import csrf, problems
 from fairengage.web.pages_only import PagesOnly
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -127,6 +127,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     logs.install()
+    # asgi-csrf reads multipart forms with a parser argument python-multipart dropped, and compares
+    # tokens in a way that raises on non-ASCII text (web/csrf.py).
+    csrf.install()
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     # The audit journal's MAC key and the least size the log may have (access/transparency.py).

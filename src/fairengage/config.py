@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     login_account_limit: int = Field(default=5, ge=0)
     login_client_limit: int = Field(default=20, ge=0)
     login_window: int = Field(default=15 * 60, gt=0)
+    # Public receipt pages and complaint filing (receipts/limits.py, docs/security.md): requests per client
+    # address and per receipt code within the window, and complaints filed the same way (0: no limit).
+    public_client_limit: int = Field(default=120, ge=0)
+    public_code_limit: int = Field(default=60, ge=0)
+    public_window: int = Field(default=10 * 60, gt=0)
+    complaint_client_limit: int = Field(default=10, ge=0)
+    complaint_code_limit: int = Field(default=3, ge=0)
+    complaint_window: int = Field(default=24 * 3600, gt=0)
     debug: bool = False
     max_page_size: int = 200
     # Seconds between rounds of sealing journalled audit entries into the hash chain (access/sealer.py).

@@ -111,8 +111,13 @@ def the_day(client: httpx.Client | TestClient, tokens: dict[str, str]) -> list[s
         "description": "Stopped for no reason I could see.", **COMPLAINANT,
     }  # fmt: skip
     assert client.post(f"/r/{code}/complaint", data=complaint, follow_redirects=False).status_code == 303
+    # The receipt's own pages, each with the code in its path (docs/security.md: never logged).
+    for path in ("", "/print", "/receipt.pdf", "/qr.svg", "/complaint/filed"):
+        assert client.get(f"/r/{code}{path}", follow_redirects=False).status_code in (200, 303)
+    # A code typed without its hyphens, and in lower case, is the same code.
+    client.get(f"/r/{code.replace('-', '').lower()}")
     return [PASSWORD, WRONG_PASSWORD, tokens["officer"], tokens["supervisor"], cookie, *PERSON.values(),
-            *COMPLAINANT.values()]  # fmt: skip
+            *COMPLAINANT.values(), code, code.replace("-", ""), code.replace("-", "").lower()]  # fmt: skip
 
 
 def leaks(lines: list[str], secrets: list[str], key: str) -> list[str]:
@@ -138,6 +143,8 @@ def test_nothing_secret_or_personal_is_in_uvicorns_logs(app, people, settings):
     # Guards the test: uvicorn's access log was captured, query strings and all.
     assert any('"POST /login HTTP/1.1" 401' in line for line in access)
     assert any("purpose=***" in line for line in access)
+    assert any('"GET /r/***/complaint HTTP/1.1" 200' in line for line in access)
+    assert any('"GET /r/***/receipt.pdf HTTP/1.1" 200' in line for line in access)
     assert leaks(lines, secrets, settings.secret_key.get_secret_value()) == []
 
 
@@ -152,10 +159,33 @@ def test_nothing_secret_or_personal_is_in_uvicorns_logs(app, people, settings):
         ("/x?fe_AbCdEf0123456789", "/x?***"),
         ("/x?token=fe_secret&token=again", "/x?token=***&token=***"),
         ("/engagements", "/engagements"),
+        ("/r/ZD6D-AB12-CD34/complaint", "/r/***/complaint"),
+        ("/r/ZD6D-AB12-CD34/complaint?lang=fr&kind=own_record", "/r/***/complaint?lang=fr&kind=own_record"),
+        ("/r/not%20a%20code/qr.svg", "/r/***/qr.svg"),
+        ("/r", "/r"),
+        ("/r/", "/r/"),
+        ("/admin/users/philippa.o/role", "/admin/users/***/role"),
+        ("/admin/officers/T700/training", "/admin/officers/***/training"),
+        ("/review/zd6dab12cd34", "/review/***"),
+        ("/engagements/ZD6D%20AB12%20CD34/receipt", "/engagements/***/receipt"),
+        ("/engagements/0b7e6c1e-4b1a-4f4e-9a51-3c2d1e0f9a8b/receipt",
+         "/engagements/0b7e6c1e-4b1a-4f4e-9a51-3c2d1e0f9a8b/receipt"),
+        ("/static/app.css", "/static/app.css"),
     ],
 )
-def test_query_strings_keep_only_harmless_values(target, logged):
+def test_targets_keep_only_harmless_values(target, logged):
     assert redact_target(target) == logged
+
+
+def test_staff_names_in_paths_are_not_in_uvicorns_logs(app, people):
+    # A username and a badge are in some admin paths; whatever the answer, the request line is logged.
+    with live_server(app) as url, everything_logged() as lines, httpx.Client(base_url=url) as browser:
+        browser.post("/admin/users/officer7/active", data={"active": "no"})
+        browser.post("/admin/officers/T7/training", data={"trained_on": "2026-01-01"})
+    access = [line for line in lines if line.startswith("uvicorn.access")]
+    assert any("/admin/users/***/active" in line for line in access), access
+    assert any("/admin/officers/***/training" in line for line in access), access
+    assert not [line for line in access if "officer7" in line or "/T7/" in line]
 
 
 def test_the_redaction_is_on_uvicorns_access_logger(app):

@@ -27,6 +27,7 @@ from fairengage.db import transaction
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.web.deps import DB_SESSION, page_principal, sessions_of, settings_of
 from fairengage.web.i18n import N_
+from fairengage.web.params import PageNumber
 from fairengage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -115,15 +116,12 @@ def audit_log(
     request: Request,
     principal: Principal = Depends(require("audit:read")),
     session: Session = DB_SESSION,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     """The audit log, newest first, filtered by user, record, action and local dates; the view is logged."""
     audit.seal_all(sessions_of(request))
     settings = settings_of(request)
     filters = parse_filters(request.query_params)
-    try:
-        page = max(1, int(request.query_params.get("page") or 1))
-    except ValueError:
-        page = 1
     conditions = _conditions(filters, settings.tz)
     total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
     rows = session.scalars(

@@ -35,10 +35,21 @@ record_digest = audit.record_digest
 def local_bounds(
     first: date | None, last: date | None, tz: tzinfo
 ) -> tuple[datetime | None, datetime | None]:
-    """The UTC instants from the start of local day `first` to the start of the day after `last`."""
-    start = datetime.combine(first, time(), tzinfo=tz).astimezone(UTC) if first else None
-    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC) if last else None
-    return start, end
+    """The UTC instants from the start of local day `first` to the start of the day after `last`.
+
+    A bound at the edge of the calendar (0001-01-01 east of UTC, 9999-12-31 anywhere) has no instant a
+    datetime can hold; it is no bound at all, since no entry can lie beyond it.
+    """
+    return _midnight_utc(first, tz), _midnight_utc(last, tz, days_after=1)
+
+
+def _midnight_utc(day: date | None, tz: tzinfo, *, days_after: int = 0) -> datetime | None:
+    if day is None:
+        return None
+    try:
+        return datetime.combine(day + timedelta(days=days_after), time(), tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 @dataclass(frozen=True)

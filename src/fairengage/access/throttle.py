@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fairengage.access.models import LoginFailure
 from fairengage.config import Settings
 
-Scope = Literal["account", "client"]
+# The public receipt pages (receipts/limits.py) count by client too, and by receipt code.
+Scope = Literal["account", "client", "code"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class Pause:
     scope: Scope
     until: datetime
     retry_after: int
+
+
+def keyed(settings: Settings, kind: str, value: str) -> str:
+    """A keyed hash of `value` counted as `kind`, for tables that count requests without keeping them."""
+    return _key(settings, kind, value)
 
 
 def _key(settings: Settings, kind: str, value: str) -> str:
@@ -48,6 +54,35 @@ def client_key(settings: Settings, address: str) -> str:
     return _key(settings, "client", address)
 
 
+def window_pause(
+    session: Session,
+    at: InstrumentedAttribute[datetime],
+    column: InstrumentedAttribute[str],
+    key: str,
+    limit: int,
+    scope: Scope,
+    window: timedelta,
+    now: datetime,
+    *where: ColumnElement[bool],
+) -> Pause | None:
+    """The pause when `limit` rows under `key` fall within the window before `now` (0: no limit)."""
+    if limit <= 0:
+        return None
+    # Only the limit-th most recent row is fetched: the database walks the index, nothing more is sent.
+    nth = session.scalar(
+        select(at)
+        .where(column == key, at > now - window, *where)
+        .order_by(at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+    if nth is None:
+        return None
+    # The pause lifts when the limit-th most recent row leaves the window: fewer than `limit` remain.
+    until = nth + window
+    return Pause(scope, until, max(1, math.ceil((until - now).total_seconds())))
+
+
 def _pause(
     session: Session,
     column: InstrumentedAttribute[str],
@@ -57,19 +92,7 @@ def _pause(
     window: timedelta,
     now: datetime,
 ) -> Pause | None:
-    if limit <= 0:
-        return None
-    recent = session.scalars(
-        select(LoginFailure.at)
-        .where(column == key, LoginFailure.at > now - window)
-        .order_by(LoginFailure.at.desc())
-        .limit(limit)
-    ).all()
-    if len(recent) < limit:
-        return None
-    # The pause lifts when the limit-th most recent failure leaves the window: fewer than `limit` remain.
-    until = recent[limit - 1] + window
-    return Pause(scope, until, max(1, math.ceil((until - now).total_seconds())))
+    return window_pause(session, LoginFailure.at, column, key, limit, scope, window, now)
 
 
 def paused(

@@ -31,6 +31,7 @@ from fairengage.engagements import service as engagements
 from fairengage.engagements.models import Engagement, Person
 from fairengage.errors import Conflict, DomainError, FieldError, Forbidden, NotFound
 from fairengage.receipts import codes
+from fairengage.receipts import service as receipts
 from fairengage.web.i18n import N_
 
 STATUSES: tuple[str, ...] = ("received", "acknowledged", "investigating", "closed")
@@ -92,14 +93,9 @@ class OwnRecordExport:
 
 
 def engagement_for_code(*, session: Session, settings: Settings, text: str) -> Engagement | None:
-    """The engagement a typed receipt code belongs to, when its signature is good; else None.
-
-    The signature is checked before any lookup, so a forged or mistyped code never touches the table.
-    """
-    canonical = codes.verify_code(text, settings.secret)
-    if canonical is None:
-        return None
-    return engagements.find_by_receipt(session=session, canonical_code=canonical)
+    """The engagement a typed receipt code belongs to, when its signature is good; else None."""
+    # One door for every receipt route: the same look-up, whatever was typed (receipts/service.py).
+    return receipts.engagement_for_code(session=session, settings=settings, text=text)
 
 
 def reference_for(kind: str, number: int, year: int) -> str:
@@ -114,6 +110,18 @@ def _replay(session: Session, form_key: str, engagement: Engagement) -> Filed | 
     if existing.engagement_id != engagement.id:
         raise Conflict(N_("This form was already used for another receipt. Open the form again."))
     return Filed(existing.reference, existing.kind, replayed=True)
+
+
+def filed_with(*, session: Session, settings: Settings, code_text: str, form_key: str | None) -> Filed | None:
+    """What this form already filed for this code, if anything: a form sent again answers with it."""
+    key = (form_key or "").strip()[:64]
+    engagement = engagement_for_code(session=session, settings=settings, text=code_text) if key else None
+    if engagement is None:
+        return None
+    try:
+        return _replay(session, key, engagement)
+    except Conflict:
+        return None
 
 
 def file_request(

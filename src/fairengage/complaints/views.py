@@ -16,8 +16,9 @@ from fairengage.access.principal import Principal
 from fairengage.complaints import service
 from fairengage.complaints.models import Complaint, ComplaintContact
 from fairengage.complaints.schemas import KINDS, read_intake
+from fairengage.db import transaction
 from fairengage.errors import DomainError, FieldError, Forbidden
-from fairengage.receipts import render
+from fairengage.receipts import limits, render
 from fairengage.receipts.service import receipt_for
 from fairengage.web.deps import (
     DB_SESSION,
@@ -27,6 +28,7 @@ from fairengage.web.deps import (
     settings_of,
 )
 from fairengage.web.i18n import N_, pick_language, translations
+from fairengage.web.params import RowId
 from fairengage.web.templating import local_clock
 from fairengage.web.templating import render as render_page
 
@@ -142,8 +144,10 @@ def complaint_form(
     kind: Annotated[str | None, Query(max_length=20)] = None,
     session: Session = DB_SESSION,
     principal: Principal | None = Depends(optional_page_principal),
-) -> HTMLResponse:
+) -> Response:
     """The public form: a complaint about the engagement on a receipt, or a request for one's own record."""
+    if refusal := limits.refused(request, code):
+        return refusal
     lang = pick_language(request)
     view = receipt_for(session=session, text=code, settings=settings_of(request), lang=lang)
     if view is None:
@@ -156,6 +160,8 @@ async def file_complaint(
     code: str, request: Request, principal: Principal | None = Depends(optional_page_principal)
 ) -> Response:
     """File the complaint or request once per form; show each problem in place, or go to the reference."""
+    if refusal := limits.refused(request, code):
+        return refusal
     lang = pick_language(request)
     form = await request.form()
     if not _csrf_ok(request, form):
@@ -177,6 +183,17 @@ async def file_complaint(
     intake, errors = read_intake(form)
     if intake is None:
         return _intake_page(request, view, values, errors, lang, status_code=422)
+    client, now = limits.client_of(request), datetime.now(UTC)
+    with sessions_of(request)() as session:
+        pause = limits.paused(
+            session=session, settings=settings, kind="filing", client=client, code=code, now=now
+        )
+        # A form sent again (a double tap, a lost answer) still gets its reference while filing is paused.
+        resent = service.filed_with(
+            session=session, settings=settings, code_text=code, form_key=values["form_key"] or None
+        )
+    if pause is not None and resent is None:
+        return limits.too_many(request, pause)
     try:
         filed = service.file_request(
             sessions=sessions_of(request),
@@ -189,6 +206,12 @@ async def file_complaint(
         return _error_page(request, error, lang)
     if filed is None:
         return _not_found(request, code, lang)
+    if not filed.replayed:
+        # Counted once stored: a second tap on the same form, or a form sent back for a typo, is not.
+        with transaction(sessions_of(request)) as session:
+            limits.record(
+                session=session, settings=settings, kind="filing", client=client, code=code, now=now
+            )
     request.session[FILED_KEY] = {"code": view.code, "reference": filed.reference, "kind": filed.kind}
     return RedirectResponse(f"/r/{view.code}/complaint/filed?lang={lang}", status_code=303)
 
@@ -201,6 +224,8 @@ def complaint_filed(
     principal: Principal | None = Depends(optional_page_principal),
 ) -> Response:
     """The reference number, shown only to the browser that filed; nothing the person typed is echoed."""
+    if refusal := limits.refused(request, code):
+        return refusal
     lang = pick_language(request)
     view = receipt_for(session=session, text=code, settings=settings_of(request), lang=lang)
     if view is None:
@@ -311,7 +336,7 @@ def _refusal(
 
 @router.get("/staff/complaints/{complaint_id}", response_class=HTMLResponse)
 def staff_detail(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
@@ -326,7 +351,7 @@ def staff_detail(
 
 @router.post("/staff/complaints/{complaint_id}", response_model=None)
 async def staff_update(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
@@ -349,7 +374,7 @@ async def staff_update(
 
 @router.post("/staff/complaints/{complaint_id}/contact", response_model=None)
 async def staff_contact(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
@@ -373,7 +398,7 @@ async def staff_contact(
 
 @router.post("/staff/complaints/{complaint_id}/identity", response_model=None)
 async def staff_confirm_identity(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
@@ -394,7 +419,7 @@ async def staff_confirm_identity(
 
 @router.post("/staff/complaints/{complaint_id}/export", response_model=None)
 async def staff_export(
-    complaint_id: int,
+    complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,

@@ -19,6 +19,7 @@ from fairengage.officers import service as officers
 from fairengage.receipts import codes, render
 from fairengage.web.deps import DB_SESSION, page_principal, sessions_of, settings_of
 from fairengage.web.i18n import pick_language, translations
+from fairengage.web.params import Offset
 from fairengage.web.templating import local_clock
 from fairengage.web.templating import render as render_page
 
@@ -181,7 +182,7 @@ def my_records(
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
-    offset: int = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     """The officer's own records, or a supervisor's division's; newest first, no personal information."""
     offset = max(0, offset)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fairengage.access.principal import Principal
-from fairengage.receipts import codes, render
+from fairengage.receipts import codes, limits, render
 from fairengage.receipts.service import receipt_for
 from fairengage.web.deps import DB_SESSION, optional_page_principal, settings_of
 from fairengage.web.i18n import pick_language
@@ -42,7 +42,9 @@ def _invalid(request: Request, code: str, lang: str) -> HTMLResponse:
     return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
 
 
-def _receipt_page(request: Request, session: Session, code: str, *, printable: bool) -> HTMLResponse:
+def _receipt_page(request: Request, session: Session, code: str, *, printable: bool) -> Response:
+    if refusal := limits.refused(request, code):
+        return refusal
     lang = pick_language(request)
     view = _receipt_or_none(request, session, code, lang)
     if view is None:
@@ -67,13 +69,13 @@ def check(
     request: Request,
     session: Session = DB_SESSION,
     principal: Principal | None = Depends(optional_page_principal),
-) -> HTMLResponse:
+) -> Response:
     """The public check page: what the receipt must show, never the person's information."""
     return _receipt_page(request, session, code, printable=False)
 
 
 @router.get("/r/{code}/print", response_class=HTMLResponse)
-def printable(code: str, request: Request, session: Session = DB_SESSION) -> HTMLResponse:
+def printable(code: str, request: Request, session: Session = DB_SESSION) -> Response:
     """The receipt laid out for printing."""
     return _receipt_page(request, session, code, printable=True)
 
@@ -81,6 +83,8 @@ def printable(code: str, request: Request, session: Session = DB_SESSION) -> HTM
 @router.get("/r/{code}/receipt.pdf")
 def pdf(code: str, request: Request, session: Session = DB_SESSION) -> Response:
     """The receipt as a PDF."""
+    if refusal := limits.refused(request, code):
+        return refusal
     lang = pick_language(request)
     view = _receipt_or_none(request, session, code, lang)
     if view is None:
@@ -94,11 +98,14 @@ def pdf(code: str, request: Request, session: Session = DB_SESSION) -> Response:
 
 
 @router.get("/r/{code}/qr.svg")
-def qr(code: str, request: Request) -> Response:
-    """A QR code pointing at the check page; only for a code whose signature is good."""
-    canonical = codes.verify_code(code, settings_of(request).secret)
-    if canonical is None:
-        return Response("not a valid receipt code", status_code=404, media_type="text/plain")
-    formatted = codes.format_code(canonical)
-    url = f"{settings_of(request).public_url.rstrip('/')}/r/{formatted}"
-    return Response(render.qr_svg(url, lang=pick_language(request)), media_type="image/svg+xml")
+def qr(code: str, request: Request, session: Session = DB_SESSION) -> Response:
+    """A QR code pointing at the check page; only for a code a record carries, like the other routes."""
+    if refusal := limits.refused(request, code):
+        return refusal
+    lang = pick_language(request)
+    # The same look-up and the same not-found page as the check page: a code that is well signed but
+    # was never issued must not answer differently here (it once drew a QR code).
+    view = _receipt_or_none(request, session, code, lang)
+    if view is None:
+        return _invalid(request, code, lang)
+    return Response(render.qr_svg(view.url, lang=lang), media_type="image/svg+xml")

@@ -19,6 +19,7 @@ from fairengage.receipts import codes
 from fairengage.retention import service
 from fairengage.retention.models import RestrictedAccessRequest
 from fairengage.web.deps import DB_SESSION, page_principal, settings_of
+from fairengage.web.params import RowId
 from fairengage.web.templating import local_clock, render
 
 router = APIRouter(include_in_schema=False)
@@ -133,7 +134,7 @@ def restricted_request(
 
 @router.post("/restricted/requests/{request_id}/decision", response_model=None)
 def restricted_decision(
-    request_id: int,
+    request_id: RowId,
     request: Request,
     decision: Annotated[str, Form(max_length=10)] = "",
     principal: Principal = Depends(page_principal),
@@ -155,7 +156,7 @@ def restricted_decision(
 
 @router.get("/restricted/requests/{request_id}/record", response_class=HTMLResponse)
 def restricted_read(
-    request_id: int,
+    request_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,

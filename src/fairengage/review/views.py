@@ -17,6 +17,7 @@ from fairengage.errors import DomainError, Forbidden, NotFound
 from fairengage.review import service
 from fairengage.review.models import ReviewSample, ReviewSampleItem
 from fairengage.web.deps import DB_SESSION, page_principal, settings_of
+from fairengage.web.params import Offset, RowId
 from fairengage.web.templating import local_clock, render
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +38,7 @@ def review_queue(
     session: Session = DB_SESSION,
     sort: str = "due",
     overdue: bool = False,
-    offset: int = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     """The division's records awaiting review, by due date."""
     offset = max(0, offset)
@@ -115,7 +116,7 @@ def review_samples(
 
 @router.get("/review/samples/{sample_id}", response_class=HTMLResponse)
 def review_sample(
-    sample_id: int,
+    sample_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
@@ -144,8 +145,8 @@ def review_sample(
 
 @router.post("/review/samples/{sample_id}/items/{item_id}", response_model=None)
 def review_sample_finding(
-    sample_id: int,
-    item_id: int,
+    sample_id: RowId,
+    item_id: RowId,
     request: Request,
     finding: Annotated[str, Form(max_length=20)] = "",
     notes: Annotated[str, Form(max_length=4000)] = "",

@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from python_multipart import FormParser
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fairengage.web.csrf import IN_MEMORY
 from fairengage.web.problems import error_page, problem, wants_page
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
@@ -89,6 +91,7 @@ class RequestLimits:
         if refusal is not None:
             await _refuse(refusal, scope, receive, send)
             return
+        scope = canonical_form_type(scope)
 
         replayed = False
 
@@ -150,10 +153,13 @@ def address_refusal(scope: Scope) -> Refusal | None:
 
 def body_refusal(scope: Scope, body: bytes, max_depth: int) -> Refusal | None:
     """What is wrong with a complete body of at most the size limit, or None."""
-    if not body:
-        return None
     media_type, options = parse_options_header(_header(scope, b"content-type") or "")
     media = media_type.decode("latin-1").lower()
+    # Even empty: the CSRF check looks for the boundary in the header before it reads any body.
+    if media == "multipart/form-data" and not options.get(b"boundary"):
+        return _multipart_refusal(body, None)
+    if not body:
+        return None
     if media == "application/x-www-form-urlencoded":
         return _utf8_refusal(body, "the form")
     if media == "multipart/form-data":
@@ -167,6 +173,21 @@ def body_refusal(scope: Scope, body: bytes, max_depth: int) -> Refusal | None:
     ):
         return json_refusal(body, max_depth)
     return None
+
+
+def canonical_form_type(scope: Scope) -> Scope:
+    """The scope with a multipart Content-Type rewritten as `multipart/form-data; boundary=<boundary>`.
+
+    Readers downstream disagree on how to find the boundary (asgi-csrf splits on the exact text
+    "; boundary="); a checked body gets the one spelling all of them read, so none has to guess.
+    """
+    media_type, options = parse_options_header(_header(scope, b"content-type") or "")
+    boundary = options.get(b"boundary")
+    if media_type.lower() != b"multipart/form-data" or not boundary:
+        return scope
+    headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() != b"content-type"]
+    headers.append((b"content-type", b"multipart/form-data; boundary=" + boundary))
+    return {**scope, "headers": headers}
 
 
 def json_refusal(body: bytes, max_depth: int) -> Refusal | None:
@@ -268,13 +289,29 @@ def _utf8_refusal(body: bytes, what: str) -> Refusal | None:
 def _multipart_refusal(body: bytes, boundary: bytes | None) -> Refusal | None:
     if not boundary:
         return Refusal(400, "body", "VALID-MULTIPART", "a multipart/form-data body needs a boundary")
+    # The form parser, not the bare one: it also refuses a part without a name, which every reader
+    # downstream (the CSRF check, the pages' forms) would otherwise meet and fail on.
     try:
-        parser = MultipartParser(boundary)
+        parser = FormParser(
+            "multipart/form-data",
+            _ignore,
+            _close,
+            boundary=boundary,
+            config=IN_MEMORY,
+        )
         parser.write(body)
         parser.finalize()
     except (FormParserError, ValueError) as exc:
         return Refusal(400, "body", "VALID-MULTIPART", f"not valid multipart/form-data ({exc})")
     return None
+
+
+def _ignore(field: Any) -> None:
+    pass
+
+
+def _close(file: Any) -> None:
+    file.close()
 
 
 def _nul(field: str) -> Refusal:
