@@ -69,6 +69,7 @@ def report_command(
     benchmark = benchmark_file or default_benchmark_path()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        earlier = _earlier_releases(out_dir)
         with _progress(err) as progress:
             if from_db:
                 input_file, governance_file = _from_database(settings, chosen, out_dir, progress)
@@ -83,6 +84,7 @@ def report_command(
                 boundaries=boundaries,
                 engine=engine.value,
                 progress=progress,
+                published=earlier,
             )
     except (AnalyticsInputError, ReportBuildError, PeriodError) as exc:
         raise fail(str(exc)) from None
@@ -95,6 +97,32 @@ def report_command(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _earlier_releases(out_dir: Path) -> list[Path]:
+    """Every release beside `out_dir` (its sibling period folders), and the version it will replace.
+
+    The public files already in `out_dir` were downloadable: they are kept aside in a hidden folder so
+    the cross-release check (reports/disclosure.py) compares the new version with them.
+    """
+    import shutil
+
+    from fairengage.reports.publications import PUBLIC_REPORT, is_period
+
+    found = [
+        folder
+        for folder in sorted(out_dir.parent.iterdir())
+        if folder.is_dir() and folder.resolve() != out_dir.resolve() and (folder / PUBLIC_REPORT).is_file()
+    ]
+    found = [f for f in found if is_period(f.name) or f.name.startswith(".replaced-")]
+    if (out_dir / PUBLIC_REPORT).is_file():
+        kept = out_dir.parent / f".replaced-{out_dir.name}-{len(found)}"
+        kept.mkdir(exist_ok=True)
+        shutil.copy2(out_dir / PUBLIC_REPORT, kept / PUBLIC_REPORT)
+        if (out_dir / "open-data").is_dir():
+            shutil.copytree(out_dir / "open-data", kept / "open-data", dirs_exist_ok=True)
+        found.append(kept)
+    return found
 
 
 def _from_database(settings: Any, period: Any, out_dir: Path, progress: Any) -> tuple[Path, Path]:
