@@ -116,7 +116,8 @@ def build_reports(
     )
     step("suppressing small cells for the public report")
     public = public_report(report, threshold)
-    step("writing open data" + ("" if published is None else " and checking it against every earlier release"))
+    checking = "" if published is None else " and checking it against every earlier release"
+    step("writing open data" + checking)
     files = write_public_files(report, public, threshold, out_dir, chosen)
     if published is not None:
         public = _protect(out_dir, published, threshold)

@@ -787,6 +787,7 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
             continue
         to_hide: dict[Key, Figure] = {}
         blocking = []
+        unfixable: list[tuple[int, Interval]] = []
         for i, interval in found.items():
             if not failing(interval.low, interval.high, system.hidden[i], threshold):
                 continue
@@ -797,18 +798,21 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
                 if f.candidate and f.value is not None
             ]
             if not options:
-                before = _bounds_before(earlier, system.keys[i], threshold, link)
-                if before is not None and before[0] >= interval.low and before[1] <= interval.high:
-                    # Given away already, and this release narrows it no further: nothing left to hide.
-                    already.append(system.figures[i][0].locator)
-                    continue
-                figure = system.figures[i][0]
-                blocking.append(
-                    BlockingFigure(release.name, figure.file, figure.locator, interval.low, interval.high)
-                )
+                unfixable.append((i, interval))
                 continue
             pick = min(options, key=lambda f: (f.value, release.figures.index(f)))
             to_hide.setdefault(pick.key, pick)
+        before = _bounds_before(earlier, [system.keys[i] for i, _ in unfixable], threshold, link)
+        for i, interval in unfixable:
+            known = before.get(system.keys[i])
+            if known is not None and known[0] >= interval.low and known[1] <= interval.high:
+                # Given away already, and this release narrows it no further: nothing left to hide.
+                already.append(system.figures[i][0].locator)
+                continue
+            figure = system.figures[i][0]
+            blocking.append(
+                BlockingFigure(release.name, figure.file, figure.locator, interval.low, interval.high)
+            )
         if blocking or not to_hide:
             break
         hidden_now.extend(to_hide.values())
@@ -844,19 +848,28 @@ def _closed(release: Release, why: str) -> DisclosureResult:
 
 
 def _bounds_before(
-    earlier: Sequence[Release], key: Key, threshold: int, link: bool
-) -> tuple[int, int] | None:
-    """What the earlier releases alone prove about this figure (or the same count), if anything."""
-    if not earlier:
-        return None
-    system = build_system(earlier, threshold, link_snapshots=link, extra=[key])
-    if key not in system.keys:
-        return None
-    i = system.keys.index(key)
-    if i in system.published:
-        return system.published[i], system.published[i]
-    bounds = Solver(system, family_group(key.family)).bounds(i)
-    return None if bounds is None else (bounds[0], bounds[1])
+    earlier: Sequence[Release], keys: Sequence[Key], threshold: int, link: bool
+) -> dict[Key, tuple[int, int]]:
+    """What the earlier releases alone prove about these figures (or the same counts), where anything."""
+    if not earlier or not keys:
+        return {}
+    system = build_system(earlier, threshold, link_snapshots=link, extra=keys)
+    index = {key: i for i, key in enumerate(system.keys)}
+    solvers: dict[str, Solver] = {}
+    result: dict[Key, tuple[int, int]] = {}
+    for key in keys:
+        i = index.get(key)
+        if i is None:
+            continue
+        if i in system.published:
+            result[key] = (system.published[i], system.published[i])
+            continue
+        group = family_group(key.family)
+        solver = solvers.get(group) or solvers.setdefault(group, Solver(system, group))
+        bounds = solver.bounds(i)
+        if bounds is not None:
+            result[key] = (bounds[0], bounds[1])
+    return result
 
 
 # --- rewriting the candidate's files ----------------------------------------------------------------
