@@ -189,7 +189,13 @@ def true_count(table: pd.DataFrame, key: Key) -> int | None:
 
 
 def demo_releases(
-    root: Path, *, records: int, seed: int, protect: bool, years: Sequence[int] = (2025, 2026)
+    root: Path,
+    *,
+    records: int,
+    seed: int,
+    protect: bool,
+    years: Sequence[int] = (2025, 2026),
+    only: Sequence[str] | None = None,
 ) -> tuple[list[Path], pd.DataFrame]:
     """The tester's sequence: each year (the last to June) with every quarter, then the first re-run.
 
@@ -210,7 +216,7 @@ def demo_releases(
     work.mkdir(parents=True, exist_ok=True)
     folders: list[Path] = []
     periods = [p for year in years for p in (f"{year}", *(f"{year}-Q{q}" for q in range(1, 5)))]
-    periods = [p for p in periods if p not in (f"{last}-Q3", f"{last}-Q4")]
+    periods = [p for p in periods if p not in (f"{last}-Q3", f"{last}-Q4") and (only is None or p in only)]
     for period in periods:
         out = root / "releases" / period
         publish(

@@ -428,6 +428,12 @@ class System:
     atom_family: list[str] = field(default_factory=list)
 
 
+def _quarter_start(quarter: str) -> str:
+    """The first day of a quarter label (`2025-Q3` -> `2025-07-01`), comparable with snapshot days."""
+    year, q = quarter.split("-Q")
+    return f"{year}-{3 * int(q) - 2:02d}-01"
+
+
 def _add_virtual(
     by_key: dict[Key, list[Figure]], releases: Sequence[Release], order: dict[str, int], link: bool
 ) -> None:
@@ -443,8 +449,15 @@ def _add_virtual(
     }
     seen = {(r.snapshot if link else r.name): r for r in releases}
     for snapshot, first in sorted(seen.items(), key=lambda item: order[item[0]]):
+        # A quarter that had not begun when the data were taken holds nothing, as everyone knows.
         covered = sorted(
-            {q for r in releases if (r.snapshot if link else r.name) == snapshot for q in quarters(r.period)}
+            {
+                q
+                for r in releases
+                if (r.snapshot if link else r.name) == snapshot
+                for q in quarters(r.period)
+                if _quarter_start(q) < r.snapshot
+            }
         )
         names = [snapshot] + ([f"={snapshot}"] if order[snapshot] > 0 else [])
         for name in names:
