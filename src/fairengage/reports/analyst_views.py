@@ -73,6 +73,7 @@ def build_from_database(
 
     try:
         from fairengage.reports.builder import build_reports
+        from fairengage.reports.disclosure import published_releases
     except ImportError as exc:
         raise RuntimeError("the report builder (fairengage.reports.builder) is not installed") from exc
     first, last = period_bounds(period)
@@ -99,6 +100,8 @@ def build_from_database(
             boundaries=Path(boundaries) if boundaries else None,
             engine="duckdb",
             progress=progress,
+            # Checked against every release beside it, the version it replaces included.
+            published=published_releases(out_dir.parent, leave_out=out_dir),
         )
 
 

@@ -107,16 +107,12 @@ def _earlier_releases(out_dir: Path) -> list[Path]:
     """
     import shutil
 
-    from fairengage.reports.publications import PUBLIC_REPORT, is_period
+    from fairengage.reports.disclosure import PUBLIC_REPORT, published_releases
 
-    found = [
-        folder
-        for folder in sorted(out_dir.parent.iterdir())
-        if folder.is_dir() and folder.resolve() != out_dir.resolve() and (folder / PUBLIC_REPORT).is_file()
-    ]
-    found = [f for f in found if is_period(f.name) or f.name.startswith(".replaced-")]
+    found = published_releases(out_dir.parent, leave_out=out_dir)
     if (out_dir / PUBLIC_REPORT).is_file():
-        kept = out_dir.parent / f".replaced-{out_dir.name}-{len(found)}"
+        number = 1 + sum(1 for _ in out_dir.parent.glob(f".replaced-{out_dir.name}-*"))
+        kept = out_dir.parent / f".replaced-{out_dir.name}-{number}"
         kept.mkdir(exist_ok=True)
         shutil.copy2(out_dir / PUBLIC_REPORT, kept / PUBLIC_REPORT)
         if (out_dir / "open-data").is_dir():
