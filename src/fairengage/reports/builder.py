@@ -91,19 +91,79 @@ def build_reports(
     progress: Progress | None = None,
     map_group: str = "Black",
     generated_at: datetime | None = None,
+    published: Sequence[Path] | None = None,
 ) -> BuiltReports:
-    """Build report.json, report.public.json, board and public HTML and PDF, open data and index.json."""
+    """Build report.json, report.public.json, board and public HTML and PDF, open data and index.json.
+
+    With `published` (the folders of every release ever made downloadable), the public files are
+    checked against them (reports/disclosure.py) before anything public is rendered from them.
+    """
     step = _stepper(progress)
-    tz = settings.timezone
-    chosen = parse_period(period, tz)
+    chosen = parse_period(period, settings.timezone)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
     boundaries = boundaries or getattr(settings, "boundaries", None)
     if boundaries is not None and not Path(boundaries).is_file():
         raise ReportBuildError(f"{boundaries}: no such boundary file")
-    summary = read_governance(governance) if governance else None
+    report, threshold = analyse_report(
+        table_path=table_path,
+        benchmark_path=benchmark_path,
+        period=period,
+        settings=settings,
+        governance=governance,
+        engine=engine,
+        step=step,
+        generated_at=generated,
+    )
+    step("suppressing small cells for the public report")
+    public = public_report(report, threshold)
+    checking = "" if published is None else " and checking it against every earlier release"
+    step("writing open data" + checking)
+    files = write_public_files(report, public, threshold, out_dir, chosen)
+    if published is not None:
+        public = _protect(out_dir, published, threshold)
+    step("drawing charts and the division map")
+    css = Path(__file__).parent / "templates" / "report.css"
+    files.append(Path(shutil.copyfile(css, out_dir / "report.css")))
+    board_html = render_html(
+        report, board=True, boundaries=boundaries, map_group=map_group, settings=settings
+    )
+    public_html = render_html(
+        public, board=False, boundaries=boundaries, map_group=map_group, settings=settings
+    )
+    for name, html in (("board", board_html), ("public", public_html)):
+        path = out_dir / f"{name}.html"
+        path.write_text(html, encoding="utf-8")
+        files.append(path)
 
+    step("writing the PDFs")
+    for name, html in (("board", board_html), ("public", public_html)):
+        files.append(write_pdf(html, out_dir / f"{name}.pdf", base=out_dir))
+
+    files.append(_write_index(out_dir, chosen, report, threshold, files, generated))
+    return BuiltReports(
+        out_dir=out_dir, period=chosen.label, rows=report["meta"]["rows"], threshold=threshold, files=files
+    )
+
+
+def analyse_report(
+    *,
+    table_path: Path,
+    benchmark_path: Path,
+    period: str,
+    settings: Settings,
+    governance: Path | None = None,
+    engine: str = "duckdb",
+    step: Callable[[str], None] | None = None,
+    generated_at: datetime | None = None,
+) -> tuple[dict[str, Any], int]:
+    """The exact report.json of a period (trends and governance included) and its suppression threshold."""
+    step = step or (lambda _message: None)
+    tz = settings.timezone
+    chosen = parse_period(period, tz)
+    generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
+    summary = read_governance(governance) if governance else None
     step("reading the benchmark")
     benchmark = read_benchmark(benchmark_path)
     step(f"starting {engine}")
@@ -129,38 +189,30 @@ def build_reports(
     report["meta"]["benchmark"]["description"] = benchmark_description(Path(benchmark_path))
     # Dates, never the first and last records' instants (a record's timestamp is personal data).
     report["meta"]["period"] = period_dates(chosen, generated)
+    return report, threshold
 
-    step("suppressing small cells for the public report")
-    public = public_report(report, threshold)
+
+def write_public_files(
+    report: dict[str, Any], public: dict[str, Any], threshold: int, out_dir: Path, period: Period
+) -> list[Path]:
+    """Write report.json, report.public.json and the open data; the files written."""
     files = [
         _write_json(report, out_dir / "report.json"),
         _write_json(public, out_dir / "report.public.json"),
     ]
+    files += write_open_data(report, public, threshold, out_dir / "open-data", period)
+    return files
 
-    step("drawing charts and the division map")
-    css = Path(__file__).parent / "templates" / "report.css"
-    files.append(Path(shutil.copyfile(css, out_dir / "report.css")))
-    board_html = render_html(
-        report, board=True, boundaries=boundaries, map_group=map_group, settings=settings
-    )
-    public_html = render_html(
-        public, board=False, boundaries=boundaries, map_group=map_group, settings=settings
-    )
-    for name, html in (("board", board_html), ("public", public_html)):
-        path = out_dir / f"{name}.html"
-        path.write_text(html, encoding="utf-8")
-        files.append(path)
 
-    step("writing the PDFs")
-    for name, html in (("board", board_html), ("public", public_html)):
-        files.append(write_pdf(html, out_dir / f"{name}.pdf", base=out_dir))
+def _protect(out_dir: Path, published: Sequence[Path], threshold: int) -> dict[str, Any]:
+    """Run the cross-release check on the written public files; the public report as it now stands."""
+    # Deferred: the check loads scipy's solvers, which only a publishing run needs.
+    from fairengage.reports.disclosure import protect_release
 
-    step("writing open data")
-    files += write_open_data(report, public, threshold, out_dir / "open-data", chosen)
-    files.append(_write_index(out_dir, chosen, report, threshold, files, generated))
-    return BuiltReports(
-        out_dir=out_dir, period=chosen.label, rows=report["meta"]["rows"], threshold=threshold, files=files
-    )
+    result = protect_release(out_dir, published, threshold=threshold)
+    if not result.ok:
+        raise ReportBuildError(result.summary)
+    return json.loads((out_dir / "report.public.json").read_text(encoding="utf-8"))
 
 
 def period_dates(period: Period, generated: datetime) -> dict[str, Any]:
@@ -526,6 +578,19 @@ def suppressed_row(counts: dict[str, int], threshold: int) -> tuple[dict[str, in
     return values, _plain_int(result.row_totals.iloc[0])
 
 
+def _people_estimate(summary: dict[str, Any], threshold: int) -> int | None:
+    """The people estimate, withheld when attempts minus it (the repeat engagements) is a small count.
+
+    The difference is itself a count of people, those engaged more than once, so publishing both figures
+    publishes it (issue 10); the estimate goes, the attempts, which other tables repeat, stay.
+    """
+    estimate = _at_least((summary.get("people") or {}).get("estimate"), threshold)
+    attempts = summary.get("attempts")
+    if estimate is None or not isinstance(attempts, int):
+        return estimate
+    return estimate if attempts - estimate >= threshold else None
+
+
 def public_governance(summary: dict[str, Any] | None, threshold: int) -> dict[str, Any] | None:
     """The governance summary with every count under the threshold withheld (with complements)."""
     if summary is None:
@@ -548,7 +613,7 @@ def public_governance(summary: dict[str, Any] | None, threshold: int) -> dict[st
         "as_of": summary.get("as_of"),
         "attempts": _at_least(summary.get("attempts"), threshold),
         "attempts_collected": _at_least(summary.get("attempts_collected"), threshold),
-        "people": {"estimate": _at_least(people.get("estimate"), threshold), "method": people.get("method")},
+        "people": {"estimate": _people_estimate(summary, threshold), "method": people.get("method")},
         "exceptions": {
             kind: suppressed_row(grounds, threshold)[0]
             for kind, grounds in (summary.get("exceptions") or {}).items()

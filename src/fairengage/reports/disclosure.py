@@ -1,32 +1,88 @@
-"""The cross-release disclosure check a release must pass before it may be published.
+"""Disclosure control across every release ever published (RULES.md `SMALL-CELLS`, issue 10).
 
-This is a placeholder with the agreed interface: it checks only that the candidate's own public files
-exist. The real check (differencing across every release ever made downloadable) replaces it.
+Suppression within one report (suppression.py) cannot see what other releases give away: a year's figure
+minus three of its published quarters gives the fourth, a trend table's total over two years minus last
+year's release gives the year before, and a re-run after more records arrived differs from the version it
+replaced by a handful of people. This module treats every figure of every public file as what an outside
+attacker sees, a linear equation over unknown non-negative whole numbers, and asks what can be proven.
+
+The model. Each count is a sum of *atoms*: engagements of one quarter, one data snapshot, one division
+and one perceived-race group (`eng`); the same for each outcome measure (`out:<measure>`, searches
+included) and for searches that found contraband (`hits`); engagements meeting a compliance duty by
+division (`comp:<measure>`); and the city's engagements by age, gender and whether information was
+collected. A year is its four quarters. A release built from later data sees the atoms of every snapshot
+up to its own, so a revision and the version it replaces share the atoms of the older snapshot (records
+are only added, never taken away, which is what the attacker may assume of a growing register). Releases
+taken on the same day (`meta.period.as_of`, or the day of `meta.generated_at`) share a snapshot. Published
+figures are equalities; a hidden row marked `suppressed_reason: "small"` tells the attacker its smallest
+count lies in [0, threshold - 1], one marked `"protects"` that its counts reach the threshold. An outcome
+never exceeds the engagements it is counted in (per atom), hits never exceed searches, a compliance count
+never exceeds its division's engagements, and the age, gender and collection tables add up to all
+engagements. A rate published beside one of its two counts gives the other (it is rounded to ten places).
+
+What can be proven about a hidden figure is its interval [min, max] over that system, each end found by
+a linear programme (HiGHS through scipy), rounded inwards to whole numbers. The linear relaxation gives
+an interval at least as wide as the whole-number one, so a wide LP interval is a necessary condition that
+we check; see docs/open-data.md for why that is the standard practice (tau-argus and sdcTable do the same).
+
+The protection rule. After a release is published, for every figure hidden in any release:
+  * its interval is not a single value (no hidden figure is pinned down, whatever its size); and
+  * when it may be small (marked `"small"` or unmarked), the interval is at least `ceil(threshold / 2)`
+    wide: an attacker cannot tell a count of 1 from one of 6 at threshold 10, so "fewer than 10" stays
+    the most that can be said. Requiring the whole band [0, threshold - 1] would fail on any line whose
+    hidden cells must reach the threshold together (their lower ends rise above 0), and the band's half
+    is the usual protection level of interval-based checks.
+Figures already pinned by the earlier releases alone cannot be hidden again by a new one: they are
+named in the summary but do not block; any figure the candidate itself pins or narrows does.
+
+Further suppression. While a hidden figure fails, the figures of the candidate that the failing bound
+rests on (the published equalities with a non-zero dual value in its min or max programme) are the
+ones whose withholding loosens it; the smallest of them is hidden (ties by file order), marked
+`"protects"`, and the check runs again. Hiding only widens the feasible set (a published value v >= t
+becomes v >= t), so figures that passed keep passing. When a failing figure rests only on earlier
+releases, or after `MAX_ROUNDS`, the release fails closed with the blocking figures.
+
+We chose suppression over freezing closed periods: a revision publishes its new figures, and the check
+above withholds those that differ from the older version by a recoverable handful.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-REQUIRED = ("report.public.json",)
+import numpy as np
+import pandas as pd
+
+from fairengage.analytics.counts import CITY, UNKNOWN
+
+PUBLIC_REPORT = "report.public.json"
+OPEN_DATA = "open-data"
+TREND_FILE = "trends_by_period_and_group.csv"
+MAX_ROUNDS = 60
+_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
+ALL = "*"
 
 
 @dataclass(frozen=True)
 class BlockingFigure:
-    """A figure an attacker could pin down from everything published, and what they could prove about it."""
+    """A hidden figure that everything published (the candidate included) pins down or narrows too far."""
 
     release: str  # the candidate's folder name or period
     file: str  # e.g. "report.public.json" or "open-data/trends_by_period_and_group.csv"
     figure: str  # a human-readable locator, e.g. "disproportionality D31 × White count"
     low: int
-    high: int
+    high: int  # what an attacker can prove about it from everything published
 
 
 @dataclass(frozen=True)
 class DisclosureResult:
-    """The check's verdict: ok, or the figures that block the release."""
+    """The outcome of `protect_release`."""
 
     ok: bool  # False: fail closed, do not publish
     blocking: tuple[BlockingFigure, ...]
@@ -34,13 +90,971 @@ class DisclosureResult:
     summary: str  # one plain sentence for the analyst
 
 
-def protect_release(candidate: Path, published: Sequence[Path], *, threshold: int) -> DisclosureResult:
-    """Check a candidate release against every earlier one (here: only that its own files exist)."""
-    missing = [name for name in REQUIRED if not (Path(candidate) / name).is_file()]
-    if missing:
-        blocking = tuple(
-            BlockingFigure(release=Path(candidate).name, file=name, figure="the file itself", low=0, high=0)
-            for name in missing
+class DisclosureInputError(ValueError):
+    """A release folder cannot be read as public files (the message names the file)."""
+
+
+# --- figures ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a count counts: a family of atoms over a period, as of a snapshot, in an area and groups."""
+
+    family: str
+    period: str
+    snapshot: str
+    area: str  # one division, or ALL for the whole city
+    groups: tuple[str, ...] | str  # one or more groups/categories, or ALL
+
+
+@dataclass
+class Figure:
+    """One count as a release shows it: its value (None when hidden), why it is hidden, where it is."""
+
+    key: Key
+    value: int | None
+    reason: str | None  # "small", "protects" or None (hidden without a reason, or published)
+    release: str
+    file: str
+    locator: str
+    candidate: bool = False
+    places: list[tuple[str, Any]] = field(default_factory=list)  # where to blank it (see _hide)
+
+
+@dataclass
+class Release:
+    """The figures of one release folder."""
+
+    folder: Path
+    name: str
+    period: str
+    snapshot: str
+    threshold: int
+    figures: list[Figure]
+    report: dict[str, Any]
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return int(value)
+
+
+def _snapshot(meta: dict[str, Any]) -> str:
+    """The day the release's data were taken: `meta.period.as_of`, else the day it was generated."""
+    period = meta.get("period") if isinstance(meta.get("period"), dict) else {}
+    for value in (period.get("as_of"), meta.get("as_of"), meta.get("generated_at")):
+        if isinstance(value, str) and len(value) >= 10:
+            return value[:10]
+    return "unknown"
+
+
+def _release_period(report: dict[str, Any], folder: Path) -> str:
+    meta = report.get("meta") or {}
+    for value in ((meta.get("report_period") or {}).get("label"), (meta.get("period") or {}).get("label")):
+        if isinstance(value, str) and _PERIOD.fullmatch(value):
+            return value
+    periods = (report.get("trends") or {}).get("periods") or []
+    if periods and _PERIOD.fullmatch(str(periods[-1])):
+        return str(periods[-1])
+    if _PERIOD.fullmatch(folder.name):
+        return folder.name
+    raise DisclosureInputError(f"{folder / PUBLIC_REPORT}: no period (meta.report_period.label)")
+
+
+def read_release(folder: Path, *, candidate: bool = False) -> Release:
+    """The figures of a release folder's report.public.json and open-data trend table."""
+    folder = Path(folder)
+    path = folder / PUBLIC_REPORT
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DisclosureInputError(f"{path}: cannot be read as a public report ({exc})") from None
+    if not isinstance(report, dict):
+        raise DisclosureInputError(f"{path}: not a JSON object")
+    meta = report.get("meta") or {}
+    threshold = _int((meta.get("suppression") or {}).get("threshold")) or _int(
+        meta.get("suppression_threshold")
+    )
+    period = _release_period(report, folder)
+    release = Release(folder, folder.name, period, _snapshot(meta), threshold or 10, [], report)
+    reader = _Reader(release, candidate)
+    reader.report_sections(report)
+    reader.trend_table(folder / OPEN_DATA / TREND_FILE)
+    return release
+
+
+class _Reader:
+    """Turns the rows of one release into figures."""
+
+    def __init__(self, release: Release, candidate: bool) -> None:
+        self.r = release
+        self.candidate = candidate
+
+    def add(
+        self,
+        key: Key,
+        value: Any,
+        reason: str | None,
+        file: str,
+        locator: str,
+        place: tuple[str, Any] | None = None,
+    ) -> None:
+        number = _int(value)
+        self.r.figures.append(
+            Figure(
+                key,
+                number,
+                None if number is not None else reason,
+                self.r.name,
+                file,
+                locator,
+                self.candidate,
+                [place] if place else [],
+            )
         )
-        return DisclosureResult(False, blocking, 0, f"the candidate has no {', '.join(missing)}")
-    return DisclosureResult(True, (), 0, "cross-release check not yet installed")
+
+    def key(self, family: str, area: str, groups: tuple[str, ...] | str, period: str | None = None) -> Key:
+        return Key(family, period or self.r.period, self.r.snapshot, area, groups)
+
+    def report_sections(self, report: dict[str, Any]) -> None:
+        f = PUBLIC_REPORT
+        dispro = [r for r in report.get("disproportionality") or [] if isinstance(r, dict)]
+        known = tuple(sorted({r["group"] for r in dispro}))
+        for row in dispro:
+            area, group = row["area"], row["group"]
+            reason = _row_reason(row)
+            where = f"disproportionality {area} × {group}"
+            self.add(
+                self.key("eng", area, (group,)), row.get("count"), reason, f, f"{where} count", ("row", row)
+            )
+            self.add(
+                self.key("eng", area, known), row.get("total"), _total_reason(reason), f, f"{where} total"
+            )
+        for row in report.get("disparity") or []:
+            area, group, measure = row["area"], row["group"], row["measure"]
+            reason = _row_reason(row)
+            where = f"disparity {area} × {group} × {measure}"
+            count, total = _with_rate(row.get("count"), row.get("total"), row.get("rate"))
+            self.add(
+                self.key(f"out:{measure}", area, (group,)), count, reason, f, f"{where} count", ("row", row)
+            )
+            self.add(self.key("eng", area, (group,)), total, _total_reason(reason), f, f"{where} total")
+        for row in report.get("outcome_test") or []:
+            area, group = row["area"], row["group"]
+            reason = _row_reason(row)
+            where = f"outcome test {area} × {group}"
+            hits, searches = _with_rate(row.get("hits"), row.get("searches"), row.get("hit_rate"))
+            self.add(self.key("hits", area, (group,)), hits, reason, f, f"{where} hits", ("row", row))
+            self.add(
+                self.key("out:searched", area, (group,)),
+                searches,
+                _total_reason(reason),
+                f,
+                f"{where} searches",
+            )
+        for row in report.get("compliance") or []:
+            area, measure = row["area"], row["measure"]
+            reason = _row_reason(row)
+            where = f"compliance {area} × {measure}"
+            count, total = _with_rate(row.get("count"), row.get("total"), row.get("rate"))
+            self.add(self.key(f"comp:{measure}", area, ALL), count, reason, f, f"{where} count", ("row", row))
+            self.add(self.key("eng", area, ALL), total, _total_reason(reason), f, f"{where} total")
+        self.annual(report.get("annual") or {})
+        self.trends(report.get("trends") or {}, known)
+
+    def annual(self, annual: dict[str, Any]) -> None:
+        f = PUBLIC_REPORT
+        if not annual:
+            return
+        self.add(
+            self.key("eng", CITY, ALL),
+            annual.get("attempts"),
+            None,
+            f,
+            "annual attempts",
+            ("annual", "attempts"),
+        )
+        for group, value in (annual.get("by_race") or {}).items():
+            self.add(
+                self.key("eng", CITY, (group,)), value, None, f, f"annual by race {group}", ("by_race", group)
+            )
+        for area, value in (annual.get("by_division") or {}).items():
+            self.add(
+                self.key("eng", area, ALL),
+                value,
+                None,
+                f,
+                f"annual by division {area}",
+                ("by_division", area),
+            )
+        for family, holder in (("age", "by_age"), ("gender", "by_gender")):
+            for category, value in (annual.get(holder) or {}).items():
+                self.add(
+                    self.key(family, CITY, (category,)),
+                    value,
+                    None,
+                    f,
+                    f"annual {holder} {category}",
+                    (holder, category),
+                )
+        for category, name in (("collected", "collected"), ("not collected", "not_collected")):
+            if name in annual:
+                self.add(
+                    self.key("collected", CITY, (category,)),
+                    annual.get(name),
+                    None,
+                    f,
+                    f"annual {name}",
+                    ("annual", name),
+                )
+
+    def trends(self, trend: dict[str, Any], known: tuple[str, ...]) -> None:
+        f = PUBLIC_REPORT
+        periods = [str(p) for p in trend.get("periods") or []]
+        for i, (period, attempts) in enumerate(zip(periods, trend.get("attempts") or [], strict=False)):
+            self.add(
+                self.key("eng", CITY, ALL, period),
+                attempts,
+                None,
+                f,
+                f"trend {period} attempts",
+                ("trend_attempts", i),
+            )
+        for period, rows in zip(periods, trend.get("disproportionality") or [], strict=False):
+            rows_known = tuple(sorted({r["group"] for r in rows})) or known
+            for row in rows:
+                reason = _row_reason(row)
+                where = f"trend {period} {row['group']}"
+                self.add(
+                    self.key("eng", CITY, (row["group"],), period),
+                    row.get("count"),
+                    reason,
+                    f,
+                    f"{where} count",
+                    ("row", row),
+                )
+                self.add(
+                    self.key("eng", CITY, rows_known, period),
+                    row.get("total"),
+                    _total_reason(reason),
+                    f,
+                    f"{where} total",
+                )
+
+    def trend_table(self, path: Path) -> None:
+        if not path.is_file():
+            return
+        file = f"{OPEN_DATA}/{TREND_FILE}"
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as exc:
+            raise DisclosureInputError(f"{path}: cannot be read ({exc})") from None
+        if not {"period", "perceived_race", "count"} <= set(frame.columns):
+            raise DisclosureInputError(f"{path}: needs the columns period, perceived_race and count")
+        periods = sorted({p for p in frame["period"] if p != CITY})
+        for index, row in frame.iterrows():
+            period, group = row["period"], row["perceived_race"]
+            count = int(row["count"]) if row["count"].strip() else None
+            reason = row.get("count_suppressed_reason") or None
+            groups: tuple[str, ...] | str = ALL if group == CITY else (group,)
+            # The ALL row totals the earlier periods: its key covers all of them (quarters joined by '+').
+            targets = periods if period == CITY else [period]
+            key_period = "+".join(targets)
+            self.add(
+                self.key("eng", CITY, groups, key_period),
+                count,
+                reason,
+                file,
+                f"trend table {period} × {group}",
+                ("trend_csv", index),
+            )
+
+
+def _row_reason(row: dict[str, Any]) -> str | None:
+    reason = row.get("suppressed_reason")
+    return reason if reason in ("small", "protects") else None
+
+
+def _total_reason(reason: str | None) -> str | None:
+    # "small" bounds the row's smallest count (its count, hits), not its total; "protects" says every
+    # count of the row reaches the threshold, the total included.
+    return "protects" if reason == "protects" else None
+
+
+def _with_rate(part: Any, whole: Any, rate: Any) -> tuple[Any, Any]:
+    """Fill in a count that a published rate and the other count give away."""
+    rate = None if rate is None or isinstance(rate, bool) else float(rate)
+    if rate is None or math.isnan(rate):
+        return part, whole
+    if part is None and whole is not None:
+        return round(rate * int(whole)), whole
+    if whole is None and part is not None and rate > 0:
+        return part, round(int(part) / rate)
+    return part, whole
+
+
+# --- the linear system ----------------------------------------------------------------------------
+
+
+def quarters(period: str) -> list[str]:
+    """The quarters a period label (`2025`, `2025-Q3`, or several joined by '+') covers."""
+    result: list[str] = []
+    for part in period.split("+"):
+        match = _PERIOD.fullmatch(part)
+        if match is None:
+            raise DisclosureInputError(f"not a period: {part!r}")
+        year = match["year"]
+        result += [f"{year}-Q{q}" for q in range(1, 5)] if match["quarter"] is None else [part]
+    return result
+
+
+@dataclass
+class System:
+    """The attacker's system: atoms, one equality per published figure, bounds from hidden ones."""
+
+    keys: list[Key]  # one per distinct figure
+    published: dict[int, int]  # key index -> value
+    hidden: dict[int, str | None]  # key index -> reason
+    figures: dict[int, list[Figure]]
+    rows: list[list[int]]  # key index -> atom indices
+    extra_ub: list[tuple[dict[int, float], float]]  # sum coef * x <= b
+    extra_eq: list[tuple[dict[int, float], float]]
+    n_atoms: int
+    threshold: int
+    atom_family: list[str] = field(default_factory=list)
+
+
+def _quarter_start(quarter: str) -> str:
+    """The first day of a quarter label (`2025-Q3` -> `2025-07-01`), comparable with snapshot days."""
+    year, q = quarter.split("-Q")
+    return f"{year}-{3 * int(q) - 2:02d}-01"
+
+
+def _add_virtual(
+    by_key: dict[Key, list[Figure]], releases: Sequence[Release], order: dict[str, int], link: bool
+) -> None:
+    """Counts no release publishes but differencing could give: each quarter's cell, each late batch.
+
+    A year and three of its quarters give the fourth quarter before it is ever published; a re-run
+    gives the records that arrived late. Each cell of engagements (division or city, one group or all)
+    is added for every quarter the releases cover, and for each later snapshot's own records, as a
+    hidden figure of unknown size, so the check protects it like a withheld one.
+    """
+    cells = {
+        (k.area, k.groups) for k in by_key if k.family == "eng" and (k.groups == ALL or len(k.groups) == 1)
+    }
+    seen = {(r.snapshot if link else r.name): r for r in releases}
+    for snapshot, first in sorted(seen.items(), key=lambda item: order[item[0]]):
+        # A quarter that had not begun when the data were taken holds nothing, as everyone knows.
+        covered = sorted(
+            {
+                q
+                for r in releases
+                if (r.snapshot if link else r.name) == snapshot
+                for q in quarters(r.period)
+                if _quarter_start(q) < r.snapshot
+            }
+        )
+        names = [snapshot] + ([f"={snapshot}"] if order[snapshot] > 0 else [])
+        for name in names:
+            for q in covered:
+                for area, groups in cells:
+                    key = Key("eng", q, name, area, groups)
+                    if key not in by_key:
+                        by_key[key] = [
+                            Figure(
+                                key,
+                                None,
+                                None,
+                                first.name,
+                                "(not published)",
+                                f"worked out: {q} {area} × {groups if groups == ALL else groups[0]}"
+                                + (" (late records)" if name.startswith("=") else ""),
+                            )
+                        ]
+
+
+def build_system(
+    releases: Sequence[Release],
+    threshold: int,
+    *,
+    link_snapshots: bool = True,
+    virtual: bool = True,
+    extra: Sequence[Key] = (),
+) -> System:
+    """The linear system of every figure of `releases` (see the module docstring)."""
+    snapshots = sorted({r.snapshot for r in releases}) if link_snapshots else [r.name for r in releases]
+    order = {s: i for i, s in enumerate(snapshots)}
+    areas: set[str] = set()
+    groups: set[str] = set()
+    categories: dict[str, set[str]] = {}
+    by_key: dict[Key, list[Figure]] = {}
+    for release in releases:
+        for figure in release.figures:
+            key = figure.key
+            if not link_snapshots:
+                key = Key(key.family, key.period, release.name, key.area, key.groups)
+            by_key.setdefault(key, []).append(figure)
+            if key.area != CITY:
+                areas.add(key.area)
+            if key.family in ("age", "gender", "collected"):
+                categories.setdefault(key.family, set()).update(key.groups)
+            elif key.groups != ALL:
+                groups.update(key.groups)
+    all_areas = [*sorted(areas), "(other)"]
+    all_groups = [*sorted(groups), "(other)"]
+    atoms: dict[tuple[Any, ...], int] = {}
+
+    def atom(*parts: Any) -> int:
+        return atoms.setdefault(parts, len(atoms))
+
+    def atoms_of(key: Key) -> list[int]:
+        if key.snapshot.startswith("="):
+            # Only the records that arrived between the previous snapshot and this one.
+            times = [(q, order[key.snapshot[1:]]) for q in quarters(key.period)]
+        else:
+            times = [(q, k) for q in quarters(key.period) for k in range(order[key.snapshot] + 1)]
+        if key.family in categories:
+            cats = sorted(categories[key.family]) if key.groups == ALL else list(key.groups)
+            return [atom(key.family, q, k, c) for q, k in times for c in cats]
+        area_list = all_areas if key.area == CITY else [key.area]
+        if key.family.startswith("comp:"):
+            return [atom(key.family, q, k, a) for q, k in times for a in area_list]
+        group_list = all_groups if key.groups == ALL else list(key.groups)
+        return [atom(key.family, q, k, a, g) for q, k in times for a in area_list for g in group_list]
+
+    if virtual:
+        _add_virtual(by_key, releases, order, link_snapshots)
+    for key in extra:
+        # A figure of another release, asked about in this one's terms (see `_disclosed_before`).
+        if key not in by_key and key.snapshot.lstrip("=") in order:
+            by_key[key] = [Figure(key, None, None, "", "(asked)", "asked")]
+    keys = sorted(by_key, key=lambda k: (k.family, k.period, k.snapshot, k.area, str(k.groups)))
+    system = System(keys, {}, {}, {}, [], [], [], 0, threshold)
+    for i, key in enumerate(keys):
+        figures = by_key[key]
+        system.figures[i] = figures
+        system.rows.append(atoms_of(key))
+        values = {f.value for f in figures if f.value is not None}
+        if values:
+            system.published[i] = max(values)
+        else:
+            reasons = {f.reason for f in figures}
+            system.hidden[i] = (
+                "small" if "small" in reasons else ("protects" if "protects" in reasons else None)
+            )
+    # Links between families, per atom: outcomes within engagements, hits within searches, compliance
+    # within the division's engagements; age, gender and collection tables add up to engagements.
+    for parts, index in list(atoms.items()):
+        family = parts[0]
+        if family.startswith("out:") or family == "hits":
+            parent = ("eng", *parts[1:]) if family.startswith("out:") else ("out:searched", *parts[1:])
+            system.extra_ub.append(({index: 1.0, atom(*parent): -1.0}, 0.0))
+        elif family.startswith("comp:"):
+            _, q, k, a = parts
+            row = {index: 1.0}
+            for g in all_groups:
+                row[atom("eng", q, k, a, g)] = -1.0
+            system.extra_ub.append((row, 0.0))
+    times = {(p[1], p[2]) for p in atoms if p[0] == "eng" or p[0] in categories}
+    for family, cats in categories.items():
+        for q, k in sorted(times):
+            row: dict[int, float] = {atom(family, q, k, c): 1.0 for c in cats}
+            for a in all_areas:
+                for g in all_groups:
+                    row[atom("eng", q, k, a, g)] = row.get(atom("eng", q, k, a, g), 0.0) - 1.0
+            system.extra_eq.append((row, 0.0))
+    system.n_atoms = len(atoms)
+    system.atom_family = [parts[0] for parts in atoms]
+    return system
+
+
+def family_group(family: str) -> str:
+    """The part of the system a family is solved in (see `Solver`)."""
+    if family in ("eng", "age", "gender", "collected"):
+        return "eng"
+    if family in ("out:searched", "hits"):
+        return "searched"
+    return family
+
+
+_PARENT = {"hits": "out:searched"}
+
+
+class Solver:
+    """Interval bounds of figures over one part of a system, by linear programming (HiGHS).
+
+    The system is solved in parts: engagements (with the age, gender and collection tables that add up
+    to them), searches with their hits, each other outcome, each compliance duty. An outcome's link to
+    the engagements it is counted in is kept where that engagement figure is published (the outcome
+    cannot exceed it); a chain through a withheld engagement figure is left out. This keeps each
+    programme a few thousand unknowns (the whole system has tens of thousands), at the price of an
+    attacker slightly weaker than one solving everything at once: docs/open-data.md says so.
+    """
+
+    def __init__(self, system: System, group: str) -> None:
+        from scipy import sparse
+
+        self.system = system
+        self.group = group
+        local = [a for a, family in enumerate(system.atom_family) if family_group(family) == group]
+        self.column = {a: c for c, a in enumerate(local)}
+        n = len(local)
+        eq_rows: list[dict[int, float]] = []
+        eq_b: list[float] = []
+        self.eq_keys: list[int] = []
+        ub_rows: list[dict[int, float]] = []
+        ub_b: list[float] = []
+        t = system.threshold
+        self.keys = [i for i, key in enumerate(system.keys) if family_group(key.family) == group]
+        by_spec = {(k.family, k.period, k.snapshot, k.area, k.groups): i for i, k in enumerate(system.keys)}
+        for i in self.keys:
+            cols = {self.column[a]: 1.0 for a in system.rows[i]}
+            if i in system.published:
+                eq_rows.append(cols)
+                eq_b.append(float(system.published[i]))
+                self.eq_keys.append(i)
+                continue
+            reason = system.hidden.get(i)
+            if reason == "small":
+                ub_rows.append(cols)
+                ub_b.append(float(t - 1))
+            elif reason == "protects":
+                ub_rows.append({c: -1.0 for c in cols})
+                ub_b.append(-float(t))
+        for i in self.keys:
+            key = system.keys[i]
+            parent = _PARENT.get(key.family) or ("eng" if key.family.startswith(("out:", "comp:")) else None)
+            if parent is None or family_group(parent) == group:
+                continue
+            # An outcome or a duty met never exceeds the engagements it is counted in, when published.
+            spec = (parent, key.period, key.snapshot, key.area, key.groups)
+            j = by_spec.get(spec)
+            if j is not None and j in system.published:
+                ub_rows.append({self.column[a]: 1.0 for a in system.rows[i]})
+                ub_b.append(float(system.published[j]))
+        for row, b in system.extra_ub:
+            if all(a in self.column for a in row):
+                ub_rows.append({self.column[a]: c for a, c in row.items()})
+                ub_b.append(b)
+        for row, b in system.extra_eq:
+            if all(a in self.column for a in row):
+                eq_rows.append({self.column[a]: c for a, c in row.items()})
+                eq_b.append(b)
+                self.eq_keys.append(-1)
+
+        def matrix(rows: list[dict[int, float]]) -> Any:
+            data, ri, ci = [], [], []
+            for r, row in enumerate(rows):
+                for c, v in row.items():
+                    ri.append(r)
+                    ci.append(c)
+                    data.append(v)
+            return sparse.csr_matrix((data, (ri, ci)), shape=(len(rows), n))
+
+        self.a_eq, self.b_eq = matrix(eq_rows), np.array(eq_b)
+        self.a_ub, self.b_ub = matrix(ub_rows), np.array(ub_b)
+        self.figure_matrix = matrix([{self.column[a]: 1.0 for a in system.rows[i]} for i in self.keys])
+        self.n = n
+        self.seen_low = np.full(len(self.keys), np.inf)
+        self.seen_high = np.full(len(self.keys), -np.inf)
+        self.position = {i: p for p, i in enumerate(self.keys)}
+
+    def _solve(self, objective: np.ndarray) -> Any:
+        from scipy.optimize import linprog
+
+        has_ub, has_eq = self.a_ub.shape[0] > 0, self.a_eq.shape[0] > 0
+        result = linprog(
+            objective,
+            A_ub=self.a_ub if has_ub else None,
+            b_ub=self.b_ub if has_ub else None,
+            A_eq=self.a_eq if has_eq else None,
+            b_eq=self.b_eq if has_eq else None,
+            bounds=(0, None),
+            method="highs-ds",
+        )
+        if result.status == 0:
+            # Every solution found is a point the figures can take together: it widens what each is
+            # known to reach, so many figures pass without programmes of their own (see `intervals`).
+            values = self.figure_matrix @ result.x
+            np.minimum(self.seen_low, values, out=self.seen_low)
+            np.maximum(self.seen_high, values, out=self.seen_high)
+        elif result.status not in (2, 3):
+            raise RuntimeError(f"the disclosure check's linear programme failed: {result.message}")
+        return result
+
+    def feasible(self, samples: int = 6) -> bool:
+        """Whether the part is consistent; also draws a few spread-out solutions (seeded, repeatable)."""
+        rng = np.random.default_rng(0)
+        for n in range(samples):
+            weights = rng.random(self.n)
+            result = self._solve(weights if n % 2 else -weights)
+            if result.status == 2:
+                return False
+        return True
+
+    def bounds(self, i: int) -> tuple[int, int, set[int]] | None:
+        """[min, max] of figure i (whole numbers, rounded inwards) and the figures the bounds rest on.
+
+        None when the part is infeasible (the releases contradict the model).
+        """
+        objective = np.zeros(self.n)
+        objective[[self.column[a] for a in self.system.rows[i]]] = 1.0
+        ends: list[float] = []
+        resting: set[int] = set()
+        for sign in (1.0, -1.0):
+            result = self._solve(sign * objective)
+            if result.status == 2:
+                return None
+            if result.status == 3:
+                ends.append(math.inf)
+                continue
+            ends.append(sign * result.fun)
+            marginals = getattr(getattr(result, "eqlin", None), "marginals", None)
+            if marginals is not None:
+                for key, m in zip(self.eq_keys, marginals, strict=True):
+                    if key >= 0 and abs(m) > 1e-9:
+                        resting.add(key)
+        low = math.ceil(ends[0] - 1e-6)
+        high = math.floor(ends[1] + 1e-6) if ends[1] != math.inf else 10**12
+        return low, high, resting
+
+    def seen(self, i: int) -> tuple[int, int]:
+        """The widest spread of figure i over the solutions met so far (an interval inside its bounds)."""
+        p = self.position[i]
+        return math.ceil(self.seen_low[p] - 1e-6), math.floor(self.seen_high[p] + 1e-6)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """What an attacker can prove about a hidden figure: at least this wide (exact when `solved`)."""
+
+    low: int
+    high: int
+    solved: bool
+    resting: frozenset[int]
+
+
+def intervals(system: System, *, stop: Any = None) -> dict[int, Interval] | None:
+    """The interval of every hidden figure, solving only those that the solutions met do not clear.
+
+    A figure whose values over the solutions found already spread wide enough passes the protection
+    rule whatever its exact bounds (they can only be wider), so it gets no programme of its own; the
+    others get their exact [min, max]. None when some part of the system is infeasible.
+    """
+    result: dict[int, Interval] = {}
+    groups = sorted({family_group(system.keys[i].family) for i in system.hidden})
+    for group in groups:
+        solver = Solver(system, group)
+        if not solver.feasible():
+            return None
+        for i in [i for i in solver.keys if i in system.hidden]:
+            reason = system.hidden[i]
+            low, high = solver.seen(i)
+            if not failing(low, high, reason, system.threshold):
+                result[i] = Interval(low, high, False, frozenset())
+                continue
+            bounds = solver.bounds(i)
+            if bounds is None:
+                return None
+            result[i] = Interval(bounds[0], bounds[1], True, frozenset(bounds[2]))
+    return result
+
+
+def protection_level(threshold: int) -> int:
+    """How wide the interval of a possibly small hidden count must be: half the threshold, rounded up."""
+    return max(1, math.ceil(threshold / 2))
+
+
+def failing(low: int, high: int, reason: str | None, threshold: int) -> bool:
+    """Whether an attacker's interval breaks the protection rule (see the module docstring)."""
+    if high <= low:
+        return True
+    return reason != "protects" and high - low < protection_level(threshold)
+
+
+def published_releases(root: Path, *, leave_out: Path | None = None) -> list[Path]:
+    """The release folders under a publications folder: each period's, and versions kept when replaced."""
+    if not Path(root).is_dir():
+        return []
+    skip = leave_out.resolve() if leave_out is not None else None
+    return [
+        folder
+        for folder in sorted(Path(root).iterdir())
+        if folder.is_dir()
+        and folder.resolve() != skip
+        and (_PERIOD.fullmatch(folder.name) or folder.name.startswith(".replaced-"))
+        and (folder / PUBLIC_REPORT).is_file()
+    ]
+
+
+# --- protecting a candidate release ---------------------------------------------------------------
+
+
+def protect_release(candidate: Path, published: Sequence[Path], *, threshold: int) -> DisclosureResult:
+    """Hide further figures in `candidate` until nothing published pins or narrows a hidden count."""
+    candidate = Path(candidate)
+    earlier = [read_release(Path(p)) for p in published if Path(p).resolve() != candidate.resolve()]
+    hidden_now: list[Figure] = []
+    blocking: list[BlockingFigure] = []
+    already: list[str] = []
+    release = read_release(candidate, candidate=True)
+    link = True
+    for _ in range(MAX_ROUNDS):
+        system = build_system([*earlier, release], threshold, link_snapshots=link)
+        found = intervals(system)
+        if found is None:
+            if not link:
+                return _closed(release, "the published releases contradict one another; check them by hand")
+            # Records were corrected between snapshots: drop the growth-only link (weaker, still sound).
+            link = False
+            continue
+        to_hide: dict[Key, Figure] = {}
+        blocking = []
+        unfixable: list[tuple[int, Interval]] = []
+        for i, interval in found.items():
+            if not failing(interval.low, interval.high, system.hidden[i], threshold):
+                continue
+            options = [
+                f
+                for k in sorted(interval.resting)
+                for f in system.figures[k]
+                if f.candidate and f.value is not None
+            ]
+            if not options:
+                unfixable.append((i, interval))
+                continue
+            pick = min(options, key=lambda f: (f.value, release.figures.index(f)))
+            to_hide.setdefault(pick.key, pick)
+        before = _bounds_before(earlier, [system.keys[i] for i, _ in unfixable], threshold, link)
+        for i, interval in unfixable:
+            known = before.get(system.keys[i])
+            if known is not None and known[0] >= interval.low and known[1] <= interval.high:
+                # Given away already, and this release narrows it no further: nothing left to hide.
+                already.append(system.figures[i][0].locator)
+                continue
+            figure = system.figures[i][0]
+            blocking.append(
+                BlockingFigure(release.name, figure.file, figure.locator, interval.low, interval.high)
+            )
+        if blocking or not to_hide:
+            break
+        hidden_now.extend(to_hide.values())
+        _hide(candidate, release, set(to_hide), threshold)
+        release = read_release(candidate, candidate=True)
+    else:
+        blocking = [
+            BlockingFigure(release.name, PUBLIC_REPORT, "too many rounds of further suppression", 0, 0)
+        ]
+    further = len({f.key for f in hidden_now})
+    if blocking:
+        names = "; ".join(f"{b.figure} ({b.low}–{b.high})" for b in blocking[:5])
+        return DisclosureResult(
+            False,
+            tuple(blocking),
+            further,
+            f"Not published: with the earlier releases, {len(blocking)} hidden figure(s) could be worked "
+            f"out or narrowed too far ({names}).",
+        )
+    note = f" {len(set(already))} figure(s) were already given away by earlier releases." if already else ""
+    return DisclosureResult(
+        True,
+        (),
+        further,
+        f"Checked against {len(earlier)} earlier release(s): {further} more figure(s) withheld so that no "
+        f"hidden count can be worked out.{note}",
+    )
+
+
+def _closed(release: Release, why: str) -> DisclosureResult:
+    figure = BlockingFigure(release.name, PUBLIC_REPORT, why, 0, 0)
+    return DisclosureResult(False, (figure,), 0, f"Not published: {why}.")
+
+
+def _bounds_before(
+    earlier: Sequence[Release], keys: Sequence[Key], threshold: int, link: bool
+) -> dict[Key, tuple[int, int]]:
+    """What the earlier releases alone prove about these figures (or the same counts), where anything."""
+    if not earlier or not keys:
+        return {}
+    system = build_system(earlier, threshold, link_snapshots=link, extra=keys)
+    index = {key: i for i, key in enumerate(system.keys)}
+    solvers: dict[str, Solver] = {}
+    result: dict[Key, tuple[int, int]] = {}
+    for key in keys:
+        i = index.get(key)
+        if i is None:
+            continue
+        if i in system.published:
+            result[key] = (system.published[i], system.published[i])
+            continue
+        group = family_group(key.family)
+        solver = solvers.get(group) or solvers.setdefault(group, Solver(system, group))
+        bounds = solver.bounds(i)
+        if bounds is not None:
+            result[key] = (bounds[0], bounds[1])
+    return result
+
+
+# --- rewriting the candidate's files ----------------------------------------------------------------
+
+_DERIVED = {
+    "count": ("rate", "index", "ci_low", "ci_high", "notable"),
+    "total": ("rate", "reference_rate", "index", "ci_low", "ci_high", "notable"),
+    "searches": ("hit_rate", "ci_low", "ci_high"),
+    "hits": ("hit_rate", "ci_low", "ci_high"),
+}
+
+
+def _hide(candidate: Path, release: Release, keys: set[Key], threshold: int) -> None:
+    """Blank the figures with these keys everywhere in the candidate's report and open data."""
+    report = release.report
+    for figure in release.figures:
+        if figure.key not in keys:
+            continue
+        for kind, where in figure.places:
+            if kind == "row":
+                _blank_row(where, figure.value, threshold)
+            elif kind == "trend_attempts":
+                report["trends"]["attempts"][where] = None
+            elif kind == "annual":
+                report["annual"][where] = None
+            elif kind in ("by_race", "by_division", "by_age", "by_gender"):
+                report["annual"][kind][where] = None
+    # Secondary places: a total shared by many rows, nulled with what it gives away.
+    for section, whole_key, family_of in _SECONDARY:
+        for row in report.get(section) or []:
+            key = family_of(release, row)
+            if key is not None and key in keys and row.get(whole_key) is not None:
+                row[whole_key] = None
+                for derived in _DERIVED[whole_key]:
+                    if derived in row:
+                        row[derived] = None
+    for rows in (report.get("trends") or {}).get("disproportionality") or []:
+        for row in rows:
+            known = tuple(sorted({r["group"] for r in rows}))
+            period = str(report["trends"]["periods"][report["trends"]["disproportionality"].index(rows)])
+            if Key("eng", period, release.snapshot, CITY, known) in keys:
+                for name in ("total", *_DERIVED["total"]):
+                    if name in row:
+                        row[name] = None
+    _reference_rates(report)
+    _sync_counts(report)
+    path = candidate / PUBLIC_REPORT
+    path.write_text(
+        json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    _rewrite_open_data(candidate, release, keys, report)
+
+
+def _known_key(release: Release, row: dict[str, Any]) -> Key | None:
+    known = tuple(sorted({r["group"] for r in release.report.get("disproportionality") or []}))
+    return Key("eng", release.period, release.snapshot, row["area"], known)
+
+
+def _group_key(family: str) -> Any:
+    def key(release: Release, row: dict[str, Any]) -> Key:
+        return Key(family, release.period, release.snapshot, row["area"], (row["group"],))
+
+    return key
+
+
+def _area_key(release: Release, row: dict[str, Any]) -> Key:
+    return Key("eng", release.period, release.snapshot, row["area"], ALL)
+
+
+_SECONDARY = (
+    ("disproportionality", "total", _known_key),
+    ("disparity", "total", _group_key("eng")),
+    ("outcome_test", "searches", _group_key("out:searched")),
+    ("compliance", "total", _area_key),
+)
+
+
+def _blank_row(row: dict[str, Any], value: int | None, threshold: int) -> None:
+    for key, item in list(row.items()):
+        if isinstance(item, int | float | bool) or item is None:
+            row[key] = None
+    row["suppressed"] = True
+    if row.get("suppressed_reason") not in ("small", "protects"):
+        row["suppressed_reason"] = "small" if value is not None and value < threshold else "protects"
+
+
+def _reference_rates(report: dict[str, Any]) -> None:
+    """Null a disparity row's reference rate when the reference group's row of its area is withheld."""
+    reference = (report.get("meta") or {}).get("reference_group") or "White"
+    withheld = {
+        (r["area"], r["measure"])
+        for r in report.get("disparity") or []
+        if r["group"] == reference and (r.get("count") is None or r.get("total") is None)
+    }
+    for row in report.get("disparity") or []:
+        if (row["area"], row["measure"]) in withheld:
+            for name in ("reference_rate", "index", "ci_low", "ci_high", "notable"):
+                row[name] = None
+
+
+def _sync_counts(report: dict[str, Any]) -> None:
+    """Keep figures that repeat a withheld count withheld too (data quality, annual tables)."""
+    annual = report.get("annual") or {}
+    quality = report.get("data_quality") or {}
+    if isinstance(quality, dict):
+        if "rows" in quality:
+            quality["rows"] = annual.get("attempts", quality.get("rows"))
+        same_as = {
+            "perceived_race": (annual.get("by_race") or {}).get(UNKNOWN),
+            "perceived_gender": (annual.get("by_gender") or {}).get("unknown"),
+            "perceived_age": (annual.get("by_age") or {}).get("not recorded"),
+        }
+        for item in quality.get("fields") or []:
+            if item.get("field") in same_as and same_as[item["field"]] is None:
+                item["count"] = None
+    meta = report.get("meta") or {}
+    if annual and annual.get("attempts") is None and "rows" in meta:
+        meta["rows"] = None
+
+
+def _rewrite_open_data(candidate: Path, release: Release, keys: set[Key], report: dict[str, Any]) -> None:
+    """Rewrite the open-data files from the rewritten report, and the trend table's withheld cells."""
+    folder = candidate / OPEN_DATA
+    if not folder.is_dir():
+        return
+    from fairengage.reports import open_data
+
+    for section in ("disproportionality", "disparity", "outcome_test", "compliance"):
+        if (folder / f"{section}.csv").is_file() and report.get(section):
+            frame = open_data.section_frame(section, report[section])
+            reasons = [
+                row.get("suppressed_reason") if row.get("suppressed") else None for row in report[section]
+            ]
+            if any(reasons) and "suppressed_reason" not in frame.columns:
+                frame["suppressed_reason"] = pd.array(reasons, dtype="string")
+            for suffix in ("csv", "parquet"):
+                open_data.write_frame(frame, folder / f"{section}.{suffix}")
+    trend = folder / TREND_FILE
+    if trend.is_file():
+        frame = pd.read_csv(trend, dtype={"period": "string", "perceived_race": "string"})
+        frame["count"] = frame["count"].astype("Int64")
+        frame["count_suppressed"] = frame["count_suppressed"].astype("boolean")
+        rows = {i for f in release.figures if f.key in keys for kind, i in f.places if kind == "trend_csv"}
+        reason_column = "count_suppressed_reason"
+        for i in sorted(rows):
+            value = frame.at[i, "count"]
+            frame.at[i, "count"] = pd.NA
+            frame.at[i, "count_suppressed"] = True
+            if reason_column not in frame.columns:
+                frame[reason_column] = pd.array([pd.NA] * len(frame), dtype="string")
+            frame.at[i, reason_column] = (
+                "small" if value is not pd.NA and value < release.threshold else "protects"
+            )
+        for suffix in ("csv", "parquet"):
+            open_data.write_frame(frame, folder / f"{TREND_FILE.removesuffix('.csv')}.{suffix}")
+    if (folder / PUBLIC_REPORT).is_file():
+        (folder / PUBLIC_REPORT).write_text(
+            json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+        )
+    open_data.refresh_manifest(folder)

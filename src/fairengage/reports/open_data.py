@@ -206,6 +206,30 @@ def open_data(
     return written
 
 
+def refresh_manifest(out_dir: Path) -> None:
+    """Recompute the manifest's sizes and checksums after files were rewritten (reports/disclosure.py)."""
+    path = Path(out_dir) / MANIFEST
+    if not path.is_file():
+        return
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for entry in manifest.get("files") or []:
+        file = Path(out_dir) / entry["name"]
+        if file.is_file():
+            entry["bytes"] = file.stat().st_size
+            entry["sha256"] = hashlib.sha256(file.read_bytes()).hexdigest()
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def section_frame(section: str, public: list[dict]) -> pd.DataFrame:
+    """A public report section as written to open data (see `_section_frame`)."""
+    return _section_frame(section, public)
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write one open-data frame as CSV or Parquet, by the path's suffix."""
+    _write(frame, path)
+
+
 def _section_frame(section: str, public: list[dict]) -> pd.DataFrame:
     """A public report section as a typed frame, with `<count>_suppressed` beside each count.
 
