@@ -777,21 +777,6 @@ def failing(low: int, high: int, reason: str | None, threshold: int) -> bool:
     return reason != "protects" and high - low < protection_level(threshold)
 
 
-def published_releases(root: Path, *, leave_out: Path | None = None) -> list[Path]:
-    """The release folders under a publications folder: each period's, and versions kept when replaced."""
-    if not Path(root).is_dir():
-        return []
-    skip = leave_out.resolve() if leave_out is not None else None
-    return [
-        folder
-        for folder in sorted(Path(root).iterdir())
-        if folder.is_dir()
-        and folder.resolve() != skip
-        and (_PERIOD.fullmatch(folder.name) or folder.name.startswith(".replaced-"))
-        and (folder / PUBLIC_REPORT).is_file()
-    ]
-
-
 # --- protecting a candidate release ---------------------------------------------------------------
 
 
