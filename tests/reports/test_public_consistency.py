@@ -43,14 +43,25 @@ def published(tmp_path_factory) -> Path:
         table_path=root / "t.parquet",
         benchmark_path=default_benchmark_path(),
         period="2025",
-        out_dir=root / "publications" / "2025",
+        out_dir=root / "publications" / "2025" / "v1",
         settings=Settings(),
     )
+    index_release(root / "publications", "2025")
     return root / "publications"
 
 
+def index_release(root: Path, period: str) -> None:
+    """List `<period>/v1` in releases.json, as the publishing service does once a release is approved."""
+    import json
+
+    index_path = root / "releases.json"
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {"releases": []}
+    index["releases"].append({"period": period, "version": 1, "folder": f"{period}/v1"})
+    index_path.write_text(json.dumps(index))
+
+
 def read_csv(folder: Path, name: str) -> list[dict[str, str]]:
-    with (folder / "2025" / "open-data" / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+    with (folder / "2025" / "v1" / "open-data" / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -228,7 +239,7 @@ def test_every_filter_combination_tells_the_same_figures_in_true_words(pages, op
     assert first.status_code == 200
     areas, groups = options(first.text, "division"), options(first.text, "group")
     assert "ALL" in areas and set(DIVISIONS) <= set(areas) and len(groups) >= 5
-    report = report_tables((published / "2025" / "public.html").read_text(encoding="utf-8"))
+    report = report_tables((published / "2025" / "v1" / "public.html").read_text(encoding="utf-8"))
     city_groups = report["Group|Engagements|Index|95% CI|Notable"]
     by_division = report["Division|Engagements|Share"]
     reasons_seen: set[str] = set()
@@ -262,8 +273,9 @@ def test_a_partial_period_says_so_on_the_dashboard(settings, client, published, 
     import json
     import shutil
 
-    folder = tmp_path / "publications" / "2026"
-    shutil.copytree(published / "2025", folder)
+    folder = tmp_path / "publications" / "2026" / "v1"
+    shutil.copytree(published / "2025" / "v1", folder)
+    index_release(tmp_path / "publications", "2026")
     public = json.loads((folder / "report.public.json").read_text())
     public["meta"]["period"] = {
         "first_date": "2026-01-01",
