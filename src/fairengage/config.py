@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     login_account_limit: int = Field(default=5, ge=0)
     login_client_limit: int = Field(default=20, ge=0)
     login_window: int = Field(default=15 * 60, gt=0)
+    # The password policy's minimum length (access/password_policy.py); below 12 it is not a policy.
+    password_min_length: int = Field(default=12, ge=12, le=200)
     debug: bool = False
     max_page_size: int = 200
     # Seconds between rounds of sealing journalled audit entries into the hash chain (access/sealer.py).

@@ -50,16 +50,16 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
     sessions = session_factory(engine_for(settings.database_url))
     today = datetime.now(settings.tz).date()
     users = [
-        DemoUser("officer", "officer", secrets.token_urlsafe(9), f"badge {DEMO_BADGE}, 14 Division"),
+        DemoUser("officer", "officer", secrets.token_urlsafe(12), f"badge {DEMO_BADGE}, 14 Division"),
         DemoUser(
             "supervisor",
             "supervisor",
-            secrets.token_urlsafe(9),
+            secrets.token_urlsafe(12),
             f"badge {SUPERVISOR_BADGE}, reviews 14 Division",
         ),
-        DemoUser("analyst", "analyst", secrets.token_urlsafe(9), "reports"),
-        DemoUser("auditor", "auditor", secrets.token_urlsafe(9), "audit log"),
-        DemoUser("admin", "admin", secrets.token_urlsafe(9), "users, officers; approves restricted reads"),
+        DemoUser("analyst", "analyst", secrets.token_urlsafe(12), "reports"),
+        DemoUser("auditor", "auditor", secrets.token_urlsafe(12), "audit log"),
+        DemoUser("admin", "admin", secrets.token_urlsafe(12), "users, officers; approves restricted reads"),
     ]
     with transaction(sessions) as session:
         officers.add(
@@ -88,6 +88,8 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
                 password=user.password,
                 badge=badges.get(user.role),
                 actor="demo",
+                # The printed demo passwords are for trying the system straight away, not to be changed.
+                temporary=False,
             )
         retention.delegate(
             session=session, username="admin", granted_by="Chief of Police (demo)", note="demo delegation"
