@@ -345,3 +345,34 @@ def test_cli_reset_password(runner, app, world, sessions):
 def test_cli_reset_unknown_user_is_one_line(runner):
     r = runner.invoke(cli.app, ["users", "reset-password", "nobody"])
     assert r.exit_code == 1 and r.output.strip() == "error: no user named nobody"
+
+
+def test_temporary_user_can_sign_out(app, admin, sessions):
+    assert add_by_admin(admin, "leaving", "given-by-the-admin-3").status_code == 303
+    user = TestClient(app)
+    sign_in(user, "leaving", "given-by-the-admin-3")
+    token = csrf_of(user.get("/account/password").text)
+    assert user.post("/logout", data={"csrftoken": token}, follow_redirects=False).status_code == 303
+    r = user.get("/account/password", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_reset_of_a_deactivated_or_unknown_user_is_refused(admin, world, sessions):
+    world.user("gone", "analyst", password=PASSWORD)
+    token = csrf_of(admin.get("/admin/users").text)
+    admin.post("/admin/users/gone/active", data={"active": "false", "csrftoken": token})
+    with sessions() as s:
+        before = access.get(session=s, username="gone").password_hash
+    token = csrf_of(admin.get("/admin/users").text)
+    r = admin.post("/admin/users/gone/password", data={"csrftoken": token}, follow_redirects=False)
+    assert r.status_code == 422 and "Reactivate the user before resetting" in r.text
+    with sessions() as s:
+        assert access.get(session=s, username="gone").password_hash == before
+    r = admin.post("/admin/users/nobody/password", data={"csrftoken": token}, follow_redirects=False)
+    assert r.status_code == 404
+
+
+def test_a_form_with_missing_fields_is_refused_in_plain_words(browser):
+    token = csrf_of(browser.get("/account/password").text)
+    r = browser.post("/account/password", data={"csrftoken": token}, follow_redirects=False)
+    assert r.status_code == 422 and "The current password is not right." in r.text

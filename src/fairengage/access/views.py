@@ -207,9 +207,10 @@ def password_page(request: Request, principal: Principal = Depends(page_principa
 @router.post(PASSWORD_CHANGE_PATH, response_model=None)
 def change_password(
     request: Request,
-    current: Annotated[str, Form(max_length=1000)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "",
-    confirm: Annotated[str, Form(max_length=1000)] = "",
+    # Empty when missing, so that a form sent without a field gets the page's own messages.
+    current: str = Form("", max_length=1000),
+    password: str = Form("", max_length=1000),
+    confirm: str = Form("", max_length=1000),
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
 ) -> Response:
