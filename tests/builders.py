@@ -51,6 +51,7 @@ class World:
                 badge=badge,
                 division=division,
                 actor="test",
+                temporary=False,
             )
 
     def token(self, username: str) -> str:

@@ -8,7 +8,13 @@ import subprocess
 import sys
 from datetime import date
 
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+
+from access.estate import csrf_of
+from fairengage.access.permissions import ROLES
+from fairengage.app import create_app
+from fairengage.config import Settings
 
 
 def test_demo_builds_a_working_database(tmp_path):
@@ -44,6 +50,8 @@ def test_demo_builds_a_working_database(tmp_path):
             text("SELECT u.username, u.role FROM approver_delegations d JOIN users u ON u.id = d.user_id")
         ).all()
         assert [tuple(h) for h in holders] == [("approver", "auditor")]
+        # The printed passwords are for trying the system at once: none is temporary.
+        assert conn.execute(text("SELECT count(*) FROM users WHERE password_temporary")).scalar() == 0
         statuses = dict(conn.execute(text("SELECT status, count(*) FROM engagements GROUP BY status")).all())
         assert statuses.get("approved", 0) > 0 and statuses.get("pending_review", 0) > 0
     # Last year's reports are published through the one publishing path: built by the analyst, approved by
@@ -56,7 +64,28 @@ def test_demo_builds_a_working_database(tmp_path):
     assert not names & {"engagements.parquet", "governance.json"}, names
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT status, built_by, approved_by FROM publication_releases")).all()
-    assert [tuple(r) for r in rows] == [("published", "analyst", "approver")]
+    assert [tuple(r) for r in rows] == [("published", "analyst", "publisher")]
     index = json.loads((publications / "releases.json").read_text())
     assert [e["folder"] for e in index["releases"]] == [f"{date.today().year - 1}/v1"]
-    assert "approver" in run.stdout
+    assert "publisher" in run.stdout and "approver" in run.stdout
+
+    # Each printed user signs in straight into their work, not onto the change-password page.
+    lines = [line for line in run.stdout.splitlines() if "│" in line]
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines]
+    printed = {row[0]: row[1] for row in rows if len(row) == 4 and row[2] in ROLES}
+    assert set(ROLES) <= set(printed)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'fairengage-demo.db'}",
+        secret_key=env["FAIRENGAGE_SECRET_KEY"],
+        publications_dir=str(tmp_path / "publications"),
+    )
+    for username, password in printed.items():
+        client = TestClient(create_app(settings))
+        token = csrf_of(client.get("/login").text)
+        r = client.post(
+            "/login",
+            data={"username": username, "password": password, "csrftoken": token},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"] != "/account/password", username
+        assert client.get(r.headers["location"], follow_redirects=False).status_code == 200, username

@@ -145,6 +145,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _login(request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
+    from fairengage.web.deps import PASSWORD_CHANGE_PATH, PasswordChangeRequired
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _temporary_password(request: Request, exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse(PASSWORD_CHANGE_PATH, status_code=303)
+
     for module in ROUTERS:
         app.include_router(importlib.import_module(module).router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

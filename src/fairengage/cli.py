@@ -101,9 +101,22 @@ def users_add(
             badge=badge,
             division=division,
             actor=CLI_ACTOR,
+            min_length=get_settings().password_min_length,
         )
     )
-    out.print(f"added {role} {name}")
+    note = " (temporary password: to be changed at first sign-in)" if password else ""
+    out.print(f"added {role} {name}{note}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(name: str) -> None:
+    """Give a user a new temporary password (printed once) and end their signed-in sessions."""
+    from fairengage.access import service as access
+    from fairengage.access.principal import CLI_ACTOR
+
+    password = _run_cli_service(lambda s: access.reset_password(session=s, username=name, actor=CLI_ACTOR))
+    out.print(f"temporary password for {name}: {password}", markup=False, highlight=False, soft_wrap=True)
+    out.print("it is shown only once; they must choose their own at their next sign-in", markup=False)
 
 
 @tokens_app.command("create")

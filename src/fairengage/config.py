@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     complaint_client_limit: int = Field(default=10, ge=0)
     complaint_code_limit: int = Field(default=3, ge=0)
     complaint_window: int = Field(default=24 * 3600, gt=0)
+    # The password policy's minimum length (access/password_policy.py); below 12 it is not a policy.
+    password_min_length: int = Field(default=12, ge=12, le=200)
     debug: bool = False
     max_page_size: int = 200
     # Seconds between rounds of sealing journalled audit entries into the hash chain (access/sealer.py).

@@ -69,22 +69,22 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
     sessions = session_factory(engine_for(settings.database_url))
     today = datetime.now(settings.tz).date()
     users = [
-        DemoUser("officer", "officer", secrets.token_urlsafe(9), f"badge {DEMO_BADGE}, 14 Division"),
+        DemoUser("officer", "officer", secrets.token_urlsafe(12), f"badge {DEMO_BADGE}, 14 Division"),
         DemoUser(
             "supervisor",
             "supervisor",
-            secrets.token_urlsafe(9),
+            secrets.token_urlsafe(12),
             f"badge {SUPERVISOR_BADGE}, reviews 14 Division",
         ),
-        DemoUser("analyst", "analyst", secrets.token_urlsafe(9), "reports: builds releases"),
-        # Publishing takes two people: the analyst builds a release, the approver publishes it.
-        DemoUser("approver", "analyst", secrets.token_urlsafe(9), "reports: approves releases"),
-        DemoUser("auditor", "auditor", secrets.token_urlsafe(9), "audit log"),
-        DemoUser("admin", "admin", secrets.token_urlsafe(9), "users, officers, rule sets"),
+        DemoUser("analyst", "analyst", secrets.token_urlsafe(12), "reports: builds releases"),
+        # Publishing takes two people: the analyst builds a release, the publisher approves it.
+        DemoUser("publisher", "analyst", secrets.token_urlsafe(12), "reports: approves releases"),
+        DemoUser("auditor", "auditor", secrets.token_urlsafe(12), "audit log"),
+        DemoUser("admin", "admin", secrets.token_urlsafe(12), "users, officers, rule sets"),
         # The chief's designate: never the administrator, who could make an account to ask with and
         # then approve its request (separation of duties, docs/governance.md).
         DemoUser(
-            "approver", "auditor", secrets.token_urlsafe(9), "approves restricted reads (chief's delegation)"
+            "approver", "auditor", secrets.token_urlsafe(12), "approves restricted reads (chief's delegation)"
         ),
     ]
     with transaction(sessions) as session:
@@ -114,6 +114,8 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
                 password=user.password,
                 badge=badges.get(user.role),
                 actor="demo",
+                # The printed demo passwords are for trying the system straight away, not to be changed.
+                temporary=False,
             )
         retention.delegate(
             session=session, username="approver", granted_by="Chief of Police (demo)", note="demo delegation"
@@ -206,14 +208,14 @@ def settle_reviews(*, session, settings: Settings, today: date) -> None:  # type
 def publish_report(*, settings: Settings, sessions, period: str) -> Path:  # type: ignore[no-untyped-def]
     """Publish last year's reports, so the public dashboard has figures from the first visit.
 
-    Through the one publishing path, as a service would: the analyst builds the release, the approver
+    Through the one publishing path, as a service would: the analyst builds the release, the publisher
     (a second person) publishes it.
     """
     from fairengage.publishing import service as publishing
 
     built = publishing.build_release(sessions=sessions, settings=settings, period=period, actor="analyst")
     published = publishing.approve(
-        sessions=sessions, settings=settings, release_id=built.id, actor="approver"
+        sessions=sessions, settings=settings, release_id=built.id, actor="publisher"
     )
     return published.path(publishing.root_of(settings))
 

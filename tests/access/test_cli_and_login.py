@@ -41,7 +41,7 @@ def test_officer_user_token_round_trip(runner, client, sessions):
     r = runner.invoke(
         cli.app,
         ["users", "add", "dsingh", "--role", "officer", "--badge", "T5001", "--password-stdin"],
-        input="s3cret-pass\n",
+        input="s3cret-pass-word\n",
     )
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli.app, ["tokens", "create", "dsingh"])
@@ -111,11 +111,11 @@ def test_login_needs_csrf_and_right_password(client, world):
 
 def test_login_redirect_stays_on_site(client, world):
     world.officer("T301")
-    world.user("o301", "officer", badge="T301", password="pw-301-pw")
+    world.user("o301", "officer", badge="T301", password="pw-301-pw-xy")
     token = csrf_of(client.get("/login").text)
     r = client.post(
         "/login",
-        data={"username": "o301", "password": "pw-301-pw", "csrftoken": token, "next": "//evil.example/"},
+        data={"username": "o301", "password": "pw-301-pw-xy", "csrftoken": token, "next": "//evil.example/"},
         follow_redirects=False,
     )
     assert r.headers["location"] == "/engagements/new"

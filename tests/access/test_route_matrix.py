@@ -50,6 +50,9 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/transparency/audit/checkpoints.json"): "public",
     ("GET", "/transparency/audit/key"): "public",
     ("GET", "/transparency/audit/consistency"): "public",
+    # One's own account
+    ("GET", "/account/password"): "signed-in",
+    ("POST", "/account/password"): "signed-in",
     # JSON API (bearer tokens)
     ("POST", "/api/v1/engagements"): ("engagements:create",),
     ("GET", "/api/v1/engagements"): ("engagements:read",),
@@ -105,6 +108,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("POST", "/admin/users"): ("users:manage",),
     ("POST", "/admin/users/{username}/role"): ("users:manage",),
     ("POST", "/admin/users/{username}/active"): ("users:manage",),
+    ("POST", "/admin/users/{username}/password"): ("users:manage",),
     ("GET", "/admin/officers"): ("officers:manage",),
     ("POST", "/admin/officers"): ("officers:manage",),
     ("POST", "/admin/officers/{badge}/training"): ("officers:manage",),
@@ -260,6 +264,12 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/admin/users/{username}/active"): lambda c: c.post(
         "/admin/users/target/active", {"active": "false"}
+    ),
+    ("POST", "/admin/users/{username}/password"): lambda c: c.post("/admin/users/target/password", {}),
+    ("GET", "/account/password"): lambda c: c.get("/account/password"),
+    # A wrong current password: refused without changing anything, so the caller stays signed in.
+    ("POST", "/account/password"): lambda c: c.post(
+        "/account/password", {"current": "not-my-password", "password": "x" * 20, "confirm": "x" * 20}
     ),
     ("GET", "/admin/officers"): lambda c: c.get("/admin/officers"),
     ("POST", "/admin/officers"): lambda c: c.post(

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fairengage import policy
+from fairengage.access import password_policy
 from fairengage.access import service as access
 from fairengage.access.audit_views import require
 from fairengage.access.permissions import ROLES
 from fairengage.access.principal import Principal
+from fairengage.access.views import password_errors
 from fairengage.errors import Conflict, DomainError, NotFound, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.officers.models import Officer
@@ -31,7 +33,6 @@ from fairengage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-MIN_PASSWORD_LENGTH = 12
 # Officers whose training lapses within this many days are listed first, with a warning, so that
 # refresher training can be booked before the training gate (O. Reg. 58/16 s.11) stops their records.
 EXPIRY_WARNING_DAYS = 60
@@ -81,6 +82,7 @@ def _users_page(
     values: dict[str, str] | None = None,
     row_errors: Errors | None = None,
     status_code: int = 200,
+    reset: dict[str, str] | None = None,
 ) -> HTMLResponse:
     return render(
         request,
@@ -94,7 +96,8 @@ def _users_page(
             "v": values or {},
             "row_errors": row_errors or {},
             "notice": _take_flash(request),
-            "min_password": MIN_PASSWORD_LENGTH,
+            "min_password": settings_of(request).password_min_length,
+            "reset": reset,
         },
         status_code=status_code,
     )
@@ -110,7 +113,7 @@ def users_page(
     return _users_page(request, session)
 
 
-def _check_new_user(session: Session, values: dict[str, str], password: str) -> Errors:
+def _check_new_user(session: Session, values: dict[str, str], password: str, min_length: int) -> Errors:
     errors: Errors = {}
     if not values["username"]:
         errors["username"] = [N_("Enter a username.")]
@@ -122,10 +125,9 @@ def _check_new_user(session: Session, values: dict[str, str], password: str) -> 
         errors["badge"] = [N_("No officer has this badge. Add the officer first.")]
     if values["division"] and not officers.division_exists(session=session, code=values["division"]):
         errors["division"] = [N_("Choose one of the service's divisions.")]
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = [
-            (N_("The password needs at least %(n)s characters."), {"n": MIN_PASSWORD_LENGTH})
-        ]
+    refused = password_policy.problems(password, username=values["username"], min_length=min_length)
+    if refused:
+        errors.update(password_errors(RecordRefused("password", refused), min_length))
     return errors
 
 
@@ -141,6 +143,7 @@ REFUSALS = {
         "This user holds the chief's delegation to approve restricted reads, and an approver may not also "
         "administer users. The chief must withdraw the delegation first."
     ),
+    ("username", "ACTIVE"): N_("Reactivate the user before resetting their password."),
 }
 
 
@@ -170,7 +173,8 @@ def add_user(
         "badge": badge.strip(),
         "division": division.strip(),
     }
-    errors = _check_new_user(session, values, password)
+    min_length = settings_of(request).password_min_length
+    errors = _check_new_user(session, values, password, min_length)
     if not errors:
         try:
             access.add_user(
@@ -181,6 +185,7 @@ def add_user(
                 badge=values["badge"] or None,
                 division=values["division"] or None,
                 actor=principal.username,
+                min_length=min_length,
             )
         except Conflict:
             errors = {"username": [N_("A user with this name already exists.")]}
@@ -236,6 +241,28 @@ def change_active(
         message = N_("%(name)s was deactivated: they can no longer sign in or use API tokens.")
     _flash(request, message, name=username)
     return RedirectResponse(f"/admin/users#user-{username}", status_code=303)
+
+
+@router.post("/admin/users/{username}/password", response_model=None)
+def reset_password(
+    username: str,
+    request: Request,
+    principal: Principal = Depends(require("users:manage")),
+    session: Session = DB_SESSION,
+) -> Response:
+    """Give a user a new temporary password, shown once on this page, and end their sessions."""
+    if username == principal.username:
+        # An administrator changes their own password on the account page, with the current one.
+        messages: list[Message] = [N_("Change your own password on the Change password page.")]
+        return _users_page(request, session, row_errors={f"reset-{username}": messages}, status_code=422)
+    try:
+        password = access.reset_password(session=session, username=username, actor=principal.username)
+    except RecordRefused as exc:
+        session.rollback()
+        messages = [m for ms in _refusal_errors(exc).values() for m in ms]
+        return _users_page(request, session, row_errors={f"reset-{username}": messages}, status_code=422)
+    # Shown in this answer, not after a redirect: the flash notice travels in a signed but readable cookie.
+    return _users_page(request, session, reset={"username": username, "password": password})
 
 
 # ------------------------------------------------------------------------------------------- officers

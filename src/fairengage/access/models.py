@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fairengage.db import Base, UTCDateTime
@@ -23,6 +23,9 @@ class User(Base):
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     division_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set by someone else (an administrator, the command line): the user must choose their own at the
+    # next sign-in, so whoever set it cannot go on using the account as that person.
+    password_temporary: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Who set the account up, last changed its role and last reactivated it: an approver of restricted
     # reads may not decide a request filed from an account they shaped (separation of duties).
@@ -62,7 +65,8 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Why it ended early: "logout", "replaced" (a new sign-in in the same browser) or "deactivated".
+    # Why it ended early: "logout", "replaced" (a new sign-in in the same browser), "deactivated",
+    # "password" (the user changed it elsewhere) or "reset" (an administrator reset it).
     end_reason: Mapped[str | None] = mapped_column(String(20))
     user: Mapped[User] = relationship(lazy="joined")
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from fairengage.access import audit, sessions
+from fairengage.access import audit, password_policy, sessions
 from fairengage.access.models import ApiToken, User
 from fairengage.access.passwords import hash_password, verify_password
 from fairengage.access.permissions import ROLES, scope_of
@@ -20,6 +20,8 @@ from fairengage.officers import service as officers
 from fairengage.officers.models import Officer
 from fairengage.retention.models import ApproverDelegation
 
+# The policy minimum when no setting is passed (Settings.password_min_length has the same default).
+DEFAULT_MIN_LENGTH = 12
 TOKEN_PREFIX = "fe_"  # noqa: S105  # nosec B105 # a public marker so leaked tokens are recognisable
 # Token lifetimes in days (docs/security.md): the CLI passes FAIRENGAGE_TOKEN_LIFETIME_DAYS or --days.
 DEFAULT_TOKEN_DAYS = 90
@@ -50,8 +52,16 @@ def add_user(
     badge: str | None = None,
     division: str | None = None,
     actor: str,
+    min_length: int = DEFAULT_MIN_LENGTH,
+    temporary: bool = True,
 ) -> User:
-    """Add a user; an officer is linked to their officer record by badge, a supervisor to a division."""
+    """Add a user; an officer is linked to their officer record by badge, a supervisor to a division.
+
+    The password is someone else's choice, so it is temporary unless `temporary` is False (the demo,
+    tests): the user must choose their own at the next sign-in.
+    """
+    if password is not None:
+        password_policy.check(password, username=username, min_length=min_length)
     if role not in ROLES:
         raise RecordRefused(
             f"unknown role {role}",
@@ -76,6 +86,7 @@ def add_user(
         username=username,
         role=role,
         password_hash=hash_password(password) if password else None,
+        password_temporary=bool(password) and temporary,
         officer=officer,
         division_code=division,
         created_at=datetime.now(UTC),
@@ -394,3 +405,74 @@ def set_active(*, session: Session, username: str, active: bool, actor: str) -> 
         details={"tokens_revoked": revoked, "sessions_ended": ended} if not active else {},
     )
     return user
+
+
+# A temporary password is 16 characters of 96 random bits: unguessable, and short enough to read out.
+_TEMPORARY_BYTES = 12
+
+
+def change_own_password(
+    *, session: Session, username: str, current: str, new: str, min_length: int, keep_session: str | None
+) -> User:
+    """Replace the user's password after checking the current one; their other sessions end.
+
+    `keep_session` is the id of the browser session making the change, which stays signed in.
+    """
+    user = get_or_raise(session=session, username=username)
+    if not verify_password(user.password_hash, current):
+        raise RecordRefused(
+            "the current password is not right",
+            [FieldError("current", "PASSWORD-CURRENT", "the current password is not right")],
+        )
+    password_policy.check(new, username=username, min_length=min_length)
+    if verify_password(user.password_hash, new):
+        # Re-entering a temporary password would keep a password someone else knows.
+        raise RecordRefused(
+            "the new password is the current one",
+            [FieldError("password", password_policy.RULE_SAME, "choose a password other than the current")],
+        )
+    was_temporary = user.password_temporary
+    user.password_hash = hash_password(new)
+    user.password_temporary = False
+    now = datetime.now(UTC)
+    # A password change is also how people lock out someone who learned the old one, so every other
+    # browser signed in as this user ends; API tokens are separate credentials and stay.
+    ended = sessions.end_all_but(
+        session=session, user_id=user.id, keep=keep_session, now=now, reason="password"
+    )
+    session.flush()
+    audit.append(
+        session,
+        actor=username,
+        action="password.change",
+        entity="user",
+        entity_id=username,
+        purpose="account",
+        details={"was_temporary": was_temporary, "sessions_ended": ended},
+    )
+    return user
+
+
+def reset_password(*, session: Session, username: str, actor: str) -> str:
+    """Give the user a new temporary password (returned, shown once) and end their sessions."""
+    user = get_or_raise(session=session, username=username)
+    if not user.active:
+        raise RecordRefused(
+            f"{username} is deactivated",
+            [FieldError("username", "ACTIVE", "reactivate the user before resetting their password")],
+        )
+    password = secrets.token_urlsafe(_TEMPORARY_BYTES)
+    user.password_hash = hash_password(password)
+    user.password_temporary = True
+    ended = sessions.end_all(session=session, user_id=user.id, now=datetime.now(UTC), reason="reset")
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="password.reset",
+        entity="user",
+        entity_id=username,
+        purpose="administration",
+        details={"sessions_ended": ended},
+    )
+    return password

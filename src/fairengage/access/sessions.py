@@ -77,6 +77,17 @@ def end_all(*, session: Session, user_id: int, now: datetime, reason: str) -> in
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
+def end_all_but(*, session: Session, user_id: int, keep: str | None, now: datetime, reason: str) -> int:
+    """End every live session of a user except the one with id `keep`; how many were ended."""
+    query = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(UserSession.digest != _digest(keep))
+    result = session.execute(
+        query.values(ended_at=now, end_reason=reason).execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 def prune(*, session: Session, settings: Settings, now: datetime) -> int:
     """Delete sessions past their absolute lifetime, ended or not; none of them can be used again."""
     cutoff = now - timedelta(seconds=settings.session_max_age)

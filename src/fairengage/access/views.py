@@ -11,10 +11,17 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Message, Scope, Send
 
-from fairengage.access import audit, sessions, throttle
+from fairengage.access import audit, password_policy, sessions, throttle
 from fairengage.access import service as access
 from fairengage.access.principal import Principal
-from fairengage.web.deps import DB_SESSION, optional_page_principal, settings_of
+from fairengage.errors import RecordRefused
+from fairengage.web.deps import (
+    DB_SESSION,
+    PASSWORD_CHANGE_PATH,
+    optional_page_principal,
+    page_principal,
+    settings_of,
+)
 from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.templating import render
 
@@ -106,6 +113,9 @@ def login(
         entity_id=user.username,
         purpose="sign-in",
     )
+    if user.password_temporary:
+        # Someone else set this password: the user chooses their own before anything else.
+        return RedirectResponse(PASSWORD_CHANGE_PATH, status_code=303)
     return RedirectResponse(safe_next(next) or HOME_BY_ROLE.get(user.role, "/"), status_code=303)
 
 
@@ -141,6 +151,89 @@ def logout(request: Request, session: Session = DB_SESSION) -> RedirectResponse:
         )
     request.session.clear()
     return RedirectResponse("/", status_code=303)
+
+
+# The policy's refusals as the sentence shown beside the field, by field and rule.
+PASSWORD_REFUSALS = {
+    ("current", "PASSWORD-CURRENT"): N_("The current password is not right."),
+    ("password", password_policy.RULE_LENGTH): N_("The password needs at least %(n)s characters."),
+    ("password", password_policy.RULE_USERNAME): N_("The password must not contain the username."),
+    ("password", password_policy.RULE_COMMON): N_(
+        "This password is on a list of common or breached passwords. Choose another."
+    ),
+    ("password", password_policy.RULE_SAME): N_("Choose a password other than your current one."),
+}
+
+
+def password_errors(exc: RecordRefused, min_length: int) -> dict[str, list[object]]:
+    """A policy refusal as the messages shown beside each field of a password form."""
+    errors: dict[str, list[object]] = {}
+    for error in exc.errors:
+        text = PASSWORD_REFUSALS.get((error.field, error.rule), N_("This change breaks a rule."))
+        message = (text, {"n": min_length}) if error.rule == password_policy.RULE_LENGTH else text
+        errors.setdefault(error.field, []).append(message)
+    return errors
+
+
+def _password_page(
+    request: Request, *, errors: dict[str, list[object]] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    user = request.state.principal
+    return render(
+        request,
+        "account_password.html",
+        {
+            "errors": errors or {},
+            "min_length": settings_of(request).password_min_length,
+            "temporary": _is_temporary(request, user),
+            "done": request.session.pop("password_changed", False),
+        },
+        status_code=status_code,
+    )
+
+
+def _is_temporary(request: Request, principal: Principal) -> bool:
+    with request.app.state.sessions() as session:
+        user = access.get(session=session, username=principal.username)
+        return bool(user and user.password_temporary)
+
+
+@router.get(PASSWORD_CHANGE_PATH, response_class=HTMLResponse)
+def password_page(request: Request, principal: Principal = Depends(page_principal)) -> HTMLResponse:
+    """The form to change one's own password: the current one, and the new one twice."""
+    return _password_page(request)
+
+
+@router.post(PASSWORD_CHANGE_PATH, response_model=None)
+def change_password(
+    request: Request,
+    # Empty when missing, so that a form sent without a field gets the page's own messages.
+    current: str = Form("", max_length=1000),
+    password: str = Form("", max_length=1000),
+    confirm: str = Form("", max_length=1000),
+    principal: Principal = Depends(page_principal),
+    session: Session = DB_SESSION,
+) -> Response:
+    """Check the current password and the policy, store the new one and end the user's other sessions."""
+    min_length = settings_of(request).password_min_length
+    if password != confirm:
+        errors: dict[str, list[object]] = {"confirm": [N_("The two new passwords are not the same.")]}
+        return _password_page(request, errors=errors, status_code=422)
+    token = request.session.get(sessions.COOKIE_KEY)
+    try:
+        access.change_own_password(
+            session=session,
+            username=principal.username,
+            current=current,
+            new=password,
+            min_length=min_length,
+            keep_session=token if isinstance(token, str) else None,
+        )
+    except RecordRefused as exc:
+        session.rollback()
+        return _password_page(request, errors=password_errors(exc, min_length), status_code=422)
+    request.session["password_changed"] = True
+    return RedirectResponse(PASSWORD_CHANGE_PATH, status_code=303)
 
 
 async def csrf_refused(scope: Scope, send: Send, reason: object) -> None:

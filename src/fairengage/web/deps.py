@@ -25,6 +25,20 @@ class LoginRequired(DomainError):
     slug = "login-required"
 
 
+class PasswordChangeRequired(DomainError):
+    """The user's password is temporary; the handler sends them to choose their own first."""
+
+    status = 303
+    title = "Choose a new password"
+    slug = "password-change-required"
+
+
+# The page where a temporary password is replaced; the only signed-in page open to its holder.
+PASSWORD_CHANGE_PATH = "/account/password"  # noqa: S105  # nosec B105 # a path, not a password
+# Pages a user with a temporary password may still reach: the change page, and signing out or in.
+_OPEN_WITH_TEMPORARY_PASSWORD = frozenset({PASSWORD_CHANGE_PATH, "/login", "/logout"})
+
+
 def settings_of(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
@@ -98,6 +112,9 @@ def optional_page_principal(request: Request) -> Principal | None:
     user = _session_user(request)
     principal = Principal.of(user) if user else None
     request.state.principal = principal
+    if user is not None and user.password_temporary and request.url.path not in _OPEN_WITH_TEMPORARY_PASSWORD:
+        # Whoever set the password knows it: nothing may be done in the account until its owner replaces it.
+        raise PasswordChangeRequired("choose a new password to continue")
     return principal
 
 
