@@ -149,6 +149,9 @@ NO_PERSONAL_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/analyst/releases/{release_id}/preview"): "the release's public files, already suppressed",
     ("POST", "/analyst/releases/{release_id}/approve"): "records an approval",
     ("POST", "/analyst/releases/{release_id}/withdraw"): "records a withdrawal",
+    ("GET", "/account/password"): "one's own password form",
+    ("POST", "/account/password"): "changes one's own password",
+    ("POST", "/admin/users/{username}/password"): "a staff account's new temporary password, shown once",
     ("GET", "/transparency/audit"): "signed checkpoints of the audit log: sizes and hashes",
     ("GET", "/transparency/audit/checkpoint"): "a signed tree size and root hash",
     ("GET", "/transparency/audit/checkpoints.json"): "signed checkpoints: sizes and hashes",
@@ -218,6 +221,7 @@ NO_PERSONAL_COMMANDS: dict[str, str] = {
     "publish withdraw": "records a withdrawal",
     "tokens list": "token prefixes and expiry dates",
     "tokens rotate": "a staff token",
+    "users reset-password": "a staff account's new temporary password",
 }
 
 

@@ -43,3 +43,23 @@ def loaded(sessions, settings):
         officers = bulk.ensure_officers(session=session, roster=roster)
         bulk.load_frame(session=session, frame=frame, officers=officers, settings=settings, actor="test")
     return frame
+
+
+@pytest.fixture
+def check_passes(monkeypatch) -> list[tuple[Path, list[Path]]]:
+    """The disclosure check answering "safe", for tests of the workflow around it; the calls it got.
+
+    Three hundred synthetic records are too few for the real check to prove a release safe (it fails
+    closed, as it must: tests/publishing/test_publishing_service.py shows a blocked release); the check
+    itself is tested in tests/reports/test_disclosure.py. Only the check is replaced: the build is real.
+    """
+    from fairengage.reports import disclosure
+
+    calls: list[tuple[Path, list[Path]]] = []
+
+    def safe(candidate: Path, published: list[Path], *, threshold: int) -> disclosure.DisclosureResult:
+        calls.append((Path(candidate), list(published)))
+        return disclosure.DisclosureResult(ok=True, blocking=(), further_suppressed=0, summary="checked")
+
+    monkeypatch.setattr(disclosure, "protect_release", safe)
+    return calls

@@ -44,7 +44,9 @@ def write_release(
     """A release of `period` with its files and ledger row (published ones also in releases.json)."""
     folder = Path(root) / period / f"v{version}"
     (folder / "open-data").mkdir(parents=True)
-    (folder / publications.PUBLIC_REPORT).write_text(json.dumps(small_report(count)))
+    report = small_report(count)
+    report["meta"]["report_period"] = {"label": period}
+    (folder / publications.PUBLIC_REPORT).write_text(json.dumps(report))
     (folder / "public.pdf").write_bytes(b"%PDF public")
     (folder / "open-data" / "disproportionality.csv").write_text("area,group,count\nALL,Black,40\n")
     (folder / "report.json").write_text("{}")

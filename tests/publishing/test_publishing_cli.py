@@ -29,7 +29,7 @@ def run(settings, root, monkeypatch):
     return invoke
 
 
-def test_report_then_publish_from_the_command_line(run, root, world, loaded, tmp_path):
+def test_report_then_publish_from_the_command_line(run, root, world, loaded, tmp_path, check_passes):
     world.user("ana", "analyst", password=PASSWORD)
     world.user("bob", "admin", password=PASSWORD)
     world.user("sue", "supervisor", division="D14", password=PASSWORD)

@@ -49,7 +49,7 @@ def downloads_logged(sessions) -> list[tuple[str, str]]:
         return [(r.actor, r.details["file"]) for r in rows]
 
 
-def test_make_preview_approve_download_withdraw(app, sessions, root, world, loaded):
+def test_make_preview_approve_download_withdraw(app, sessions, root, world, loaded, check_passes):
     world.user("ana", "analyst", password=PASSWORD)
     world.user("bob", "analyst", password=PASSWORD)
     world.user("sue", "supervisor", division="D14", password=PASSWORD)

@@ -41,7 +41,9 @@ def audit_actions(sessions, entity_id: int) -> list[tuple[str, str]]:
     return [tuple(r) for r in rows]
 
 
-def test_build_then_a_second_person_publishes(sessions, settings, root, loaded, private_tmp, monkeypatch):
+def test_build_then_a_second_person_publishes(
+    sessions, settings, root, loaded, private_tmp, monkeypatch, check_passes
+):
     modes: list[int] = []
     real_extract = extract.write_extract
 

@@ -25,6 +25,7 @@ from fairengage.retention import service
 from fairengage.retention.models import ApproverDelegation, RestrictedAccessRequest
 
 PASSWORD = "a-long-enough-password"
+TEMPORARY = "a-temporary-password-set-by-an-admin"
 # What valid_body() records about the person: none of it may reach a page without a clean approval.
 PERSON_NAME = "Sam Example"
 
@@ -64,8 +65,14 @@ class Browser:
         return self.client.post(path, data={"csrftoken": token, **data}, follow_redirects=False)
 
     def add_user(self, username: str, role: str, division: str = "") -> None:
-        data = {"username": username, "role": role, "division": division, "password": PASSWORD}
+        data = {"username": username, "role": role, "division": division, "password": TEMPORARY}
         assert self.form("/admin/users", data).status_code == 303
+        # Whoever knows the temporary password signs in first and must choose PASSWORD before anything.
+        first = TestClient(self.client.app)
+        assert sign_in(first, username, TEMPORARY).headers["location"] == "/account/password"
+        token = csrf_of(first.get("/account/password").text)
+        form = {"current": TEMPORARY, "password": PASSWORD, "confirm": PASSWORD, "csrftoken": token}
+        assert first.post("/account/password", data=form, follow_redirects=False).status_code == 303
 
     def set_role(self, username: str, role: str):  # type: ignore[no-untyped-def]
         return self.form(f"/admin/users/{username}/role", {"role": role})

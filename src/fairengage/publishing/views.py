@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from fairengage.access.permissions import allowed
@@ -26,6 +26,7 @@ from fairengage.reports.dashboard import dashboard_page, file_response, period_l
 from fairengage.reports.publications import JobBusy, JobProgress, PublicationNotFound, ReportJobs
 from fairengage.web.deps import page_principal, sessions_of, settings_of
 from fairengage.web.i18n import N_, pick_language, translations
+from fairengage.web.params import MAX_INT, RowId
 from fairengage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -169,7 +170,7 @@ def staff_file(
     request: Request,
     period: str,
     path: str,
-    version: int | None = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
     principal: Principal = Depends(require("reports:read")),
 ) -> FileResponse:
     """A report file of a release (the published one unless `version` says), each download logged."""
@@ -232,7 +233,7 @@ def _release_page(
 
 @router.get("/analyst/releases/{release_id}", response_class=HTMLResponse)
 def release_page(
-    request: Request, release_id: int, principal: Principal = Depends(require("reports:read"))
+    request: Request, release_id: RowId, principal: Principal = Depends(require("reports:read"))
 ) -> HTMLResponse:
     """A release: its state, the disclosure check's result, its files and (for `reports:publish`) actions."""
     return _release_page(request, principal, _release(request, release_id))
@@ -241,7 +242,7 @@ def release_page(
 @router.get("/analyst/releases/{release_id}/preview", response_class=HTMLResponse)
 def preview_page(
     request: Request,
-    release_id: int,
+    release_id: RowId,
     division: str | None = None,
     group: str | None = None,
     principal: Principal = Depends(require("reports:read")),
@@ -281,7 +282,7 @@ def preview_page(
 
 @router.post("/analyst/releases/{release_id}/approve")
 def approve_release(
-    request: Request, release_id: int, principal: Principal = Depends(require("reports:publish"))
+    request: Request, release_id: RowId, principal: Principal = Depends(require("reports:publish"))
 ) -> Response:
     """Publish a draft built by someone else; refused, with the reason, otherwise."""
     release = _release(request, release_id)
@@ -300,7 +301,7 @@ def approve_release(
 @router.post("/analyst/releases/{release_id}/withdraw")
 def withdraw_release(
     request: Request,
-    release_id: int,
+    release_id: RowId,
     reason: Annotated[str, Form()] = "",
     principal: Principal = Depends(require("reports:publish")),
 ) -> Response:

@@ -160,8 +160,10 @@ def _release_period(report: dict[str, Any], folder: Path) -> str:
     periods = (report.get("trends") or {}).get("periods") or []
     if periods and _PERIOD.fullmatch(str(periods[-1])):
         return str(periods[-1])
-    if _PERIOD.fullmatch(folder.name):
-        return folder.name
+    # A release folder is `<period>/v<n>` (publishing/service.py), or a bare period folder.
+    for name in (folder.name, folder.parent.name):
+        if _PERIOD.fullmatch(name):
+            return name
     raise DisclosureInputError(f"{folder / PUBLIC_REPORT}: no period (meta.report_period.label)")
 
 
