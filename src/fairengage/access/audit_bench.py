@@ -116,7 +116,7 @@ def _run(entries: int, url: str, repeats: int, proofs: int, seed: int) -> AuditB
         runs.append(time.perf_counter() - t0)
         if not check.ok:
             raise RuntimeError(f"the benchmark's own log did not verify: {check.problems}")
-    chooser = random.Random(seed)  # noqa: S311 - which entries to prove, not a secret
+    chooser = random.Random(seed)  # noqa: S311  # nosec B311 # which entries to prove, not a secret
     proof_times = []
     length = 0
     for _ in range(proofs):
