@@ -42,13 +42,26 @@ def _invalid(request: Request, code: str, lang: str) -> HTMLResponse:
     return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
 
 
-def _receipt_page(request: Request, session: Session, code: str, *, printable: bool) -> Response:
+def _issued(request: Request, session: Session, code: str) -> tuple[render.ReceiptView, str] | Response:
+    """The receipt a code names and the page language, or the answer every receipt route gives instead.
+
+    One path for all of them: the rate limit first, then the same look-up and the same not-found page,
+    so a code that is well signed but never issued answers alike everywhere.
+    """
     if refusal := limits.refused(request, code):
         return refusal
     lang = pick_language(request)
     view = _receipt_or_none(request, session, code, lang)
     if view is None:
         return _invalid(request, code, lang)
+    return view, lang
+
+
+def _receipt_page(request: Request, session: Session, code: str, *, printable: bool) -> Response:
+    found = _issued(request, session, code)
+    if isinstance(found, Response):
+        return found
+    view, lang = found
     return render_page(
         request,
         "receipt.html",
@@ -83,12 +96,10 @@ def printable(code: str, request: Request, session: Session = DB_SESSION) -> Res
 @router.get("/r/{code}/receipt.pdf")
 def pdf(code: str, request: Request, session: Session = DB_SESSION) -> Response:
     """The receipt as a PDF."""
-    if refusal := limits.refused(request, code):
-        return refusal
-    lang = pick_language(request)
-    view = _receipt_or_none(request, session, code, lang)
-    if view is None:
-        return _invalid(request, code, lang)
+    found = _issued(request, session, code)
+    if isinstance(found, Response):
+        return found
+    view, _lang = found
     filename = f"receipt-{view.code}.pdf"
     return Response(
         render.receipt_pdf(view),
@@ -100,12 +111,9 @@ def pdf(code: str, request: Request, session: Session = DB_SESSION) -> Response:
 @router.get("/r/{code}/qr.svg")
 def qr(code: str, request: Request, session: Session = DB_SESSION) -> Response:
     """A QR code pointing at the check page; only for a code a record carries, like the other routes."""
-    if refusal := limits.refused(request, code):
-        return refusal
-    lang = pick_language(request)
-    # The same look-up and the same not-found page as the check page: a code that is well signed but
-    # was never issued must not answer differently here (it once drew a QR code).
-    view = _receipt_or_none(request, session, code, lang)
-    if view is None:
-        return _invalid(request, code, lang)
+    # The same look-up and not-found page as the check page (a never-issued code once drew a QR code).
+    found = _issued(request, session, code)
+    if isinstance(found, Response):
+        return found
+    view, lang = found
     return Response(render.qr_svg(view.url, lang=lang), media_type="image/svg+xml")
