@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from fairengage.access.principal import Principal
 from fairengage.engagements import service
 from fairengage.engagements.models import Engagement
-from fairengage.engagements.schemas import EngagementIn, EngagementOut, EngagementPage, Moment, RecordedOut
+from fairengage.engagements.schemas import (
+    CheckedOut,
+    EngagementIn,
+    EngagementOut,
+    EngagementPage,
+    Moment,
+    RecordedOut,
+)
 from fairengage.policy import ruleset_for_record
 from fairengage.web.deps import DB_SESSION, api_principal, bearer_token, sessions_of, settings_of
 from fairengage.web.problems import MEDIA_TYPE
@@ -44,6 +51,18 @@ def create_engagement(
     return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
 
+@router.post("/engagements/check", response_model=CheckedOut, responses=ERRORS)
+def check_engagement(
+    draft: EngagementIn, request: Request, token: str = Depends(bearer_token)
+) -> dict[str, Any]:
+    """Dry-run: the findings saving this body would give (refusals and flags), with nothing stored.
+
+    Same body and same caller checks as POST /engagements, so a device checks each answer against the
+    server's own rule set in force as the officer gives it.
+    """
+    return service.check(sessions=sessions_of(request), draft=draft, token=token, settings=settings_of(request))
+
+
 def engagement_out(engagement: Engagement, request: Request, person: Any = None) -> dict[str, Any]:
     """A stored record in the API's shape."""
     settings = settings_of(request)
@@ -66,6 +85,8 @@ def engagement_out(engagement: Engagement, request: Request, person: Any = None)
         "reason_grounds": engagement.reason_grounds,
         "description_match": engagement.description_match,
         "description_elements": engagement.description_elements,
+        "race_word_not_about_person": engagement.race_word_not_about_person,
+        "race_words_confirmed": engagement.race_words_confirmed,
         "perceived_race": engagement.perceived_race,
         "perceived_gender": engagement.perceived_gender,
         "perceived_age": engagement.perceived_age,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,19 +30,52 @@ def _answer(form: Mapping[str, Any], name: str) -> bool | None:
     return YES_NO.get(_text(form, name) or "")
 
 
+# What the officer reads when an answer cannot be read at all; never the validator's own words.
+PLAIN = {
+    "place": N_("Give the place: a street address or intersection, as it will be printed on the receipt."),
+    "division": N_("Choose your division from the list."),
+    "occurred_at": N_("Give the date and time of the engagement."),
+    "perceived_age": N_("Give the age in years as you perceived it (0 to 120)."),
+    "reason": N_("The reason is too long: keep it under 4,000 characters."),
+}
+DEFAULT_PLAIN = N_("This answer could not be read. Check it and try again.")
+AGE_UNREADABLE = N_("Give the age as a whole number of years.")
+TIME_UNREADABLE = N_("The date and time could not be read.")
+PLAIN_MESSAGES = frozenset({*PLAIN.values(), DEFAULT_PLAIN, AGE_UNREADABLE, TIME_UNREADABLE})
+
+
+@dataclass(frozen=True)
+class FormReading:
+    """The form read as a draft; when some answers cannot be read, a stand-in draft for the rules.
+
+    `probe` is the draft with each unreadable answer left blank (or, for the time, set to now), so that
+    the rules can still judge the rest and every problem shows the first time, not one round at a time.
+    """
+
+    draft: EngagementIn | None
+    errors: list[FieldError]
+    probe: EngagementIn | None
+
+
 def draft_from_form(form: Any, tz: ZoneInfo) -> tuple[EngagementIn | None, list[FieldError]]:
     """Build a draft from the form; the errors say which answers could not be read."""
+    reading = read_form(form, tz)
+    return reading.draft, reading.errors
+
+
+def read_form(form: Any, tz: ZoneInfo) -> FormReading:
+    """Read the form: the draft, or the answers that could not be read and a stand-in for the rules."""
     errors: list[FieldError] = []
     occurred_text = _text(form, "occurred_at")
     occurred_at = None
     if occurred_text is None:
-        errors.append(FieldError("occurred_at", "VALID-TIME", "Give the date and time of the engagement."))
+        errors.append(FieldError("occurred_at", "VALID-TIME", PLAIN["occurred_at"]))
     else:
         try:
             # The form's datetime-local value carries no offset: it is the officer's local time.
             occurred_at = datetime.fromisoformat(occurred_text).replace(tzinfo=tz)
         except ValueError:
-            errors.append(FieldError("occurred_at", "VALID-TIME", "The date and time could not be read."))
+            errors.append(FieldError("occurred_at", "VALID-TIME", TIME_UNREADABLE))
     age_text = _text(form, "perceived_age")
     age: int | None = None
     if age_text is not None:
@@ -49,7 +83,7 @@ def draft_from_form(form: Any, tz: ZoneInfo) -> tuple[EngagementIn | None, list[
             age = int(age_text)
         except ValueError:
             errors.append(
-                FieldError("perceived_age", "RECORD-CONTENTS", "Give the age as a whole number of years.")
+                FieldError("perceived_age", "RECORD-CONTENTS", AGE_UNREADABLE)
             )
     informed = _answer(form, "informed")
     informed_why = _answer(form, "informed_why")
@@ -66,10 +100,12 @@ def draft_from_form(form: Any, tz: ZoneInfo) -> tuple[EngagementIn | None, list[
         "location": {"description": _text(form, "place") or ""},
         "purpose": _text(form, "purpose"),
         "scope_exclusion": None if _text(form, "scope") in (None, "none") else _text(form, "scope"),
+        "scope_answered": _text(form, "scope") is not None,
         "reason": _text(form, "reason"),
         "reason_grounds": form.getlist("reason_grounds") if hasattr(form, "getlist") else [],
         "description_match": bool(_text(form, "description_match")),
         "description_elements": form.getlist("description_elements") if hasattr(form, "getlist") else [],
+        "race_word_not_about_person": bool(_text(form, "race_word_not_about_person")),
         "perceived_race": _text(form, "perceived_race"),
         "perceived_gender": _text(form, "perceived_gender"),
         "perceived_age": age,
@@ -94,17 +130,38 @@ def draft_from_form(form: Any, tz: ZoneInfo) -> tuple[EngagementIn | None, list[
         data["informed_why"] = False
     if receipt is False and data["receipt_exception"] is None:
         data["receipt_offered"] = False
-    if errors:
-        return None, errors
     try:
-        return EngagementIn.model_validate(data), []
+        draft = EngagementIn.model_validate(data)
     except ValidationError as exc:
+        unreadable = set()
         for err in exc.errors():
             field = str(err["loc"][0]) if err.get("loc") else "form"
+            unreadable.add(field)
             if field == "location":
                 field = "place"
-            errors.append(FieldError(field, FIELD_RULES.get(field, "VALID-TYPE"), err.get("msg", "")))
-        return None, errors
+            errors.append(FieldError(field, FIELD_RULES.get(field, "VALID-TYPE"), PLAIN.get(field, DEFAULT_PLAIN)))
+        return FormReading(None, errors, _probe(data, unreadable, tz))
+    if errors:
+        return FormReading(None, errors, _probe(data, set(), tz))
+    return FormReading(draft, [], None)
+
+
+def _probe(data: dict[str, Any], unreadable: set[str], tz: ZoneInfo) -> EngagementIn | None:
+    """The draft with its unreadable answers blanked, for the rules to judge the rest."""
+    blanks = {
+        "occurred_at": data["occurred_at"]
+        if data["occurred_at"] and "occurred_at" not in unreadable
+        else datetime.now(tz),
+        "location": {
+            "description": "-" if "location" in unreadable else data["location"]["description"] or "-"
+        },
+    }
+    for field in unreadable - {"occurred_at", "location"}:
+        blanks[field] = EngagementIn.model_fields[field].get_default() if field in EngagementIn.model_fields else None
+    try:
+        return EngagementIn.model_validate({**data, **blanks})
+    except ValidationError:
+        return None
 
 
 # Where on the form each field's problem is shown: the id of the input or group it belongs to.

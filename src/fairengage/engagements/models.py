@@ -31,6 +31,10 @@ class Engagement(Base):
     reason_grounds: Mapped[list] = mapped_column(JSON, default=list)
     description_match: Mapped[bool] = mapped_column(Boolean, default=False)
     description_elements: Mapped[list] = mapped_column(JSON, default=list)
+    # The officer confirmed the race word(s) in the reason describe something else ("a black jacket");
+    # the words are the rule set's terms the reason named, kept for the reviewer.
+    race_word_not_about_person: Mapped[bool] = mapped_column(Boolean, default=False)
+    race_words_confirmed: Mapped[list | None] = mapped_column(JSON)
     perceived_race: Mapped[str] = mapped_column(String(40))
     perceived_gender: Mapped[str] = mapped_column(String(20))
     perceived_age: Mapped[int | None] = mapped_column(Integer)

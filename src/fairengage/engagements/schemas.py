@@ -56,10 +56,13 @@ class EngagementIn(Strict):
     location: Location
     purpose: Code | None = None
     scope_exclusion: Code | None = None
+    # False when the officer's device left the scope question unanswered: the record is then refused.
+    scope_answered: StrictBool = True
     reason: LongText | None = None
     reason_grounds: Annotated[list[Code], Field(max_length=20)] = []
     description_match: StrictBool = False
     description_elements: Annotated[list[Code], Field(max_length=20)] = []
+    race_word_not_about_person: StrictBool = False
     perceived_race: Code | None = None
     perceived_gender: Code | None = None
     perceived_age: Annotated[StrictInt, Field(ge=0, le=120)] | None = None
@@ -86,6 +89,23 @@ class FindingOut(BaseModel):
     message: str
     field: str | None = None
     ground: str | None = None
+
+
+class CheckedFinding(BaseModel):
+    """A problem a dry-run finds: `refuse` stops the save, `flag` goes to the supervisor."""
+
+    rule: str
+    field: str | None
+    message: str
+    severity: str
+
+
+class CheckedOut(BaseModel):
+    """The dry-run's answer: what saving this body would give, with nothing stored."""
+
+    would_save: bool
+    ruleset: str | None
+    findings: list[CheckedFinding]
 
 
 class ReceiptOut(BaseModel):
@@ -127,6 +147,8 @@ class EngagementOut(BaseModel):
     reason_grounds: list[str]
     description_match: bool
     description_elements: list[str]
+    race_word_not_about_person: bool = False
+    race_words_confirmed: list[str] | None = None
     perceived_race: str
     perceived_gender: str
     perceived_age: int | None

@@ -58,10 +58,12 @@ def facts_from(
         division=draft.division,
         purpose=draft.purpose,
         scope_exclusion=draft.scope_exclusion,
+        scope_answered=draft.scope_answered,
         reason=draft.reason,
         reason_grounds=tuple(draft.reason_grounds),
         description_match=draft.description_match,
         description_elements=tuple(draft.description_elements),
+        race_word_not_about_person=draft.race_word_not_about_person,
         informed=draft.informed,
         inform_exception=draft.inform_exception,
         inform_exception_details=draft.inform_exception_details,
@@ -99,6 +101,39 @@ def _validate_context(session: Session, draft: EngagementIn, now: datetime) -> l
     return errors
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """What the rules say of a draft: the refusing problems, and the evaluation when one could be made."""
+
+    errors: list[FieldError]
+    evaluation: policy.Evaluation | None
+
+
+def judge(
+    *,
+    session: Session,
+    draft: EngagementIn,
+    officer: Officer | officers.OfficerOnDuty,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Judgement:
+    """Every problem the save would meet, without raising: the save and the dry-run share this."""
+    now = now or datetime.now(UTC)
+    errors = _validate_context(session, draft, now)
+    try:
+        evaluation = policy.evaluate(facts_from(draft, officer, settings), tz=settings.timezone)
+    except policy.NoRuleSetInForce:
+        errors.append(FieldError("occurred_at", "VALID-TIME", "no rule set was in force on that date"))
+        return Judgement(errors, None)
+    ruleset = evaluation.ruleset
+    if draft.outcome not in ruleset.codes("outcomes"):
+        errors.append(
+            FieldError("outcome", "RECORD-CONTENTS", "outcome must be one of the rule set's outcomes")
+        )
+    errors += [FieldError(**e) for e in evaluation.errors()]
+    return Judgement(errors, evaluation)
+
+
 def evaluate_draft(
     *,
     session: Session,
@@ -108,22 +143,49 @@ def evaluate_draft(
     now: datetime | None = None,
 ) -> policy.Evaluation:
     """Evaluate a draft; raise RecordRefused with every problem when it may not be stored."""
-    now = now or datetime.now(UTC)
-    errors = _validate_context(session, draft, now)
-    try:
-        evaluation = policy.evaluate(facts_from(draft, officer, settings), tz=settings.timezone)
-    except policy.NoRuleSetInForce:
-        errors.append(FieldError("occurred_at", "VALID-TIME", "no rule set was in force on that date"))
-        raise RecordRefused("the record cannot be stored", errors) from None
-    ruleset = evaluation.ruleset
-    if draft.outcome not in ruleset.codes("outcomes"):
-        errors.append(
-            FieldError("outcome", "RECORD-CONTENTS", "outcome must be one of the rule set's outcomes")
-        )
-    errors += [FieldError(**e) for e in evaluation.errors()]
-    if errors:
-        raise RecordRefused("the record breaks a rule and was not stored", errors)
-    return evaluation
+    judged = judge(session=session, draft=draft, officer=officer, settings=settings, now=now)
+    if judged.evaluation is None:
+        raise RecordRefused("the record cannot be stored", judged.errors)
+    if judged.errors:
+        raise RecordRefused("the record breaks a rule and was not stored", judged.errors)
+    return judged.evaluation
+
+
+def checked_findings(judged: Judgement) -> list[dict[str, Any]]:
+    """A dry-run's findings: each refusing problem, then each flag, as `{rule, field, message, severity}`."""
+    out = [{"rule": e.rule, "field": e.field, "message": e.message, "severity": "refuse"} for e in judged.errors]
+    if judged.evaluation is not None:
+        out += [
+            {"rule": f.code, "field": f.field, "message": f.message, "severity": "flag"}
+            for f in judged.evaluation.flags
+        ]
+    return out
+
+
+def check(
+    *,
+    sessions: sessionmaker[Session],
+    draft: EngagementIn,
+    principal: Principal | None = None,
+    token: str | None = None,
+    settings: Settings,
+) -> dict[str, Any]:
+    """The dry-run of `record`: the same caller checks and the same judgement, and nothing is written.
+
+    No audit row: nothing is stored and no stored personal information is read; the body's own answers
+    go back to the officer who sent them.
+    """
+    if principal is not None:
+        _require_recorder(principal)
+    with sessions() as session:
+        caller = principal or _caller(session, token)
+        officer = officers.on_duty(session=session, officer_id=caller.officer_id)
+        if officer is None:
+            raise Forbidden("this user is not linked to an officer")
+        judged = judge(session=session, draft=draft, officer=officer, settings=settings)
+        session.rollback()
+    ruleset = judged.evaluation.ruleset.id if judged.evaluation is not None else None
+    return {"would_save": not judged.errors, "ruleset": ruleset, "findings": checked_findings(judged)}
 
 
 def request_digest(draft: EngagementIn) -> str:
@@ -223,6 +285,7 @@ def _require_recorder(principal: Principal) -> None:
 
 def draft_columns(draft: EngagementIn, evaluation: policy.Evaluation) -> dict[str, Any]:
     """A record's columns from a draft and its evaluation (a new record, or a correction)."""
+    confirmed = confirmed_race_words(draft, evaluation)
     return {
         "division_code": draft.division,
         "occurred_at": draft.occurred_at,
@@ -234,6 +297,8 @@ def draft_columns(draft: EngagementIn, evaluation: policy.Evaluation) -> dict[st
         "reason_grounds": list(draft.reason_grounds),
         "description_match": draft.description_match,
         "description_elements": list(draft.description_elements),
+        "race_word_not_about_person": confirmed is not None,
+        "race_words_confirmed": confirmed,
         "perceived_race": draft.perceived_race or "",
         "perceived_gender": draft.perceived_gender or "",
         "perceived_age": draft.perceived_age,
@@ -253,6 +318,19 @@ def draft_columns(draft: EngagementIn, evaluation: policy.Evaluation) -> dict[st
         "ruleset_id": evaluation.ruleset.id,
         "ruleset_version": evaluation.ruleset.version,
     }
+
+
+def confirmed_race_words(draft: EngagementIn, evaluation: policy.Evaluation) -> list[str] | None:
+    """The race words the officer confirmed describe something else, or None when nothing was confirmed.
+
+    Kept only when the confirmation carried the reason past RACE-NOT-A-REASON: a confirmation beside a
+    declared description match, or on a reason naming no race word, confirmed nothing.
+    """
+    confirmed = any(f.code == "RACE-NOT-A-REASON" and f.variant == "confirmed" for f in evaluation.findings)
+    if not (draft.race_word_not_about_person and confirmed):
+        return None
+    ruleset = evaluation.ruleset
+    return list(policy.terms_in(draft.reason, ruleset.param("race_terms")))
 
 
 def _has_person(draft: EngagementIn) -> bool:

@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from fairengage import policy
 from fairengage.access.principal import Principal
 from fairengage.engagements import service
-from fairengage.engagements.form import anchor_for, draft_from_form, prompt_for
+from fairengage.engagements.form import PLAIN_MESSAGES, anchor_for, prompt_for, read_form
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.receipts import codes, render
@@ -49,13 +49,62 @@ def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
     prompt = prompt_for(error.field, error.rule)
     if prompt:
         return translations(lang).gettext(prompt)
+    if error.message in PLAIN_MESSAGES:
+        return translations(lang).gettext(error.message)
     # English messages come from the check itself; other languages use the rule's translated message.
     if lang == "en":
         return error.message
     try:
-        return ruleset.rule(error.rule).message(lang)
+        rule = ruleset.rule(error.rule)
     except policy.PolicyError:
         return error.message
+    variant = next((name for name, words in rule.variants.items() if words["en"] == error.message), None)
+    return rule.message(lang, variant=variant)
+
+
+def _placed(errors: list[FieldError], ruleset: policy.RuleSet, lang: str) -> list[dict[str, str]]:
+    """Each problem once, with the form element it belongs to and its words in the page's language."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for error in errors:
+        anchor = anchor_for(error.field, error.rule)
+        text = _message(error, ruleset, lang)
+        if (anchor, text) in seen:
+            continue
+        seen.add((anchor, text))
+        out.append({"anchor": anchor, "message": text, "rule": error.rule, "field": error.field})
+    return out
+
+
+def _judge_form(
+    request: Request, principal: Principal, session: Session, form: Any
+) -> tuple[Any, list[FieldError], list[FieldError], policy.RuleSet | None]:
+    """The form's draft, every refusing problem (unreadable answers and rules together) and the flags.
+
+    The rules judge what could be read even when some answers could not, so that the officer sees
+    every problem the first time.
+    """
+    settings = settings_of(request)
+    reading = read_form(form, settings.tz)
+    draft = reading.draft or reading.probe
+    errors = list(reading.errors)
+    flags: list[FieldError] = []
+    ruleset = None
+    officer = officers.on_duty(session=session, officer_id=principal.officer_id)
+    if draft is not None and officer is not None:
+        judged = service.judge(session=session, draft=draft, officer=officer, settings=settings)
+        unreadable = {e.field for e in reading.errors} | ({"place"} if reading.draft is None else set())
+        # An answer that could not be read already has its problem; the stand-in's would only repeat it.
+        errors += [e for e in judged.errors if e.field not in unreadable and not _stand_in(e, reading)]
+        if judged.evaluation is not None:
+            ruleset = judged.evaluation.ruleset
+            flags = [FieldError(f.field or "reason", f.code, f.message) for f in judged.evaluation.flags]
+    return reading.draft, errors, flags, ruleset
+
+
+def _stand_in(error: FieldError, reading: Any) -> bool:
+    # Problems with the stand-in's own values (a time of now, a place of "-") are not the officer's.
+    return reading.draft is None and error.field in ("occurred_at", "location", "place")
 
 
 def _form_page(
@@ -73,14 +122,9 @@ def _form_page(
     now_local = datetime.now(settings.tz)
     ruleset = policy.ruleset_in_force(now_local.date())
     by_anchor: dict[str, list[str]] = {}
-    summary = []
-    for error in errors:
-        anchor = anchor_for(error.field, error.rule)
-        text = _message(error, ruleset, lang)
-        if text in by_anchor.get(anchor, []):
-            continue
-        by_anchor.setdefault(anchor, []).append(text)
-        summary.append({"anchor": anchor, "message": text, "rule": error.rule})
+    summary = _placed(errors, ruleset, lang)
+    for item in summary:
+        by_anchor.setdefault(item["anchor"], []).append(item["message"])
     return render_page(
         request,
         "engagement_form.html",
@@ -124,8 +168,10 @@ async def submit_engagement(
     values["reason_grounds"] = form.getlist("reason_grounds")
     values["description_elements"] = form.getlist("description_elements")
     settings = settings_of(request)
-    draft, errors = draft_from_form(form, settings.tz)
-    if draft is None:
+    draft, errors, _, _ = _judge_form(request, principal, session, form)
+    # The look-ups end here: the save runs in its own transaction.
+    session.rollback()
+    if draft is None or errors:
         return _form_page(request, principal, session, values, errors, status_code=422)
     try:
         # The form's one-time key makes a double tap or a resubmitted page store one record.
@@ -139,6 +185,43 @@ async def submit_engagement(
     except RecordRefused as refused:
         return _form_page(request, principal, session, values, refused.errors, status_code=422)
     return RedirectResponse(f"/engagements/{result.body['id']}/receipt", status_code=303)
+
+
+@router.post("/engagements/check", response_model=None)
+async def check_form(
+    request: Request, principal: Principal = Depends(page_principal), session: Session = DB_SESSION
+) -> JSONResponse:
+    """The form's dry-run, for the page's live check: every problem and flag, in the page's language.
+
+    The same reading and the same rules as the save; nothing is stored and nothing is audited (no stored
+    personal information is read).
+    """
+    if principal.role != "officer":
+        raise Forbidden("only officers record engagements")
+    form = await request.form()
+    lang = pick_language(request)
+    _, errors, flags, ruleset = _judge_form(request, principal, session, form)
+    session.rollback()
+    ruleset = ruleset or policy.ruleset_in_force(datetime.now(settings_of(request).tz).date())
+    problems = [{**p, "severity": "refuse"} for p in _placed(errors, ruleset, lang)]
+    flagged = [
+        {
+            "anchor": anchor_for(f.field, f.rule),
+            "message": ruleset.rule(f.rule).message(lang, flag=True, variant=_variant_of(ruleset, f))
+            if lang != "en"
+            else f.message,
+            "rule": f.rule,
+            "field": f.field,
+            "severity": "flag",
+        }
+        for f in flags
+    ]
+    return JSONResponse({"would_save": not errors, "ruleset": ruleset.id, "findings": problems + flagged})
+
+
+def _variant_of(ruleset: policy.RuleSet, error: FieldError) -> str | None:
+    rule = ruleset.rule(error.rule)
+    return next((name for name, words in rule.variants.items() if words["en"] == error.message), None)
 
 
 @router.get("/engagements/{engagement_id}/receipt", response_class=HTMLResponse)
@@ -220,6 +303,7 @@ def values_of(engagement: Any, tz: Any) -> dict[str, Any]:
         "reason_grounds": list(engagement.reason_grounds or []),
         "description_match": engagement.description_match,
         "description_elements": list(engagement.description_elements or []),
+        "race_word_not_about_person": engagement.race_word_not_about_person,
         "informed": "yes" if engagement.informed else ("no" if engagement.inform_exception else ""),
         "inform_exception": engagement.inform_exception,
         "inform_exception_details": engagement.inform_exception_details,
@@ -297,8 +381,9 @@ async def submit_correction(
     values["description_elements"] = form.getlist("description_elements")
     settings = settings_of(request)
     action = f"/engagements/{engagement_id}/correct"
-    draft, errors = draft_from_form(form, settings.tz)
-    if draft is None:
+    draft, errors, _, _ = _judge_form(request, principal, session, form)
+    if draft is None or errors:
+        session.rollback()
         return _form_page(
             request, principal, session, values, errors, 422, action, _return_reason(session, engagement_id)
         )

@@ -1,5 +1,6 @@
 """The policy engine: rule sets as data, and the evaluator that judges each engagement against them."""
 
+from fairengage.policy.checks import terms_in
 from fairengage.policy.evaluator import evaluate, message_for
 from fairengage.policy.facts import EngagementFacts
 from fairengage.policy.findings import Evaluation, Finding
@@ -26,4 +27,5 @@ __all__ = [
     "message_for",
     "ruleset_for_record",
     "ruleset_in_force",
+    "terms_in",
 ]

@@ -31,6 +31,7 @@ def finding(
     field: str | None = None,
     refuses: bool = True,
     ground: str | None = None,
+    variant: str | None = None,
 ) -> Finding:
     """Build a finding for `code`; only a fail of a `refuse` rule can refuse the record."""
     rule = ruleset.rule(code)
@@ -40,10 +41,11 @@ def finding(
         kind=rule.kind,
         verdict=verdict,
         field=field,
-        message=finding_message(ruleset, code, verdict, refuses=refusing, ground=ground),
+        message=finding_message(ruleset, code, verdict, refuses=refusing, ground=ground, variant=variant),
         refuses=refusing,
         ground=ground,
         ruleset_id=ruleset.id,
+        variant=variant,
     )
 
 
@@ -55,20 +57,31 @@ def normalise_words(text: str | None) -> tuple[str, ...]:
     return folding.words(text)
 
 
-@lru_cache(maxsize=16)
-def _phrases(terms: tuple[str, ...]) -> tuple[str, ...]:
-    # Each term as a space-padded word sequence, so "brown-skinned" matches "Brown skinned" but "black"
-    # never matches inside "blackberry".
-    return tuple(f" {' '.join(words)} " for words in map(normalise_words, terms) if words)
-
-
 def mentions_any(text: str | None, terms: Iterable[str]) -> bool:
     """True when one of `terms` appears in `text` as whole words, folded alike (policy/folding.py)."""
+    return bool(terms_in(text, terms))
+
+
+def terms_in(text: str | None, terms: Iterable[str]) -> tuple[str, ...]:
+    """The entries of `terms` that appear in `text` as whole words, as the rule set spells them.
+
+    The rule set's spelling, not the folded form, is what a record keeps: the folded form is a comparison
+    key ("black" folds to "black", but "Métis" to "metls") and is never shown.
+    """
     words = normalise_words(text)
     if not words:
-        return False
+        return ()
     padded = f" {' '.join(words)} "
-    return any(phrase in padded for phrase in _phrases(tuple(terms)))
+    terms = tuple(terms)
+    return tuple(
+        term for term, phrase in zip(terms, _term_phrases(terms), strict=True) if phrase and phrase in padded
+    )
+
+
+@lru_cache(maxsize=16)
+def _term_phrases(terms: tuple[str, ...]) -> tuple[str, ...]:
+    # One entry per term (empty for a term with no words), so that a match names its term.
+    return tuple(f" {' '.join(w)} " if (w := normalise_words(t)) else "" for t in terms)
 
 
 def _blank(text: str | None) -> bool:
@@ -94,7 +107,12 @@ def check_scope_purpose(facts: EngagementFacts, ruleset: RuleSet) -> list[Findin
 
 
 def check_scope_excluded(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
-    """An excluded interaction (58/16 s.1(2)) is not an engagement and is not recorded here."""
+    """An excluded interaction (58/16 s.1(2)) is not an engagement and is not recorded here.
+
+    The question must be answered: an unanswered one is not "none of these applies".
+    """
+    if not facts.scope_answered:
+        return [finding(ruleset, "SCOPE-EXCLUDED", FAIL, field="scope_exclusion", variant="unanswered")]
     if _blank(facts.scope_exclusion):
         return [finding(ruleset, "SCOPE-EXCLUDED", PASS)]
     # A code not on the list is refused too: the officer meant an exclusion, and the form cannot tell which.
@@ -122,25 +140,41 @@ def check_reason_required(facts: EngagementFacts, ruleset: RuleSet) -> list[Find
     return found or [finding(ruleset, "REASON-REQUIRED", PASS)]
 
 
+def race_terms_in_reason(facts: EngagementFacts, ruleset: RuleSet) -> tuple[str, ...]:
+    """The rule set's race terms that the reason's text names (what a confirmation records)."""
+    return terms_in(facts.reason, ruleset.param("race_terms"))
+
+
 def check_race_not_a_reason(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
-    """Race may be part of a reason only in a description narrowed beyond sex (58/16 s.5(1)(a), s.5(2))."""
+    """Race may be part of a reason only in a description narrowed beyond sex (58/16 s.5(1)(a), s.5(2)).
+
+    A reason whose text names a racialized group is refused, whatever else is ticked, unless the officer
+    declares a description match with narrowing details, or confirms the word describes something else
+    ("a black jacket"): that confirmation is kept and flagged for the reviewer.
+    """
     code = "RACE-NOT-A-REASON"
     if facts.description_match:
         narrowing = set(facts.description_elements) & set(ruleset.codes("description_elements"))
         if not narrowing:
             return [finding(ruleset, code, FAIL, field="description_elements")]
         return [finding(ruleset, code, PASS)]
-    if not mentions_any(facts.reason, ruleset.param("race_terms")):
+    if not race_terms_in_reason(facts, ruleset):
         return [finding(ruleset, code, PASS)]
-    if not _supporting_grounds(facts, ruleset):
-        # The text names a race and nothing else carries the reason: it rests on race.
-        return [finding(ruleset, code, FAIL, field="reason")]
-    # Other grounds exist, so the text alone cannot show race was part of the reason: the reviewer decides.
-    return [finding(ruleset, code, FAIL, field="reason", refuses=False)]
+    if facts.race_word_not_about_person:
+        return [finding(ruleset, code, FAIL, field="reason", refuses=False, variant="confirmed")]
+    if _supporting_grounds(facts, ruleset) and ruleset.param("race_term_with_other_grounds") == "flag":
+        # This rule set lets other grounds carry the reason: the reviewer decides what the word meant.
+        return [finding(ruleset, code, FAIL, field="reason", refuses=False)]
+    return [finding(ruleset, code, FAIL, field="reason")]
 
 
 def check_forbidden_reasons(facts: EngagementFacts, ruleset: RuleSet) -> list[Finding]:
-    """Declining to answer, walking away or a high-crime area cannot be the reason (58/16 s.5(4))."""
+    """Declining to answer, walking away or a high-crime area cannot be the reason (58/16 s.5(4)).
+
+    Ticked alone they are refused. Named in the text they are refused too when no ground that can carry
+    a reason is ticked (the rule set's `forbidden_phrase_without_ground`); beside such a ground they are
+    flagged for the reviewer.
+    """
     code = "FORBIDDEN-REASONS"
     found = []
     known = set(ruleset.codes("reason_grounds"))
@@ -148,7 +182,9 @@ def check_forbidden_reasons(facts: EngagementFacts, ruleset: RuleSet) -> list[Fi
     if ticked and set(ticked) <= ruleset.forbidden_codes("reason_grounds"):
         found.append(finding(ruleset, code, FAIL, field="reason_grounds"))
     if mentions_any(facts.reason, ruleset.param("forbidden_reason_phrases")):
-        found.append(finding(ruleset, code, FAIL, field="reason", refuses=False))
+        alone = not _supporting_grounds(facts, ruleset)
+        refusing = alone and ruleset.param("forbidden_phrase_without_ground") == "refuse"
+        found.append(finding(ruleset, code, FAIL, field="reason", refuses=refusing))
     return found or [finding(ruleset, code, PASS)]
 
 

@@ -18,10 +18,14 @@ class EngagementFacts:
     division: str | None = None
     purpose: str | None = None
     scope_exclusion: str | None = None
+    # False when the officer left the scope question unanswered: not the same as "none of these applies".
+    scope_answered: bool = True
     reason: str | None = None
     reason_grounds: tuple[str, ...] = ()
     description_match: bool = False
     description_elements: tuple[str, ...] = ()
+    # The officer confirms that the race word(s) in the reason describe something else ("a black jacket").
+    race_word_not_about_person: bool = False
     informed: bool | None = None
     inform_exception: str | None = None
     inform_exception_details: str | None = None

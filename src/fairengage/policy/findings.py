@@ -26,6 +26,8 @@ class Finding:
     refuses: bool
     ground: str | None = None
     ruleset_id: str | None = None
+    # Which of the rule's own wordings the message uses, when not its plain one ("unanswered", "confirmed").
+    variant: str | None = None
 
     @property
     def is_flag(self) -> bool:
@@ -77,7 +79,14 @@ class Evaluation:
 
 
 def finding_message(
-    ruleset: RuleSet, code: str, verdict: str, *, refuses: bool, ground: str | None, lang: str = "en"
+    ruleset: RuleSet,
+    code: str,
+    verdict: str,
+    *,
+    refuses: bool,
+    ground: str | None,
+    lang: str = "en",
+    variant: str | None = None,
 ) -> str:
     """A finding's words: none for a pass, the ground's label for an exception, else the rule's message."""
     rule = ruleset.rule(code)
@@ -87,4 +96,4 @@ def finding_message(
         label = ruleset.label(rule.exceptions, ground, lang) if rule.exceptions and ground else ground or ""
         return f"Exception : {label}" if lang == "fr" else f"Exception: {label}"
     # A refusing rule that can only suspect a breach from the text speaks to the reviewer, not the officer.
-    return rule.message(lang, flag=not refuses and rule.kind == "refuse")
+    return rule.message(lang, flag=not refuses and rule.kind == "refuse", variant=variant)

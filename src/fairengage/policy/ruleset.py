@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from itertools import pairwise
@@ -50,6 +50,17 @@ PARAMETER_TYPES: Mapping[str, type | tuple[type, ...]] = MappingProxyType(
         "forbidden_reason_phrases": list,
     }
 )
+# How a rule set judges a reason whose text alone is suspect (RACE-NOT-A-REASON, FORBIDDEN-REASONS):
+# "refuse" the record, or keep it with a "flag" for the reviewer. A file that leaves them out is strict.
+JUDGEMENTS = ("refuse", "flag")
+OPTIONAL_PARAMETERS: Mapping[str, str] = MappingProxyType(
+    {
+        # The text names a racialized group, other grounds are ticked, and no description is declared.
+        "race_term_with_other_grounds": "refuse",
+        # The text names a forbidden reason and no ground that can carry a reason is ticked.
+        "forbidden_phrase_without_ground": "refuse",
+    }
+)
 _TOP_KEYS = frozenset(
     {
         "id",
@@ -77,6 +88,7 @@ _RULE_KEYS = frozenset(
         "flag_message_fr",
         "source",
         "exceptions",
+        "variants",
     }
 )
 _BODY_KEYS = ("name_en", "name_fr", "website", "phone")
@@ -125,14 +137,23 @@ class Rule:
     flag_message_en: str | None = None
     flag_message_fr: str | None = None
     exceptions: str | None = None
+    # Other wordings for particular fails, by name ("unanswered", "confirmed"), each with `en` and `fr`.
+    variants: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False, compare=False
+    )
 
     @property
     def entry_time(self) -> bool:
         """True for the rules judged when a record is made (kinds refuse and flag)."""
         return self.kind in ENTRY_KINDS
 
-    def message(self, lang: str = "en", *, flag: bool = False) -> str:
-        """The message in `lang`; with `flag`, the reviewer-flag wording when the rule has one."""
+    def message(self, lang: str = "en", *, flag: bool = False, variant: str | None = None) -> str:
+        """The message in `lang`; with `flag`, the reviewer-flag wording when the rule has one.
+
+        A `variant` the rule words on its own (e.g. SCOPE-EXCLUDED's "unanswered") takes precedence.
+        """
+        if variant and variant in self.variants:
+            return self.variants[variant]["fr" if lang == "fr" else "en"]
         # The loader guarantees flag messages come in pairs.
         if flag and self.flag_message_en and self.flag_message_fr:
             return self.flag_message_fr if lang == "fr" else self.flag_message_en
@@ -252,6 +273,7 @@ class RuleSet:
                 "flag_message_en": r.flag_message_en,
                 "flag_message_fr": r.flag_message_fr,
                 "exceptions": r.exceptions,
+                "variants": {name: dict(v) for name, v in r.variants.items()},
                 "source": r.source,
             }
             for r in self.rules
@@ -414,6 +436,10 @@ def _parse_parameters(raw: Any, bad: Any) -> dict[str, Any]:
             raise bad(f"parameter {name!r} has the wrong type")
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             raise bad(f"parameter {name!r} must be a list of strings")
+    for name, default in OPTIONAL_PARAMETERS.items():
+        value = raw.setdefault(name, default)
+        if value not in JUDGEMENTS:
+            raise bad(f"parameter {name!r} must be one of {', '.join(JUDGEMENTS)}")
     # Lists become tuples so that a loaded rule set cannot be changed by its readers.
     return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
 
@@ -447,6 +473,12 @@ def _parse_rules(
             raise bad(f"rule {code}: 'exceptions' names no list ({exceptions!r})")
         if entry["kind"] in ENTRY_KINDS and code not in CHECKS:
             raise bad(f"rule {code}: kind {entry['kind']!r} needs a check; none is implemented for this code")
+        variants = entry.get("variants", {})
+        if not isinstance(variants, dict) or not all(
+            isinstance(v, dict) and set(v) == set(LANGS) and all(isinstance(t, str) and t.strip() for t in v.values())
+            for v in variants.values()
+        ):
+            raise bad(f"rule {code}: each of 'variants' needs 'en' and 'fr' text, and nothing else")
         if code in DUTY_RULES and exceptions is None:
             raise bad(f"rule {code}: name its list of exception grounds in 'exceptions'")
         rules.append(
@@ -460,6 +492,12 @@ def _parse_rules(
                 flag_message_en=_fill(flag_en, parameters, code, bad) if flag_en else None,
                 flag_message_fr=_fill(flag_fr, parameters, code, bad) if flag_fr else None,
                 exceptions=exceptions,
+                variants=MappingProxyType(
+                    {
+                        name: MappingProxyType({lang: _fill(t, parameters, code, bad) for lang, t in v.items()})
+                        for name, v in variants.items()
+                    }
+                ),
             )
         )
     codes = [rule.code for rule in rules]
