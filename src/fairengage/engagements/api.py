@@ -60,7 +60,9 @@ def check_engagement(
     Same body and same caller checks as POST /engagements, so a device checks each answer against the
     server's own rule set in force as the officer gives it.
     """
-    return service.check(sessions=sessions_of(request), draft=draft, token=token, settings=settings_of(request))
+    return service.check(
+        sessions=sessions_of(request), draft=draft, token=token, settings=settings_of(request)
+    )
 
 
 def engagement_out(engagement: Engagement, request: Request, person: Any = None) -> dict[str, Any]:

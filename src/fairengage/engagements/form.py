@@ -82,9 +82,7 @@ def read_form(form: Any, tz: ZoneInfo) -> FormReading:
         try:
             age = int(age_text)
         except ValueError:
-            errors.append(
-                FieldError("perceived_age", "RECORD-CONTENTS", AGE_UNREADABLE)
-            )
+            errors.append(FieldError("perceived_age", "RECORD-CONTENTS", AGE_UNREADABLE))
     informed = _answer(form, "informed")
     informed_why = _answer(form, "informed_why")
     receipt = _answer(form, "receipt_offered")
@@ -139,7 +137,9 @@ def read_form(form: Any, tz: ZoneInfo) -> FormReading:
             unreadable.add(field)
             if field == "location":
                 field = "place"
-            errors.append(FieldError(field, FIELD_RULES.get(field, "VALID-TYPE"), PLAIN.get(field, DEFAULT_PLAIN)))
+            errors.append(
+                FieldError(field, FIELD_RULES.get(field, "VALID-TYPE"), PLAIN.get(field, DEFAULT_PLAIN))
+            )
         return FormReading(None, errors, _probe(data, unreadable, tz))
     if errors:
         return FormReading(None, errors, _probe(data, set(), tz))
@@ -157,7 +157,9 @@ def _probe(data: dict[str, Any], unreadable: set[str], tz: ZoneInfo) -> Engageme
         },
     }
     for field in unreadable - {"occurred_at", "location"}:
-        blanks[field] = EngagementIn.model_fields[field].get_default() if field in EngagementIn.model_fields else None
+        blanks[field] = (
+            EngagementIn.model_fields[field].get_default() if field in EngagementIn.model_fields else None
+        )
     try:
         return EngagementIn.model_validate({**data, **blanks})
     except ValidationError:
@@ -177,6 +179,7 @@ ANCHORS = {
     "receipt_exception_details": "receipt_offered",
     "reason_grounds": "reason",
     "description_elements": "description_match",
+    "race_word_not_about_person": "reason",
 }
 
 

@@ -153,7 +153,9 @@ def evaluate_draft(
 
 def checked_findings(judged: Judgement) -> list[dict[str, Any]]:
     """A dry-run's findings: each refusing problem, then each flag, as `{rule, field, message, severity}`."""
-    out = [{"rule": e.rule, "field": e.field, "message": e.message, "severity": "refuse"} for e in judged.errors]
+    out = [
+        {"rule": e.rule, "field": e.field, "message": e.message, "severity": "refuse"} for e in judged.errors
+    ]
     if judged.evaluation is not None:
         out += [
             {"rule": f.code, "field": f.field, "message": f.message, "severity": "flag"}

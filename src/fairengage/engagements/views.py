@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from fairengage import policy
 from fairengage.access.principal import Principal
 from fairengage.engagements import service
-from fairengage.engagements.form import PLAIN_MESSAGES, anchor_for, prompt_for, read_form
+from fairengage.engagements.form import ANCHORS, PLAIN_MESSAGES, anchor_for, prompt_for, read_form
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.receipts import codes, render
@@ -139,6 +139,7 @@ def _form_page(
             "now_local": now_local.strftime("%Y-%m-%dT%H:%M"),
             "form_action": form_action,
             "correcting": correcting,
+            "anchors": ANCHORS,
         },
         status_code=status_code,
         lang=lang,

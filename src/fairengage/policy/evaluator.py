@@ -43,7 +43,11 @@ def message_for(finding: Finding, lang: str = "en", ruleset: RuleSet | None = No
             raise PolicyError(f"finding {finding.code} does not say which rule set produced it")
         ruleset = get_ruleset(finding.ruleset_id)
     return finding_message(
-        ruleset, finding.code, finding.verdict, refuses=finding.refuses, ground=finding.ground,
+        ruleset,
+        finding.code,
+        finding.verdict,
+        refuses=finding.refuses,
+        ground=finding.ground,
         lang=lang,
         variant=finding.variant,
     )

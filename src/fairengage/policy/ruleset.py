@@ -475,7 +475,9 @@ def _parse_rules(
             raise bad(f"rule {code}: kind {entry['kind']!r} needs a check; none is implemented for this code")
         variants = entry.get("variants", {})
         if not isinstance(variants, dict) or not all(
-            isinstance(v, dict) and set(v) == set(LANGS) and all(isinstance(t, str) and t.strip() for t in v.values())
+            isinstance(v, dict)
+            and set(v) == set(LANGS)
+            and all(isinstance(t, str) and t.strip() for t in v.values())
             for v in variants.values()
         ):
             raise bad(f"rule {code}: each of 'variants' needs 'en' and 'fr' text, and nothing else")
@@ -494,7 +496,9 @@ def _parse_rules(
                 exceptions=exceptions,
                 variants=MappingProxyType(
                     {
-                        name: MappingProxyType({lang: _fill(t, parameters, code, bad) for lang, t in v.items()})
+                        name: MappingProxyType(
+                            {lang: _fill(t, parameters, code, bad) for lang, t in v.items()}
+                        )
                         for name, v in variants.items()
                     }
                 ),

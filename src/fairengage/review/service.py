@@ -24,8 +24,19 @@ from fairengage.policy.checks import training_valid_until
 from fairengage.retention import service as retention
 from fairengage.review.deadlines import due_on, is_overdue
 from fairengage.review.models import EngagementVersion, ReviewDecision, ReviewSample, ReviewSampleItem
+from fairengage.web.i18n import N_
 
 DECISIONS = ("approved", "returned", "non_compliant")
+APPROVAL_REASON_NEEDED = N_(
+    "This record failed a rule. To approve it anyway, write why: the reason is kept in the record's history."
+)
+
+
+def failed_rules(engagement: Engagement) -> list[str]:
+    """The codes of the rules the record failed (its flags): approving it then needs a written reason."""
+    return sorted({f.rule_code for f in engagement.findings if f.verdict == "fail"})
+
+
 OPEN = ("pending_review",)
 
 
@@ -188,6 +199,11 @@ def decide(
     engagement = get_for_review(session=session, principal=principal, engagement_id=engagement_id)
     if engagement.status not in OPEN:
         raise Conflict(f"this record is {engagement.status.replace('_', ' ')}, not awaiting review")
+    if decision == "approved" and not reason and failed_rules(engagement):
+        raise RecordRefused(
+            "a reason is required to approve a record with a failed rule",
+            [FieldError("reason", "REVIEW-30D", APPROVAL_REASON_NEEDED)],
+        )
     now = datetime.now(UTC)
     row = ReviewDecision(
         engagement_id=engagement.id,

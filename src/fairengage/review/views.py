@@ -17,6 +17,7 @@ from fairengage.errors import DomainError, Forbidden, NotFound
 from fairengage.review import service
 from fairengage.review.models import ReviewSample, ReviewSampleItem
 from fairengage.web.deps import DB_SESSION, page_principal, settings_of
+from fairengage.web.i18n import pick_language, translations
 from fairengage.web.params import Offset, RowId
 from fairengage.web.templating import local_clock, render
 
@@ -227,6 +228,7 @@ def review_decision(
         raise
     except DomainError as exc:
         session.rollback()
-        errors = {e.field: e.message for e in exc.errors} or {"decision": str(exc)}
+        words = translations(pick_language(request)).gettext
+        errors = {e.field: words(e.message) for e in exc.errors} or {"decision": str(exc)}
         return _record_page(request, principal, session, engagement_id, errors, status_code=422)
     return RedirectResponse(f"/review?done={decision}", status_code=303)
