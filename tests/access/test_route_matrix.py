@@ -55,6 +55,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("POST", "/account/password"): "signed-in",
     # JSON API (bearer tokens)
     ("POST", "/api/v1/engagements"): ("engagements:create",),
+    ("POST", "/api/v1/engagements/check"): ("engagements:create",),
     ("GET", "/api/v1/engagements"): ("engagements:read",),
     ("GET", "/api/v1/engagements/{engagement_id}"): ("engagements:read",),
     ("GET", "/api/v1/rulesets"): ("rulesets:read",),
@@ -63,6 +64,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     # Officers' pages
     ("GET", "/engagements/new"): ("engagements:create",),
     ("POST", "/engagements/new"): ("engagements:create",),
+    ("POST", "/engagements/check"): ("engagements:create",),
     ("GET", "/engagements"): ("engagements:read",),
     ("GET", "/engagements/{engagement_id}/receipt"): ("engagements:read",),
     ("GET", "/engagements/{engagement_id}/correct"): ("engagements:create",),
@@ -190,6 +192,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/transparency/audit/key"): lambda c: c.get("/transparency/audit/key"),
     ("GET", "/transparency/audit/consistency"): lambda c: c.get("/transparency/audit/consistency?first=1"),
     ("POST", "/api/v1/engagements"): lambda c: c.api("POST", "/api/v1/engagements", valid_body()),
+    ("POST", "/api/v1/engagements/check"): lambda c: c.api("POST", "/api/v1/engagements/check", valid_body()),
     ("GET", "/api/v1/engagements"): lambda c: c.api("GET", "/api/v1/engagements"),
     ("GET", "/api/v1/engagements/{engagement_id}"): lambda c: c.api(
         "GET", f"/api/v1/engagements/{c.e.record}"
@@ -199,6 +202,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/rulesets/{ruleset_id}"): lambda c: c.api("GET", f"/api/v1/rulesets/{c.e.ruleset}"),
     ("GET", "/engagements/new"): lambda c: c.get("/engagements/new"),
     ("POST", "/engagements/new"): lambda c: c.post("/engagements/new", {"reason": ""}),
+    ("POST", "/engagements/check"): lambda c: c.post("/engagements/check", {"reason": ""}),
     ("GET", "/engagements"): lambda c: c.get("/engagements"),
     ("GET", "/engagements/{engagement_id}/receipt"): lambda c: c.get(f"/engagements/{c.e.record}/receipt"),
     ("GET", "/engagements/{engagement_id}/correct"): lambda c: c.get(f"/engagements/{c.e.returned}/correct"),
