@@ -20,6 +20,7 @@ from fairengage.engagements.models import Engagement, Finding
 from fairengage.engagements.schemas import EngagementIn
 from fairengage.errors import Conflict, FieldError, Forbidden, NotFound, RecordRefused
 from fairengage.officers.models import Officer
+from fairengage.policy import folding
 from fairengage.policy.checks import training_valid_until
 from fairengage.retention import service as retention
 from fairengage.review.deadlines import due_on, is_overdue
@@ -191,7 +192,8 @@ def decide(
     if decision not in DECISIONS:
         raise RecordRefused("unknown decision", [FieldError("decision", "REVIEW-30D", "choose a decision")])
     reason = (reason or "").strip()
-    if decision in ("returned", "non_compliant") and not reason:
+    # A reason that shows nothing (spaces, zero-width characters) is no reason.
+    if decision in ("returned", "non_compliant") and folding.is_blank(reason):
         raise RecordRefused(
             "a reason is required",
             [FieldError("reason", "REVIEW-30D", "Say what must be corrected, or why it is non-compliant.")],
@@ -199,7 +201,7 @@ def decide(
     engagement = get_for_review(session=session, principal=principal, engagement_id=engagement_id)
     if engagement.status not in OPEN:
         raise Conflict(f"this record is {engagement.status.replace('_', ' ')}, not awaiting review")
-    if decision == "approved" and not reason and failed_rules(engagement):
+    if decision == "approved" and folding.is_blank(reason) and failed_rules(engagement):
         raise RecordRefused(
             "a reason is required to approve a record with a failed rule",
             [FieldError("reason", "REVIEW-30D", APPROVAL_REASON_NEEDED)],
