@@ -37,6 +37,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.receipts.views",
     "fairengage.complaints.views",
     "fairengage.review.views",
+    "fairengage.review.api",
     "fairengage.retention.views",
     "fairengage.reports.dashboard",
     "fairengage.publishing.views",

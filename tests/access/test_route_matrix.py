@@ -89,6 +89,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("POST", "/review/samples/{sample_id}/items/{item_id}"): ("review:sample-findings",),
     ("GET", "/review/{engagement_id}"): ("review:queue",),
     ("POST", "/review/{engagement_id}/decision"): ("review:decide",),
+    ("POST", "/api/v1/review/{engagement_id}/decision"): ("review:decide",),
     # Restricted records
     ("GET", "/restricted"): ("restricted:request", DELEGATED),
     ("POST", "/restricted/requests"): ("restricted:request",),
@@ -230,6 +231,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/review/{engagement_id}"): lambda c: c.get(f"/review/{c.e.record}"),
     ("POST", "/review/{engagement_id}/decision"): lambda c: c.post(
         f"/review/{c.e.record}/decision", {"decision": ""}
+    ),
+    ("POST", "/api/v1/review/{engagement_id}/decision"): lambda c: c.api(
+        "POST", f"/api/v1/review/{c.e.record}/decision", {"decision": ""}
     ),
     ("GET", "/restricted"): lambda c: c.get("/restricted"),
     ("POST", "/restricted/requests"): lambda c: c.post(

@@ -100,3 +100,42 @@ def test_the_review_page_asks_for_the_reason_in_plain_words(records, client, ses
     with sessions() as s:
         _, decisions = service.history(session=s, engagement_id=flagged)
         assert decisions[-1].reason == "The real ground carried it."
+
+
+def test_the_api_refuses_an_approval_without_a_reason_and_keeps_one_given(records, client, world, sessions):
+    flagged, _ = records
+    headers = {"Authorization": f"Bearer {world.token('sup14')}"}
+    path = f"/api/v1/review/{flagged}/decision"
+    refused = client.post(path, json={"decision": "approved"}, headers=headers)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert [(e["field"], e["rule"]) for e in refused.json()["errors"]] == [("reason", "REVIEW-30D")]
+    with sessions() as s:
+        assert s.get(Engagement, flagged).status == "pending_review"
+    why = "Checked with the officer: the car doors carried the reason."
+    answer = client.post(path, json={"decision": "approved", "reason": why}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["decision"], answer.json()["reason"], answer.json()["reviewer"]) == (
+        "approved",
+        why,
+        "sup14",
+    )
+    again = client.post(path, json={"decision": "approved", "reason": why}, headers=headers)
+    assert again.status_code == 409
+    with sessions() as s:
+        _, decisions = service.history(session=s, engagement_id=flagged)
+        assert [(d.decision, d.reason) for d in decisions] == [("approved", why)]
+
+
+def test_the_api_decision_is_for_reviewers_only(records, client, world):
+    flagged, _ = records
+    officer = {"Authorization": f"Bearer {world.token('uA1')}"}
+    assert (
+        client.post(
+            f"/api/v1/review/{flagged}/decision",
+            json={"decision": "approved", "reason": "x"},
+            headers=officer,
+        ).status_code
+        == 403
+    )
+    assert client.post(f"/api/v1/review/{flagged}/decision", json={"decision": "approved"}).status_code == 401
