@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from fairengage import policy
 from fairengage.access.principal import Principal
 from fairengage.engagements import service
-from fairengage.engagements.form import ANCHORS, PLAIN_MESSAGES, anchor_for, prompt_for, read_form
+from fairengage.engagements.form import ANCHORS, PLAIN, PLAIN_MESSAGES, anchor_for, prompt_for, read_form
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.receipts import codes, render
@@ -51,6 +51,9 @@ def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
         return translations(lang).gettext(prompt)
     if error.message in PLAIN_MESSAGES:
         return translations(lang).gettext(error.message)
+    if error.rule == "VALID-DIVISION":
+        # The form offers only the service's divisions: a wrong one is a stale or altered page.
+        return translations(lang).gettext(PLAIN["division"])
     # English messages come from the check itself; other languages use the rule's translated message.
     if lang == "en":
         return error.message
@@ -93,18 +96,13 @@ def _judge_form(
     officer = officers.on_duty(session=session, officer_id=principal.officer_id)
     if draft is not None and officer is not None:
         judged = service.judge(session=session, draft=draft, officer=officer, settings=settings)
-        unreadable = {e.field for e in reading.errors} | ({"place"} if reading.draft is None else set())
         # An answer that could not be read already has its problem; the stand-in's would only repeat it.
-        errors += [e for e in judged.errors if e.field not in unreadable and not _stand_in(e, reading)]
+        unreadable = {e.field for e in reading.errors}
+        errors += [e for e in judged.errors if e.field not in unreadable]
         if judged.evaluation is not None:
             ruleset = judged.evaluation.ruleset
             flags = [FieldError(f.field or "reason", f.code, f.message) for f in judged.evaluation.flags]
     return reading.draft, errors, flags, ruleset
-
-
-def _stand_in(error: FieldError, reading: Any) -> bool:
-    # Problems with the stand-in's own values (a time of now, a place of "-") are not the officer's.
-    return reading.draft is None and error.field in ("occurred_at", "location", "place")
 
 
 def _form_page(

@@ -10,7 +10,8 @@
   if (!script || !window.fetch || !window.URLSearchParams) { return; }
   var form = document.querySelector("form[data-live-check]") || (script.closest && script.closest("form"));
   if (!form) { return; }
-  var url = script.getAttribute("data-check-url");
+  // The page's language, so the server words each problem as the page does.
+  var url = script.getAttribute("data-check-url") + "?lang=" + encodeURIComponent(document.documentElement.lang || "en");
   var anchors = {};
   try { anchors = JSON.parse(script.getAttribute("data-anchors") || "{}"); } catch (e) { anchors = {}; }
   var words = {
