@@ -335,6 +335,8 @@ def test_the_black_jacket_confirmed_on_the_form_is_saved_and_flagged(client, wor
     with sessions() as s:
         stored = s.scalars(select(Engagement)).one()
         assert stored.race_words_confirmed == ["black"] and not stored.compliant
+    receipt = client.get(r.headers["location"] + "?lang=fr").text
+    assert "a confirmé qu" in receipt and "décrit autre chose que la personne" in receipt
 
 
 def test_the_form_check_answers_json_in_the_pages_language_and_stores_nothing(client, world, sessions):

@@ -239,7 +239,13 @@ def recorded(
     flags = [
         {
             "rule": f.rule_code,
-            "message": ruleset.rule(f.rule_code).message(lang, flag=True) if lang != "en" else f.message,
+            "message": ruleset.rule(f.rule_code).message(
+                lang,
+                flag=True,
+                variant=_variant_of(ruleset, FieldError(f.field or "", f.rule_code, f.message)),
+            )
+            if lang != "en"
+            else f.message,
         }
         for f in engagement.findings
         if f.verdict == "fail"
