@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import func, select
 
 from builders import valid_body
@@ -189,3 +191,24 @@ def test_a_supervisor_may_not_record_an_encounter(client, world, sessions):
     r = client.post("/api/v1/encounters", json=encounter_body(), headers=headers)
     assert r.status_code == 403
     assert count(sessions) == 0
+
+
+def test_concurrent_retries_store_one_encounter(app, world, sessions):
+    from fastapi.testclient import TestClient
+
+    headers = {**world.officer_with_token("E113"), "Idempotency-Key": "enc-race"}
+    body = encounter_body()
+    answers = []
+
+    def post() -> None:
+        with TestClient(app) as c:
+            answers.append(c.post("/api/v1/encounters", json=body, headers=headers))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status_code for a in answers] == [201] * 6
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert count(sessions) == 3

@@ -176,6 +176,28 @@ def add_person(
     one becomes the first of this encounter.
     """
     engagements._require_recorder(principal)
+    try:
+        return _add_person(sessions, principal, anchor_id, person, settings, idempotency_key)
+    except engagements._KeyTaken:
+        # The same page sent twice at once: the first one stored the person; answer as it did.
+        with sessions.begin() as session:
+            anchor = anchor_of(session=session, principal=principal, engagement_id=anchor_id)
+            draft = EngagementIn.model_validate({**shared_draft_values(anchor), **person})
+            digest = engagements.request_digest(draft)
+            replay = engagements._replay(session, principal.user_id, str(idempotency_key), digest)
+        if replay is None:
+            raise RuntimeError("an Idempotency-Key was taken but its record cannot be found") from None
+        return replay
+
+
+def _add_person(
+    sessions: sessionmaker[Session],
+    principal: Principal,
+    anchor_id: str,
+    person: dict[str, Any],
+    settings: Settings,
+    idempotency_key: str | None,
+) -> engagements.Recorded:
     with sessions.begin() as session:
         anchor = anchor_of(session=session, principal=principal, engagement_id=anchor_id)
         encounter_id = anchor.encounter_id or anchor.id
