@@ -145,3 +145,4 @@ def test_the_reports_count_encounters_and_people_and_withhold_a_small_count(tmp_
     assert public["annual"]["encounters"] is None
     html = render_html(public, board=False, boundaries=None, map_group="Black", settings=settings)
     assert "encounters involving" not in html
+    assert f'<dt>Encounters</dt><dd class="withheld">fewer than {threshold}</dd>' in html

@@ -944,16 +944,20 @@ class Pages:
         made += [self.data_quality(), self.method()]
         return made
 
-    def encounters_line(self) -> str:
-        """The summary line of encounters and people; withheld when either count is (RULES.md SMALL-CELLS)."""
+    def encounters_item(self) -> tuple[str, str, str]:
+        """The figure "N encounters involving M people", or why it is withheld (RULES.md SMALL-CELLS)."""
         encounters, people = self.annual.get("encounters"), self.annual.get("attempts")
-        if encounters is None or people is None:
-            return self.r.count(None)
-        return self._(
+        if people is None:
+            return (self._("Encounters"), self.r.count(None), "withheld")
+        if encounters is None:
+            # The people are published, so only the encounters' own count can be below the threshold.
+            return (self._("Encounters"), self.r.fewer_than(), "withheld")
+        line = self._(
             "%(encounters)s encounters involving %(people)s people",
             encounters=self.r.count(encounters),
             people=self.r.count(people),
         )
+        return (self._("Encounters"), line, "text")
 
     def attempts(self) -> Section:
         section = Section("attempts", self._("Attempts to collect identifying information"), "ANNUAL-REPORT")
@@ -964,7 +968,7 @@ class Pages:
                 items=[
                     (self._("Attempts recorded in the period"), self.r.count(attempts)),
                     # Several people engaged at once are one encounter and one attempt per person.
-                    (self._("Encounters"), self.encounters_line()),
+                    self.encounters_item(),
                 ],
             )
         )
@@ -1551,7 +1555,7 @@ class Pages:
         a = self.annual
         items = [
             (self._("Attempts"), self.r.count(a["attempts"])),
-            (self._("Encounters"), self.encounters_line(), "text"),
+            self.encounters_item(),
             (self._("Identifying information collected"), self.r.count(a["collected"])),
         ]
         if self.governance is not None:
