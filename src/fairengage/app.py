@@ -29,11 +29,13 @@ STATIC = Path(__file__).parent / "web" / "static"
 ROUTERS: tuple[str, ...] = (
     "fairengage.web.views",
     "fairengage.engagements.api",
+    "fairengage.encounters.api",
     "fairengage.policy.api",
     "fairengage.access.views",
     "fairengage.access.audit_views",
     "fairengage.access.admin_views",
     "fairengage.engagements.views",
+    "fairengage.encounters.views",
     "fairengage.receipts.views",
     "fairengage.complaints.views",
     "fairengage.review.views",

@@ -29,6 +29,7 @@ from access.estate import (
 )
 from builders import valid_body
 from fairengage.access.permissions import MATRIX, PUBLIC, allowed
+from fairengage.engagements.schemas import PERSONAL_FIELDS, SHARED_FIELDS
 
 Guard = tuple[str, ...] | Literal["public", "signed-in"]
 # Not a role's: the chief delegates approving restricted reads to named users (the `delegate` here).
@@ -58,6 +59,8 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("POST", "/api/v1/engagements/check"): ("engagements:create",),
     ("GET", "/api/v1/engagements"): ("engagements:read",),
     ("GET", "/api/v1/engagements/{engagement_id}"): ("engagements:read",),
+    ("POST", "/api/v1/encounters"): ("engagements:create",),
+    ("GET", "/api/v1/encounters/{encounter_id}"): ("engagements:read",),
     ("GET", "/api/v1/rulesets"): ("rulesets:read",),
     ("GET", "/api/v1/rulesets/current"): ("rulesets:read",),
     ("GET", "/api/v1/rulesets/{ruleset_id}"): ("rulesets:read",),
@@ -69,6 +72,8 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/engagements/{engagement_id}/receipt"): ("engagements:read",),
     ("GET", "/engagements/{engagement_id}/correct"): ("engagements:create",),
     ("POST", "/engagements/{engagement_id}/correct"): ("engagements:create",),
+    ("GET", "/engagements/{engagement_id}/another-person"): ("engagements:create",),
+    ("POST", "/engagements/{engagement_id}/another-person"): ("engagements:create",),
     # Public receipts, complaints and the dashboard
     ("GET", "/r"): ("receipts:verify",),
     ("GET", "/r/{code}"): ("receipts:verify",),
@@ -170,6 +175,14 @@ class Caller:
         return self.e.approved_requests.get(self.who, self.e.approved_requests["supervisor"])
 
 
+def encounter_shared() -> dict[str, Any]:
+    return {k: v for k, v in valid_body().items() if k in SHARED_FIELDS}
+
+
+def encounter_person() -> dict[str, Any]:
+    return {k: v for k, v in valid_body().items() if k in PERSONAL_FIELDS}
+
+
 Call = Callable[[Caller], Response]
 today = date.today().isoformat()
 
@@ -198,6 +211,10 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/engagements/{engagement_id}"): lambda c: c.api(
         "GET", f"/api/v1/engagements/{c.e.record}"
     ),
+    ("POST", "/api/v1/encounters"): lambda c: c.api(
+        "POST", "/api/v1/encounters", {**encounter_shared(), "people": [encounter_person()]}
+    ),
+    ("GET", "/api/v1/encounters/{encounter_id}"): lambda c: c.api("GET", f"/api/v1/encounters/{c.e.record}"),
     ("GET", "/api/v1/rulesets"): lambda c: c.api("GET", "/api/v1/rulesets"),
     ("GET", "/api/v1/rulesets/current"): lambda c: c.api("GET", "/api/v1/rulesets/current"),
     ("GET", "/api/v1/rulesets/{ruleset_id}"): lambda c: c.api("GET", f"/api/v1/rulesets/{c.e.ruleset}"),
@@ -209,6 +226,13 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/engagements/{engagement_id}/correct"): lambda c: c.get(f"/engagements/{c.e.returned}/correct"),
     ("POST", "/engagements/{engagement_id}/correct"): lambda c: c.post(
         f"/engagements/{c.e.returned}/correct", {"reason": ""}
+    ),
+    ("GET", "/engagements/{engagement_id}/another-person"): lambda c: c.get(
+        f"/engagements/{c.e.record}/another-person"
+    ),
+    # No answers: refused with 422, so the record's encounter stays as it was for the routes after it.
+    ("POST", "/engagements/{engagement_id}/another-person"): lambda c: c.post(
+        f"/engagements/{c.e.record}/another-person", {}
     ),
     ("GET", "/r"): lambda c: c.get(f"/r?code={c.e.code}"),
     ("GET", "/r/{code}"): lambda c: c.get(f"/r/{c.e.code}"),

@@ -48,14 +48,17 @@ def test_columns_and_types_are_the_analytic_tables(sessions, settings, loaded, t
         sessions=sessions, out=tmp_path / "a.parquet", settings=settings, actor="t"
     )
     table = pq.read_table(result.path)
-    assert table.schema.names == list(synth.ANALYTIC_COLUMNS)
+    assert table.schema.names == [*synth.ANALYTIC_COLUMNS, *synth.OPTIONAL_COLUMNS]
     assert table.schema.field("occurred_at").type == pa.timestamp("us", tz="UTC")
     assert table.num_rows == result.rows == 400
     # Read back with the shared reader, from Parquet and CSV alike, the dtypes are DESIGN.md's.
     extract.write_extract(sessions=sessions, out=tmp_path / "a.csv", settings=settings, actor="t")
     for name in ("a.parquet", "a.csv"):
         frame = synth.read_table(tmp_path / name)
-        assert {c: str(t) for c, t in frame.dtypes.items()} == synth.ANALYTIC_COLUMNS
+        assert {c: str(t) for c, t in frame.dtypes.items()} == {
+            **synth.ANALYTIC_COLUMNS,
+            **synth.OPTIONAL_COLUMNS,
+        }
     # The instants are the loaded ones, in UTC.
     frame = synth.read_table(tmp_path / "a.csv")
     assert sorted(frame["occurred_at"]) == sorted(loaded[0]["occurred_at"])
@@ -139,7 +142,7 @@ def test_legacy_records_only_when_asked(sessions, settings, tmp_path):
         assert s.scalar(select(func.count()).where(Engagement.legacy.is_(True))) == 60
     default = extract.write_extract(sessions=sessions, out=tmp_path / "a.csv", settings=settings, actor="t")
     assert default.rows == 0 and pd.read_csv(tmp_path / "a.csv").empty
-    assert list(pd.read_csv(tmp_path / "a.csv").columns) == list(synth.ANALYTIC_COLUMNS)
+    assert list(pd.read_csv(tmp_path / "a.csv").columns) == [*synth.ANALYTIC_COLUMNS, *synth.OPTIONAL_COLUMNS]
     included = extract.write_extract(
         sessions=sessions, out=tmp_path / "b.csv", settings=settings, actor="t", include_legacy=True
     )

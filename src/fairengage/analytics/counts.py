@@ -101,3 +101,17 @@ def _plain(value: object) -> object:
     if isinstance(value, float) and value != value:  # NaN
         return None
     return value
+
+
+def encounter_counts(table: ibis.Table) -> dict[str, int]:
+    """Encounters and the people in them: several people engaged at once are one encounter.
+
+    Each engagement is one person, so `people` is the engagements counted; `encounters` counts distinct
+    `encounter_id`s (the engine fills it with the engagement's own id where the table has none).
+    """
+    row = table.aggregate(encounters=table.encounter_id.nunique(), people=table.count()).to_pandas().iloc[0]
+    return {"encounters": _count(row["encounters"]), "people": _count(row["people"])}
+
+
+def _count(value: object) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)  # type: ignore[arg-type]

@@ -73,6 +73,9 @@ ANALYTIC_COLUMNS: tuple[Column, ...] = (
     Column("outcome", "string"),
     Column("compliant", "boolean"),
 )
+# Optional: a table without it (older extracts, synthetic tables) counts each engagement as its own
+# encounter; an empty cell means the same (docs/import-and-extract.md).
+ENCOUNTER_COLUMN = "encounter_id"
 # The type each kind is cast to, so that both engines hand analyses the same column types.
 _CANONICAL: dict[str, str] = {"float": "float64", "int": "int64", "boolean": "boolean", "string": "string"}
 _KIND_WORDS = {
@@ -196,6 +199,15 @@ def load_table(backend: BaseBackend, path: str | Path) -> ibis.Table:
     return table
 
 
+def _encounter(raw: ibis.Table) -> ibis.Value:
+    """The row's encounter: the file's `encounter_id` where given, else the engagement's own id."""
+    own = raw.engagement_id.cast("string")
+    schema = raw.schema()
+    if ENCOUNTER_COLUMN not in schema.names or not schema[ENCOUNTER_COLUMN].is_string():
+        return own
+    return ibis.coalesce(raw[ENCOUNTER_COLUMN].nullif(""), own)
+
+
 def _source(backend: BaseBackend, path: Path, suffix: str) -> str:
     # A directory (as Spark writes them) is read whole: Spark takes the directory, DuckDB a glob.
     if path.is_dir() and backend.name == "duckdb":
@@ -256,7 +268,7 @@ def _typed_from_text(raw: ibis.Table, path: Path) -> ibis.Table:
                 f"{_KIND_WORDS[column.kind]} (engagement_id {example['engagement_id']!r}; "
                 f"{as_count(counts[column.name])} such cells)"
             )
-    return raw.select(**casts)
+    return raw.select(**casts, **{ENCOUNTER_COLUMN: _encounter(raw)})
 
 
 def _try_cast(value: ibis.Value, column: Column) -> ibis.Value:
@@ -286,7 +298,7 @@ def _typed_from_parquet(raw: ibis.Table, path: Path) -> ibis.Table:
             )
         value = raw[column.name]
         selected[column.name] = value if column.kind == "timestamp" else value.cast(_CANONICAL[column.kind])
-    return raw.select(**selected)
+    return raw.select(**selected, **{ENCOUNTER_COLUMN: _encounter(raw)})
 
 
 def _has_kind(dtype: dt.DataType, kind: str) -> bool:

@@ -107,6 +107,7 @@ def engagement_out(engagement: Engagement, request: Request, person: Any = None)
         "ruleset": {"id": ruleset.id, "version": engagement.ruleset_version, "title": ruleset.title},
         "findings": body["findings"],
         "receipt": body["receipt"],
+        "encounter_id": engagement.encounter_id,
         "person": None
         if person is None
         else {

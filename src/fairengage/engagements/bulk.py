@@ -138,6 +138,7 @@ def load_frame(
             code = codes.normalize_code(codes.issue_code(settings.secret, taken=in_use)) or ""
             taken.add(code)
             eid = engagement_uuid(row.engagement_id)
+            encounter = _none(getattr(row, "encounter_id", None))
             engagements.append(
                 {
                     "id": eid,
@@ -177,6 +178,9 @@ def load_frame(
                     "legacy": evaluation is None or bool(_none(getattr(row, "legacy", False))),
                     "legal_hold": False,
                     "import_batch_id": import_batch_id,
+                    # Mapped as engagement ids are, so it still names the encounter's first record
+                    # (for one person, the record itself: the same as none).
+                    "encounter_id": None if encounter is None else engagement_uuid(encounter),
                 }
             )
             findings += [

@@ -64,6 +64,9 @@ SCHEMA = pa.schema(
         ("contraband_found", pa.bool_()),
         ("outcome", pa.large_string()),
         ("compliant", pa.bool_()),
+        # Last, so that readers of the earlier columns are unchanged; the record's own id when it was an
+        # encounter of one (docs/import-and-extract.md).
+        ("encounter_id", pa.large_string()),
     ]
 )
 # Everything read from the database, in the order of `_query`; persons is not among the tables read.
@@ -86,6 +89,7 @@ _READ = (
     Engagement.contraband_found,
     Engagement.outcome,
     Engagement.compliant,
+    func.coalesce(Engagement.encounter_id, Engagement.id),
 )
 
 

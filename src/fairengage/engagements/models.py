@@ -61,6 +61,10 @@ class Engagement(Base):
     # The import that loaded the record (None for records made in the application). No foreign key:
     # adding one to an existing SQLite table means rebuilding it, and batches are never deleted.
     import_batch_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The encounter the record belongs to when several people were engaged at once: the id of the
+    # encounter's first record (docs/officer.md, "Several people"). None is an encounter of one, so
+    # older records need no rewrite; analyses read `encounter_id or id`.
+    encounter_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
     officer: Mapped[Officer] = relationship(lazy="joined")
     findings: Mapped[list[Finding]] = relationship(

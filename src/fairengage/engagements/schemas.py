@@ -81,6 +81,66 @@ class EngagementIn(Strict):
     outcome: Code = "none"
 
 
+# The answers an encounter's people share (asked once), and those each person gives (one page each).
+SHARED_FIELDS: tuple[str, ...] = (
+    "occurred_at",
+    "division",
+    "location",
+    "purpose",
+    "scope_exclusion",
+    "reason",
+    "reason_grounds",
+    "description_match",
+    "description_elements",
+)
+PERSONAL_FIELDS: tuple[str, ...] = tuple(f for f in EngagementIn.model_fields if f not in SHARED_FIELDS)
+MAX_PEOPLE = 20
+
+
+class EncounterPersonIn(Strict):
+    """One person of an encounter: what the officer perceived, the duties to this person, the outcome."""
+
+    perceived_race: Code | None = None
+    perceived_gender: Code | None = None
+    perceived_age: Annotated[StrictInt, Field(ge=0, le=120)] | None = None
+    informed: StrictBool | None = None
+    inform_exception: Code | None = None
+    inform_exception_details: LongText | None = None
+    informed_why: StrictBool | None = None
+    inform_why_exception: Code | None = None
+    receipt_offered: StrictBool | None = None
+    receipt_exception: Code | None = None
+    receipt_exception_details: LongText | None = None
+    identifying_info_collected: StrictBool | None = None
+    person: PersonIn | None = None
+    searched: StrictBool = False
+    contraband_found: StrictBool | None = None
+    outcome: Code = "none"
+
+
+class EncounterIn(Strict):
+    """Several people engaged at once: the shared answers once, then each person's own."""
+
+    occurred_at: Moment
+    division: Code
+    location: Location
+    purpose: Code | None = None
+    scope_exclusion: Code | None = None
+    reason: LongText | None = None
+    reason_grounds: Annotated[list[Code], Field(max_length=20)] = []
+    description_match: StrictBool = False
+    description_elements: Annotated[list[Code], Field(max_length=20)] = []
+    people: Annotated[list[EncounterPersonIn], Field(min_length=1, max_length=MAX_PEOPLE)]
+
+    def drafts(self) -> list[EngagementIn]:
+        """One draft per person: the shared answers with that person's own."""
+        shared = {name: getattr(self, name) for name in SHARED_FIELDS}
+        return [
+            EngagementIn.model_validate({**shared, **{n: getattr(p, n) for n in PERSONAL_FIELDS}})
+            for p in self.people
+        ]
+
+
 class FindingOut(BaseModel):
     """One rule's verdict."""
 
@@ -122,6 +182,14 @@ class RecordedOut(BaseModel):
     findings: list[FindingOut]
     compliant: bool
     receipt: ReceiptOut
+
+
+class EncounterRecordedOut(BaseModel):
+    """The answer to a stored encounter (201): one record, with its receipt, per person, in order."""
+
+    id: str
+    people: int
+    engagements: list[RecordedOut]
 
 
 class PersonOut(BaseModel):
@@ -168,6 +236,15 @@ class EngagementOut(BaseModel):
     findings: list[FindingOut]
     receipt: ReceiptOut
     person: PersonOut | None = None
+    encounter_id: str | None = None
+
+
+class EncounterOut(BaseModel):
+    """An encounter's records the caller may see (no personal information), first person first."""
+
+    id: str
+    people: int
+    engagements: list[EngagementOut]
 
 
 class EngagementPage(BaseModel):

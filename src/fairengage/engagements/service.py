@@ -373,11 +373,14 @@ def _store(
     settings: Settings,
     idempotency_key: str | None,
     digest: str,
+    *,
+    engagement_id: str | None = None,
+    encounter_id: str | None = None,
 ) -> dict[str, Any]:
     # Core statements, not ORM objects: this is the service's hottest write (docs/load-and-recovery.md).
     connection = session.connection()
     now = datetime.now(UTC)
-    engagement_id = str(uuid.uuid4())
+    engagement_id = engagement_id or str(uuid.uuid4())
     row = {
         "id": engagement_id,
         "officer_id": officer.id,
@@ -389,6 +392,7 @@ def _store(
         "legacy": False,
         "legal_hold": False,
         "import_batch_id": None,
+        "encounter_id": encounter_id,
         **draft_columns(draft, evaluation),
     }
     code = _insert_with_fresh_code(connection, row, settings.secret)
@@ -418,20 +422,7 @@ def _store(
         connection.execute(_INSERT_FINDINGS, findings)
     body = _body(engagement_id, code, [finding_json(**f) for f in findings], evaluation.compliant, settings)
     if idempotency_key:
-        claimed = connection.execute(
-            insert_or_skip(connection, _KEYS, ("user_id", "key")).returning(_KEYS.c.id),
-            {
-                "user_id": principal.user_id,
-                "key": idempotency_key,
-                "request_digest": digest,
-                "engagement_id": engagement_id,
-                "status_code": 201,
-                "response": body,
-                "created_at": now,
-            },
-        ).first()
-        if claimed is None:
-            raise _KeyTaken
+        _claim_key(connection, principal, idempotency_key, digest, engagement_id, body, now)
     audit.journal(
         session,
         actor=principal.username,
@@ -444,10 +435,37 @@ def _store(
             "flags": sorted({f.code for f in evaluation.flags}),
             "ruleset": f"{evaluation.ruleset.id}@{evaluation.ruleset.version}",
             "personal_information": _has_person(draft),
+            **({"encounter": encounter_id} if encounter_id else {}),
         },
         at=now,
     )
     return body
+
+
+def _claim_key(
+    connection: Connection,
+    principal: Principal,
+    idempotency_key: str,
+    digest: str,
+    engagement_id: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Keep the answer under the caller's key; _KeyTaken when a concurrent request kept one first."""
+    claimed = connection.execute(
+        insert_or_skip(connection, _KEYS, ("user_id", "key")).returning(_KEYS.c.id),
+        {
+            "user_id": principal.user_id,
+            "key": idempotency_key,
+            "request_digest": digest,
+            "engagement_id": engagement_id,
+            "status_code": 201,
+            "response": body,
+            "created_at": now,
+        },
+    ).first()
+    if claimed is None:
+        raise _KeyTaken
 
 
 def finding_json(

@@ -260,6 +260,8 @@ def recorded(
             "qr": render.qr_svg(url, lang=lang),
             "flags": flags,
             "when": render.format_when(engagement.occurred_at.astimezone(settings_of(request).tz), lang),
+            # Only the officer who recorded it adds people to an encounter (docs/officer.md).
+            "can_add_person": principal.role == "officer" and engagement.officer_id == principal.officer_id,
         },
         lang=lang,
     )

@@ -732,6 +732,8 @@ class FairEngageFormat:
             ),
             "person_address": _person_text(row, "person_address", raw.get("person_address"), 300),
             "legacy": bool_value(row, "legacy", raw.get("legacy")) or False,
+            # Optional: the source id of the encounter's first record (an extract's own id for one person).
+            "encounter_id": text_value(row, "encounter_id", raw.get("encounter_id"), limit=200),
         }
         bool_value(row, "compliant", raw.get("compliant"), required=True)
         return Parsed(fields=fields, officer=officer, division=division or "", division_name=division or "")

@@ -842,7 +842,9 @@ def read_table(path: Path | str) -> pd.DataFrame:
     return frame
 
 
-_ALL_COLUMNS: dict[str, str] = {**ANALYTIC_COLUMNS, **DETAIL_COLUMNS}
+# Read when present (the extract writes it; synthetic tables have none): several people, one encounter.
+OPTIONAL_COLUMNS: dict[str, str] = {"encounter_id": "str"}
+_ALL_COLUMNS: dict[str, str] = {**ANALYTIC_COLUMNS, **DETAIL_COLUMNS, **OPTIONAL_COLUMNS}
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "str": pa.large_string(),
     "float64": pa.float64(),

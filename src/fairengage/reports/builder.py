@@ -33,6 +33,7 @@ from fairengage.analytics.counts import (
     PERCEIVED_RACES,
     UNKNOWN,
     cell_counts,
+    encounter_counts,
     outcome_measures,
 )
 from fairengage.analytics.disproportionality import disproportionality_rows
@@ -178,6 +179,7 @@ def analyse_report(
         outcomes = _outcomes(report)
         cells = cell_counts(table, outcomes)
         report["annual"] = annual_figures(table, cells, outcomes)
+        report["annual"]["encounters"] = encounter_counts(table)["encounters"]
         report["data_quality"] = data_quality(table)
         threshold = suppression_threshold(report)
         report["trends"] = trends(full, chosen, benchmark, report)
@@ -517,6 +519,8 @@ def public_report(report: dict[str, Any], threshold: int) -> dict[str, Any]:
     by_age, by_gender = table(annual["by_age"]), table(annual["by_gender"])
     public["annual"] = {
         "attempts": attempts,
+        # A lone count, published when it reaches the threshold and only beside a published total.
+        "encounters": None if attempts is None else _at_least(annual.get("encounters"), threshold),
         "collected": collected["collected"],
         "not_collected": collected["not collected"],
         "by_age": by_age,
@@ -940,11 +944,33 @@ class Pages:
         made += [self.data_quality(), self.method()]
         return made
 
+    def encounters_item(self) -> tuple[str, str, str]:
+        """The figure "N encounters involving M people", or why it is withheld (RULES.md SMALL-CELLS)."""
+        encounters, people = self.annual.get("encounters"), self.annual.get("attempts")
+        if people is None:
+            return (self._("Encounters"), self.r.count(None), "withheld")
+        if encounters is None:
+            # The people are published, so only the encounters' own count can be below the threshold.
+            return (self._("Encounters"), self.r.fewer_than(), "withheld")
+        line = self._(
+            "%(encounters)s encounters involving %(people)s people",
+            encounters=self.r.count(encounters),
+            people=self.r.count(people),
+        )
+        return (self._("Encounters"), line, "text")
+
     def attempts(self) -> Section:
         section = Section("attempts", self._("Attempts to collect identifying information"), "ANNUAL-REPORT")
         attempts = self.annual["attempts"]
         section.blocks.append(
-            Block("figures", items=[(self._("Attempts recorded in the period"), self.r.count(attempts))])
+            Block(
+                "figures",
+                items=[
+                    (self._("Attempts recorded in the period"), self.r.count(attempts)),
+                    # Several people engaged at once are one encounter and one attempt per person.
+                    self.encounters_item(),
+                ],
+            )
         )
         trend = self.report.get("trends") or {}
         if len(trend.get("periods") or []) > 1:
@@ -1529,6 +1555,7 @@ class Pages:
         a = self.annual
         items = [
             (self._("Attempts"), self.r.count(a["attempts"])),
+            self.encounters_item(),
             (self._("Identifying information collected"), self.r.count(a["collected"])),
         ]
         if self.governance is not None:

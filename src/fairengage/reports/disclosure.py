@@ -280,6 +280,15 @@ class _Reader:
             "annual attempts",
             ("annual", "attempts"),
         )
+        # Encounters are a lone city-wide count of their own family: checked against the threshold alone.
+        self.add(
+            self.key("encounters", CITY, ALL),
+            annual.get("encounters"),
+            None,
+            f,
+            "annual encounters",
+            ("annual", "encounters"),
+        )
         for group, value in (annual.get("by_race") or {}).items():
             self.add(
                 self.key("eng", CITY, (group,)), value, None, f, f"annual by race {group}", ("by_race", group)
@@ -1000,6 +1009,8 @@ def _sync_counts(report: dict[str, Any]) -> None:
         for item in quality.get("fields") or []:
             if item.get("field") in same_as and same_as[item["field"]] is None:
                 item["count"] = None
+    if annual and annual.get("attempts") is None and "encounters" in annual:
+        annual["encounters"] = None
     meta = report.get("meta") or {}
     if annual and annual.get("attempts") is None and "rows" in meta:
         meta["rows"] = None

@@ -60,8 +60,16 @@ def problem(
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
+    # A list position reads as it is written in JSON paths: people[2].perceived_age.
+    path = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header"):
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
 
 
 def _schema_rule(field: str, error_type: str) -> str:
@@ -69,7 +77,10 @@ def _schema_rule(field: str, error_type: str) -> str:
         return "UNKNOWN-FIELD"
     if error_type == "json_invalid":
         return "VALID-JSON"
-    top = field.split(".", 1)[0]
+    # One person of an encounter answers the same rules as a single record's person.
+    if field.startswith("people[") and "]." in field:
+        field = field.split("].", 1)[1]
+    top = field.split(".", 1)[0].split("[", 1)[0]
     return FIELD_RULES.get(top, "VALID-TYPE")
 
 

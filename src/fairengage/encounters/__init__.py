@@ -1,0 +1,1 @@
+"""Several people, one encounter: shared answers once, one record and one receipt per person."""
