@@ -39,6 +39,10 @@ def test_recorded_page_offers_the_receipt_in_each_language(client, world, settin
     assert '<html lang="en">' in page
     for path in ("print?lang=en", "print?lang=fr", "receipt.pdf?lang=en", "receipt.pdf?lang=fr"):
         assert f'href="/r/{code}/{path}"' in page, path
+    # Inside the page's main content, once, and no link left that would take the language from a cookie.
+    assert page.index('<main id="main"') < page.index('id="receipt-language"') < page.index("</main>")
+    assert page.count('id="receipt-language"') == 1
+    assert f'href="/r/{code}/print"' not in page and f'href="/r/{code}/receipt.pdf"' not in page
 
 
 def test_french_receipt_does_not_switch_the_officer_to_french(client, world, settings):

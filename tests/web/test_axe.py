@@ -180,6 +180,7 @@ def test_no_serious_or_critical_violation_on_any_page(browser, site, settings, v
         ],
     }
     found: dict[str, list[dict]] = {}
+    too_wide: list[str] = []
     visited = 0
     with live_server(create_app(settings)) as base:
         for who, paths in pages.items():
@@ -192,6 +193,10 @@ def test_no_serious_or_critical_violation_on_any_page(browser, site, settings, v
                 page.wait_for_load_state("networkidle")
                 blocking = [v for v in axe_violations(page) if v["impact"] in BLOCKING]
                 visited += 1
+                # Reflow (WCAG 1.4.10): nothing widens the page past the screen; wide tables scroll inside.
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > VIEWPORTS[viewport]["width"]:
+                    too_wide.append(f"{who or 'public'} {path}: {width}px")
                 if blocking:
                     found[f"{who or 'public'} {path}"] = blocking
                 if who == "officer" and path.startswith("/engagements/new"):
@@ -210,6 +215,7 @@ def test_no_serious_or_critical_violation_on_any_page(browser, site, settings, v
             context.close()
     assert visited == sum(len(p) for p in pages.values()) + 2
     assert not found, "axe found serious or critical violations:\n" + describe(found)
+    assert not too_wide, f"pages wider than the {viewport} screen: {too_wide}"
 
 
 def test_axe_sees_a_violation_when_there_is_one(browser):
