@@ -180,3 +180,62 @@ def test_cli_lists_expiring_training(world, settings, monkeypatch):
     assert lines[0].endswith("\tlapsed") and "never trained" in lines[3]
     assert lines[-1] == "4 officers with training lapsing within 60 days"
     assert {"E90", "O10"} <= {line.split("\t")[0] for line in wide.output.splitlines()}
+
+
+def test_a_returned_record_is_not_opened_for_correction_once_training_has_lapsed(
+    client, world, settings, sessions
+):
+    from sqlalchemy import update
+
+    from fairengage.engagements.models import Engagement as Record
+    from fairengage.officers.models import Officer, TrainingRecord
+
+    headers = world.officer_with_token("C1", "D14", trained_on=today(settings) - timedelta(days=3))
+    record = client.post("/api/v1/engagements", json=valid_body(), headers=headers).json()["id"]
+    with sessions.begin() as s:
+        s.execute(update(Record).where(Record.id == record).values(status="returned"))
+    sign_in(client, world, "oc1", "officer", "C1")
+    assert 'name="form_key"' in client.get(f"/engagements/{record}/correct").text
+    with sessions.begin() as s:
+        officer = s.scalars(select(Officer).where(Officer.badge == "C1")).one()
+        s.execute(
+            update(TrainingRecord)
+            .where(TrainingRecord.officer_id == officer.id)
+            .values(completed_on=today(settings) - timedelta(days=40 * 31))
+        )
+    r = client.get(f"/engagements/{record}/correct")
+    assert r.status_code == 403 and "Training needed before you record" in r.text
+    assert 'name="form_key"' not in r.text
+
+
+def test_a_record_from_a_day_the_training_covered_can_still_be_corrected(client, world, settings, sessions):
+    """The notice judges a correction on the record's own day, as TRAINING-36M will."""
+    from sqlalchemy import update
+
+    from fairengage.engagements.models import Engagement as Record
+    from fairengage.officers.models import Officer, TrainingRecord
+
+    headers = world.officer_with_token("C2", "D14", trained_on=today(settings) - timedelta(days=3))
+    when = (datetime.now(settings.tz) - timedelta(days=10)).replace(hour=12)
+    body = valid_body(occurred_at=when.isoformat())
+    with sessions.begin() as s:
+        officer = s.scalars(select(Officer).where(Officer.badge == "C2")).one()
+        # Trained so that the training covered the record's day and lapsed four days ago.
+        months = training.training_months(today(settings))
+        trained = next(
+            today(settings) - timedelta(days=back)
+            for back in range(months * 28, months * 32)
+            if training_valid_until(today(settings) - timedelta(days=back), months)
+            == today(settings) - timedelta(days=5)
+        )
+        s.execute(
+            update(TrainingRecord).where(TrainingRecord.officer_id == officer.id).values(completed_on=trained)
+        )
+    record = client.post("/api/v1/engagements", json=body, headers=headers)
+    assert record.status_code == 201, record.text
+    with sessions.begin() as s:
+        s.execute(update(Record).where(Record.id == record.json()["id"]).values(status="returned"))
+    sign_in(client, world, "oc2", "officer", "C2")
+    assert client.get("/engagements/new").status_code == 403  # a new record today: not covered
+    page = client.get(f"/engagements/{record.json()['id']}/correct")
+    assert page.status_code == 200 and 'name="form_key"' in page.text

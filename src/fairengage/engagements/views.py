@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -115,10 +115,12 @@ def new_engagement(
     return _form_page(request, principal, session, values, [])
 
 
-def _training_notice(request: Request, principal: Principal, session: Session) -> HTMLResponse | None:
-    """Missing or lapsed training, said before the form starts rather than after it is filled."""
+def _training_notice(
+    request: Request, principal: Principal, session: Session, day: date | None = None
+) -> HTMLResponse | None:
+    """Missing or lapsed training on `day` (today), said before the form starts rather than once filled."""
     settings = settings_of(request)
-    today = datetime.now(settings.tz).date()
+    today = day or datetime.now(settings.tz).date()
     officer = (
         officers.on_duty(session=session, officer_id=principal.officer_id) if principal.officer_id else None
     )
@@ -291,6 +293,10 @@ def correction_form(
 ) -> HTMLResponse:
     """A returned record, opened in the form for the officer to correct."""
     engagement = _returned_to(session, principal, engagement_id)
+    # Judged on the engagement's own day, as the rule will judge the corrected record.
+    day = engagement.occurred_at.astimezone(settings_of(request).tz).date()
+    if notice := _training_notice(request, principal, session, day):
+        return notice
     return _form_page(
         request,
         principal,
