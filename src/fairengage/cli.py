@@ -229,6 +229,27 @@ def officers_train(
     out.print(f"recorded training for {badge} on {day.isoformat()}")
 
 
+@officers_app.command("expiring")
+def officers_expiring(
+    division: Annotated[str | None, typer.Option(help="only this division's officers")] = None,
+    days: Annotated[int, typer.Option(min=0, max=3650, help="how many days ahead to look")] = 60,
+) -> None:
+    """List officers whose training lapses within DAYS (or already has), soonest first."""
+    from datetime import datetime
+
+    from fairengage.officers import training
+
+    today = datetime.now(get_settings().tz).date()
+    found = _run_cli_service(
+        lambda s: training.expiring(session=s, today=today, division=division, within_days=days)
+    )
+    for o in found:
+        until = o.valid_until.isoformat() if o.valid_until else "never trained"
+        state = "\tlapsed" if o.lapsed else ""
+        typer.echo(f"{o.badge}\t{o.name}\t{o.division}\t{until}{state}")  # tab-separated, for scripts
+    out.print(f"{len(found)} officers with training lapsing within {days} days", markup=False)
+
+
 def _parse_date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     longitude: float = -79.3832
     # API tokens expire (docs/security.md): the days a new token lives unless `tokens create --days` says.
     token_lifetime_days: int = Field(default=90, gt=0, le=3650)
+    # Who an officer calls to book or renew the prescribed training (officers/training.py): shown on the
+    # notice that replaces the form, and in the API's refusal, when training is missing or lapsed.
+    training_contact: str = "your unit's training coordinator (ask your supervisor for their number)"
 
     @field_validator("timezone")
     @classmethod

@@ -209,6 +209,7 @@ NO_PERSONAL_COMMANDS: dict[str, str] = {
     "import": "writes records from a file; logged as import.batch",
     "officers add": "adds an officer",
     "officers train": "records training",
+    "officers expiring": "officers' names, badges and training dates: staff, never a member of the public",
     "retention delegate": "grants a delegation",
     "retention revoke": "withdraws a delegation",
     "retention hold": "places a hold",

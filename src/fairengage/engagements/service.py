@@ -30,6 +30,7 @@ from fairengage.errors import (
     Unauthenticated,
 )
 from fairengage.officers import service as officers
+from fairengage.officers import training
 from fairengage.receipts import codes
 
 if TYPE_CHECKING:
@@ -257,6 +258,7 @@ def record(
             officer = officers.on_duty(session=session, officer_id=caller.officer_id)
             if officer is None:
                 raise Forbidden("this user is not linked to an officer")
+            _require_training(officer, draft, settings)
             evaluation = evaluate_draft(session=session, draft=draft, officer=officer, settings=settings)
             body = _store(session, draft, officer, caller, evaluation, settings, idempotency_key, digest)
             return Recorded(201, body)
@@ -269,6 +271,17 @@ def record(
         if replay is None:
             raise RuntimeError("an Idempotency-Key was taken but its record cannot be found") from None
         return replay
+
+
+def _require_training(officer: officers.OfficerOnDuty, draft: EngagementIn, settings: Settings) -> None:
+    """Refuse up front, naming TRAINING-36M alone, when the officer's training does not cover the day."""
+    day = draft.occurred_at.astimezone(settings.tz).date()
+    try:
+        officer_standing = training.standing(officer.training, day)
+    except policy.NoRuleSetInForce:
+        return  # the evaluation names the date no rule set covers
+    if not officer_standing.in_date:
+        raise training.refusal(officer_standing, settings.training_contact)
 
 
 def _caller(session: Session, token: str | None) -> Principal:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -16,6 +16,7 @@ from fairengage.engagements import service
 from fairengage.engagements.form import ANCHORS, PLAIN, PLAIN_MESSAGES, anchor_for, prompt_for, read_form
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
+from fairengage.officers import training
 from fairengage.receipts import codes, render
 from fairengage.web.deps import DB_SESSION, page_principal, sessions_of, settings_of
 from fairengage.web.i18n import pick_language, translations
@@ -151,8 +152,33 @@ def new_engagement(
     """The recording form, in the order the officer meets the duties."""
     if principal.role != "officer":
         raise Forbidden("only officers record engagements")
+    if notice := _training_notice(request, principal, session):
+        return notice
     values = {"division": principal.division_code, "scope": ""}
     return _form_page(request, principal, session, values, [])
+
+
+def _training_notice(
+    request: Request, principal: Principal, session: Session, day: date | None = None
+) -> HTMLResponse | None:
+    """Missing or lapsed training on `day` (today), said before the form starts rather than once filled."""
+    settings = settings_of(request)
+    today = day or datetime.now(settings.tz).date()
+    officer = (
+        officers.on_duty(session=session, officer_id=principal.officer_id) if principal.officer_id else None
+    )
+    try:
+        standing = training.standing(officer.training if officer else (), today)
+    except policy.NoRuleSetInForce:
+        return None  # the form itself says no rule set covers the date
+    if standing.in_date:
+        return None
+    return render_page(
+        request,
+        "training_notice.html",
+        {"standing": standing, "contact": settings.training_contact, "rule": training.RULE},
+        status_code=403,
+    )
 
 
 @router.post("/engagements/new", response_model=None)
@@ -358,6 +384,10 @@ def correction_form(
 ) -> HTMLResponse:
     """A returned record, opened in the form for the officer to correct."""
     engagement = _returned_to(session, principal, engagement_id)
+    # Judged on the engagement's own day, as the rule will judge the corrected record.
+    day = engagement.occurred_at.astimezone(settings_of(request).tz).date()
+    if notice := _training_notice(request, principal, session, day):
+        return notice
     return _form_page(
         request,
         principal,

@@ -39,7 +39,14 @@ def _receipt_or_none(request: Request, session: Session, code: str, lang: str) -
 
 def _invalid(request: Request, code: str, lang: str) -> HTMLResponse:
     # A forged code and a code no record carries get the same page: guessing reveals nothing.
-    return render_page(request, "receipt_invalid.html", {"code": code[:64]}, status_code=404, lang=lang)
+    return render_page(
+        request,
+        "receipt_invalid.html",
+        {"code": code[:64]},
+        status_code=404,
+        lang=lang,
+        remember_language=False,
+    )
 
 
 def _issued(request: Request, session: Session, code: str) -> tuple[render.ReceiptView, str] | Response:
@@ -73,6 +80,7 @@ def _receipt_page(request: Request, session: Session, code: str, *, printable: b
             "printable": printable,
         },
         lang=lang,
+        remember_language=False,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,6 +14,8 @@ from fairengage import policy
 from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
 from fairengage.errors import DomainError, Forbidden, NotFound
+from fairengage.officers import training
+from fairengage.policy.findings import finding_message
 from fairengage.review import service
 from fairengage.review.models import ReviewSample, ReviewSampleItem
 from fairengage.web.deps import DB_SESSION, page_principal, settings_of
@@ -66,8 +68,20 @@ def review_queue(
             "local": _local(request),
             "can_decide": scope_of(principal.role, "review:decide") is not None,
             "trained": service.reviewer_trained(session=session, principal=principal, today=_today(request)),
+            "expiring": _expiring(session, principal, _today(request)),
+            "expiry_window": training.EXPIRY_WINDOW_DAYS,
         },
     )
+
+
+def _expiring(session: Session, principal: Principal, today: date) -> list[training.Expiring] | None:
+    """A supervisor's officers whose training lapses soon; None for a reader without a division."""
+    if principal.role != "supervisor" or principal.division_code is None:
+        return None
+    try:
+        return training.expiring(session=session, today=today, division=principal.division_code)
+    except policy.NoRuleSetInForce:
+        return None
 
 
 @router.get("/review/escalations", response_class=HTMLResponse)
@@ -175,6 +189,17 @@ def _record_page(
     engagement = service.get_for_review(session=session, principal=principal, engagement_id=engagement_id)
     versions, decisions = service.history(session=session, engagement_id=engagement.id)
     ruleset = policy.ruleset_for_record(engagement.ruleset_id)
+    lang = pick_language(request)
+
+    def words(rule: str, verdict: str, ground: str | None, message: str) -> str:
+        # Stored messages are English; other languages take the rule set's own words for the finding.
+        if lang == "en":
+            return message
+        try:
+            return finding_message(ruleset, rule, verdict, refuses=False, ground=ground, lang=lang)
+        except policy.PolicyError:
+            return message
+
     return render(
         request,
         "review_record.html",
@@ -189,8 +214,10 @@ def _record_page(
             "local": _local(request),
             "errors": errors or {},
             "can_decide": scope_of(principal.role, "review:decide") is not None,
+            "words": words,
         },
         status_code=status_code,
+        lang=lang,
     )
 
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from fairengage.web.i18n import pick_language, translations
+from fairengage.web.labels import label_of
 
 PACKAGE = Path(__file__).resolve().parent.parent
 # The shared layout first, then every capability folder that has pages.
@@ -40,8 +41,13 @@ def render(
     context: dict[str, Any] | None = None,
     status_code: int = 200,
     lang: str | None = None,
+    remember_language: bool = True,
 ) -> HTMLResponse:
-    """Render a page in the visitor's language, with the signed-in user and CSRF token at hand."""
+    """Render a page in the visitor's language, with the signed-in user and CSRF token at hand.
+
+    A `?lang=` choice is remembered in a cookie, except where `remember_language` is False: a receipt's
+    language is the person's, chosen per receipt, and must not switch the officer's own pages.
+    """
     lang = lang or pick_language(request)
     tr = translations(lang)
 
@@ -60,10 +66,12 @@ def render(
         "_": gettext,
         "gettext": gettext,
         "ngettext": tr.ngettext,
+        # A status or verdict code in the page's language: {{ code_label("status", e.status) }}.
+        "code_label": lambda kind, code: gettext(label_of(kind, code)),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
-    if request.query_params.get("lang") in ("en", "fr"):
+    if remember_language and request.query_params.get("lang") in ("en", "fr"):
         response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
     return response
 
