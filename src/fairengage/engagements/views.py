@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from fairengage import policy
 from fairengage.access.principal import Principal
 from fairengage.engagements import service
-from fairengage.engagements.form import anchor_for, draft_from_form, prompt_for
+from fairengage.engagements.form import FORM_MESSAGES, anchor_for, draft_from_form, prompt_for
+from fairengage.engagements.location import division_at
+from fairengage.engagements.recent import recent_choices
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.receipts import codes, render
@@ -24,6 +26,7 @@ from fairengage.web.templating import local_clock
 from fairengage.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
+FORM_PERMISSIONS = "camera=(), microphone=(), geolocation=(self), payment=(), usb=()"
 
 
 def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, str]]]:
@@ -47,6 +50,8 @@ def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, st
 
 def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
     prompt = prompt_for(error.field, error.rule)
+    if error.message in FORM_MESSAGES:
+        prompt = error.message
     if prompt:
         return translations(lang).gettext(prompt)
     # English messages come from the check itself; other languages use the rule's translated message.
@@ -81,7 +86,7 @@ def _form_page(
             continue
         by_anchor.setdefault(anchor, []).append(text)
         summary.append({"anchor": anchor, "message": text, "rule": error.rule})
-    return render_page(
+    page = render_page(
         request,
         "engagement_form.html",
         {
@@ -95,10 +100,15 @@ def _form_page(
             "now_local": now_local.strftime("%Y-%m-%dT%H:%M"),
             "form_action": form_action,
             "correcting": correcting,
+            "recent": recent_choices(session=session, officer_id=principal.officer_id),
+            "locate": settings.boundaries is not None,
         },
         status_code=status_code,
         lang=lang,
     )
+    # The one page allowed to ask for the phone's position; the browser still asks the officer.
+    page.headers["permissions-policy"] = FORM_PERMISSIONS
+    return page
 
 
 @router.get("/engagements/new", response_class=HTMLResponse)
@@ -110,6 +120,19 @@ def new_engagement(
         raise Forbidden("only officers record engagements")
     values = {"division": principal.division_code, "scope": ""}
     return _form_page(request, principal, session, values, [])
+
+
+@router.get("/engagements/division-at")
+def division_at_point(
+    request: Request,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    principal: Principal = Depends(page_principal),
+) -> JSONResponse:
+    """The division a phone's position falls in, for the form to suggest (null outside or unknown)."""
+    if principal.role != "officer":
+        raise Forbidden("only officers record engagements")
+    return JSONResponse({"division": division_at(settings_of(request), lat, lon)})
 
 
 @router.post("/engagements/new", response_model=None)
