@@ -63,6 +63,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     # Officers' pages
     ("GET", "/engagements/new"): ("engagements:create",),
     ("POST", "/engagements/new"): ("engagements:create",),
+    ("GET", "/engagements/division-at"): ("engagements:create",),
     ("GET", "/engagements"): ("engagements:read",),
     ("GET", "/engagements/{engagement_id}/receipt"): ("engagements:read",),
     ("GET", "/engagements/{engagement_id}/correct"): ("engagements:create",),
@@ -199,6 +200,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/rulesets/{ruleset_id}"): lambda c: c.api("GET", f"/api/v1/rulesets/{c.e.ruleset}"),
     ("GET", "/engagements/new"): lambda c: c.get("/engagements/new"),
     ("POST", "/engagements/new"): lambda c: c.post("/engagements/new", {"reason": ""}),
+    ("GET", "/engagements/division-at"): lambda c: c.get("/engagements/division-at?lat=43.65&lon=-79.4"),
     ("GET", "/engagements"): lambda c: c.get("/engagements"),
     ("GET", "/engagements/{engagement_id}/receipt"): lambda c: c.get(f"/engagements/{c.e.record}/receipt"),
     ("GET", "/engagements/{engagement_id}/correct"): lambda c: c.get(f"/engagements/{c.e.returned}/correct"),
