@@ -121,6 +121,13 @@ class Transfer:
         time.sleep(0.3)
 
 
+def _wait_for_position(page: Any) -> None:
+    # Polled from here: the page's CSP forbids the string evaluation page.wait_for_function would use.
+    from playwright.sync_api import expect
+
+    expect(page.locator("input[name=lat]")).not_to_have_value("", timeout=15_000)
+
+
 def record_one(page: Any, base: str, officer: Officer) -> None:
     """One compliant record, the way an officer with the form in front of them would answer it."""
     tap, type_ = officer.tap, officer.type
@@ -129,7 +136,7 @@ def record_one(page: Any, base: str, officer: Officer) -> None:
     locate = page.locator("#use-location")
     if locate.count() and locate.is_visible():
         tap(locate)
-        page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+        _wait_for_position(page)
         officer.entry.used_location = True
     place_chip = page.locator("label.chip:has(input[name=place_recent])")
     if place_chip.count():
@@ -190,7 +197,7 @@ def measure(browser: Any, base: str, username: str, password: str, records: int 
         if page.locator("#use-location").is_visible():
             page.locator("#division").select_option(index=0)
             page.locator("#use-location").click()
-            page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+            _wait_for_position(page)
             page.wait_for_load_state("networkidle")
             figures.division_suggested = page.locator("#division").input_value()
     finally:
