@@ -247,3 +247,25 @@ def test_coarse_rounds_to_about_a_kilometre():
     assert location.coarse(43.654321) == 43.65
     assert location.coarse(-79.387654) == -79.39
     assert location.coarse(None) is None and location.coarse(float("nan")) is None
+
+
+def test_a_correction_keeps_the_phones_position(located_app, world, sessions):
+    alice = officer_client(located_app, world, "A111")
+    assert save(alice, lat="43.65432", lon="-79.38765", accuracy_m="12").status_code == 303
+    (record,) = rows(sessions)
+    with transaction(sessions) as s:
+        s.get(Engagement, record.id).status = "returned"
+    page = alice.get(f"/engagements/{record.id}/correct").text
+    hidden = dict(re.findall(r'<input type="hidden" name="(lat|lon|accuracy_m)" value="([^"]*)"', page))
+    assert hidden == {"lat": "43.65432", "lon": "-79.38765", "accuracy_m": "12.0"}
+    corrected = form(alice, reason="He tried three car doors on Queen St W and looked inside each.", **hidden)
+    r = alice.post(f"/engagements/{record.id}/correct", data=corrected, follow_redirects=False)
+    assert r.status_code == 303
+    (after,) = rows(sessions)
+    assert (after.lat, after.lon, after.location_accuracy_m, after.division_at_location) == (
+        43.65432,
+        -79.38765,
+        12.0,
+        "D52",
+    )
+    assert after.reason.startswith("He tried three car doors")

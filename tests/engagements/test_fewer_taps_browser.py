@@ -64,3 +64,34 @@ def test_a_typical_record_takes_under_15_taps_and_40_typed_characters(
         abs(r.lat - lat) < 1e-5 and abs(r.lon - lon) < 1e-5 and r.division_at_location == "D52" for r in kept
     )
     assert figures.page_height < 7383  # the form's height on a phone before the compact layout
+
+
+def test_without_script_recent_answers_are_options_and_the_location_button_is_not_shown(
+    browser, world, settings, sessions
+):
+    from fairengage.app import create_app
+
+    b = bench()
+    world.officer("T5151", "D14")
+    world.user("noscript", "officer", badge="T5151", password="phone-at-the-roadside")
+    with live_server(create_app(settings)) as base:
+        # The first record, typed, with script, so that there is something recent to offer.
+        b.measure(browser, base, "noscript", "phone-at-the-roadside", records=2)
+        context = browser.new_context(
+            viewport=b.PHONE, is_mobile=True, has_touch=True, java_script_enabled=False
+        )
+        page = context.new_page()
+        page.goto(f"{base}/login")
+        page.locator("#username").fill("noscript")
+        page.locator("#password").fill("phone-at-the-roadside")
+        with page.expect_navigation():
+            page.locator("#password").press("Enter")
+        page.goto(f"{base}/engagements/new")
+        assert not page.locator("#use-location").is_visible()
+        officer = b.Officer(page)
+        b.record_one(page, base, officer)
+        context.close()
+    assert officer.entry.used_chips and not officer.entry.used_location and officer.entry.typed == 2
+    with sessions() as s:
+        last = s.scalars(select(Engagement).order_by(Engagement.entered_at.desc())).first()
+    assert last.location_description == b.PLACE and last.reason == b.REASON and last.lat is None

@@ -239,6 +239,10 @@ def values_of(engagement: Any, tz: Any) -> dict[str, Any]:
         "division": engagement.division_code,
         "occurred_at": engagement.occurred_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
         "place": engagement.location_description,
+        # The phone's position goes back into the hidden fields, so a correction does not drop it.
+        "lat": "" if engagement.lat is None else repr(engagement.lat),
+        "lon": "" if engagement.lon is None else repr(engagement.lon),
+        "accuracy_m": "" if engagement.location_accuracy_m is None else repr(engagement.location_accuracy_m),
         "reason": engagement.reason,
         "reason_grounds": list(engagement.reason_grounds or []),
         "description_match": engagement.description_match,
