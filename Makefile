@@ -38,11 +38,12 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests migrations
 	$(BIN)/pytest -q -n 2
 
-# The analytics benchmark, then 50 officers recording for 60 s against the local PostgreSQL
-# (docs/benchmarking.md, docs/load-and-recovery.md).
+# The analytics benchmark, then 50 officers recording for 60 s against the local PostgreSQL, then the
+# officer's form on a phone: taps, typing and bytes (docs/benchmarking.md, docs/load-and-recovery.md).
 bench: $(STAMP)
 	$(BIN)/fairengage bench
 	$(BIN)/fairengage drill load
+	PYTHONPATH=src $(BIN)/python benchmarks/officer_form.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests migrations

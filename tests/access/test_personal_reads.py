@@ -111,6 +111,7 @@ NO_PERSONAL_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/engagements/new"): "an empty form",
     ("POST", "/engagements/new"): "a refused form echoes only what the officer just typed",
     ("POST", "/engagements/check"): "answers the findings on the answers just sent; nothing stored",
+    ("GET", "/engagements/division-at"): "a division code for a point the officer's phone gave",
     ("GET", "/engagements"): "lists records without the person",
     ("GET", "/engagements/{engagement_id}/receipt"): "the receipt never names the person",
     ("GET", "/engagements/{engagement_id}/correct"): "the returned record's answers, without the person",

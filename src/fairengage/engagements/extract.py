@@ -2,10 +2,11 @@
 
 The analytic table carries the facts of each engagement and nothing that identifies a person: no
 name, date of birth or address (those live in `persons`, which the extract never reads), and no
-officer's badge or name. Each officer appears as a keyed hash of the badge: HMAC-SHA256 under a key
-derived from FAIRENGAGE_SECRET_KEY, cut to 16 hex characters. The same secret gives the same keys in
-every extract, so analysts can follow an officer over time; without the secret a key cannot be turned
-back into a badge (badges are few, so an unkeyed hash could be reversed by trying them all).
+officer's badge or name; positions only to 0.01 degree (about a kilometre, engagements/location.py).
+Each officer appears as a keyed hash of the badge: HMAC-SHA256 under a key derived from
+FAIRENGAGE_SECRET_KEY, cut to 16 hex characters. The same secret gives the same keys in every extract,
+so analysts can follow an officer over time; without the secret a key cannot be turned back into a
+badge (badges are few, so an unkeyed hash could be reversed by trying them all).
 
 Records are read in batches and written in row groups, so a database of any size is never held in
 memory. Restricted records are included, since aggregate analysis is a permitted use of them; records
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fairengage.access import audit
 from fairengage.config import Settings, WeakSecretKey
 from fairengage.db import transaction
+from fairengage.engagements import location
 from fairengage.engagements.models import Engagement
 from fairengage.officers.models import Officer
 
@@ -206,6 +208,9 @@ def _batches(session: Session, include_legacy: bool, key: bytes, batch: int) -> 
     result = session.execute(_query(include_legacy).execution_options(yield_per=batch))
     for rows in result.partitions():
         columns = [list(c) for c in zip(*rows, strict=True)]
+        # Positions leave the database coarse (engagements/location.py): a neighbourhood, not a doorway.
+        columns[4] = [location.coarse(v) for v in columns[4]]
+        columns[5] = [location.coarse(v) for v in columns[5]]
         columns[6] = [keys.get(b) or keys.setdefault(b, _keyed(b, key)) for b in columns[6]]
         for flag in (11, 12):  # informed, receipt_offered: unknown in the database is "not done"
             columns[flag] = [v is True for v in columns[flag]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,11 @@ from fairengage.web.i18n import N_
 from fairengage.web.problems import FIELD_RULES
 
 YES_NO = {"yes": True, "no": False}
+POSITION_UNREADABLE = N_(
+    "The phone's position could not be read. Tap “Use my location” again, or leave it out."
+)
+# Messages the form itself writes (not a rule's): shown translated as they are.
+FORM_MESSAGES = frozenset({POSITION_UNREADABLE})
 
 
 def _text(form: Mapping[str, Any], name: str) -> str | None:
@@ -55,6 +61,39 @@ class FormReading:
     draft: EngagementIn | None
     errors: list[FieldError]
     probe: EngagementIn | None
+def _position(form: Mapping[str, Any], errors: list[FieldError]) -> dict[str, float]:
+    """The phone's position from the hidden fields the location button fills; empty when not given."""
+    texts = {name: _text(form, name) for name in ("lat", "lon", "accuracy_m")}
+    if texts["lat"] is None and texts["lon"] is None:
+        return {}
+    bounds = {"lat": 90.0, "lon": 180.0, "accuracy_m": 100_000.0}
+    low = {"lat": -90.0, "lon": -180.0, "accuracy_m": 0.0}
+    out: dict[str, float] = {}
+    for name, text in texts.items():
+        if text is None:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low[name] <= value <= bounds[name]):
+            errors.append(
+                FieldError(
+                    "place",
+                    "RECEIPT-CONTENT",
+                    POSITION_UNREADABLE,
+                )
+            )
+            return {}
+        out[name] = value
+    if "lat" not in out or "lon" not in out:
+        return {}
+    return out
+
+
+def _chosen(form: Mapping[str, Any], typed: str, recent: str) -> str | None:
+    """What the officer typed; without it, the recent answer they picked (the form without script)."""
+    return _text(form, typed) or _text(form, recent)
 
 
 def draft_from_form(form: Any, tz: ZoneInfo) -> tuple[EngagementIn | None, list[FieldError]]:
@@ -95,11 +134,11 @@ def read_form(form: Any, tz: ZoneInfo) -> FormReading:
     data: dict[str, Any] = {
         "occurred_at": occurred_at,
         "division": _text(form, "division") or "",
-        "location": {"description": _text(form, "place") or ""},
+        "location": {"description": _chosen(form, "place", "place_recent") or "", **_position(form, errors)},
         "purpose": _text(form, "purpose"),
         "scope_exclusion": None if _text(form, "scope") in (None, "none") else _text(form, "scope"),
         "scope_answered": _text(form, "scope") is not None,
-        "reason": _text(form, "reason"),
+        "reason": _chosen(form, "reason", "reason_recent"),
         "reason_grounds": form.getlist("reason_grounds") if hasattr(form, "getlist") else [],
         "description_match": bool(_text(form, "description_match")),
         "description_elements": form.getlist("description_elements") if hasattr(form, "getlist") else [],

@@ -24,6 +24,10 @@ class Engagement(Base):
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    # How far off the phone said its position might be (metres), and the division that position falls
+    # in by the boundary file: the officer may choose another, and a reviewer can see that they did.
+    location_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    division_at_location: Mapped[str | None] = mapped_column(String(20))
     neighbourhood: Mapped[str | None] = mapped_column(String(120))
     location_description: Mapped[str | None] = mapped_column(String(300))
     purpose: Mapped[str] = mapped_column(String(40))

@@ -37,6 +37,8 @@ class Location(Strict):
 
     lat: Annotated[StrictFloat, Field(ge=-90, le=90)] | None = None
     lon: Annotated[StrictFloat, Field(ge=-180, le=180)] | None = None
+    # The phone's own estimate of how far off its position may be, in metres.
+    accuracy_m: Annotated[StrictFloat, Field(ge=0, le=100_000)] | None = None
     description: Annotated[StrictStr, Field(min_length=1, max_length=300)]
 
 

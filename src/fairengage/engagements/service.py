@@ -19,6 +19,7 @@ from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
 from fairengage.config import Settings
 from fairengage.db import insert_or_skip
+from fairengage.engagements import location
 from fairengage.engagements.models import Engagement, Finding, IdempotencyRecord, Person
 from fairengage.engagements.schemas import EngagementIn
 from fairengage.errors import (
@@ -193,7 +194,11 @@ def check(
 
 def request_digest(draft: EngagementIn) -> str:
     """A digest of the request body, to tell a true repeat from a reused key."""
-    body = json.dumps(draft.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    dumped = draft.model_dump(mode="json")
+    # Left out when unset, so a repeat of a request made before the field existed keeps its digest.
+    if dumped["location"].get("accuracy_m") is None:
+        dumped["location"].pop("accuracy_m", None)
+    body = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -298,14 +303,21 @@ def _require_recorder(principal: Principal) -> None:
         raise Forbidden("only an officer may record an engagement")
 
 
-def draft_columns(draft: EngagementIn, evaluation: policy.Evaluation) -> dict[str, Any]:
+def draft_columns(
+    draft: EngagementIn, evaluation: policy.Evaluation, settings: Settings | None = None
+) -> dict[str, Any]:
     """A record's columns from a draft and its evaluation (a new record, or a correction)."""
     confirmed = confirmed_race_words(draft, evaluation)
+    where = draft.location
+    point = (where.lat, where.lon) if where.lat is not None and where.lon is not None else None
     return {
         "division_code": draft.division,
         "occurred_at": draft.occurred_at,
-        "lat": draft.location.lat,
-        "lon": draft.location.lon,
+        # A latitude without its longitude is no position: neither is kept.
+        "lat": point[0] if point else None,
+        "lon": point[1] if point else None,
+        "location_accuracy_m": where.accuracy_m if point else None,
+        "division_at_location": location.division_at(settings, *point) if point and settings else None,
         "location_description": draft.location.description,
         "purpose": draft.purpose or "",
         "reason": draft.reason or "",
@@ -353,9 +365,15 @@ def _has_person(draft: EngagementIn) -> bool:
     return person is not None and bool(person.name or person.date_of_birth or person.address)
 
 
-def apply_draft(*, engagement: Engagement, draft: EngagementIn, evaluation: policy.Evaluation) -> None:
+def apply_draft(
+    *,
+    engagement: Engagement,
+    draft: EngagementIn,
+    evaluation: policy.Evaluation,
+    settings: Settings | None = None,
+) -> None:
     """Set a stored record's facts from a corrected draft and its evaluation."""
-    for name, value in draft_columns(draft, evaluation).items():
+    for name, value in draft_columns(draft, evaluation, settings).items():
         setattr(engagement, name, value)
     if draft.person is not None and _has_person(draft):
         if engagement.person is None:
@@ -406,7 +424,7 @@ def _store(
         "legal_hold": False,
         "import_batch_id": None,
         "encounter_id": encounter_id,
-        **draft_columns(draft, evaluation),
+        **draft_columns(draft, evaluation, settings),
     }
     code = _insert_with_fresh_code(connection, row, settings.secret)
     person = draft.person

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from fairengage import policy
 from fairengage.access.principal import Principal
 from fairengage.engagements import service
-from fairengage.engagements.form import ANCHORS, PLAIN, PLAIN_MESSAGES, anchor_for, prompt_for, read_form
+from fairengage.engagements.form import (
+    ANCHORS,
+    FORM_MESSAGES,
+    PLAIN,
+    PLAIN_MESSAGES,
+    anchor_for,
+    prompt_for,
+    read_form,
+)
+from fairengage.engagements.location import division_at
+from fairengage.engagements.recent import recent_choices
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.officers import training
@@ -25,6 +35,7 @@ from fairengage.web.templating import local_clock
 from fairengage.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
+FORM_PERMISSIONS = "camera=(), microphone=(), geolocation=(self), payment=(), usb=()"
 
 
 def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, str]]]:
@@ -48,6 +59,8 @@ def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, st
 
 def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
     prompt = prompt_for(error.field, error.rule)
+    if error.message in FORM_MESSAGES:
+        prompt = error.message
     if prompt:
         return translations(lang).gettext(prompt)
     if error.message in PLAIN_MESSAGES:
@@ -124,7 +137,7 @@ def _form_page(
     summary = _placed(errors, ruleset, lang)
     for item in summary:
         by_anchor.setdefault(item["anchor"], []).append(item["message"])
-    return render_page(
+    page = render_page(
         request,
         "engagement_form.html",
         {
@@ -139,10 +152,15 @@ def _form_page(
             "form_action": form_action,
             "correcting": correcting,
             "anchors": ANCHORS,
+            "recent": recent_choices(session=session, officer_id=principal.officer_id),
+            "locate": settings.boundaries is not None,
         },
         status_code=status_code,
         lang=lang,
     )
+    # The one page allowed to ask for the phone's position; the browser still asks the officer.
+    page.headers["permissions-policy"] = FORM_PERMISSIONS
+    return page
 
 
 @router.get("/engagements/new", response_class=HTMLResponse)
@@ -179,6 +197,17 @@ def _training_notice(
         {"standing": standing, "contact": settings.training_contact, "rule": training.RULE},
         status_code=403,
     )
+@router.get("/engagements/division-at")
+def division_at_point(
+    request: Request,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    principal: Principal = Depends(page_principal),
+) -> JSONResponse:
+    """The division a phone's position falls in, for the form to suggest (null outside or unknown)."""
+    if principal.role != "officer":
+        raise Forbidden("only officers record engagements")
+    return JSONResponse({"division": division_at(settings_of(request), lat, lon)})
 
 
 @router.post("/engagements/new", response_model=None)
@@ -332,6 +361,10 @@ def values_of(engagement: Any, tz: Any) -> dict[str, Any]:
         "division": engagement.division_code,
         "occurred_at": engagement.occurred_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
         "place": engagement.location_description,
+        # The phone's position goes back into the hidden fields, so a correction does not drop it.
+        "lat": "" if engagement.lat is None else repr(engagement.lat),
+        "lon": "" if engagement.lon is None else repr(engagement.lon),
+        "accuracy_m": "" if engagement.location_accuracy_m is None else repr(engagement.location_accuracy_m),
         "reason": engagement.reason,
         "reason_grounds": list(engagement.reason_grounds or []),
         "description_match": engagement.description_match,

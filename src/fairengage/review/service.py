@@ -272,7 +272,7 @@ def correct(
             compliant=engagement.compliant,
         )
     )
-    engagements.apply_draft(engagement=engagement, draft=draft, evaluation=evaluation)
+    engagements.apply_draft(engagement=engagement, draft=draft, evaluation=evaluation, settings=settings)
     engagement.findings = [
         Finding(rule_code=f.code, verdict=f.verdict, field=f.field, message=f.message, ground=f.ground)
         for f in evaluation.findings
