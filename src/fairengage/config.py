@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     longitude: float = -79.3832
     # API tokens expire (docs/security.md): the days a new token lives unless `tokens create --days` says.
     token_lifetime_days: int = Field(default=90, gt=0, le=3650)
+    # The officer's device key (engagements/offline.py, docs/security.md): raising the epoch makes every
+    # key handed out before useless, and what phones keep under it unreadable.
+    device_key_epoch: int = Field(default=1, ge=1, le=1_000_000)
 
     @field_validator("timezone")
     @classmethod

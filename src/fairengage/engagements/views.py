@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fairengage import policy
 from fairengage.access.principal import Principal
-from fairengage.engagements import service
+from fairengage.engagements import offline, service
 from fairengage.engagements.form import anchor_for, draft_from_form, prompt_for
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
@@ -95,6 +95,8 @@ def _form_page(
             "now_local": now_local.strftime("%Y-%m-%dT%H:%M"),
             "form_action": form_action,
             "correcting": correcting,
+            # Only a new record is kept on the phone; a correction needs the server's copy anyway.
+            "offline_owner": offline.owner_tag(settings, principal.user_id) if correcting is None else "",
         },
         status_code=status_code,
         lang=lang,
