@@ -58,19 +58,13 @@ def device_key_for_officer(request: Request, principal: Principal = Depends(page
 @router.get("/sw.js")
 def service_worker() -> Response:
     """The service worker, from the root so that its scope covers the officer's pages."""
-    # Checked for updates on every visit: a fixed worker must reach phones at once.
+    # Never cached by HTTP (app.SecurityHeaders): a fixed worker reaches phones on their next visit.
     return FileResponse(
-        OFFICER_STATIC / "sw.js",
-        media_type="text/javascript",
-        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+        OFFICER_STATIC / "sw.js", media_type="text/javascript", headers={"Service-Worker-Allowed": "/"}
     )
 
 
 @router.get("/manifest.webmanifest")
 def manifest() -> Response:
     """The web app manifest: the officer's form installs on the phone's home screen."""
-    return FileResponse(
-        OFFICER_STATIC / "manifest.webmanifest",
-        media_type="application/manifest+json",
-        headers={"Cache-Control": "no-cache"},
-    )
+    return FileResponse(OFFICER_STATIC / "manifest.webmanifest", media_type="application/manifest+json")
