@@ -346,3 +346,37 @@ def test_the_app_installs_from_a_manifest_and_its_icons(browser, app, officer):
             assert answer.ok and answer.headers["content-type"] == "image/png"
             assert answer.body()[:8] == b"\x89PNG\r\n\x1a\n"
         context.close()
+
+
+def test_a_draft_and_an_unsent_record_survive_a_restart(browser, app, sessions, officer, tmp_path):
+    """The browser ends with a draft and an unsent record, and starts again from its profile."""
+    from live import CHROMIUM_ARGS, chromium_path
+
+    profile = tmp_path / "profile"
+    with live_server(app) as base:
+        context = browser.browser_type.launch_persistent_context(
+            str(profile), executable_path=chromium_path(), args=CHROMIUM_ARGS, **PHONE
+        )
+        page = context.new_page()
+        page.goto(f"{base}/engagements/new")
+        _sign_in(page, base, *officer)
+        _ready(page)
+        context.set_offline(True)
+        _fill_first_half(page)
+        _fill_second_half(page)
+        page.get_by_role("button", name="Check and save").click()
+        page.locator("#offline-status").get_by_text("Saved on this phone, not yet sent").wait_for()
+        page.locator("#place").fill("Half-typed place")
+        _wait_for_kept(page, 2)
+        # The browser ends (a flat battery, a restart) and opens again on the same profile, connected.
+        context.close()
+
+        context = browser.browser_type.launch_persistent_context(
+            str(profile), executable_path=chromium_path(), args=CHROMIUM_ARGS, **PHONE
+        )
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(f"{base}/engagements/new")
+        page.locator("#offline-status [data-offline=sent]").wait_for(timeout=15000)
+        assert page.locator("#place").input_value() == "Half-typed place"
+        assert len(_records(sessions)) == 1
+        context.close()

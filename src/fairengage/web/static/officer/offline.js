@@ -166,13 +166,16 @@
     return new URL(response.url, location.href).pathname;
   }
 
-  function send(action, pairs) {
+  function send(owner, action, pairs) {
     return fetch(FORM_PATH, { credentials: "same-origin", cache: "no-store" })
       .then(function (page) {
         if (pathOf(page) === "/login") return { kind: "session" };
         if (!page.ok) return { kind: "later" };
         return page.text().then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
+          var signedIn = doc.querySelector("form[data-offline-owner]");
+          // Someone else signed in on this phone meanwhile: the record waits for its own officer.
+          if (!signedIn || signedIn.dataset.offlineOwner !== owner) return { kind: "session" };
           var token = doc.querySelector("input[name=csrftoken]");
           var body = new URLSearchParams();
           pairs.forEach(function (pair) { body.append(pair[0], pair[1]); });
@@ -252,6 +255,8 @@
       waiting: 0,
     };
     if (!window.crypto || !crypto.subtle || !window.indexedDB) return;
+    // Asks the browser not to clear what the phone keeps when storage runs low.
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
 
     var signIn = { href: "/login?next=" + FORM_PATH + "&ended=1", label: message("sign-in") };
 
@@ -390,7 +395,7 @@
               if (stopped) return null;
               return open(state.key, entry)
                 .then(function (pairs) {
-                  return send(action, pairs).then(function (outcome) {
+                  return send(state.owner, action, pairs).then(function (outcome) {
                     return handle(outcome, entry.id, pairs, false);
                   });
                 })
@@ -419,7 +424,7 @@
       var pairs = fieldsOf(f);
       clearTimeout(state.saveTimer);
       keep(state, id, pairs, "queued")
-        .then(function () { return send(f.getAttribute("action"), pairs); })
+        .then(function () { return send(state.owner, f.getAttribute("action"), pairs); })
         .then(function (outcome) { return handle(outcome, id, pairs, true); })
         .then(function (next) {
           if (button) button.disabled = false;
