@@ -380,3 +380,36 @@ def test_a_draft_and_an_unsent_record_survive_a_restart(browser, app, sessions, 
         assert page.locator("#place").input_value() == "Half-typed place"
         assert len(_records(sessions)) == 1
         context.close()
+
+
+def test_a_record_sent_later_and_refused_comes_back_to_be_fixed(browser, app, sessions, officer, tmp_path):
+    with live_server(app) as base:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.goto(f"{base}/engagements/new")
+        _sign_in(page, base, *officer)
+        _ready(page)
+        context.set_offline(True)
+        _fill_first_half(page)  # the informing and receipt answers are missing
+        page.get_by_role("button", name="Check and save").click()
+        status = page.locator("#offline-status")
+        status.get_by_text("Saved on this phone, not yet sent").wait_for()
+
+        context.set_offline(False)
+        refused = status.locator("[data-offline=refused]")
+        refused.wait_for(timeout=15000)
+        _shot(page, tmp_path, "refused")
+        assert _records(sessions) == []
+        assert [r["state"] for r in _store(page)["records"]] == ["refused"]
+
+        refused.get_by_role("button", name="Open it in the form").click()
+        page.locator("#error-summary").wait_for()
+        assert page.locator("#informed[aria-invalid=true]").count() == 1
+        assert page.locator("#place").input_value() == PLACE
+        _ready(page)
+        _fill_second_half(page)
+        page.get_by_role("button", name="Check and save").click()
+        page.wait_for_url("**/receipt")
+        assert len(_records(sessions)) == 1
+        assert _store(page)["records"] == []
+        context.close()

@@ -190,9 +190,7 @@
                   return { kind: "sent", url: response.url, code: code ? code.textContent.trim() : "" };
                 });
               }
-              if (response.status === 422) {
-                return response.text().then(function (text) { return { kind: "refused", html: text }; });
-              }
+              if (response.status === 422) return { kind: "refused", token: token ? token.value : "" };
               return { kind: "later" };
             }
           );
@@ -333,17 +331,12 @@
       };
     }
 
-    // The server refused the record's answers: its page, with each problem in place, replaces the form.
-    function showRefusal(html) {
-      var doc = new DOMParser().parseFromString(html, "text/html");
-      var main = doc.querySelector("main");
-      if (!main) return;
-      document.querySelector("main").replaceChildren.apply(
-        document.querySelector("main"),
-        Array.prototype.map.call(main.childNodes, function (n) { return document.importNode(n, true); })
-      );
-      var summary = document.getElementById("error-summary");
-      if (summary) summary.focus();
+    // The server refused the record's answers: the form is sent the ordinary way, so that the server's
+    // page shows each problem in place (its summary takes focus), as it does without this script.
+    function showRefusal(token) {
+      var f = currentForm();
+      f.elements.csrftoken.value = token;
+      f.submit();
     }
 
     function handle(outcome, id, pairs, interactive) {
@@ -360,7 +353,7 @@
       if (outcome.kind === "refused") {
         if (interactive) {
           return keep(state, id, pairs, "draft").then(function () {
-            showRefusal(outcome.html);
+            showRefusal(outcome.token);
             return "stop";
           });
         }
