@@ -141,6 +141,7 @@ def test_recorded_offline_reloaded_then_sent_once_with_its_receipt(browser, app,
         sent = status.locator("[data-offline=sent]")
         sent.wait_for(timeout=15000)
         _shot(page, tmp_path, "sent")
+        assert "not yet sent" not in status.inner_text()
         stored = _records(sessions)
         assert len(stored) == 1
         code = codes.format_code(stored[0].receipt_code)
@@ -401,6 +402,8 @@ def test_a_record_sent_later_and_refused_comes_back_to_be_fixed(browser, app, se
         _shot(page, tmp_path, "refused")
         assert _records(sessions) == []
         assert [r["state"] for r in _store(page)["records"]] == ["refused"]
+        # Nothing waits to be sent any more, and the page no longer says so.
+        assert "not yet sent" not in status.inner_text()
 
         refused.get_by_role("button", name="Open it in the form").click()
         page.locator("#error-summary").wait_for()

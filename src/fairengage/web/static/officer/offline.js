@@ -21,7 +21,7 @@
   var RECEIPT = /^\/engagements\/[^/]+\/receipt$/;
   var RETRY_MS = 30000;
   var SAVE_DELAY_MS = 300;
-  var WAITING_NOTICES = ["queued", "later", "session", "session-queued"];
+  var WAITING_NOTICES = ["queued", "later", "session-queued"];
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
@@ -249,6 +249,7 @@
       sticky: [],
       sent: [],
       flushing: null,
+      again: false,
       saveTimer: null,
       waiting: 0,
     };
@@ -277,12 +278,18 @@
       return entriesOf(state.owner).then(function (entries) {
         var f = currentForm();
         var current = f ? formKeyOf(f) : "";
+        var queued = entries.filter(function (e) { return e.state === "queued"; });
+        if (!queued.length) {
+          // Nothing waits any more (sent, or refused and back to be fixed): "not yet sent" is no longer true.
+          var stillTrue = function (n) { return WAITING_NOTICES.indexOf(n.name) < 0; };
+          said = said.filter(stillTrue);
+          state.sticky = state.sticky.filter(stillTrue);
+        }
         state.notices = [];
         said.forEach(function (n) { notice(state, n.name, n.values, n.action); });
         state.sent.forEach(function (s) {
           notice(state, "sent", { code: s.code }, { href: s.url, label: message("open-receipt") });
         });
-        var queued = entries.filter(function (e) { return e.state === "queued"; });
         state.waiting = queued.length;
         if (queued.length) {
           var told = said.some(function (n) { return n.name === "queued" || n.name === "session-queued"; });
@@ -303,7 +310,10 @@
     // The officer tapped the button at the foot of the form: what happened is said at its head.
     function reveal() {
       var region = document.getElementById("offline-status");
-      if (region) region.scrollIntoView({ block: "start" });
+      if (region) {
+        region.scrollIntoView({ block: "start" });
+        window.scrollBy(0, -16);
+      }
     }
 
     function openEntry(entry) {
@@ -366,10 +376,20 @@
       return Promise.resolve(outcome.kind);
     }
 
+    // One round at a time; a reason to send that comes during a round (the connection is back) gets a
+    // round of its own once this one ends, as this one may have started before the connection returned.
     function flush() {
-      if (!state.flushing) {
-        state.flushing = doFlush().finally(function () { state.flushing = null; });
+      if (state.flushing) {
+        state.again = true;
+        return state.flushing;
       }
+      state.flushing = doFlush().finally(function () {
+        state.flushing = null;
+        if (state.again) {
+          state.again = false;
+          flush();
+        }
+      });
       return state.flushing;
     }
 
@@ -380,7 +400,6 @@
         notice(state, "sending");
         render(state);
         var stopped = null;
-        var sentBefore = state.sent.length;
         var action = currentForm().getAttribute("action");
         return queued
           .reduce(function (chain, entry) {
@@ -396,10 +415,6 @@
             });
           }, Promise.resolve())
           .then(function () {
-            if (state.sent.length > sentBefore) {
-              // Sent now: what was said about it waiting is no longer true.
-              state.sticky = state.sticky.filter(function (n) { return WAITING_NOTICES.indexOf(n.name) < 0; });
-            }
             if (stopped === "session") return refresh([{ name: "session-queued", action: signIn }], true);
             if (stopped === "later") return refresh([{ name: "later" }], true);
             return refresh([], true);
