@@ -199,3 +199,11 @@ def test_the_worker_and_manifest_are_served_from_the_root(client):
     assert "device-key" not in worker.text
     script = client.get("/static/officer/offline.js")
     assert script.status_code == 200 and "importKey" in script.text
+
+
+def test_what_the_phone_says_is_in_the_page_language(client, people):
+    sign_in(client, "ofc1")
+    page = client.get("/engagements/new?lang=fr").text
+    assert "Enregistré sur ce téléphone, pas encore envoyé" in page
+    assert "Votre brouillon a été récupéré sur ce téléphone." in page
+    assert "Saved on this phone" not in page

@@ -416,3 +416,34 @@ def test_a_record_sent_later_and_refused_comes_back_to_be_fixed(browser, app, se
         assert len(_records(sessions)) == 1
         assert _store(page)["records"] == []
         context.close()
+
+
+def test_two_records_kept_offline_are_both_sent_each_once(browser, app, sessions, officer):
+    with live_server(app) as base:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.goto(f"{base}/engagements/new")
+        _sign_in(page, base, *officer)
+        _ready(page)
+        context.set_offline(True)
+        status = page.locator("#offline-status")
+        for _ in range(2):
+            _fill_first_half(page)
+            _fill_second_half(page)
+            page.get_by_role("button", name="Check and save").click()
+            page.wait_for_function("() => document.querySelector('#place').value === ''")
+        status.get_by_text("Records saved on this phone, not yet sent: 2").wait_for()
+        kept = _store(page)["records"]
+        assert len({r["id"] for r in kept}) == 2 and {r["state"] for r in kept} == {"queued"}
+
+        context.set_offline(False)
+        page.wait_for_function(
+            "() => document.querySelectorAll('#offline-status [data-offline=sent]').length === 2"
+        )
+        stored = _records(sessions)
+        assert len(stored) == 2
+        text = status.inner_text()
+        assert all(codes.format_code(e.receipt_code) in text for e in stored)
+        assert "not yet sent" not in text
+        assert _store(page)["records"] == []
+        context.close()

@@ -293,7 +293,7 @@
         state.waiting = queued.length;
         if (queued.length) {
           var told = said.some(function (n) { return n.name === "queued" || n.name === "session-queued"; });
-          if (!told) notice(state, "waiting", { n: queued.length });
+          if (!told || queued.length > 1) notice(state, "waiting", { n: queued.length });
         }
         entries
           .filter(function (e) { return e.id !== current && (e.state === "refused" || e.state === "draft"); })
