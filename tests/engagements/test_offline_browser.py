@@ -42,6 +42,13 @@ READ_STORE = """async () => {
   return { records, keys };
 }"""
 
+KEPT_FORM = """async () => {
+  for (const name of await caches.keys()) {
+    if (await (await caches.open(name)).match('/engagements/new')) return true;
+  }
+  return false;
+}"""
+
 
 def _shot(page, tmp_path: Path, name: str) -> None:
     folder = Path(SHOTS) if SHOTS else tmp_path
@@ -132,6 +139,7 @@ def test_recorded_offline_reloaded_then_sent_once_with_its_receipt(browser, app,
         assert kept["keys"] and all(not k["extractable"] and not k["exported"] for k in kept["keys"])
         assert _records(sessions) == []
 
+        assert page.evaluate(KEPT_FORM)
         # Reloaded with no connection: the service worker's copy of the form opens, and says what waits.
         page.reload()
         status.get_by_text("Records saved on this phone, not yet sent: 1").wait_for()
@@ -272,11 +280,18 @@ def test_another_officer_on_the_same_phone_never_sees_the_draft(browser, app, wo
         _ready(page)
         page.locator("#place").fill(PLACE)
         _wait_for_kept(page, 1)
+        assert page.evaluate(KEPT_FORM)
         page.get_by_role("button", name="Sign out (ada)").click()
         page.wait_for_url(f"{base}/")
         kept = _store(page)
         # Signing out erased the key: the draft stays sealed, and nothing on the phone opens it.
         assert kept["keys"] == [] and len(kept["records"]) == 1
+        # And the service worker's copy of the form page, which names the officer.
+        for _ in range(50):
+            if not page.evaluate(KEPT_FORM):
+                break
+            page.wait_for_timeout(100)
+        assert not page.evaluate(KEPT_FORM)
 
         page.goto(f"{base}/login")
         _sign_in(page, base, "bea", "another-officer-pass")
