@@ -36,6 +36,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.access.admin_views",
     "fairengage.engagements.views",
     "fairengage.encounters.views",
+    "fairengage.engagements.offline",
     "fairengage.receipts.views",
     "fairengage.complaints.views",
     "fairengage.review.views",
@@ -146,7 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        ended = "&ended=1" if getattr(request.state, "session_ended", False) else ""
+        return RedirectResponse(f"/login?next={request.url.path}{ended}", status_code=303)
 
     from fairengage.web.deps import PASSWORD_CHANGE_PATH, PasswordChangeRequired
 

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # Who an officer calls to book or renew the prescribed training (officers/training.py): shown on the
     # notice that replaces the form, and in the API's refusal, when training is missing or lapsed.
     training_contact: str = "your unit's training coordinator (ask your supervisor for their number)"
+    # The officer's device key (engagements/offline.py, docs/security.md): raising the epoch makes every
+    # key handed out before useless, and what phones keep under it unreadable.
+    device_key_epoch: int = Field(default=1, ge=1, le=1_000_000)
 
     @field_validator("timezone")
     @classmethod

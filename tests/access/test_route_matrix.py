@@ -45,6 +45,9 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",
     ("POST", "/logout"): "public",
+    # The officer's form as an installable app (engagements/offline.py)
+    ("GET", "/sw.js"): "public",
+    ("GET", "/manifest.webmanifest"): "public",
     # The audit log's signed checkpoints (access/transparency_views.py)
     ("GET", "/transparency/audit"): "public",
     ("GET", "/transparency/audit/checkpoint"): "public",
@@ -69,6 +72,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("POST", "/engagements/new"): ("engagements:create",),
     ("POST", "/engagements/check"): ("engagements:create",),
     ("GET", "/engagements/division-at"): ("engagements:create",),
+    ("GET", "/engagements/device-key"): ("engagements:create",),
     ("GET", "/engagements"): ("engagements:read",),
     ("GET", "/engagements/{engagement_id}/receipt"): ("engagements:read",),
     ("GET", "/engagements/{engagement_id}/correct"): ("engagements:create",),
@@ -201,6 +205,9 @@ CALLS: dict[tuple[str, str], Call] = {
         {"username": "spare" if c.who == "anonymous" else c.who, "password": "a-long-enough-password"},
     ),
     ("POST", "/logout"): lambda c: c.post("/logout"),
+    ("GET", "/sw.js"): lambda c: c.get("/sw.js"),
+    ("GET", "/manifest.webmanifest"): lambda c: c.get("/manifest.webmanifest"),
+    ("GET", "/engagements/device-key"): lambda c: c.get("/engagements/device-key"),
     ("GET", "/transparency/audit"): lambda c: c.get("/transparency/audit"),
     ("GET", "/transparency/audit/checkpoint"): lambda c: c.get("/transparency/audit/checkpoint"),
     ("GET", "/transparency/audit/checkpoints.json"): lambda c: c.get("/transparency/audit/checkpoints.json"),

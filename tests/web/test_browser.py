@@ -35,6 +35,8 @@ def test_officer_records_and_opens_receipt(browser, world, settings):
         # Submit once with the informing answer missing: the problem is shown in place and nothing stored.
         page.get_by_role("button", name="Check and save").click()
         summary = page.locator("#error-summary")
+        # The form's script keeps the record on the phone before sending it: the answer comes a moment later.
+        summary.wait_for()
         assert summary.is_visible()
         assert page.locator("#informed[aria-invalid=true]").count() == 1
 

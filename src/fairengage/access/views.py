@@ -40,10 +40,14 @@ def safe_next(target: str | None) -> str | None:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
-    request: Request, next: str | None = None, principal: Principal | None = Depends(optional_page_principal)
+    request: Request,
+    next: str | None = None,
+    ended: str | None = None,
+    principal: Principal | None = Depends(optional_page_principal),
 ) -> HTMLResponse:
-    """The sign-in form."""
-    return render(request, "login.html", {"next": safe_next(next) or "", "error": None})
+    """The sign-in form; it says so when the visitor's session has just ended."""
+    context = {"next": safe_next(next) or "", "error": None, "ended": ended == "1"}
+    return render(request, "login.html", context)
 
 
 @router.post("/login", response_model=None)

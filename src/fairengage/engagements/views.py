@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from fairengage import policy
 from fairengage.access.principal import Principal
-from fairengage.engagements import service
+from fairengage.engagements import offline, service
 from fairengage.engagements.form import (
     ANCHORS,
     FORM_MESSAGES,
@@ -154,6 +154,8 @@ def _form_page(
             "anchors": ANCHORS,
             "recent": recent_choices(session=session, officer_id=principal.officer_id),
             "locate": settings.boundaries is not None,
+            # Only a new record is kept on the phone; a correction needs the server's copy anyway.
+            "offline_owner": offline.owner_tag(settings, principal.user_id) if correcting is None else "",
         },
         status_code=status_code,
         lang=lang,

@@ -99,8 +99,10 @@ def _session_user(request: Request) -> User | None:
             session=session, token=token, settings=settings_of(request), now=datetime.now(UTC)
         )
         if user is None:
-            # Ended, expired or unknown: drop the id so that the browser's cookie is cleared too.
+            # Ended, expired or unknown: drop the id so that the browser's cookie is cleared too, and
+            # let the sign-in page say so (the officer's form may have been on its way).
             request.session.pop(sessions.COOKIE_KEY, None)
+            request.state.session_ended = True
             return None
         session.commit()
         session.expunge(user)

@@ -1,0 +1,70 @@
+"""What the officer's phone needs to keep the form working with no connection.
+
+The service worker and the web app manifest are served from the site's root so that the worker may
+look after the officer's pages. The device key encrypts drafts and unsent records on the phone: it is
+derived from the service's secret, the officer's account and a key epoch, so the server stores nothing
+new, hands the same key to the same officer after every sign-in (a draft kept through an expired session
+opens again), and never one officer's key to another. Raising `FAIRENGAGE_DEVICE_KEY_EPOCH` makes every
+key handed out before unusable, and with it whatever phones still hold (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from fairengage.access.principal import Principal
+from fairengage.config import Settings
+from fairengage.errors import Forbidden
+from fairengage.web.deps import page_principal, settings_of
+
+router = APIRouter(include_in_schema=False)
+
+OFFICER_STATIC = Path(__file__).resolve().parent.parent / "web" / "static" / "officer"
+KEY_PATH = "/engagements/device-key"
+
+
+def _mac(settings: Settings, label: str, user_id: int) -> bytes:
+    message = f"fairengage/{label}/{settings.device_key_epoch}/{user_id}".encode()
+    return hmac.new(settings.secret, message, hashlib.sha256).digest()
+
+
+def owner_tag(settings: Settings, user_id: int) -> str:
+    """An opaque name for the officer's entries on a phone: another officer's never match it."""
+    return _mac(settings, "device-owner", user_id).hex()[:32]
+
+
+def device_key(settings: Settings, user_id: int) -> bytes:
+    """The officer's 256-bit AES-GCM key for what the phone keeps; the same after every sign-in."""
+    return _mac(settings, "device-key", user_id)
+
+
+@router.get(KEY_PATH)
+def device_key_for_officer(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+    """The signed-in officer's device key, never cached: the phone imports it as a key it cannot export."""
+    if principal.role != "officer":
+        raise Forbidden("only officers keep records on a phone")
+    settings = settings_of(request)
+    key = base64.urlsafe_b64encode(device_key(settings, principal.user_id)).decode().rstrip("=")
+    body = {"owner": owner_tag(settings, principal.user_id), "epoch": settings.device_key_epoch, "key": key}
+    return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@router.get("/sw.js")
+def service_worker() -> Response:
+    """The service worker, from the root so that its scope covers the officer's pages."""
+    # Never cached by HTTP (app.SecurityHeaders): a fixed worker reaches phones on their next visit.
+    return FileResponse(
+        OFFICER_STATIC / "sw.js", media_type="text/javascript", headers={"Service-Worker-Allowed": "/"}
+    )
+
+
+@router.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """The web app manifest: the officer's form installs on the phone's home screen."""
+    return FileResponse(OFFICER_STATIC / "manifest.webmanifest", media_type="application/manifest+json")
