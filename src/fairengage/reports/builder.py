@@ -921,12 +921,12 @@ class Pages:
             "note",
             text=self._(
                 "Figures have small random changes (at most ±3) so that no one can be singled out. Each "
-                "count is the true count changed by at most 3 (a 0 stays 0, and no count is shown as 1 or "
-                "2), and the same count has the same change wherever it appears. Totals are changed on their "
-                "own, so a total need not equal the sum of its parts. Rates, shares and indexes are worked out "
-                "from the published counts. Confidence intervals are not given: worked out from the exact "
-                "counts they could reveal them. Whether a figure is notable, and the veil-of-darkness test, are "
-                "worked out from the exact data."
+                "count is the true count changed by at most 3 (a 0 stays 0, and no count is shown as 1 "
+                "or 2), and the same count has the same change wherever it appears. Totals are changed on "
+                "their own, so a total need not equal the sum of its parts. Rates, shares and indexes are "
+                "worked out from the published counts. Confidence intervals are not given: worked out from "
+                "the exact counts they could reveal them. Whether a figure is notable, and the "
+                "veil-of-darkness test, are worked out from the exact data."
             ),
         )
 
