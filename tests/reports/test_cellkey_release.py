@@ -77,15 +77,17 @@ def test_a_differencing_attack_across_two_releases_gains_nothing_exact():
 
     Exact figures would give 1 every time, and so reveal the late record's division and group. With the
     cell-key method the difference is the true 1 plus the change of two noises: across 300 possible late
-    records it takes several values, is the true 1 only about half the time, and a cell that held no one publishes
-    0 before and 0 or 3 after, never the 1.
+    records it takes several values, is the true 1 only about half the time, and a cell that held no one
+    publishes 0 before and 0 or 3 after, never the 1.
     """
     base = records(500)
     target = ("D12", "Black")
     before = KeyedRecords(base, SECRET).count(*target)
     differences = []
     for i in range(300):
-        late = base.iloc[[0]].assign(engagement_id=f"LATE{i:04d}", division=target[0], perceived_race=target[1])
+        late = base.iloc[[0]].assign(
+            engagement_id=f"LATE{i:04d}", division=target[0], perceived_race=target[1]
+        )
         after = KeyedRecords(pd.concat([base, late], ignore_index=True), SECRET).count(*target)
         differences.append(after - before)
     values = pd.Series(differences).value_counts()
