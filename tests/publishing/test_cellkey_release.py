@@ -220,7 +220,7 @@ def test_a_rerun_with_late_records_keeps_every_untouched_cell_and_the_trend_agre
 
 
 def test_a_release_that_does_not_use_the_method_is_blocked(
-    sessions, cellkey_settings, root, loaded, tmp_path
+    sessions, cellkey_settings, root, loaded, tmp_path, monkeypatch
 ):
     settings = cellkey_settings
     draft = service.build_release(sessions=sessions, settings=settings, period="2024", actor="ana")
@@ -243,3 +243,11 @@ def test_a_release_that_does_not_use_the_method_is_blocked(
     public["meta"]["disclosure"]["ptable_sha256"] = "0" * 64
     (copy / "report.public.json").write_text(json.dumps(public))
     assert not cellkey_release.check_release(copy)[0]
+    # The gate: a draft whose build named a table other than this software's is not approved.
+    with monkeypatch.context() as patched:
+        patched.setattr(cellkey_release, "ptable_sha256", lambda: "f" * 64)
+        with pytest.raises(service.PublishRefused, match="cell-key table other than this software's"):
+            service.approve(sessions=sessions, settings=settings, release_id=draft.id, actor="bob")
+    assert service.approve(sessions=sessions, settings=settings, release_id=draft.id, actor="bob").status == (
+        "published"
+    )
