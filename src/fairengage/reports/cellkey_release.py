@@ -193,7 +193,6 @@ def public_report(
     *,
     secret: bytes,
     threshold: int,
-    people_estimate: Any = None,
 ) -> dict[str, Any]:
     """The public report.json under the cell-key method: every count perturbed, every rate from them.
 
@@ -203,7 +202,6 @@ def public_report(
     from fairengage.reports import builder
 
     meta = report["meta"]
-    period = meta["period"]
     label = (meta.get("report_period") or {}).get("label") or report["trends"]["periods"][-1]
     outcomes = _outcomes_of(report)
     keyed = KeyedRecords(records[label], secret, outcomes)
@@ -266,8 +264,7 @@ def public_report(
     public["governance"] = _governance(report.get("governance"), threshold, public["annual"])
     public_meta = public["meta"]
     public_meta["rows"] = attempts
-    public_meta["period"] = period
-    public_meta.pop("suppression_threshold", None)
+    # The rule set's threshold still governs the counts that carry no record key (governance).
     public_meta["suppression_threshold"] = threshold
     public_meta["disclosure"] = disclosure_meta(threshold)
     # Marked as already protected, at the rule set's threshold, so open data writes it as it is.
