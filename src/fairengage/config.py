@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # A period not yet closed: "label" publishes it marked partial ("data to <date>"), "refuse" builds
     # nothing until it has closed (publishing/service.py).
     partial_periods: Literal["label", "refuse"] = "label"
+    # How the public release protects people (docs/disclosure-control.md): "suppress" withholds small
+    # counts; "cellkey" publishes every count with a small fixed random change (reports/cellkey_release.py).
+    disclosure_method: Literal["suppress", "cellkey"] = "suppress"
     # GeoJSON of the division outlines for the report map (docs/charts-and-maps.md); unset: a tile grid.
     boundaries: Path | None = None
     # The feature property in that file that holds the division code (Toronto's file calls it DIV).

@@ -130,6 +130,7 @@ NO_PERSONAL_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/r/{code}/complaint"): "files a complaint; nothing typed is echoed back",
     ("GET", "/r/{code}/complaint/filed"): "the reference number only",
     ("GET", "/public"): "suppressed public figures",
+    ("GET", "/public/method"): "how published figures are protected: no figure at all",
     ("GET", "/public/files/{period}/{path:path}"): "the public publication, suppressed",
     ("GET", "/review"): "the review queue, without the person",
     ("GET", "/review/escalations"): "overdue reviews, without the person",

@@ -89,6 +89,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("POST", "/r/{code}/complaint"): ("complaints:file",),
     ("GET", "/r/{code}/complaint/filed"): ("complaints:file",),
     ("GET", "/public"): ("public:read",),
+    ("GET", "/public/method"): ("public:read",),
     ("GET", "/public/files/{period}/{path:path}"): ("public:read",),
     # Review
     ("GET", "/review"): ("review:queue",),
@@ -252,6 +253,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/r/{code}/complaint"): lambda c: c.post(f"/r/{c.e.code}/complaint", {"kind": "complaint"}),
     ("GET", "/r/{code}/complaint/filed"): lambda c: c.get(f"/r/{c.e.code}/complaint/filed"),
     ("GET", "/public"): lambda c: c.get("/public"),
+    ("GET", "/public/method"): lambda c: c.get("/public/method"),
     ("GET", "/public/files/{period}/{path:path}"): lambda c: c.get(f"/public/files/{PERIOD}/public.pdf"),
     ("GET", "/review"): lambda c: c.get("/review"),
     ("GET", "/review/escalations"): lambda c: c.get("/review/escalations"),

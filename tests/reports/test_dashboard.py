@@ -453,3 +453,84 @@ def test_map_of_the_real_toronto_divisions(root, client, settings):
     drawn = page.split('id="division-map"', 1)[1].split("</figure>", 1)[0]
     assert 'role="img"' in drawn and "<path" in drawn
     assert "by division, 2025" in drawn
+
+
+# --- the cell-key method ------------------------------------------------------------------------------
+
+
+def cellkey_report() -> dict:
+    """A report.public.json made with the cell-key method: small counts shown (0, 3, 4), none withheld."""
+    from fairengage.reports.cellkey_release import disclosure_meta
+
+    report = public_report()
+    d14 = {"Black": 3, "East/Southeast Asian": 0, "White": 210}
+    rows = [r for r in report["disproportionality"] if r["area"] != "D14"]
+    report["disproportionality"] = rows + _disproportionality("D14", d14, POPULATION["D14"])
+    report["outcome_test"] = [r for r in report["outcome_test"] if r["area"] != "D14"] + [
+        {"area": "D14", "group": g, "searches": n, "hits": 0, "hit_rate": 0.0} for g, n in d14.items()
+    ]
+    for section in ("disproportionality", "outcome_test", "compliance"):
+        for row in report[section]:
+            row.update(suppressed=False, suppressed_reason=None, ci_low=None, ci_high=None)
+    report["meta"]["suppression"] = {"rule": "CELL-KEY", "threshold": THRESHOLD}
+    report["meta"]["disclosure"] = disclosure_meta(THRESHOLD)
+    return report
+
+
+def test_a_cellkey_release_shows_its_small_counts_and_says_how_they_are_protected(root, client):
+    publish(root, "2025", cellkey_report())
+    page = client.get("/public", params={"division": "D14", "group": "Black"}).text
+    rows = table_rows(page, "index-table")
+    # A perturbed 3 and a 0 are published figures, not "fewer than 10".
+    assert rows["Black"][0] == "3" and rows["East/Southeast Asian"][0] == "0"
+    assert "fewer than 10" not in main_text(page)
+    # The notice sits next to the headline figures and links to the method page.
+    notice = page.split('id="cellkey-note"', 1)[1].split("</p>", 1)[0]
+    assert "Figures have small random changes (at most ±3) so that no one can be singled out" in notice
+    assert 'href="/public/method"' in notice
+    assert page.index('id="figure-engagements"') < page.index('id="cellkey-note"') < page.index(
+        'id="disproportionality"'
+    )
+    french = client.get("/public", params={"division": "D14", "group": "Black", "lang": "fr"}).text
+    assert "Les chiffres comportent de petites modifications aléatoires (au plus ±3)" in unescape(french)
+    # A release made by suppression has no such notice.
+    publish(root, "2025", public_report())
+    assert 'id="cellkey-note"' not in client.get("/public").text
+
+
+def test_a_leaked_one_or_two_in_a_cellkey_release_is_not_shown(root, client):
+    report = cellkey_report()
+    leaked = next(r for r in report["disproportionality"] if r["area"] == "D14" and r["group"] == "Black")
+    leaked.update(count=2, index=0.4142)
+    publish(root, "2025", report)
+    page = client.get("/public", params={"division": "D14", "group": "Black"}).text
+    assert table_rows(page, "index-table")["Black"][0] != "2"
+    assert "0.41" not in main_text(page)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_method_page_publishes_the_table_and_its_error(root, client, settings, lang):
+    from fairengage.reports import cellkey
+    from fairengage.reports.cellkey_release import ptable_sha256
+
+    page = client.get("/public/method", params={"lang": lang})
+    assert page.status_code == 200
+    text = main_text(page.text)
+    assert ptable_sha256() in text
+    # Every row of the ptable, with its chances.
+    assert len(re.findall(r'<tr><th scope="row">', page.text)) == len(cellkey.PTABLE)
+    assert ("0.6" if lang == "en" else "0,6") in text
+    if lang == "en":
+        assert "Figures have small random changes (at most ±3)" in text
+        assert "No count is ever shown as 1 or 2" in text
+    else:
+        assert "Aucun compte n’est jamais affiché comme 1 ou 2" in text
+    # It marks the method in use.
+    assert text.index("in use" if lang == "en" else "en vigueur") > text.index(
+        "Withholding small counts" if lang == "en" else "Retenue des petits comptes"
+    )
+    settings.disclosure_method = "cellkey"
+    text = main_text(client.get("/public/method", params={"lang": lang}).text)
+    assert text.index("in use" if lang == "en" else "en vigueur") < text.index(
+        "Withholding small counts" if lang == "en" else "Retenue des petits comptes"
+    )

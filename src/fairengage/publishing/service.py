@@ -296,8 +296,16 @@ def _check_can_build(session: Session, period: str, reason: str | None) -> None:
 def _protect(
     build: Path, candidate: Path, earlier: Sequence[Path], threshold: int, settings: Settings
 ) -> Any:
-    """Run the disclosure check on the public files alone, then take back whatever it further hid."""
+    """Run the disclosure check on the public files alone, then take back whatever it further hid.
+
+    A cell-key release (FAIRENGAGE_DISCLOSURE_METHOD=cellkey) is not protected by the cross-release
+    check, which proves bounds on exact counts: its check is that the build used the method (the ptable
+    stated, no published 1 or 2), and the result says the method so the gate can tell.
+    """
     from fairengage.reports import disclosure
+
+    if settings.disclosure_method == "cellkey":
+        return _cellkey_checked(build)
 
     names = publications.public_files(build)
     for name in names:
@@ -310,6 +318,28 @@ def _protect(
     if result.further_suppressed:
         _render_public(build, settings)
     return result
+
+
+@dataclass(frozen=True)
+class _CellKeyResult:
+    ok: bool
+    summary: str
+    method: str = "cellkey"
+    further_suppressed: int = 0
+    blocking: tuple[Any, ...] = ()
+    details: dict[str, Any] | None = None
+
+
+def _cellkey_checked(build: Path) -> _CellKeyResult:
+    from fairengage.reports import cellkey_release
+
+    ok, summary, checked = cellkey_release.check_release(build)
+    report = json.loads((build / publications.PUBLIC_REPORT).read_text(encoding="utf-8"))
+    stated = (report.get("meta") or {}).get("disclosure") or {}
+    details = {
+        k: stated.get(k) for k in ("ptable_version", "ptable_sha256", "max_noise", "expected_absolute_error")
+    }
+    return _CellKeyResult(ok=ok, summary=summary, details={**details, "counts_checked": checked})
 
 
 def _render_public(build: Path, settings: Settings) -> None:
@@ -366,6 +396,8 @@ def sha256_of(path: Path) -> str:
 def _disclosure_dict(result: Any) -> dict[str, Any]:
     return {
         "ok": bool(result.ok),
+        "method": getattr(result, "method", "suppress"),
+        **(getattr(result, "details", None) or {}),
         "summary": str(result.summary),
         "further_suppressed": int(result.further_suppressed),
         "blocking": [
@@ -405,6 +437,12 @@ def approve(
         if not row.disclosure_ok:
             raise _refused(
                 "release", "DISCLOSURE", f"the disclosure check blocks {_name(row)}: {blocking_text(row)}"
+            )
+        if (row.disclosure or {}).get("method") == "cellkey" and not _same_ptable(row.disclosure):
+            raise _refused(
+                "release",
+                "DISCLOSURE",
+                f"{_name(row)} was built with a cell-key table other than this software's: build it again",
             )
         today = now.astimezone(settings.tz).date()
         if settings.partial_periods == "refuse" and row.partial and today <= _last_day(row.period):
@@ -570,6 +608,12 @@ def _locked(session: Session, release_id: int) -> PublicationRelease:
     if row is None:
         raise NotFound(f"no release {release_id}")
     return row
+
+
+def _same_ptable(found: dict[str, Any]) -> bool:
+    from fairengage.reports.cellkey_release import ptable_sha256
+
+    return found.get("ptable_sha256") == ptable_sha256()
 
 
 def _name(row: PublicationRelease) -> str:

@@ -117,12 +117,16 @@ def build_reports(
         step=step,
         generated_at=generated,
     )
-    step("suppressing small cells for the public report")
-    public = public_report(report, threshold)
-    checking = "" if published is None else " and checking it against every earlier release"
+    cellkeyed = settings.disclosure_method == "cellkey"
+    step(("perturbing counts" if cellkeyed else "suppressing small cells") + " for the public report")
+    public, tables = public_version(
+        report, threshold, settings=settings, table_path=table_path, engine=engine
+    )
+    # A cell-key release is not protected by the cross-release check (its counts are all perturbed).
+    checking = "" if published is None or cellkeyed else " and checking it against every earlier release"
     step("writing open data" + checking)
-    files = write_public_files(report, public, threshold, out_dir, chosen)
-    if published is not None:
+    files = write_public_files(report, public, threshold, out_dir, chosen, tables=tables)
+    if published is not None and not cellkeyed:
         public = _protect(out_dir, published, threshold)
     step("drawing charts and the division map")
     css = Path(__file__).parent / "templates" / "report.css"
@@ -194,15 +198,42 @@ def analyse_report(
     return report, threshold
 
 
+def public_version(
+    report: dict[str, Any], threshold: int, *, settings: Settings, table_path: Path, engine: str = "duckdb"
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame] | None]:
+    """The public report and open data's own tables, by the service's FAIRENGAGE_DISCLOSURE_METHOD.
+
+    `suppress`: small cells withheld (None: open data suppresses its tables itself). `cellkey`: every
+    count perturbed from the record keys of the engagements it counts (reports/cellkey_release.py).
+    """
+    if settings.disclosure_method != "cellkey":
+        return public_report(report, threshold), None
+    from fairengage.reports import cellkey, cellkey_release
+
+    tz = settings.timezone
+    periods = [parse_period(label, tz) for label in report["trends"]["periods"]]
+    records = cellkey_release.load_records(Path(table_path), periods, engine)
+    secret = cellkey.cell_key_secret(settings.secret_key.get_secret_value())
+    public = cellkey_release.public_report(report, records, secret=secret, threshold=threshold)
+    trend = cellkey_release.trend_table(report["trends"], records, secret, _outcomes(report))
+    return public, ({} if trend is None else {"trends_by_period_and_group": trend})
+
+
 def write_public_files(
-    report: dict[str, Any], public: dict[str, Any], threshold: int, out_dir: Path, period: Period
+    report: dict[str, Any],
+    public: dict[str, Any],
+    threshold: int,
+    out_dir: Path,
+    period: Period,
+    *,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> list[Path]:
     """Write report.json, report.public.json and the open data; the files written."""
     files = [
         _write_json(report, out_dir / "report.json"),
         _write_json(public, out_dir / "report.public.json"),
     ]
-    files += write_open_data(report, public, threshold, out_dir / "open-data", period)
+    files += write_open_data(report, public, threshold, out_dir / "open-data", period, tables=tables)
     return files
 
 
@@ -657,11 +688,21 @@ def open_data_tables(report: dict[str, Any]) -> dict[str, pd.DataFrame]:
 
 
 def write_open_data(
-    report: dict[str, Any], public: dict[str, Any], threshold: int, out: Path, period: Period
+    report: dict[str, Any],
+    public: dict[str, Any],
+    threshold: int,
+    out: Path,
+    period: Period,
+    *,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> list[Path]:
-    """Write the open data: the report's sections and the trend table, suppressed, with their dictionary."""
+    """Write the open data: the report's sections and the trend table, protected, with their dictionary.
+
+    `tables` replaces the trend table when the public version made its own (the cell-key method).
+    """
     version = f"{period.label}-{report['meta']['generated_at'][:10]}"
-    written = open_data(public, open_data_tables(report), threshold=threshold, out_dir=out, version=version)
+    tables = open_data_tables(report) if tables is None else tables
+    written = open_data(public, tables, threshold=threshold, out_dir=out, version=version)
     return list(written)
 
 
@@ -837,6 +878,8 @@ class Pages:
         )
         self.r = Reader(lang, threshold=self.threshold)
         self._ = self.r._
+        # The cell-key method (docs/disclosure-control.md): every public count carries a small fixed change.
+        self.cellkey = (meta.get("disclosure") or {}).get("method") == "cellkey"
         self.reference = meta.get("reference_group") or "White"
         groups = [row["group"] for row in self._city("disproportionality")]
         self.map_group = map_group if map_group in groups else (groups[0] if groups else map_group)
@@ -863,6 +906,8 @@ class Pages:
         )
 
     def withheld_note(self) -> Block:
+        if self.cellkey:
+            return self.cellkey_note()
         return Block(
             "note",
             text=self._(
@@ -872,6 +917,20 @@ class Pages:
                 n=self.threshold,
                 few=self.r.fewer_than(),
                 mark=self.r.withheld(),
+            ),
+        )
+
+    def cellkey_note(self) -> Block:
+        return Block(
+            "note",
+            text=self._(
+                "Figures have small random changes (at most ±3) so that no one can be singled out. Each "
+                "count is the true count changed by at most 3 (a 0 stays 0, and no count is shown as 1 "
+                "or 2), and the same count has the same change wherever it appears. Totals are changed on "
+                "their own, so a total need not equal the sum of its parts. Rates, shares and indexes are "
+                "worked out from the published counts. Confidence intervals are not given: worked out from "
+                "the exact counts they could reveal them. Whether a figure is notable, and the "
+                "veil-of-darkness test, are worked out from the exact data."
             ),
         )
 
@@ -1526,7 +1585,17 @@ class Pages:
                 ),
             )
         )
-        if self.board:
+        if self.board and self.cellkey:
+            section.blocks.append(
+                Block(
+                    "note",
+                    text=self._(
+                        "This board version shows exact counts. The public version shows every count with a "
+                        "small random change (at most ±3): the cell-key method."
+                    ),
+                )
+            )
+        elif self.board:
             section.blocks.append(
                 Block(
                     "note",
@@ -1616,6 +1685,9 @@ def report_context(
 ) -> dict[str, Any]:
     """Everything the report templates need: the sections, the summary and the words."""
     pages = Pages(report, board=board, boundaries=boundaries, map_group=map_group, lang=lang)
+    if board:
+        # The board's figures are exact either way; its notes say how the public version is protected.
+        pages.cellkey = getattr(settings, "disclosure_method", "suppress") == "cellkey"
     meta = report.get("meta") or {}
     period = meta.get("report_period") or {}
     label = period.get("label") or ""
@@ -1648,6 +1720,8 @@ def report_context(
         "generated_at": (meta.get("generated_at") or "")[:10],
         "ruleset": (meta.get("ruleset") or {}).get("id", ""),
         "threshold": pages.threshold,
+        "cellkey": pages.cellkey and not board,
+        "method_url": f"{str(settings.public_url).rstrip('/')}/public/method",
         "summary": pages.summary(),
         "highlights": pages.highlights(),
         "sections": pages.sections(),

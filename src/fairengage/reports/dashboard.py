@@ -423,6 +423,39 @@ def dashboard(
     return dashboard_page(request, chosen, available, division=division, group=group)
 
 
+@router.get("/public/method", response_class=HTMLResponse)
+def disclosure_method(
+    request: Request, _principal: object = Depends(optional_page_principal)
+) -> HTMLResponse:
+    """How published figures protect people: the cell-key method's table and error, and suppression."""
+    from fairengage.reports import cellkey, cellkey_release
+
+    lang = pick_language(request)
+    settings = settings_of(request)
+    top = max(cellkey.PTABLE)  # the last row stands for every count from it up
+    rows = [
+        {
+            "count": f"{n}+" if n == top else str(n),
+            "changes": [
+                {"noise": noise, "shown": n + noise if n < top else None, "chance": chance}
+                for noise, chance in sorted(cellkey.PTABLE[n].items())
+            ],
+        }
+        for n in sorted(cellkey.PTABLE)
+    ]
+    error = cellkey.expected_error()
+    context = {
+        "rows": rows,
+        "method": settings.disclosure_method,
+        "max_noise": cellkey.MAX_NOISE,
+        "mean_absolute": format_decimal(round(error["mean_absolute"], 2), locale=lang),
+        "ptable_version": cellkey_release.PTABLE_VERSION,
+        "ptable_sha256": cellkey_release.ptable_sha256(),
+        "percent": lambda p: format_percent(p, format="#,##0.##%", locale=lang),
+    }
+    return render(request, "disclosure_method.html", context, lang=lang)
+
+
 def dashboard_page(
     request: Request,
     chosen: Publication,

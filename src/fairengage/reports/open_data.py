@@ -193,7 +193,8 @@ def open_data(
         "period": meta.get("period"),
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "threshold": threshold,
-        "rule": "SMALL-CELLS",
+        "rule": (meta.get("suppression") or {}).get("rule") or "SMALL-CELLS",
+        **({"disclosure": meta["disclosure"]} if meta.get("disclosure") else {}),
         "ruleset": meta.get("ruleset"),
         "files": [
             {"name": p.name, "bytes": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
@@ -257,10 +258,33 @@ def _section_frame(section: str, public: list[dict]) -> pd.DataFrame:
 _DTYPES = {"string": "string", "integer": "Int64", "double": "Float64", "boolean": "boolean"}
 
 
+def _ready_frame(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str, str], str]]:
+    labels = [c for c in frame.columns if c not in ("count", "count_suppressed", "count_suppressed_reason")]
+    meanings = {
+        (name, label): f"{label}: the row or column of the table; {CITY} is the total over all of them."
+        for label in labels
+    } | {
+        (name, "count"): (
+            "The count for this row and column, with a small random change (at most 3 either way; never "
+            "1 or 2) chosen from the engagements it counts. Each total has its own change, so totals need "
+            "not equal the sum of their cells."
+        ),
+        (name, "count_suppressed"): "True when the count is withheld (never, under the cell-key method).",
+        (name, "count_suppressed_reason"): "Why the count is withheld. Empty when shown.",
+    }
+    return frame.reset_index(drop=True), meanings
+
+
 def _count_frame(
     name: str, table: pd.DataFrame, threshold: int
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], str]]:
-    """A caller's count table, suppressed and written long, and the meanings of its columns."""
+    """A caller's count table, suppressed and written long, and the meanings of its columns.
+
+    A long table that already has `count_suppressed` was protected by its maker (the cell-key method,
+    reports/cellkey_release.py): it is written as it is.
+    """
+    if "count_suppressed" in table.columns:
+        return _ready_frame(name, table)
     numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
     labels = [c for c in table.columns if c != "count"]
     if "count" in table.columns and len(labels) == 2 and not set(labels) <= set(numeric):

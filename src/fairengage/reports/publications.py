@@ -148,10 +148,34 @@ class Publication:
         rows = self.report.get(section)
         return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
+    @property
+    def disclosure(self) -> dict[str, Any]:
+        """How the release protects people: `method` is "cellkey" or "suppress" (disclosure-control.md)."""
+        found = (self.report.get("meta") or {}).get("disclosure")
+        return found if isinstance(found, dict) and found.get("method") else {"method": "suppress"}
+
+    @property
+    def cellkey(self) -> bool:
+        """Whether the release's counts carry small fixed random changes (the cell-key method)."""
+        return self.disclosure.get("method") == "cellkey"
+
     def rows(self, section: str) -> list[dict[str, Any]]:
-        """A section's rows, with every row that counts fewer people than the threshold suppressed."""
+        """A section's rows, with every row that counts fewer people than the threshold suppressed.
+
+        Under the cell-key method the ptable never publishes a 1 or 2 (a 0 is a true 0, a 3 or 4 may
+        stand for 1 to 7): the guard blanks a 1 or 2 that slipped through, and nothing else.
+        """
         keys = _COUNT_KEYS.get(section, ())
+        if self.cellkey:
+            return [_guarded_cellkey(row, keys) for row in self._rows(section)]
         return [_guarded(row, keys, self.threshold) for row in self._rows(section)]
+
+
+def _guarded_cellkey(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    if not any(row.get(k) in (1, 2) for k in keys):
+        return {**row, "suppressed": bool(row.get("suppressed"))}
+    blanked = {k: None for k in _FIGURE_KEYS if k in row}
+    return {**row, **blanked, "suppressed": True, "suppressed_reason": "small"}
 
 
 def _guarded(row: dict[str, Any], keys: tuple[str, ...], threshold: int) -> dict[str, Any]:
