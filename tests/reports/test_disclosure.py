@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fairengage.reports import suppression
@@ -258,3 +258,45 @@ def test_with_protection_the_attack_recovers_nothing(tmp_path_factory, seed, rec
         (r.locator, r.low, r.high) for r in narrow if (adversary.truth_at(truth, r.key) or 0) < THRESHOLD
     ]
     assert small == []
+
+
+# --- soundness: the attacker's system never rules out what is true ------------------------------------
+
+SCENARIO = st.builds(
+    adversary.Scenario,
+    seed=st.integers(min_value=0, max_value=10_000),
+    records=st.integers(min_value=150, max_value=300),
+    periods=st.lists(
+        st.sampled_from(("2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2025")),
+        min_size=2,
+        max_size=4,
+        unique=True,
+    ).map(tuple),
+    rerun=st.sampled_from(("2025", "2025-Q4", "2026-Q2")),
+    same_day=st.booleans(),
+    late=st.sampled_from((0.0, 0.03)),
+    corrected=st.sampled_from((0.0, 0.05)),
+    destroyed=st.sampled_from((0.0, 0.02)),
+)
+# The register changes between runs in every way it can: late records, a corrected perceived race, a
+# record destroyed under retention. The first found a re-run's count outside its range while re-runs
+# were modelled as the older records plus late ones (records only ever added).
+CORRECTED = adversary.Scenario(3, 250, ("2025-Q4", "2025"), "2025", False, 0.02, 0.05, 0.0)
+DESTROYED = adversary.Scenario(4, 250, ("2025-Q3", "2025-Q4", "2025"), "2025-Q4", False, 0.0, 0.0, 0.02)
+SAME_DAY = adversary.Scenario(5, 250, ("2025-Q1", "2025"), "2025", True, 0.03, 0.0, 0.0)
+
+
+@settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@example(scenario=CORRECTED)
+@example(scenario=DESTROYED)
+@example(scenario=SAME_DAY)
+@given(scenario=SCENARIO)
+def test_property_every_true_count_lies_in_its_range(tmp_path_factory, scenario):
+    """Random release sequences from synthetic registers: each hidden count's true value is in its range."""
+    folders = adversary.scenario_releases(tmp_path_factory.mktemp("sound"), scenario)
+    assert adversary.unsound(folders, threshold=THRESHOLD) == []

@@ -428,6 +428,8 @@ class System:
     n_atoms: int
     threshold: int
     atom_family: list[str] = field(default_factory=list)
+    minus: dict[int, list[int]] = field(default_factory=dict)  # key index -> atoms subtracted (changes)
+    conflicting: bool = False  # two releases give one count two values
 
 
 def _quarter_start(quarter: str) -> str:
@@ -437,7 +439,10 @@ def _quarter_start(quarter: str) -> str:
 
 
 def _add_virtual(
-    by_key: dict[Key, list[Figure]], releases: Sequence[Release], order: dict[str, int], link: bool
+    by_key: dict[Key, list[Figure]],
+    releases: Sequence[Release],
+    order: dict[str, int],
+    snapshot_of: dict[int, str],
 ) -> None:
     """Counts no release publishes but differencing could give: each quarter's cell, each late batch.
 
@@ -449,14 +454,14 @@ def _add_virtual(
     cells = {
         (k.area, k.groups) for k in by_key if k.family == "eng" and (k.groups == ALL or len(k.groups) == 1)
     }
-    seen = {(r.snapshot if link else r.name): r for r in releases}
+    seen = {snapshot_of[id(r)]: r for r in releases}
     for snapshot, first in sorted(seen.items(), key=lambda item: order[item[0]]):
         # A quarter that had not begun when the data were taken holds nothing, as everyone knows.
         covered = sorted(
             {
                 q
                 for r in releases
-                if (r.snapshot if link else r.name) == snapshot
+                if snapshot_of[id(r)] == snapshot
                 for q in quarters(r.period)
                 if _quarter_start(q) < r.snapshot
             }
@@ -480,6 +485,25 @@ def _add_virtual(
                         ]
 
 
+def _snapshots(releases: Sequence[Release], same_day: bool) -> dict[int, str]:
+    """Which releases count the same records: one id per release (by `id`), ordered like the data.
+
+    With `same_day`, releases taken on one day share their records, except a release of a period
+    already released that day: a re-run is made because the records changed, so it gets its own
+    (`<day>#<n>`, in the order given). Without, every release has records of its own.
+    """
+    result: dict[int, str] = {}
+    runs: dict[tuple[str, str], int] = {}
+    for n, release in enumerate(releases):
+        if not same_day:
+            result[id(release)] = f"{release.snapshot}#r{n:04d}"
+            continue
+        again = runs.get((release.snapshot, release.period), 0)
+        runs[(release.snapshot, release.period)] = again + 1
+        result[id(release)] = release.snapshot + (f"#{again:04d}" if again else "")
+    return result
+
+
 def build_system(
     releases: Sequence[Release],
     threshold: int,
@@ -489,8 +513,8 @@ def build_system(
     extra: Sequence[Key] = (),
 ) -> System:
     """The linear system of every figure of `releases` (see the module docstring)."""
-    snapshots = sorted({r.snapshot for r in releases}) if link_snapshots else [r.name for r in releases]
-    order = {s: i for i, s in enumerate(snapshots)}
+    snapshot_of = _snapshots(releases, link_snapshots)
+    order = {s: i for i, s in enumerate(sorted(set(snapshot_of.values())))}
     areas: set[str] = set()
     groups: set[str] = set()
     categories: dict[str, set[str]] = {}
@@ -498,8 +522,8 @@ def build_system(
     for release in releases:
         for figure in release.figures:
             key = figure.key
-            if not link_snapshots:
-                key = Key(key.family, key.period, release.name, key.area, key.groups)
+            if snapshot_of[id(release)] != key.snapshot:
+                key = Key(key.family, key.period, snapshot_of[id(release)], key.area, key.groups)
             by_key.setdefault(key, []).append(figure)
             if key.area != CITY:
                 areas.add(key.area)
@@ -514,12 +538,11 @@ def build_system(
     def atom(*parts: Any) -> int:
         return atoms.setdefault(parts, len(atoms))
 
-    def atoms_of(key: Key) -> list[int]:
-        if key.snapshot.startswith("="):
-            # Only the records that arrived between the previous snapshot and this one.
-            times = [(q, order[key.snapshot[1:]]) for q in quarters(key.period)]
-        else:
-            times = [(q, k) for q in quarters(key.period) for k in range(order[key.snapshot] + 1)]
+    def atoms_of(key: Key, k: int | None = None) -> list[int]:
+        # Each snapshot has atoms of its own: records are added, corrected and destroyed (retention)
+        # between snapshots, so no count of one bounds a count of another.
+        k = order[key.snapshot.lstrip("=")] if k is None else k
+        times = [(q, k) for q in quarters(key.period)]
         if key.family in categories:
             cats = sorted(categories[key.family]) if key.groups == ALL else list(key.groups)
             return [atom(key.family, q, k, c) for q, k in times for c in cats]
@@ -530,7 +553,7 @@ def build_system(
         return [atom(key.family, q, k, a, g) for q, k in times for a in area_list for g in group_list]
 
     if virtual:
-        _add_virtual(by_key, releases, order, link_snapshots)
+        _add_virtual(by_key, releases, order, snapshot_of)
     for key in extra:
         # A figure of another release, asked about in this one's terms (see `_disclosed_before`).
         if key not in by_key and key.snapshot.lstrip("=") in order:
@@ -541,7 +564,13 @@ def build_system(
         figures = by_key[key]
         system.figures[i] = figures
         system.rows.append(atoms_of(key))
+        if key.snapshot.startswith("="):
+            # What changed in the cell since the previous snapshot: this one's count minus that one's.
+            system.minus[i] = atoms_of(key, order[key.snapshot[1:]] - 1)
         values = {f.value for f in figures if f.value is not None}
+        if len(values) > 1:
+            # One count, two values: the releases taken as one snapshot were not (see `_snapshots`).
+            system.conflicting = True
         if values:
             system.published[i] = max(values)
         else:
@@ -660,11 +689,18 @@ class Solver:
 
         self.a_eq, self.b_eq = matrix(eq_rows), np.array(eq_b)
         self.a_ub, self.b_ub = matrix(ub_rows), np.array(ub_b)
-        self.figure_matrix = matrix([{self.column[a]: 1.0 for a in system.rows[i]} for i in self.keys])
+        self.figure_matrix = matrix([self._row(i) for i in self.keys])
         self.n = n
         self.seen_low = np.full(len(self.keys), np.inf)
         self.seen_high = np.full(len(self.keys), -np.inf)
         self.position = {i: p for p, i in enumerate(self.keys)}
+
+    def _row(self, i: int) -> dict[int, float]:
+        """Figure i as coefficients of this part's columns (a change between snapshots subtracts)."""
+        row = {self.column[a]: 1.0 for a in self.system.rows[i]}
+        for a in self.system.minus.get(i, ()):
+            row[self.column[a]] = row.get(self.column[a], 0.0) - 1.0
+        return row
 
     def _solve(self, objective: np.ndarray) -> Any:
         from scipy.optimize import linprog
@@ -705,7 +741,8 @@ class Solver:
         None when the part is infeasible (the releases contradict the model).
         """
         objective = np.zeros(self.n)
-        objective[[self.column[a] for a in self.system.rows[i]]] = 1.0
+        for c, v in self._row(i).items():
+            objective[c] = v
         ends: list[float] = []
         resting: set[int] = set()
         for sign in (1.0, -1.0):
@@ -749,6 +786,8 @@ def intervals(system: System, *, stop: Any = None) -> dict[int, Interval] | None
     others get their exact [min, max]. None when some part of the system is infeasible.
     """
     result: dict[int, Interval] = {}
+    if system.conflicting:
+        return None
     groups = sorted({family_group(system.keys[i].family) for i in system.hidden})
     for group in groups:
         solver = Solver(system, group)
