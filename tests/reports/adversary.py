@@ -60,9 +60,13 @@ def publish(
     as_of: date,
     published: Sequence[Path] | None = None,
     work: Path,
+    name: str | None = None,
 ) -> Path:
-    """Build one release's public files (no HTML or PDF) from a table, as taken on `as_of`."""
-    path = work / f"table-{as_of.isoformat()}.parquet"
+    """Build one release's public files (no HTML or PDF) from a table, as taken on `as_of`.
+
+    The table is written once per `name` (default: the day), so releases of one day share it.
+    """
+    path = work / f"table-{name or as_of.isoformat()}.parquet"
     if not path.exists():
         synth.write_table(table, path)
     benchmark = work / "benchmark.csv"
@@ -141,7 +145,10 @@ def _eliminate(system) -> dict[int, int]:  # type: ignore[no-untyped-def]
         basis[pivot] = (row, b)
     fixed = {}
     for i in system.hidden:
-        row, value = _reduce({a: Fraction(1) for a in system.rows[i]}, Fraction(0), basis)
+        figure = {a: Fraction(1) for a in system.rows[i]}
+        for a in system.minus.get(i, ()):
+            figure[a] = figure.get(a, Fraction(0)) - 1
+        row, value = _reduce({a: c for a, c in figure.items() if c}, Fraction(0), basis)
         if not row:
             # The figure minus the combination is 0, so the figure equals minus the reduced constant.
             fixed[i] = int(-value)
@@ -276,3 +283,106 @@ def dump(found: Sequence[Recovery], path: Path) -> None:
             [{"figure": r.locator, "low": r.low, "high": r.high, "exact": r.exact} for r in found], indent=1
         )
     )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A random release sequence: what was published from which state of a changing register."""
+
+    seed: int
+    records: int
+    periods: tuple[str, ...]  # first runs, all taken on July 1st 2026 from the register then
+    rerun: str  # the period re-run once the register changed
+    same_day: bool  # a re-run of a released period taken the same day (the records changed that day)
+    late: float  # share of the records (any year) entered after the first runs
+    corrected: float  # share of the re-run period's records whose perceived race was corrected since
+    destroyed: float  # share of the records destroyed (retention) before the re-run
+
+
+def scenario_releases(root: Path, scenario: Scenario) -> list[tuple[Path, pd.DataFrame]]:
+    """Publish a scenario's releases (unprotected); each folder with the table it was built from."""
+    s = scenario
+    full = synth.generate(s.records, seed=s.seed, start=date(2025, 1, 1), end=date(2026, 6, 30))
+    full["division"] = [
+        d if d in DIVISIONS else DIVISIONS[i % len(DIVISIONS)] for i, d in enumerate(full["division"])
+    ]
+    rng = np.random.default_rng(s.seed)
+    late = rng.random(len(full)) < s.late
+    work = root / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    first = full[~late].reset_index(drop=True)
+    done: list[tuple[Path, pd.DataFrame]] = []
+    for period in s.periods:
+        out = publish(
+            first, period, root / "releases" / period, as_of=date(2026, 7, 1), work=work, name="first"
+        )
+        done.append((out, first))
+    later = full.copy()
+    in_rerun = _in_period(later, s.rerun)
+    fix = in_rerun & (rng.random(len(later)) < s.corrected)
+    groups = sorted(set(later["perceived_race"].dropna()))
+    later.loc[fix, "perceived_race"] = [groups[int(g)] for g in rng.integers(0, len(groups), int(fix.sum()))]
+    later = later[rng.random(len(later)) >= s.destroyed].reset_index(drop=True)
+    # The check takes releases of one day as one state of the register, unless one re-runs a period
+    # already released that day (docs/open-data.md): a same-day release from changed data is a re-run.
+    as_of = date(2026, 7, 1) if s.same_day and s.rerun in s.periods else date(2026, 7, 15)
+    out = publish(
+        later, s.rerun, root / "releases" / f"{s.rerun}-rerun", as_of=as_of, work=work, name="rerun"
+    )
+    done.append((out, later))
+    return done
+
+
+def _in_period(table: pd.DataFrame, period: str) -> np.ndarray:
+    local = table["occurred_at"].dt.tz_convert(TZ)
+    labels = local.dt.year.astype(str) + "-Q" + local.dt.quarter.astype(str)
+    return labels.isin(quarters(period)).to_numpy()
+
+
+def unsound(folders: Sequence[tuple[Path, pd.DataFrame]], *, threshold: int = 10) -> list[str]:
+    """Hidden counts whose true value lies outside the interval the system proves: each a wrong relation.
+
+    The truth of a figure is counted from the table its own release was built from; a figure nobody
+    published (a worked-out quarter or late batch) has no single table and is not checked here.
+    """
+    releases = [read_release(folder) for folder, _ in folders]
+    tables = {release.name: table for release, (_, table) in zip(releases, folders, strict=True)}
+    for link in (True, False):
+        # As protect_release does: growth-only links between snapshots, unless they contradict the files.
+        wrong = _outside(build_system(releases, threshold, link_snapshots=link), tables)
+        if wrong is not None:
+            return wrong
+    return ["the system has no solution: the true counts break one of its relations"]
+
+
+def _outside(system, tables: dict[str, pd.DataFrame]) -> list[str] | None:  # type: ignore[no-untyped-def]
+    from fairengage.reports.disclosure import Solver, family_group
+
+    solvers: dict[str, Solver] = {}
+    wrong: list[str] = []
+    for i in system.hidden:
+        truths = {
+            true_count(tables[f.release], system.keys[i]) for f in system.figures[i] if f.release in tables
+        }
+        truths.discard(None)
+        if not truths or any(f.file == "(not published)" for f in system.figures[i]):
+            continue
+        group = family_group(system.keys[i].family)
+        solver = solvers.get(group)
+        if solver is None:
+            solver = solvers[group] = Solver(system, group)
+            if not solver.feasible():
+                return None
+        seen = solver.seen(i)
+        if all(seen[0] <= truth <= seen[1] for truth in truths):
+            continue  # solutions met reach the truth on both sides: the exact interval holds it too
+        bounds = solver.bounds(i)
+        if bounds is None:
+            return None
+        for truth in truths:
+            if not bounds[0] <= truth <= bounds[1]:
+                figure = system.figures[i][0]
+                wrong.append(
+                    f"{figure.release}: {figure.locator} in [{bounds[0]}, {bounds[1]}], truly {truth}"
+                )
+    return wrong

@@ -3,8 +3,9 @@
 For every filter combination the form offers (each division and the whole service × each group), the page
 must not contradict itself, public.html or the open-data CSVs; a withheld count must say why in words that
 are true of it ("fewer than 10" only when it is below the threshold, "withheld" only when it protects a
-smaller figure); and no sentence may carry a dash where a number was withheld. All combinations go through
-the HTTP client; a representative few are loaded in Chromium on a phone-sized screen.
+smaller figure); and no sentence may carry a dash where a number was withheld. Every combination is chosen
+with the page's own form in Chromium on a phone-sized screen (390 × 844) and checked as rendered; a few
+are measured for chart text size.
 """
 
 from __future__ import annotations
@@ -234,32 +235,85 @@ def report_tables(html: str) -> dict[str, dict[str, list[str]]]:
     return tables
 
 
-def test_every_filter_combination_tells_the_same_figures_in_true_words(pages, open_data, published):
-    first = pages()
-    assert first.status_code == 200
-    areas, groups = options(first.text, "division"), options(first.text, "group")
-    assert "ALL" in areas and set(DIVISIONS) <= set(areas) and len(groups) >= 5
+# What a reader sees of the page's sentences: the main text without tables, drawings and the form.
+VISIBLE_SENTENCES = """() => {
+    const main = document.querySelector('main').cloneNode(true);
+    main.querySelectorAll('table, svg, select, form').forEach(n => n.remove());
+    const box = document.createElement('div');
+    box.style.position = 'absolute'; box.style.left = '-10000px';
+    box.appendChild(main); document.body.appendChild(box);
+    const text = main.innerText; box.remove(); return text;
+}"""
+# Every withheld figure as the reader sees it: its reason and its words, when it is shown at all.
+VISIBLE_WITHHELD = """() => Array.from(document.querySelectorAll('span.suppressed'))
+    .filter(s => s.getClientRects().length > 0)
+    .map(s => [s.dataset.reason, s.innerText.replace(/\\s+/g, ' ').trim()])"""
+
+
+@pytest.mark.browser
+def test_every_filter_combination_in_chromium_tells_the_same_figures_in_true_words(
+    browser, settings, published, open_data
+):
+    """A phone reader picks each period, division and group with the form; each page is checked as drawn.
+
+    The page Chromium renders (its DOM after the form is submitted) must agree with the open-data CSVs and
+    public.html, and within itself; the withheld figures a reader sees say "fewer than 10" only when
+    small and "withheld" when protecting another; no visible sentence carries a dash for a number.
+    """
+    from fairengage.app import create_app
+
+    settings.publications_dir = published
     report = report_tables((published / "2025" / "v1" / "public.html").read_text(encoding="utf-8"))
     city_groups = report["Group|Engagements|Index|95% CI|Notable"]
     by_division = report["Division|Engagements|Share"]
     reasons_seen: set[str] = set()
-    for area, group in itertools.product(areas, groups):
-        html = pages(period="2025", division=area, group=group).text
-        check_withheld_words(html)
-        check_sentences(html)
-        check_against_open_data(html, area, group, open_data)
-        reasons_seen |= {reason for reason, _ in hidden_spans(html)}
-        shown = table(html, "index-table")
-        if area == "ALL":
-            # The public report's group table gives the same city figures, and words for the same hidden ones.
-            for (_, name), cells in shown.items():
-                kind, value = cell(cells["count"])
-                printed = city_groups[name][0].replace(",", "")
-                assert printed == value if kind == "value" else not printed.isdigit(), (name, printed, cells)
-        else:
-            kind, value = cell(section(html, 'id="figure-engagements"', "</div>"))
-            printed = by_division[area][0].replace(",", "") if area in by_division else ""
-            assert printed == value if kind == "value" else not printed.isdigit(), (area, printed, value)
+    with live_server(create_app(settings)) as base:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"{base}/public")
+        periods = page.locator("#period option").evaluate_all("os => os.map(o => o.value)")
+        areas = page.locator("#division option").evaluate_all("os => os.map(o => o.value)")
+        groups = page.locator("#group option").evaluate_all("os => os.map(o => o.value)")
+        assert periods == ["2025"]
+        assert "ALL" in areas and set(DIVISIONS) <= set(areas) and len(groups) >= 5
+        combinations = list(itertools.product(periods, areas, groups))
+        for period, area, group in combinations:
+            page.get_by_label("Period", exact=True).select_option(period)
+            page.get_by_label("Division", exact=True).select_option(area)
+            page.get_by_label("Perceived race", exact=True).select_option(group)
+            with page.expect_navigation():
+                page.get_by_role("button", name="Show figures").click()
+            # The form kept the reader's choices, and the page answers them.
+            assert page.get_by_label("Division", exact=True).input_value() == area
+            assert page.get_by_label("Perceived race", exact=True).input_value() == group
+            html = page.content()
+            check_withheld_words(html)  # hidden ones too (a figure a wider screen shows)
+            check_sentences(html)
+            check_against_open_data(html, area, group, open_data)
+            seen = page.evaluate(VISIBLE_WITHHELD)
+            for reason, text in seen:
+                assert reason in ("small", "protects"), (area, group, reason, text)
+                if reason == "small":
+                    assert text == FEWER, (area, group, text)
+                else:
+                    assert text.startswith("withheld") and FEWER not in text, (area, group, text)
+            reasons_seen |= {reason for reason, _ in seen}
+            sentences = page.evaluate(VISIBLE_SENTENCES)
+            assert "—" not in sentences, (area, group, sentences[max(0, sentences.find("—") - 200) :][:300])
+            assert "None" not in sentences and "nan" not in sentences.split(), (area, group)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, (area, group)
+            shown = table(html, "index-table")
+            if area == "ALL":
+                # public.html's group table gives the same city figures, and words for the same hidden ones.
+                for (_, name), cells in shown.items():
+                    kind, value = cell(cells["count"])
+                    printed = city_groups[name][0].replace(",", "")
+                    assert printed == value if kind == "value" else not printed.isdigit(), (name, printed)
+            else:
+                kind, value = cell(section(html, 'id="figure-engagements"', "</div>"))
+                printed = by_division[area][0].replace(",", "") if area in by_division else ""
+                assert printed == value if kind == "value" else not printed.isdigit(), (area, printed, value)
+        page.close()
+    assert len(combinations) == len(areas) * len(groups)
     assert reasons_seen == {"small", "protects"}, "the publication should withhold figures for both reasons"
 
 

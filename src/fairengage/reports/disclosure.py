@@ -10,10 +10,13 @@ The model. Each count is a sum of *atoms*: engagements of one quarter, one data 
 and one perceived-race group (`eng`); the same for each outcome measure (`out:<measure>`, searches
 included) and for searches that found contraband (`hits`); engagements meeting a compliance duty by
 division (`comp:<measure>`); and the city's engagements by age, gender and whether information was
-collected. A year is its four quarters. A release built from later data sees the atoms of every snapshot
-up to its own, so a revision and the version it replaces share the atoms of the older snapshot (records
-are only added, never taken away, which is what the attacker may assume of a growing register). Releases
-taken on the same day (`meta.period.as_of`, or the day of `meta.generated_at`) share a snapshot. Published
+collected. A year is its four quarters. Releases taken on the same day (`meta.period.as_of`, or the day
+of `meta.generated_at`) share a snapshot, except a second release of one period that day (a re-run is made
+because the records changed: it gets a snapshot of its own). Each snapshot has atoms of its own: between
+two snapshots records arrive late, have their perceived race corrected and are destroyed under retention,
+so a later count is not an earlier one plus something non-negative (assuming so once put a re-run's true
+count outside its range); what changed in each cell between two snapshots is a figure of its own (later
+minus earlier), protected like a withheld one. Published
 figures are equalities; a hidden row marked `suppressed_reason: "small"` tells the attacker its smallest
 count lies in [0, threshold - 1], one marked `"protects"` that its counts reach the threshold. An outcome
 never exceeds the engagements it is counted in (per atom), hits never exceed searches, a compliance count
@@ -21,7 +24,10 @@ never exceeds its division's engagements, and the age, gender and collection tab
 engagements. A rate published beside one of its two counts gives the other (it is rounded to ten places).
 
 What can be proven about a hidden figure is its interval [min, max] over that system, each end found by
-a linear programme (HiGHS through scipy), rounded inwards to whole numbers. The linear relaxation gives
+a linear programme (HiGHS through scipy), rounded inwards to whole numbers. Most figures need neither
+end: every solution met is a point the figures take together, and a figure whose values over those
+points already spread wide enough passes. A sweep (programmes on randomly weighted sums of the figures
+still open, see `Solver.sweep`) meets such points for most of them at once. The linear relaxation gives
 an interval at least as wide as the whole-number one, so a wide LP interval is a necessary condition that
 we check; see docs/open-data.md for why that is the standard practice (tau-argus and sdcTable do the same).
 
@@ -33,7 +39,9 @@ The protection rule. After a release is published, for every figure hidden in an
     hidden cells must reach the threshold together (their lower ends rise above 0), and the band's half
     is the usual protection level of interval-based checks.
 Figures already pinned by the earlier releases alone cannot be hidden again by a new one: they are
-named in the summary but do not block; any figure the candidate itself pins or narrows does.
+named in the summary but do not block; any figure the candidate itself pins or narrows does. So a
+hidden figure may end pinned only when the earlier releases alone pin it to that value (a year's total
+its published quarters add up to): it is published in all but name.
 
 Further suppression. While a hidden figure fails, the figures of the candidate that the failing bound
 rests on (the published equalities with a non-zero dual value in its min or max programme) are the
@@ -437,6 +445,8 @@ class System:
     n_atoms: int
     threshold: int
     atom_family: list[str] = field(default_factory=list)
+    minus: dict[int, list[int]] = field(default_factory=dict)  # key index -> atoms subtracted (changes)
+    conflicting: bool = False  # two releases give one count two values
 
 
 def _quarter_start(quarter: str) -> str:
@@ -446,7 +456,10 @@ def _quarter_start(quarter: str) -> str:
 
 
 def _add_virtual(
-    by_key: dict[Key, list[Figure]], releases: Sequence[Release], order: dict[str, int], link: bool
+    by_key: dict[Key, list[Figure]],
+    releases: Sequence[Release],
+    order: dict[str, int],
+    snapshot_of: dict[int, str],
 ) -> None:
     """Counts no release publishes but differencing could give: each quarter's cell, each late batch.
 
@@ -458,14 +471,14 @@ def _add_virtual(
     cells = {
         (k.area, k.groups) for k in by_key if k.family == "eng" and (k.groups == ALL or len(k.groups) == 1)
     }
-    seen = {(r.snapshot if link else r.name): r for r in releases}
+    seen = {snapshot_of[id(r)]: r for r in releases}
     for snapshot, first in sorted(seen.items(), key=lambda item: order[item[0]]):
         # A quarter that had not begun when the data were taken holds nothing, as everyone knows.
         covered = sorted(
             {
                 q
                 for r in releases
-                if (r.snapshot if link else r.name) == snapshot
+                if snapshot_of[id(r)] == snapshot
                 for q in quarters(r.period)
                 if _quarter_start(q) < r.snapshot
             }
@@ -489,6 +502,25 @@ def _add_virtual(
                         ]
 
 
+def _snapshots(releases: Sequence[Release], same_day: bool) -> dict[int, str]:
+    """Which releases count the same records: one id per release (by `id`), ordered like the data.
+
+    With `same_day`, releases taken on one day share their records, except a release of a period
+    already released that day: a re-run is made because the records changed, so it gets its own
+    (`<day>#<n>`, in the order given). Without, every release has records of its own.
+    """
+    result: dict[int, str] = {}
+    runs: dict[tuple[str, str], int] = {}
+    for n, release in enumerate(releases):
+        if not same_day:
+            result[id(release)] = f"{release.snapshot}#r{n:04d}"
+            continue
+        again = runs.get((release.snapshot, release.period), 0)
+        runs[(release.snapshot, release.period)] = again + 1
+        result[id(release)] = release.snapshot + (f"#{again:04d}" if again else "")
+    return result
+
+
 def build_system(
     releases: Sequence[Release],
     threshold: int,
@@ -498,8 +530,8 @@ def build_system(
     extra: Sequence[Key] = (),
 ) -> System:
     """The linear system of every figure of `releases` (see the module docstring)."""
-    snapshots = sorted({r.snapshot for r in releases}) if link_snapshots else [r.name for r in releases]
-    order = {s: i for i, s in enumerate(snapshots)}
+    snapshot_of = _snapshots(releases, link_snapshots)
+    order = {s: i for i, s in enumerate(sorted(set(snapshot_of.values())))}
     areas: set[str] = set()
     groups: set[str] = set()
     categories: dict[str, set[str]] = {}
@@ -507,8 +539,8 @@ def build_system(
     for release in releases:
         for figure in release.figures:
             key = figure.key
-            if not link_snapshots:
-                key = Key(key.family, key.period, release.name, key.area, key.groups)
+            if snapshot_of[id(release)] != key.snapshot:
+                key = Key(key.family, key.period, snapshot_of[id(release)], key.area, key.groups)
             by_key.setdefault(key, []).append(figure)
             if key.area != CITY:
                 areas.add(key.area)
@@ -523,12 +555,11 @@ def build_system(
     def atom(*parts: Any) -> int:
         return atoms.setdefault(parts, len(atoms))
 
-    def atoms_of(key: Key) -> list[int]:
-        if key.snapshot.startswith("="):
-            # Only the records that arrived between the previous snapshot and this one.
-            times = [(q, order[key.snapshot[1:]]) for q in quarters(key.period)]
-        else:
-            times = [(q, k) for q in quarters(key.period) for k in range(order[key.snapshot] + 1)]
+    def atoms_of(key: Key, k: int | None = None) -> list[int]:
+        # Each snapshot has atoms of its own: records are added, corrected and destroyed (retention)
+        # between snapshots, so no count of one bounds a count of another.
+        k = order[key.snapshot.lstrip("=")] if k is None else k
+        times = [(q, k) for q in quarters(key.period)]
         if key.family in categories:
             cats = sorted(categories[key.family]) if key.groups == ALL else list(key.groups)
             return [atom(key.family, q, k, c) for q, k in times for c in cats]
@@ -539,7 +570,7 @@ def build_system(
         return [atom(key.family, q, k, a, g) for q, k in times for a in area_list for g in group_list]
 
     if virtual:
-        _add_virtual(by_key, releases, order, link_snapshots)
+        _add_virtual(by_key, releases, order, snapshot_of)
     for key in extra:
         # A figure of another release, asked about in this one's terms (see `_disclosed_before`).
         if key not in by_key and key.snapshot.lstrip("=") in order:
@@ -550,7 +581,13 @@ def build_system(
         figures = by_key[key]
         system.figures[i] = figures
         system.rows.append(atoms_of(key))
+        if key.snapshot.startswith("="):
+            # What changed in the cell since the previous snapshot: this one's count minus that one's.
+            system.minus[i] = atoms_of(key, order[key.snapshot[1:]] - 1)
         values = {f.value for f in figures if f.value is not None}
+        if len(values) > 1:
+            # One count, two values: the releases taken as one snapshot were not (see `_snapshots`).
+            system.conflicting = True
         if values:
             system.published[i] = max(values)
         else:
@@ -669,13 +706,20 @@ class Solver:
 
         self.a_eq, self.b_eq = matrix(eq_rows), np.array(eq_b)
         self.a_ub, self.b_ub = matrix(ub_rows), np.array(ub_b)
-        self.figure_matrix = matrix([{self.column[a]: 1.0 for a in system.rows[i]} for i in self.keys])
+        self.figure_matrix = matrix([self._row(i) for i in self.keys])
         self.n = n
         self.seen_low = np.full(len(self.keys), np.inf)
         self.seen_high = np.full(len(self.keys), -np.inf)
         self.position = {i: p for p, i in enumerate(self.keys)}
 
-    def _solve(self, objective: np.ndarray) -> Any:
+    def _row(self, i: int) -> dict[int, float]:
+        """Figure i as coefficients of this part's columns (a change between snapshots subtracts)."""
+        row = {self.column[a]: 1.0 for a in self.system.rows[i]}
+        for a in self.system.minus.get(i, ()):
+            row[self.column[a]] = row.get(self.column[a], 0.0) - 1.0
+        return row
+
+    def _solve(self, objective: np.ndarray, cap: float | None = None) -> Any:
         from scipy.optimize import linprog
 
         has_ub, has_eq = self.a_ub.shape[0] > 0, self.a_eq.shape[0] > 0
@@ -685,7 +729,7 @@ class Solver:
             b_ub=self.b_ub if has_ub else None,
             A_eq=self.a_eq if has_eq else None,
             b_eq=self.b_eq if has_eq else None,
-            bounds=(0, None),
+            bounds=(0, cap),
             method="highs-ds",
         )
         if result.status == 0:
@@ -708,16 +752,56 @@ class Solver:
                 return False
         return True
 
-    def bounds(self, i: int) -> tuple[int, int, set[int]] | None:
+    def sweep(self, pending: Sequence[int], rounds: int = 16) -> list[int]:
+        """Push many figures to their ends at once; the figures still not cleared by the solutions met.
+
+        One programme minimises, one maximises the sum of the figures still pending: each solution is a
+        point of the system (atoms capped at a bound no published figure reaches, so none runs off to
+        infinity; a capped point is a point all the same), and it widens what each figure is known to
+        reach. Two rounds that clear nothing end the sweep; what remains gets programmes of its own.
+        """
+        published = list(self.system.published.values())
+        cap = 10.0 * (max(published, default=0) + self.system.threshold)
+        rng = np.random.default_rng(1)
+        idle = 0
+        for n in range(rounds):
+            if not pending or idle == 2:
+                break
+            # Random weights, and after the first round random directions: figures that share a
+            # published total take turns at its ends.
+            signs = np.ones(len(pending)) if n == 0 else rng.choice((-1.0, 1.0), len(pending))
+            objective = np.zeros(self.n)
+            for i, weight in zip(pending, signs * (rng.random(len(pending)) + 0.1), strict=True):
+                for c, v in self._row(i).items():
+                    objective[c] += weight * v
+            for sign in (1.0, -1.0):
+                if self._solve(sign * objective, cap).status != 0:
+                    return list(pending)
+            left = [
+                i for i in pending if failing(*self.seen(i), self.system.hidden[i], self.system.threshold)
+            ]
+            idle = idle + 1 if len(left) == len(pending) else 0
+            pending = left
+        return list(pending)
+
+    def bounds(self, i: int, *, exact: bool = True) -> tuple[int, int, set[int]] | None:
         """[min, max] of figure i (whole numbers, rounded inwards) and the figures the bounds rest on.
 
-        None when the part is infeasible (the releases contradict the model).
+        None when the part is infeasible (the releases contradict the model). With `exact` False, a
+        figure whose minimum and the most met so far already pass gets that (inner) interval, and no
+        second programme.
         """
         objective = np.zeros(self.n)
-        objective[[self.column[a] for a in self.system.rows[i]]] = 1.0
+        for c, v in self._row(i).items():
+            objective[c] = v
         ends: list[float] = []
         resting: set[int] = set()
         for sign in (1.0, -1.0):
+            if ends and not exact:
+                # The least value with the most met so far may already clear it: no second programme.
+                low, high = math.ceil(ends[0] - 1e-6), self.seen(i)[1]
+                if not failing(low, high, self.system.hidden.get(i), self.system.threshold):
+                    return low, high, resting
             result = self._solve(sign * objective)
             if result.status == 2:
                 return None
@@ -758,21 +842,30 @@ def intervals(system: System, *, stop: Any = None) -> dict[int, Interval] | None
     others get their exact [min, max]. None when some part of the system is infeasible.
     """
     result: dict[int, Interval] = {}
+    if system.conflicting:
+        return None
     groups = sorted({family_group(system.keys[i].family) for i in system.hidden})
     for group in groups:
         solver = Solver(system, group)
         if not solver.feasible():
             return None
+        pending = [
+            i
+            for i in solver.keys
+            if i in system.hidden and failing(*solver.seen(i), system.hidden[i], system.threshold)
+        ]
+        solver.sweep(pending)
         for i in [i for i in solver.keys if i in system.hidden]:
             reason = system.hidden[i]
             low, high = solver.seen(i)
             if not failing(low, high, reason, system.threshold):
                 result[i] = Interval(low, high, False, frozenset())
                 continue
-            bounds = solver.bounds(i)
+            bounds = solver.bounds(i, exact=False)
             if bounds is None:
                 return None
-            result[i] = Interval(bounds[0], bounds[1], True, frozenset(bounds[2]))
+            passed = not failing(bounds[0], bounds[1], reason, system.threshold)
+            result[i] = Interval(bounds[0], bounds[1], not passed, frozenset(bounds[2]))
     return result
 
 
@@ -806,7 +899,7 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
         if found is None:
             if not link:
                 return _closed(release, "the published releases contradict one another; check them by hand")
-            # Records were corrected between snapshots: drop the growth-only link (weaker, still sound).
+            # Releases taken as one snapshot disagree: the records changed that day. Give each its own.
             link = False
             continue
         to_hide: dict[Key, Figure] = {}

@@ -1,0 +1,123 @@
+"""Time the cross-release disclosure check on one city-sized synthetic year, before and after its sweep.
+
+    PYTHONPATH=src python benchmarks/disclosure_speed.py --records 30000 --seed 7 [--repeat 3] [--no-before]
+
+Builds the public files of 2025 for a synthetic Toronto (16 divisions, the shipped benchmark), then
+prints, for strict suppression (the report's own, then `protect_release` with no earlier release), how
+many counts are withheld and how long the check takes (median of `--repeat` runs, the way it is done
+now and, as `before`, with one pair of programmes per figure that the first solutions leave open, the
+way it was done before the sweep); and for the cell-key method on the same counts (division × group, and
+division × group × outcome, totals included), how many move and by how much.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from fairengage.analytics.benchmarks import default_benchmark_path
+from fairengage.config import Settings
+from fairengage.ingest import synth
+from fairengage.reports import builder, cellkey, disclosure
+from fairengage.reports.disclosure import protect_release, read_release
+from fairengage.reports.period import parse_period
+
+
+def main() -> None:
+    """Print the figures of one run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=30_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of the check, per method")
+    parser.add_argument("--no-before", action="store_true", help="skip the one-programme-per-figure runs")
+    args = parser.parse_args()
+    frame = synth.generate(args.records, seed=args.seed, start=date(2025, 1, 1), end=date(2025, 12, 31))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        table = root / "t.parquet"
+        synth.write_table(frame, table)
+        settings = Settings()
+        report, threshold = builder.analyse_report(
+            table_path=table,
+            benchmark_path=default_benchmark_path(),
+            period="2025",
+            settings=settings,
+            generated_at=datetime(2026, 2, 1, tzinfo=UTC),
+        )
+        public = builder.public_report(report, threshold)
+        out = root / "2025"
+        out.mkdir()
+        builder.write_public_files(report, public, threshold, out, parse_period("2025", settings.timezone))
+        before = read_release(out)
+        shown = sum(1 for f in before.figures if f.value is not None)
+        hidden = sum(1 for f in before.figures if f.value is None)
+        pristine = root / "pristine"
+        shutil.copytree(out, pristine)
+        timings: dict[str, list[float]] = {}
+        results = {}
+        methods = ("after",) if args.no_before else ("before", "after")
+        for _ in range(args.repeat):
+            for method in methods:
+                shutil.rmtree(out)
+                shutil.copytree(pristine, out)
+                with _method(method):
+                    started = time.monotonic()
+                    results[method] = protect_release(out, [], threshold=threshold)
+                    timings.setdefault(method, []).append(time.monotonic() - started)
+        result = results["after"]
+    total = shown + hidden
+    print(f"records {args.records:,}, seed {args.seed}, threshold {threshold}")
+    print(f"suppression: {hidden:,} of {total:,} count figures withheld ({hidden / total:.1%}) by the report")
+    print(f"  protect_release alone: ok={result.ok}, {result.further_suppressed} more withheld")
+    for method, seconds in timings.items():
+        same = (results[method].ok, results[method].further_suppressed) == (
+            result.ok,
+            result.further_suppressed,
+        )
+        print(
+            f"  {method}: median {statistics.median(seconds):.1f} s over {len(seconds)} run(s) "
+            f"({', '.join(f'{s:.1f}' for s in seconds)}){'' if same else ' (DIFFERENT RESULT)'}"
+        )
+    keys = cellkey.record_keys(frame["engagement_id"], cellkey.cell_key_secret("benchmark"))
+    for by in (["division", "perceived_race"], ["division", "perceived_race", "outcome"]):
+        perturbed = cellkey.perturbed_table(frame.fillna({"outcome": "none"}), by, keys)
+        exact = frame.fillna({"outcome": "none"})[by].astype(str)
+        counts = {}
+        for _, row in perturbed.iterrows():
+            mask = True
+            for column in by:
+                if row[column] != "ALL":
+                    mask = mask & (exact[column] == row[column])
+            counts[tuple(row[by])] = int(mask.sum()) if mask is not True else len(exact)
+        changes = [abs(int(r["count"]) - counts[tuple(r[by])]) for _, r in perturbed.iterrows()]
+        moved = [c for c in changes if c]
+        print(
+            f"cell-key {' × '.join(by)}: {len(moved):,} of {len(changes):,} figures moved "
+            f"({len(moved) / len(changes):.1%}); largest change {max(changes)}, median change "
+            f"{statistics.median(changes)}, median among moved {statistics.median(moved) if moved else 0}"
+        )
+
+
+@contextmanager
+def _method(name: str):  # type: ignore[no-untyped-def]
+    """`before`: one programme per figure the first solutions do not clear, both ends (the old way)."""
+    if name == "after":
+        yield
+        return
+    sweep, bounds = disclosure.Solver.sweep, disclosure.Solver.bounds
+    disclosure.Solver.sweep = lambda self, pending, rounds=0: list(pending)  # type: ignore[method-assign]
+    disclosure.Solver.bounds = lambda self, i, exact=True: bounds(self, i, exact=True)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        disclosure.Solver.sweep, disclosure.Solver.bounds = sweep, bounds  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    main()
