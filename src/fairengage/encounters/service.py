@@ -158,6 +158,7 @@ def shared_draft_values(engagement: Engagement) -> dict[str, Any]:
         "reason_grounds": list(engagement.reason_grounds or []),
         "description_match": bool(engagement.description_match),
         "description_elements": list(engagement.description_elements or []),
+        "race_word_not_about_person": bool(engagement.race_word_not_about_person),
     }
 
 

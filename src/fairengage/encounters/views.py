@@ -119,6 +119,7 @@ def _merged_form(form: FormData, anchor: Engagement, tz: Any) -> dict[str, Any]:
     shared = values_of(anchor, tz)
     merged: dict[str, Any] = {k: v for k, v in shared.items() if k not in PERSON_INPUTS}
     merged["description_match"] = "yes" if shared["description_match"] else ""
+    merged["race_word_not_about_person"] = "yes" if shared["race_word_not_about_person"] else ""
     for name in PERSON_INPUTS:
         value = form.get(name)
         merged[name] = value if isinstance(value, str) else None

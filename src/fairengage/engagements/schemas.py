@@ -90,10 +90,12 @@ SHARED_FIELDS: tuple[str, ...] = (
     "location",
     "purpose",
     "scope_exclusion",
+    "scope_answered",
     "reason",
     "reason_grounds",
     "description_match",
     "description_elements",
+    "race_word_not_about_person",
 )
 PERSONAL_FIELDS: tuple[str, ...] = tuple(f for f in EngagementIn.model_fields if f not in SHARED_FIELDS)
 MAX_PEOPLE = 20
@@ -128,10 +130,12 @@ class EncounterIn(Strict):
     location: Location
     purpose: Code | None = None
     scope_exclusion: Code | None = None
+    scope_answered: StrictBool = True
     reason: LongText | None = None
     reason_grounds: Annotated[list[Code], Field(max_length=20)] = []
     description_match: StrictBool = False
     description_elements: Annotated[list[Code], Field(max_length=20)] = []
+    race_word_not_about_person: StrictBool = False
     people: Annotated[list[EncounterPersonIn], Field(min_length=1, max_length=MAX_PEOPLE)]
 
     def drafts(self) -> list[EngagementIn]:
