@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 
 from fairengage.db import normalise_url
+from fairengage.shipped import shipped
 
 # The migrations ship inside the package, so that an installed wheel can create its own schema.
 # Alembic reads its scripts from a real folder: a regular install (wheel or editable) gives one.
-MIGRATIONS = Path(str(resources.files("fairengage") / "migrations"))
+MIGRATIONS = shipped("migrations")
 
 
 def alembic_config(database_url: str) -> Config:
