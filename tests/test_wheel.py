@@ -288,3 +288,15 @@ def test_installed_wheel_migrates_serves_and_records_an_engagement(installed, da
     finally:
         served.stop()
     assert "Traceback" not in served.log.read_text()
+
+
+def test_the_service_finds_its_files_through_the_package_not_the_checkout():
+    # A path built from `__file__` can climb out of the package (as the migrations' did) and then works
+    # only in a checkout; `fairengage.shipped` is the one way in.
+    climbing = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in PACKAGE.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "__file__" in line
+    ]
+    assert climbing == []
