@@ -35,7 +35,7 @@ demo: $(STAMP)
 	$(if $(BOUNDARIES),FAIRENGAGE_BOUNDARIES=$(BOUNDARIES)) $(BIN)/fairengage demo --records $(RECORDS) --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests migrations
+	$(BIN)/ruff check src tests
 	$(BIN)/pytest -q -n 2
 
 # The analytics benchmark, then 50 officers recording for 60 s against the local PostgreSQL, then the
@@ -46,12 +46,12 @@ bench: $(STAMP)
 	PYTHONPATH=src $(BIN)/python benchmarks/officer_form.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests migrations
+	$(BIN)/ruff check src tests
 
 # bandit over the shipped code, then pip-audit over the installed environment; each fails on any finding
 # not explained where it is ignored: a `# nosec` with its reason, or a line of .ci/pip-audit-ignore.txt.
 audit: $(STAMP)
-	$(BIN)/bandit -c pyproject.toml -r src migrations -q
+	$(BIN)/bandit -c pyproject.toml -r src -q
 	$(BIN)/python .ci/audit_gate.py
 
 # Rewrites the lock from pyproject.toml, keeping current pins unless UPGRADE=1. Needs no installed venv,

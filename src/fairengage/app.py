@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from anyio import to_thread
 from asgi_csrf import asgi_csrf
@@ -20,10 +19,11 @@ from fairengage import __version__
 from fairengage.access import logs, sealer
 from fairengage.config import Settings, get_settings
 from fairengage.db import engine_for, session_factory
+from fairengage.shipped import shipped
 from fairengage.web import csrf, problems
 from fairengage.web.pages_only import PagesOnly
 
-STATIC = Path(__file__).parent / "web" / "static"
+STATIC = shipped("web", "static")
 
 # Every module with a `router`, pages and API alike; a capability adds its modules here.
 ROUTERS: tuple[str, ...] = (

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 
 from fairengage.db import normalise_url
+from fairengage.shipped import shipped
 
-# DESIGN.md keeps migrations at the top of the repository, beside src/.
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# The migrations ship inside the package, so that an installed wheel can create its own schema.
+# Alembic reads its scripts from a real folder: a regular install (wheel or editable) gives one.
+MIGRATIONS = shipped("migrations")
 
 
 def alembic_config(database_url: str) -> Config:
     """An Alembic config for the database, with no alembic.ini needed."""
     if not MIGRATIONS.is_dir():
-        raise RuntimeError(f"migrations folder not found at {MIGRATIONS}: run from a source checkout")
+        raise RuntimeError(
+            f"migrations folder not found at {MIGRATIONS}: reinstall FairEngage from its wheel or source tree"
+        )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", normalise_url(database_url).replace("%", "%%"))

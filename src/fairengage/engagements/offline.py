@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -21,11 +20,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from fairengage.access.principal import Principal
 from fairengage.config import Settings
 from fairengage.errors import Forbidden
+from fairengage.shipped import shipped
 from fairengage.web.deps import page_principal, settings_of
 
 router = APIRouter(include_in_schema=False)
 
-OFFICER_STATIC = Path(__file__).resolve().parent.parent / "web" / "static" / "officer"
+OFFICER_STATIC = shipped("web", "static", "officer")
 KEY_PATH = "/engagements/device-key"
 
 

@@ -43,8 +43,9 @@ from fairengage.ingest.importer import (
     text_value,
 )
 from fairengage.ingest.population import PERCEIVED_RACES
+from fairengage.shipped import shipped
 
-RACE_MAP_FILE = Path(__file__).with_name("opp_race_map.csv")
+RACE_MAP_FILE = shipped("ingest", "opp_race_map.csv")
 # The project's marker for a missing value; an empty cell is read the same way.
 MISSING = "NA"
 REQUIRED_COLUMNS = ("date", "time")

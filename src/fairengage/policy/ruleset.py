@@ -13,8 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 from fairengage.policy.checks import CHECKS, DUTY_RULES
+from fairengage.shipped import shipped
 
-RULESET_DIR = Path(__file__).parent / "rulesets"
+RULESET_DIR = shipped("policy", "rulesets")
 _SHIPPED = RULESET_DIR.resolve()
 
 KINDS = ("refuse", "flag", "lifecycle", "report")

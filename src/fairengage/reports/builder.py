@@ -44,6 +44,7 @@ from fairengage.reports import charts, maps, suppression
 from fairengage.reports.open_data import open_data
 from fairengage.reports.period import Period, in_period, parse_period, trend_periods
 from fairengage.reports.reading import COMPLIANCE_LABELS, MEASURE_VERBS, Reader, ratio_digits
+from fairengage.shipped import shipped
 
 # Called as progress(step, steps, message): the command line's bar and the analyst pages' jobs both take it.
 Progress = Callable[[int, int, str], None]
@@ -129,7 +130,7 @@ def build_reports(
     if published is not None and not cellkeyed:
         public = _protect(out_dir, published, threshold)
     step("drawing charts and the division map")
-    css = Path(__file__).parent / "templates" / "report.css"
+    css = shipped("reports", "templates", "report.css")
     files.append(Path(shutil.copyfile(css, out_dir / "report.css")))
     board_html = render_html(
         report, board=True, boundaries=boundaries, map_group=map_group, settings=settings

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from io import BytesIO
-from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 
+from fairengage.shipped import shipped
+
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
-LOCALES = Path(__file__).parent / "locales"
+LOCALES = shipped("web", "locales")
 
 
 @lru_cache

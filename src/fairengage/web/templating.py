@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
@@ -13,10 +12,11 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from fairengage.shipped import shipped
 from fairengage.web.i18n import pick_language, translations
 from fairengage.web.labels import label_of
 
-PACKAGE = Path(__file__).resolve().parent.parent
+PACKAGE = shipped()
 # The shared layout first, then every capability folder that has pages.
 CAPABILITIES = ("web", *sorted(p.parent.name for p in PACKAGE.glob("*/templates") if p.parent.name != "web"))
 

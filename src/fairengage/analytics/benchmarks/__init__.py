@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from fairengage.shipped import shipped
+
 # Perceived-race categories of the Ontario Anti-Racism Data Standards that have a population.
 # "Unknown" is an officer's answer, not a group of residents, so no benchmark row carries it.
 BENCHMARK_GROUPS: tuple[str, ...] = (
@@ -28,7 +30,7 @@ BENCHMARK_GROUPS: tuple[str, ...] = (
 )
 CITY = "ALL"
 FIELDS = ("area", "group", "population")
-_HERE = Path(__file__).resolve().parent
+_HERE = shipped("analytics", "benchmarks")
 GROUP_MAPPING_FILE = _HERE / "census_groups.csv"
 
 
