@@ -9,7 +9,7 @@ from alembic.config import Config
 
 from fairengage.db import normalise_url
 
-# DESIGN.md keeps migrations at the top of the repository, beside src/.
+# Migrations sit at the top of the repository, beside src/ (docs/architecture.md, "Storage").
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
