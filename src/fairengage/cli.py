@@ -1,4 +1,4 @@
-"""The `fairengage` command line (DESIGN.md, interface contract). Commands parse, call a service, print."""
+"""The `fairengage` command line (docs/architecture.md). Commands parse, call a service, print."""
 
 from __future__ import annotations
 
@@ -584,7 +584,7 @@ def synth(
     start: str = "2024-04-01",
     end: str = "2025-12-31",
 ) -> None:
-    """Write a synthetic analytic table (DESIGN.md) with effects you can plant."""
+    """Write a synthetic analytic table (docs/architecture.md) with effects you can plant."""
     from fairengage.ingest import synth as synthetic
 
     effects = synthetic.PlantedEffects(

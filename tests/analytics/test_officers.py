@@ -23,7 +23,7 @@ from fairengage.ingest.synth import PlantedEffects, biased_officer_keys, generat
 ZONE = ZoneInfo("America/Toronto")
 OFFICERS = 300
 RECORDS = 150_000
-# The keys of an ``officers`` row in report.json (DESIGN.md).
+# The keys of an ``officers`` row in report.json (docs/architecture.md).
 REPORT_KEYS = {"officer_key", "n", "observed", "expected", "ratio", "p_value", "q_value", "flagged"}
 
 

@@ -1,4 +1,4 @@
-"""report.json: exactly the DESIGN keys plus meta, sorted rows, rounded floats, and the command."""
+"""report.json: the contract's keys (docs/architecture.md) and meta; sorted rows, rounded floats, command."""
 
 from __future__ import annotations
 

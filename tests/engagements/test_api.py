@@ -1,4 +1,4 @@
-"""The recording API against DESIGN.md's contract."""
+"""The recording API against docs/architecture.md's contract."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def test_columns_and_types_are_the_analytic_tables(sessions, settings, loaded, t
     assert table.schema.names == [*synth.ANALYTIC_COLUMNS, *synth.OPTIONAL_COLUMNS]
     assert table.schema.field("occurred_at").type == pa.timestamp("us", tz="UTC")
     assert table.num_rows == result.rows == 400
-    # Read back with the shared reader, from Parquet and CSV alike, the dtypes are DESIGN.md's.
+    # Read back with the shared reader, from Parquet and CSV alike, the dtypes are docs/architecture.md's.
     extract.write_extract(sessions=sessions, out=tmp_path / "a.csv", settings=settings, actor="t")
     for name in ("a.parquet", "a.csv"):
         frame = synth.read_table(tmp_path / name)

@@ -18,7 +18,7 @@ from fairengage.config import Settings
 from fairengage.ingest import synth
 from fairengage.reports.builder import ReportBuildError, build_reports, render_html
 
-# RULES.md ANNUAL-REPORT, in its order, then DETAILED-REVIEW: the section headings a board member looks for.
+# ANNUAL-REPORT (docs/rule-sets.md), in order, then DETAILED-REVIEW: the headings a board member looks for.
 ANNUAL_REPORT_HEADINGS = (
     "Attempts to collect identifying information",
     "Attempts where identifying information was collected",

@@ -61,7 +61,7 @@ def _suppress(rows: list[dict], keys: tuple[str, ...]) -> None:
 
 
 def public_report(counts: dict[str, dict[str, int]] = COUNTS, *, threshold: int = THRESHOLD) -> dict:
-    """A report.public.json in the DESIGN.md shape, suppressed per area."""
+    """A report.public.json in the docs/architecture.md shape, suppressed per area."""
     areas = dict(counts)
     areas["ALL"] = {g: sum(c[g] for c in counts.values()) for g in GROUPS}
     population = dict(POPULATION)

@@ -1,4 +1,4 @@
-"""Small-cell suppression (RULES.md `SMALL-CELLS`): random tables, hand cases, and a real report.json."""
+"""Small-cell suppression (docs/rule-sets.md `SMALL-CELLS`): random tables, hand cases, a real report.json."""
 
 from __future__ import annotations
 

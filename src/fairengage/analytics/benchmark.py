@@ -1,4 +1,4 @@
-"""The benchmark file (DESIGN.md, "Benchmark file"): residents by area and perceived-race group."""
+"""The benchmark file (docs/architecture.md, "Benchmark file"): residents by area and perceived-race group."""
 
 from __future__ import annotations
 

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import ibis
 import pandas as pd
 
-# The city-wide area, next to the divisions (DESIGN.md, "Benchmark file").
+# The city-wide area, next to the divisions (docs/architecture.md, "Benchmark file").
 CITY = "ALL"
 # An officer's "could not tell": kept in counts, but it has no population to benchmark against.
 UNKNOWN = "Unknown"
 # Disparities are measured against this group's rate in the same area.
 REFERENCE_GROUP = "White"
-# Perceived-race categories of the Ontario Anti-Racism Data Standards (DESIGN.md, "Domain words"); a
+# Perceived-race categories of the Ontario Anti-Racism Data Standards (docs/architecture.md, domain words); a
 # rule set's `perceived_race` list replaces them where the analysis is given one.
 PERCEIVED_RACES: tuple[str, ...] = (
     "Black",

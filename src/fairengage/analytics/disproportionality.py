@@ -24,7 +24,7 @@ def disproportionality_rows(cells: pd.DataFrame, benchmark: pd.DataFrame, *, thr
     frame = benchmark.merge(counted, on=["area", "group"], how="left")
     frame["count"] = frame["count"].fillna(0).astype("int64")
     # Unknown is left out of the denominator: it has no population share to be compared with
-    # (DESIGN.md, report.json). Engagements of a group missing from the benchmark still count in it.
+    # (docs/architecture.md, report.json). Engagements of a group absent from the benchmark still count.
     known = cells[cells["group"] != UNKNOWN].groupby("area")["engagements"].sum()
     frame["total"] = frame["area"].map(known).fillna(0).astype("int64")
     frame["population_total"] = frame.groupby("area")["population"].transform("sum").astype("int64")

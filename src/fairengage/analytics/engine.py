@@ -46,7 +46,7 @@ class AnalyticsInputError(ValueError):
 
 @dataclass(frozen=True)
 class Column:
-    """A column of the analytic table (DESIGN.md, "Analytic table"): its kind and whether it may be null."""
+    """A column of the analytic table (docs/architecture.md): its kind and whether it may be null."""
 
     name: str
     kind: Literal["string", "timestamp", "float", "int", "boolean"]

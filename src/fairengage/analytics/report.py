@@ -1,4 +1,4 @@
-"""Every analysis over one analytic table, assembled as report.json (DESIGN.md, "report.json")."""
+"""Every analysis over one analytic table, assembled as report.json (docs/architecture.md, "report.json")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Complaints and own-record requests: filing from a receipt, tracking to closure, contact reads, exports.
 
 The receipt tells the person how to complain to the independent body and how to ask for their own
-information (O. Reg. 58/16 s.7; RULES.md, RECEIPT-CONTENT). This service adds the police service's own
+information (O. Reg. 58/16 s.7; docs/rule-sets.md RECEIPT-CONTENT). This service adds the police service's own
 door: a complaint or request filed against the receipt's code, tracked by staff of the engagement's
 division, with the requester's contact details kept apart and every read of them audited.
 """

@@ -1,4 +1,4 @@
-"""JSON API for recording and reading engagements (DESIGN.md, interface contract)."""
+"""JSON API for recording and reading engagements (docs/architecture.md, "The contract")."""
 
 from __future__ import annotations
 

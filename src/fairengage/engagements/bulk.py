@@ -5,7 +5,7 @@ rule set in force on their date and stored with their findings, so that a breach
 non-compliant record for review instead of vanishing; refusal is for the point of entry.
 
 A record dated before the first rule set (before 2015-06-18) was made before the regulation: it is
-stored as `legacy` (RULES.md LEGACY-DATA), with no findings, rule set `none`, and not compliant —
+stored as `legacy` (docs/rule-sets.md LEGACY-DATA), with no findings, rule set `none`, and not compliant —
 a record never judged against a rule set is not counted as keeping one.
 """
 

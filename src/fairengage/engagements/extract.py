@@ -1,4 +1,4 @@
-"""The extract: the one door from personal data to analytics (DESIGN.md, "Analytic table").
+"""The extract: the one door from personal data to analytics (docs/architecture.md, "Analytic table").
 
 The analytic table carries the facts of each engagement and nothing that identifies a person: no
 name, date of birth or address (those live in `persons`, which the extract never reads), and no
@@ -10,7 +10,7 @@ badge (badges are few, so an unkeyed hash could be reversed by trying them all).
 
 Records are read in batches and written in row groups, so a database of any size is never held in
 memory. Restricted records are included, since aggregate analysis is a permitted use of them; records
-made before the regulation (`legacy`, RULES.md LEGACY-DATA) are left out unless asked for. Every
+made before the regulation (`legacy`, docs/rule-sets.md LEGACY-DATA) are left out unless asked for. Every
 extract is written to the audit log: who, how many rows, which file, and whether legacy records went in.
 """
 
@@ -44,7 +44,7 @@ OFFICER_KEY_LENGTH = 16
 DEFAULT_BATCH = 50_000
 PURPOSE = "analytic extract"
 
-# The analytic table's columns and Arrow types (DESIGN.md), in order; strings as large_string, as
+# The analytic table's columns and Arrow types (docs/architecture.md), in order; strings as large_string, as
 # `ingest/synth.py` writes them, so every producer of the table writes the same schema.
 SCHEMA = pa.schema(
     [
@@ -214,7 +214,7 @@ def _batches(session: Session, include_legacy: bool, key: bytes, batch: int) -> 
         columns[6] = [keys.get(b) or keys.setdefault(b, _keyed(b, key)) for b in columns[6]]
         for flag in (11, 12):  # informed, receipt_offered: unknown in the database is "not done"
             columns[flag] = [v is True for v in columns[flag]]
-        # Contraband is a search's result: missing wherever no search was made (DESIGN.md).
+        # Contraband is a search's result: missing wherever no search was made (docs/architecture.md).
         columns[15] = [c if s else None for c, s in zip(columns[15], columns[14], strict=True)]
         yield pa.RecordBatch.from_arrays(
             [pa.array(values, type=f.type) for values, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA

@@ -1,6 +1,6 @@
 """The governance summary: the annual report's figures that the analytic table cannot hold, as counts only.
 
-RULES.md `ANNUAL-REPORT` asks for figures about people, exceptions, reviews and restricted records that
+`ANNUAL-REPORT` (docs/rule-sets.md) asks for figures on people, exceptions, reviews and restricted reads that
 live in the database, not in the pseudonymised analytic table: how many people were approached, which
 exception grounds officers relied on, whether reviews met the 30-day deadline (REVIEW-30D), reviews
 finding non-compliance, reads of restricted records (RESTRICT-5Y, LEGACY-DATA), the detailed review of a

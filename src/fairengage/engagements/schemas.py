@@ -1,4 +1,4 @@
-"""The recording API's input and output shapes (DESIGN.md, interface contract)."""
+"""The recording API's input and output shapes (docs/architecture.md, "The contract")."""
 
 from __future__ import annotations
 

@@ -517,7 +517,7 @@ def findings_json(engagement: Engagement) -> list[dict[str, Any]]:
 
 
 def recorded_body(engagement: Engagement, settings: Settings) -> dict[str, Any]:
-    """The 201 answer of DESIGN.md's contract."""
+    """The 201 answer of docs/architecture.md's contract."""
     return _body(
         engagement.id, engagement.receipt_code, findings_json(engagement), engagement.compliant, settings
     )

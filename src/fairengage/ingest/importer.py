@@ -9,7 +9,7 @@ happened. Each row's engagement id is derived from its own id in the file (our `
 Open Policing Project's `raw_row_number`), and ids already in the database are skipped: importing a
 file again stores nothing new.
 
-This module holds the machinery and our own format (`fairengage`: the analytic table of DESIGN.md,
+This module holds the machinery and our own format (`fairengage`: the analytic table of docs/architecture.md,
 with or without the detail columns of `ingest/synth.py`); `opp.py` holds the Open Policing format.
 """
 
@@ -637,7 +637,7 @@ _PERSON_COLUMNS = ("person_name", "person_date_of_birth", "person_address")
 
 
 class FairEngageFormat:
-    """The analytic table of DESIGN.md (Parquet or CSV), optionally with the synthetic detail columns.
+    """The analytic table (docs/architecture.md), Parquet or CSV, maybe with the synthetic detail columns.
 
     The analytic table names officers only by key: each key becomes an officer with badge `KEY-<key>`.
     `compliant` is read and checked but not kept: records are judged again under our rule sets.
@@ -715,7 +715,7 @@ class FairEngageFormat:
                 row, "identifying_info_collected", raw.get("identifying_info_collected"), required=True
             ),
             "searched": searched,
-            # Contraband is a search's result: kept only where a search was made (DESIGN.md).
+            # Contraband is a search's result: kept only where a search was made (docs/architecture.md).
             "contraband_found": contraband if searched else None,
             "outcome": choice_value(row, "outcome", raw.get("outcome"), OUTCOMES),
             "reason": text_value(row, "reason", raw.get("reason"), limit=5000) or "",

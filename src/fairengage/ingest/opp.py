@@ -137,7 +137,7 @@ class OppFormat:
             # Nothing identifying about the person is in the source, and so none is in the database.
             "identifying_info_collected": False,
             "searched": searched,
-            # Contraband is a search's result: kept only where a search was made (DESIGN.md).
+            # Contraband is a search's result: kept only where a search was made (docs/architecture.md).
             "contraband_found": contraband if searched else None,
             "outcome": self._outcome(
                 row, flag("arrest_made"), flag("citation_issued"), flag("warning_issued"), cell("outcome")

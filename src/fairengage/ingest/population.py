@@ -1,7 +1,7 @@
 """Toronto's police divisions and an approximate resident population by perceived-race group.
 
 This is the benchmark that synthetic engagements are drawn from and that analyses compare them with
-(the benchmark-file format of DESIGN.md: ``area,group,population``).
+(the benchmark-file format of docs/architecture.md: ``area,group,population``).
 
 Sources and approximations:
 

@@ -1,6 +1,6 @@
 """Synthetic community engagements with effects that can be planted, for the demo, tests and benchmarks.
 
-``generate`` writes the analytic table of DESIGN.md (one row per engagement) and, with
+``generate`` writes the analytic table of docs/architecture.md (one row per engagement) and, with
 ``with_details=True``, the extra columns the database loader needs. Everything is drawn with numpy
 from a seed, column by column (no per-row Python), so the same seed always gives the same frame and
 millions of rows take seconds. The person's perceived-race group is drawn from the division's
@@ -38,7 +38,7 @@ from fairengage.ingest.population import (
     division_shares,
 )
 
-# Column -> pandas dtype of the analytic table (DESIGN.md, "Analytic table").
+# Column -> pandas dtype of the analytic table (docs/architecture.md, "Analytic table").
 ANALYTIC_COLUMNS: dict[str, str] = {
     "engagement_id": "str",
     "occurred_at": "datetime64[us, UTC]",
@@ -84,7 +84,7 @@ REASON_GROUNDS: tuple[str, ...] = (
     "associated_with_suspect",
     "time_and_place_of_offence",
 )
-# Exception grounds of RULES.md "Duties at the time (ss.6-8)": informing, then the receipt.
+# Exception grounds of docs/rule-sets.md "Duties at the time (ss.6-8)": informing, then the receipt.
 INFORM_EXCEPTIONS: tuple[str, ...] = (
     "safety",
     "ongoing_investigation",
@@ -312,7 +312,7 @@ _STREETS = (
 )  # fmt: skip
 
 # Reason templates by purpose, each with the structured grounds it states. Reasons never mention a
-# racialized group (RULES.md RACE-NOT-A-REASON) and never rest only on a refusal to answer, walking
+# racialized group (docs/rule-sets.md RACE-NOT-A-REASON) and never rest only on a refusal to answer, walking
 # away or presence in a high-crime area (FORBIDDEN-REASONS).
 _REASON_TEMPLATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "inquiring_into_offences": (
@@ -663,7 +663,7 @@ def generate(
     age_missing = rng.random(n) < AGE_MISSING_RATE
     purpose = _draw(rng, PURPOSE_P, n)
 
-    # Duties (RULES.md ss.6-8): done, a permitted exception (still compliant), or missed.
+    # Duties (docs/rule-sets.md ss.6-8): done, a permitted exception (still compliant), or missed.
     inform_state = np.searchsorted([DUTY_DONE, DUTY_DONE + DUTY_EXCEPTION], rng.random(n), side="right")
     receipt_state = np.searchsorted([DUTY_DONE, DUTY_DONE + DUTY_EXCEPTION], rng.random(n), side="right")
     identifying = rng.random(n) < IDENTIFYING_INFO_RATE

@@ -1,6 +1,6 @@
 """Receipt reference codes: short, typable, and signed so that a forged or mistyped code never verifies.
 
-O. Reg. 58/16 s.7 requires a unique reference code on every receipt (RULES.md, RECEIPT-CONTENT).
+O. Reg. 58/16 s.7 requires a unique reference code on every receipt (docs/rule-sets.md, RECEIPT-CONTENT).
 A code is 12 Crockford base32 characters shown as ``XXXX-XXXX-XXXX``: 30 random bits of serial
 followed by 30 bits of HMAC-SHA256 over that serial under the service's secret key.
 """

@@ -1,6 +1,6 @@
 """Receipt rendering: the printable PDF, the QR code of the check page, and dates in the reader's language.
 
-What a receipt must say comes from O. Reg. 58/16 s.7 (RULES.md, RECEIPT-CONTENT): the officer's name
+What a receipt must say comes from O. Reg. 58/16 s.7 (docs/rule-sets.md, RECEIPT-CONTENT): the officer's name
 and badge number; date, time and place; how to reach the independent complaints body; how to ask for
 one's own information; and a unique reference code. Every label exists in English and French.
 """

@@ -1,11 +1,11 @@
-"""The board and public reports of one period: report.json, HTML, PDF and open data (RULES.md ANNUAL-REPORT).
+"""A period's board and public reports: report.json, HTML, PDF, open data (ANNUAL-REPORT, docs/rule-sets.md).
 
 `build_reports` reads only the analytic table, the benchmark and, where given, the count-only
 governance summary (`engagements/governance_summary.py`); it imports nothing that reads personal data
-(DESIGN.md). The board report carries exact figures and officer results. The public report is built
+(docs/architecture.md). The board report carries exact figures and officer results. The public report is built
 from the suppressed report (`suppression.suppress_report`) plus the report's own tables suppressed the
 same way (`suppression.suppress_table`), and says "fewer than N" wherever a count is withheld
-(RULES.md SMALL-CELLS): the templates render from the public JSON, so a withheld count is never at hand.
+(docs/rule-sets.md SMALL-CELLS): templates render from the public JSON, so a withheld count is never at hand.
 """
 
 from __future__ import annotations
@@ -356,7 +356,7 @@ def _outcomes(report: dict[str, Any]) -> tuple[str, ...]:
 
 
 def suppression_threshold(report: dict[str, Any]) -> int:
-    """The rule set's `suppression_threshold` (RULES.md SMALL-CELLS), 10 when no rule set says."""
+    """The rule set's `suppression_threshold` (docs/rule-sets.md SMALL-CELLS), 10 when no rule set says."""
     ruleset = _ruleset(report)
     try:
         return int(ruleset.param("suppression_threshold")) if ruleset else DEFAULT_THRESHOLD
@@ -596,7 +596,7 @@ def _group_count(public: dict[str, Any], group: str) -> int | None:
 
 
 def _at_least(value: int | None, threshold: int) -> int | None:
-    """A lone count: published when it reaches the threshold (RULES.md SMALL-CELLS), else None."""
+    """A lone count: published when it reaches the threshold (docs/rule-sets.md SMALL-CELLS), else None."""
     return value if value is not None and value >= threshold else None
 
 
@@ -823,7 +823,7 @@ def render_html(
     return template.render(**context)
 
 
-# --- the pages: one section per ANNUAL-REPORT item, in RULES.md's order ------------------------------
+# --- the pages: one section per ANNUAL-REPORT item, in docs/rule-sets.md's order ----------------
 
 
 @dataclass
@@ -1005,7 +1005,7 @@ class Pages:
         return made
 
     def encounters_item(self) -> tuple[str, str, str]:
-        """The figure "N encounters involving M people", or why it is withheld (RULES.md SMALL-CELLS)."""
+        """The figure "N encounters involving M people", or why it is withheld (SMALL-CELLS)."""
         encounters, people = self.annual.get("encounters"), self.annual.get("attempts")
         if people is None:
             return (self._("Encounters"), self.r.count(None), "withheld")

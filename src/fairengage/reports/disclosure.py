@@ -1,4 +1,4 @@
-"""Disclosure control across every release ever published (RULES.md `SMALL-CELLS`, issue 10).
+"""Disclosure control across every release ever published (docs/rule-sets.md `SMALL-CELLS`, issue 10).
 
 Suppression within one report (suppression.py) cannot see what other releases give away: a year's figure
 minus three of its published quarters gives the fourth, a trend table's total over two years minus last

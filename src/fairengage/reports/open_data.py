@@ -20,7 +20,7 @@ VERSION = "VERSION"
 PUBLIC_REPORT = "report.public.json"
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
-# Columns of the report tables, in the order written, with their type and meaning (DESIGN.md, report.json).
+# Columns of the report tables, in the order written, with type and meaning (docs/architecture.md).
 _REPORT_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "disproportionality": [
         ("area", "string"),

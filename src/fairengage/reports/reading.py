@@ -2,7 +2,7 @@
 
 Each reading says what a figure is, with its 95% interval, and — where the method allows — what it does
 not show. A figure that is not notable is said to be so plainly, and a suppressed one is named as
-suppressed without any number that could reveal it (RULES.md `SMALL-CELLS`, `NOTABLE`). Sentences are
+suppressed without any number that could reveal it (docs/rule-sets.md `SMALL-CELLS`, `NOTABLE`). Sentences are
 gettext messages with named placeholders, so the French catalogue can reorder them.
 """
 
@@ -50,7 +50,7 @@ class Reader:
         """How a withheld count is shown.
 
         One mark for every withheld count: a count under the threshold and a larger one withheld to protect
-        it look the same, since telling them apart would narrow both (RULES.md SMALL-CELLS).
+        it look the same, since telling them apart would narrow both (docs/rule-sets.md SMALL-CELLS).
         """
         return self._("withheld")
 

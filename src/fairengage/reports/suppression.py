@@ -1,4 +1,4 @@
-"""Small-cell suppression of public tables and of the public report.json (RULES.md `SMALL-CELLS`).
+"""Small-cell suppression of public tables and of the public report.json (docs/rule-sets.md `SMALL-CELLS`).
 
 A count table is protected as its *extended* grid: the cells, a column of row totals, a row of column
 totals and the grand total in the corner. Every row and every column of that grid is a "line" whose last
@@ -36,7 +36,7 @@ Entry = tuple[int, int]
 ALL_GROUPS = "*"
 # The report sections whose rows carry counts; each row of the public version gains `suppressed`.
 TABLE_SECTIONS: tuple[str, ...] = ("disproportionality", "disparity", "outcome_test", "compliance")
-# Every key of report.json (DESIGN.md); the public version has these and no others.
+# Every key of report.json (docs/architecture.md); the public version has these and no others.
 REPORT_SECTIONS: tuple[str, ...] = (*TABLE_SECTIONS, "veil_of_darkness", "officers", "meta")
 # The counts of each section's rows; every other number is derived from them (or is the census).
 COUNT_KEYS: dict[str, tuple[str, ...]] = {

@@ -1,4 +1,4 @@
-"""Population benchmarks: the benchmark file (DESIGN.md, "Benchmark file") and the shipped Toronto default.
+"""Population benchmarks: the benchmark file (docs/architecture.md) and the shipped Toronto default.
 
 A benchmark file is a CSV ``area,group,population``: ``area`` is a division code or ``ALL`` (the whole
 service area), ``group`` a perceived-race category that has a population (every category but
