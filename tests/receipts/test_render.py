@@ -338,3 +338,25 @@ def test_french_labels_come_from_the_catalogue_in_their_own_context():
         LABELS["de"]
     with pytest.raises(ValueError):
         render.labels("de")
+
+
+def test_warm_up_loads_the_engine_that_renders_then_reuse():
+    render._engine.cache_clear()
+    render.warm_up()
+    assert render._engine.cache_info().misses == 1
+    receipt_pdf(make_view("fr"))
+    assert render._engine.cache_info().misses == 1
+
+
+def test_receipts_rendered_at_once_on_several_threads_each_come_out_whole():
+    from concurrent.futures import ThreadPoolExecutor
+
+    render._engine.cache_clear()  # the threads race to make the engine too
+    views = [make_view(lang, place=f"Place {n}") for n, lang in enumerate(["en", "fr"] * 3)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        pdfs = list(pool.map(receipt_pdf, views))
+    for view, data in zip(views, pdfs, strict=True):
+        text = pdf_text(data)
+        assert squeezed(view.place) in text and view.code in text
+        assert squeezed(LABELS[view.lang]["heading"]) in text
+    assert render._engine.cache_info().misses == 1

@@ -153,13 +153,23 @@ def qr_png(url: str, scale: int = 6) -> bytes:
 def receipt_pdf(view: ReceiptView) -> bytes:
     """Render the receipt as a tagged (PDF/UA-1) A5 PDF in the view's language; long texts flow on."""
     html = _receipt_html(view)
-    font_config, stylesheet = _engine()
-    from weasyprint import HTML
-
     with _RENDER_LOCK:
+        font_config, stylesheet = _engine()
+        from weasyprint import HTML
+
         return HTML(string=html, base_url=str(_HERE)).write_pdf(
             stylesheets=[stylesheet], font_config=font_config, pdf_variant="pdf/ua-1"
         )
+
+
+def warm_up() -> None:
+    """Load WeasyPrint, the fonts and the stylesheet now, so that the first receipt is as quick as the rest.
+
+    The service calls it on a background thread at start-up; importing WeasyPrint alone takes longer
+    than a whole warm render.
+    """
+    with _RENDER_LOCK:
+        _engine()
 
 
 def _receipt_html(view: ReceiptView) -> str:
