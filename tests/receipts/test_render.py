@@ -196,6 +196,14 @@ def test_markup_in_a_value_is_printed_as_text_not_obeyed():
     assert len(pdf_reader(data).pages[0].images) == 1  # only the QR code
 
 
+def test_the_pdf_engine_fetches_nothing_but_embedded_data():
+    _fonts, _css, fetcher = render._engine()
+    for url in ("file:///etc/hostname", "http://127.0.0.1:9/x.png", "https://example.org/x.css"):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain;base64,b2s=").read() == b"ok"
+
+
 def structure(data: bytes) -> list[tuple[str, object]]:
     """The tags of a tagged PDF in reading order, each with its /Alt when it has one."""
     found: list[tuple[str, object]] = []

@@ -154,10 +154,10 @@ def receipt_pdf(view: ReceiptView) -> bytes:
     """Render the receipt as a tagged (PDF/UA-1) A5 PDF in the view's language; long texts flow on."""
     html = _receipt_html(view)
     with _RENDER_LOCK:
-        font_config, stylesheet = _engine()
+        font_config, stylesheet, fetcher = _engine()
         from weasyprint import HTML
 
-        return HTML(string=html, base_url=str(_HERE)).write_pdf(
+        return HTML(string=html, base_url=str(_HERE), url_fetcher=fetcher).write_pdf(
             stylesheets=[stylesheet], font_config=font_config, pdf_variant="pdf/ua-1"
         )
 
@@ -194,14 +194,18 @@ def _receipt_html(view: ReceiptView) -> str:
 
 
 @lru_cache(maxsize=1)
-def _engine() -> tuple[Any, Any]:
-    """WeasyPrint's font configuration and the receipt's parsed stylesheet, made once per process."""
+def _engine() -> tuple[Any, Any, Any]:
+    """WeasyPrint's font configuration, the receipt's parsed stylesheet and its fetcher, made once."""
     # Imported here, not at the top: WeasyPrint is heavy and most processes never print a receipt.
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher
 
     font_config = FontConfiguration()
-    return font_config, CSS(filename=str(_STYLESHEET), font_config=font_config)
+    stylesheet = CSS(filename=str(_STYLESHEET), font_config=font_config)
+    # The page embeds all it shows (the QR code is a data: URL); a receipt never reads a file or the
+    # network, whatever text a record holds.
+    return font_config, stylesheet, URLFetcher(allowed_protocols={"data"})
 
 
 def _qr(url: str) -> segno.QRCode:
