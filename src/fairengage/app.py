@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +21,7 @@ from fairengage.access import logs, sealer
 from fairengage.config import Settings, get_settings
 from fairengage.db import engine_for, session_factory
 from fairengage.shipped import shipped
+from fairengage.receipts import render as receipt_render
 from fairengage.web import csrf, problems
 from fairengage.web.pages_only import PagesOnly
 
@@ -109,6 +111,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Each request's database work runs on a worker thread. Many threads in one process mostly
     # queue for the interpreter lock (and burn CPU handing it over); a few keep the database busy.
     to_thread.current_default_thread_limiter().total_tokens = app.state.settings.worker_threads
+    # The first receipt PDF after a start would otherwise wait for WeasyPrint to load.
+    threading.Thread(target=receipt_render.warm_up, name="receipt-pdf-warm-up", daemon=True).start()
     async with sealer.sealing(app):
         yield
 

@@ -4,14 +4,13 @@ import dataclasses
 import io
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
 import segno
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -162,45 +161,95 @@ def test_pdf_qr_image_encodes_the_check_url_and_links_to_it():
     assert links == {view.url}
 
 
-def test_pdf_embeds_dejavu_when_installed_else_core_helvetica():
-    page = pdf_reader(receipt_pdf(make_view("fr"))).pages[0]
-    fonts = {str(font.get_object()["/BaseFont"]) for font in page["/Resources"]["/Font"].values()}
-    installed = any((folder / "DejaVuSans.ttf").is_file() for folder in render.FONT_DIRS)
-    if installed:
-        assert any("DejaVuSans" in font for font in fonts), fonts
-    else:
-        assert any("Helvetica" in font for font in fonts), fonts
-
-
-def test_pdf_falls_back_to_core_fonts_and_keeps_latin1_accents(monkeypatch, tmp_path: Path):
-    monkeypatch.setattr(render, "FONT_DIRS", (tmp_path,))
-    view = make_view("fr", officer_name="Łukasz Wiśniewski", place="Rue Saint\u2011Denis")
-    data = receipt_pdf(view)
+def pdf_fonts(data: bytes) -> set[str]:
     page = pdf_reader(data).pages[0]
-    fonts = {str(font.get_object()["/BaseFont"]) for font in page["/Resources"]["/Font"].values()}
-    assert fonts <= {"/Helvetica", "/Helvetica-Bold", "/Courier"}
-    text = pdf_text(data)
+    # Embedded subsets are named "ABCDEF+DejaVu-Sans"; keep the family after the subset tag.
+    fonts = page["/Resources"]["/Font"].values()
+    return {str(font.get_object()["/BaseFont"]).split("+")[-1] for font in fonts}
+
+
+def test_pdf_embeds_dejavu_for_text_and_code():
+    assert pdf_fonts(receipt_pdf(make_view("fr"))) >= {"DejaVu-Sans", "DejaVu-Sans-Bold", "DejaVu-Sans-Mono"}
+
+
+def test_pdf_keeps_letters_beyond_latin1():
+    view = make_view("fr", officer_name="Łukasz Wiśniewski", place="Œuvre Saint-Denis, Ørsted")
+    text = pdf_text(receipt_pdf(view))
     assert squeezed("Reçu d'interaction communautaire") in text
-    assert "LukaszWisniewski" in text
-    assert "RueSaint-Denis" in text
+    assert "ŁukaszWiśniewski" in text
+    assert "ŒuvreSaint-Denis,Ørsted" in text
     assert view.code in text
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None)
 @given(name=st.text(min_size=1, max_size=60), place=st.text(max_size=80))
-@pytest.mark.parametrize("fonts", ["installed", "core"])
-def test_any_officer_name_or_place_renders_in_either_font(monkeypatch, tmp_path: Path, fonts, name, place):
-    if fonts == "core":
-        monkeypatch.setattr(render, "FONT_DIRS", (tmp_path,))
+def test_any_officer_name_or_place_renders(name, place):
     data = receipt_pdf(make_view("fr", officer_name=name, place=place))
     assert data.startswith(b"%PDF-")
     assert len(pdf_reader(data).pages) >= 1
+
+
+def test_markup_in_a_value_is_printed_as_text_not_obeyed():
+    view = make_view(place='<img src="file:///etc/passwd"><b>Bathurst</b> & King')
+    data = receipt_pdf(view)
+    assert squeezed('<imgsrc="file:///etc/passwd"><b>Bathurst</b>&King') in pdf_text(data)
+    assert len(pdf_reader(data).pages[0].images) == 1  # only the QR code
+
+
+def test_the_pdf_engine_fetches_nothing_but_embedded_data():
+    _fonts, _css, fetcher = render._engine()
+    for url in ("file:///etc/hostname", "http://127.0.0.1:9/x.png", "https://example.org/x.css"):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain;base64,b2s=").read() == b"ok"
+
+
+def structure(data: bytes) -> list[tuple[str, object]]:
+    """The tags of a tagged PDF in reading order, each with its /Alt when it has one."""
+    found: list[tuple[str, object]] = []
+    pending = [pdf_reader(data).trailer["/Root"]["/StructTreeRoot"]["/K"]]
+    while pending:
+        node = pending.pop(0)
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, pypdf.generic.ArrayObject):
+            pending[:0] = list(node)
+        elif isinstance(node, pypdf.generic.DictionaryObject):
+            if "/S" in node:
+                found.append((str(node["/S"]), node.get("/Alt")))
+            if "/K" in node:
+                pending.insert(0, node["/K"])
+    return found
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_pdf_is_tagged_pdf_ua_with_the_qr_code_described(lang):
+    view = make_view(lang)
+    data = receipt_pdf(view)
+    root = pdf_reader(data).trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712 - a pypdf BooleanObject
+    assert b'pdfuaid:part="1"' in root["/Metadata"].get_object().get_data()
+    tags = structure(data)
+    kinds = [kind for kind, _alt in tags]
+    assert kinds.index("/H1") < kinds.index("/H2")
+    assert kinds.count("/H2") == 3
+    figures = [alt for kind, alt in tags if kind == "/Figure"]
+    assert figures == [LABELS[lang]["qr_title"].format(url=view.url)]
+
+
+def test_fonts_and_stylesheet_are_loaded_once_per_process():
+    render._engine.cache_clear()
+    receipt_pdf(make_view("en"))
+    receipt_pdf(make_view("fr"))
+    receipt_pdf(make_view("en", place="Yonge St"))
+    info = render._engine.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
 
 
 def test_long_text_flows_onto_a_second_page_without_losing_it():
     view = make_view(own_record_text="Write to the Access and Privacy Section. " * 60 + "END-OF-TEXT")
     data = receipt_pdf(view)
     assert len(pdf_reader(data).pages) == 2
+    assert view.code in squeezed(pdf_reader(data).pages[0].extract_text())
     assert "END-OF-TEXT" in pdf_text(data)
 
 
@@ -283,3 +332,39 @@ def test_view_refuses_unknown_language_and_naive_time():
 def test_both_languages_have_the_same_labels():
     assert set(LABELS["en"]) == set(LABELS["fr"])
     assert all(LABELS["fr"][key] != LABELS["en"][key] for key in LABELS["en"] if key != "division")
+
+
+def test_french_labels_come_from_the_catalogue_in_their_own_context():
+    from fairengage.web.i18n import translations
+
+    # The same English word is translated for a receipt without changing it on the other pages.
+    assert LABELS["fr"]["officer"] == "Agent de police"
+    assert translations("fr").gettext("Officer") == "Agent"
+    assert LABELS["fr"]["check"].endswith("\u00a0:")
+    assert list(LABELS) == ["en", "fr"]
+    with pytest.raises(KeyError):
+        LABELS["de"]
+    with pytest.raises(ValueError):
+        render.labels("de")
+
+
+def test_warm_up_loads_the_engine_that_renders_then_reuse():
+    render._engine.cache_clear()
+    render.warm_up()
+    assert render._engine.cache_info().misses == 1
+    receipt_pdf(make_view("fr"))
+    assert render._engine.cache_info().misses == 1
+
+
+def test_receipts_rendered_at_once_on_several_threads_each_come_out_whole():
+    from concurrent.futures import ThreadPoolExecutor
+
+    render._engine.cache_clear()  # the threads race to make the engine too
+    views = [make_view(lang, place=f"Place {n}") for n, lang in enumerate(["en", "fr"] * 3)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        pdfs = list(pool.map(receipt_pdf, views))
+    for view, data in zip(views, pdfs, strict=True):
+        text = pdf_text(data)
+        assert squeezed(view.place) in text and view.code in text
+        assert squeezed(LABELS[view.lang]["heading"]) in text
+    assert render._engine.cache_info().misses == 1

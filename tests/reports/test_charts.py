@@ -221,3 +221,26 @@ def test_a_long_label_wraps_inside_the_chart_and_keeps_its_words():
     assert (
         float(wrapped.get("x")) - 200 >= 0
     )  # right-aligned at x, at most 200 wide: it starts inside the chart
+
+
+def test_every_chart_sentence_comes_out_in_french():
+    index = index_chart(ROWS, title="Indice", lang="fr")
+    assert "Graphique à points et barres d’erreur de 4 groupes\u00a0: chaque valeur avec son" in index.alt
+    assert "intervalle de confiance à 95\u00a0%\u00a0; la référence est 1" in index.alt
+    assert "Black\u00a0: 2,40 (IC à 95\u00a0% 2,30 à 2,50)\u00a0; " in index.alt
+    words = " ".join(texts(parse(index)))
+    assert "valeur" in words and "intervalle de confiance à 95\u00a0%" in words and "référence (1)" in words
+    bars = bar_chart(["Noirs", "Blancs"], [12, None], title="Interactions", unit="interactions", lang="fr")
+    assert "Diagramme à barres de 2 catégories, en interactions." in bars.alt
+    assert "Blancs\u00a0: supprimé" in bars.alt
+    trend = trend_chart(["2024", "2025"], {"Noirs": [1.5, None]}, title="Tendance", lang="fr")
+    assert "Graphique linéaire de 1 séries sur 2 périodes, de 2024 à 2025." in trend.alt
+    for chart in (index, bars, trend):
+        assert "%" not in chart.alt.replace("95\u00a0%", ""), chart.alt  # no placeholder left unfilled
+
+
+def test_chart_words_fall_back_to_english_for_an_unknown_language():
+    chart = bar_chart(["A", "B"], [3, None], title="Count", unit="engagements", lang="de")
+    assert "Bar chart of 2 categories, in engagements." in chart.alt and "B: suppressed" in chart.alt
+    index = index_chart(ROWS, title="Index", lang="en")
+    assert "each value with its 95% confidence interval; the reference is 1." in index.alt

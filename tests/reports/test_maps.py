@@ -300,3 +300,21 @@ def test_nan_values_are_hatched_like_suppressed_ones():
     tiles = divisions(parse(chart.svg))
     assert tiles["D1"].get("fill").startswith("url(#") and "D1: suppressed" in chart.alt
     assert "nan" not in chart.svg.lower()
+
+
+def test_map_sentences_come_out_in_french(tmp_path):
+    values = {"D2": 1.25, "D5": None}
+    grid = choropleth(values, boundaries=None, title="Par division", legend_title="Indice", lang="fr")
+    assert "Grille de 2 divisions, un carré chacune dans l’ordre des codes, en 5 classes de Indice" in (
+        grid.alt
+    )
+    assert "D2\u00a0: 1,25" in grid.alt and "D5\u00a0: supprimé" in grid.alt
+    assert "supprimé ou aucune donnée" in " ".join(texts(parse(grid.svg)))
+    path = write(
+        tmp_path / "one.geojson",
+        [{"type": "Feature", "properties": {"DIV": "D1"}, "geometry": square(-79.4, 43.6)}],
+    )
+    drawn = choropleth({"D1": 4, "D9": 2}, boundaries=path, title="Carte", legend_title="Nombre", lang="fr")
+    # Every division with a value is counted, on the map or not.
+    assert "Carte de 2 divisions en 5 classes de Nombre, plus foncées pour les valeurs" in drawn.alt
+    assert "Hors carte (aucune limite dans le fichier)\u00a0: D9." in drawn.alt

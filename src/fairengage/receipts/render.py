@@ -2,97 +2,93 @@
 
 What a receipt must say comes from O. Reg. 58/16 s.7 (docs/rule-sets.md, RECEIPT-CONTENT): the officer's name
 and badge number; date, time and place; how to reach the independent complaints body; how to ask for
-one's own information; and a unique reference code. Every label exists in English and French.
+one's own information; and a unique reference code. Every label is in English and, in the Babel
+catalogue (`web/locales/fr/LC_MESSAGES/messages.po`, context "receipt"), in French.
+
+The PDF is made the way the reports are (WeasyPrint, tagged PDF/UA-1) from `receipt_pdf.html` and
+`receipt_pdf.css`. WeasyPrint's font set-up and the parsed stylesheet are made once per process and
+reused: re-reading the fonts on every receipt once cost about half of each render.
 """
 
 from __future__ import annotations
 
+import base64
 import io
-import unicodedata
-from collections.abc import Callable
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import segno
 from babel.dates import format_datetime, get_date_format, get_datetime_format, get_time_format
-from fpdf import FPDF
-from fpdf.enums import WrapMode, XPos, YPos
-from fpdf.fonts import FontFace
+
+from fairengage.web.i18n import translations
 
 LANGUAGES = ("en", "fr")
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "heading": "Community engagement receipt",
-        "code": "Reference code",
-        "officer": "Officer",
-        "badge": "Badge number",
-        "division": "Division",
-        "when": "Date and time",
-        "place": "Place",
-        "not_required": (
-            "You were not required to answer the officer's questions or to give any identifying information."
+
+def labels(lang: str) -> dict[str, str]:
+    """Every label a receipt prints, in the language (the page, the printout and the PDF share them)."""
+    _require_lang(lang)
+    # The context keeps the receipt's wording apart from the same English words on other pages
+    # ("Officer" is "Agent" there, "Agent de police" on a receipt).
+    p = translations(lang).pgettext
+    return {
+        "heading": p("receipt", "Community engagement receipt"),
+        "code": p("receipt", "Reference code"),
+        "officer": p("receipt", "Officer"),
+        "badge": p("receipt", "Badge number"),
+        "division": p("receipt", "Division"),
+        "when": p("receipt", "Date and time"),
+        "place": p("receipt", "Place"),
+        "not_required": p(
+            "receipt",
+            "You were not required to answer the officer's questions or to give any identifying information.",
         ),
-        "check": "Check that this receipt is genuine at:",
-        "complain_heading": "To make a complaint",
-        "complain": (
+        "check": p("receipt", "Check that this receipt is genuine at:"),
+        "complain_heading": p("receipt", "To make a complaint"),
+        "complain": p(
+            "receipt",
             "You can make a complaint about this interaction to the {name}, which is independent of the "
-            "police service: {website}, {phone}."
+            "police service: {website}, {phone}.",
         ),
-        "own_record_heading": "To ask for your own information",
-        "qr_title": "QR code linking to the receipt check page {url}",
-    },
-    "fr": {
-        "heading": "Reçu d'interaction communautaire",
-        "code": "Code de référence",
-        "officer": "Agent de police",
-        "badge": "Numéro d'insigne",
-        "division": "Division",
-        "when": "Date et heure",
-        "place": "Lieu",
-        "not_required": (
-            "Vous n'étiez pas tenu de répondre aux questions de l'agent ni de fournir des renseignements "
-            "permettant de vous identifier."
-        ),
-        # French puts a no-break space before the colon.
-        "check": "Vérifiez l'authenticité de ce reçu à l'adresse\u00a0:",
-        "complain_heading": "Pour porter plainte",
-        "complain": (
-            "Vous pouvez porter plainte au sujet de cette interaction auprès d'un organisme "
-            "indépendant du service de police, {name}\u00a0: {website}, {phone}."
-        ),
-        "own_record_heading": "Pour obtenir vos propres renseignements",
-        "qr_title": "Code QR menant à la page de vérification du reçu {url}",
-    },
-}
+        "own_record_heading": p("receipt", "To ask for your own information"),
+        "qr_title": p("receipt", "QR code linking to the receipt check page {url}"),
+    }
+
+
+class _Labels(Mapping[str, dict[str, str]]):
+    """`LABELS[lang]`, read from the catalogue: what the receipt pages have always looked up."""
+
+    def __getitem__(self, lang: str) -> dict[str, str]:
+        if lang not in LANGUAGES:
+            raise KeyError(lang)
+        return labels(lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(LANGUAGES)
+
+
+LABELS: Mapping[str, dict[str, str]] = _Labels()
 
 # Canadian locales: Ontario receipts read dates the Canadian way in both languages.
 _LOCALES = {"en": "en_CA", "fr": "fr_CA"}
 _PDF_LANGS = {"en": "en-CA", "fr": "fr-CA"}
 
-# fpdf2 ships no Unicode font. DejaVu (Debian's fonts-dejavu-core) is looked for in these folders, in
-# order; without it the PDF falls back to the core Helvetica and Courier, which only cover Latin-1.
-FONT_DIRS: tuple[Path, ...] = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-)
-_SANS_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-_MONO_FILE = "DejaVuSansMono.ttf"
-
 QR_SVG_PIXELS = 200
 # Medium error correction survives a creased or smudged paper receipt; segno raises it when it fits.
 _QR_ERROR = "m"
-_QR_PDF_MM = 34
 _QR_PDF_PNG_SCALE = 8
-_MARGIN_MM = 11
-_BODY_PT = 9.5
-_SMALL_PT = 8
-# A5 in millimetres; fpdf2 warns on the name "A5" because its size changed in 2.8.5.
-_A5_MM = (148, 210)
-_TextFilter = Callable[[str], str]
-_LABEL_COLUMN_MM = 38
+_HERE = Path(__file__).resolve().parent
+_STYLESHEET = _HERE / "receipt_pdf.css"
+# WeasyPrint's font objects are shared by every render; one receipt at a time keeps them consistent.
+_RENDER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -138,7 +134,7 @@ def qr_svg(url: str, *, lang: str = "en") -> str:
     width, _ = qr.symbol_size(scale=1)
     svg = qr.svg_inline(
         scale=round(QR_SVG_PIXELS / width, 4),
-        title=LABELS[lang]["qr_title"].format(url=url),
+        title=labels(lang)["qr_title"].format(url=url),
         svgclass="receipt-qr",
     )
     # role="img" makes screen readers announce the <title> instead of ignoring an unlabelled drawing.
@@ -155,164 +151,61 @@ def qr_png(url: str, scale: int = 6) -> bytes:
 
 
 def receipt_pdf(view: ReceiptView) -> bytes:
-    """Render the receipt as an A5 portrait PDF in the view's language (one page unless texts are long)."""
-    labels = LABELS[view.lang]
-    pdf = FPDF(orientation="P", unit="mm", format=_A5_MM)
-    pdf.set_margins(_MARGIN_MM, _MARGIN_MM, _MARGIN_MM)
-    pdf.set_auto_page_break(True, margin=_MARGIN_MM)
-    pdf.set_title(f"{labels['heading']} {view.code}")
-    pdf.set_subject(labels["heading"])
-    pdf.set_lang(_PDF_LANGS[view.lang])
-    pdf.set_creator("FairEngage")
-    sans, mono, unicode = _load_fonts(pdf)
-    text = _as_is if unicode else _latin1
-    pdf.add_page()
+    """Render the receipt as a tagged (PDF/UA-1) A5 PDF in the view's language; long texts flow on."""
+    html = _receipt_html(view)
+    with _RENDER_LOCK:
+        font_config, stylesheet, fetcher = _engine()
+        from weasyprint import HTML
 
-    pdf.set_font(sans, "B", 15)
-    pdf.multi_cell(0, 8, text(labels["heading"]), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(1)
-    pdf.set_font(sans, "B", _BODY_PT)
-    pdf.multi_cell(0, 5, text(labels["not_required"]), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(3)
+        return HTML(string=html, base_url=str(_HERE), url_fetcher=fetcher).write_pdf(
+            stylesheets=[stylesheet], font_config=font_config, pdf_variant="pdf/ua-1"
+        )
 
-    fields = (
-        ("officer", view.officer_name),
-        ("badge", view.officer_badge),
-        ("division", view.division),
-        ("when", format_when(view.occurred_local, view.lang)),
-        ("place", view.place),
-    )
-    pdf.set_font(sans, "", _BODY_PT)
-    usable = pdf.epw
-    with pdf.table(
-        col_widths=(_LABEL_COLUMN_MM, usable - _LABEL_COLUMN_MM),
-        width=usable,
-        first_row_as_headings=False,
-        borders_layout="HORIZONTAL_LINES",
-        text_align=("LEFT", "LEFT"),
-        line_height=4.5,
-        padding=1.2,
-    ) as table:
-        for key, value in fields:
-            row = table.row()
-            row.cell(text(labels[key]), style=FontFace(emphasis="BOLD"))
-            row.cell(text(value))
-    pdf.ln(4)
 
-    _draw_code_block(pdf, view, sans, mono, text)
+def warm_up() -> None:
+    """Load WeasyPrint, the fonts and the stylesheet now, so that the first receipt is as quick as the rest.
 
-    paragraphs = (
-        (
-            labels["complain_heading"],
-            labels["complain"].format(
-                name=view.complaints_body_name,
-                website=view.complaints_body_website,
-                phone=view.complaints_body_phone,
-            ),
+    The service calls it on a background thread at start-up; importing WeasyPrint alone takes longer
+    than a whole warm render.
+    """
+    with _RENDER_LOCK:
+        _engine()
+
+
+def _receipt_html(view: ReceiptView) -> str:
+    from fairengage.web.templating import environment
+
+    words = labels(view.lang)
+    png = base64.b64encode(qr_png(view.url, scale=_QR_PDF_PNG_SCALE)).decode("ascii")
+    context: dict[str, Any] = {
+        "r": view,
+        "labels": words,
+        "pdf_lang": _PDF_LANGS[view.lang],
+        "when": format_when(view.occurred_local, view.lang),
+        "complain": words["complain"].format(
+            name=view.complaints_body_name,
+            website=view.complaints_body_website,
+            phone=view.complaints_body_phone,
         ),
-        (labels["own_record_heading"], view.own_record_text),
-    )
-    for heading, body in paragraphs:
-        pdf.set_font(sans, "B", _BODY_PT)
-        pdf.multi_cell(0, 4.5, text(heading), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(sans, "", _BODY_PT)
-        pdf.multi_cell(0, 4.5, text(body), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(2)
-    return bytes(pdf.output())
-
-
-def _draw_code_block(pdf: FPDF, view: ReceiptView, sans: str, mono: str, text: _TextFilter) -> None:
-    # The code and the check address in words on the left, for anyone without a camera; the QR code of
-    # the same address on the right.
-    labels = LABELS[view.lang]
-    if pdf.get_y() + _QR_PDF_MM > pdf.page_break_trigger:
-        pdf.add_page()
-    top, left = pdf.get_y(), pdf.l_margin
-    qr_left = pdf.w - pdf.r_margin - _QR_PDF_MM
-    width = qr_left - left - 4
-    pdf.set_font(sans, "B", _BODY_PT)
-    pdf.multi_cell(width, 5, text(labels["code"]), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font(mono, "", 22)
-    pdf.multi_cell(width, 11, text(view.code), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.ln(1)
-    pdf.set_font(sans, "", _BODY_PT)
-    pdf.multi_cell(width, 4.5, text(labels["check"]), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font(sans, "", _SMALL_PT)
-    # Break a long address anywhere rather than push it off the page.
-    pdf.multi_cell(
-        width,
-        4,
-        text(view.url),
-        align="L",
-        link=view.url,
-        wrapmode=WrapMode.CHAR,
-        new_x=XPos.LEFT,
-        new_y=YPos.NEXT,
-    )
-    pdf.image(
-        io.BytesIO(qr_png(view.url, scale=_QR_PDF_PNG_SCALE)),
-        x=qr_left,
-        y=top,
-        w=_QR_PDF_MM,
-        h=_QR_PDF_MM,
-        link=view.url,
-        alt_text=labels["qr_title"].format(url=view.url),
-    )
-    pdf.set_xy(left, max(pdf.get_y(), top + _QR_PDF_MM) + 3)
-
-
-def _load_fonts(pdf: FPDF) -> tuple[str, str, bool]:
-    """Register DejaVu when present; return the sans and mono family names and whether they are Unicode."""
-    for folder in FONT_DIRS:
-        files = [folder / name for name in (*_SANS_FILES.values(), _MONO_FILE)]
-        if all(path.is_file() for path in files):
-            for style, name in _SANS_FILES.items():
-                pdf.add_font("dejavu-sans", style, folder / name)
-            pdf.add_font("dejavu-mono", "", folder / _MONO_FILE)
-            return "dejavu-sans", "dejavu-mono", True
-    return "helvetica", "courier", False
-
-
-def _as_is(value: str) -> str:
-    return value
-
-
-# Characters Babel and typographic French use that Latin-1 lacks, with their nearest Latin-1 stand-in.
-_LATIN1_STAND_INS = str.maketrans(
-    {
-        "\u202f": "\u00a0",  # narrow no-break space (CLDR times, French punctuation)
-        "\u2009": " ",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2011": "-",
-        "\u2026": "...",
-        # Letters Unicode does not decompose into a base letter and an accent.
-        "Œ": "OE",
-        "œ": "oe",
-        "Ł": "L",
-        "ł": "l",
-        "Đ": "D",
-        "đ": "d",
-        "ı": "i",
+        "qr_png": f"data:image/png;base64,{png}",
+        "qr_alt": words["qr_title"].format(url=view.url),
     }
-)
+    return environment.get_template("receipt_pdf.html").render(**context)
 
 
-def _latin1(value: str) -> str:
-    """Make text printable in a core PDF font: keep Latin-1, strip other accents, replace the rest."""
-    kept = []
-    for char in value.translate(_LATIN1_STAND_INS):
-        if ord(char) < 256:
-            kept.append(char)
-            continue
-        decomposed = unicodedata.normalize("NFKD", char)
-        base = "".join(part for part in decomposed if not unicodedata.combining(part))
-        kept.append(base if base and all(ord(part) < 256 for part in base) else "?")
-    return "".join(kept)
+@lru_cache(maxsize=1)
+def _engine() -> tuple[Any, Any, Any]:
+    """WeasyPrint's font configuration, the receipt's parsed stylesheet and its fetcher, made once."""
+    # Imported here, not at the top: WeasyPrint is heavy and most processes never print a receipt.
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher
+
+    font_config = FontConfiguration()
+    stylesheet = CSS(filename=str(_STYLESHEET), font_config=font_config)
+    # The page embeds all it shows (the QR code is a data: URL); a receipt never reads a file or the
+    # network, whatever text a record holds.
+    return font_config, stylesheet, URLFetcher(allowed_protocols={"data"})
 
 
 def _qr(url: str) -> segno.QRCode:
@@ -323,7 +216,7 @@ def _qr(url: str) -> segno.QRCode:
 
 
 def _require_lang(lang: str) -> None:
-    if lang not in LABELS:
+    if lang not in LANGUAGES:
         raise ValueError(f"receipt language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
 
 

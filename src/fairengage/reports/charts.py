@@ -8,7 +8,7 @@ WeasyPrint makes), ids unique per chart so that several charts can sit in one pa
 Content-Security-Policy forbids inline styles, so no `<style>` and no `style=""`), and byte-for-byte
 deterministic output. What matplotlib would add (font discovery, a display backend, about 40 MB) is
 not needed for three kinds of chart. Text is measured with the DejaVu Sans metrics from Debian's
-fonts-dejavu-core (read with fontTools, already installed with fpdf2) so that labels fit; nothing
+fonts-dejavu-core (read with fontTools, which WeasyPrint also uses) so that labels fit; nothing
 is downloaded.
 
 Colours: Okabe & Ito's colour-blind-safe palette ("Color Universal Design", 2008), darkest first so
@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from babel.numbers import format_decimal
+
+from fairengage.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
 
 # Okabe–Ito, ordered by contrast against white: the first five reach 3:1, the last three do not and
 # are drawn with a dark outline on their markers.
@@ -58,45 +61,34 @@ FONT_FILES = (
 # Average advance of DejaVu Sans, in em, used only when no font file is found (slightly generous).
 ESTIMATED_ADVANCE = 0.62
 
-# The few words the charts write themselves; the reports' sentences live in their templates.
-WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "suppressed": "suppressed",
-        "not_available": "not available",
-        "no_data": "no data",
-        "ci": "95% CI",
-        "ci_long": "95% confidence interval",
-        "value": "value",
-        "reference": "reference",
-        "log_scale": "log scale",
-        "index": "Index",
-        "index_chart": "Dot-and-whisker chart of {n} groups: each value with its 95% confidence interval; "
-        "the reference is {ref}.",
-        "bar_chart": "Bar chart of {n} categories, in {unit}.",
-        "trend_chart": "Line chart of {n} series over {m} periods, {first} to {last}.",
-        "colon": ": ",
-        "semicolon": "; ",
-        "to": " to ",
-    },
-    "fr": {
-        "suppressed": "supprimé",
-        "not_available": "non disponible",
-        "no_data": "aucune donnée",
-        "ci": "IC à 95\u00a0%",
-        "ci_long": "intervalle de confiance à 95\u00a0%",
-        "value": "valeur",
-        "reference": "référence",
-        "log_scale": "échelle logarithmique",
-        "index": "Indice",
-        "index_chart": "Graphique à points et barres d’erreur de {n} groupes\u00a0: chaque valeur avec son "
-        "intervalle de confiance à 95\u00a0%; la référence est {ref}.",
-        "bar_chart": "Diagramme à barres de {n} catégories, en {unit}.",
-        "trend_chart": "Graphique linéaire de {n} séries sur {m} périodes, de {first} à {last}.",
-        "colon": "\u00a0: ",
-        "semicolon": "\u00a0; ",
-        "to": " à ",
-    },
-}
+# The few words the charts write themselves; the reports' sentences live in their templates. Their French
+# is in the Babel catalogue under the context "chart" (punctuation too: French spaces it differently).
+# Sentences take %-style placeholders, filled with `%` like the pages' strings ("95%%" is a percent sign).
+def _chart_words(p: Callable[[str, str], str]) -> dict[str, str]:
+    return {
+        "suppressed": p("chart", "suppressed"),
+        "not_available": p("chart", "not available"),
+        "no_data": p("chart", "no data"),
+        "ci": p("chart", "95% CI"),
+        "ci_long": p("chart", "95%% confidence interval") % {},
+        "value": p("chart", "value"),
+        "reference": p("chart", "reference"),
+        "log_scale": p("chart", "log scale"),
+        "index": p("chart", "Index"),
+        "index_chart": p(
+            "chart",
+            "Dot-and-whisker chart of %(n)s groups: each value with its 95%% confidence interval; "
+            "the reference is %(ref)s.",
+        ),
+        "bar_chart": p("chart", "Bar chart of %(n)s categories, in %(unit)s."),
+        "trend_chart": p("chart", "Line chart of %(n)s series over %(m)s periods, %(first)s to %(last)s."),
+        # Translators: the colon between a label and its value, spaces included.
+        "colon": p("chart", ": "),
+        # Translators: the semicolon between two items of a list, spaces included.
+        "semicolon": p("chart", "; "),
+        # Translators: between the two ends of a range ("1.2 to 3.4"), spaces included.
+        "to": p("chart", " to "),
+    }
 
 
 @dataclass(frozen=True)
@@ -117,14 +109,20 @@ def finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def words(lang: str) -> dict[str, str]:
+def words(lang: str) -> Mapping[str, str]:
     """The chart vocabulary in a language (English when the language is not known)."""
-    return WORDS.get(lang, WORDS["en"])
+    return _words(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _words(lang: str) -> Mapping[str, str]:
+    # Read-only: one copy serves every chart of the process.
+    return MappingProxyType(_chart_words(translations(lang).pgettext))
 
 
 def format_number(value: float, lang: str = "en", *, decimals: int | None = None) -> str:
     """A number as a reader of that language writes it: grouped thousands, fixed or trimmed decimals."""
-    locale = lang if lang in WORDS else "en"
+    locale = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
     if decimals is not None:
         pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
     elif float(value).is_integer():
@@ -348,7 +346,7 @@ def log_axis(low: float, high: float, start: float, end: float) -> Axis:
 
 def tick_label(value: float, lang: str) -> str:
     """A tick value without needless decimals."""
-    return format_decimal(value, format="#,##0.###", locale=lang if lang in WORDS else "en")
+    return format_decimal(value, format="#,##0.###", locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
 
 
 # --- index chart ------------------------------------------------------------------------------------
@@ -500,7 +498,7 @@ def index_chart(
     height = bottom + 56
 
     ref_text = tick_label(reference, lang)
-    alt = f"{title}. " + w["index_chart"].format(n=len(rows), ref=ref_text) + " "
+    alt = f"{title}. " + w["index_chart"] % {"n": len(rows), "ref": ref_text} + " "
     alt += (
         w["semicolon"].join(
             f"{label}{w['colon']}{_value_phrase(row, keys, lang)}"
@@ -617,7 +615,7 @@ def compact_index_chart(
     axis_title = w["index"] + (f" ({w['log_scale']})" if axis.log else "")
     body.append(text(width / 2, bottom + 2 * size + 14, axis_title, size=size, anchor="middle", fill=MUTED))
     height = bottom + 2 * size + 24
-    alt = f"{title}. " + w["index_chart"].format(n=len(rows), ref=tick_label(reference, lang)) + " "
+    alt = f"{title}. " + w["index_chart"] % {"n": len(rows), "ref": tick_label(reference, lang)} + " "
     alt += w["semicolon"].join(
         f"{row.get(label_key, '')}{w['colon']}{_value_phrase(row, keys, lang)}" for row in rows
     ) + "."
@@ -693,7 +691,7 @@ def bar_chart(
     body.extend(_x_axis(axis, bottom, lang))
     body.append(text((axis.start + axis.end) / 2, bottom + 40, unit, size=12, anchor="middle", fill=MUTED))
     height = bottom + 56
-    alt = f"{title}. " + w["bar_chart"].format(n=len(labels), unit=unit) + " "
+    alt = f"{title}. " + w["bar_chart"] % {"n": len(labels), "unit": unit} + " "
     alt += (
         w["semicolon"].join(f"{label}{w['colon']}{p}" for label, p in zip(labels, printed, strict=True)) + "."
     )
@@ -872,7 +870,8 @@ def trend_chart(
     height = bottom + 36
 
     first, last = (periods[0], periods[-1]) if periods else ("", "")
-    alt = f"{title}. " + w["trend_chart"].format(n=len(series), m=len(periods), first=first, last=last) + " "
+    counts = {"n": len(series), "m": len(periods), "first": first, "last": last}
+    alt = f"{title}. " + w["trend_chart"] % counts + " "
     parts = []
     for name, points in series.items():
         said = ", ".join(

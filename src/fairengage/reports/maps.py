@@ -48,6 +48,7 @@ from fairengage.reports.charts import (
     title_block,
     words,
 )
+from fairengage.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
 
 # ColorBrewer "Blues", 5 classes (Brewer, Harrower & Hepworth; colorbrewer2.org): light to dark.
 SEQUENTIAL_BLUES = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
@@ -57,23 +58,22 @@ MAP_HEIGHT_MAX = 460.0
 # Coordinate names that say a file is in WGS84 longitude/latitude, as RFC 7946 requires.
 WGS84_NAMES = ("CRS84", "4326")
 
-MAP_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "map": "Map of {n} divisions shaded in {k} classes of {legend}, darker for higher values.",
-        "tiles": "Grid of {n} divisions, one square each in order of code, "
-        "shaded in {k} classes of {legend}, darker for higher values.",
-        "missing_key": "suppressed or no data",
-        "off_map": "Not on the map (no boundary in the file): {codes}.",
-    },
-    "fr": {
-        "map": "Carte de {n} divisions en {k} classes de {legend}, "
-        "plus foncées pour les valeurs plus élevées.",
-        "tiles": "Grille de {n} divisions, un carré chacune dans l’ordre des codes, "
-        "en {k} classes de {legend}, plus foncées pour les valeurs plus élevées.",
-        "missing_key": "supprimé ou aucune donnée",
-        "off_map": "Hors carte (aucune limite dans le fichier)\u00a0: {codes}.",
-    },
-}
+
+def map_words(lang: str) -> dict[str, str]:
+    """The maps' own sentences in a language (English when it is not known); French is in the catalogue."""
+    p = translations(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).pgettext
+    return {
+        "map": p(
+            "map", "Map of %(n)s divisions shaded in %(k)s classes of %(legend)s, darker for higher values."
+        ),
+        "tiles": p(
+            "map",
+            "Grid of %(n)s divisions, one square each in order of code, "
+            "shaded in %(k)s classes of %(legend)s, darker for higher values.",
+        ),
+        "missing_key": p("map", "suppressed or no data"),
+        "off_map": p("map", "Not on the map (no boundary in the file): %(codes)s."),
+    }
 
 
 class BoundaryFileError(ValueError):
@@ -276,7 +276,7 @@ def _legend(
         items.append((f'fill="{shade.colour}"', low if low == high else f"{low}–{high}", "legend-class"))
     if show_missing:
         items.append(
-            (f'fill="url(#{hatch})"', MAP_WORDS.get(lang, MAP_WORDS["en"])["missing_key"], "legend-missing")
+            (f'fill="url(#{hatch})"', map_words(lang)["missing_key"], "legend-missing")
         )
     for paint, label, kind in items:
         width = max(44.0, text_width(label, 11)) + 14
@@ -302,7 +302,7 @@ def _map_alt(
 ) -> str:
     """Every division's value in words, in code order."""
     w = words(lang)
-    sentence = MAP_WORDS.get(lang, MAP_WORDS["en"])[kind].format(n=len(codes), k=CLASSES, legend=legend_title)
+    sentence = map_words(lang)[kind] % {"n": len(codes), "k": CLASSES, "legend": legend_title}
     listed = w["semicolon"].join(
         f"{code}{w['colon']}{_said(values, code, lang, decimals, notes)}" for code in codes
     )
@@ -388,7 +388,7 @@ def choropleth(
     off_map = sorted(set(values) - set(outlines), key=division_sort_key)
     alt = _map_alt(title, "map", codes + off_map, values, legend_title, lang, decimals, notes)
     if off_map:
-        alt += " " + MAP_WORDS.get(lang, MAP_WORDS["en"])["off_map"].format(codes=", ".join(off_map))
+        alt += " " + map_words(lang)["off_map"] % {"codes": ", ".join(off_map)}
     svg = svg_document(
         uid=uid,
         width=WIDTH,
