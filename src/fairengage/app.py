@@ -20,8 +20,8 @@ from fairengage import __version__
 from fairengage.access import logs, sealer
 from fairengage.config import Settings, get_settings
 from fairengage.db import engine_for, session_factory
-from fairengage.shipped import shipped
 from fairengage.receipts import render as receipt_render
+from fairengage.shipped import shipped
 from fairengage.web import csrf, problems
 from fairengage.web.pages_only import PagesOnly
 
