@@ -40,7 +40,10 @@ class World:
                 # date from 2024 on and today's form, on whatever day the suite runs, not only until
                 # 2024-01-15's training lapses (36 months).
                 renewed = TrainingRecord(completed_on=date.today() - timedelta(days=30))
-                officers.get_or_raise(session=s, badge=badge).training.append(renewed)
+                # Held in a name: the session keeps only a weak reference, and a collection whose parent
+                # was collected cannot record the append.
+                officer = officers.get_or_raise(session=s, badge=badge)
+                officer.training.append(renewed)
 
     def user(
         self,
