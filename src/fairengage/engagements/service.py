@@ -104,9 +104,7 @@ def _validate_context(session: Session, draft: EngagementIn, now: datetime) -> l
             )
         )
     if draft.contraband_found is not None and not draft.searched:
-        errors.append(
-            FieldError("contraband_found", "RECORD-CONTENTS", CONTRABAND_UNSEARCHED)
-        )
+        errors.append(FieldError("contraband_found", "RECORD-CONTENTS", CONTRABAND_UNSEARCHED))
     return errors
 
 
@@ -136,9 +134,7 @@ def judge(
         return Judgement(errors, None)
     ruleset = evaluation.ruleset
     if draft.outcome not in ruleset.codes("outcomes"):
-        errors.append(
-            FieldError("outcome", "RECORD-CONTENTS", UNKNOWN_OUTCOME)
-        )
+        errors.append(FieldError("outcome", "RECORD-CONTENTS", UNKNOWN_OUTCOME))
     errors += [FieldError(**e) for e in evaluation.errors()]
     return Judgement(errors, evaluation)
 

@@ -199,6 +199,8 @@ def _training_notice(
         {"standing": standing, "contact": settings.training_contact, "rule": training.RULE},
         status_code=403,
     )
+
+
 @router.get("/engagements/division-at")
 def division_at_point(
     request: Request,
