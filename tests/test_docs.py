@@ -50,3 +50,37 @@ def test_docs_link_to_existing_pages():
     for page in [*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]:
         for target in re.findall(r"\]\(([^)#:]+\.md)", page.read_text()):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_every_image_the_docs_show_exists_and_is_small():
+    import re
+
+    shown = []
+    for page in [*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text()):
+            path = page.parent / target
+            assert path.is_file(), f"{page.name} shows missing {target}"
+            assert path.stat().st_size < 120_000, (
+                f"{target} is {path.stat().st_size} bytes: regenerate it small"
+            )
+            shown.append(path.resolve())
+    # The officer's guide shows every screenshot its script makes, and the script makes every one it shows.
+    officer = ROOT / "docs" / "images" / "officer"
+    made = {p.resolve() for p in officer.glob("*.png")}
+    assert made and made <= set(shown), sorted(p.name for p in made - set(shown))
+    script = (officer / "make_screenshots.py").read_text()
+    assert all(f'"{p.stem}"' in script for p in made), "a screenshot no script regenerates"
+
+
+def test_links_into_a_page_name_one_of_its_headings():
+    import re
+
+    def slug(heading: str) -> str:
+        # As the code host renders headings: lower case, punctuation dropped, spaces to hyphens.
+        return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+    for page in [*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]:
+        for target, anchor in re.findall(r"\]\(([^)#:\s]*\.md)#([^)\s]+)\)", page.read_text()):
+            text = (page.parent / target).read_text()
+            headings = {slug(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+            assert anchor in headings, f"{page.name} links to {target}#{anchor}, which has no such heading"

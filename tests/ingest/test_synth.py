@@ -23,7 +23,9 @@ from fairengage.ingest.synth import (
     DEFAULT_HIT_RATE,
     DETAIL_COLUMNS,
     GENDERS,
+    GROUP_SHARE,
     INFORM_EXCEPTIONS,
+    OPTIONAL_COLUMNS,
     OUTCOMES,
     PURPOSES,
     REASON_GROUNDS,
@@ -70,8 +72,9 @@ def local_hour(df: pd.DataFrame) -> pd.Series:
 
 
 def test_columns_and_dtypes_are_the_analytic_table(plain: pd.DataFrame) -> None:
-    assert list(plain.columns) == list(ANALYTIC_COLUMNS)
-    assert {c: str(t) for c, t in plain.dtypes.items()} == ANALYTIC_COLUMNS
+    # The extract's columns: the analytic table, then the encounter.
+    assert list(plain.columns) == [*ANALYTIC_COLUMNS, *OPTIONAL_COLUMNS]
+    assert {c: str(t) for c, t in plain.dtypes.items()} == {**ANALYTIC_COLUMNS, **OPTIONAL_COLUMNS}
     assert str(plain["occurred_at"].dt.tz) == "UTC"
 
 
@@ -96,7 +99,7 @@ def test_dates_stay_in_the_local_range() -> None:
 def test_record_count_is_exact(records: int) -> None:
     df = generate(records, seed=4, officers=30)
     assert len(df) == records
-    assert list(df.columns) == list(ANALYTIC_COLUMNS)
+    assert list(df.columns) == [*ANALYTIC_COLUMNS, *OPTIONAL_COLUMNS]
 
 
 def test_same_seed_same_frame_other_seed_other_frame() -> None:
@@ -124,7 +127,7 @@ def test_compliant_follows_the_duties(plain: pd.DataFrame) -> None:
 
 
 def test_detail_columns_and_compliance_with_exceptions(detailed: pd.DataFrame) -> None:
-    assert list(detailed.columns) == list(ANALYTIC_COLUMNS) + list(DETAIL_COLUMNS)
+    assert list(detailed.columns) == [*ANALYTIC_COLUMNS, *OPTIONAL_COLUMNS, *DETAIL_COLUMNS]
     assert {c: str(t) for c, t in detailed.dtypes.items() if c in DETAIL_COLUMNS} == DETAIL_COLUMNS
     excepted_inform = detailed["inform_exception"].notna()
     excepted_receipt = detailed["receipt_exception"].notna()
@@ -140,7 +143,7 @@ def test_detail_columns_and_compliance_with_exceptions(detailed: pd.DataFrame) -
 
 def test_details_do_not_change_the_analytic_columns(detailed: pd.DataFrame) -> None:
     base = generate(20_000, seed=3)
-    pd.testing.assert_frame_equal(detailed[list(ANALYTIC_COLUMNS)], base)
+    pd.testing.assert_frame_equal(detailed[[*ANALYTIC_COLUMNS, *OPTIONAL_COLUMNS]], base)
 
 
 def test_reasons_are_10_to_30_words_with_grounds_and_no_race(detailed: pd.DataFrame) -> None:
@@ -453,3 +456,38 @@ def test_codes_are_the_rule_sets_own():
     assert set(synth.REASON_GROUNDS) <= set(ruleset.codes("reason_grounds")) - ruleset.forbidden_codes()
     assert set(synth.GENDERS) == set(ruleset.codes("perceived_gender"))
     assert set(synth.OUTCOMES) == set(ruleset.codes("outcomes"))
+
+
+def test_some_encounters_engage_two_to_four_people_who_share_the_scene(detailed: pd.DataFrame) -> None:
+    groups = detailed.groupby("encounter_id", sort=False)
+    sizes = groups.size()
+    share = float((sizes > 1).mean())
+    assert abs(share - GROUP_SHARE) < 0.03, share
+    assert sizes.max() <= 4 and set(sizes.unique()) == {1, 2, 3, 4}
+    # The encounter is named by its first row, and a person alone names their own record.
+    assert set(sizes.index) <= set(detailed["engagement_id"])
+    alone = detailed[detailed["encounter_id"].map(sizes) == 1]
+    assert (alone["encounter_id"] == alone["engagement_id"]).all()
+    shared = [
+        "occurred_at",
+        "division",
+        "officer_key",
+        "purpose",
+        "lat",
+        "lon",
+        "reason",
+        "location_description",
+    ]
+    together = detailed[detailed["encounter_id"].map(sizes) > 1]
+    spread = together.groupby("encounter_id")[shared].nunique(dropna=False)
+    assert (spread == 1).all().all(), spread.max()
+    # Each person is drawn on their own: the people of one encounter are not copies of one another.
+    own = together.groupby("encounter_id")[["perceived_age", "perceived_gender", "perceived_race"]].nunique()
+    assert (own.max(axis=1) > 1).mean() > 0.5
+
+
+def test_no_groups_asked_for_none_made() -> None:
+    df = generate(5000, seed=3, group_share=0.0)
+    assert (df["encounter_id"] == df["engagement_id"]).all()
+    with pytest.raises(ValueError, match="group_share"):
+        generate(10, group_share=1.0)

@@ -33,12 +33,19 @@ from fairengage.errors import (
 from fairengage.officers import service as officers
 from fairengage.officers import training
 from fairengage.receipts import codes
+from fairengage.web.i18n import N_
 
 if TYPE_CHECKING:
     from fairengage.officers.models import Officer
 
 # A device clock a little ahead of the server's must not refuse a record made just now.
 CLOCK_SKEW = timedelta(minutes=5)
+# The checks' own words (not a rule set's): kept in English for the API, looked up in the catalogue on pages.
+IN_THE_FUTURE = N_("the time is in the future")
+NO_RULE_SET = N_("no rule set was in force on that date")
+CONTRABAND_UNSEARCHED = N_("contraband can only be found where searched")
+UNKNOWN_OUTCOME = N_("outcome must be one of the rule set's outcomes")
+CHECK_MESSAGES = frozenset({IN_THE_FUTURE, NO_RULE_SET, CONTRABAND_UNSEARCHED, UNKNOWN_OUTCOME})
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def _validate_context(session: Session, draft: EngagementIn, now: datetime) -> l
     """Checks that need the database or the clock rather than the rule set."""
     errors: list[FieldError] = []
     if draft.occurred_at > now + CLOCK_SKEW:
-        errors.append(FieldError("occurred_at", "VALID-TIME", "the time is in the future"))
+        errors.append(FieldError("occurred_at", "VALID-TIME", IN_THE_FUTURE))
     if not officers.division_exists(session=session, code=draft.division):
         errors.append(
             FieldError(
@@ -97,9 +104,7 @@ def _validate_context(session: Session, draft: EngagementIn, now: datetime) -> l
             )
         )
     if draft.contraband_found is not None and not draft.searched:
-        errors.append(
-            FieldError("contraband_found", "RECORD-CONTENTS", "contraband can only be found where searched")
-        )
+        errors.append(FieldError("contraband_found", "RECORD-CONTENTS", CONTRABAND_UNSEARCHED))
     return errors
 
 
@@ -125,13 +130,11 @@ def judge(
     try:
         evaluation = policy.evaluate(facts_from(draft, officer, settings), tz=settings.timezone)
     except policy.NoRuleSetInForce:
-        errors.append(FieldError("occurred_at", "VALID-TIME", "no rule set was in force on that date"))
+        errors.append(FieldError("occurred_at", "VALID-TIME", NO_RULE_SET))
         return Judgement(errors, None)
     ruleset = evaluation.ruleset
     if draft.outcome not in ruleset.codes("outcomes"):
-        errors.append(
-            FieldError("outcome", "RECORD-CONTENTS", "outcome must be one of the rule set's outcomes")
-        )
+        errors.append(FieldError("outcome", "RECORD-CONTENTS", UNKNOWN_OUTCOME))
     errors += [FieldError(**e) for e in evaluation.errors()]
     return Judgement(errors, evaluation)
 

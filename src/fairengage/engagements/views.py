@@ -63,7 +63,7 @@ def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
         prompt = error.message
     if prompt:
         return translations(lang).gettext(prompt)
-    if error.message in PLAIN_MESSAGES:
+    if error.message in PLAIN_MESSAGES or error.message in service.CHECK_MESSAGES:
         return translations(lang).gettext(error.message)
     if error.rule == "VALID-DIVISION":
         # The form offers only the service's divisions: a wrong one is a stale or altered page.
@@ -199,6 +199,8 @@ def _training_notice(
         {"standing": standing, "contact": settings.training_contact, "rule": training.RULE},
         status_code=403,
     )
+
+
 @router.get("/engagements/division-at")
 def division_at_point(
     request: Request,

@@ -104,6 +104,11 @@ HOME_DIVISION_SHARE = 0.92  # records made by an officer of the division itself
 DUTY_DONE, DUTY_EXCEPTION = 0.95, 0.025  # informed / receipt offered; exception; the rest: duty missed
 IDENTIFYING_INFO_RATE = 0.72
 SEARCH_RATE = 0.04
+# Several people engaged at once (RULES.md, one record per person): the share of encounters with more than
+# one person, and how many people those have (2, 3, 4). They share the time, place, officer, purpose and
+# reason; each person has their own record, duties and outcome.
+GROUP_SHARE = 0.12
+GROUP_SIZE_P = (0.65, 0.25, 0.10)
 AGE_MISSING_RATE = 0.015
 LOCATION_MISSING_RATE = 0.01
 GENDER_P = (0.80, 0.17, 0.005, 0.025)
@@ -604,13 +609,20 @@ def generate(
     effects: PlantedEffects = PlantedEffects(),  # frozen, so one shared default is safe
     tz: str = "America/Toronto",
     with_details: bool = False,
+    group_share: float = GROUP_SHARE,
 ) -> pd.DataFrame:
-    """Make ``records`` synthetic engagements between start and end (inclusive, local dates)."""
+    """Make ``records`` synthetic engagements between start and end (inclusive, local dates).
+
+    ``records`` counts people: a ``group_share`` of the encounters engage 2 to 4 people, one row each,
+    linked by ``encounter_id`` (the id of the encounter's first row; a row alone names itself).
+    """
     if records < 0:
         raise ValueError(f"records must be 0 or more, got {records}")
     if end < start:
         raise ValueError(f"end ({end}) is before start ({start})")
     _check_seed(seed)
+    if not 0.0 <= group_share < 1.0:
+        raise ValueError(f"group_share must be from 0 up to 1, got {group_share}")
     roster = officers_roster(officers, seed)
     biased = np.zeros(officers, dtype=bool)
     biased[_biased_indices(officers, seed, effects.biased_officers)] = True
@@ -626,13 +638,16 @@ def generate(
     moment = np.sort(
         _draw(rng, day_weights, n) * 86_400 + _draw(rng, HOUR_WEIGHTS, n) * 3600 + rng.integers(0, 3600, n)
     )
+    # A stream of its own, so that the people of an encounter change only the rows that join one.
+    first = _encounter_leaders(seed, n, group_share)
+    moment = moment[first]  # still in time order: a row joins the encounter just before it
     day_index, seconds = np.divmod(moment, 86_400)
     phase = _phase_codes(day_index, seconds, _sun_table(start, days, tz))
     light = phase == 2
 
     # Where and by whom: a division by volume, then mostly an officer of that division.
     volumes = np.array([DIVISIONS[d].volume for d in DIVISION_CODES])
-    division = _draw(rng, volumes, n)
+    division = _draw(rng, volumes, n)[first]
     home = np.array([DIVISION_CODES.index(o.division) for o in roster])
     activity = rng.lognormal(0.0, 0.5, officers)  # some officers make many more checks than others
     officer = np.empty(n, dtype=np.int64)
@@ -646,6 +661,7 @@ def generate(
         officer[rows] = rng.choice(members, size=rows.size, p=activity[members] / activity[members].sum())
     rows = np.flatnonzero(elsewhere)
     officer[rows] = rng.choice(officers, size=rows.size, p=activity / activity.sum())
+    officer = officer[first]
 
     # Who: the division's population shares times the planted odds multipliers, renormalised, in
     # 16 x 2 x 2 cells (division, biased officer, light).
@@ -661,7 +677,7 @@ def generate(
     gender = _draw(rng, GENDER_P, n)
     age = np.clip(np.rint(15 + rng.gamma(2.0, 7.5, n)), 12, 85).astype(np.int64)
     age_missing = rng.random(n) < AGE_MISSING_RATE
-    purpose = _draw(rng, PURPOSE_P, n)
+    purpose = _draw(rng, PURPOSE_P, n)[first]
 
     # Duties (docs/rule-sets.md ss.6-8): done, a permitted exception (still compliant), or missed.
     inform_state = np.searchsorted([DUTY_DONE, DUTY_DONE + DUTY_EXCEPTION], rng.random(n), side="right")
@@ -673,18 +689,19 @@ def generate(
     outcome = _draw_by_cell(rng, found.astype(np.int64), np.array([OUTCOME_P, OUTCOME_P_CONTRABAND]))
 
     names, hood_lat, hood_lon, hood_start, hood_count = _neighbourhood_table()
-    located = rng.random(n) >= LOCATION_MISSING_RATE
-    hood = hood_start[division] + (rng.random(n) * hood_count[division]).astype(np.int64)
-    lat = np.where(located, np.round(hood_lat[hood] + rng.normal(0.0, 0.004, n), 5), np.nan)
-    lon = np.where(located, np.round(hood_lon[hood] + rng.normal(0.0, 0.0055, n), 5), np.nan)
+    located = (rng.random(n) >= LOCATION_MISSING_RATE)[first]
+    hood = (hood_start[division] + (rng.random(n) * hood_count[division]).astype(np.int64))[first]
+    lat = np.where(located, np.round(hood_lat[hood] + rng.normal(0.0, 0.004, n), 5), np.nan)[first]
+    lon = np.where(located, np.round(hood_lon[hood] + rng.normal(0.0, 0.0055, n), 5), np.nan)[first]
 
     local = pd.Series(np.datetime64(start, "s") + moment.astype("timedelta64[s]"))
     # In the repeated autumn hour take daylight time for even seconds, standard time for odd ones;
     # a clock time skipped in spring moves forward to the first valid time.
     occurred = local.dt.tz_localize(tz, ambiguous=seconds % 2 == 0, nonexistent="shift_forward")
+    ids = _engagement_ids(seed, n)
     frame = pd.DataFrame(
         {
-            "engagement_id": _engagement_ids(seed, n),
+            "engagement_id": ids,
             "occurred_at": occurred.dt.tz_convert("UTC").astype("datetime64[us, UTC]").array,
             "division": _labels(division, DIVISION_CODES),
             "neighbourhood": _labels(np.where(located, hood, -1), names),
@@ -703,13 +720,27 @@ def generate(
             "outcome": _labels(outcome, OUTCOMES),
             # Compliant when each duty was done or excepted on a permitted ground (state 0 or 1).
             "compliant": (inform_state < 2) & (receipt_state < 2),
+            "encounter_id": ids.take(first),
         }
     )
     if with_details:
         _add_details(frame, seed=seed, roster=roster, officer=officer, division=division, purpose=purpose,
                      gender=gender, age=np.where(age_missing, -1, age), day=calendar[day_index],
-                     inform_state=inform_state, receipt_state=receipt_state, located=located)  # fmt: skip
+                     inform_state=inform_state, receipt_state=receipt_state, located=located,
+                     first=first)  # fmt: skip
     return frame
+
+
+def _encounter_leaders(seed: int, n: int, group_share: float) -> np.ndarray:
+    """For each row, the row that opens its encounter: itself, or an earlier row of the same group."""
+    rng = np.random.default_rng([seed, 4])
+    extra = np.where(rng.random(n) < group_share, 1 + _draw(rng, GROUP_SIZE_P, n), 0)
+    sizes = extra + 1
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    starts = starts[starts < n]
+    leaders = np.zeros(n, dtype=np.int64)
+    leaders[starts] = starts
+    return np.maximum.accumulate(leaders)
 
 
 def _engagement_ids(seed: int, n: int) -> pd.api.extensions.ExtensionArray:
@@ -733,6 +764,7 @@ def _add_details(
     inform_state: np.ndarray,
     receipt_state: np.ndarray,
     located: np.ndarray,
+    first: np.ndarray,
 ) -> None:
     """Add the columns a database load needs, from a stream of their own (base columns stay the same)."""
     rng = np.random.default_rng([seed, 3])
@@ -744,7 +776,8 @@ def _add_details(
     grounds = [list(g) for p in PURPOSES for _, g in pool[p]]
     sizes = np.array([len(pool[p]) for p in PURPOSES])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    choice = starts[purpose] + (rng.random(n) * sizes[purpose]).astype(np.int64)
+    # The people of an encounter share the officer's reason and the place.
+    choice = (starts[purpose] + (rng.random(n) * sizes[purpose]).astype(np.int64))[first]
     frame["reason"] = _labels(choice, texts)
     ground_lists = pa.array(grounds, type=pa.list_(pa.string())).take(pa.array(choice))
     frame["reason_grounds"] = pd.arrays.ArrowExtensionArray(ground_lists)
@@ -756,7 +789,7 @@ def _add_details(
 
     corners = [c for d in DIVISION_CODES for c in _INTERSECTIONS[d]]
     per_division = len(_INTERSECTIONS[DIVISION_CODES[0]])
-    corner = division * per_division + rng.integers(0, per_division, n)
+    corner = (division * per_division + rng.integers(0, per_division, n))[first]
     frame["location_description"] = _labels(np.where(located, corner, -1), corners)
 
     # The person's details exist only where identifying information was collected; all fictional.
@@ -842,7 +875,8 @@ def read_table(path: Path | str) -> pd.DataFrame:
     return frame
 
 
-# Read when present (the extract writes it; synthetic tables have none): several people, one encounter.
+# Several people, one encounter: written by the extract and the generator, read when present (an older
+# table without it is one encounter per row).
 OPTIONAL_COLUMNS: dict[str, str] = {"encounter_id": "str"}
 _ALL_COLUMNS: dict[str, str] = {**ANALYTIC_COLUMNS, **DETAIL_COLUMNS, **OPTIONAL_COLUMNS}
 _ARROW_TYPES: dict[str, pa.DataType] = {
