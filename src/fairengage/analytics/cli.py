@@ -10,8 +10,6 @@ from typing import Annotated
 
 import typer
 
-from fairengage.analytics.engine import AnalyticsInputError
-
 
 class Engine(StrEnum):
     """The engines `analyze` runs on."""
@@ -32,6 +30,7 @@ def analyze(
 ) -> None:
     """Run every analysis (disproportionality, disparity, veil of darkness, outcome test, officers,
     compliance) on an analytic table and write report.json."""
+    # deferred: heavy library, keeps --help fast (ibis, duckdb, pandas, statsmodels)
     from fairengage.analytics import engine as engines
     from fairengage.analytics import report as reports
     from fairengage.analytics.benchmark import read_benchmark
@@ -64,7 +63,7 @@ def analyze(
             finally:
                 engines.disconnect(backend)
         reports.write_report(result, out_file)
-    except (AnalyticsInputError, OSError) as exc:
+    except (engines.AnalyticsInputError, OSError) as exc:
         raise fail(str(exc)) from None
     notable = sum(row["notable"] for row in result["disproportionality"] + result["disparity"])
     out.print(

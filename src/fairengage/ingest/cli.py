@@ -7,13 +7,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from fairengage.access.principal import CLI_ACTOR
 from fairengage.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import SQLAlchemyError
 
 
 def import_command(
@@ -38,6 +39,9 @@ def import_command(
     ] = None,
 ) -> None:
     """Load engagements from a file into the database: all or nothing, and never the same row twice."""
+    # deferred: heavy library, keeps --help fast (sqlalchemy, pandas, pyarrow)
+    from sqlalchemy.exc import SQLAlchemyError
+
     from fairengage.db import engine_for, session_factory
     from fairengage.ingest import importer
 
@@ -85,6 +89,9 @@ def extract_command(
     batch_size: Annotated[int, typer.Option(min=1, help="rows read and written at a time")] = 50_000,
 ) -> None:
     """Write the analytic table (no personal information; officers as keyed hashes) from the database."""
+    # deferred: heavy library, keeps --help fast (sqlalchemy, pyarrow)
+    from sqlalchemy.exc import SQLAlchemyError
+
     from fairengage.db import engine_for, session_factory
     from fairengage.engagements import extract
 
@@ -112,6 +119,9 @@ def extract_command(
 
 def _actor() -> str:
     """Who ran the command, for the audit log: the command line and the system user."""
+    # deferred: heavy library, keeps --help fast (the access models import sqlalchemy)
+    from fairengage.access.principal import CLI_ACTOR
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
