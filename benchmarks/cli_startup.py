@@ -31,7 +31,7 @@ def _once(args: list[str], src: Path) -> float:
     env = {**os.environ, "PYTHONPATH": str(src), "COLUMNS": "100"}
     started = time.perf_counter()
     # The arguments are fixed above; the output is thrown away, only the time matters.
-    subprocess.run(  # nosec B603 # this interpreter, fixed arguments
+    subprocess.run(  # noqa: S603  # nosec B603 # this interpreter, fixed arguments
         [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
     )
     return time.perf_counter() - started

@@ -1,14 +1,21 @@
-"""Typed settings, read once from FAIRENGAGE_* environment variables."""
+"""Typed settings, read once from FAIRENGAGE_* environment variables and an optional fairengage.toml."""
 
 from __future__ import annotations
 
+import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 # Used only when no key is configured; `demo` and the tests set their own. Start-up refuses
 # this value in every mode (require_strong_secret_key), so that no deployment can forget the key.
@@ -19,8 +26,47 @@ INSECURE_DEFAULT_KEY = "insecure-development-key-change-me"
 MIN_SECRET_KEY_LENGTH = 32
 
 
+# The settings file (docs/administrator.md#configuration): named by FAIRENGAGE_CONFIG (which `--config`
+# sets), else fairengage.toml in the working folder when there is one. The environment overrides it.
+CONFIG_ENV = "FAIRENGAGE_CONFIG"
+DEFAULT_CONFIG_FILE = Path("fairengage.toml")
+
+
 class WeakSecretKey(ValueError):
     """The secret key is the published default or too short to run with; the message names the variable."""
+
+
+class ConfigFileError(ValueError):
+    """The settings file is missing, is not TOML, or names a setting that does not exist."""
+
+
+def config_file() -> Path | None:
+    """The settings file in force, or None."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def check_config_file(path: Path | None = None) -> dict:
+    """Read the settings file and refuse one that cannot be used, with a one-line reason."""
+    path = path or config_file()
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigFileError(f"{path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(f"{path}: not a TOML file ({exc})") from None
+    # A misspelt setting silently ignored would leave the default in force: refuse it, naming it.
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigFileError(
+            f"{path}: unknown setting {unknown[0]!r} (settings are named as in FAIRENGAGE_*, "
+            "lower case, without the prefix)"
+        )
+    return data
 
 
 class Settings(BaseSettings):
@@ -30,6 +76,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./fairengage.db"
     secret_key: SecretStr = SecretStr(INSECURE_DEFAULT_KEY)
+    # A file holding the secret key (the demo's .fairengage-demo-key), read when no key is set directly,
+    # so that a settings file can point at the key instead of containing it.
+    secret_key_file: Path | None = None
     timezone: str = "America/Toronto"
     public_url: str = "http://localhost:8000"
     service_name: str = "Toronto Police Service"
@@ -88,6 +137,34 @@ class Settings(BaseSettings):
     # The officer's device key (engagements/offline.py, docs/security.md): raising the epoch makes every
     # key handed out before useless, and what phones keep under it unreadable.
     device_key_epoch: int = Field(default=1, ge=1, le=1_000_000)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: arguments, then the environment, then the settings file, then defaults.
+        path = config_file()
+        if path is None:
+            return init_settings, env_settings, file_secret_settings
+        check_config_file(path)
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path), file_secret_settings
+
+    @model_validator(mode="after")
+    def _key_from_file(self) -> Settings:
+        if self.secret_key_file is not None and self.using_insecure_key:
+            try:
+                key = self.secret_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(
+                    f"FAIRENGAGE_SECRET_KEY_FILE: {self.secret_key_file}: {exc.strerror or exc}"
+                ) from None
+            self.secret_key = SecretStr(key)
+        return self
 
     @field_validator("timezone")
     @classmethod

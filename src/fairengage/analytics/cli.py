@@ -45,7 +45,8 @@ def analyze(
         lon=settings.longitude,
     )
     try:
-        with _progress(err) as step:
+        # Two steps here (starting the engine, reading the table), then the report's own.
+        with _progress(err, steps=2 + reports.STEPS) as step:
             benchmark = read_benchmark(benchmark_file)
             step(f"starting {engine.value}")
             backend = engines.connect(engine.value)
@@ -75,10 +76,13 @@ def analyze(
 
 
 @contextlib.contextmanager
-def _progress(console) -> Iterator:  # type: ignore[no-untyped-def]
-    """A spinner naming the current step on a terminal; silent when output is not a terminal."""
+def _progress(console, steps: int) -> Iterator:  # type: ignore[no-untyped-def]
+    """A spinner naming the current step on a terminal; elsewhere a line per step and every few seconds."""
     if not console.is_terminal:
-        yield lambda _message: None
+        from fairengage.progress import PlainProgress
+
+        with PlainProgress("analyze", steps=steps) as plain:
+            yield plain
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

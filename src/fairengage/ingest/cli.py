@@ -16,6 +16,8 @@ from fairengage.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy.exc import SQLAlchemyError
 
+    from fairengage.progress import PlainProgress
+
 
 def import_command(
     file: Annotated[Path, typer.Argument(help="the file to import (.csv, or .parquet for fairengage)")],
@@ -57,7 +59,7 @@ def import_command(
         raise _fail(f"--timezone: {exc}") from None
     settings = get_settings()
     try:
-        with _progress() as bar:
+        with _progress("import") as bar:
             result = importer.import_file(
                 sessions=session_factory(engine_for(settings.database_url)),
                 path=file,
@@ -97,7 +99,7 @@ def extract_command(
 
     settings = get_settings()
     try:
-        with _progress() as bar:
+        with _progress("extract") as bar:
             result = extract.write_extract(
                 sessions=session_factory(engine_for(settings.database_url)),
                 out=out,
@@ -162,10 +164,13 @@ class _Bar:
 
 
 @contextmanager
-def _progress() -> Iterator[_Bar | None]:
-    """A progress bar on a terminal; nothing when output goes to a file or a pipe."""
+def _progress(command: str) -> Iterator[_Bar | PlainProgress]:
+    """A progress bar on a terminal; elsewhere a line per phase and every few seconds, on stderr."""
     if not sys.stdout.isatty():
-        yield None
+        from fairengage.progress import PlainProgress
+
+        with PlainProgress(command) as plain:
+            yield plain
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -1,0 +1,113 @@
+"""Progress of long commands as plain lines, for when output is not a terminal (a pipe, a log, cron).
+
+A terminal gets a rich progress bar (each command's cli.py); anywhere else a bar is invisible, so a job
+that runs for minutes would print nothing until it ends. This prints one line when a phase starts and
+then one every few seconds, saying what is done and what remains:
+
+    extract: writing table.parquet: 1,200,000 of 3,000,000 rows, 40 % (12 s)
+
+It speaks the three hooks the commands already use: `phase`/`advance` (import, extract), a step message
+(analyze) and `update(done, total, message)` (report).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import TextIO
+
+# Seconds between lines while a phase runs: often enough to show the job is alive, rare enough for a log.
+INTERVAL = 5.0
+
+
+class PlainProgress:
+    """Progress lines on a stream (stderr), one at each phase and one every `interval` seconds."""
+
+    def __init__(
+        self,
+        command: str,
+        *,
+        stream: TextIO | None = None,
+        interval: float = INTERVAL,
+        unit: str = "rows",
+        steps: int | None = None,
+    ) -> None:
+        self.command = command
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.unit = unit
+        self.steps = steps
+        self.description = ""
+        self.done = 0
+        self.total: int | None = None
+        self.step_number = 0
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def __enter__(self) -> PlainProgress:
+        self._ticker = threading.Thread(target=self._tick, name=f"{self.command}-progress", daemon=True)
+        self._ticker.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+
+    # import and extract
+    def phase(self, description: str, total: int | None) -> None:
+        """A new phase of `total` units (None: unknown)."""
+        with self._lock:
+            self.description, self.done, self.total = description, 0, total
+        self.emit()
+
+    def advance(self, steps: int) -> None:
+        """`steps` more units of the current phase are done (no line: the ticker reports)."""
+        with self._lock:
+            self.done += steps
+
+    # analyze: each call is the next of `steps` steps
+    def __call__(self, message: str) -> None:
+        with self._lock:
+            self.step_number += 1
+            self.description, self.done, self.total = message, 0, None
+        self.emit()
+
+    # report: steps done of all, with the current one's name
+    def update(self, done: int, total: int, message: str) -> None:
+        """The report build's hook: `done` of `total` steps, now `message`."""
+        with self._lock:
+            changed = message != self.description
+            self.description, self.step_number, self.steps = message, min(done + 1, total), total
+        if changed:
+            self.emit()
+
+    def line(self) -> str:
+        """The current state in one line."""
+        with self._lock:
+            parts = [f"{self.command}:"]
+            if self.step_number:
+                parts.append(
+                    f"step {self.step_number}" + (f" of {self.steps}" if self.steps else "") + ","
+                )
+            parts.append(self.description or "starting")
+            if self.total:
+                share = min(100, int(100 * self.done / self.total))
+                parts[-1] += f": {self.done:,} of {self.total:,} {self.unit}, {share} %"
+            elif self.done:
+                parts[-1] += f": {self.done:,} {self.unit}"
+            seconds = time.monotonic() - self.started
+        return " ".join(parts) + f" ({seconds:.0f} s)"
+
+    def emit(self) -> None:
+        """Write the current state as a line, now."""
+        text = self.line()
+        with self._lock:
+            print(text, file=self.stream, flush=True)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.emit()
