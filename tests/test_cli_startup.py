@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Each costs from a tenth of a second to seconds to import; only the commands that use them may.
-HEAVY = ("pandas", "duckdb", "ibis", "statsmodels", "pyarrow", "weasyprint", "sqlalchemy", "scipy", "numpy")
+# Each costs from a tenth of a second to seconds to import; only the commands that use them may
+# (pydantic: the settings, read by commands, never by help).
+HEAVY = ("pandas", "duckdb", "ibis", "statsmodels", "pyarrow", "weasyprint", "sqlalchemy", "scipy", "numpy", "pydantic")
 
 PROBE = """
 import json, sys

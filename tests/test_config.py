@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from fairengage.config import (
     WeakSecretKey,
     get_settings,
 )
+from fairengage.config_file import ConfigFileError
 from fairengage.db import make_engine, private_sqlite_file
 from fairengage.engagements import extract
 
@@ -202,10 +205,19 @@ def test_a_missing_key_file_is_named(in_folder):
 )
 def test_a_bad_settings_file_stops_any_command_in_one_line(in_folder, content, said):
     (in_folder / "fairengage.toml").write_text(content)
-    result = CliRunner().invoke(cli.app, ["officers", "expiring"])
-    assert result.exit_code == 1
-    lines = result.output.strip().splitlines()
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    run = subprocess.run(
+        [sys.executable, "-m", "fairengage.cli", "officers", "expiring"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: fairengage.toml: ") and said in lines[0], lines
+    with pytest.raises(ConfigFileError, match=said):
+        Settings()
 
 
 def test_config_names_another_file_and_reaches_the_command(in_folder, monkeypatch):

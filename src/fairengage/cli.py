@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fairengage.config import CONFIG_ENV, ConfigFileError, WeakSecretKey, check_config_file, get_settings
+from fairengage.config_file import CONFIG_ENV, ConfigFileError, get_settings
 
 app = typer.Typer(
     help="FairEngage: community engagements under a bias-free-policing policy.", no_args_is_help=True
@@ -54,11 +54,11 @@ def _options(
             raise fail(f"--config: {config}: no such file")
         # Through the environment, so that processes a command starts (server workers, drills) read it too.
         os.environ[CONFIG_ENV] = str(config.resolve())
-        get_settings.cache_clear()
-    try:
-        check_config_file()
-    except ConfigFileError as exc:
-        raise fail(str(exc)) from None
+        from fairengage import config as settings_module
+
+        settings_module.get_settings.cache_clear()
+    # The file itself is read with the settings, by the commands that need them: a file that cannot be
+    # used stops them in one line (main), and `--help` stays free of pydantic.
 
 
 def _sessions():  # type: ignore[no-untyped-def]
@@ -546,7 +546,7 @@ def demo(
     from rich.table import Table
 
     from fairengage import demo as demo_build
-    from fairengage.config import Settings
+    from fairengage.config import Settings, WeakSecretKey
 
     url = os.environ.get("FAIRENGAGE_DATABASE_URL") or demo_build.fresh_database()
     public_url = os.environ.get("FAIRENGAGE_PUBLIC_URL") or f"http://{host}:{port}"
@@ -677,6 +677,7 @@ def serve(
     import uvicorn
 
     from fairengage.app import create_app
+    from fairengage.config import WeakSecretKey
 
     # Built once here even with several workers: a bad setting stops the command with its message
     # before any process starts.
@@ -733,7 +734,10 @@ _register_subcommands()
 
 def main() -> None:
     """Entry point."""
-    app()
+    try:
+        app()
+    except ConfigFileError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":

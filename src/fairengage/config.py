@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -17,6 +15,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from fairengage.config_file import config_file, read_config_file
+
 # Used only when no key is configured; `demo` and the tests set their own. Start-up refuses
 # this value in every mode (require_strong_secret_key), so that no deployment can forget the key.
 INSECURE_DEFAULT_KEY = "insecure-development-key-change-me"
@@ -26,47 +26,14 @@ INSECURE_DEFAULT_KEY = "insecure-development-key-change-me"
 MIN_SECRET_KEY_LENGTH = 32
 
 
-# The settings file (docs/administrator.md#configuration): named by FAIRENGAGE_CONFIG (which `--config`
-# sets), else fairengage.toml in the working folder when there is one. The environment overrides it.
-CONFIG_ENV = "FAIRENGAGE_CONFIG"
-DEFAULT_CONFIG_FILE = Path("fairengage.toml")
-
-
 class WeakSecretKey(ValueError):
     """The secret key is the published default or too short to run with; the message names the variable."""
 
 
-class ConfigFileError(ValueError):
-    """The settings file is missing, is not TOML, or names a setting that does not exist."""
-
-
-def config_file() -> Path | None:
-    """The settings file in force, or None."""
-    named = os.environ.get(CONFIG_ENV)
-    if named:
-        return Path(named)
-    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
-
-
 def check_config_file(path: Path | None = None) -> dict:
-    """Read the settings file and refuse one that cannot be used, with a one-line reason."""
+    """Read the settings file in force (or `path`) and refuse one that cannot be used."""
     path = path or config_file()
-    if path is None:
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigFileError(f"{path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigFileError(f"{path}: not a TOML file ({exc})") from None
-    # A misspelt setting silently ignored would leave the default in force: refuse it, naming it.
-    unknown = sorted(set(data) - set(Settings.model_fields))
-    if unknown:
-        raise ConfigFileError(
-            f"{path}: unknown setting {unknown[0]!r} (settings are named as in FAIRENGAGE_*, "
-            "lower case, without the prefix)"
-        )
-    return data
+    return {} if path is None else read_config_file(path, Settings.model_fields)
 
 
 class Settings(BaseSettings):

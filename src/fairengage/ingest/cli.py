@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fairengage.config import get_settings
+from fairengage.config_file import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.exc import SQLAlchemyError
