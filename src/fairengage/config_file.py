@@ -7,7 +7,6 @@ a second to import, and `fairengage --help` needs no settings at all.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,8 @@ def config_file() -> Path | None:
 
 def read_config_file(path: Path, known: Collection[str]) -> dict[str, Any]:
     """The file's settings, refusing a file that cannot be used with a one-line reason."""
+    import tomllib  # deferred: only a command that reads settings needs it, keeps --help fast
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

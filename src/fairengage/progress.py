@@ -90,9 +90,7 @@ class PlainProgress:
         with self._lock:
             parts = [f"{self.command}:"]
             if self.step_number:
-                parts.append(
-                    f"step {self.step_number}" + (f" of {self.steps}" if self.steps else "") + ","
-                )
+                parts.append(f"step {self.step_number}" + (f" of {self.steps}" if self.steps else "") + ",")
             parts.append(self.description or "starting")
             if self.total:
                 share = min(100, int(100 * self.done / self.total))
