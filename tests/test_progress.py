@@ -10,22 +10,35 @@ from fairengage.analytics import report
 from fairengage.progress import PlainProgress
 
 
-def test_a_phase_prints_at_once_then_every_interval_with_what_remains():
+def test_a_long_phase_prints_every_interval_with_what_remains():
     stream = io.StringIO()
     with PlainProgress("extract", stream=stream, interval=0.05) as progress:
         progress.phase("writing t.parquet", 3_000_000)
         progress.advance(1_200_000)
         time.sleep(0.3)
+        progress.phase("checking", None)
     lines = stream.getvalue().splitlines()
-    assert lines[0].startswith("extract: writing t.parquet: 0 of 3,000,000 rows, 0 % (")
-    later = [line for line in lines[1:] if "1,200,000 of 3,000,000 rows, 40 %" in line]
-    assert len(later) >= 2, lines  # the heartbeat repeats while the phase runs
+    said = [
+        line
+        for line in lines
+        if line.startswith("extract: writing t.parquet: 1,200,000 of 3,000,000 rows, 40 %")
+    ]
+    assert len(said) >= 2, lines  # the heartbeat repeats while the phase runs
+    assert lines[-1].startswith("extract: checking ("), lines  # past the quiet start, a new phase at once
     assert not [t for t in threading.enumerate() if t.name == "extract-progress"]  # stopped on exit
+
+
+def test_a_quick_job_prints_nothing_but_its_result():
+    stream = io.StringIO()
+    with PlainProgress("import", stream=stream, interval=60) as progress:
+        progress.phase("checking stops.csv", 10)
+        progress.advance(10)
+    assert stream.getvalue() == ""
 
 
 def test_steps_count_towards_the_total():
     stream = io.StringIO()
-    with PlainProgress("analyze", stream=stream, interval=60, steps=3) as step:
+    with PlainProgress("analyze", stream=stream, interval=60, steps=3, quiet=0) as step:
         step("starting duckdb")
         step("disparity")
     assert stream.getvalue().splitlines()[1].startswith("analyze: step 2 of 3, disparity (")
@@ -33,7 +46,7 @@ def test_steps_count_towards_the_total():
 
 def test_the_report_hook_names_each_step_once():
     stream = io.StringIO()
-    with PlainProgress("report", stream=stream, interval=60) as progress:
+    with PlainProgress("report", stream=stream, interval=60, quiet=0) as progress:
         progress.update(0, 4, "reading")
         progress.update(1, 4, "reading")
         progress.update(3, 4, "writing PDF")

