@@ -18,20 +18,28 @@ LOCK_EXTRAS := --extra test --extra audit
 
 .PHONY: demo test lint bench install clean audit lock
 
+# Each step says what it does; pip names every package as it fetches and installs it, so a first install
+# (a few minutes) is never silent.
 $(STAMP): pyproject.toml $(LOCK)
+	@echo "[1/4] creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	@# Python 3.11's venv seeds an old setuptools that nothing here uses at run time (3.12's seeds none);
 	@# left in place it is an unpinned, unaudited package. Building the project brings its own.
 	$(BIN)/pip uninstall --quiet --yes setuptools
-	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	@echo "[2/4] installing the $$(grep -c '^[A-Za-z0-9].*==' $(LOCK)) hash-checked packages of $(LOCK)"
+	$(BIN)/pip install --require-hashes -r $(LOCK)
+	@echo "[3/4] installing fairengage itself (editable)"
 	$(BIN)/pip install --quiet --no-deps -e .
+	@echo "[4/4] checking that the installed packages agree"
 	@# A dependency added to pyproject.toml but not yet locked shows here; `make lock` adds it.
 	$(BIN)/pip check
 	touch $(STAMP)
+	@echo "installed into $(VENV)"
 
 install: $(STAMP)
 
 demo: $(STAMP)
+	@echo "building the demo database ($(RECORDS) synthetic engagements) and fairengage.toml, then serving on :$(PORT)"
 	$(if $(BOUNDARIES),FAIRENGAGE_BOUNDARIES=$(BOUNDARIES)) $(BIN)/fairengage demo --records $(RECORDS) --port $(PORT)
 
 test: $(STAMP)
@@ -63,3 +71,5 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache fairengage-demo.db* .fairengage-demo-key publications
+	@# The demo's settings file goes with its database; a fairengage.toml of your own stays.
+	@if head -n 1 fairengage.toml 2>/dev/null | grep -q 'Written by `fairengage demo`'; then rm fairengage.toml; fi

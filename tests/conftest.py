@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,10 @@ from fairengage.config import Settings
 from fairengage.db import engine_for, session_factory
 from fairengage.models import Base
 from live import CHROMIUM_ARGS, chromium_path
+
+# The suite reads no settings file: a fairengage.toml that `make demo` left in the checkout would otherwise
+# point every test at the demo database (tests of the file itself set their own).
+os.environ["FAIRENGAGE_CONFIG"] = os.devnull
 
 SECRET = "test-secret-key-0123456789abcdef"
 # Tables emptied between tests: all but reference data that migrations load.

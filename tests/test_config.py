@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from fairengage.config import (
     WeakSecretKey,
     get_settings,
 )
+from fairengage.config_file import ConfigFileError
 from fairengage.db import make_engine, private_sqlite_file
 from fairengage.engagements import extract
 
@@ -148,3 +151,106 @@ def test_the_demo_key_file_is_created_owner_only(tmp_path, monkeypatch, loose_um
     (tmp_path / demo.KEY_FILE).chmod(0o644)
     assert demo.demo_secret() == key  # kept across restarts, and tightened when found readable
     assert mode(tmp_path / demo.KEY_FILE) == 0o600
+
+
+# --- the settings file ------------------------------------------------------------------------------------
+
+KEY = "k" * MIN_SECRET_KEY_LENGTH
+
+
+@pytest.fixture
+def in_folder(tmp_path, monkeypatch):
+    """A working folder with no FAIRENGAGE_* settings in the environment, and no settings file named."""
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("FAIRENGAGE_")]:
+        monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_fairengage_toml_in_the_working_folder_is_read(in_folder):
+    (in_folder / "fairengage.toml").write_text('database_url = "sqlite:///./mine.db"\ntimezone = "UTC"\n')
+    settings = Settings()
+    assert settings.database_url == "sqlite:///./mine.db"
+    assert settings.timezone == "UTC"
+
+
+def test_the_environment_wins_over_the_file(in_folder, monkeypatch):
+    (in_folder / "fairengage.toml").write_text('database_url = "sqlite:///./file.db"\n')
+    monkeypatch.setenv("FAIRENGAGE_DATABASE_URL", "sqlite:///./env.db")
+    assert Settings().database_url == "sqlite:///./env.db"
+
+
+def test_the_key_can_live_in_its_own_file_and_a_key_set_directly_wins(in_folder, monkeypatch):
+    (in_folder / "key").write_text(KEY + "\n")
+    (in_folder / "fairengage.toml").write_text('secret_key_file = "key"\n')
+    assert Settings().secret_key.get_secret_value() == KEY
+    monkeypatch.setenv("FAIRENGAGE_SECRET_KEY", "e" * 40)
+    assert Settings().secret_key.get_secret_value() == "e" * 40
+
+
+def test_a_missing_key_file_is_named(in_folder):
+    (in_folder / "fairengage.toml").write_text('secret_key_file = "gone"\n')
+    with pytest.raises(ValueError, match="FAIRENGAGE_SECRET_KEY_FILE: gone"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    "content,said",
+    [
+        ('databse_url = "sqlite://"\n', "unknown setting 'databse_url'"),
+        ("database_url = \n", "not a TOML file"),
+    ],
+)
+def test_a_bad_settings_file_stops_any_command_in_one_line(in_folder, content, said):
+    (in_folder / "fairengage.toml").write_text(content)
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    run = subprocess.run(
+        [sys.executable, "-m", "fairengage.cli", "officers", "expiring"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: fairengage.toml: ") and said in lines[0], lines
+    with pytest.raises(ConfigFileError, match=said):
+        Settings()
+
+
+def test_config_names_another_file_and_reaches_the_command(in_folder, monkeypatch):
+    monkeypatch.setenv("FAIRENGAGE_CONFIG", "")  # restored after the test: --config sets it
+    elsewhere = in_folder / "etc"
+    elsewhere.mkdir()
+    url = f"sqlite:///{in_folder / 'other.db'}"
+    (elsewhere / "site.toml").write_text(f'database_url = "{url}"\nsecret_key = "{KEY}"\n')
+    (in_folder / "fairengage.toml").write_text('database_url = "sqlite:///./not-this.db"\n')
+    result = CliRunner().invoke(cli.app, ["--config", "etc/site.toml", "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (in_folder / "other.db").exists() and not (in_folder / "not-this.db").exists()
+    assert os.environ["FAIRENGAGE_CONFIG"] == str(elsewhere / "site.toml")
+
+
+def test_a_missing_config_file_is_one_line(in_folder, monkeypatch):
+    monkeypatch.setenv("FAIRENGAGE_CONFIG", "")
+    result = CliRunner().invoke(cli.app, ["--config", "nowhere.toml", "officers", "expiring"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: --config: nowhere.toml: no such file"
+
+
+def test_the_demo_never_replaces_a_settings_file_of_your_own(in_folder):
+    own = in_folder / "fairengage.toml"
+    own.write_text('database_url = "postgresql://prod/fairengage"\n')
+    settings = Settings(database_url="sqlite:///./fairengage-demo.db", secret_key=KEY)
+    assert demo.write_config(settings, key_file=True) is False
+    assert own.read_text() == 'database_url = "postgresql://prod/fairengage"\n'
+    own.unlink()
+    assert demo.write_config(settings, key_file=True) is True
+    # What it wrote is a settings file these settings read back, and it can be rewritten by the next demo.
+    (in_folder / ".fairengage-demo-key").write_text(KEY)
+    again = Settings()
+    assert again.database_url == "sqlite:///./fairengage-demo.db"
+    assert again.secret_key.get_secret_value() == KEY
+    assert demo.write_config(settings, key_file=True) is True

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fairengage.config import WeakSecretKey, get_settings
+from fairengage.config_file import CONFIG_ENV, ConfigFileError, get_settings
 
 app = typer.Typer(
     help="FairEngage: community engagements under a bias-free-policing policy.", no_args_is_help=True
@@ -34,6 +34,31 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one line to stderr and return the exit to raise."""
     err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+@app.callback()
+def _options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="settings file (TOML); default: fairengage.toml in this folder. FAIRENGAGE_* variables win.",
+        ),
+    ] = None,
+) -> None:
+    """FairEngage: community engagements under a bias-free-policing policy."""
+    import os
+
+    if config is not None:
+        if not config.is_file():
+            raise fail(f"--config: {config}: no such file")
+        # Through the environment, so that processes a command starts (server workers, drills) read it too.
+        os.environ[CONFIG_ENV] = str(config.resolve())
+        from fairengage import config as settings_module
+
+        settings_module.get_settings.cache_clear()
+    # The file itself is read with the settings, by the commands that need them: a file that cannot be
+    # used stops them in one line (main), and `--help` stays free of pydantic.
 
 
 def _sessions():  # type: ignore[no-untyped-def]
@@ -521,7 +546,7 @@ def demo(
     from rich.table import Table
 
     from fairengage import demo as demo_build
-    from fairengage.config import Settings
+    from fairengage.config import Settings, WeakSecretKey
 
     url = os.environ.get("FAIRENGAGE_DATABASE_URL") or demo_build.fresh_database()
     public_url = os.environ.get("FAIRENGAGE_PUBLIC_URL") or f"http://{host}:{port}"
@@ -548,6 +573,10 @@ def demo(
         table.add_row(user.username, user.password, user.role, user.note)
     out.print(table)
     out.print(f"database: {url}   records: {records:,}")
+    if demo_build.write_config(settings, key_file=not os.environ.get("FAIRENGAGE_SECRET_KEY")):
+        out.print(f"settings: {demo_build.CONFIG_FILE} (every command in this folder uses the demo)")
+    else:
+        out.print(f"settings: {demo_build.CONFIG_FILE} is your own and was left alone", markup=False)
     out.print(f"open {public_url}/ — officer form {public_url}/engagements/new — public {public_url}/public")
     if no_serve:
         return
@@ -648,6 +677,7 @@ def serve(
     import uvicorn
 
     from fairengage.app import create_app
+    from fairengage.config import WeakSecretKey
 
     # Built once here even with several workers: a bad setting stops the command with its message
     # before any process starts.
@@ -704,7 +734,10 @@ _register_subcommands()
 
 def main() -> None:
     """Entry point."""
-    app()
+    try:
+        app()
+    except ConfigFileError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Typed settings, read once from FAIRENGAGE_* environment variables."""
+"""Typed settings, read once from FAIRENGAGE_* environment variables and an optional fairengage.toml."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from fairengage.config_file import config_file, read_config_file
 
 # Used only when no key is configured; `demo` and the tests set their own. Start-up refuses
 # this value in every mode (require_strong_secret_key), so that no deployment can forget the key.
@@ -23,6 +30,12 @@ class WeakSecretKey(ValueError):
     """The secret key is the published default or too short to run with; the message names the variable."""
 
 
+def check_config_file(path: Path | None = None) -> dict:
+    """Read the settings file in force (or `path`) and refuse one that cannot be used."""
+    path = path or config_file()
+    return {} if path is None else read_config_file(path, Settings.model_fields)
+
+
 class Settings(BaseSettings):
     """Every setting the service reads, with safe defaults."""
 
@@ -30,6 +43,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./fairengage.db"
     secret_key: SecretStr = SecretStr(INSECURE_DEFAULT_KEY)
+    # A file holding the secret key (the demo's .fairengage-demo-key), read when no key is set directly,
+    # so that a settings file can point at the key instead of containing it.
+    secret_key_file: Path | None = None
     timezone: str = "America/Toronto"
     public_url: str = "http://localhost:8000"
     service_name: str = "Toronto Police Service"
@@ -88,6 +104,34 @@ class Settings(BaseSettings):
     # The officer's device key (engagements/offline.py, docs/security.md): raising the epoch makes every
     # key handed out before useless, and what phones keep under it unreadable.
     device_key_epoch: int = Field(default=1, ge=1, le=1_000_000)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: arguments, then the environment, then the settings file, then defaults.
+        path = config_file()
+        if path is None:
+            return init_settings, env_settings, file_secret_settings
+        check_config_file(path)
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path), file_secret_settings
+
+    @model_validator(mode="after")
+    def _key_from_file(self) -> Settings:
+        if self.secret_key_file is not None and self.using_insecure_key:
+            try:
+                key = self.secret_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(
+                    f"FAIRENGAGE_SECRET_KEY_FILE: {self.secret_key_file}: {exc.strerror or exc}"
+                ) from None
+            self.secret_key = SecretStr(key)
+        return self
 
     @field_validator("timezone")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -26,6 +27,10 @@ KEY_FILE = Path(".fairengage-demo-key")
 # folder, which goes with each fresh database: a new, shorter log must not meet an old one's checkpoints.
 AUDIT_KEY_FILE = Path(".fairengage-demo-audit-key.pem")
 CHECKPOINT_DIR = Path("fairengage-demo-checkpoints")
+# The demo's settings file, so that every command run in this folder afterwards uses the demo database and
+# keys (README's tour). A fairengage.toml of the person's own (without this first line) is never replaced.
+CONFIG_FILE = Path("fairengage.toml")
+CONFIG_MARK = "# Written by `fairengage demo`"
 DEMO_BADGE = "T0101"
 SUPERVISOR_BADGE = "S0201"
 
@@ -221,6 +226,30 @@ def publish_report(*, settings: Settings, sessions, period: str) -> Path | None:
         sessions=sessions, settings=settings, release_id=built.id, actor="publisher"
     )
     return published.path(publishing.root_of(settings))
+
+
+def write_config(settings: Settings, *, key_file: bool, path: Path = CONFIG_FILE) -> bool:
+    """Write the demo's settings file; False (and nothing written) when the file there is someone else's."""
+    if path.exists() and not path.read_text(encoding="utf-8").startswith(CONFIG_MARK):
+        return False
+    values: dict[str, object] = {
+        "database_url": settings.database_url,
+        "public_url": settings.public_url,
+        "audit_signing_key_file": settings.audit_signing_key_file,
+        "audit_checkpoint_dir": settings.audit_checkpoint_dir,
+        "publications_dir": settings.publications_dir,
+        "boundaries": settings.boundaries,
+    }
+    if key_file:
+        values["secret_key_file"] = KEY_FILE
+    lines = [
+        f"{CONFIG_MARK}: the demo's settings, for every command run in this folder.",
+        "# FAIRENGAGE_* environment variables override these; docs/administrator.md lists every setting.",
+    ]
+    # JSON strings are TOML basic strings: quotes and backslashes come out escaped.
+    lines += [f"{name} = {json.dumps(str(value))}" for name, value in values.items() if value is not None]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return True
 
 
 def fresh_database(path: Path = DEMO_DB) -> str:

@@ -215,3 +215,22 @@ def test_command_writes_the_file_and_prints_one_line(settings, loaded, tmp_path,
     # Not a terminal, so no progress bar: just the count.
     assert result.stdout == f"wrote 400 engagements to {tmp_path / 'out.parquet'}\n"
     assert pq.read_metadata(tmp_path / "out.parquet").num_rows == 400
+
+
+def test_off_a_terminal_a_long_extract_says_how_far_it_is(settings, loaded, tmp_path, monkeypatch):
+    from fairengage import progress
+
+    # No quiet start makes every job "long": its lines come on stderr, the result alone on stdout.
+    monkeypatch.setattr(progress, "QUIET", 0.0)
+    monkeypatch.setenv("FAIRENGAGE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("FAIRENGAGE_SECRET_KEY", settings.secret_key.get_secret_value())
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli.app, ["extract", "--out", str(tmp_path / "out.parquet"), "--batch-size", "100"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote 400 engagements to {tmp_path / 'out.parquet'}\n"
+    assert "extract: writing out.parquet: 0 of 400 rows, 0 % (" in result.stderr

@@ -10,8 +10,6 @@ from typing import Annotated
 
 import typer
 
-from fairengage.analytics.engine import AnalyticsInputError
-
 
 class Engine(StrEnum):
     """The engines `analyze` runs on."""
@@ -32,6 +30,7 @@ def analyze(
 ) -> None:
     """Run every analysis (disproportionality, disparity, veil of darkness, outcome test, officers,
     compliance) on an analytic table and write report.json."""
+    # deferred: heavy library, keeps --help fast (ibis, duckdb, pandas, statsmodels)
     from fairengage.analytics import engine as engines
     from fairengage.analytics import report as reports
     from fairengage.analytics.benchmark import read_benchmark
@@ -46,7 +45,8 @@ def analyze(
         lon=settings.longitude,
     )
     try:
-        with _progress(err) as step:
+        # Two steps here (starting the engine, reading the table), then the report's own.
+        with _progress(err, steps=2 + reports.STEPS) as step:
             benchmark = read_benchmark(benchmark_file)
             step(f"starting {engine.value}")
             backend = engines.connect(engine.value)
@@ -64,7 +64,7 @@ def analyze(
             finally:
                 engines.disconnect(backend)
         reports.write_report(result, out_file)
-    except (AnalyticsInputError, OSError) as exc:
+    except (engines.AnalyticsInputError, OSError) as exc:
         raise fail(str(exc)) from None
     notable = sum(row["notable"] for row in result["disproportionality"] + result["disparity"])
     out.print(
@@ -76,10 +76,13 @@ def analyze(
 
 
 @contextlib.contextmanager
-def _progress(console) -> Iterator:  # type: ignore[no-untyped-def]
-    """A spinner naming the current step on a terminal; silent when output is not a terminal."""
+def _progress(console, steps: int) -> Iterator:  # type: ignore[no-untyped-def]
+    """A spinner naming the current step on a terminal; elsewhere a line per step and every few seconds."""
     if not console.is_terminal:
-        yield lambda _message: None
+        from fairengage.progress import PlainProgress
+
+        with PlainProgress("analyze", steps=steps) as plain:
+            yield plain
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

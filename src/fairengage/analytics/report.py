@@ -70,6 +70,10 @@ class AnalysisParams:
     extra_meta: dict[str, Any] = field(default_factory=dict)
 
 
+# The steps `analyze` names to its progress hook, for "step N of M" (a test counts them).
+STEPS = 8
+
+
 def analyze(
     table: ibis.Table,
     benchmark: pd.DataFrame,

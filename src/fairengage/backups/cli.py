@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fairengage.config import get_settings
+from fairengage.config_file import get_settings
 
 if TYPE_CHECKING:
     from fairengage.backups.service import Manifest

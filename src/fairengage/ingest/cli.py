@@ -7,13 +7,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from fairengage.access.principal import CLI_ACTOR
-from fairengage.config import get_settings
+from fairengage.config_file import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fairengage.progress import PlainProgress
 
 
 def import_command(
@@ -38,6 +41,9 @@ def import_command(
     ] = None,
 ) -> None:
     """Load engagements from a file into the database: all or nothing, and never the same row twice."""
+    # deferred: heavy library, keeps --help fast (sqlalchemy, pandas, pyarrow)
+    from sqlalchemy.exc import SQLAlchemyError
+
     from fairengage.db import engine_for, session_factory
     from fairengage.ingest import importer
 
@@ -53,7 +59,7 @@ def import_command(
         raise _fail(f"--timezone: {exc}") from None
     settings = get_settings()
     try:
-        with _progress() as bar:
+        with _progress("import") as bar:
             result = importer.import_file(
                 sessions=session_factory(engine_for(settings.database_url)),
                 path=file,
@@ -85,12 +91,15 @@ def extract_command(
     batch_size: Annotated[int, typer.Option(min=1, help="rows read and written at a time")] = 50_000,
 ) -> None:
     """Write the analytic table (no personal information; officers as keyed hashes) from the database."""
+    # deferred: heavy library, keeps --help fast (sqlalchemy, pyarrow)
+    from sqlalchemy.exc import SQLAlchemyError
+
     from fairengage.db import engine_for, session_factory
     from fairengage.engagements import extract
 
     settings = get_settings()
     try:
-        with _progress() as bar:
+        with _progress("extract") as bar:
             result = extract.write_extract(
                 sessions=session_factory(engine_for(settings.database_url)),
                 out=out,
@@ -112,6 +121,9 @@ def extract_command(
 
 def _actor() -> str:
     """Who ran the command, for the audit log: the command line and the system user."""
+    # deferred: heavy library, keeps --help fast (the access models import sqlalchemy)
+    from fairengage.access.principal import CLI_ACTOR
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -152,10 +164,13 @@ class _Bar:
 
 
 @contextmanager
-def _progress() -> Iterator[_Bar | None]:
-    """A progress bar on a terminal; nothing when output goes to a file or a pipe."""
+def _progress(command: str) -> Iterator[_Bar | PlainProgress]:
+    """A progress bar on a terminal; elsewhere a line per phase and every few seconds, on stderr."""
     if not sys.stdout.isatty():
-        yield None
+        from fairengage.progress import PlainProgress
+
+        with PlainProgress(command) as plain:
+            yield plain
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -51,9 +51,12 @@ def build_from_files(
 
 @contextlib.contextmanager
 def progress_bar(console: Any) -> Iterator[Any]:
-    """A progress bar naming the current step on a terminal; silent when output is not a terminal."""
+    """A progress bar naming the current step on a terminal; elsewhere a line per step and every 5 s."""
     if not console.is_terminal:
-        yield lambda *_args: None
+        from fairengage.progress import PlainProgress
+
+        with PlainProgress("report") as plain:
+            yield plain.update
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

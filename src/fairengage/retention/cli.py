@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fairengage.config import get_settings
+from fairengage.config_file import get_settings
 
 app = typer.Typer(help="Restriction, retention and access to restricted records.", no_args_is_help=True)
 out = Console()

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fairengage.config import get_settings
+from fairengage.config_file import get_settings
 
 app = typer.Typer(help="Supervisor review and the annual detailed review.", no_args_is_help=True)
 out = Console()
