@@ -104,9 +104,9 @@ HOME_DIVISION_SHARE = 0.92  # records made by an officer of the division itself
 DUTY_DONE, DUTY_EXCEPTION = 0.95, 0.025  # informed / receipt offered; exception; the rest: duty missed
 IDENTIFYING_INFO_RATE = 0.72
 SEARCH_RATE = 0.04
-# Several people engaged at once (docs/rule-sets.md: one record per person): the share of encounters with more than
-# one person, and how many people those have (2, 3, 4). They share the time, place, officer, purpose and
-# reason; each person has their own record, duties and outcome.
+# Several people engaged at once (docs/rule-sets.md: one record per person): the share of encounters
+# with more than one person, and how many people those have (2, 3, 4). They share the time, place,
+# officer, purpose and reason; each person has their own record, duties and outcome.
 GROUP_SHARE = 0.12
 GROUP_SIZE_P = (0.65, 0.25, 0.10)
 AGE_MISSING_RATE = 0.015
