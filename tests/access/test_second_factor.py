@@ -184,7 +184,7 @@ def test_required_for_roles_reading_personal_data(client, world, app) -> None:
     world.officer("S1", "D14")
     world.user("sup", "supervisor", badge="S1", password=PASSWORD)
     world.user("ana", "analyst", password=PASSWORD)
-    assert totp.PERSONAL_ROLES == {"officer", "supervisor", "admin"}
+    assert {"officer", "supervisor", "admin"} == totp.PERSONAL_ROLES
     sign_in(client, "sup")
     held = client.get("/engagements", follow_redirects=False)
     assert held.status_code == 303 and held.headers["location"] == "/account/second-factor"
