@@ -123,7 +123,6 @@ def test_the_code_step_cannot_be_skipped(client, ana) -> None:
 
 
 def test_the_code_step_times_out(client, ana, monkeypatch) -> None:
-    secret, _ = ana
     sign_in(client, "ana")
     import fairengage.access.totp_views as views
 
