@@ -22,7 +22,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("totp_confirmed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column("oidc_subject", sa.String(length=300), nullable=True))
+        batch_op.add_column(sa.Column("oidc_subject", sa.String(length=64), nullable=True))
     op.create_index("ix_users_oidc_subject", "users", ["oidc_subject"], unique=True)
     op.create_table(
         "recovery_codes",

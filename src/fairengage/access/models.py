@@ -39,8 +39,8 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
-    # "issuer subject" of the identity-provider account linked at the first single sign-on (access/oidc.py).
-    oidc_subject: Mapped[str | None] = mapped_column(String(300), unique=True)
+    # SHA-256 of the issuer and subject of the provider account linked at the first sign-on (access/oidc.py).
+    oidc_subject: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     officer: Mapped[Officer | None] = relationship(lazy="joined")
 
 

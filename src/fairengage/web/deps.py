@@ -114,6 +114,7 @@ def _session_user(request: Request) -> User | None:
             # Ended, expired or unknown: drop the id so that the browser's cookie is cleared too, and
             # let the sign-in page say so (the officer's form may have been on its way).
             request.session.pop(sessions.COOKIE_KEY, None)
+            request.session.pop("via", None)
             request.state.session_ended = True
             return None
         session.commit()
