@@ -36,9 +36,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """Serve the app in a thread; yield its base URL."""
-    port = free_port()
+def live_server(app, port: int | None = None) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve the app in a thread (on `port`, or a free one); yield its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

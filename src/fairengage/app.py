@@ -34,6 +34,8 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.encounters.api",
     "fairengage.policy.api",
     "fairengage.access.views",
+    "fairengage.access.oidc_views",
+    "fairengage.access.totp_views",
     "fairengage.access.audit_views",
     "fairengage.access.admin_views",
     "fairengage.engagements.views",
@@ -159,6 +161,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(PasswordChangeRequired)
     async def _temporary_password(request: Request, exc: PasswordChangeRequired) -> Response:
         return RedirectResponse(PASSWORD_CHANGE_PATH, status_code=303)
+
+    from fairengage.web.deps import SECOND_FACTOR_SETUP_PATH, SecondFactorRequired
+
+    @app.exception_handler(SecondFactorRequired)
+    async def _second_factor(request: Request, exc: SecondFactorRequired) -> Response:
+        return RedirectResponse(SECOND_FACTOR_SETUP_PATH, status_code=303)
 
     for module in ROUTERS:
         app.include_router(importlib.import_module(module).router)

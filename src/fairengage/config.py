@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     complaint_window: int = Field(default=24 * 3600, gt=0)
     # The password policy's minimum length (access/password_policy.py); below 12 it is not a policy.
     password_min_length: int = Field(default=12, ge=12, le=200)
+    # A second factor (TOTP) for local accounts whose role reads personal data (access/totp.py).
+    require_second_factor: bool = False
+    # Single sign-on for staff through an OpenID provider (access/oidc.py, docs/administrator.md): the
+    # issuer whose discovery document is read, this service's client at it, the ID-token claim that
+    # carries the user's groups or roles, the map from its values to FairEngage roles ("group=role,…"),
+    # and the claim that names the FairEngage account to link to at the first sign-in.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_role_claim: str = "groups"
+    oidc_role_map: str = ""
+    oidc_username_claim: str = "preferred_username"
     debug: bool = False
     max_page_size: int = 200
     # Seconds between rounds of sealing journalled audit entries into the hash chain (access/sealer.py).

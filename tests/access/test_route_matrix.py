@@ -45,6 +45,11 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",
     ("POST", "/logout"): "public",
+    # Single sign-on and the second-factor step of sign-in (access/oidc_views.py, access/totp_views.py)
+    ("GET", "/login/sso"): "public",
+    ("GET", "/login/sso/callback"): "public",
+    ("GET", "/login/code"): "public",
+    ("POST", "/login/code"): "public",
     # The officer's form as an installable app (engagements/offline.py)
     ("GET", "/sw.js"): "public",
     ("GET", "/manifest.webmanifest"): "public",
@@ -57,6 +62,8 @@ GUARDS: dict[tuple[str, str], Guard] = {
     # One's own account
     ("GET", "/account/password"): "signed-in",
     ("POST", "/account/password"): "signed-in",
+    ("GET", "/account/second-factor"): "signed-in",
+    ("POST", "/account/second-factor"): "signed-in",
     # JSON API (bearer tokens)
     ("POST", "/api/v1/engagements"): ("engagements:create",),
     ("POST", "/api/v1/engagements/check"): ("engagements:create",),
@@ -123,6 +130,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("POST", "/admin/users/{username}/role"): ("users:manage",),
     ("POST", "/admin/users/{username}/active"): ("users:manage",),
     ("POST", "/admin/users/{username}/password"): ("users:manage",),
+    ("POST", "/admin/users/{username}/second-factor"): ("users:manage",),
     ("GET", "/admin/officers"): ("officers:manage",),
     ("POST", "/admin/officers"): ("officers:manage",),
     ("POST", "/admin/officers/{badge}/training"): ("officers:manage",),
@@ -136,6 +144,15 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/analyst/releases/{release_id}/preview"): ("reports:read",),
     ("POST", "/analyst/releases/{release_id}/approve"): ("reports:publish",),
     ("POST", "/analyst/releases/{release_id}/withdraw"): ("reports:publish",),
+}
+
+# Public steps of signing in that only make sense part-way through one: without single sign-on set up
+# they answer 404, and with no sign-in under way they send the browser (back) to the sign-in page.
+SIGN_IN_STEPS = {
+    ("GET", "/login/sso"),
+    ("GET", "/login/sso/callback"),
+    ("GET", "/login/code"),
+    ("POST", "/login/code"),
 }
 
 # These change who the browser is, so they run after every other route.
@@ -206,6 +223,10 @@ CALLS: dict[tuple[str, str], Call] = {
         {"username": "spare" if c.who == "anonymous" else c.who, "password": "a-long-enough-password"},
     ),
     ("POST", "/logout"): lambda c: c.post("/logout"),
+    ("GET", "/login/sso"): lambda c: c.get("/login/sso"),
+    ("GET", "/login/sso/callback"): lambda c: c.get("/login/sso/callback?code=x&state=y"),
+    ("GET", "/login/code"): lambda c: c.get("/login/code"),
+    ("POST", "/login/code"): lambda c: c.post("/login/code", {"code": "123456"}),
     ("GET", "/sw.js"): lambda c: c.get("/sw.js"),
     ("GET", "/manifest.webmanifest"): lambda c: c.get("/manifest.webmanifest"),
     ("GET", "/engagements/device-key"): lambda c: c.get("/engagements/device-key"),
@@ -309,7 +330,13 @@ CALLS: dict[tuple[str, str], Call] = {
         "/admin/users/target/active", {"active": "false"}
     ),
     ("POST", "/admin/users/{username}/password"): lambda c: c.post("/admin/users/target/password", {}),
+    ("POST", "/admin/users/{username}/second-factor"): lambda c: c.post(
+        "/admin/users/target/second-factor", {}
+    ),
     ("GET", "/account/password"): lambda c: c.get("/account/password"),
+    ("GET", "/account/second-factor"): lambda c: c.get("/account/second-factor"),
+    # A wrong first code: nothing is turned on.
+    ("POST", "/account/second-factor"): lambda c: c.post("/account/second-factor", {"code": "abcdef"}),
     # A wrong current password: refused without changing anything, so the caller stays signed in.
     ("POST", "/account/password"): lambda c: c.post(
         "/account/password", {"current": "not-my-password", "password": "x" * 20, "confirm": "x" * 20}
@@ -369,6 +396,8 @@ def verdict(principal: str, route: tuple[str, str], response: Response) -> str |
     to_login = status == 303 and location.startswith("/login")
     if status >= 500:
         return f"server error {status}"
+    if route in SIGN_IN_STEPS:
+        return None if status == 404 or to_login else f"a sign-in step answered {status} {location}".rstrip()
     if holds(principal, GUARDS[route]):
         if status in (401, 403, 404) or to_login:
             return f"allowed by the matrix but refused with {status} {location}".rstrip()

@@ -34,7 +34,25 @@ class User(Base):
     role_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reactivated_by: Mapped[str | None] = mapped_column(String(80))
     reactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The second factor (access/totp.py): the TOTP secret, when its owner confirmed a first code, and the
+    # last time step accepted, so that a code seen over a shoulder cannot be used a second time.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # SHA-256 of the issuer and subject of the provider account linked at the first sign-on (access/oidc.py).
+    oidc_subject: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     officer: Mapped[Officer | None] = relationship(lazy="joined")
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor when the phone is lost; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(Base):

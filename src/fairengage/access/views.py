@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Message, Scope, Send
 
-from fairengage.access import audit, password_policy, sessions, throttle
+from fairengage.access import audit, oidc, password_policy, sessions, throttle, totp
 from fairengage.access import service as access
+from fairengage.access.models import User
 from fairengage.access.principal import Principal
 from fairengage.errors import RecordRefused
 from fairengage.web.deps import (
@@ -101,6 +102,31 @@ def login(
             )
         return render(request, "login.html", {"next": safe_next(next) or "", "error": True}, status_code=401)
     throttle.clear_account(session=session, settings=settings, username=name)
+    if totp.enrolled(user):
+        # The password was right; the session starts only once the second factor is too. The cookie
+        # carries who is half-way and since when, signed, so that the step cannot be skipped or kept open.
+        request.session[PENDING_KEY] = {"uid": user.id, "at": now.timestamp(), "next": safe_next(next) or ""}
+        return RedirectResponse(SECOND_FACTOR_PATH, status_code=303)
+    return complete_sign_in(request, session, user, now=now, next=next, via="password")
+
+
+# The sign-in step that asks for the second factor, and the key under which the half-done sign-in waits.
+SECOND_FACTOR_PATH = "/login/code"
+PENDING_KEY = "pending_2fa"
+
+
+def complete_sign_in(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    next: str,
+    via: str,
+    details: dict[str, object] | None = None,
+) -> Response:
+    """Start a fresh session for a user who has proved who they are, and go where they were heading."""
+    settings = settings_of(request)
     # A new session on sign-in: nothing from before it carries over (session fixation), and a session
     # this browser held before is ended, not merely forgotten.
     previous = request.session.get(sessions.COOKIE_KEY)
@@ -109,6 +135,8 @@ def login(
     sessions.prune(session=session, settings=settings, now=now)
     request.session.clear()
     request.session[sessions.COOKIE_KEY] = sessions.start(session=session, user=user, now=now)
+    # How the session was started: one signed in through the identity provider got its second factor there.
+    request.session["via"] = via
     audit.append(
         session,
         actor=user.username,
@@ -116,6 +144,7 @@ def login(
         entity="user",
         entity_id=user.username,
         purpose="sign-in",
+        details={"via": via, **(details or {})},
     )
     if user.password_temporary:
         # Someone else set this password: the user chooses their own before anything else.
@@ -135,10 +164,15 @@ def _paused_page(request: Request, pause: throttle.Pause, next: str) -> Response
     return response
 
 
-@router.post("/logout")
-def logout(request: Request, session: Session = DB_SESSION) -> RedirectResponse:
-    """End the session on the server, so that a copy of the cookie is no use either."""
+@router.post("/logout", response_model=None)
+def logout(request: Request, session: Session = DB_SESSION) -> Response:
+    """End the session on the server, so that a copy of the cookie is no use either.
+
+    A session started through the identity provider is then ended there too, when the provider says
+    where (its discovery document's end_session_endpoint), so that the next sign-in asks again.
+    """
     token = request.session.get(sessions.COOKIE_KEY)
+    provider_logout = oidc.end_session_url(request) if request.session.get("via") == "sso" else None
     ended = (
         sessions.end(session=session, token=token, now=datetime.now(UTC), reason="logout")
         if isinstance(token, str)
@@ -154,6 +188,10 @@ def logout(request: Request, session: Session = DB_SESSION) -> RedirectResponse:
             purpose="sign-out",
         )
     request.session.clear()
+    if provider_logout:
+        # A page with a link, not a redirect: the site's CSP (form-action 'self') stops a form's
+        # redirect to another site, and signing out of the organisation's account is the user's call too.
+        return render(request, "signed_out.html", {"provider_logout": provider_logout})
     return RedirectResponse("/", status_code=303)
 
 

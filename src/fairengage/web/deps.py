@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access import service as access
-from fairengage.access import sessions
+from fairengage.access import sessions, totp
 from fairengage.access.models import User
 from fairengage.access.permissions import allowed
 from fairengage.access.principal import Principal
@@ -32,6 +32,18 @@ class PasswordChangeRequired(DomainError):
     title = "Choose a new password"
     slug = "password-change-required"
 
+
+class SecondFactorRequired(DomainError):
+    """The user's role reads personal data and the service requires a second factor they have not set up."""
+
+    status = 303
+    title = "Set up a second factor"
+    slug = "second-factor-required"
+
+
+# The page where a second factor is set up; with the sign-in pages, all that is open until it is.
+SECOND_FACTOR_SETUP_PATH = "/account/second-factor"
+_OPEN_WITHOUT_SECOND_FACTOR = frozenset({SECOND_FACTOR_SETUP_PATH, "/login", "/logout"})
 
 # The page where a temporary password is replaced; the only signed-in page open to its holder.
 PASSWORD_CHANGE_PATH = "/account/password"  # noqa: S105  # nosec B105 # a path, not a password
@@ -102,6 +114,7 @@ def _session_user(request: Request) -> User | None:
             # Ended, expired or unknown: drop the id so that the browser's cookie is cleared too, and
             # let the sign-in page say so (the officer's form may have been on its way).
             request.session.pop(sessions.COOKIE_KEY, None)
+            request.session.pop("via", None)
             request.state.session_ended = True
             return None
         session.commit()
@@ -117,6 +130,15 @@ def optional_page_principal(request: Request) -> Principal | None:
     if user is not None and user.password_temporary and request.url.path not in _OPEN_WITH_TEMPORARY_PASSWORD:
         # Whoever set the password knows it: nothing may be done in the account until its owner replaces it.
         raise PasswordChangeRequired("choose a new password to continue")
+    if (
+        user is not None
+        and request.session.get("via") != "sso"
+        and totp.required(settings_of(request), user)
+        and not totp.enrolled(user)
+        and request.url.path not in _OPEN_WITHOUT_SECOND_FACTOR
+    ):
+        # The identity provider answers for the second factor of single sign-on; a password alone does not.
+        raise SecondFactorRequired("set up a second factor to continue")
     return principal
 
 
