@@ -30,7 +30,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.web.views",
     "fairengage.engagements.api",
     "fairengage.encounters.api",
-    "fairengage.policy.api",
+    "fairengage.web.rulesets",
     "fairengage.access.views",
     "fairengage.access.audit_views",
     "fairengage.access.admin_views",
@@ -42,7 +42,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.review.views",
     "fairengage.review.api",
     "fairengage.retention.views",
-    "fairengage.reports.dashboard",
+    "fairengage.publishing.dashboard",
     "fairengage.publishing.views",
     "fairengage.access.transparency_views",
 )

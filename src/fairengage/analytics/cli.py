@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from fairengage.analytics.engine import AnalyticsInputError
+from fairengage.console import err, fail, out
 
 
 class Engine(StrEnum):
@@ -35,7 +36,6 @@ def analyze(
     from fairengage.analytics import engine as engines
     from fairengage.analytics import report as reports
     from fairengage.analytics.benchmark import read_benchmark
-    from fairengage.cli import err, fail, out
     from fairengage.config import get_settings
 
     settings = get_settings()

@@ -142,7 +142,7 @@ def build_release(
     # Imported here: the builder pulls in the analytics engines, which the web app need not load to start.
     from fairengage.analytics.benchmarks import default_benchmark_path
     from fairengage.engagements.extract import ExtractRefused, write_extract
-    from fairengage.engagements.governance_summary import write_governance_summary
+    from fairengage.governance.summary import write_governance_summary
     from fairengage.reports.builder import build_reports
 
     now = (now or datetime.now(UTC)).astimezone(UTC)

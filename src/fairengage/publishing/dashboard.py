@@ -1,6 +1,6 @@
 """The public dashboard (`/public`): a published period's headline figures, chart, map and downloads.
 
-Served from the precomputed publications (publications.py) only: a request reads a cached, suppressed
+Served from the precomputed publications (reports/publications.py) only: a request reads a cached, suppressed
 report.json and never the database. Filters are a plain GET form, so the page works without JavaScript.
 """
 
