@@ -35,6 +35,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.access.audit_views",
     "fairengage.access.admin_views",
     "fairengage.engagements.views",
+    "fairengage.review.correction",
     "fairengage.encounters.views",
     "fairengage.engagements.offline",
     "fairengage.receipts.views",
