@@ -26,9 +26,8 @@ def lint(src: Path, cwd: Path) -> tuple[int, str]:
     """Run `lint-imports` on the package found in `src`; its exit code and its output on one line."""
     paths = [str(src), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-    done = subprocess.run(
-        [sys.executable, "-c", LINT], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    command = [sys.executable, "-c", LINT]
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
     # The report wraps long contract names; joined, a name and its verdict read as one phrase.
     return done.returncode, " ".join((done.stdout + done.stderr).split())
 
@@ -69,7 +68,9 @@ PLANTS = [
 
 
 @pytest.mark.parametrize(("module", "line", "contract_id"), PLANTS)
-def test_a_planted_import_breaks_its_contract(tmp_path: Path, module: str, line: str, contract_id: str) -> None:
+def test_a_planted_import_breaks_its_contract(
+    tmp_path: Path, module: str, line: str, contract_id: str
+) -> None:
     src = tmp_path / "src"
     shutil.copytree(
         ROOT / "src" / "fairengage",

@@ -8,7 +8,6 @@ from datetime import date
 from functools import lru_cache
 
 from fairengage.policy import folding
-from fairengage.policy.codes import DUTY_RULES
 from fairengage.policy.facts import EngagementFacts
 from fairengage.policy.findings import EXCEPTION, FAIL, PASS, Finding, finding_message
 from fairengage.policy.ruleset import RuleSet
