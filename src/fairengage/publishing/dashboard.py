@@ -428,6 +428,7 @@ def disclosure_method(
     request: Request, _principal: object = Depends(optional_page_principal)
 ) -> HTMLResponse:
     """How published figures protect people: the cell-key method's table and error, and suppression."""
+    # Deferred on purpose: the cell-key release loads the analytics stack, which only this page needs.
     from fairengage.reports import cellkey, cellkey_release
 
     lang = pick_language(request)

@@ -165,6 +165,7 @@ class KeyedRecords:
 
 def load_records(table_path: Path, periods: Sequence[Any], engine: str = "duckdb") -> dict[str, pd.DataFrame]:
     """The record columns the cell keys need, for each period (a `Period`), by its label."""
+    # Deferred on purpose: the engines and periods load ibis, which pages reading a release need not.
     from fairengage.analytics import engine as engines
     from fairengage.reports.period import in_period
 
