@@ -44,6 +44,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -n 2
 
 # The analytics benchmark, then 50 officers recording for 60 s against the local PostgreSQL, then the
@@ -53,8 +54,10 @@ bench: $(STAMP)
 	$(BIN)/fairengage drill load
 	PYTHONPATH=src $(BIN)/python benchmarks/officer_form.py
 
+# The import contracts (pyproject.toml, [tool.importlinter]) keep the layers: docs/development.md.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports --no-cache
 
 # bandit over the shipped code, then pip-audit over the installed environment; each fails on any finding
 # not explained where it is ignored: a `# nosec` with its reason, or a line of .ci/pip-audit-ignore.txt.

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from fairengage.config_file import CONFIG_ENV, ConfigFileError, get_settings
+from fairengage.console import err, fail, out
+from fairengage.console import parse_date as _parse_date
+from fairengage.console import run_service as _run_cli_service
+from fairengage.console import sessions as _sessions
 
 app = typer.Typer(
     help="FairEngage: community engagements under a bias-free-policing policy.", no_args_is_help=True
@@ -25,16 +27,6 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(officers_app, name="officers")
 app.add_typer(audit_app, name="audit")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one line to stderr and return the exit to raise."""
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
 
 @app.callback()
 def _options(
@@ -61,12 +53,6 @@ def _options(
     # used stops them in one line (main), and `--help` stays free of pydantic.
 
 
-def _sessions():  # type: ignore[no-untyped-def]
-    from fairengage.db import engine_for, session_factory
-
-    return session_factory(engine_for(get_settings().database_url))
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "heads") -> None:
     """Run migrations up to head (or a revision)."""
@@ -83,19 +69,6 @@ def db_downgrade(revision: str) -> None:
 
     migrate.downgrade(get_settings().database_url, revision)
     out.print(f"database at {revision}")
-
-
-def _run_cli_service(fn):  # type: ignore[no-untyped-def]
-    """Run a service call in one transaction, turning domain errors into one line and exit 1."""
-    from fairengage.db import transaction
-    from fairengage.errors import DomainError
-
-    try:
-        with transaction(_sessions()) as session:
-            return fn(session)
-    except DomainError as exc:
-        detail = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
-        raise fail(f"{exc}" + (f" ({detail})" if detail else "")) from None
 
 
 @users_app.command("add")
@@ -273,13 +246,6 @@ def officers_expiring(
         state = "\tlapsed" if o.lapsed else ""
         typer.echo(f"{o.badge}\t{o.name}\t{o.division}\t{until}{state}")  # tab-separated, for scripts
     out.print(f"{len(found)} officers with training lapsing within {days} days", markup=False)
-
-
-def _parse_date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 @audit_app.command("verify")

@@ -463,3 +463,10 @@ def test_training_valid_until_clamps_to_month_end(trained, months, until):
 )
 def test_mentions_any(text, terms, found):
     assert mentions_any(text, terms) is found
+
+
+def test_the_loader_knows_exactly_the_codes_that_have_a_check() -> None:
+    # The rule set loader validates against policy/codes.py, not CHECKS, so that it need not import checks.py.
+    from fairengage.policy.codes import ENTRY_CHECK_CODES
+
+    assert set(CHECKS) == ENTRY_CHECK_CODES

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fairengage.reports import dashboard, publications
+from fairengage.publishing import dashboard
+from fairengage.reports import publications
 
 THRESHOLD = 10
 GROUPS = ("Black", "East/Southeast Asian", "White")

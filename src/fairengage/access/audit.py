@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access import merkle
 from fairengage.access.models import AuditEntry, AuditHead, AuditPending, AuditTreeNode
+from fairengage.config import get_settings
 from fairengage.db import insert_or_skip
 
 GENESIS = "0" * 64
@@ -131,8 +132,6 @@ def guard_of(connection: Connection) -> Guard:
     engine = connection.engine
     guard = _GUARDS.get(engine)
     if guard is None:
-        from fairengage.config import get_settings
-
         guard = _GUARDS.setdefault(engine, Guard(journal_mac_key(get_settings().secret)))
     return guard
 

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access import audit, merkle
-from fairengage.access.models import AuditHead, AuditTreeNode
+from fairengage.access.models import AuditEntry, AuditHead, AuditTreeNode
 from fairengage.config import Settings
 
 log = logging.getLogger(__name__)
@@ -299,8 +299,6 @@ def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
 
 def leaf_of(session: Session, seq: int) -> bytes | None:
     """The leaf hash of entry `seq`, from its stored fields; None if there is no such entry."""
-    from fairengage.access.models import AuditEntry
-
     entry = session.get(AuditEntry, seq)
     return merkle.leaf_hash(audit.canonical_bytes(audit.entry_record(entry))) if entry else None
 
@@ -485,8 +483,6 @@ PROOF_FORMAT = "fairengage-audit-inclusion/1"
 
 def entry_proof(session: Session, seq: int, note: str, public: Ed25519PublicKey) -> dict[str, object]:
     """Entry `seq`, its leaf hash and its inclusion proof against the signed checkpoint `note`."""
-    from fairengage.access.models import AuditEntry
-
     checkpoint = open_checkpoint(note, public)
     if not 1 <= seq <= checkpoint.size:
         raise CheckpointError(f"entry {seq} is not in the checkpoint of {checkpoint.size} entries")

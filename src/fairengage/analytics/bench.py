@@ -31,6 +31,9 @@ from typing import Annotated, Any
 
 import typer
 
+from fairengage.console import err, fail
+from fairengage.console import out as console
+
 DEFAULT_ROWS = "1000000,3000000"
 LARGE_ROWS = 10_000_000
 # Tables above this are generated and written a chunk at a time, so memory stays bounded at any size.
@@ -510,8 +513,6 @@ def bench_command(
     """Time `analyze` against a plain pandas + statsmodels baseline on synthetic tables, and print a table."""
     from rich.console import Console
 
-    from fairengage.cli import err, fail
-    from fairengage.cli import out as console
     from fairengage.config import get_settings
 
     try:

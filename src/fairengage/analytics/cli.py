@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from fairengage.console import err, fail, out
+
 
 class Engine(StrEnum):
     """The engines `analyze` runs on."""
@@ -34,7 +36,6 @@ def analyze(
     from fairengage.analytics import engine as engines
     from fairengage.analytics import report as reports
     from fairengage.analytics.benchmark import read_benchmark
-    from fairengage.cli import err, fail, out
     from fairengage.config import get_settings
 
     settings = get_settings()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fairengage.config_file import get_settings
+from fairengage.console import err, fail, out
 
 if TYPE_CHECKING:
     from fairengage.backups.service import Manifest
@@ -20,8 +21,6 @@ def _size(n: int) -> str:
 
 
 def _print_contents(manifest: Manifest) -> None:
-    from fairengage.cli import out
-
     facts = manifest.facts
     width = max(len(name) for name in facts.tables)
     for name, rows in sorted(facts.tables.items()):
@@ -37,7 +36,6 @@ def _print_contents(manifest: Manifest) -> None:
 def _one_line_errors() -> Iterator[None]:
     """A refused backup or restore, or a file-system failure, as one `error:` line and exit 1."""
     from fairengage.backups.service import BackupError
-    from fairengage.cli import fail
 
     try:
         yield
@@ -59,7 +57,6 @@ def backup_command(
 
     from fairengage.access.principal import CLI_ACTOR
     from fairengage.backups import service
-    from fairengage.cli import err, out
 
     url = get_settings().database_url
     # An unreachable or foreign database is not logged or sealed: the backup itself says what is wrong.
@@ -93,7 +90,6 @@ def restore_command(
     """Check a backup completely, then make it the database (stop the service first)."""
     from fairengage.access.principal import CLI_ACTOR
     from fairengage.backups import service
-    from fairengage.cli import out
 
     with _one_line_errors():
         result = service.restore(

@@ -29,7 +29,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fairengage.engagements import bulk
-from fairengage.ingest.importer import (
+from fairengage.ingest.population import PERCEIVED_RACES
+from fairengage.ingest.rows import (
     MAX_AGE,
     Parsed,
     RowError,
@@ -42,7 +43,6 @@ from fairengage.ingest.importer import (
     quote,
     text_value,
 )
-from fairengage.ingest.population import PERCEIVED_RACES
 from fairengage.shipped import shipped
 
 RACE_MAP_FILE = shipped("ingest", "opp_race_map.csv")

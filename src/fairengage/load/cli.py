@@ -11,6 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fairengage.console import err, fail
+from fairengage.console import out as console
+
 app = typer.Typer(help="Load and crash drills against a real server on this machine.", no_args_is_help=True)
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -81,8 +84,6 @@ def crash_command(
     from fairengage.load.run import CrashPlan
 
     if kill_at >= seconds:
-        from fairengage.cli import fail
-
         raise fail(f"--kill-at {kill_at:g} must come before the drill ends (--seconds {seconds:g})")
     result = _one_drill(
         officers=officers,
@@ -112,7 +113,6 @@ def _one_drill(
 ) -> dict[str, Any]:
     from sqlalchemy.exc import OperationalError
 
-    from fairengage.cli import err, fail
     from fairengage.db import create_postgres_database, drop_postgres_database
     from fairengage.load import run
 
@@ -149,9 +149,6 @@ def _one_drill(
 
 
 def _report(results: list[dict[str, Any]], out: Path | None, *, title: str) -> None:
-    from fairengage.cli import fail
-    from fairengage.cli import out as console
-
     table = Table(title=title)
     columns = (
         ("run", "run"),

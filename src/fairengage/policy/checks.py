@@ -6,19 +6,13 @@ import calendar
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from fairengage.policy import folding
 from fairengage.policy.facts import EngagementFacts
 from fairengage.policy.findings import EXCEPTION, FAIL, PASS, Finding, finding_message
+from fairengage.policy.ruleset import RuleSet
 
-if TYPE_CHECKING:
-    from fairengage.policy.ruleset import RuleSet
-
-Check = Callable[[EngagementFacts, "RuleSet"], list[Finding]]
-
-# Rules that are a duty met by "yes" or excused by a ground from the list the rule names in `exceptions`.
-DUTY_RULES = frozenset({"INFORM-RIGHT", "INFORM-WHY", "RECEIPT-OFFER"})
+Check = Callable[[EngagementFacts, RuleSet], list[Finding]]
 
 MAX_AGE = 120
 

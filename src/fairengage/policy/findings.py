@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from fairengage.policy.ruleset import RuleSet
+from fairengage.policy.ruleset import RuleSet
 
 PASS = "pass"  # noqa: S105 - a verdict, not a secret  # nosec B105
 FAIL = "fail"

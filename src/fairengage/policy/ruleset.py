@@ -12,7 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from fairengage.policy.checks import CHECKS, DUTY_RULES
+from fairengage.policy.codes import DUTY_RULES, ENTRY_CHECK_CODES
 from fairengage.shipped import shipped
 
 RULESET_DIR = shipped("policy", "rulesets")
@@ -472,7 +472,7 @@ def _parse_rules(
         exceptions = entry.get("exceptions")
         if exceptions is not None and exceptions not in lists:
             raise bad(f"rule {code}: 'exceptions' names no list ({exceptions!r})")
-        if entry["kind"] in ENTRY_KINDS and code not in CHECKS:
+        if entry["kind"] in ENTRY_KINDS and code not in ENTRY_CHECK_CODES:
             raise bad(f"rule {code}: kind {entry['kind']!r} needs a check; none is implemented for this code")
         variants = entry.get("variants", {})
         if not isinstance(variants, dict) or not all(

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from fairengage.console import err, fail, out
+from fairengage.console import sessions as _sessions
 from fairengage.reports.cli import Engine
 
 app = typer.Typer(help="The publication ledger: list releases, approve a draft, withdraw a release.")
@@ -47,7 +49,6 @@ def report_command(
     actor: Annotated[str | None, typer.Option("--as", help="with --from-db: who builds the release")] = None,
 ) -> None:
     """Build a period's board report, public report and open data: a draft release, or files from --input."""
-    from fairengage.cli import err, fail, out
     from fairengage.config import get_settings
     from fairengage.reports.cli import build_from_files, progress_bar
     from fairengage.reports.period import PeriodError, parse_period
@@ -103,7 +104,6 @@ def report_command(
 
 def _release_from_database(*, period: str, reason: str | None, actor: str | None) -> None:
     from fairengage.access.principal import CLI_ACTOR
-    from fairengage.cli import err, fail, out
     from fairengage.config import get_settings
     from fairengage.db import engine_for, session_factory
     from fairengage.errors import DomainError
@@ -146,7 +146,6 @@ def _check_user(sessions, username: str, permission: str, option: str) -> None: 
     """Refuse unless `username` is an active user whose role holds `permission`."""
     from fairengage.access import service as access
     from fairengage.access.permissions import allowed
-    from fairengage.cli import fail
     from fairengage.db import transaction
 
     with transaction(sessions) as session:
@@ -163,7 +162,6 @@ def list_command(
     period: Annotated[str | None, typer.Option("--period", help="only this period")] = None,
 ) -> None:
     """Every release, newest first: period, version, state, who built and who approved it."""
-    from fairengage.cli import _sessions, out
     from fairengage.db import transaction
     from fairengage.publishing import service
 
@@ -189,7 +187,6 @@ def approve_command(
     actor: Annotated[str, typer.Option("--as", help=AS_HELP)],
 ) -> None:
     """Publish a draft release: a second person, never its builder."""
-    from fairengage.cli import _sessions, fail, out
     from fairengage.config import get_settings
     from fairengage.errors import DomainError
     from fairengage.publishing import service
@@ -210,7 +207,6 @@ def withdraw_command(
     reason: Annotated[str, typer.Option("--reason", help="why it is withdrawn (shown in the ledger)")],
 ) -> None:
     """Withdraw a release with a reason: it leaves the public pages and stays in the ledger."""
-    from fairengage.cli import _sessions, fail, out
     from fairengage.config import get_settings
     from fairengage.errors import DomainError
     from fairengage.publishing import service

@@ -142,7 +142,7 @@ def build_release(
     # Imported here: the builder pulls in the analytics engines, which the web app need not load to start.
     from fairengage.analytics.benchmarks import default_benchmark_path
     from fairengage.engagements.extract import ExtractRefused, write_extract
-    from fairengage.engagements.governance_summary import write_governance_summary
+    from fairengage.governance.summary import write_governance_summary
     from fairengage.reports.builder import build_reports
 
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -302,6 +302,7 @@ def _protect(
     check, which proves bounds on exact counts: its check is that the build used the method (the ptable
     stated, no published 1 or 2), and the result says the method so the gate can tell.
     """
+    # Deferred on purpose: the cross-release check loads scipy, which the web app need not load to start.
     from fairengage.reports import disclosure
 
     if settings.disclosure_method == "cellkey":
@@ -331,6 +332,7 @@ class _CellKeyResult:
 
 
 def _cellkey_checked(build: Path) -> _CellKeyResult:
+    # Deferred on purpose: the cell-key release loads the analytics stack (pandas, ibis).
     from fairengage.reports import cellkey_release
 
     ok, summary, checked = cellkey_release.check_release(build)
@@ -611,6 +613,7 @@ def _locked(session: Session, release_id: int) -> PublicationRelease:
 
 
 def _same_ptable(found: dict[str, Any]) -> bool:
+    # Deferred on purpose, as in `_cellkey_checked`.
     from fairengage.reports.cellkey_release import ptable_sha256
 
     return found.get("ptable_sha256") == ptable_sha256()

@@ -20,9 +20,9 @@ from fairengage.access.principal import Principal
 from fairengage.db import transaction
 from fairengage.errors import Forbidden
 from fairengage.publishing import service
+from fairengage.publishing.dashboard import dashboard_page, file_response, period_label, publications_root
 from fairengage.publishing.service import PublishRefused, Release
 from fairengage.reports import publications
-from fairengage.reports.dashboard import dashboard_page, file_response, period_label, publications_root
 from fairengage.reports.publications import JobBusy, JobProgress, PublicationNotFound, ReportJobs
 from fairengage.web.deps import page_principal, sessions_of, settings_of
 from fairengage.web.i18n import N_, pick_language, translations

@@ -1,7 +1,7 @@
 """A period's board and public reports: report.json, HTML, PDF, open data (ANNUAL-REPORT, docs/rule-sets.md).
 
 `build_reports` reads only the analytic table, the benchmark and, where given, the count-only
-governance summary (`engagements/governance_summary.py`); it imports nothing that reads personal data
+governance summary (`governance/summary.py`); it imports nothing that reads personal data
 (docs/architecture.md). The board report carries exact figures and officer results. The public report is built
 from the suppressed report (`suppression.suppress_report`) plus the report's own tables suppressed the
 same way (`suppression.suppress_table`), and says "fewer than N" wherever a count is withheld
@@ -24,12 +24,12 @@ import pandas as pd
 from babel.dates import format_date
 
 from fairengage import __version__
+from fairengage.analytics import benchmarks
 from fairengage.analytics import engine as engines
 from fairengage.analytics import report as analysis
 from fairengage.analytics.benchmark import read_benchmark
 from fairengage.analytics.counts import (
     CITY,
-    OUTCOMES,
     PERCEIVED_RACES,
     UNKNOWN,
     cell_counts,
@@ -39,8 +39,19 @@ from fairengage.analytics.counts import (
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import as_count
 from fairengage.config import Settings
-from fairengage.policy import PolicyError, get_ruleset
-from fairengage.reports import charts, maps, suppression
+from fairengage.policy import PolicyError
+from fairengage.reports import cellkey, cellkey_release, charts, maps, suppression
+from fairengage.reports.figures import (
+    AGE_GROUPS,
+    AGE_NOT_RECORDED,
+    at_least,
+    earlier_counts,
+    plain_int,
+    public_governance,
+    report_outcomes,
+    report_ruleset,
+    suppressed_row,
+)
 from fairengage.reports.open_data import open_data
 from fairengage.reports.period import Period, in_period, parse_period, trend_periods
 from fairengage.reports.reading import COMPLIANCE_LABELS, MEASURE_VERBS, Reader, ratio_digits
@@ -50,17 +61,6 @@ from fairengage.shipped import shipped
 Progress = Callable[[int, int, str], None]
 DEFAULT_THRESHOLD = 10
 GOVERNANCE_KIND = "fairengage.governance-summary"
-# Perceived age in the groups the annual report tables use; `None` as the upper bound means "and over".
-AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
-    ("under 18", 0, 17),
-    ("18–24", 18, 24),
-    ("25–34", 25, 34),
-    ("35–44", 35, 44),
-    ("45–54", 45, 54),
-    ("55–64", 55, 64),
-    ("65 and over", 65, None),
-)
-AGE_NOT_RECORDED = "not recorded"
 GENDERS = ("man", "woman", "gender diverse", "unknown")
 STEPS = 9
 
@@ -181,7 +181,7 @@ def analyse_report(
         step(f"analysing {chosen.label}")
         report = _analyse(table, benchmark, chosen, engine, Path(table_path), Path(benchmark_path), generated)
         step("counting the annual-report tables")
-        outcomes = _outcomes(report)
+        outcomes = report_outcomes(report)
         cells = cell_counts(table, outcomes)
         report["annual"] = annual_figures(table, cells, outcomes)
         report["annual"]["encounters"] = encounter_counts(table)["encounters"]
@@ -209,14 +209,13 @@ def public_version(
     """
     if settings.disclosure_method != "cellkey":
         return public_report(report, threshold), None
-    from fairengage.reports import cellkey, cellkey_release
 
     tz = settings.timezone
     periods = [parse_period(label, tz) for label in report["trends"]["periods"]]
     records = cellkey_release.load_records(Path(table_path), periods, engine)
     secret = cellkey.cell_key_secret(settings.secret_key.get_secret_value())
     public = cellkey_release.public_report(report, records, secret=secret, threshold=threshold)
-    trend = cellkey_release.trend_table(report["trends"], records, secret, _outcomes(report))
+    trend = cellkey_release.trend_table(report["trends"], records, secret, report_outcomes(report))
     return public, ({} if trend is None else {"trends_by_period_and_group": trend})
 
 
@@ -294,8 +293,6 @@ def read_governance(path: Path) -> dict[str, Any]:
 
 def benchmark_description(path: Path) -> str:
     """The paragraph on the benchmark's sources: the shipped one's, or a note naming another file."""
-    from fairengage.analytics import benchmarks
-
     try:
         shipped = path.resolve() == benchmarks.default_benchmark_path().resolve()
     except OSError:
@@ -342,22 +339,9 @@ def _analyse(
     return report
 
 
-def _ruleset(report: dict[str, Any]) -> Any:
-    ruleset = (report.get("meta") or {}).get("ruleset") or {}
-    try:
-        return get_ruleset(ruleset["id"]) if ruleset.get("id") else None
-    except PolicyError:
-        return None
-
-
-def _outcomes(report: dict[str, Any]) -> tuple[str, ...]:
-    ruleset = _ruleset(report)
-    return ruleset.codes("outcomes") if ruleset else OUTCOMES
-
-
 def suppression_threshold(report: dict[str, Any]) -> int:
     """The rule set's `suppression_threshold` (docs/rule-sets.md SMALL-CELLS), 10 when no rule set says."""
-    ruleset = _ruleset(report)
+    ruleset = report_ruleset(report)
     try:
         return int(ruleset.param("suppression_threshold")) if ruleset else DEFAULT_THRESHOLD
     except (KeyError, LookupError, PolicyError):
@@ -455,7 +439,7 @@ def trends(
     threshold = report["meta"]["thresholds"]["notable_disproportionality"]
     trend: dict[str, Any] = {"periods": [], "attempts": [], "counts": [], "disproportionality": []}
     for p in trend_periods(full, period):
-        cells = cell_counts(in_period(full, p), _outcomes(report))
+        cells = cell_counts(in_period(full, p), report_outcomes(report))
         city = cells[cells["area"] == CITY]
         rows = disproportionality_rows(cells, benchmark, threshold=threshold)
         trend["periods"].append(p.label)
@@ -465,14 +449,6 @@ def trends(
         )
         trend["disproportionality"].append(analysis.rounded([r for r in rows if r["area"] == CITY]))
     return trend
-
-
-def earlier_counts(trend: dict[str, Any]) -> pd.DataFrame:
-    """Engagements by period and group for the periods before the reported one (the last in `trend`)."""
-    groups = [g for g in PERCEIVED_RACES if any(g in c for c in trend["counts"])]
-    frame = pd.DataFrame(trend["counts"][:-1], index=trend["periods"][:-1], columns=groups).fillna(0)
-    frame.index.name, frame.columns.name = "period", "perceived_race"
-    return frame.astype("int64")
 
 
 def public_trends(trend: dict[str, Any], public: dict[str, Any], threshold: int) -> dict[str, Any]:
@@ -487,7 +463,7 @@ def public_trends(trend: dict[str, Any], public: dict[str, Any], threshold: int)
     for i, rows in enumerate(trend["disproportionality"][:-1]):
         label = trend["periods"][i]
         assert hidden is not None  # nosec B101 # set when there are earlier periods, the only ones looped
-        result["attempts"].append(_plain_int(hidden.row_totals[label]))
+        result["attempts"].append(plain_int(hidden.row_totals[label]))
         shown = []
         for row in rows:
             withheld = row["group"] not in hidden.suppressed.columns or bool(
@@ -500,7 +476,7 @@ def public_trends(trend: dict[str, Any], public: dict[str, Any], threshold: int)
                     **dict.fromkeys(("count", "total", "index", "ci_low", "ci_high", "notable")),
                     "suppressed": True,
                 }
-                if withheld or _plain_int(hidden.row_totals[label]) is None
+                if withheld or plain_int(hidden.row_totals[label]) is None
                 else {**row, "suppressed": False}
             )
         result["disproportionality"].append(shown)
@@ -552,7 +528,7 @@ def public_report(report: dict[str, Any], threshold: int) -> dict[str, Any]:
     public["annual"] = {
         "attempts": attempts,
         # A lone count, published when it reaches the threshold and only beside a published total.
-        "encounters": None if attempts is None else _at_least(annual.get("encounters"), threshold),
+        "encounters": None if attempts is None else at_least(annual.get("encounters"), threshold),
         "collected": collected["collected"],
         "not_collected": collected["not collected"],
         "by_age": by_age,
@@ -572,7 +548,7 @@ def public_report(report: dict[str, Any], threshold: int) -> dict[str, Any]:
     public["data_quality"] = {
         "rows": attempts,
         "fields": [
-            {**f, "count": same_as[f["field"]] if f["field"] in same_as else _at_least(f["count"], threshold)}
+            {**f, "count": same_as[f["field"]] if f["field"] in same_as else at_least(f["count"], threshold)}
             for f in quality["fields"]
         ],
     }
@@ -593,84 +569,6 @@ def _group_count(public: dict[str, Any], group: str) -> int | None:
         if row["area"] == CITY and row["group"] == group and row.get("total") is not None:
             return row["total"]
     return None
-
-
-def _at_least(value: int | None, threshold: int) -> int | None:
-    """A lone count: published when it reaches the threshold (docs/rule-sets.md SMALL-CELLS), else None."""
-    return value if value is not None and value >= threshold else None
-
-
-def _plain_int(value: Any) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
-
-
-def suppressed_row(counts: dict[str, int], threshold: int) -> tuple[dict[str, int | None], int | None]:
-    """One row of counts (categories adding to a published total), suppressed with complements."""
-    if not counts:
-        return {}, None
-    frame = pd.DataFrame([counts], index=["all"]).astype("int64")
-    result = suppression.suppress_table(frame, threshold=threshold)
-    values = {key: _plain_int(result.values.iloc[0][key]) for key in counts}
-    return values, _plain_int(result.row_totals.iloc[0])
-
-
-def _people_estimate(summary: dict[str, Any], threshold: int) -> int | None:
-    """The people estimate, withheld when attempts minus it (the repeat engagements) is a small count.
-
-    The difference is itself a count of people, those engaged more than once, so publishing both figures
-    publishes it (issue 10); the estimate goes, the attempts, which other tables repeat, stay.
-    """
-    estimate = _at_least((summary.get("people") or {}).get("estimate"), threshold)
-    attempts = summary.get("attempts")
-    if estimate is None or not isinstance(attempts, int):
-        return estimate
-    return estimate if attempts - estimate >= threshold else None
-
-
-def public_governance(summary: dict[str, Any] | None, threshold: int) -> dict[str, Any] | None:
-    """The governance summary with every count under the threshold withheld (with complements)."""
-    if summary is None:
-        return None
-    people = summary.get("people") or {}
-    reviews = summary.get("reviews") or {}
-    review_counts = {
-        k: reviews.get(k, 0)
-        for k in ("decided_on_time", "decided_late", "pending_on_time", "pending_overdue")
-    }
-    review_values, review_total = suppressed_row(review_counts, threshold)
-    reads = summary.get("restricted_reads") or {}
-    read_values, read_total = suppressed_row(
-        {"current": reads.get("current", 0), "legacy": reads.get("legacy", 0)}, threshold
-    )
-    complaints = summary.get("complaints") or {}
-    return {
-        "kind": summary.get("kind"),
-        "period": summary.get("period"),
-        "as_of": summary.get("as_of"),
-        "attempts": _at_least(summary.get("attempts"), threshold),
-        "attempts_collected": _at_least(summary.get("attempts_collected"), threshold),
-        "people": {"estimate": _people_estimate(summary, threshold), "method": people.get("method")},
-        "exceptions": {
-            kind: suppressed_row(grounds, threshold)[0]
-            for kind, grounds in (summary.get("exceptions") or {}).items()
-        },
-        "reviews": {**review_values, "records": review_total},
-        "non_compliant_findings": _at_least(summary.get("non_compliant_findings"), threshold),
-        "restricted_reads": {**read_values, "granted": read_total},
-        "detailed_reviews": [
-            {
-                **{k: s.get(k) for k in ("year", "drawn_on", "size", "population")},
-                **suppressed_row(
-                    {k: s.get(k, 0) for k in ("compliant", "non_compliant", "not_reviewed")}, threshold
-                )[0],
-            }
-            for s in summary.get("detailed_reviews") or []
-        ],
-        "complaints": {
-            "received": suppressed_row(complaints.get("received") or {}, threshold)[0],
-            "closed": suppressed_row(complaints.get("closed") or {}, threshold)[0],
-        },
-    }
 
 
 # --- open data --------------------------------------------------------------------------------------
@@ -771,6 +669,7 @@ def write_pdf(html: str, path: Path, *, base: Path) -> Path:
 
 def _scope_table_headers(path: Path) -> None:
     """Give every TH of a tagged PDF its scope: Column in a table head, Row in the body (HTML's scope)."""
+    # Deferred on purpose, as in `write_pdf`: pypdf is needed only for a PDF.
     from pypdf import PdfWriter
     from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
@@ -814,6 +713,7 @@ def render_html(
     lang: str = "en",
 ) -> str:
     """The board report (exact, with officers) or the public one (from the suppressed report) as HTML."""
+    # Deferred on purpose: the page environment loads FastAPI's templating, which only an HTML build needs.
     from fairengage.web.templating import environment
 
     context = report_context(

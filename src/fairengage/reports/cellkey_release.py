@@ -35,7 +35,7 @@ from fairengage.analytics.counts import (
     UNKNOWN,
     outcome_measures,
 )
-from fairengage.reports import cellkey
+from fairengage.reports import cellkey, figures
 from fairengage.reports.suppression import OFFICERS_NOTE
 
 METHOD = "cellkey"
@@ -107,7 +107,6 @@ def disclosure_meta(threshold: int) -> dict[str, Any]:
 
 class KeyedRecords:
     """The engagements of one period with their record keys: perturbed counts of any subset of them."""
-
     def __init__(self, records: pd.DataFrame, secret: bytes, outcomes: Sequence[str] = OUTCOMES) -> None:
         self.records = records.reset_index(drop=True)
         self.keys = cellkey.record_keys(self.records["engagement_id"].astype(str), secret)
@@ -166,6 +165,7 @@ class KeyedRecords:
 
 def load_records(table_path: Path, periods: Sequence[Any], engine: str = "duckdb") -> dict[str, pd.DataFrame]:
     """The record columns the cell keys need, for each period (a `Period`), by its label."""
+    # Deferred on purpose: the engines and periods load ibis, which pages reading a release need not.
     from fairengage.analytics import engine as engines
     from fairengage.reports.period import in_period
 
@@ -199,8 +199,6 @@ def public_report(
     `records` holds the engagements of the report's period and of each earlier period in its trend, by
     label. The exact report is not changed.
     """
-    from fairengage.reports import builder
-
     meta = report["meta"]
     label = (meta.get("report_period") or {}).get("label") or report["trends"]["periods"][-1]
     outcomes = _outcomes_of(report)
@@ -249,7 +247,7 @@ def public_report(
     same_as = {
         "perceived_race": public["annual"]["by_race"].get(UNKNOWN, keyed.count(CITY, UNKNOWN)),
         "perceived_gender": by_gender.get("unknown"),
-        "perceived_age": by_age.get(builder.AGE_NOT_RECORDED),
+        "perceived_age": by_age.get(figures.AGE_NOT_RECORDED),
     }
     public["data_quality"] = {
         "rows": attempts,
@@ -278,9 +276,7 @@ def public_report(
 
 
 def _outcomes_of(report: dict[str, Any]) -> tuple[str, ...]:
-    from fairengage.reports import builder
-
-    return builder._outcomes(report)
+    return figures.report_outcomes(report)
 
 
 def _shown(row: dict[str, Any], **values: Any) -> dict[str, Any]:
@@ -376,16 +372,14 @@ def _veil(veil: Any, threshold: int) -> Any:
 
 
 def _age_masks(records: pd.DataFrame) -> dict[str, pd.Series]:
-    from fairengage.reports import builder
-
     age = pd.to_numeric(records["perceived_age"], errors="coerce")
     masks = {}
-    for label, low, high in builder.AGE_GROUPS:
+    for label, low, high in figures.AGE_GROUPS:
         mask = age >= low
         if high is not None:
             mask &= age <= high
         masks[label] = mask.fillna(False)
-    masks[builder.AGE_NOT_RECORDED] = age.isna()
+    masks[figures.AGE_NOT_RECORDED] = age.isna()
     return masks
 
 
@@ -419,9 +413,7 @@ def trend_table(
     trend: dict[str, Any], records: Mapping[str, pd.DataFrame], secret: bytes, outcomes: Sequence[str]
 ) -> pd.DataFrame | None:
     """Open data's `trends_by_period_and_group`, long, every count and total perturbed as its own cell."""
-    from fairengage.reports import builder
-
-    earlier = builder.earlier_counts(trend)
+    earlier = figures.earlier_counts(trend)
     if not len(earlier):
         return None
     frames = {p: records[p] for p in earlier.index}
@@ -449,9 +441,7 @@ def _governance(summary: Any, threshold: int, annual: dict[str, Any]) -> Any:
     Reviews, complaints and reads are not engagements and carry no record key: they keep the threshold
     rule. The attempts and the attempts with information collected are the report's own cells.
     """
-    from fairengage.reports import builder
-
-    public = builder.public_governance(summary, threshold)
+    public = figures.public_governance(summary, threshold)
     if public is None:
         return None
     public["attempts"] = annual["attempts"]

@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from fairengage.analytics.counts import CITY, UNKNOWN
+from fairengage.reports import open_data
 
 PUBLIC_REPORT = "report.public.json"
 OPEN_DATA = "open-data"
@@ -645,6 +646,7 @@ class Solver:
     """
 
     def __init__(self, system: System, group: str) -> None:
+        # Deferred on purpose: scipy loads only when a release has hidden figures to bound.
         from scipy import sparse
 
         self.system = system
@@ -720,6 +722,7 @@ class Solver:
         return row
 
     def _solve(self, objective: np.ndarray, cap: float | None = None) -> Any:
+        # Deferred on purpose, as in `__init__`.
         from scipy.optimize import linprog
 
         has_ub, has_eq = self.a_ub.shape[0] > 0, self.a_eq.shape[0] > 0
@@ -1114,8 +1117,6 @@ def _rewrite_open_data(candidate: Path, release: Release, keys: set[Key], report
     folder = candidate / OPEN_DATA
     if not folder.is_dir():
         return
-    from fairengage.reports import open_data
-
     for section in ("disproportionality", "disparity", "outcome_test", "compliance"):
         if (folder / f"{section}.csv").is_file() and report.get(section):
             frame = open_data.section_frame(section, report[section])

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fairengage.config_file import get_settings
+from fairengage.console import parse_date, run_service
 
 app = typer.Typer(help="Restriction, retention and access to restricted records.", no_args_is_help=True)
 out = Console()
@@ -28,11 +29,10 @@ def run(
 ) -> None:
     """Restrict every record past the rule set's restriction age and apply any destruction schedule."""
     from fairengage.access.principal import CLI_ACTOR
-    from fairengage.cli import _parse_date, _run_cli_service
     from fairengage.retention import service
 
-    day = _parse_date(as_of, "--as-of") if as_of else _today()
-    report = _run_cli_service(
+    day = parse_date(as_of, "--as-of") if as_of else _today()
+    report = run_service(
         lambda s: service.run(
             session=s, as_of=day, tz=get_settings().timezone, actor=CLI_ACTOR, dry_run=dry_run
         )
@@ -51,10 +51,9 @@ def hold(
 ) -> None:
     """Place a legal hold on a record: it is never destroyed while held."""
     from fairengage.access.principal import CLI_ACTOR
-    from fairengage.cli import _run_cli_service
     from fairengage.retention import service
 
-    _run_cli_service(
+    run_service(
         lambda s: service.set_legal_hold(
             session=s, engagement_id=record, hold=True, actor=CLI_ACTOR, note=note
         )
@@ -68,10 +67,9 @@ def release(
 ) -> None:
     """Lift a legal hold."""
     from fairengage.access.principal import CLI_ACTOR
-    from fairengage.cli import _run_cli_service
     from fairengage.retention import service
 
-    _run_cli_service(
+    run_service(
         lambda s: service.set_legal_hold(
             session=s, engagement_id=record, hold=False, actor=CLI_ACTOR, note=note
         )
@@ -86,27 +84,24 @@ def delegate(
     note: str = "",
 ) -> None:
     """Delegate the chief's power to approve reads of restricted records to a user."""
-    from fairengage.cli import _run_cli_service
     from fairengage.retention import service
 
-    _run_cli_service(lambda s: service.delegate(session=s, username=username, granted_by=by, note=note))
+    run_service(lambda s: service.delegate(session=s, username=username, granted_by=by, note=note))
     out.print(f"{username} may now approve reads of restricted records (granted by {by})")
 
 
 @app.command("revoke")
 def revoke(username: str, by: Annotated[str, typer.Option(help="who withdraws it")]) -> None:
     """Withdraw a delegation."""
-    from fairengage.cli import _run_cli_service
     from fairengage.retention import service
 
-    _run_cli_service(lambda s: service.revoke(session=s, username=username, revoked_by=by))
+    run_service(lambda s: service.revoke(session=s, username=username, revoked_by=by))
     out.print(f"{username} may no longer approve reads of restricted records")
 
 
 @app.command("legacy-report")
 def legacy_report(quarter: Annotated[str, typer.Option(help="the quarter, like 2025-Q3")]) -> None:
     """The quarterly report to the board of every access to legacy (pre-regulation) records."""
-    from fairengage.cli import _run_cli_service
     from fairengage.retention import service
 
     settings = get_settings()
@@ -118,7 +113,7 @@ def legacy_report(quarter: Annotated[str, typer.Option(help="the quarter, like 2
             for r in service.reads_in(session=s, start=start, end=end, legacy=True)
         ]
 
-    rows = _run_cli_service(build)
+    rows = run_service(build)
     table = Table(title=f"Access to legacy records, {quarter.upper()}: {len(rows)}")
     for column in ("when (local)", "reader", "record"):
         table.add_column(column)

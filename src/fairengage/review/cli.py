@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from fairengage.config_file import get_settings
+from fairengage.console import run_service
 
 app = typer.Typer(help="Supervisor review and the annual detailed review.", no_args_is_help=True)
 out = Console()
@@ -23,11 +24,10 @@ def sample(
 ) -> None:
     """Draw a reproducible random sample of a year's records for the detailed review (s.15)."""
     from fairengage.access.principal import CLI_ACTOR
-    from fairengage.cli import _run_cli_service
     from fairengage.review import service
 
     settings = get_settings()
-    sample_row, ids = _run_cli_service(
+    sample_row, ids = run_service(
         lambda s: service.draw_sample(
             session=s, year=year, size=size, seed=seed, actor=CLI_ACTOR, tz=settings.timezone
         )

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairengage.errors import DomainError
 from fairengage.web.i18n import N_
+from fairengage.web.templating import render
 
 PROBLEM_BASE = "https://fairengage.org/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -107,8 +108,6 @@ def wants_page(request: Request) -> bool:
 
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
     """An error as a page in the site's layout."""
-    from fairengage.web.templating import render
-
     titles = {
         403: N_("You do not have access to this page"),
         404: N_("Page not found"),

@@ -1,4 +1,4 @@
-"""Start page and health checks; the public dashboard lives in reports/dashboard.py."""
+"""Start page and health checks; the public dashboard lives in publishing/dashboard.py."""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from fairengage.console import fail, out
+
 app = typer.Typer(
     help="Population benchmarks (census population by division and group).", no_args_is_help=True
 )
@@ -44,7 +46,6 @@ def build_toronto(
         toronto,
         write_benchmark,
     )
-    from fairengage.cli import fail, out
 
     try:
         built = toronto.build_toronto(
@@ -101,7 +102,6 @@ def show(
         describe,
         read_benchmark,
     )
-    from fairengage.cli import fail, out
 
     path = default_benchmark_path()
     if as_csv:

@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from builders import valid_body
 from fairengage.access.models import User
 from fairengage.complaints.models import Complaint
-from fairengage.engagements.governance_summary import write_governance_summary
 from fairengage.engagements.models import Engagement
+from fairengage.governance.summary import write_governance_summary
 from fairengage.retention.models import RestrictedAccessRequest, RestrictedRead
 from fairengage.review.models import EngagementVersion, ReviewDecision, ReviewSample, ReviewSampleItem
 

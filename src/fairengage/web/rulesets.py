@@ -1,4 +1,5 @@
-"""Publishes the rule set in force: purposes, exception grounds and rules."""
+"""The rule sets over HTTP: the one in force, every one shipped, one by id. It lives on the web side so
+that the policy package knows nothing of HTTP (docs/development.md, "Layers and import contracts")."""
 
 from __future__ import annotations
 

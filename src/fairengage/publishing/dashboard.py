@@ -1,6 +1,6 @@
 """The public dashboard (`/public`): a published period's headline figures, chart, map and downloads.
 
-Served from the precomputed publications (publications.py) only: a request reads a cached, suppressed
+Served from the precomputed publications (reports/publications.py) only: a request reads a cached, suppressed
 report.json and never the database. Filters are a plain GET form, so the page works without JavaScript.
 """
 
@@ -428,6 +428,7 @@ def disclosure_method(
     request: Request, _principal: object = Depends(optional_page_principal)
 ) -> HTMLResponse:
     """How published figures protect people: the cell-key method's table and error, and suppression."""
+    # Deferred on purpose: the cell-key release loads the analytics stack, which only this page needs.
     from fairengage.reports import cellkey, cellkey_release
 
     lang = pick_language(request)
