@@ -62,7 +62,7 @@ def test_duckdb_counts_encounters_and_people(sessions, settings, recorded, tmp_p
 
 def test_a_table_without_encounters_counts_each_engagement_once(tmp_path):
     path = tmp_path / "synthetic.parquet"
-    synth.write_table(synth.generate(200, seed=3, officers=10), path)
+    synth.write_table(synth.generate(200, seed=3, officers=10, group_share=0.0), path)
     backend = engine.connect("duckdb")
     try:
         assert encounter_counts(engine.load_table(backend, path)) == {"encounters": 200, "people": 200}

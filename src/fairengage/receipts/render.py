@@ -19,12 +19,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import segno
 from babel.dates import format_datetime, get_date_format, get_datetime_format, get_time_format
 
+from fairengage.shipped import shipped
 from fairengage.web.i18n import translations
 
 LANGUAGES = ("en", "fr")
@@ -85,7 +85,7 @@ QR_SVG_PIXELS = 200
 # Medium error correction survives a creased or smudged paper receipt; segno raises it when it fits.
 _QR_ERROR = "m"
 _QR_PDF_PNG_SCALE = 8
-_HERE = Path(__file__).resolve().parent
+_HERE = shipped("receipts")
 _STYLESHEET = _HERE / "receipt_pdf.css"
 # WeasyPrint's font objects are shared by every render; one receipt at a time keeps them consistent.
 _RENDER_LOCK = threading.Lock()
