@@ -54,6 +54,7 @@ RATE_TOLERANCE = 1e-9  # the files print rates to 9 or 10 decimals: half a unit 
 INDEX_TOLERANCE = 1e-8  # an index is printed to 10 significant figures
 TABLES = ("disproportionality", "disparity", "outcome_test", "compliance")
 
+MAX_COUNT = 10_000_000  # more engagements than any service makes: keeps every program bounded
 Expr = dict[int, float]
 
 
@@ -554,12 +555,16 @@ class Solver:
         self.matrix = csr_array((data, (rows, cols)), shape=(len(system.rows), self.n))
         self.constraint = LinearConstraint(self.matrix, np.array(low), np.array(high))
         self.options = {"time_limit": time_limit, "presolve": True}
+        self.solves = 0
+        self.log: Any = lambda message: None  # a caller (the benchmark) may print progress
 
     def _solve(self, c: np.ndarray) -> tuple[float | None, np.ndarray | None, float | None]:
         """Minimise c·x: (optimum, a whole-number solution, proven lower bound) or Nones if infeasible."""
         found = milp(c, constraints=[self.constraint], integrality=np.ones(self.n),
-                     bounds=(0, np.inf), options=self.options)  # fmt: skip
+                     bounds=(0, MAX_COUNT), options=self.options)  # fmt: skip
         if found.x is None:
+            if found.status != 2:  # anything but "infeasible" is the solver failing, not the files
+                raise RuntimeError(f"the integer program was not solved: {found.message}")
             return None, None, None
         bound = getattr(found, "mip_dual_bound", None)
         # Stopped at the time limit: the proven bound, not the best value found, is what may be claimed.
@@ -571,7 +576,7 @@ class Solver:
         return self._solve(np.zeros(self.n))[1] is not None
 
     def ranges(self, exprs: Sequence[tuple[tuple[int, float], ...]], *, seed: int = 0,
-               rounds: int = 12, exact: bool = False) -> list[tuple[int, int, bool]]:  # fmt: skip
+               rounds: int = 80, exact: bool = False) -> list[tuple[int, int, bool]]:  # fmt: skip
         """For each sum of atoms: (low, high, exact).
 
         Exact whole-number bounds wherever a range is narrower than 3; a wider range is proved wide by
@@ -595,6 +600,7 @@ class Solver:
             np.maximum(seen_high, values, out=seen_high)
 
         _, x, _ = self._solve(np.zeros(self.n))
+        self.solves = 1
         if x is None:
             raise RuntimeError("the public files contradict the model: no whole-number solution")
         absorb(x)
@@ -606,6 +612,8 @@ class Solver:
                 break
             signs = rng.choice([-1.0, 1.0], size=narrow.size)
             _, x, _ = self._solve(targets[narrow].T @ signs)
+            self.solves += 1
+            self.log(f"round: {narrow.size} of {m} counts not yet proved wide")
             before = int(np.sum(seen_high - seen_low < 3))
             absorb(x)
             stale = stale + 1 if int(np.sum(seen_high - seen_low < 3)) == before else 0
@@ -613,6 +621,8 @@ class Solver:
             if seen_high[i] - seen_low[i] >= 3 and not exact:
                 continue  # proved wide by a solution found for another count
             row = targets[[i]].toarray().ravel()
+            self.solves += 2
+            self.log(f"count {i}: seen {seen_low[i]:.0f}..{seen_high[i]:.0f}")
             _, x, low = self._solve(row)
             absorb(x)
             exact_low[i] = low

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fairengage.db import transaction
+from fairengage.engagements import bulk
+from fairengage.ingest import synth
+from fairengage.publishing import service
 from reports import independent_adversary as adversary
 
 
@@ -84,8 +92,8 @@ def test_a_rerun_gives_away_the_records_that_came_late(tmp_path):
         "2025",
         annual={"attempts": 100, "by_race": dict(zip(groups, (40, 52, None, None), strict=True))},
     )
-    second = release(tmp_path, "2025", version=2, at="2026-02-03T10:00:00+00:00",
-                     annual={"attempts": 102, "by_race": dict(zip(groups, (40, 52, 10, None), strict=True))})  # fmt: skip
+    later = {"attempts": 102, "by_race": dict(zip(groups, (40, 52, 10, None), strict=True))}
+    second = release(tmp_path, "2025", version=2, at="2026-02-03T10:00:00+00:00", annual=later)
     for model in ("release", "version"):
         findings = adversary.attack([first, second], model=model, exact=True)
         latino = found(findings, "2025 v2", "annual × by_race × Latino")
@@ -117,3 +125,100 @@ def test_stated_reasons_and_rates_narrow_the_ranges(tmp_path):
     assert (receipt.low, receipt.high) == (4, 9)
     assert (total.low, total.high) == (12, 27)
     assert adversary.leaks(findings) == []
+
+
+# --- the real thing: releases made through the one publishing path, cross-release check included -----
+
+DIVISIONS = 3  # the busiest three: enough records in each for the check to prove releases safe
+
+
+def load_records(sessions, settings, *, records: int, seed: int, start: date, end: date) -> int:
+    """Synthetic engagements in the three busiest divisions, loaded as the demo loads them."""
+    frame = synth.generate(records, seed=seed, officers=12, start=start, end=end, with_details=True)
+    busiest = sorted(synth.generate(2000, seed=7, officers=12, start=date(2024, 1, 1), end=date(2024, 12, 31))
+                     ["division"].value_counts().index[:DIVISIONS])  # fmt: skip
+    frame = frame[frame["division"].isin(busiest)].reset_index(drop=True)
+    roster = [
+        bulk.RosterEntry(o.badge, o.name, o.division, (date(2023, 9, 1),))
+        for o in synth.officers_roster(12, 7)
+    ]
+    with transaction(sessions) as session:
+        officers = bulk.ensure_officers(session=session, roster=roster)
+        bulk.load_frame(session=session, frame=frame, officers=officers, settings=settings, actor="test")
+    return len(frame)
+
+
+def publish(sessions, settings, period: str, *, reason: str | None = None) -> dict[str, Any]:
+    """Build (analyst) and approve (publisher) one release; releases.json as a watcher saves it."""
+    built = service.build_release(
+        sessions=sessions, settings=settings, period=period, actor="ana", reason=reason
+    )
+    assert built.disclosure_ok, (period, built.disclosure)
+    service.approve(sessions=sessions, settings=settings, release_id=built.id, actor="bob")
+    return json.loads((service.root_of(settings) / "releases.json").read_text())
+
+
+def test_releases_made_through_the_publishing_path_give_away_no_small_count(sessions, settings, tmp_path):
+    settings.publications_dir = tmp_path / "publications"
+    load_records(sessions, settings, records=2000, seed=7, start=date(2024, 1, 1), end=date(2024, 12, 31))
+    saved = [
+        publish(sessions, settings, period) for period in ("2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2024")
+    ]
+    # Late records of the third quarter, then the year again as a correction.
+    assert load_records(sessions, settings, records=60, seed=8, start=date(2024, 7, 1), end=date(2024, 9, 30))
+    saved.append(publish(sessions, settings, "2024", reason="late records of the third quarter"))
+    folders = adversary.ever_public(settings.publications_dir, saved)
+    assert len(folders) == 6  # version 1 of the year is superseded, yet someone saved it
+    truths = adversary.true_values(folders)
+    # No record came between the first versions, so the stronger bet holds: the attacker may make it.
+    findings = adversary.attack(folders, model="version", truths=truths)
+    assert findings and all(
+        f.truth is not None or f.file.endswith("trends_by_period_and_group.csv") for f in findings
+    )
+    # The model is sound: every exact range holds the true count.
+    assert all(f.low <= f.truth <= f.high for f in findings if f.exact and f.truth is not None)
+    small = [f for f in adversary.leaks(findings) if (f.truth if f.truth is not None else f.high) < 10]
+    assert small == []
+
+
+# --- property: on random small tables, the attacker is sound, and finds what plain subtraction finds ---
+
+PROPERTY = settings(
+    max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+SMALL_GROUPS = ("Black", "White", "Indigenous")
+
+
+@PROPERTY
+@given(
+    counts=st.lists(st.lists(st.integers(0, 25), min_size=3, max_size=3), min_size=4, max_size=4),
+    with_year=st.booleans(),
+)
+def test_random_quarters_and_year(tmp_path_factory, counts, with_year):
+    # Each quarter publishes its groups with plain per-release suppression (under 10: withheld, "small");
+    # the year publishes its own the same way. Nothing protects one release from another.
+    root = tmp_path_factory.mktemp("releases")
+    truth: dict[tuple[str, str], int] = {}
+    folders = []
+    periods = [(f"2025-Q{q + 1}", counts[q]) for q in range(4)]
+    if with_year:
+        periods.append(("2025", [sum(counts[q][g] for q in range(4)) for g in range(3)]))
+    for period, row in periods:
+        by_race = {g: (n if n >= 10 else None) for g, n in zip(SMALL_GROUPS, row, strict=True)}
+        folders.append(release(root, period, annual={"by_race": by_race}))
+        truth.update({(f"{period} v1", g): n for g, n in zip(SMALL_GROUPS, row, strict=True)})
+    findings = adversary.attack(folders, model="version", exact=True)
+    for f in findings:
+        real = truth[(f.release, f.label.rsplit(" × ", 1)[1])]
+        assert f.low <= real <= f.high, f  # sound: the truth is always possible
+        assert real < 10  # only small counts are withheld: per-release suppression, nothing more
+    if with_year:
+        for g, name in enumerate(SMALL_GROUPS):
+            hidden = [q for q in range(4) if counts[q][g] < 10]
+            year = sum(counts[q][g] for q in range(4))
+            if len(hidden) == 1 and year >= 10:
+                # Year less three published quarters: the fourth, exactly.
+                [q] = hidden
+                got = found(findings, f"2025-Q{q + 1} v1", f"annual × by_race × {name}")
+                assert (got.low, got.high) == (counts[q][g], counts[q][g])
+                assert got in adversary.leaks(findings)
