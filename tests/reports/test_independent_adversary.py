@@ -142,7 +142,7 @@ def load_records(sessions, settings, *, records: int, seed: int, start: date, en
     frame = frame[frame["division"].isin(busiest)].reset_index(drop=True)
     roster = [
         bulk.RosterEntry(o.badge, o.name, o.division, (date(2023, 9, 1),))
-        for o in synth.officers_roster(12, 7)
+        for o in synth.officers_roster(12, seed)
     ]
     with transaction(sessions) as session:
         officers = bulk.ensure_officers(session=session, roster=roster)
