@@ -237,6 +237,21 @@ def test_a_later_trend_chart_no_longer_gives_an_earlier_quarters_unknown_count(r
         assert not f.recovered and not f.nearly, f
 
 
+def test_an_area_total_is_shown_or_withheld_everywhere_in_a_release(real_releases):
+    # The attack once found a compliance row whose area total was withheld while the area's other rows
+    # and annual.by_division showed it: a withheld row keeps a total shown elsewhere.
+    for folder in real_releases["folders"]:
+        report = json.loads((folder / "report.public.json").read_text())
+        for section in ("compliance", "disproportionality"):
+            totals: dict[str, set[int | None]] = {}
+            for row in report.get(section) or []:
+                totals.setdefault(row["area"], set()).add(row.get("total"))
+            assert all(len(shown) == 1 for shown in totals.values()), (folder, section, totals)
+        by_division = (report.get("annual") or {}).get("by_division") or {}
+        compliance = {r["area"]: r.get("total") for r in report.get("compliance") or []}
+        assert all(compliance[area] == value for area, value in by_division.items()), folder
+
+
 # --- property: on random small tables, the attacker is sound, and finds what plain subtraction finds ---
 
 PROPERTY = hypothesis_settings(
