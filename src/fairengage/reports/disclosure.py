@@ -10,7 +10,10 @@ The model. Each count is a sum of *atoms*: engagements of one quarter, one data 
 and one perceived-race group (`eng`); the same for each outcome measure (`out:<measure>`, searches
 included) and for searches that found contraband (`hits`); engagements meeting a compliance duty by
 division (`comp:<measure>`); and the city's engagements by age, gender and whether information was
-collected. A year is its four quarters. Releases taken on the same day (`meta.period.as_of`, or the day
+collected. The groups are the closed list of perceived-race categories (Unknown included), so a
+count of all groups is their sum: attempts less a total that leaves Unknown out is the Unknown count, and
+a later release's trend chart repeats an earlier period's figures as the same counts. A year is its four
+quarters. Releases taken on the same day (`meta.period.as_of`, or the day
 of `meta.generated_at`) share a snapshot, except a second release of one period that day (a re-run is made
 because the records changed: it gets a snapshot of its own). Each snapshot has atoms of its own: between
 two snapshots records arrive late, have their perceived race corrected and are destroyed under retention,
@@ -68,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from fairengage.analytics.counts import CITY, UNKNOWN
+from fairengage.ingest.population import PERCEIVED_RACES
 from fairengage.reports import open_data
 
 PUBLIC_REPORT = "report.public.json"
@@ -550,7 +554,12 @@ def build_system(
             elif key.groups != ALL:
                 groups.update(key.groups)
     all_areas = [*sorted(areas), "(other)"]
-    all_groups = [*sorted(groups), "(other)"]
+    # The perceived-race categories are a closed, published list (Unknown included): an attacker knows
+    # a city's attempts are the sum over exactly these groups, so attempts less a total that leaves
+    # Unknown out is the Unknown count. A group outside the list still gets a catch-all atom.
+    all_groups = [*PERCEIVED_RACES, *sorted(groups - set(PERCEIVED_RACES))]
+    if not groups <= set(PERCEIVED_RACES):
+        all_groups.append("(other)")
     atoms: dict[tuple[Any, ...], int] = {}
 
     def atom(*parts: Any) -> int:
@@ -1067,8 +1076,16 @@ _SECONDARY = (
 )
 
 
+# A row's whole (its area's or group's engagements, its searches) is a figure of its own, often shown
+# in other rows and tables: hiding the row's count leaves it, and `_hide` nulls it only when its own key
+# is hidden (a figure shown in one place is shown, or withheld, everywhere).
+_WHOLES = ("total", "searches")
+
+
 def _blank_row(row: dict[str, Any], value: int | None, threshold: int) -> None:
     for key, item in list(row.items()):
+        if key in _WHOLES:
+            continue
         if isinstance(item, int | float | bool) or item is None:
             row[key] = None
     row["suppressed"] = True
