@@ -35,28 +35,28 @@ def labels(lang: str) -> dict[str, str]:
     _require_lang(lang)
     # The context keeps the receipt's wording apart from the same English words on other pages
     # ("Officer" is "Agent" there, "Agent de police" on a receipt).
-    p = translations(lang).pgettext
+    pgettext = translations(lang).pgettext
     return {
-        "heading": p("receipt", "Community engagement receipt"),
-        "code": p("receipt", "Reference code"),
-        "officer": p("receipt", "Officer"),
-        "badge": p("receipt", "Badge number"),
-        "division": p("receipt", "Division"),
-        "when": p("receipt", "Date and time"),
-        "place": p("receipt", "Place"),
-        "not_required": p(
+        "heading": pgettext("receipt", "Community engagement receipt"),
+        "code": pgettext("receipt", "Reference code"),
+        "officer": pgettext("receipt", "Officer"),
+        "badge": pgettext("receipt", "Badge number"),
+        "division": pgettext("receipt", "Division"),
+        "when": pgettext("receipt", "Date and time"),
+        "place": pgettext("receipt", "Place"),
+        "not_required": pgettext(
             "receipt",
             "You were not required to answer the officer's questions or to give any identifying information.",
         ),
-        "check": p("receipt", "Check that this receipt is genuine at:"),
-        "complain_heading": p("receipt", "To make a complaint"),
-        "complain": p(
+        "check": pgettext("receipt", "Check that this receipt is genuine at:"),
+        "complain_heading": pgettext("receipt", "To make a complaint"),
+        "complain": pgettext(
             "receipt",
             "You can make a complaint about this interaction to the {name}, which is independent of the "
             "police service: {website}, {phone}.",
         ),
-        "own_record_heading": p("receipt", "To ask for your own information"),
-        "qr_title": p("receipt", "QR code linking to the receipt check page {url}"),
+        "own_record_heading": pgettext("receipt", "To ask for your own information"),
+        "qr_title": pgettext("receipt", "QR code linking to the receipt check page {url}"),
     }
 
 

@@ -64,30 +64,32 @@ ESTIMATED_ADVANCE = 0.62
 # The few words the charts write themselves; the reports' sentences live in their templates. Their French
 # is in the Babel catalogue under the context "chart" (punctuation too: French spaces it differently).
 # Sentences take %-style placeholders, filled with `%` like the pages' strings ("95%%" is a percent sign).
-def _chart_words(p: Callable[[str, str], str]) -> dict[str, str]:
+def _chart_words(pgettext: Callable[[str, str], str]) -> dict[str, str]:
     return {
-        "suppressed": p("chart", "suppressed"),
-        "not_available": p("chart", "not available"),
-        "no_data": p("chart", "no data"),
-        "ci": p("chart", "95% CI"),
-        "ci_long": p("chart", "95%% confidence interval") % {},
-        "value": p("chart", "value"),
-        "reference": p("chart", "reference"),
-        "log_scale": p("chart", "log scale"),
-        "index": p("chart", "Index"),
-        "index_chart": p(
+        "suppressed": pgettext("chart", "suppressed"),
+        "not_available": pgettext("chart", "not available"),
+        "no_data": pgettext("chart", "no data"),
+        "ci": pgettext("chart", "95% CI"),
+        "ci_long": pgettext("chart", "95%% confidence interval") % {},
+        "value": pgettext("chart", "value"),
+        "reference": pgettext("chart", "reference"),
+        "log_scale": pgettext("chart", "log scale"),
+        "index": pgettext("chart", "Index"),
+        "index_chart": pgettext(
             "chart",
             "Dot-and-whisker chart of %(n)s groups: each value with its 95%% confidence interval; "
             "the reference is %(ref)s.",
         ),
-        "bar_chart": p("chart", "Bar chart of %(n)s categories, in %(unit)s."),
-        "trend_chart": p("chart", "Line chart of %(n)s series over %(m)s periods, %(first)s to %(last)s."),
+        "bar_chart": pgettext("chart", "Bar chart of %(n)s categories, in %(unit)s."),
+        "trend_chart": pgettext(
+            "chart", "Line chart of %(n)s series over %(m)s periods, %(first)s to %(last)s."
+        ),
         # Translators: the colon between a label and its value, spaces included.
-        "colon": p("chart", ": "),
+        "colon": pgettext("chart", ": "),
         # Translators: the semicolon between two items of a list, spaces included.
-        "semicolon": p("chart", "; "),
+        "semicolon": pgettext("chart", "; "),
         # Translators: between the two ends of a range ("1.2 to 3.4"), spaces included.
-        "to": p("chart", " to "),
+        "to": pgettext("chart", " to "),
     }
 
 

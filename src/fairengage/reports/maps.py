@@ -61,18 +61,18 @@ WGS84_NAMES = ("CRS84", "4326")
 
 def map_words(lang: str) -> dict[str, str]:
     """The maps' own sentences in a language (English when it is not known); French is in the catalogue."""
-    p = translations(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).pgettext
+    pgettext = translations(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).pgettext
     return {
-        "map": p(
+        "map": pgettext(
             "map", "Map of %(n)s divisions shaded in %(k)s classes of %(legend)s, darker for higher values."
         ),
-        "tiles": p(
+        "tiles": pgettext(
             "map",
             "Grid of %(n)s divisions, one square each in order of code, "
             "shaded in %(k)s classes of %(legend)s, darker for higher values.",
         ),
-        "missing_key": p("map", "suppressed or no data"),
-        "off_map": p("map", "Not on the map (no boundary in the file): %(codes)s."),
+        "missing_key": pgettext("map", "suppressed or no data"),
+        "off_map": pgettext("map", "Not on the map (no boundary in the file): %(codes)s."),
     }
 
 
