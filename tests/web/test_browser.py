@@ -53,7 +53,8 @@ def test_officer_records_and_opens_receipt(browser, world, settings):
         code = page.locator(".code").inner_text().strip()
 
         page.get_by_role("link", name="Open the check page").click()
-        page.wait_for_url(f"**/r/{code}")
+        # The link carries the page's language (?lang=en), so that the check page opens in it.
+        page.wait_for_url(f"**/r/{code}*")
         text = page.locator("main").inner_text()
         assert "Constable Robin Okafor" in text and "T4242" in text and "Bloor St W & Ossington Ave" in text
         assert "genuine" in text

@@ -161,7 +161,11 @@ def write_synthetic(rows: int, path: Path, *, seed: int = SEED, chunk_rows: int 
     try:
         for index, start in enumerate(range(0, rows, chunk_rows)):
             chunk_seed = seed + index
-            frame = generate(min(chunk_rows, rows - start), seed=chunk_seed, officers=OFFICERS)
+            # One person per encounter, as the table has always been timed: the speed figures stay
+            # comparable across releases, and both sides fit the same well-posed veil sample.
+            frame = generate(
+                min(chunk_rows, rows - start), seed=chunk_seed, officers=OFFICERS, group_share=0.0
+            )
             if chunk_seed != seed:
                 # Each chunk has its own seed (its own draws and engagement ids); its officers are
                 # renamed to the first chunk's, so the whole table has one roster of OFFICERS officers.
