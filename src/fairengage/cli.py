@@ -28,6 +28,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(officers_app, name="officers")
 app.add_typer(audit_app, name="audit")
 
+
 @app.callback()
 def _options(
     config: Annotated[
@@ -627,19 +628,21 @@ def serve(
         bool, typer.Option(help="trust X-Forwarded-Proto/-For from the addresses below (TLS proxy)")
     ] = True,
     forwarded_allow_ips: Annotated[
-        str,
+        str | None,
         typer.Option(
             envvar="FORWARDED_ALLOW_IPS",
             help="comma-separated addresses or networks of the TLS-terminating proxy whose forwarded "
-            "headers are believed; never '*' unless nothing but the proxy can reach this port",
+            "headers are believed; never '*' unless nothing but the proxy can reach this port "
+            "[default: FAIRENGAGE_FORWARDED_ALLOW_IPS, 127.0.0.1]",
+            show_default=False,
         ),
-    ] = "127.0.0.1",
+    ] = None,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="server processes; one per core (docs/load-and-recovery.md)")
+        int, typer.Option(min=1, max=64, help="server processes; one per core (docs/deployment.md)")
     ] = 1,
     access_log: Annotated[bool, typer.Option(help="log one line per request (paths are redacted)")] = True,
 ) -> None:
-    """Serve the web app and API (see docs/security.md for running behind a TLS proxy)."""
+    """Serve the web app and API (docs/deployment.md: workers, a TLS proxy, health checks)."""
     import uvicorn
 
     from fairengage.app import create_app
@@ -659,9 +662,43 @@ def serve(
         host=host,
         port=port,
         proxy_headers=proxy_headers,
-        forwarded_allow_ips=forwarded_allow_ips,
+        # The option (or uvicorn's own FORWARDED_ALLOW_IPS) wins over the setting, as on every command.
+        forwarded_allow_ips=forwarded_allow_ips or get_settings().forwarded_allow_ips,
         access_log=access_log,
     )
+
+
+@app.command("settings")
+def settings_command(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="print the table of every setting (docs/deployment.md)")
+    ] = False,
+    into: Annotated[
+        Path | None,
+        typer.Option(help="with --markdown: rewrite the table between the markers of this Markdown page"),
+    ] = None,
+) -> None:
+    """Show the settings in force (secrets hidden), or with --markdown the table of every setting."""
+    # deferred: heavy library (pydantic), keeps --help fast
+    from fairengage import settings_table
+
+    if into is not None and not markdown:
+        raise fail("--into: give --markdown too")
+    if markdown:
+        table = settings_table.markdown()
+        if into is None:
+            typer.echo(table, nl=False)
+            return
+        try:
+            into.write_text(settings_table.with_table(into.read_text(encoding="utf-8")), encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"{into}: {exc.strerror or exc}") from None
+        except settings_table.MissingMarkers as exc:
+            raise fail(f"{into}: {exc}") from None
+        out.print(f"wrote the table of {len(settings_table.rows())} settings into {into}", markup=False)
+        return
+    for name, value in settings_table.in_force(get_settings()):
+        typer.echo(f"FAIRENGAGE_{name.upper()}={value}")  # KEY=value lines, as a .env file has them
 
 
 # Capabilities with commands of their own keep them in `<capability>/cli.py` as a Typer app named `app`,
