@@ -153,6 +153,28 @@ def test_the_demo_key_file_is_created_owner_only(tmp_path, monkeypatch, loose_um
     assert mode(tmp_path / demo.KEY_FILE) == 0o600
 
 
+def test_import_rejects_are_written_owner_only(tmp_path, loose_umask):
+    from fairengage.ingest.importer import Reject, write_rejects
+
+    fresh, reused = tmp_path / "rejects.csv", tmp_path / "old-rejects.csv"
+    reused.write_text("left by an earlier run\n")
+    reused.chmod(0o644)
+    for path in (fresh, reused):
+        write_rejects(path, [Reject(3, "stop_date", "not a date")])
+        assert mode(path) == 0o600, path
+        assert "stop_date" in path.read_text() and "earlier run" not in path.read_text()
+
+
+def test_audit_exports_are_written_owner_only(tmp_path, loose_umask, sessions):
+    from zoneinfo import ZoneInfo
+
+    from fairengage.access.export import write_export
+
+    out = tmp_path / "audit.jsonl"
+    write_export(sessions, out, tz=ZoneInfo("America/Toronto"), first=None, last=None)
+    assert out.is_file() and mode(out) == 0o600
+
+
 # --- the settings file ------------------------------------------------------------------------------------
 
 KEY = "k" * MIN_SECRET_KEY_LENGTH

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from access.estate import PASSWORD, csrf_of, sign_in
-from fairengage.access import totp
+from fairengage import migrate
+from fairengage.access import totp, totp_box
 from fairengage.access.models import AuditEntry, RecoveryCode, User
+from fairengage.config import get_settings
+
+KEY = "migration-test-key-0123456789abcdef"
 
 
 def enrol(client) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
@@ -142,7 +148,7 @@ def test_a_recovery_code_works_once(client, ana, sessions) -> None:
     assert send_code(client, codes[3]).status_code == 401
 
 
-def test_the_code_allows_one_step_of_clock_drift_not_more(sessions, ana) -> None:
+def test_the_code_allows_one_step_of_clock_drift_not_more(sessions, settings, ana) -> None:
     secret, _ = ana
     now = datetime.now(UTC)
     with sessions.begin() as s:
@@ -150,8 +156,10 @@ def test_the_code_allows_one_step_of_clock_drift_not_more(sessions, ana) -> None
         user.totp_last_step = None
         t = pyotp.TOTP(secret)
         far = t.generate_otp(t.timecode(now) - 3)
-        assert totp.verify(session=s, user=user, code=far, now=now) is None
-        assert totp.verify(session=s, user=user, code=t.generate_otp(t.timecode(now) - 1), now=now) == "totp"
+        key = settings.secret
+        assert totp.verify(session=s, user=user, code=far, now=now, key=key) is None
+        near = t.generate_otp(t.timecode(now) - 1)
+        assert totp.verify(session=s, user=user, code=near, now=now, key=key) == "totp"
 
 
 def test_an_admin_reset_removes_the_second_factor_and_is_audited(client, world, ana, sessions) -> None:
@@ -207,3 +215,95 @@ def test_a_wrong_first_code_does_not_turn_it_on(client, world, sessions) -> None
     with sessions() as s:
         user = s.scalars(select(User).where(User.username == "ana")).one()
         assert totp.enrolled(user) == ("recovery-codes" in refused.text)
+
+
+# --- the secret at rest -------------------------------------------------------------------------------------
+
+
+def test_the_database_holds_no_clear_secret(ana, sessions, settings) -> None:
+    secret, _ = ana
+    with sessions() as s:
+        user = s.scalars(select(User).where(User.username == "ana")).one()
+        stored = user.totp_secret
+        assert stored and secret not in stored and len(stored) == totp_box.STORED_LENGTH
+        assert totp.secret_of(user, settings.secret) == secret
+    raw = base64.b32decode(secret)
+    if settings.database_url.startswith("sqlite:///"):
+        # Every byte SQLite keeps, the write-ahead log included: neither the text nor the raw secret.
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        kept = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        assert secret.encode() not in kept and raw not in kept
+
+
+def test_sign_in_with_the_encrypted_secret_still_works(client, ana) -> None:
+    secret, _ = ana
+    assert sign_in(client, "ana").headers["location"] == "/login/code"
+    assert send_code(client, next_code(secret)).status_code == 303
+    assert signed_in(client)
+
+
+def test_the_secret_opens_only_with_the_service_key_and_on_its_own_row(ana, world, sessions, settings):
+    secret, _ = ana
+    world.user("bob", "analyst", password=PASSWORD)
+    now = datetime.now(UTC)
+    code = next_code(secret)
+    with sessions.begin() as s:
+        ana_row = s.scalars(select(User).where(User.username == "ana")).one()
+        bob = s.scalars(select(User).where(User.username == "bob")).one()
+        assert totp.secret_of(ana_row, b"another-service-key-0123456789abcdef") is None
+        assert totp.verify(session=s, user=ana_row, code=code, now=now, key=b"another-key" * 4) is None
+        # A secret copied onto another account does not open there.
+        bob.totp_secret, bob.totp_confirmed_at = ana_row.totp_secret, now
+        assert totp.secret_of(bob, settings.secret) is None
+        assert totp.verify(session=s, user=bob, code=code, now=now, key=settings.secret) is None
+
+
+def test_the_migration_encrypts_clear_secrets_and_downgrade_restores_them(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    migrate.upgrade(url, "0019")  # the schema before encryption
+    secret = pyotp.random_base32()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, role, active, created_at, totp_secret, totp_confirmed_at) "
+                "VALUES (7, 'ana', 'analyst', 1, '2026-12-01 00:00:00', :s, '2026-12-01 00:00:00')"
+            ),
+            {"s": secret},
+        )
+    monkeypatch.setenv("FAIRENGAGE_SECRET_KEY", KEY)
+    get_settings.cache_clear()
+    try:
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT totp_secret FROM users WHERE id = 7")).scalar_one()
+        assert stored != secret and secret not in stored
+        assert totp_box.open_sealed(KEY.encode(), 7, stored) == secret
+        migrate.downgrade(url, "0014@0001")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT totp_secret FROM users WHERE id = 7")).scalar_one() == secret
+    finally:
+        get_settings.cache_clear()
+        engine.dispose()
+
+
+def test_the_migration_refuses_to_encrypt_without_the_service_key(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    migrate.upgrade(url, "0019")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, role, active, created_at, totp_secret) "
+                "VALUES (7, 'ana', 'analyst', 1, '2026-12-01 00:00:00', :s)"
+            ),
+            {"s": pyotp.random_base32()},
+        )
+    monkeypatch.delenv("FAIRENGAGE_SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=r"FAIRENGAGE_SECRET_KEY is needed to encrypt 1 second-factor"):
+            migrate.upgrade(url)
+    finally:
+        get_settings.cache_clear()
+        engine.dispose()

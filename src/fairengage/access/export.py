@@ -153,7 +153,10 @@ def write_export(
     partial = path.with_name(path.name + ".part")
     trailer = ""
     try:
-        with partial.open("w", encoding="utf-8", newline="\n") as handle:
+        # Owner-only, like a backup: the export names who read whose record and why.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "w", encoding="utf-8", newline="\n") as handle:
             for line in export_lines(sessions, tz=tz, first=first, last=last):
                 handle.write(line)
                 trailer = line

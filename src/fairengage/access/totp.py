@@ -2,7 +2,9 @@
 
 A code is accepted for the current 30-second step or one either side (phone clocks drift), and never for
 a step at or before the last one accepted, so a code read over a shoulder or from a log is no use twice.
-Recovery codes are shown once, at enrolment, and kept as Argon2id hashes like passwords.
+Recovery codes are shown once, at enrolment, and kept as Argon2id hashes like passwords. The secret
+itself is kept encrypted under a key derived from the service's secret key (access/totp_box.py): every
+function that reads or writes it takes that key (`Settings.secret`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pyotp
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from fairengage.access import audit
+from fairengage.access import audit, totp_box
 from fairengage.access.models import RecoveryCode, User
 from fairengage.access.passwords import hash_password, verify_password
 from fairengage.access.permissions import MATRIX
@@ -40,26 +42,45 @@ def required(settings: Settings, user: User) -> bool:
     return settings.require_second_factor and user.role in PERSONAL_ROLES
 
 
-def begin(*, session: Session, user: User) -> str:
-    """A new, unconfirmed secret for the user's app; it replaces an unconfirmed one, never a confirmed one."""
+def secret_of(user: User, key: bytes) -> str | None:
+    """The user's TOTP secret in Base32, or None when there is none or it does not open with this key.
+
+    A secret that no longer opens (the secret key was changed, or the row altered) is as good as none: the
+    person cannot sign in with their app and an administrator resets the second factor.
+    """
+    if user.totp_secret is None:
+        return None
+    try:
+        return totp_box.open_sealed(key, user.id, user.totp_secret)
+    except totp_box.UnreadableSecret:
+        return None
+
+
+def begin(*, session: Session, user: User, key: bytes) -> str:
+    """A new, unconfirmed secret for the user's app (returned in Base32, stored encrypted under `key`);
+    it replaces an unconfirmed one, never a confirmed one."""
     if enrolled(user):
         raise ValueError("the second factor is already set up")
-    user.totp_secret = pyotp.random_base32()
+    secret = pyotp.random_base32(length=totp_box.SECRET_BYTES * 8 // 5)
+    user.totp_secret = totp_box.seal(key, user.id, secret)
     user.totp_last_step = None
     session.flush()
-    return user.totp_secret
+    return secret
 
 
-def provisioning_uri(user: User, service_name: str) -> str:
+def provisioning_uri(user: User, service_name: str, key: bytes) -> str:
     """The otpauth:// address the QR code carries."""
-    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(name=user.username, issuer_name=service_name)
+    return pyotp.TOTP(secret_of(user, key) or "").provisioning_uri(
+        name=user.username, issuer_name=service_name
+    )
 
 
-def _accept_code(user: User, code: str, now: datetime) -> bool:
+def _accept_code(user: User, code: str, now: datetime, key: bytes) -> bool:
     code = "".join(code.split())
-    if user.totp_secret is None or len(code) != 6 or not code.isdigit():
+    secret = secret_of(user, key)
+    if secret is None or len(code) != 6 or not code.isdigit():
         return False
-    totp = pyotp.TOTP(user.totp_secret)
+    totp = pyotp.TOTP(secret)
     current = totp.timecode(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         if user.totp_last_step is not None and step <= user.totp_last_step:
@@ -70,9 +91,9 @@ def _accept_code(user: User, code: str, now: datetime) -> bool:
     return False
 
 
-def confirm(*, session: Session, user: User, code: str, now: datetime) -> list[str] | None:
+def confirm(*, session: Session, user: User, code: str, now: datetime, key: bytes) -> list[str] | None:
     """Confirm enrolment with a first code: the recovery codes to show once; None for a wrong code."""
-    if enrolled(user) or not _accept_code(user, code, now):
+    if enrolled(user) or not _accept_code(user, code, now, key):
         return None
     user.totp_confirmed_at = now
     codes = _new_recovery_codes(session, user)
@@ -95,11 +116,11 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
     return codes
 
 
-def verify(*, session: Session, user: User, code: str, now: datetime) -> str | None:
+def verify(*, session: Session, user: User, code: str, now: datetime, key: bytes) -> str | None:
     """Check a sign-in's second factor: "totp" or "recovery" for the kind accepted, None when refused."""
     if not enrolled(user):
         return None
-    if _accept_code(user, code, now):
+    if _accept_code(user, code, now, key):
         session.flush()
         return "totp"
     typed = code.strip().lower()

@@ -64,7 +64,7 @@ def check_code(
     if throttle.paused(session=session, settings=settings, username=user.username, client=client, now=now):
         request.session.pop(PENDING_KEY, None)
         return RedirectResponse("/login", status_code=303)
-    kind = totp.verify(session=session, user=user, code=code, now=now)
+    kind = totp.verify(session=session, user=user, code=code, now=now, key=settings.secret)
     if kind is None:
         audit.append(
             session,
@@ -118,10 +118,11 @@ def _setup(
     if totp.enrolled(user):
         context["left"] = totp.remaining_recovery_codes(session=session, user=user)
     else:
-        if user.totp_secret is None:
-            totp.begin(session=session, user=user)
-        uri = totp.provisioning_uri(user, settings_of(request).service_name)
-        context.update(qr=_qr_svg(uri), secret=user.totp_secret)
+        key = settings_of(request).secret
+        # An unconfirmed secret that no longer opens (the secret key changed) is replaced like a missing one.
+        secret = totp.secret_of(user, key) or totp.begin(session=session, user=user, key=key)
+        uri = totp.provisioning_uri(user, settings_of(request).service_name, key)
+        context.update(qr=_qr_svg(uri), secret=secret)
     return render(request, "account_second_factor.html", context, status_code=422 if error else 200)
 
 
@@ -136,7 +137,9 @@ def confirm(
     user = access.get_or_raise(session=session, username=principal.username)
     if totp.enrolled(user):
         return RedirectResponse(SECOND_FACTOR_SETUP_PATH, status_code=303)
-    codes = totp.confirm(session=session, user=user, code=code, now=datetime.now(UTC))
+    codes = totp.confirm(
+        session=session, user=user, code=code, now=datetime.now(UTC), key=settings_of(request).secret
+    )
     if codes is None:
         return _setup(request, session, principal, error=True)
     # Shown in this answer, not after a redirect: never kept in the cookie or anywhere else in clear.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -218,8 +219,13 @@ def file_sha256(path: Path) -> str:
 
 
 def write_rejects(path: Path, rejects: list[Reject]) -> None:
-    """The rejects file: one line per bad row with its row number, column and reason."""
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+    """The rejects file: one line per bad row with its row number, column and reason; owner-only."""
+    # Reasons quote no personal information, but rows and reasons still describe the service's records:
+    # readable by the importing account only, an existing file included (a mode given to open() applies
+    # only to a file it creates).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with open(fd, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "column", "reason"])
         writer.writerows([r.row, r.column, r.reason] for r in rejects)
