@@ -672,6 +672,7 @@ SUBCOMMANDS: dict[str, str] = {
     "retention": "fairengage.retention.cli",
     "drill": "fairengage.load.cli",
     "publish": "fairengage.publishing.cli",
+    "events": "fairengage.events.cli",
 }
 # Single commands that live with their capability: name -> "module:function".
 COMMANDS: dict[str, str] = {
@@ -682,6 +683,7 @@ COMMANDS: dict[str, str] = {
     "report": "fairengage.publishing.cli:report_command",
     "backup": "fairengage.backups.cli:backup_command",
     "restore": "fairengage.backups.cli:restore_command",
+    "reconcile": "fairengage.events.cli:reconcile_command",
 }
 
 
