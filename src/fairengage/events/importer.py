@@ -83,7 +83,9 @@ def read_rows(path: Path, now: datetime | None = None) -> list[EventRow]:
                 raise row
             event = _checked(line, row, now)
             if event.event_id in seen:
-                raise RowError(line, "event_id", f"{quote(event.event_id)} repeats row {seen[event.event_id]}")
+                raise RowError(
+                    line, "event_id", f"{quote(event.event_id)} repeats row {seen[event.event_id]}"
+                )
             seen[event.event_id] = line
             out.append(event)
     except RowError as error:
@@ -96,7 +98,7 @@ def _checked(line: int, row: dict[str, Any], now: datetime) -> EventRow:
     badge = text_value(line, "badge", row["badge"], limit=32, required=True)
     division = text_value(line, "division", row["division"], limit=16, required=True)
     kind = text_value(line, "kind", row["kind"], limit=40, required=True)
-    assert event_id and badge and division and kind  # noqa: S101  # required=True never returns None
+    assert event_id and badge and division and kind  # required=True never returns None
     if not _KIND.fullmatch(kind):
         raise RowError(line, "kind", f"{quote(kind)} is not a lower-case word (e.g. person_stop)")
     lat = float_value(line, "lat", row["lat"], low=-90, high=90)

@@ -84,9 +84,7 @@ def reconcile(
         engagements = _engagements(session, {e.officer_id for e in events}, first - window, last + window)
         outcome = matching.match(
             [
-                matching.Point(
-                    str(e.id), e.officer_id, e.occurred_at, e.division_code, e.lat, e.lon, e.kind
-                )
+                matching.Point(str(e.id), e.officer_id, e.occurred_at, e.division_code, e.lat, e.lon, e.kind)
                 for e in events
             ],
             engagements,

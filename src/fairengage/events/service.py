@@ -28,7 +28,11 @@ from fairengage.events.models import (
 # The worklist: events reconciliation left unmatched that still need someone. A dismissed event has
 # left it; an escalated one stays, marked, until the commander's answer (a record, or a dismissal).
 WORKLIST = (OPEN, RECORD_REQUESTED, ESCALATED)
-ACTIONS: dict[str, str] = {"record": RECORD_REQUESTED, "not_engagement": NOT_ENGAGEMENT, "escalate": ESCALATED}
+ACTIONS: dict[str, str] = {
+    "record": RECORD_REQUESTED,
+    "not_engagement": NOT_ENGAGEMENT,
+    "escalate": ESCALATED,
+}
 # Dismissing or escalating is a judgement the next reader must be able to follow: it needs a reason.
 NEEDS_REASON = ("not_engagement", "escalate")
 MAX_REASON = 2000
@@ -58,11 +62,14 @@ def unmatched_count_for(session: Session, principal: Principal) -> int | None:
     """Unmatched events awaiting someone in the principal's scope; None when the role has no worklist."""
     if scope_of(principal.role, "events:worklist") is None:
         return None
-    return session.scalar(
-        select(func.count())
-        .select_from(ExternalEvent)
-        .where(_scoped(principal, "events:worklist"), *_unmatched())
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ExternalEvent)
+            .where(_scoped(principal, "events:worklist"), *_unmatched())
+        )
+        or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,9 @@ class Worklist:
 def worklist(*, session: Session, principal: Principal, offset: int = 0, limit: int = PAGE) -> Worklist:
     """The unmatched events of the principal's scope, oldest first."""
     condition = _scoped(principal, "events:worklist")
-    total = session.scalar(
-        select(func.count()).select_from(ExternalEvent).where(condition, *_unmatched())
-    ) or 0
+    total = (
+        session.scalar(select(func.count()).select_from(ExternalEvent).where(condition, *_unmatched())) or 0
+    )
     items = list(
         session.scalars(
             select(ExternalEvent)

@@ -40,7 +40,10 @@ def plant(
     kept = frame[~frame["encounter_id"].isin(set(encounters["engagement_id"][dropped]))]
 
     parts = []
-    for kind, sd, share in (("person_stop", CAD_MINUTES_SD, 1.0), ("bwc_recording", BWC_MINUTES_SD, BWC_SHARE)):
+    for kind, sd, share in (
+        ("person_stop", CAD_MINUTES_SD, 1.0),
+        ("bwc_recording", BWC_MINUTES_SD, BWC_SHARE),
+    ):
         chosen = rng.random(n) < share
         offset = np.clip(rng.normal(0.0, sd, n), -MAX_OFFSET_MINUTES, MAX_OFFSET_MINUTES)
         north = rng.normal(0.0, POSITION_SD_M, n)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0018"
 down_revision = "0001"
 branch_labels = None
@@ -35,7 +34,9 @@ def upgrade() -> None:
         sa.Column("resolution_reason", sa.Text(), nullable=True),
         sa.Column("resolved_by", sa.Integer(), nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["officer_id"], ["officers.id"], name="fk_external_events_officer_id_officers"),
+        sa.ForeignKeyConstraint(
+            ["officer_id"], ["officers.id"], name="fk_external_events_officer_id_officers"
+        ),
         sa.ForeignKeyConstraint(
             ["division_code"], ["divisions.code"], name="fk_external_events_division_code_divisions"
         ),
