@@ -9,6 +9,8 @@ recorded, which reconciliation should find, and nothing else.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -69,3 +71,8 @@ def plant(
     events["occurred_at"] = events["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     truth = events[["event_id", "engagement_id", "unrecorded"]]
     return kept.reset_index(drop=True), events[list(EVENT_COLUMNS)], truth
+
+
+def truth_path(events: Path) -> Path:
+    """Where the truth of an events file is written: beside it, `<name>.truth.csv`."""
+    return events.with_name(f"{events.stem}.truth.csv")
