@@ -1,4 +1,4 @@
-"""The matching rule: same officer, within the window and the radius (or the division), one to one per kind."""
+"""The matching rule: the same officer, within the window and radius (or division), one to one per kind."""
 
 from __future__ import annotations
 
