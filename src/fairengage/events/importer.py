@@ -94,11 +94,10 @@ def read_rows(path: Path, now: datetime | None = None) -> list[EventRow]:
 
 
 def _checked(line: int, row: dict[str, Any], now: datetime) -> EventRow:
-    event_id = text_value(line, "event_id", row["event_id"], limit=80, required=True)
-    badge = text_value(line, "badge", row["badge"], limit=32, required=True)
-    division = text_value(line, "division", row["division"], limit=16, required=True)
-    kind = text_value(line, "kind", row["kind"], limit=40, required=True)
-    assert event_id and badge and division and kind  # required=True never returns None
+    event_id = _required(line, "event_id", row, 80)
+    badge = _required(line, "badge", row, 32)
+    division = _required(line, "division", row, 16)
+    kind = _required(line, "kind", row, 40)
     if not _KIND.fullmatch(kind):
         raise RowError(line, "kind", f"{quote(kind)} is not a lower-case word (e.g. person_stop)")
     lat = float_value(line, "lat", row["lat"], low=-90, high=90)
@@ -116,6 +115,13 @@ def _checked(line: int, row: dict[str, Any], now: datetime) -> EventRow:
         lon=lon,
         kind=kind,
     )
+
+
+def _required(line: int, column: str, row: dict[str, Any], limit: int) -> str:
+    value = text_value(line, column, row[column], limit=limit, required=True)
+    if value is None:  # required=True raises instead; this keeps the type a str
+        raise RowError(line, column, "missing")
+    return value
 
 
 def import_events(*, sessions: sessionmaker[Session], path: Path, actor: str) -> ImportResult:
