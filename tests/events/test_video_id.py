@@ -24,6 +24,8 @@ def test_the_api_keeps_a_video_id_and_refuses_a_bad_one(client, world, sessions)
     with sessions() as s:
         got = {e.id: e.bwc_video_id for e in s.scalars(select(Engagement))}
     assert got == {kept.json()["id"]: "X1-2025-0042", none.json()["id"]: None}
+    read = client.get(f"/api/v1/engagements/{kept.json()['id']}", headers=headers)
+    assert read.status_code == 200 and read.json()["bwc_video_id"] == "X1-2025-0042"
 
 
 def test_the_form_keeps_a_video_id(client, world, sessions):

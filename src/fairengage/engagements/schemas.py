@@ -249,6 +249,7 @@ class EngagementOut(BaseModel):
     receipt: ReceiptOut
     person: PersonOut | None = None
     encounter_id: str | None = None
+    bwc_video_id: str | None = None
 
 
 class EncounterOut(BaseModel):
