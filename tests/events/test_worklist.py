@@ -42,7 +42,7 @@ def test_the_worklist_shows_the_divisions_unmatched_events_only(client, world, s
     sign_in(client, "sarge")
     page = client.get("/events")
     assert page.status_code == 200
-    assert "CAD-3" in page.text and "1 events awaiting action" in page.text
+    assert "CAD-3" in page.text and "1 event awaiting action" in page.text
     assert "CAD-4" not in page.text  # another division's
     assert "CAD-1" not in page.text  # matched
 

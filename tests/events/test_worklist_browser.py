@@ -81,7 +81,7 @@ def test_supervisor_resolves_unmatched_events(browser, app, client, world, sessi
         cad5.locator("textarea").fill("A traffic call: nobody was asked for identification.")
         with page.expect_navigation():
             cad5.get_by_role("button", name="Save action").click()
-        assert page.get_by_text("1 events awaiting action").is_visible()
+        assert page.get_by_text("1 event awaiting action").is_visible()
         assert page.locator("section", has_text="CAD-5").count() == 0
 
         # The officer records the stop (through their device), and the next reconciliation matches it.
