@@ -90,3 +90,30 @@ def test_a_missing_column_is_named(world, sessions, tmp_path):
     )
     with pytest.raises(importer.EventsRefused, match=r"ev\.csv:1:kind: missing column"):
         importer.import_events(sessions=sessions, path=path, actor="cli:test")
+
+
+def test_the_command_prints_one_line_and_stores_nothing(world, sessions, settings, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from fairengage import cli
+    from fairengage.config import get_settings
+
+    monkeypatch.setenv("FAIRENGAGE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("FAIRENGAGE_SECRET_KEY", settings.secret_key.get_secret_value())
+    get_settings.cache_clear()
+    try:
+        world.officer("T1", "D14")
+        bad = write_events(
+            tmp_path / "bad.csv", [GOOD[0], ["CAD-9", "2025-05-05T21:10:00Z", "T1", "D14", "", "", "??"]]
+        )
+        refused = CliRunner().invoke(cli.app, ["events", "import", str(bad)])
+        assert refused.exit_code == 1
+        assert refused.output.strip().splitlines() == [
+            f"{bad}:3:kind: '??' is not a lower-case word (e.g. person_stop)"
+        ]
+        assert _count(sessions) == 0
+        good = write_events(tmp_path / "good.csv", GOOD)
+        stored = CliRunner().invoke(cli.app, ["events", "import", str(good)])
+        assert stored.exit_code == 0 and "stored 2 of 2 events (0 already present)" in stored.output
+    finally:
+        get_settings.cache_clear()
