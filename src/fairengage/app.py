@@ -45,6 +45,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.receipts.views",
     "fairengage.complaints.views",
     "fairengage.review.views",
+    "fairengage.events.views",
     "fairengage.review.api",
     "fairengage.retention.views",
     "fairengage.publishing.dashboard",

@@ -579,8 +579,22 @@ def synth(
     ] = None,
     start: str = "2024-04-01",
     end: str = "2025-12-31",
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            "--events",
+            metavar="EVENTS.csv",
+            help="also write dispatch and camera events for the engagements (docs/events.md); --out then "
+            "holds the detailed table, without the engagements left unrecorded",
+        ),
+    ] = None,
+    unrecorded: Annotated[
+        float, typer.Option(min=0, max=0.99, help="with --events: share of encounters left unrecorded")
+    ] = 0.10,
 ) -> None:
     """Write a synthetic analytic table (docs/architecture.md) with effects you can plant."""
+    # deferred: heavy library, keeps --help fast (numpy, pandas)
+    from fairengage.events import synthetic as synthetic_events
     from fairengage.ingest import synth as synthetic
 
     effects = synthetic.PlantedEffects(
@@ -600,11 +614,22 @@ def synth(
             effects=effects,
             start=_parse_date(start, "--start"),
             end=_parse_date(end, "--end"),
+            with_details=events is not None,
         )
+        if events is not None:
+            frame, planted, truth = synthetic_events.plant(frame, unrecorded=unrecorded, seed=seed)
+            planted.to_csv(events, index=False)
+            truth.to_csv(synthetic_events.truth_path(events), index=False)
         synthetic.write_table(frame, out_file)
     except ValueError as exc:
         raise fail(str(exc)) from None
     out.print(f"wrote {len(frame):,} engagements to {out_file}")
+    if events is not None:
+        unrecorded_events = int(truth["unrecorded"].sum())
+        out.print(
+            f"wrote {len(planted):,} events to {events}, {unrecorded_events:,} of them unrecorded "
+            f"(listed in {synthetic_events.truth_path(events)})"
+        )
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
@@ -709,6 +734,7 @@ SUBCOMMANDS: dict[str, str] = {
     "retention": "fairengage.retention.cli",
     "drill": "fairengage.load.cli",
     "publish": "fairengage.publishing.cli",
+    "events": "fairengage.events.cli",
 }
 # Single commands that live with their capability: name -> "module:function".
 COMMANDS: dict[str, str] = {
@@ -719,6 +745,7 @@ COMMANDS: dict[str, str] = {
     "report": "fairengage.publishing.cli:report_command",
     "backup": "fairengage.backups.cli:backup_command",
     "restore": "fairengage.backups.cli:restore_command",
+    "reconcile": "fairengage.events.cli:reconcile_command",
 }
 
 

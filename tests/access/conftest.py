@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +24,8 @@ from builders import valid_body
 from fairengage.complaints import service as complaints
 from fairengage.complaints.models import Complaint
 from fairengage.engagements.models import Engagement
+from fairengage.events.models import ExternalEvent
+from fairengage.officers.models import Officer
 from fairengage.reports import publications
 from fairengage.retention import service as retention
 from fairengage.review import service as review
@@ -112,6 +114,17 @@ def estate(app, client, world, sessions, settings, staff, tmp_path) -> Estate:  
     job = jobs.start(period=PERIOD, build=lambda progress: release.id, requested_by="analyst")
     assert jobs.wait(job.id, 10).state == "done"
     ruleset = client.get("/api/v1/rulesets").json()[0]["id"]
+    # A dispatch event nobody recorded, as reconciliation leaves it (no engagement matched).
+    with sessions.begin() as s:
+        t1 = s.scalars(select(Officer).where(Officer.badge == "T1")).one()
+        unrecorded = ExternalEvent(
+            event_id="CAD-ESTATE", occurred_at=datetime.now(UTC) - timedelta(days=1), officer_id=t1.id,
+            division_code="D14", kind="person_stop", imported_at=datetime.now(UTC),
+            reconciled_at=datetime.now(UTC), status="open",
+        )  # fmt: skip
+        s.add(unrecorded)
+        s.flush()
+        event_id = unrecorded.id
     return Estate(
         record=record,
         returned=returned,
@@ -128,6 +141,7 @@ def estate(app, client, world, sessions, settings, staff, tmp_path) -> Estate:  
         draft=draft.id,
         tokens=tokens,
         ruleset=ruleset,
+        event=event_id,
     )
 
 

@@ -147,4 +147,5 @@ class Estate:
     draft: int  # a draft release of 2023 built by "admin", awaiting approval
     tokens: dict[str, str]  # username -> API token
     ruleset: str
+    event: int  # a dispatch event of T1 in D14 that reconciliation left unmatched
 

@@ -101,6 +101,10 @@ GUARDS: dict[tuple[str, str], Guard] = {
     # Review
     ("GET", "/review"): ("review:queue",),
     ("GET", "/review/escalations"): ("review:queue",),
+    # Dispatch and camera events nobody recorded (events/views.py)
+    ("GET", "/events"): ("events:worklist",),
+    ("POST", "/events/{event_id}/resolve"): ("events:resolve",),
+    ("GET", "/events/mine"): ("events:own",),
     ("GET", "/review/summary"): ("review:summary",),
     ("GET", "/review/samples"): ("review:sample", "review:sample-findings"),
     ("GET", "/review/samples/{sample_id}"): ("review:sample-findings",),
@@ -278,6 +282,10 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/public/files/{period}/{path:path}"): lambda c: c.get(f"/public/files/{PERIOD}/public.pdf"),
     ("GET", "/review"): lambda c: c.get("/review"),
     ("GET", "/review/escalations"): lambda c: c.get("/review/escalations"),
+    ("GET", "/events"): lambda c: c.get("/events"),
+    # No action chosen: refused with the form again, and the event stays open for the next caller.
+    ("POST", "/events/{event_id}/resolve"): lambda c: c.post(f"/events/{c.e.event}/resolve", {"action": ""}),
+    ("GET", "/events/mine"): lambda c: c.get("/events/mine"),
     ("GET", "/review/summary"): lambda c: c.get("/review/summary"),
     ("GET", "/review/samples"): lambda c: c.get("/review/samples"),
     ("GET", "/review/samples/{sample_id}"): lambda c: c.get(f"/review/samples/{c.e.sample}"),

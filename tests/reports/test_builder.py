@@ -72,6 +72,10 @@ GOVERNANCE = {
         }
     ],
     "complaints": {"received": {"complaint": 23, "own_record": 4}, "closed": {"complaint": 18}},
+    "unrecorded_events": {
+        "D14": {"events": 400, "unmatched": 38, "not_engagement": 9},
+        "D52": {"events": 120, "unmatched": 3, "not_engagement": 0},
+    },
 }
 
 
@@ -190,6 +194,16 @@ def test_every_annual_report_item_is_a_section_in_order(built):
     assert "Officer results" not in headings(read(result, "public.html"))
     # Progress went through every step, in order.
     assert [s[0] for s in steps] == sorted(s[0] for s in steps) and steps[-1][0] == steps[-1][1]
+
+
+def test_the_unmatched_rate_by_division_is_in_the_board_report_only(built):
+    result, _ = built
+    board = read(result, "board.html")
+    assert "Dispatch and camera events no record matched" in headings(board)
+    section = board.split('id="unrecorded"')[1].split("</section>")[0]
+    assert "9.5%" in section and "2.5%" in section  # 38 of 400, 3 of 120
+    for name in ("public.html", "report.public.json"):
+        assert "unrecorded" not in read(result, name), name
 
 
 def test_every_chart_has_a_text_alternative(built):

@@ -47,6 +47,11 @@ MATRIX: dict[str, dict[Role, Scope]] = {
     "reports:read": {"supervisor": "all", "analyst": "all", "auditor": "all", "admin": "all"},
     # Publishing a built release is a second person's act: never the one who built it (publishing/).
     "reports:publish": {"analyst": "all", "admin": "all"},
+    # Dispatch and camera events no record matched (events/): the division's supervisor acts on them,
+    # the auditor may look; the officer sees only the events a supervisor asked them to record.
+    "events:worklist": {"supervisor": "division", "auditor": "all"},
+    "events:resolve": {"supervisor": "division"},
+    "events:own": {"officer": "own"},
 }
 
 # Open to anyone, signed in or not: the published rules, receipt checks and the public dashboard.

@@ -108,6 +108,7 @@ def engagement_out(engagement: Engagement, request: Request, person: Any = None)
         "findings": body["findings"],
         "receipt": body["receipt"],
         "encounter_id": engagement.encounter_id,
+        "bwc_video_id": engagement.bwc_video_id,
         "person": None
         if person is None
         else {

@@ -43,6 +43,7 @@ PLAIN = {
     "occurred_at": N_("Give the date and time of the engagement."),
     "perceived_age": N_("Give the age in years as you perceived it (0 to 120)."),
     "reason": N_("The reason is too long: keep it under 4,000 characters."),
+    "bwc_video_id": N_("Give the camera video's id as shown by the camera system: at most 80 characters."),
 }
 DEFAULT_PLAIN = N_("This answer could not be read. Check it and try again.")
 AGE_UNREADABLE = N_("Give the age as a whole number of years.")
@@ -159,6 +160,7 @@ def read_form(form: Any, tz: ZoneInfo) -> FormReading:
         "searched": searched,
         "contraband_found": _answer(form, "contraband_found") if searched else None,
         "outcome": _text(form, "outcome") or "none",
+        "bwc_video_id": _text(form, "bwc_video_id"),
     }
     # "No, and no ground" must reach the rule as a plain no, so the officer sees the rule's own words.
     if informed is False and data["inform_exception"] is None:

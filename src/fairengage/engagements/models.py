@@ -69,6 +69,9 @@ class Engagement(Base):
     # encounter's first record (docs/officer.md, "Several people"). None is an encounter of one, so
     # older records need no rewrite; analyses read `encounter_id or id`.
     encounter_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The body-worn camera's id for the video of this engagement, when there is one: the reviewer can
+    # ask for the footage by it (docs/events.md).
+    bwc_video_id: Mapped[str | None] = mapped_column(String(80))
 
     officer: Mapped[Officer] = relationship(lazy="joined")
     findings: Mapped[list[Finding]] = relationship(

@@ -19,6 +19,8 @@ from pydantic import (
 ShortText = Annotated[StrictStr, Field(max_length=300)]
 LongText = Annotated[StrictStr, Field(max_length=4000)]
 Code = Annotated[StrictStr, Field(max_length=60)]
+# A body-worn camera system's id for one video: any short text without control characters.
+VideoId = Annotated[StrictStr, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f]+$")]
 # Wide bounds that only keep time-zone arithmetic in range (year 1 in Toronto time is before year 1);
 # the service refuses times in the future or before any rule set with the VALID-TIME rule.
 Moment = Annotated[
@@ -81,6 +83,8 @@ class EngagementIn(Strict):
     searched: StrictBool = False
     contraband_found: StrictBool | None = None
     outcome: Code = "none"
+    # The body-worn camera's id for the video, when the camera recorded the engagement.
+    bwc_video_id: VideoId | None = None
 
 
 # The answers an encounter's people share (asked once), and those each person gives (one page each).
@@ -96,6 +100,7 @@ SHARED_FIELDS: tuple[str, ...] = (
     "description_match",
     "description_elements",
     "race_word_not_about_person",
+    "bwc_video_id",
 )
 PERSONAL_FIELDS: tuple[str, ...] = tuple(f for f in EngagementIn.model_fields if f not in SHARED_FIELDS)
 MAX_PEOPLE = 20
@@ -136,6 +141,7 @@ class EncounterIn(Strict):
     description_match: StrictBool = False
     description_elements: Annotated[list[Code], Field(max_length=20)] = []
     race_word_not_about_person: StrictBool = False
+    bwc_video_id: VideoId | None = None
     people: Annotated[list[EncounterPersonIn], Field(min_length=1, max_length=MAX_PEOPLE)]
 
     def drafts(self) -> list[EngagementIn]:
@@ -243,6 +249,7 @@ class EngagementOut(BaseModel):
     receipt: ReceiptOut
     person: PersonOut | None = None
     encounter_id: str | None = None
+    bwc_video_id: str | None = None
 
 
 class EncounterOut(BaseModel):

@@ -322,6 +322,7 @@ def draft_columns(
         "location_accuracy_m": where.accuracy_m if point else None,
         "division_at_location": location.division_at(settings, *point) if point and settings else None,
         "location_description": draft.location.description,
+        "bwc_video_id": draft.bwc_video_id,
         "purpose": draft.purpose or "",
         "reason": draft.reason or "",
         "reason_grounds": list(draft.reason_grounds),

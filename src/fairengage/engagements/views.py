@@ -167,14 +167,28 @@ def _form_page(
 
 @router.get("/engagements/new", response_class=HTMLResponse)
 def new_engagement(
-    request: Request, principal: Principal = Depends(page_principal), session: Session = DB_SESSION
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = DB_SESSION,
+    occurred_at: Annotated[str | None, Query(max_length=16)] = None,
+    division: Annotated[str | None, Query(max_length=16)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
 ) -> HTMLResponse:
-    """The recording form, in the order the officer meets the duties."""
+    """The recording form, in the order the officer meets the duties.
+
+    A dispatch or camera event nobody recorded opens the form with its time, division and position
+    (events/); the officer checks them like any other answer.
+    """
     if principal.role != "officer":
         raise Forbidden("only officers record engagements")
     if notice := _training_notice(request, principal, session):
         return notice
-    values = {"division": principal.division_code, "scope": ""}
+    values: dict[str, Any] = {"division": division or principal.division_code, "scope": ""}
+    if occurred_at:
+        values["occurred_at"] = occurred_at
+    if lat is not None and lon is not None:
+        values |= {"lat": repr(lat), "lon": repr(lon)}
     return _form_page(request, principal, session, values, [])
 
 
@@ -393,4 +407,5 @@ def values_of(engagement: Any, tz: Any) -> dict[str, Any]:
         "searched": _yes_no(engagement.searched),
         "contraband_found": _yes_no(engagement.contraband_found),
         "outcome": engagement.outcome,
+        "bwc_video_id": engagement.bwc_video_id or "",
     }

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.complaints.models import Complaint
 from fairengage.engagements.models import Engagement, Finding, Person
+from fairengage.events.models import MATCHED, NOT_ENGAGEMENT, ExternalEvent
 from fairengage.policy.findings import EXCEPTION
 from fairengage.retention import service as retention
 from fairengage.retention.models import RestrictedAccessRequest
@@ -101,6 +102,7 @@ def write_governance_summary(
             "restricted_reads": _restricted_reads(session, period_start, period_end),
             "detailed_reviews": _detailed_reviews(session, period_start, period_end, zone),
             "complaints": _complaints(session, period_start, period_end),
+            "unrecorded_events": _unrecorded_events(session, period_start, period_end),
         }
     out = Path(out)
     out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -255,3 +257,26 @@ def _complaints(session: Session, start: datetime, end: datetime) -> dict[str, d
         .group_by(Complaint.kind)
     ).all()
     return {"received": dict(sorted(received)), "closed": dict(sorted(closed))}
+
+
+def _unrecorded_events(session: Session, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """Per division: the period's reconciled dispatch and camera events, how many no record matched, and
+    how many of those a supervisor found were not engagements. Counts only (the board's figure)."""
+    rows = session.execute(
+        select(ExternalEvent.division_code, ExternalEvent.status, func.count())
+        .where(
+            ExternalEvent.occurred_at >= start,
+            ExternalEvent.occurred_at < end,
+            ExternalEvent.reconciled_at.is_not(None),
+        )
+        .group_by(ExternalEvent.division_code, ExternalEvent.status)
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for division, status, n in sorted(rows):
+        counts = out.setdefault(division, {"events": 0, "unmatched": 0, "not_engagement": 0})
+        counts["events"] += n
+        if status != MATCHED:
+            counts["unmatched"] += n
+        if status == NOT_ENGAGEMENT:
+            counts["not_engagement"] += n
+    return out

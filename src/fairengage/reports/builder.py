@@ -901,6 +901,9 @@ class Pages:
         made += [self.compliance(), self.complaints()]
         if self.board:
             made.append(self.officers())
+            # Board only: a division's count of unmatched events can be one officer's shift, and the
+            # public release carries none of it (docs/events.md).
+            made.append(self.unrecorded())
         made += [self.data_quality(), self.method()]
         return made
 
@@ -1394,6 +1397,49 @@ class Pages:
             section.blocks.append(
                 Block("table", headers=[self._("Kind"), self._("Received"), self._("Closed")], rows=rows)
             )
+        return section
+
+    def unrecorded(self) -> Section:
+        section = Section(
+            "unrecorded", self._("Dispatch and camera events no record matched"), "ANNUAL-REPORT"
+        )
+        if self.governance is None:
+            section.blocks.append(self.not_available())
+            return section
+        by_division = self.governance.get("unrecorded_events") or {}
+        if not by_division:
+            section.blocks.append(
+                Block("note", text=self._("No dispatch or camera events were reconciled for the period."))
+            )
+            return section
+        rows = [
+            [
+                Cell(division, "label"),
+                self.count(c.get("events")),
+                self.count(c.get("unmatched")),
+                Cell(self.r.percent(c["unmatched"] / c["events"] if c.get("events") else None), "rate"),
+                self.count(c.get("not_engagement")),
+            ]
+            for division, c in sorted(by_division.items())
+        ]
+        headers = [
+            self._("Division"),
+            self._("Events"),
+            self._("No record matched"),
+            self._("Unmatched rate"),
+            self._("Of which not an engagement"),
+        ]
+        section.blocks.append(Block("table", headers=headers, rows=rows))
+        section.blocks.append(
+            Block(
+                "note",
+                text=self._(
+                    "Events from dispatch and body-worn cameras matched to records by officer, time and "
+                    "place (fairengage reconcile). An unmatched event is an engagement that may never have "
+                    "been recorded, until its supervisor finds otherwise."
+                ),
+            )
+        )
         return section
 
     def officers(self) -> Section:
