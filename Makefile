@@ -76,6 +76,6 @@ lock:
 		--generate-hashes --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache fairengage-demo.db* .fairengage-demo-key publications
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache fairengage-demo.db* .fairengage-demo-key publications
 	@# The demo's settings file goes with its database; a fairengage.toml of your own stays.
 	@if head -n 1 fairengage.toml 2>/dev/null | grep -q 'Written by `fairengage demo`'; then rm fairengage.toml; fi
