@@ -45,6 +45,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2
 
 # The analytics benchmark, then 50 officers recording for 60 s against the local PostgreSQL, then the
@@ -54,10 +55,12 @@ bench: $(STAMP)
 	$(BIN)/fairengage drill load
 	PYTHONPATH=src $(BIN)/python benchmarks/officer_form.py
 
-# The import contracts (pyproject.toml, [tool.importlinter]) keep the layers: docs/development.md.
+# The import contracts (pyproject.toml, [tool.importlinter]) keep the layers, and mypy ([tool.mypy]) the
+# types: docs/development.md.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 # bandit over the shipped code, then pip-audit over the installed environment; each fails on any finding
 # not explained where it is ignored: a `# nosec` with its reason, or a line of .ci/pip-audit-ignore.txt.
@@ -73,6 +76,6 @@ lock:
 		--generate-hashes --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache fairengage-demo.db* .fairengage-demo-key publications
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache fairengage-demo.db* .fairengage-demo-key publications
 	@# The demo's settings file goes with its database; a fairengage.toml of your own stays.
 	@if head -n 1 fairengage.toml 2>/dev/null | grep -q 'Written by `fairengage demo`'; then rm fairengage.toml; fi

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fairengage import __version__
 from fairengage.access import logs, sealer
@@ -86,7 +86,7 @@ class SecurityHeaders:
         secure = scope.get("scheme") == "https"
         cacheable = scope["path"].startswith(CACHEABLE_PREFIXES)
 
-        async def send_with_headers(message: dict) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
@@ -176,8 +176,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added innermost first: security headers wrap CSRF, which wraps the session cookie. The JSON API
     # authenticates with bearer tokens, never cookies, so it cannot be forged cross-site and passes both.
+    # The ignores: mypy cannot match a constructor taking **options to the ParamSpec of Starlette's
+    # middleware factory protocol, whatever the options' type (a limit of the checker, not of PagesOnly).
     app.add_middleware(
-        PagesOnly,
+        PagesOnly,  # type: ignore[arg-type]
         middleware=SessionMiddleware,
         secret_key=settings.secret_key.get_secret_value(),
         session_cookie="fairengage_session",
@@ -185,8 +187,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
     )
+    # The ignores: mypy cannot match a constructor taking **options to the ParamSpec of Starlette's
+    # middleware factory protocol, whatever the options' type (a limit of the checker, not of PagesOnly).
     app.add_middleware(
-        PagesOnly,
+        PagesOnly,  # type: ignore[arg-type]
         middleware=asgi_csrf,
         signing_secret=settings.secret_key.get_secret_value(),
         always_protect={"/login"},

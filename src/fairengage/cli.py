@@ -308,14 +308,14 @@ def audit_verify(
     )
 
 
-def audit_seal(sessions):  # type: ignore[no-untyped-def]
+def audit_seal(sessions):
     """Seal the journal before a check, so that what the service wrote is all in the chain."""
     from fairengage.access import audit
 
     return audit.seal_all(sessions)
 
 
-def _audit_sessions():  # type: ignore[no-untyped-def]
+def _audit_sessions():
     """Sessions on the service's database, with its audit guard (journal MAC key, checkpoint floor)."""
     from fairengage.access import transparency
 
@@ -327,7 +327,7 @@ def _audit_sessions():  # type: ignore[no-untyped-def]
     return sessions
 
 
-def _public_key(settings, key: Path | None):  # type: ignore[no-untyped-def]
+def _public_key(settings, key: Path | None):
     from fairengage.access import transparency
 
     try:
@@ -462,7 +462,7 @@ def audit_bench(
     typer.echo(json.dumps(figures.as_dict(), indent=2))
 
 
-def _signer(settings):  # type: ignore[no-untyped-def]
+def _signer(settings):
     from fairengage.access import transparency
 
     try:

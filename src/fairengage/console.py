@@ -20,14 +20,14 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def sessions():  # type: ignore[no-untyped-def]
+def sessions():
     # Deferred on purpose: SQLAlchemy loads only when a command reaches the database (CLI start-up time).
     from fairengage.db import engine_for, session_factory
 
     return session_factory(engine_for(get_settings().database_url))
 
 
-def run_service(fn):  # type: ignore[no-untyped-def]
+def run_service(fn):
     """Run a service call in one transaction, turning domain errors into one line and exit 1."""
     # Deferred on purpose, as in `sessions`.
     from fairengage.db import transaction

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     Connection,
@@ -43,6 +44,11 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING)
 
+    if TYPE_CHECKING:
+        # Each model here maps one Table; SQLAlchemy declares `__table__` as any FromClause (a model
+        # may map a join or a select), which would hide the Table that insert() and update() want.
+        __table__: ClassVar[Table]
+
 
 def normalise_url(url: str) -> str:
     """Route plain postgresql:// URLs to psycopg 3."""
@@ -53,7 +59,7 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, _record) -> None:
         # Let SQLAlchemy, not pysqlite, issue BEGIN, so that writers can take the lock up front.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
@@ -64,7 +70,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn) -> None:
         # BEGIN IMMEDIATE takes the write lock at the start of every transaction: the audit chain
         # reads its head and appends in one transaction, and a deferred BEGIN could fail midway
         # with SQLITE_BUSY when two writers race. Readers under WAL are not blocked by it.

@@ -149,7 +149,7 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
     return users
 
 
-def settle_reviews(*, session, settings: Settings, today: date) -> None:  # type: ignore[no-untyped-def]
+def settle_reviews(*, session, settings: Settings, today: date) -> None:
     """Make the demo look like a service in its stride: records past their deadline were reviewed.
 
     Compliant ones were approved and non-compliant ones found so and restricted; the last few weeks
@@ -172,7 +172,7 @@ def settle_reviews(*, session, settings: Settings, today: date) -> None:  # type
             Engagement.entered_at < settled_before
         )
     ).all()
-    decided_ids = {True: [], False: []}
+    decided_ids: dict[bool, list[str]] = {True: [], False: []}
     decisions = []
     for rid, compliant, entered in rows:
         decided_ids[bool(compliant)].append(rid)
@@ -210,7 +210,7 @@ def settle_reviews(*, session, settings: Settings, today: date) -> None:  # type
     retention.run(session=session, as_of=today, tz=settings.timezone, actor="demo")
 
 
-def publish_report(*, settings: Settings, sessions, period: str) -> Path | None:  # type: ignore[no-untyped-def]
+def publish_report(*, settings: Settings, sessions, period: str) -> Path | None:
     """Publish last year's reports, so the public dashboard has figures from the first visit.
 
     Through the one publishing path, as a service would: the analyst builds the release, the publisher

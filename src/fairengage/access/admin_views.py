@@ -22,7 +22,7 @@ from fairengage.access import service as access
 from fairengage.access.audit_views import require
 from fairengage.access.permissions import ROLES
 from fairengage.access.principal import Principal
-from fairengage.access.views import password_errors
+from fairengage.access.views import FieldMessage, password_errors
 from fairengage.errors import Conflict, DomainError, NotFound, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.officers.models import Officer
@@ -47,7 +47,7 @@ ROLE_LABELS = {
 }
 
 # A message is a catalogue id, or a catalogue id with the values for its placeholders.
-Message = str | tuple[str, dict[str, Any]]
+Message = FieldMessage
 Errors = dict[str, list[Message]]
 
 
@@ -57,7 +57,8 @@ def _flash(request: Request, msgid: str, **values: Any) -> None:
 
 
 def _take_flash(request: Request) -> dict[str, Any] | None:
-    return request.session.pop("notice", None)
+    notice: dict[str, Any] | None = request.session.pop("notice", None)
+    return notice
 
 
 def _today(request: Request) -> date:

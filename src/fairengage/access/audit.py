@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, RowMapping, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access import merkle
@@ -45,7 +45,7 @@ CANONICAL_FIELDS = ("seq", "at", "actor", "action", "entity", "entity_id", "purp
 ENTRY_FIELDS = (*CANONICAL_FIELDS, "prev_digest", "digest")
 
 
-def entry_record(entry: AuditEntry) -> dict[str, Any]:
+def entry_record(entry: AuditEntry | Row[Any]) -> dict[str, Any]:
     """An entry's fields as JSON values, `at` in the exact text the digest covers."""
     return {
         "seq": entry.seq,
@@ -136,7 +136,7 @@ def guard_of(connection: Connection) -> Guard:
     return guard
 
 
-def journal_mac(key: bytes, row: Mapping[str, Any]) -> str:
+def journal_mac(key: bytes, row: Mapping[str, Any] | RowMapping) -> str:
     """HMAC-SHA256, in hex, of a journalled row's fields as canonical JSON."""
     body = {name: row[name] for name in JOURNAL_FIELDS}
     body["at"] = row["at"].astimezone(UTC).isoformat(timespec="microseconds")

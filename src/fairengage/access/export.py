@@ -163,7 +163,8 @@ def write_export(
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return json.loads(trailer)
+    summary: dict[str, Any] = json.loads(trailer)
+    return summary
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 Role = Literal["officer", "supervisor", "analyst", "auditor", "admin"]
 ROLES: tuple[Role, ...] = ("officer", "supervisor", "analyst", "auditor", "admin")
@@ -64,7 +64,8 @@ def scope_of(role: str | None, permission: str) -> Scope | None:
         return "all"
     if role is None:
         return None
-    return MATRIX.get(permission, {}).get(role)  # type: ignore[call-overload]
+    # A string that names no role finds no entry: denied, as it should be.
+    return MATRIX.get(permission, {}).get(cast(Role, role))
 
 
 def allowed(role: str | None, permission: str) -> bool:

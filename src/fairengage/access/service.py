@@ -175,7 +175,7 @@ def create_token(
     return token
 
 
-def _live_tokens(user_id: int, now: datetime) -> Select[tuple[ApiToken]]:
+def _live_tokens(user_id: int, now: datetime) -> Select[ApiToken]:
     """The user's tokens that still answer: not revoked yet (a scheduled revocation counts as not yet)."""
     return select(ApiToken).where(
         ApiToken.user_id == user_id,

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, Result, delete, select, update
 from sqlalchemy.orm import Session
 
 from fairengage.access.models import User, UserSession
@@ -74,7 +75,7 @@ def end_all(*, session: Session, user_id: int, now: datetime, reason: str) -> in
         .values(ended_at=now, end_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return _changed(result)
 
 
 def end_all_but(*, session: Session, user_id: int, keep: str | None, now: datetime, reason: str) -> int:
@@ -85,7 +86,7 @@ def end_all_but(*, session: Session, user_id: int, keep: str | None, now: dateti
     result = session.execute(
         query.values(ended_at=now, end_reason=reason).execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return _changed(result)
 
 
 def prune(*, session: Session, settings: Settings, now: datetime) -> int:
@@ -96,4 +97,11 @@ def prune(*, session: Session, settings: Settings, now: datetime) -> int:
         .where(UserSession.created_at < cutoff)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return _changed(result)
+
+
+def _changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed."""
+    # Session.execute is typed as returning a plain Result; for an UPDATE or a DELETE it is a
+    # CursorResult, which carries the count.
+    return cast("CursorResult[Any]", result).rowcount or 0

@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -481,7 +482,7 @@ def check_log(session: Session, checkpoints: list[tuple[str, Checkpoint]]) -> Lo
 PROOF_FORMAT = "fairengage-audit-inclusion/1"
 
 
-def entry_proof(session: Session, seq: int, note: str, public: Ed25519PublicKey) -> dict[str, object]:
+def entry_proof(session: Session, seq: int, note: str, public: Ed25519PublicKey) -> dict[str, Any]:
     """Entry `seq`, its leaf hash and its inclusion proof against the signed checkpoint `note`."""
     checkpoint = open_checkpoint(note, public)
     if not 1 <= seq <= checkpoint.size:
@@ -502,7 +503,7 @@ def entry_proof(session: Session, seq: int, note: str, public: Ed25519PublicKey)
     }
 
 
-def check_entry_proof(proof: dict, public: Ed25519PublicKey) -> Checkpoint:
+def check_entry_proof(proof: dict[str, Any], public: Ed25519PublicKey) -> Checkpoint:
     """The checkpoint an entry's inclusion proof is good against; ValueError saying what fails."""
     if proof.get("format") != PROOF_FORMAT:
         raise ValueError(f"not a {PROOF_FORMAT} file")
@@ -548,5 +549,5 @@ def proof_for_page(session: Session, settings: Settings, seq: int) -> ShownProof
     except (CheckpointError, ValueError) as exc:
         return ShownProof(seq, False, problem=str(exc))
     return ShownProof(
-        seq, True, checkpoint, tuple(proof["proof"]), str(proof["leaf_hash"])  # type: ignore[arg-type]
+        seq, True, checkpoint, tuple(proof["proof"]), str(proof["leaf_hash"])
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
@@ -206,10 +206,13 @@ PASSWORD_REFUSALS = {
     ("password", password_policy.RULE_SAME): N_("Choose a password other than your current one."),
 }
 
+# A message shown beside a field: its text, or its text and the values it names.
+FieldMessage = str | tuple[str, dict[str, Any]]
 
-def password_errors(exc: RecordRefused, min_length: int) -> dict[str, list[object]]:
+
+def password_errors(exc: RecordRefused, min_length: int) -> dict[str, list[FieldMessage]]:
     """A policy refusal as the messages shown beside each field of a password form."""
-    errors: dict[str, list[object]] = {}
+    errors: dict[str, list[FieldMessage]] = {}
     for error in exc.errors:
         text = PASSWORD_REFUSALS.get((error.field, error.rule), N_("This change breaks a rule."))
         message = (text, {"n": min_length}) if error.rule == password_policy.RULE_LENGTH else text
@@ -218,7 +221,7 @@ def password_errors(exc: RecordRefused, min_length: int) -> dict[str, list[objec
 
 
 def _password_page(
-    request: Request, *, errors: dict[str, list[object]] | None = None, status_code: int = 200
+    request: Request, *, errors: dict[str, list[FieldMessage]] | None = None, status_code: int = 200
 ) -> HTMLResponse:
     user = request.state.principal
     return render(
@@ -259,7 +262,7 @@ def change_password(
     """Check the current password and the policy, store the new one and end the user's other sessions."""
     min_length = settings_of(request).password_min_length
     if password != confirm:
-        errors: dict[str, list[object]] = {"confirm": [N_("The two new passwords are not the same.")]}
+        errors: dict[str, list[FieldMessage]] = {"confirm": [N_("The two new passwords are not the same.")]}
         return _password_page(request, errors=errors, status_code=422)
     token = request.session.get(sessions.COOKIE_KEY)
     try:

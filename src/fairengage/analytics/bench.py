@@ -222,7 +222,7 @@ def _run_ours(path: str, engine_name: str, tz: str) -> dict[str, Any]:
     getattr(ibis, "duckdb" if engine_name == "duckdb" else "pyspark")  # the backend's import, untimed
     baseline = rss_mb()
     started = time.perf_counter()
-    backend = engine.connect(engine_name)  # type: ignore[arg-type]
+    backend = engine.connect(engine_name)
     try:
         table = engine.load_table(backend, path)
         result = report.analyze(table, benchmark, engine_name=engine_name, tz=tz)

@@ -77,7 +77,7 @@ def analyze(
 
 
 @contextlib.contextmanager
-def _progress(console, steps: int) -> Iterator:  # type: ignore[no-untyped-def]
+def _progress(console, steps: int) -> Iterator:
     """A spinner naming the current step on a terminal; elsewhere a line per step and every few seconds."""
     if not console.is_terminal:
         from fairengage.progress import PlainProgress

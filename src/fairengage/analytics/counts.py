@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import SupportsInt
 
 import ibis
 import pandas as pd
@@ -113,5 +114,5 @@ def encounter_counts(table: ibis.Table) -> dict[str, int]:
     return {"encounters": _count(row["encounters"]), "people": _count(row["people"])}
 
 
-def _count(value: object) -> int:
-    return 0 if value is None or pd.isna(value) else int(value)  # type: ignore[arg-type]
+def _count(value: SupportsInt | None) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)

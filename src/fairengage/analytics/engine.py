@@ -33,7 +33,6 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 from ibis.backends import BaseBackend
 
-EngineName = Literal["duckdb", "spark"]
 # Tables cached on a backend by `load_table`, released by `disconnect`.
 _cached: weakref.WeakKeyDictionary[BaseBackend, list[ibis.Table]] = weakref.WeakKeyDictionary()
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
@@ -87,8 +86,8 @@ _KIND_WORDS = {
 }
 
 
-def connect(engine: EngineName = "duckdb") -> BaseBackend:
-    """An Ibis backend on an in-process DuckDB or a local Spark session."""
+def connect(engine: str = "duckdb") -> BaseBackend:
+    """An Ibis backend on an in-process DuckDB or a local Spark session; another name is refused."""
     if engine == "duckdb":
         return ibis.duckdb.connect()
     if engine == "spark":

@@ -254,8 +254,10 @@ def utc_offsets(first: int, last: int, tz: str) -> OffsetSpans:
     zone = ZoneInfo(tz)
 
     def offset_at(second: int) -> int:
-        moment = datetime.fromtimestamp(second, zone)
-        return int(moment.utcoffset().total_seconds())  # type: ignore[union-attr]
+        offset = datetime.fromtimestamp(second, zone).utcoffset()
+        if offset is None:  # cannot happen: a time read in a zone knows its offset
+            raise ValueError(f"{tz} gives no UTC offset at {second}")
+        return int(offset.total_seconds())
 
     starts, offsets = [first], [offset_at(first)]
     # Offsets change at most a few times a year: step a day at a time, then bisect to the second.

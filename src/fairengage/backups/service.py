@@ -390,7 +390,7 @@ def _engine_kind(database_url: str) -> tuple[str, URL]:
     return backend, url
 
 
-def _plain_engine(url: URL | str):  # type: ignore[no-untyped-def]
+def _plain_engine(url: URL | str):
     # No pool and none of the service's pragmas: a backup must not switch a file's journal mode by reading it.
     return create_engine(url, poolclass=NullPool)
 

@@ -94,7 +94,9 @@ def _csrf_ok(request: Request, form: Mapping[str, Any]) -> bool:
     """
     cookie = request.cookies.get("csrftoken")
     token = form.get("csrftoken")
-    return bool(cookie) and isinstance(token, str) and secrets.compare_digest(cookie, token)
+    if not cookie or not isinstance(token, str):
+        return False
+    return secrets.compare_digest(cookie, token)
 
 
 def _summary(errors: list[FieldError], lang: str) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
@@ -244,7 +246,7 @@ def complaint_filed(
 # --- staff -------------------------------------------------------------------------------------------
 
 
-def _local(request: Request):  # type: ignore[no-untyped-def]
+def _local(request: Request):
     return local_clock(settings_of(request).tz)
 
 

@@ -188,7 +188,7 @@ def write_extract(
     return ExtractResult(path=out, rows=rows, legacy_rows=legacy)
 
 
-def _query(include_legacy: bool) -> Select[Any]:
+def _query(include_legacy: bool) -> Select[*tuple[Any, ...]]:
     query = select(*_READ).join(Officer, Officer.id == Engagement.officer_id)
     if not include_legacy:
         query = query.where(Engagement.legacy.is_(False))

@@ -14,8 +14,12 @@ import math
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fairengage.config import Settings
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 # Decimal places kept outside the database (see the module's docstring).
 COARSE_DIGITS = 2
@@ -29,7 +33,7 @@ def coarse(value: float | None) -> float | None:
 
 
 @lru_cache(maxsize=4)
-def _outlines(path: str, modified: int, code_property: str):  # type: ignore[no-untyped-def]
+def _outlines(path: str, modified: int, code_property: str) -> dict[str, BaseGeometry]:
     # Imported here: the map module pulls in pyproj and numpy, which only this look-up needs.
     import shapely
 

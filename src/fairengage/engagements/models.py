@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,13 +33,13 @@ class Engagement(Base):
     location_description: Mapped[str | None] = mapped_column(String(300))
     purpose: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
-    reason_grounds: Mapped[list] = mapped_column(JSON, default=list)
+    reason_grounds: Mapped[list[str]] = mapped_column(JSON, default=list)
     description_match: Mapped[bool] = mapped_column(Boolean, default=False)
-    description_elements: Mapped[list] = mapped_column(JSON, default=list)
+    description_elements: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The officer confirmed the race word(s) in the reason describe something else ("a black jacket");
     # the words are the rule set's terms the reason named, kept for the reviewer.
     race_word_not_about_person: Mapped[bool] = mapped_column(Boolean, default=False)
-    race_words_confirmed: Mapped[list | None] = mapped_column(JSON)
+    race_words_confirmed: Mapped[list[str] | None] = mapped_column(JSON)
     perceived_race: Mapped[str] = mapped_column(String(40))
     perceived_gender: Mapped[str] = mapped_column(String(20))
     perceived_age: Mapped[int | None] = mapped_column(Integer)
@@ -138,5 +139,5 @@ class IdempotencyRecord(Base):
     request_digest: Mapped[str] = mapped_column(String(64))
     engagement_id: Mapped[str] = mapped_column(ForeignKey("engagements.id", ondelete="CASCADE"))
     status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict] = mapped_column(JSON)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
@@ -221,7 +221,7 @@ class EngagementOut(BaseModel):
     division: str
     officer_badge: str
     officer_name: str
-    location: dict
+    location: dict[str, Any]
     purpose: str
     reason: str
     reason_grounds: list[str]
@@ -244,7 +244,7 @@ class EngagementOut(BaseModel):
     outcome: str
     compliant: bool
     status: str
-    ruleset: dict
+    ruleset: dict[str, Any]
     findings: list[FindingOut]
     receipt: ReceiptOut
     person: PersonOut | None = None

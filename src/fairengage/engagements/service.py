@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage import policy
@@ -158,7 +158,7 @@ def evaluate_draft(
 
 def checked_findings(judged: Judgement) -> list[dict[str, Any]]:
     """A dry-run's findings: each refusing problem, then each flag, as `{rule, field, message, severity}`."""
-    out = [
+    out: list[dict[str, Any]] = [
         {"rule": e.rule, "field": e.field, "message": e.message, "severity": "refuse"} for e in judged.errors
     ]
     if judged.evaluation is not None:
@@ -442,7 +442,7 @@ def _store(
                 "address": person.address,
             },
         )
-    findings = [
+    findings: list[dict[str, Any]] = [
         {
             "engagement_id": engagement_id,
             "rule_code": f.code,
@@ -543,7 +543,7 @@ def _body(
     }
 
 
-def _visible(principal: Principal, permission: str):  # type: ignore[no-untyped-def]
+def _visible(principal: Principal, permission: str) -> ColumnElement[bool]:
     """The SQL condition limiting records to the caller's scope; Forbidden when the role holds none."""
     scope = scope_of(principal.role, permission)
     if scope is None:

@@ -210,7 +210,7 @@ def _reviews(session: Session, in_period: Any, zone: ZoneInfo, today: date) -> d
 
 def _restricted_reads(session: Session, start: datetime, end: datetime) -> dict[str, int]:
     reads = retention.reads_in(session=session, start=start, end=end)
-    approvals = session.scalar(
+    approvals = session.execute(
         select(func.count())
         .select_from(RestrictedAccessRequest)
         .where(
@@ -218,7 +218,7 @@ def _restricted_reads(session: Session, start: datetime, end: datetime) -> dict[
             RestrictedAccessRequest.decided_at >= start,
             RestrictedAccessRequest.decided_at < end,
         )
-    )
+    ).scalar_one()
     legacy = sum(1 for r in reads if r.legacy)
     return {"granted": len(reads), "legacy": legacy, "current": len(reads) - legacy, "approvals": approvals}
 

@@ -147,7 +147,7 @@ def _fail(message: str, prefix: str = "error: ") -> typer.Exit:
 class _Bar:
     """A rich progress bar as the importer's and extract's progress hook."""
 
-    def __init__(self, progress) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, progress) -> None:
         self.progress = progress
         self.task = None
 

@@ -560,7 +560,7 @@ def _join(*parts: str | pa.Array | pd.api.extensions.ExtensionArray) -> pa.Array
     return pc.binary_join_element_wise(*args, pa.scalar("", text))
 
 
-def _draw(rng: np.random.Generator, probabilities: Sequence[float], size: int) -> np.ndarray:
+def _draw(rng: np.random.Generator, probabilities: Sequence[float] | np.ndarray, size: int) -> np.ndarray:
     p = np.asarray(probabilities, dtype=float)
     return rng.choice(p.size, size=size, p=p / p.sum())
 

@@ -38,7 +38,7 @@ def run_online() -> None:
     engine.dispose()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:
     # SQLite cannot alter tables in place: batch mode rebuilds them.
     context.configure(
         connection=connection,

@@ -62,8 +62,10 @@ class OfficerOnDuty:
         return max((done for done in self.training if done <= day), default=None)
 
 
-def on_duty(*, session: Session, officer_id: int) -> OfficerOnDuty | None:
-    """The officer with their training dates, or None."""
+def on_duty(*, session: Session, officer_id: int | None) -> OfficerOnDuty | None:
+    """The officer with their training dates, or None (as for a user linked to no officer)."""
+    if officer_id is None:
+        return None
     rows = session.connection().execute(_ON_DUTY, {"officer_id": officer_id}).all()
     if not rows:
         return None

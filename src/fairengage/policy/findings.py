@@ -68,10 +68,11 @@ class Evaluation:
         """The fails that do not refuse: kept, and marked for the reviewer."""
         return tuple(f for f in self.findings if f.is_flag)
 
-    def errors(self) -> list[dict[str, str | None]]:
+    def errors(self) -> list[dict[str, str]]:
         """The refusing fails as `{field, rule, message}`, the body of a 422 answer."""
+        # Every check that can fail names its field; only passes and exceptions have none.
         return [
-            {"field": f.field, "rule": f.code, "message": f.message}
+            {"field": f.field or "", "rule": f.code, "message": f.message}
             for f in self.findings
             if f.verdict == FAIL and f.refuses
         ]

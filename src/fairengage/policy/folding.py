@@ -63,7 +63,8 @@ def strip_invisible(text: str) -> str:
 def skeleton(text: str) -> str:
     """The UTS #39 confusable skeleton of `text`: look-alikes from other scripts become their prototype."""
     # 0: no restriction flags; getSkeleton ignores its type argument since ICU 58.
-    return _checker().getSkeleton(0, text)
+    skeleton: str = _checker().getSkeleton(0, text)  # PyICU ships no types
+    return skeleton
 
 
 def fold(text: str) -> str:

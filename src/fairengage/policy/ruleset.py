@@ -10,7 +10,7 @@ from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from fairengage.policy.codes import DUTY_RULES, ENTRY_CHECK_CODES
 from fairengage.shipped import shipped
@@ -400,7 +400,7 @@ def _parse_file(path: Path) -> RuleSet:
     )
 
 
-def _is_plain_date(value: Any) -> bool:
+def _is_plain_date(value: Any) -> TypeGuard[date]:
     # tomllib reads 2024-04-01 as a date and 2024-04-01T00:00 as a datetime (a date subclass).
     return isinstance(value, date) and not isinstance(value, datetime)
 

@@ -142,7 +142,7 @@ def _release_from_database(*, period: str, reason: str | None, actor: str | None
     )
 
 
-def _check_user(sessions, username: str, permission: str, option: str) -> None:  # type: ignore[no-untyped-def]
+def _check_user(sessions, username: str, permission: str, option: str) -> None:
     """Refuse unless `username` is an active user whose role holds `permission`."""
     from fairengage.access import service as access
     from fairengage.access.permissions import allowed

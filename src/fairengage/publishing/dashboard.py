@@ -375,7 +375,7 @@ def _cached(publication: Publication, key: tuple[Any, ...], make: Any) -> Any:
 
 def downloads(
     publication: Publication, lang: str, base: str | None = None, query: str = ""
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
     """The publication's public files, labelled, with their addresses (under `base`) and sizes."""
     base = base or f"/public/files/{publication.period}"
     _ = translations(lang).gettext

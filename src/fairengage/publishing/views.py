@@ -80,14 +80,14 @@ def _page(
         "analyst_reports.html",
         {
             "releases": releases,
-            "release_state": lambda s: translations(lang).gettext(RELEASE_STATES.get(s, s)),
+            "release_state": lambda s: translations(lang).gettext(RELEASE_STATES.get(s) or s),
             "jobs": jobs_of(request).recent()[:10],
             "may_run": allowed(principal.role, "reports:run"),
             "errors": errors or {},
             "v": values
             or {"year": str(datetime.now(settings_of(request).tz).year - 1), "quarter": "", "reason": ""},
             "busy": busy,
-            "state_label": lambda s: translations(lang).gettext(STATES.get(s, s)),
+            "state_label": lambda s: translations(lang).gettext(STATES.get(s) or s),
             "period_label": lambda p: period_label(p, lang),
         },
         status_code=status_code,
@@ -217,7 +217,7 @@ def _release_page(
         "release": release,
         "others": others,
         "state_label": translations(lang).gettext(RELEASE_STATES.get(release.status, release.status)),
-        "release_state": lambda s: translations(lang).gettext(RELEASE_STATES.get(s, s)),
+        "release_state": lambda s: translations(lang).gettext(RELEASE_STATES.get(s) or s),
         "period_label": period_label(release.period, lang),
         "files": sorted(
             {*release.files, *(n for n in service.STAFF_FILES if (release.path(root) / n).is_file())}

@@ -25,7 +25,7 @@ import segno
 from babel.dates import format_datetime, get_date_format, get_datetime_format, get_time_format
 
 from fairengage.shipped import shipped
-from fairengage.web.i18n import translations
+from fairengage.web.i18n import contexted
 
 LANGUAGES = ("en", "fr")
 
@@ -35,7 +35,7 @@ def labels(lang: str) -> dict[str, str]:
     _require_lang(lang)
     # The context keeps the receipt's wording apart from the same English words on other pages
     # ("Officer" is "Agent" there, "Agent de police" on a receipt).
-    pgettext = translations(lang).pgettext
+    pgettext = contexted(lang)
     return {
         "heading": pgettext("receipt", "Community engagement receipt"),
         "code": pgettext("receipt", "Reference code"),
@@ -119,8 +119,9 @@ def format_when(dt: datetime, lang: str) -> str:
     _require_aware(dt)
     locale = _LOCALES[lang]
     # Babel's own "full" datetime adds seconds and the zone's long name; a receipt needs neither.
+    # str(): Babel types this as `DateTimePattern | str`; for the datetime formats it is the plain text.
     pattern = (
-        get_datetime_format("long", locale=locale)
+        str(get_datetime_format("long", locale=locale))
         .replace("{1}", get_date_format("full", locale=locale).pattern)
         .replace("{0}", get_time_format("short", locale=locale).pattern)
     )

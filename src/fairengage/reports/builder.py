@@ -173,7 +173,7 @@ def analyse_report(
     step("reading the benchmark")
     benchmark = read_benchmark(benchmark_path)
     step(f"starting {engine}")
-    backend = engines.connect(engine)  # type: ignore[arg-type]
+    backend = engines.connect(engine)
     try:
         step(f"reading {Path(table_path).name}")
         full = engines.load_table(backend, table_path)
@@ -1181,6 +1181,8 @@ class Pages:
 
     def index_table(self, rows: list[dict[str, Any]], header: str) -> Block:
         body = []
+        # Keyed by object: a row without the flag (None) finds no entry and shows a dash.
+        yes_no: dict[object, str] = {True: self._("yes"), False: self._("no")}
         for row in rows:
             # Two decimals, as the charts print them; the readings use the fewest that stay truthful.
             digits = max(2, _digits(row))
@@ -1200,7 +1202,7 @@ class Pages:
                         else "—",
                         "ratio",
                     ),
-                    Cell({True: self._("yes"), False: self._("no")}.get(row.get("notable"), "—"), "text"),
+                    Cell(yes_no.get(row.get("notable"), "—"), "text"),
                 ]
             )
         return Block(

@@ -169,7 +169,7 @@ def load_records(table_path: Path, periods: Sequence[Any], engine: str = "duckdb
     from fairengage.analytics import engine as engines
     from fairengage.reports.period import in_period
 
-    backend = engines.connect(engine)  # type: ignore[arg-type]
+    backend = engines.connect(engine)
     try:
         full = engines.load_table(backend, table_path)
         columns = [c for c in RECORD_COLUMNS if c in full.columns]

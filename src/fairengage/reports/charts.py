@@ -31,7 +31,7 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from fairengage.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
+from fairengage.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, contexted
 
 # Okabe–Ito, ordered by contrast against white: the first five reach 3:1, the last three do not and
 # are drawn with a dark outline on their markers.
@@ -119,7 +119,7 @@ def words(lang: str) -> Mapping[str, str]:
 @lru_cache(maxsize=len(LANGUAGES))
 def _words(lang: str) -> Mapping[str, str]:
     # Read-only: one copy serves every chart of the process.
-    return MappingProxyType(_chart_words(translations(lang).pgettext))
+    return MappingProxyType(_chart_words(contexted(lang)))
 
 
 def format_number(value: float, lang: str = "en", *, decimals: int | None = None) -> str:

@@ -158,7 +158,9 @@ def _int(value: Any) -> int | None:
 
 def _snapshot(meta: dict[str, Any]) -> str:
     """The day the release's data were taken: `meta.period.as_of`, else the day it was generated."""
-    period = meta.get("period") if isinstance(meta.get("period"), dict) else {}
+    period = meta.get("period")
+    if not isinstance(period, dict):
+        period = {}
     for value in (period.get("as_of"), meta.get("as_of"), meta.get("generated_at")):
         if isinstance(value, str) and len(value) >= 10:
             return value[:10]
@@ -614,14 +616,14 @@ def build_system(
             system.extra_ub.append(({index: 1.0, atom(*parent): -1.0}, 0.0))
         elif family.startswith("comp:"):
             _, q, k, a = parts
-            row = {index: 1.0}
+            row: dict[int, float] = {index: 1.0}
             for g in all_groups:
                 row[atom("eng", q, k, a, g)] = -1.0
             system.extra_ub.append((row, 0.0))
     times = {(p[1], p[2]) for p in atoms if p[0] == "eng" or p[0] in categories}
     for family, cats in categories.items():
         for q, k in sorted(times):
-            row: dict[int, float] = {atom(family, q, k, c): 1.0 for c in cats}
+            row = {atom(family, q, k, c): 1.0 for c in cats}
             for a in all_areas:
                 for g in all_groups:
                     row[atom("eng", q, k, a, g)] = row.get(atom("eng", q, k, a, g), 0.0) - 1.0

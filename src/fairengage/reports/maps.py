@@ -48,7 +48,7 @@ from fairengage.reports.charts import (
     title_block,
     words,
 )
-from fairengage.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
+from fairengage.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, contexted
 
 # ColorBrewer "Blues", 5 classes (Brewer, Harrower & Hepworth; colorbrewer2.org): light to dark.
 SEQUENTIAL_BLUES = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
@@ -61,7 +61,7 @@ WGS84_NAMES = ("CRS84", "4326")
 
 def map_words(lang: str) -> dict[str, str]:
     """The maps' own sentences in a language (English when it is not known); French is in the catalogue."""
-    pgettext = translations(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).pgettext
+    pgettext = contexted(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
     return {
         "map": pgettext(
             "map", "Map of %(n)s divisions shaded in %(k)s classes of %(legend)s, darker for higher values."
@@ -335,7 +335,7 @@ def choropleth(
     outlines = _projected(str(path.resolve()), modified, code_property)
     codes = sorted(outlines, key=division_sort_key)
     # The classes span the divisions drawn; a value with no outline is listed in the text alternative only.
-    present = [values[code] for code in codes if values.get(code) is not None]
+    present = [value for code in codes if (value := values.get(code)) is not None]
     breaks = class_breaks(present)
     classes = shade_classes(breaks)
     decimals = _decimals(present)

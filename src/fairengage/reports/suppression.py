@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, SupportsInt
 
 import numpy as np
 import pandas as pd
@@ -88,13 +88,14 @@ class SuppressedTable:
         return frame.rename(columns={"row": row_name, "column": column_name})
 
 
-def _long_record(row: object, column: object, value: object, small: bool) -> dict[str, Any]:
+def _long_record(row: object, column: object, value: SupportsInt | None, small: bool) -> dict[str, Any]:
     hidden = value is None or value is pd.NA
     reason = (SMALL if small else PROTECTS) if hidden else None
     return {
         "row": row,
         "column": column,
-        "count": None if hidden else int(value),
+        # `value is None` is part of `hidden`; said again so that the type checker sees it.
+        "count": None if hidden or value is None else int(value),
         "count_suppressed": hidden,
         "count_suppressed_reason": reason,
     }

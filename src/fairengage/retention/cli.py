@@ -106,7 +106,7 @@ def legacy_report(quarter: Annotated[str, typer.Option(help="the quarter, like 2
 
     settings = get_settings()
 
-    def build(s):  # type: ignore[no-untyped-def]
+    def build(s):
         start, end = service.quarter_bounds(quarter, settings.timezone)
         return [
             (r.read_at, r.reader, r.engagement_id)

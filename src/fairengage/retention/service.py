@@ -406,7 +406,8 @@ def read_restricted(*, session: Session, principal: Principal, request_id: int) 
     now = datetime.now(UTC)
     if row.status != "approved" or row.expires_at is None or now > row.expires_at:
         raise Forbidden("this request is not approved, or its approval has expired")
-    engagement = session.get(Engagement, row.engagement_id)
+    # get_one: the request's foreign key (ON DELETE CASCADE) means its record is there.
+    engagement = session.get_one(Engagement, row.engagement_id)
     if scope == "division" and engagement.division_code != principal.division_code:
         raise NotFound("no such request of yours")
     session.add(

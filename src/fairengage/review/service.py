@@ -51,7 +51,7 @@ class QueueItem:
     days_left: int
 
 
-def _scope_condition(principal: Principal, permission: str):  # type: ignore[no-untyped-def]
+def _scope_condition(principal: Principal, permission: str):
     scope = scope_of(principal.role, permission)
     if scope is None:
         raise Forbidden(f"the {principal.role} role may not do this")
@@ -87,7 +87,7 @@ def queue(
     ], total
 
 
-def _pending_due(session: Session, condition, settings: Settings) -> list[tuple[date, str, str]]:  # type: ignore[no-untyped-def]
+def _pending_due(session: Session, condition, settings: Settings) -> list[tuple[date, str, str]]:
     """(due date, id, division) of every record awaiting review under a scope condition."""
     rows = session.execute(
         select(Engagement.id, Engagement.entered_at, Engagement.ruleset_id, Engagement.division_code).where(
@@ -255,7 +255,7 @@ def correct(
         raise Forbidden("only the officer who made the record may correct it")
     if engagement.status != "returned":
         raise Conflict("only a record returned for correction can be corrected")
-    officer = session.get(Officer, engagement.officer_id)
+    officer = session.get_one(Officer, engagement.officer_id)  # a record's officer is a foreign key
     evaluation = engagements.evaluate_draft(session=session, draft=draft, officer=officer, settings=settings)
     version = current_version(session=session, engagement_id=engagement.id)
     session.add(

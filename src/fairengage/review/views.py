@@ -26,11 +26,11 @@ from fairengage.web.templating import local_clock, render
 router = APIRouter(include_in_schema=False)
 
 
-def _today(request: Request):  # type: ignore[no-untyped-def]
+def _today(request: Request):
     return datetime.now(settings_of(request).tz).date()
 
 
-def _local(request: Request):  # type: ignore[no-untyped-def]
+def _local(request: Request):
     return local_clock(settings_of(request).tz)
 
 

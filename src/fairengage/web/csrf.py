@@ -74,5 +74,5 @@ def _utf8(value: str | bytes) -> bytes:
 
 def install() -> None:
     """Give asgi-csrf the parser and the comparison above, once per process (it looks both up by name)."""
-    asgi_csrf.FormParser = form_parser  # type: ignore[attr-defined]
-    asgi_csrf.secrets = _TokenComparison()  # type: ignore[attr-defined]
+    asgi_csrf.FormParser = form_parser
+    asgi_csrf.secrets = _TokenComparison()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from io import BytesIO
+from typing import cast
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -30,6 +32,15 @@ def translations(lang: str) -> NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
+
+
+def contexted(lang: str) -> Callable[[str, str], str]:
+    """`translations(lang).pgettext`, typed as it behaves.
+
+    Babel declares its result `str | object`, but a catalogue holds strings and a message with no
+    translation comes back as itself, so the answer is always a string.
+    """
+    return cast("Callable[[str, str], str]", translations(lang).pgettext)
 
 
 def pick_language(request: Request) -> str:

@@ -175,7 +175,11 @@ def read_areas(path: Path, key: str) -> dict[str, BaseGeometry]:
             geometry = shape(feature["geometry"])
         except (KeyError, TypeError, ValueError, AttributeError):
             raise BenchmarkError(f"{path}: feature {at} ({key} {value}) has no usable geometry") from None
-        geometry = shapely.transform(geometry, transformer.transform, interleaved=False)
+        # types-shapely types only the interleaved form (one array of points in and out); with
+        # interleaved=False shapely passes x and y apart, which is what pyproj's transform takes.
+        geometry = shapely.transform(
+            geometry, transformer.transform, interleaved=False  # type: ignore[arg-type]
+        )
         # A self-touching ring would make intersections fail; repair rather than refuse.
         areas[str(value).strip()] = geometry if geometry.is_valid else shapely.make_valid(geometry)
     return areas
