@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from fairengage.access import audit
@@ -39,7 +39,7 @@ MAX_REASON = 2000
 PAGE = 50
 
 
-def _scoped(principal: Principal, permission: str):  # type: ignore[no-untyped-def]
+def _scoped(principal: Principal, permission: str) -> ColumnElement[bool]:
     scope = scope_of(principal.role, permission)
     if scope is None:
         raise Forbidden(f"the {principal.role} role may not do this")
@@ -50,7 +50,7 @@ def _scoped(principal: Principal, permission: str):  # type: ignore[no-untyped-d
     return ExternalEvent.id.is_not(None)
 
 
-def _unmatched():  # type: ignore[no-untyped-def]
+def _unmatched() -> tuple[ColumnElement[bool], ...]:
     return (
         ExternalEvent.reconciled_at.is_not(None),
         ExternalEvent.matched_engagement_id.is_(None),

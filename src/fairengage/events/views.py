@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -80,7 +81,7 @@ def events_resolve(
     return RedirectResponse(f"/events?done={action}", status_code=303)
 
 
-def form_link(event: ExternalEvent, tz) -> str:  # type: ignore[no-untyped-def]
+def form_link(event: ExternalEvent, tz: tzinfo) -> str:
     """The recording form, opened with the event's time, division and position filled in."""
     values = {
         "occurred_at": event.occurred_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
