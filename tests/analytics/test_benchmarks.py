@@ -13,7 +13,6 @@ from shapely.geometry import box
 from typer.testing import CliRunner
 
 from fairengage.analytics.benchmarks import (
-    BENCHMARK_GROUPS,
     BenchmarkError,
     BenchmarkRow,
     default_benchmark_path,
@@ -23,6 +22,7 @@ from fairengage.analytics.benchmarks import (
     write_benchmark,
 )
 from fairengage.cli import app
+from fairengage.vocabulary import BENCHMARK_GROUPS
 
 REAL = Path(__file__).resolve().parents[2] / "../shared/data/realdata"
 runner = CliRunner()

@@ -9,8 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from fairengage.analytics.counts import CITY, PERCEIVED_RACES, UNKNOWN
+from fairengage.analytics.counts import CITY
 from fairengage.analytics.engine import AnalyticsInputError
+from fairengage.vocabulary import PERCEIVED_RACES, UNKNOWN
 
 BENCHMARK_COLUMNS = ("area", "group", "population")
 

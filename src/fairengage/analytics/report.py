@@ -20,18 +20,13 @@ import pandas as pd
 from fairengage import __version__
 from fairengage.analytics.benchmark import describe_benchmark
 from fairengage.analytics.compliance import compliance_rows
-from fairengage.analytics.counts import (
-    CITY,
-    OUTCOMES,
-    PERCEIVED_RACES,
-    REFERENCE_GROUP,
-    cell_counts,
-)
+from fairengage.analytics.counts import CITY, cell_counts
 from fairengage.analytics.disparity import disparity_rows
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import AnalyticsInputError, as_count
 from fairengage.analytics.outcome_test import outcome_test_rows
 from fairengage.policy import NoRuleSetInForce, RuleSet, ruleset_in_force
+from fairengage.vocabulary import OUTCOMES, PERCEIVED_RACES, REFERENCE_GROUP
 
 REPORT_KEYS = (
     "disproportionality",

@@ -31,9 +31,11 @@ import statsmodels.api as sm
 from astral import Observer
 from astral.sun import sun
 
+from fairengage import vocabulary
+
 SECONDS_PER_DAY = 86_400
 EPOCH = date(1970, 1, 1)
-UNKNOWN = "Unknown"
+UNKNOWN = vocabulary.UNKNOWN
 ROUND_SECONDS = 300  # clock time is rounded to 5 minutes, as the paper does before fitting the spline
 SPLINE_DF = 6  # the paper's natural spline of clock time has six degrees of freedom
 METHOD = (

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from fairengage import vocabulary
 from fairengage.access import audit
 from fairengage.config import Settings, WeakSecretKey
 from fairengage.db import transaction
@@ -44,32 +45,20 @@ OFFICER_KEY_LENGTH = 16
 DEFAULT_BATCH = 50_000
 PURPOSE = "analytic extract"
 
-# The analytic table's columns and Arrow types (docs/architecture.md), in order; strings as large_string, as
-# `ingest/synth.py` writes them, so every producer of the table writes the same schema.
+# The Arrow type of each kind of analytic column; strings as large_string, as `ingest/synth.py` writes
+# them, so every producer of the table writes the same schema.
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.large_string(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "float": pa.float64(),
+    "int": pa.int64(),
+    "boolean": pa.bool_(),
+}
+# The analytic table (the shared vocabulary's columns, docs/architecture.md), in order; the encounter column
+# last, so that readers of the earlier columns are unchanged: the record's own id when it was an encounter
+# of one (docs/import-and-extract.md).
 SCHEMA = pa.schema(
-    [
-        ("engagement_id", pa.large_string()),
-        ("occurred_at", pa.timestamp("us", tz="UTC")),
-        ("division", pa.large_string()),
-        ("neighbourhood", pa.large_string()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("officer_key", pa.large_string()),
-        ("purpose", pa.large_string()),
-        ("perceived_race", pa.large_string()),
-        ("perceived_gender", pa.large_string()),
-        ("perceived_age", pa.int64()),
-        ("informed", pa.bool_()),
-        ("receipt_offered", pa.bool_()),
-        ("identifying_info_collected", pa.bool_()),
-        ("searched", pa.bool_()),
-        ("contraband_found", pa.bool_()),
-        ("outcome", pa.large_string()),
-        ("compliant", pa.bool_()),
-        # Last, so that readers of the earlier columns are unchanged; the record's own id when it was an
-        # encounter of one (docs/import-and-extract.md).
-        ("encounter_id", pa.large_string()),
-    ]
+    [(c.name, _ARROW_TYPES[c.kind]) for c in (*vocabulary.ANALYTIC_COLUMNS, vocabulary.ENCOUNTER_COLUMN)]
 )
 # Everything read from the database, in the order of `_query`; persons is not among the tables read.
 _READ = (

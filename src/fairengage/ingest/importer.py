@@ -36,7 +36,6 @@ from fairengage.db import transaction
 from fairengage.engagements import bulk
 from fairengage.engagements.models import Engagement, ImportBatch
 from fairengage.ingest import opp
-from fairengage.ingest.population import PERCEIVED_RACES
 from fairengage.ingest.rows import (
     MAX_AGE,
     Parsed,
@@ -55,6 +54,7 @@ from fairengage.ingest.rows import (
 )
 from fairengage.ingest.synth import ANALYTIC_COLUMNS, GENDERS, OUTCOMES
 from fairengage.officers.models import Division
+from fairengage.vocabulary import PERCEIVED_RACES
 
 FORMATS = ("fairengage", "opp")
 LOAD_CHUNK = 2000

@@ -30,34 +30,26 @@ import pyarrow.parquet as pq
 from astral import Observer
 from astral.sun import sun
 
-from fairengage.ingest.population import (
-    BENCHMARK_GROUPS,
-    DIVISION_CODES,
-    DIVISIONS,
-    PERCEIVED_RACES,
-    division_shares,
-)
+from fairengage import vocabulary
+from fairengage.ingest.population import DIVISION_CODES, DIVISIONS, division_shares
+from fairengage.vocabulary import BENCHMARK_GROUPS, PERCEIVED_RACES
 
+# The pandas dtype of each kind of analytic column (the columns are the shared vocabulary's); a
+# nullable flag needs pandas' nullable boolean, whose missing value plain `bool` cannot hold.
+_PANDAS_TYPES: dict[tuple[str, bool], str] = {
+    ("string", False): "str",
+    ("string", True): "str",
+    ("timestamp", False): "datetime64[us, UTC]",
+    ("float", False): "float64",
+    ("float", True): "float64",
+    ("int", False): "Int64",
+    ("int", True): "Int64",
+    ("boolean", False): "bool",
+    ("boolean", True): "boolean",
+}
 # Column -> pandas dtype of the analytic table (docs/architecture.md, "Analytic table").
 ANALYTIC_COLUMNS: dict[str, str] = {
-    "engagement_id": "str",
-    "occurred_at": "datetime64[us, UTC]",
-    "division": "str",
-    "neighbourhood": "str",
-    "lat": "float64",
-    "lon": "float64",
-    "officer_key": "str",
-    "purpose": "str",
-    "perceived_race": "str",
-    "perceived_gender": "str",
-    "perceived_age": "Int64",
-    "informed": "bool",
-    "receipt_offered": "bool",
-    "identifying_info_collected": "bool",
-    "searched": "bool",
-    "contraband_found": "boolean",
-    "outcome": "str",
-    "compliant": "bool",
+    c.name: _PANDAS_TYPES[c.kind, c.nullable] for c in vocabulary.ANALYTIC_COLUMNS
 }
 # Extra columns of ``generate(with_details=True)``, for loading records into the application database.
 DETAIL_COLUMNS: dict[str, str] = {
@@ -75,7 +67,7 @@ DETAIL_COLUMNS: dict[str, str] = {
 
 PURPOSES: tuple[str, ...] = ("inquiring_into_offences", "suspicious_activities", "intelligence")
 GENDERS: tuple[str, ...] = ("man", "woman", "gender diverse", "unknown")
-OUTCOMES: tuple[str, ...] = ("none", "caution", "ticket", "arrest", "referral")
+OUTCOMES: tuple[str, ...] = vocabulary.OUTCOMES
 REASON_GROUNDS: tuple[str, ...] = (
     "behaviour",
     "information_received",
@@ -877,7 +869,7 @@ def read_table(path: Path | str) -> pd.DataFrame:
 
 # Several people, one encounter: written by the extract and the generator, read when present (an older
 # table without it is one encounter per row).
-OPTIONAL_COLUMNS: dict[str, str] = {"encounter_id": "str"}
+OPTIONAL_COLUMNS: dict[str, str] = {vocabulary.ENCOUNTER_COLUMN.name: "str"}
 _ALL_COLUMNS: dict[str, str] = {**ANALYTIC_COLUMNS, **DETAIL_COLUMNS, **OPTIONAL_COLUMNS}
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "str": pa.large_string(),

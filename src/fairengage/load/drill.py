@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from fairengage import vocabulary
 from fairengage.access import audit
 from fairengage.access import service as access
 from fairengage.access.models import AuditEntry, AuditPending
@@ -33,7 +34,8 @@ from fairengage.officers import service as officers
 RECORD_PATH = "/api/v1/engagements"
 # The divisions the roster is spread over; every one exists in the migrated reference data.
 DIVISIONS = ("D11", "D14", "D22", "D31", "D41", "D51", "D52", "D55")
-RACES = ("Black", "East/Southeast Asian", "Indigenous", "Latino", "Middle Eastern", "South Asian", "White")
+# The named groups of the shared vocabulary (not "Another race" or "Unknown").
+RACES = tuple(g for g in vocabulary.BENCHMARK_GROUPS if g != vocabulary.ANOTHER_RACE)
 GENDERS = ("man", "woman", "gender diverse")
 # How long a retrying officer waits between attempts while the server is away.
 RETRY_PAUSE = 0.05

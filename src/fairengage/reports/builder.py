@@ -28,14 +28,7 @@ from fairengage.analytics import benchmarks
 from fairengage.analytics import engine as engines
 from fairengage.analytics import report as analysis
 from fairengage.analytics.benchmark import read_benchmark
-from fairengage.analytics.counts import (
-    CITY,
-    PERCEIVED_RACES,
-    UNKNOWN,
-    cell_counts,
-    encounter_counts,
-    outcome_measures,
-)
+from fairengage.analytics.counts import CITY, cell_counts, encounter_counts, outcome_measures
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import as_count
 from fairengage.config import Settings
@@ -56,6 +49,7 @@ from fairengage.reports.open_data import open_data
 from fairengage.reports.period import Period, in_period, parse_period, trend_periods
 from fairengage.reports.reading import COMPLIANCE_LABELS, MEASURE_VERBS, Reader, ratio_digits
 from fairengage.shipped import shipped
+from fairengage.vocabulary import PERCEIVED_RACES, UNKNOWN
 
 # Called as progress(step, steps, message): the command line's bar and the analyst pages' jobs both take it.
 Progress = Callable[[int, int, str], None]

@@ -15,19 +15,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from fairengage.shipped import shipped
+from fairengage.vocabulary import BENCHMARK_GROUPS
 
-# Perceived-race categories of the Ontario Anti-Racism Data Standards that have a population.
-# "Unknown" is an officer's answer, not a group of residents, so no benchmark row carries it.
-BENCHMARK_GROUPS: tuple[str, ...] = (
-    "Black",
-    "East/Southeast Asian",
-    "Indigenous",
-    "Latino",
-    "Middle Eastern",
-    "South Asian",
-    "White",
-    "Another race",
-)
 CITY = "ALL"
 FIELDS = ("area", "group", "population")
 _HERE = shipped("analytics", "benchmarks")
