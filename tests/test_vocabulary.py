@@ -23,7 +23,7 @@ def test_extract_synth_and_engine_share_the_columns_in_order() -> None:
     assert [f.name for f in extract.SCHEMA] == [*NAMES, vocabulary.ENCOUNTER_COLUMN.name]
     assert list(synth.ANALYTIC_COLUMNS) == NAMES
     assert engine.ANALYTIC_COLUMNS is vocabulary.ANALYTIC_COLUMNS
-    assert engine.ENCOUNTER_COLUMN == vocabulary.ENCOUNTER_COLUMN.name
+    assert vocabulary.ENCOUNTER_COLUMN.name == engine.ENCOUNTER_COLUMN
 
 
 def test_a_synthetic_table_is_written_with_the_extract_schema(tmp_path: Path) -> None:
