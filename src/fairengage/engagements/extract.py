@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -37,6 +37,7 @@ from fairengage.db import transaction
 from fairengage.engagements import location
 from fairengage.engagements.models import Engagement
 from fairengage.officers.models import Officer
+from fairengage.progress import NO_PROGRESS, Progress
 
 # The officer-key key is HMAC-SHA256(secret, this label): the secret itself never keys anything
 # published, and changing the label's version starts a new series of keys.
@@ -88,18 +89,6 @@ class ExtractRefused(Exception):
     """The extract cannot be written (no secret key configured, or an unknown file type)."""
 
 
-class ExtractProgress(Protocol):
-    """Where the extract reports progress."""
-
-    def phase(self, description: str, total: int | None) -> None:
-        """Start a phase of `total` rows."""
-        ...
-
-    def advance(self, steps: int) -> None:
-        """Rows written."""
-        ...
-
-
 @dataclass(frozen=True)
 class ExtractResult:
     """What was written: the file, its rows, and how many of them were legacy records."""
@@ -131,7 +120,7 @@ def write_extract(
     actor: str,
     include_legacy: bool = False,
     batch: int = DEFAULT_BATCH,
-    progress: ExtractProgress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> ExtractResult:
     """Write the analytic table to `out` (.parquet or .csv) and log the extract; returns what was written.
 
@@ -154,8 +143,7 @@ def write_extract(
     try:
         with transaction(sessions) as session:
             total, legacy = _counts(session, include_legacy)
-            if progress is not None:
-                progress.phase(f"writing {out.name}", total)
+            progress.phase(f"writing {out.name}", total)
             rows = _write(session, partial, suffix, key, include_legacy, batch, progress)
             audit.append(
                 session,
@@ -217,7 +205,7 @@ def _write(
     key: bytes,
     include_legacy: bool,
     batch: int,
-    progress: ExtractProgress | None,
+    progress: Progress,
 ) -> int:
     rows = 0
     writer: pq.ParquetWriter | pa_csv.CSVWriter
@@ -227,6 +215,5 @@ def _write(
             # One row group per batch (Parquet); the CSV writer streams the same way.
             writer.write_batch(record_batch)
             rows += record_batch.num_rows
-            if progress is not None:
-                progress.advance(record_batch.num_rows)
+            progress.advance(record_batch.num_rows)
     return rows

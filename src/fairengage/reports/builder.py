@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import as_count
 from fairengage.config import Settings
 from fairengage.policy import PolicyError
+from fairengage.progress import NO_PROGRESS, Progress
 from fairengage.reports import cellkey, cellkey_release, charts, maps, suppression
 from fairengage.reports.figures import (
     AGE_GROUPS,
@@ -51,8 +52,6 @@ from fairengage.reports.reading import COMPLIANCE_LABELS, MEASURE_VERBS, Reader,
 from fairengage.shipped import shipped
 from fairengage.vocabulary import PERCEIVED_RACES, UNKNOWN
 
-# Called as progress(step, steps, message): the command line's bar and the analyst pages' jobs both take it.
-Progress = Callable[[int, int, str], None]
 DEFAULT_THRESHOLD = 10
 GOVERNANCE_KIND = "fairengage.governance-summary"
 GENDERS = ("man", "woman", "gender diverse", "unknown")
@@ -84,7 +83,7 @@ def build_reports(
     governance: Path | None = None,
     boundaries: Path | None = None,
     engine: str = "duckdb",
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
     map_group: str = "Black",
     generated_at: datetime | None = None,
     published: Sequence[Path] | None = None,
@@ -94,7 +93,8 @@ def build_reports(
     With `published` (the folders of every release ever made downloadable), the public files are
     checked against them (reports/disclosure.py) before anything public is rendered from them.
     """
-    step = _stepper(progress)
+    # Each of the build's STEPS named steps is a phase of its progress (the display counts them).
+    step = progress.phase
     chosen = parse_period(period, settings.timezone)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +109,7 @@ def build_reports(
         settings=settings,
         governance=governance,
         engine=engine,
-        step=step,
+        progress=progress,
         generated_at=generated,
     )
     cellkeyed = settings.disclosure_method == "cellkey"
@@ -155,11 +155,11 @@ def analyse_report(
     settings: Settings,
     governance: Path | None = None,
     engine: str = "duckdb",
-    step: Callable[[str], None] | None = None,
+    progress: Progress = NO_PROGRESS,
     generated_at: datetime | None = None,
 ) -> tuple[dict[str, Any], int]:
     """The exact report.json of a period (trends and governance included) and its suppression threshold."""
-    step = step or (lambda _message: None)
+    step = progress.phase
     tz = settings.timezone
     chosen = parse_period(period, tz)
     generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
@@ -255,18 +255,6 @@ def period_dates(period: Period, generated: datetime) -> dict[str, Any]:
         "as_of": as_of.isoformat(),
         "timezone": period.tz,
     }
-
-
-def _stepper(progress: Progress | None) -> Callable[[str], None]:
-    count = 0
-
-    def step(message: str) -> None:
-        nonlocal count
-        count += 1
-        if progress is not None:
-            progress(min(count, STEPS), STEPS, message)
-
-    return step
 
 
 # --- inputs -------------------------------------------------------------------------------------------
