@@ -585,6 +585,7 @@ def synth(
     from fairengage.ingest import synth as synthetic
     from fairengage.progress import shown
 
+    settings = get_settings()
     effects = synthetic.PlantedEffects(
         over_representation=_pairs(over_represent, "--over-represent"),
         biased_officers=biased_officers,
@@ -599,7 +600,14 @@ def synth(
         with shown("synth", err) as progress:
             progress.phase(f"drawing {records:,} engagements")
             frame = synthetic.generate(
-                records, seed=seed, officers=officers, effects=effects, start=first, end=last
+                records,
+                seed=seed,
+                officers=officers,
+                effects=effects,
+                start=first,
+                end=last,
+                lat=settings.latitude,
+                lon=settings.longitude,
             )
             progress.phase(f"writing {out_file.name}")
             synthetic.write_table(frame, out_file)

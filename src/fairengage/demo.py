@@ -131,7 +131,13 @@ def build(
     if records:
         progress.phase(f"drawing {records:,} synthetic engagements")
         frame = synth.generate(
-            records, seed=seed, start=date(2024, 4, 1), end=today - timedelta(days=1), with_details=True
+            records,
+            seed=seed,
+            start=date(2024, 4, 1),
+            end=today - timedelta(days=1),
+            lat=settings.latitude,
+            lon=settings.longitude,
+            with_details=True,
         )
         # Every roster officer trained before the data starts and again three years on, as s.11 asks.
         trained = (date(2023, 9, 1), date(2026, 8, 15))

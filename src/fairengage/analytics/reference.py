@@ -33,6 +33,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from fairengage import vocabulary
+from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 
 # The columns the analyses use; the rest of the analytic table is never read.
 USED_COLUMNS = [
@@ -54,8 +55,8 @@ class ReferenceParams:
     notable_disparity: float = 1.5
     reference_group: str = "White"
     outcomes: tuple[str, ...] = OUTCOMES
-    lat: float = 43.6532
-    lon: float = -79.3832
+    lat: float = DEFAULT_LATITUDE
+    lon: float = DEFAULT_LONGITUDE
     veil_group: str = "Black"
     officer_group: str = "Black"
     officer_min_volume: int = 50

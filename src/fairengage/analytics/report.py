@@ -25,6 +25,7 @@ from fairengage.analytics.disparity import disparity_rows
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import AnalyticsInputError, as_count
 from fairengage.analytics.outcome_test import outcome_test_rows
+from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 from fairengage.policy import NoRuleSetInForce, RuleSet, ruleset_in_force
 from fairengage.progress import NO_PROGRESS, Progress
 from fairengage.vocabulary import OUTCOMES, PERCEIVED_RACES, REFERENCE_GROUP
@@ -38,8 +39,8 @@ REPORT_KEYS = (
     "compliance",
 )
 SIGNIFICANT_DIGITS = 10
-# Toronto City Hall: where the sun is reckoned for the veil-of-darkness test unless told otherwise.
-DEFAULT_LAT, DEFAULT_LON = 43.6532, -79.3832
+# Where the sun is reckoned for the veil-of-darkness test unless told otherwise: the settings' default.
+DEFAULT_LAT, DEFAULT_LON = DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from astral import Observer
 from astral.sun import sun
 
 from fairengage import vocabulary
+from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 from fairengage.ingest.population import DIVISION_CODES, DIVISIONS, division_shares
 from fairengage.vocabulary import BENCHMARK_GROUPS, PERCEIVED_RACES
 
@@ -88,7 +89,6 @@ RECEIPT_EXCEPTIONS: tuple[str, ...] = ("safety", "respond_to_other_matter")
 # Officer keys of synthetic data are made with this fixed key, never with a deployment's secret.
 SYNTHETIC_OFFICER_KEY = b"fairengage-synthetic-officer-key"
 DEFAULT_HIT_RATE = 0.30
-TORONTO = Observer(latitude=43.6532, longitude=-79.3832)
 
 # Base rates of the generator (fractions of all records unless said otherwise).
 UNKNOWN_RACE_SHARE = 0.03  # the officer recorded Unknown: drawn apart from, and untouched by, any effect
@@ -502,13 +502,14 @@ def _check_seed(seed: int) -> None:
 
 
 @lru_cache(maxsize=32)
-def _sun_table(first: date, days: int, tz: str) -> np.ndarray:
+def _sun_table(first: date, days: int, tz: str, lat: float, lon: float) -> np.ndarray:
     """Dawn, sunrise, sunset and civil dusk per date, as local clock seconds after midnight (days x 4)."""
     zone = ZoneInfo(tz)
+    observer = Observer(latitude=lat, longitude=lon)
     table = np.empty((days, 4), dtype=np.int64)
     for i in range(days):
         # astral computes the sun's position; one call per distinct date, never per row.
-        times = sun(TORONTO, date=date.fromordinal(first.toordinal() + i), tzinfo=zone)
+        times = sun(observer, date=date.fromordinal(first.toordinal() + i), tzinfo=zone)
         for j, event in enumerate(("dawn", "sunrise", "sunset", "dusk")):
             moment = times[event]
             table[i, j] = moment.hour * 3600 + moment.minute * 60 + moment.second
@@ -523,8 +524,14 @@ def _phase_codes(day_index: np.ndarray, seconds: np.ndarray, table: np.ndarray) 
     return np.where(light, 2, np.where(dark, 0, 1))
 
 
-def daylight_phase(occurred_at: pd.Series, tz: str = "America/Toronto") -> np.ndarray:
-    """'light', 'twilight' or 'dark' for each timestamp, by Toronto's sun on its local date."""
+def daylight_phase(
+    occurred_at: pd.Series,
+    tz: str = "America/Toronto",
+    *,
+    lat: float = DEFAULT_LATITUDE,
+    lon: float = DEFAULT_LONGITUDE,
+) -> np.ndarray:
+    """'light', 'twilight' or 'dark' for each timestamp, by the sun at (lat, lon) on its local date."""
     local = pd.Series(occurred_at).dt.tz_convert(tz)
     if local.empty:
         return np.array([], dtype=object)
@@ -532,7 +539,7 @@ def daylight_phase(occurred_at: pd.Series, tz: str = "America/Toronto") -> np.nd
     seconds = (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
     first = days.min()
     span = int((days.max() - first).astype(int)) + 1
-    table = _sun_table(first.astype(date), span, tz)
+    table = _sun_table(first.astype(date), span, tz, lat, lon)
     codes = _phase_codes((days - first).astype(np.int64), seconds, table)
     return np.array(["dark", "twilight", "light"], dtype=object)[codes]
 
@@ -600,6 +607,8 @@ def generate(
     officers: int = 400,
     effects: PlantedEffects = PlantedEffects(),  # frozen, so one shared default is safe
     tz: str = "America/Toronto",
+    lat: float = DEFAULT_LATITUDE,
+    lon: float = DEFAULT_LONGITUDE,
     with_details: bool = False,
     group_share: float = GROUP_SHARE,
 ) -> pd.DataFrame:
@@ -634,7 +643,7 @@ def generate(
     first = _encounter_leaders(seed, n, group_share)
     moment = moment[first]  # still in time order: a row joins the encounter just before it
     day_index, seconds = np.divmod(moment, 86_400)
-    phase = _phase_codes(day_index, seconds, _sun_table(start, days, tz))
+    phase = _phase_codes(day_index, seconds, _sun_table(start, days, tz, lat, lon))
     light = phase == 2
 
     # Where and by whom: a division by volume, then mostly an officer of that division.

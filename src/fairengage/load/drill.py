@@ -26,6 +26,7 @@ from fairengage import vocabulary
 from fairengage.access import audit
 from fairengage.access import service as access
 from fairengage.access.models import AuditEntry, AuditPending
+from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 from fairengage.db import transaction
 from fairengage.engagements.models import Engagement, Finding, IdempotencyRecord
 from fairengage.load.client import Connection, ConnectionLost
@@ -74,8 +75,8 @@ def engagement_body(rng: random.Random, division: str) -> dict[str, Any]:
         "occurred_at": (datetime.now(UTC) - timedelta(minutes=rng.randint(1, 240))).isoformat(),
         "division": division,
         "location": {
-            "lat": round(43.65 + rng.uniform(-0.05, 0.05), 5),
-            "lon": round(-79.38 + rng.uniform(-0.08, 0.08), 5),
+            "lat": round(DEFAULT_LATITUDE + rng.uniform(-0.05, 0.05), 5),
+            "lon": round(DEFAULT_LONGITUDE + rng.uniform(-0.08, 0.08), 5),
             "description": f"{rng.randint(1, 999)} Queen St W",
         },
         "purpose": "suspicious_activities",

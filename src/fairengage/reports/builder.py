@@ -173,7 +173,9 @@ def analyse_report(
         full = engines.load_table(backend, table_path)
         table = in_period(full, chosen)
         step(f"analysing {chosen.label}")
-        report = _analyse(table, benchmark, chosen, engine, Path(table_path), Path(benchmark_path), generated)
+        report = _analyse(
+            table, benchmark, chosen, engine, Path(table_path), Path(benchmark_path), generated, settings
+        )
         step("counting the annual-report tables")
         outcomes = report_outcomes(report)
         cells = cell_counts(table, outcomes)
@@ -295,11 +297,15 @@ def _analyse(
     table_path: Path,
     benchmark_path: Path,
     generated: datetime,
+    settings: Settings,
 ) -> dict[str, Any]:
     params = analysis.AnalysisParams(
         input_name=table_path.name,
         benchmark_name=benchmark_path.name,
         generated_at=generated,
+        # The sun of the veil-of-darkness test is reckoned where the settings place the jurisdiction.
+        lat=settings.latitude,
+        lon=settings.longitude,
         extra_meta={
             "report_period": {
                 "label": period.label,
