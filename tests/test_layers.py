@@ -64,6 +64,7 @@ PLANTS = [
     ("policy/codes.py", "import fairengage.policy.checks", "no-cycles-inside-a-capability"),
     ("complaints/service.py", "import fairengage.review.service", "workflows-independent"),
     ("load/run.py", "import fairengage.ingest.synth", "operations-independent"),
+    ("vocabulary.py", "import fairengage.shipped", "vocabulary-is-the-bottom"),
 ]
 
 

@@ -7,7 +7,7 @@ import threading
 import time
 
 from fairengage.analytics import report
-from fairengage.progress import PlainProgress
+from fairengage.progress import NO_PROGRESS, Lines, PlainProgress, shown
 
 
 def test_a_long_phase_prints_every_interval_with_what_remains():
@@ -39,23 +39,47 @@ def test_a_quick_job_prints_nothing_but_its_result():
 def test_steps_count_towards_the_total():
     stream = io.StringIO()
     with PlainProgress("analyze", stream=stream, interval=60, steps=3, quiet=0) as step:
-        step("starting duckdb")
-        step("disparity")
+        step.phase("starting duckdb")
+        step.phase("disparity")
     assert stream.getvalue().splitlines()[1].startswith("analyze: step 2 of 3, disparity (")
 
 
-def test_the_report_hook_names_each_step_once():
+def test_each_phase_of_a_job_of_steps_is_the_next_step_and_never_past_the_last():
     stream = io.StringIO()
-    with PlainProgress("report", stream=stream, interval=60, quiet=0) as progress:
-        progress.update(0, 4, "reading")
-        progress.update(1, 4, "reading")
-        progress.update(3, 4, "writing PDF")
-        progress.update(4, 4, "writing PDF")
+    with PlainProgress("report", stream=stream, interval=60, quiet=0, steps=3) as progress:
+        for name in ("reading", "counting", "writing PDF", "checking"):
+            progress.phase(name)
     lines = stream.getvalue().splitlines()
     assert [line.split(" (")[0] for line in lines] == [
-        "report: step 1 of 4, reading",
-        "report: step 4 of 4, writing PDF",
+        "report: step 1 of 3, reading",
+        "report: step 2 of 3, counting",
+        "report: step 3 of 3, writing PDF",
+        "report: step 3 of 3, checking",
     ]
+
+
+def test_phases_without_steps_name_no_step():
+    stream = io.StringIO()
+    with PlainProgress("import", stream=stream, interval=60, quiet=0) as progress:
+        progress.phase("checking a.csv", 4)
+        progress.phase("loading a.csv", 4)
+    assert [line.split(" (")[0] for line in stream.getvalue().splitlines()] == [
+        "import: checking a.csv: 0 of 4 rows, 0 %",
+        "import: loading a.csv: 0 of 4 rows, 0 %",
+    ]
+
+
+def test_off_a_terminal_a_job_is_shown_as_lines_and_lines_print_each_phase():
+    class NotATerminal:
+        is_terminal = False
+
+    with shown("extract", NotATerminal()) as progress:
+        assert isinstance(progress, PlainProgress)
+    said: list[str] = []
+    Lines(said.append).phase("ours, run 1/3: 2.00 s", None)
+    NO_PROGRESS.phase("nowhere", 3)
+    NO_PROGRESS.advance(3)
+    assert said == ["ours, run 1/3: 2.00 s"]
 
 
 def test_analyze_names_as_many_steps_as_it_announces(tmp_path):
@@ -75,7 +99,7 @@ def test_analyze_names_as_many_steps_as_it_announces(tmp_path):
             read_benchmark(default_benchmark_path()),
             engine_name="duckdb",
             tz="America/Toronto",
-            progress=seen.append,
+            progress=Lines(seen.append),
         )
     finally:
         engines.disconnect(backend)

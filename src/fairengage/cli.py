@@ -514,6 +514,7 @@ def demo(
 
     from fairengage import demo as demo_build
     from fairengage.config import Settings, WeakSecretKey
+    from fairengage.progress import shown
 
     url = os.environ.get("FAIRENGAGE_DATABASE_URL") or demo_build.fresh_database()
     public_url = os.environ.get("FAIRENGAGE_PUBLIC_URL") or f"http://{host}:{port}"
@@ -531,8 +532,9 @@ def demo(
         settings.require_strong_secret_key()
     except WeakSecretKey as exc:
         raise fail(str(exc)) from None
-    with out.status(f"building the demo database with {records:,} synthetic engagements…"):
-        users = demo_build.build(settings=settings, records=records)
+    with shown("demo", out) as progress:
+        progress.phase(f"building the demo database with {records:,} synthetic engagements")
+        users = demo_build.build(settings=settings, records=records, progress=progress)
     table = Table(title="Demo users (sign in at /login)")
     for column in ("username", "password", "role", "what to try"):
         table.add_column(column)
@@ -596,7 +598,9 @@ def synth(
     # deferred: heavy library, keeps --help fast (numpy, pandas)
     from fairengage.events import synthetic as synthetic_events
     from fairengage.ingest import synth as synthetic
+    from fairengage.progress import shown
 
+    settings = get_settings()
     effects = synthetic.PlantedEffects(
         over_representation=_pairs(over_represent, "--over-represent"),
         biased_officers=biased_officers,
@@ -606,21 +610,28 @@ def synth(
         daylight_group=daylight_group,
         hit_rate=_pairs(hit_rate, "--hit-rate"),
     )
+    first, last = _parse_date(start, "--start"), _parse_date(end, "--end")
     try:
-        frame = synthetic.generate(
-            records,
-            seed=seed,
-            officers=officers,
-            effects=effects,
-            start=_parse_date(start, "--start"),
-            end=_parse_date(end, "--end"),
-            with_details=events is not None,
-        )
-        if events is not None:
-            frame, planted, truth = synthetic_events.plant(frame, unrecorded=unrecorded, seed=seed)
-            planted.to_csv(events, index=False)
-            truth.to_csv(synthetic_events.truth_path(events), index=False)
-        synthetic.write_table(frame, out_file)
+        with shown("synth", err) as progress:
+            progress.phase(f"drawing {records:,} engagements")
+            frame = synthetic.generate(
+                records,
+                seed=seed,
+                officers=officers,
+                effects=effects,
+                start=first,
+                end=last,
+                lat=settings.latitude,
+                lon=settings.longitude,
+                with_details=events is not None,
+            )
+            if events is not None:
+                progress.phase(f"planting events in {events.name}")
+                frame, planted, truth = synthetic_events.plant(frame, unrecorded=unrecorded, seed=seed)
+                planted.to_csv(events, index=False)
+                truth.to_csv(synthetic_events.truth_path(events), index=False)
+            progress.phase(f"writing {out_file.name}")
+            synthetic.write_table(frame, out_file)
     except ValueError as exc:
         raise fail(str(exc)) from None
     out.print(f"wrote {len(frame):,} engagements to {out_file}")

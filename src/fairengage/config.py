@@ -381,6 +381,12 @@ class Settings(BaseSettings):
         return self.secret_key.get_secret_value() == INSECURE_DEFAULT_KEY
 
 
+# The jurisdiction's centre where no settings are at hand (a library call, a test): the defaults of the
+# `latitude` and `longitude` settings, so that the coordinates are written once, on the setting.
+DEFAULT_LATITUDE: float = Settings.model_fields["latitude"].default
+DEFAULT_LONGITUDE: float = Settings.model_fields["longitude"].default
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The settings, read once per process."""

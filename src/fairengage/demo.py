@@ -19,6 +19,7 @@ from fairengage.db import engine_for, session_factory, transaction
 from fairengage.engagements import bulk
 from fairengage.ingest import synth
 from fairengage.officers import service as officers
+from fairengage.progress import NO_PROGRESS, Progress
 from fairengage.retention import service as retention
 
 DEMO_DB = Path("fairengage-demo.db")
@@ -68,7 +69,9 @@ def demo_audit_key() -> Path:
     return AUDIT_KEY_FILE
 
 
-def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUser]:
+def build(
+    *, settings: Settings, records: int, seed: int = 2024, progress: Progress = NO_PROGRESS
+) -> list[DemoUser]:
     """Migrate, add the demo's officers and users, and load synthetic engagements."""
     migrate.upgrade(settings.database_url)
     sessions = session_factory(engine_for(settings.database_url))
@@ -126,19 +129,29 @@ def build(*, settings: Settings, records: int, seed: int = 2024) -> list[DemoUse
             session=session, username="approver", granted_by="Chief of Police (demo)", note="demo delegation"
         )
     if records:
+        progress.phase(f"drawing {records:,} synthetic engagements")
         frame = synth.generate(
-            records, seed=seed, start=date(2024, 4, 1), end=today - timedelta(days=1), with_details=True
+            records,
+            seed=seed,
+            start=date(2024, 4, 1),
+            end=today - timedelta(days=1),
+            lat=settings.latitude,
+            lon=settings.longitude,
+            with_details=True,
         )
         # Every roster officer trained before the data starts and again three years on, as s.11 asks.
         trained = (date(2023, 9, 1), date(2026, 8, 15))
         roster = [
             bulk.RosterEntry(o.badge, o.name, o.division, trained) for o in synth.officers_roster(400, seed)
         ]
+        progress.phase(f"loading {records:,} engagements")
         with transaction(sessions) as session:
             known = bulk.ensure_officers(session=session, roster=roster)
             bulk.load_frame(session=session, frame=frame, officers=known, settings=settings, actor="demo")
+        progress.phase("settling the reviews")
         with transaction(sessions) as session:
             settle_reviews(session=session, settings=settings, today=today)
+        progress.phase(f"publishing the {today.year - 1} report")
         publish_report(settings=settings, sessions=sessions, period=str(today.year - 1))
     if settings.audit_signing_key_file is not None:
         from fairengage.access import transparency

@@ -1,29 +1,76 @@
-"""Progress of long commands as plain lines, for when output is not a terminal (a pipe, a log, cron).
+"""How every long job says how far it is: one protocol, and the displays that speak it.
 
-A terminal gets a rich progress bar (each command's cli.py); anywhere else a bar is invisible, so a job
-that runs for minutes would print nothing until it ends. This prints a line every few seconds, and one
-when a phase starts, saying what is done and what remains:
+A job (import, extract, analyze, report, a release build, the speed benchmark, the drills, the demo)
+takes a `Progress` and calls two things on it: `phase(description, total)` when it starts a phase of
+`total` units (rows; None when unknown, as for a named step), and `advance(n)` as units are done. It
+never knows where the progress goes:
 
-    extract: writing table.parquet: 1,200,000 of 3,000,000 rows, 40 % (12 s)
+- `shown(command, console)`: a rich bar on a terminal, and anywhere else (a pipe, a log, cron)
+  `PlainProgress`, a line every few seconds and one when a phase starts, saying what is done and what
+  remains (a bar is invisible there, so a job running for minutes would print nothing until it ends):
 
-A job done within the first few seconds prints nothing: its result (or its one-line error, which
-editors and scripts read) is all there is to say.
+      extract: writing table.parquet: 1,200,000 of 3,000,000 rows, 40 %  (12 s)
 
-It speaks the three hooks the commands already use: `phase`/`advance` (import, extract), a step
-message (analyze) and `update(done, total, message)` (report).
+  A job done within the first few seconds prints nothing: its result (or its one-line error, which
+  editors and scripts read) is all there is to say. A job of a known number of named steps (analyze,
+  report) gives `steps=N`, and each phase is the next step: "step 3 of 9".
+- `Lines`: each phase as one line of its own, for jobs whose phases are the account of what they did
+  (the speed benchmark's runs, the drills' events).
+- `JobProgress` (reports/publications.py): the state of a report run that its web page shows.
+- `NO_PROGRESS`: nowhere, the default of every job.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
-from typing import TextIO
+from collections.abc import Iterator
+from typing import Any, Protocol, TextIO
 
 # Seconds between lines while a phase runs: often enough to show the job is alive, rare enough for a log.
 INTERVAL = 5.0
 # Seconds of silence at the start (None: one interval), so that quick jobs print only their result.
 QUIET: float | None = None
+
+
+class Progress(Protocol):
+    """Where a long job reports how far it is."""
+
+    def phase(self, description: str, total: int | None = None) -> None:
+        """A new phase (or the next step) of the job, of `total` units when known."""
+
+    def advance(self, steps: int = 1) -> None:
+        """`steps` more units of the current phase are done."""
+
+
+class NoProgress:
+    """Progress that goes nowhere: the default of every job."""
+
+    def phase(self, description: str, total: int | None = None) -> None:
+        """Nothing to show."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Nothing to show."""
+
+
+NO_PROGRESS = NoProgress()
+
+
+class Lines:
+    """Each phase as one line of its own (`say` prints it), and no ticker: for jobs whose phases are
+    the account of what they did."""
+
+    def __init__(self, say: Any) -> None:
+        self.say = say
+
+    def phase(self, description: str, total: int | None = None) -> None:
+        """Print the phase's description."""
+        self.say(description)
+
+    def advance(self, steps: int = 1) -> None:
+        """Units are not counted here: the lines are the account."""
 
 
 class PlainProgress:
@@ -65,33 +112,18 @@ class PlainProgress:
         if self._ticker is not None:
             self._ticker.join()
 
-    # import and extract
-    def phase(self, description: str, total: int | None) -> None:
-        """A new phase of `total` units (None: unknown)."""
+    def phase(self, description: str, total: int | None = None) -> None:
+        """A new phase of `total` units (None: unknown); with `steps`, the next step."""
         with self._lock:
             self.description, self.done, self.total = description, 0, total
+            if self.steps:
+                self.step_number = min(self.step_number + 1, self.steps)
         self._announce()
 
-    def advance(self, steps: int) -> None:
+    def advance(self, steps: int = 1) -> None:
         """`steps` more units of the current phase are done (no line: the ticker reports)."""
         with self._lock:
             self.done += steps
-
-    # analyze: each call is the next of `steps` steps
-    def __call__(self, message: str) -> None:
-        with self._lock:
-            self.step_number += 1
-            self.description, self.done, self.total = message, 0, None
-        self._announce()
-
-    # report: steps done of all, with the current one's name
-    def update(self, done: int, total: int, message: str) -> None:
-        """The report build's hook: `done` of `total` steps, now `message`."""
-        with self._lock:
-            changed = message != self.description
-            self.description, self.step_number, self.steps = message, min(done + 1, total), total
-        if changed:
-            self._announce()
 
     def line(self) -> str:
         """The current state in one line."""
@@ -122,3 +154,49 @@ class PlainProgress:
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):
             self.emit()
+
+
+class _Bar:
+    """A rich progress bar: one bar per phase, or with `steps` one bar over the job's steps."""
+
+    def __init__(self, bar: Any, steps: int | None) -> None:
+        self.bar = bar
+        self.steps = steps
+        self.count = 0
+        self.task: Any = None
+
+    def phase(self, description: str, total: int | None = None) -> None:
+        """Name the next step, or finish the previous phase's bar and start a new one."""
+        self.count += 1
+        if self.steps:
+            if self.task is None:
+                self.task = self.bar.add_task(description, total=self.steps)
+            self.bar.update(self.task, completed=min(self.count - 1, self.steps), description=description)
+            return
+        if self.task is not None:
+            self.bar.update(self.task, visible=False)
+        self.task = self.bar.add_task(description, total=total)
+
+    def advance(self, steps: int = 1) -> None:
+        """Move the current phase on (the steps of a job move on with each phase instead)."""
+        if self.task is not None and not self.steps:
+            self.bar.advance(self.task, steps)
+
+
+@contextlib.contextmanager
+def shown(command: str, console: Any, *, steps: int | None = None) -> Iterator[Progress]:
+    """A job's progress for people: a bar on a terminal; elsewhere lines on stderr (`PlainProgress`).
+
+    `console` is the rich console the command writes its messages on (stderr); `steps`, the number of
+    named steps when the job has a fixed number of them.
+    """
+    if not console.is_terminal:
+        with PlainProgress(command, steps=steps) as plain:
+            yield plain
+        return
+    # deferred: rich's progress display loads only when a terminal will show it
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        yield _Bar(bar, steps)

@@ -8,6 +8,7 @@ import ibis
 import numpy as np
 import pytest
 
+from fairengage import vocabulary
 from fairengage.analytics import engine
 from fairengage.analytics.counts import CITY
 from fairengage.analytics.disproportionality import disproportionality
@@ -36,7 +37,7 @@ def expected_city_indices(multipliers: dict[str, float]) -> dict[str, float]:
     division is drawn in proportion to its volume. The city index compares the resulting mix with the
     benchmark's city-wide shares.
     """
-    groups = population.BENCHMARK_GROUPS
+    groups = vocabulary.BENCHMARK_GROUPS
     m = np.array([multipliers.get(g, 1.0) for g in groups])
     volumes = np.array([population.DIVISIONS[d].volume for d in population.DIVISION_CODES])
     weights = volumes / volumes.sum()
@@ -82,7 +83,7 @@ def test_no_group_is_notable_without_an_effect(duck_module, tmp_path_factory):
     assert max(truth.values()) < 1.15 and min(truth.values()) > 0.9
     table = synthetic(duck_module, tmp_path_factory.mktemp("none"), 20_000, 5, PlantedEffects())
     rows = city_rows(disproportionality(table, population.population_table(), threshold=1.5))
-    assert set(rows) == set(population.BENCHMARK_GROUPS)
+    assert set(rows) == set(vocabulary.BENCHMARK_GROUPS)
     assert not [g for g, r in rows.items() if r["notable"]]
     # And every index sits within 4 of its standard errors (read off its own 95% interval) of the truth.
     for group, figures in rows.items():

@@ -20,9 +20,9 @@ from fairengage.db import transaction
 from fairengage.engagements import extract
 from fairengage.engagements.models import Engagement, Finding
 from fairengage.ingest import importer, opp
-from fairengage.ingest.population import PERCEIVED_RACES
 from fairengage.officers.divisions import TORONTO_DIVISIONS
 from fairengage.officers.models import Division, Officer
+from fairengage.vocabulary import PERCEIVED_RACES
 
 REALDATA = Path(__file__).resolve().parents[2] / "../shared/data/realdata"
 HARTFORD = REALDATA / "sopp_ct_hartford_2020_04_01.csv"

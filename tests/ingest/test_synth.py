@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fairengage import vocabulary
 from fairengage.ingest import population
 from fairengage.ingest.synth import (
     ANALYTIC_COLUMNS,
@@ -80,7 +81,7 @@ def test_columns_and_dtypes_are_the_analytic_table(plain: pd.DataFrame) -> None:
 
 def test_categories_use_the_codes(plain: pd.DataFrame) -> None:
     assert set(plain["division"]) == set(population.DIVISION_CODES)
-    assert set(plain["perceived_race"]) == set(population.PERCEIVED_RACES)
+    assert set(plain["perceived_race"]) == set(vocabulary.PERCEIVED_RACES)
     assert set(plain["perceived_gender"]) == set(GENDERS)
     assert set(plain["purpose"]) == set(PURPOSES)
     assert set(plain["outcome"]) == set(OUTCOMES)
@@ -245,7 +246,7 @@ def test_no_effect_follows_the_division_benchmark(plain: pd.DataFrame) -> None:
     known = known_race(plain)
     shares = population.division_shares()
     counts = known["division"].value_counts()
-    for index, group in enumerate(population.BENCHMARK_GROUPS):
+    for index, group in enumerate(vocabulary.BENCHMARK_GROUPS):
         p = np.array([shares[d][index] for d in counts.index])
         expected = float((counts.to_numpy() * p).sum())
         variance = float((counts.to_numpy() * p * (1 - p)).sum())
@@ -272,7 +273,7 @@ def test_over_representation_doubles_the_odds(plain: pd.DataFrame) -> None:
     # by a little less than 2 (Black residents are about 9% of the city). Expected ratio from the
     # realised division counts:
     shares = population.division_shares()
-    black = population.BENCHMARK_GROUPS.index("Black")
+    black = vocabulary.BENCHMARK_GROUPS.index("Black")
     counts = known_race(over)["division"].value_counts()
     s = np.array([shares[d][black] for d in counts.index])
     expected_over = float((counts.to_numpy() * 2 * s / (1 + s)).sum()) / n1
@@ -288,7 +289,7 @@ def test_over_representation_doubles_the_odds(plain: pd.DataFrame) -> None:
     odds = (p1 / (1 - p1)) / (p0 / (1 - p0))
     assert 1.85 < odds < 2.15
     # Other groups lose share, none gains.
-    for group in population.BENCHMARK_GROUPS:
+    for group in vocabulary.BENCHMARK_GROUPS:
         if group != "Black":
             assert (known_race(over)["perceived_race"] == group).mean() < (
                 known_race(plain)["perceived_race"] == group
@@ -420,7 +421,7 @@ def test_population_table_is_the_benchmark_format(tmp_path) -> None:
     table = population.population_table()
     assert list(table.columns) == ["area", "group", "population"]
     assert set(table["area"]) == {*population.DIVISION_CODES, "ALL"}
-    assert set(table["group"]) == set(population.BENCHMARK_GROUPS)
+    assert set(table["group"]) == set(vocabulary.BENCHMARK_GROUPS)
     assert "Unknown" not in set(table["group"])
     assert len(table) == 17 * 8
     divisions = table[table["area"] != "ALL"].groupby("group")["population"].sum()

@@ -16,6 +16,8 @@ from fairengage import cli
 from fairengage.analytics.benchmarks import default_benchmark_path
 from fairengage.config import Settings
 from fairengage.ingest import synth
+from fairengage.progress import Lines
+from fairengage.reports import builder
 from fairengage.reports.builder import ReportBuildError, build_reports, render_html
 
 # ANNUAL-REPORT (docs/rule-sets.md), in order, then DETAILED-REVIEW: the headings a board member looks for.
@@ -110,7 +112,8 @@ def built(tmp_path_factory):
         out_dir=root / "out",
         settings=Settings(),
         governance=governance,
-        progress=lambda done, total, message: steps.append((done, total, message)),
+        # Each phase is the build's next step: (its number, the steps announced, its name).
+        progress=Lines(lambda message: steps.append((len(steps) + 1, builder.STEPS, message))),
     )
     return result, steps
 

@@ -33,6 +33,7 @@ import typer
 
 from fairengage.console import err, fail
 from fairengage.console import out as console
+from fairengage.progress import NO_PROGRESS, Lines, Progress
 
 DEFAULT_ROWS = "1000000,3000000"
 LARGE_ROWS = 10_000_000
@@ -56,8 +57,6 @@ MEMORY_METHOD = (
     "imports included"
 )
 SKIPPED_OVER_CAP = "skipped (over cap)"
-
-Progress = Callable[[str], None]
 
 
 class Engine(StrEnum):
@@ -379,10 +378,10 @@ def run_benchmark(
     skip_reference: bool = False,
     time_cap: float = TIME_CAP_SECONDS,
     workdir: Path | None = None,
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> list[SizeResult]:
     """Time ours and the reference ``repeat`` times at each size, on one synthetic table per size."""
-    say = progress or (lambda _: None)
+    say = progress.phase
     results: list[SizeResult] = []
     bytes_per_row = float(PRIOR_BYTES_PER_ROW)
     seconds_per_row: float | None = None
@@ -538,7 +537,7 @@ def bench_command(
             engine_name=engine.value,
             tz=get_settings().timezone,
             skip_reference=skip_reference,
-            progress=say,
+            progress=Lines(say),
         )
     except (RuntimeError, OSError) as exc:
         raise fail(str(exc)) from None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +9,7 @@ from typing import Annotated
 import typer
 
 from fairengage.console import err, fail, out
+from fairengage.progress import shown
 
 
 class Engine(StrEnum):
@@ -47,12 +46,12 @@ def analyze(
     )
     try:
         # Two steps here (starting the engine, reading the table), then the report's own.
-        with _progress(err, steps=2 + reports.STEPS) as step:
+        with shown("analyze", err, steps=2 + reports.STEPS) as step:
             benchmark = read_benchmark(benchmark_file)
-            step(f"starting {engine.value}")
+            step.phase(f"starting {engine.value}")
             backend = engines.connect(engine.value)
             try:
-                step(f"reading {input_file.name}")
+                step.phase(f"reading {input_file.name}")
                 table = engines.load_table(backend, input_file)
                 result = reports.analyze(
                     table,
@@ -74,25 +73,3 @@ def analyze(
         highlight=False,
         soft_wrap=True,
     )
-
-
-@contextlib.contextmanager
-def _progress(console, steps: int) -> Iterator:
-    """A spinner naming the current step on a terminal; elsewhere a line per step and every few seconds."""
-    if not console.is_terminal:
-        from fairengage.progress import PlainProgress
-
-        with PlainProgress("analyze", steps=steps) as plain:
-            yield plain
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("analyze", total=None)
-        yield lambda message: progress.update(task, description=message)

@@ -8,27 +8,12 @@ from typing import SupportsInt
 import ibis
 import pandas as pd
 
+from fairengage.vocabulary import OUTCOMES
+
 # The city-wide area, next to the divisions (docs/architecture.md, "Benchmark file").
 CITY = "ALL"
-# An officer's "could not tell": kept in counts, but it has no population to benchmark against.
-UNKNOWN = "Unknown"
-# Disparities are measured against this group's rate in the same area.
-REFERENCE_GROUP = "White"
-# Perceived-race categories of the Ontario Anti-Racism Data Standards (docs/architecture.md, domain words); a
-# rule set's `perceived_race` list replaces them where the analysis is given one.
-PERCEIVED_RACES: tuple[str, ...] = (
-    "Black",
-    "East/Southeast Asian",
-    "Indigenous",
-    "Latino",
-    "Middle Eastern",
-    "South Asian",
-    "White",
-    "Another race",
-    UNKNOWN,
-)
-# Outcomes of the analytic table; every one but `none` is a disparity measure.
-OUTCOMES: tuple[str, ...] = ("none", "caution", "ticket", "arrest", "referral")
+# The categories and outcomes are the shared vocabulary's; a rule set's `perceived_race` and `outcomes`
+# lists replace them where the analysis is given one.
 COMPLIANCE_MEASURES: tuple[str, ...] = (
     "informed",
     "receipt_offered",

@@ -8,8 +8,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from fairengage.analytics.counts import OUTCOMES, REFERENCE_GROUP, as_rows, cell_counts, outcome_measures
+from fairengage.analytics.counts import as_rows, cell_counts, outcome_measures
 from fairengage.analytics.intervals import katz_interval
+from fairengage.vocabulary import OUTCOMES, REFERENCE_GROUP
 
 COLUMNS = ("area", "group", "measure", "count", "total", "rate", "reference_rate", "index", "ci_low",
            "ci_high", "notable")  # fmt: skip

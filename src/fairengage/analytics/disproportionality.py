@@ -6,8 +6,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from fairengage.analytics.counts import UNKNOWN, as_rows, cell_counts
+from fairengage.analytics.counts import as_rows, cell_counts
 from fairengage.analytics.intervals import wilson_interval
+from fairengage.vocabulary import UNKNOWN
 
 COLUMNS = ("area", "group", "count", "total", "population", "population_total", "index", "ci_low", "ci_high",
            "notable")  # fmt: skip

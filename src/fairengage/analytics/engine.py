@@ -24,14 +24,16 @@ import tempfile
 import uuid
 import warnings
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 from ibis.backends import BaseBackend
+
+from fairengage import vocabulary
+from fairengage.vocabulary import ANALYTIC_COLUMNS, Column
 
 # Tables cached on a backend by `load_table`, released by `disconnect`.
 _cached: weakref.WeakKeyDictionary[BaseBackend, list[ibis.Table]] = weakref.WeakKeyDictionary()
@@ -43,38 +45,10 @@ class AnalyticsInputError(ValueError):
     """An input of the analyses (analytic table or benchmark) is unusable; the message names where."""
 
 
-@dataclass(frozen=True)
-class Column:
-    """A column of the analytic table (docs/architecture.md): its kind and whether it may be null."""
-
-    name: str
-    kind: Literal["string", "timestamp", "float", "int", "boolean"]
-    nullable: bool = False
-
-
-ANALYTIC_COLUMNS: tuple[Column, ...] = (
-    Column("engagement_id", "string"),
-    Column("occurred_at", "timestamp"),
-    Column("division", "string"),
-    Column("neighbourhood", "string", nullable=True),
-    Column("lat", "float", nullable=True),
-    Column("lon", "float", nullable=True),
-    Column("officer_key", "string"),
-    Column("purpose", "string"),
-    Column("perceived_race", "string"),
-    Column("perceived_gender", "string"),
-    Column("perceived_age", "int", nullable=True),
-    Column("informed", "boolean"),
-    Column("receipt_offered", "boolean"),
-    Column("identifying_info_collected", "boolean"),
-    Column("searched", "boolean"),
-    Column("contraband_found", "boolean", nullable=True),
-    Column("outcome", "string"),
-    Column("compliant", "boolean"),
-)
-# Optional: a table without it (older extracts, synthetic tables) counts each engagement as its own
+# The analytic table's columns are the shared vocabulary's (docs/architecture.md); the encounter column is
+# optional: a table without it (older extracts, synthetic tables) counts each engagement as its own
 # encounter; an empty cell means the same (docs/import-and-extract.md).
-ENCOUNTER_COLUMN = "encounter_id"
+ENCOUNTER_COLUMN = vocabulary.ENCOUNTER_COLUMN.name
 # The type each kind is cast to, so that both engines hand analyses the same column types.
 _CANONICAL: dict[str, str] = {"float": "float64", "int": "int64", "boolean": "boolean", "string": "string"}
 _KIND_WORDS = {

@@ -32,15 +32,18 @@ from scipy.stats import binomtest
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
+from fairengage import vocabulary
+from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
+
 # The columns the analyses use; the rest of the analytic table is never read.
 USED_COLUMNS = [
     "occurred_at", "division", "officer_key", "perceived_race", "informed", "receipt_offered",
     "identifying_info_collected", "searched", "contraband_found", "outcome", "compliant",
 ]  # fmt: skip
 DUTIES = ["informed", "receipt_offered", "compliant", "identifying_info_collected"]
-OUTCOMES = ("none", "caution", "ticket", "arrest", "referral")
+OUTCOMES = vocabulary.OUTCOMES
 CITY = "ALL"
-UNKNOWN = "Unknown"
+UNKNOWN = vocabulary.UNKNOWN
 Z = 1.959963984540054  # two-sided 95% normal quantile
 
 
@@ -52,8 +55,8 @@ class ReferenceParams:
     notable_disparity: float = 1.5
     reference_group: str = "White"
     outcomes: tuple[str, ...] = OUTCOMES
-    lat: float = 43.6532
-    lon: float = -79.3832
+    lat: float = DEFAULT_LATITUDE
+    lon: float = DEFAULT_LONGITUDE
     veil_group: str = "Black"
     officer_group: str = "Black"
     officer_min_volume: int = 50

@@ -7,7 +7,7 @@ import importlib.util
 import inspect
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,18 +20,15 @@ import pandas as pd
 from fairengage import __version__
 from fairengage.analytics.benchmark import describe_benchmark
 from fairengage.analytics.compliance import compliance_rows
-from fairengage.analytics.counts import (
-    CITY,
-    OUTCOMES,
-    PERCEIVED_RACES,
-    REFERENCE_GROUP,
-    cell_counts,
-)
+from fairengage.analytics.counts import CITY, cell_counts
 from fairengage.analytics.disparity import disparity_rows
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import AnalyticsInputError, as_count
 from fairengage.analytics.outcome_test import outcome_test_rows
+from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 from fairengage.policy import NoRuleSetInForce, RuleSet, ruleset_in_force
+from fairengage.progress import NO_PROGRESS, Progress
+from fairengage.vocabulary import OUTCOMES, PERCEIVED_RACES, REFERENCE_GROUP
 
 REPORT_KEYS = (
     "disproportionality",
@@ -42,10 +39,8 @@ REPORT_KEYS = (
     "compliance",
 )
 SIGNIFICANT_DIGITS = 10
-# Toronto City Hall: where the sun is reckoned for the veil-of-darkness test unless told otherwise.
-DEFAULT_LAT, DEFAULT_LON = 43.6532, -79.3832
-
-Progress = Callable[[str], None]
+# Where the sun is reckoned for the veil-of-darkness test unless told otherwise: the settings' default.
+DEFAULT_LAT, DEFAULT_LON = DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 
 
 @dataclass(frozen=True)
@@ -81,11 +76,11 @@ def analyze(
     engine_name: str,
     tz: str,
     params: AnalysisParams | None = None,
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> dict[str, Any]:
     """Run every analysis and return report.json as a dict (floats rounded to 10 significant digits)."""
     params = params or AnalysisParams()
-    step = progress or (lambda _: None)
+    step = progress.phase
 
     step("reading the period covered")
     rows, first, last = _period(table)

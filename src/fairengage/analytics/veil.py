@@ -31,9 +31,12 @@ import statsmodels.api as sm
 from astral import Observer
 from astral.sun import sun
 
+from fairengage import vocabulary
+from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
+
 SECONDS_PER_DAY = 86_400
 EPOCH = date(1970, 1, 1)
-UNKNOWN = "Unknown"
+UNKNOWN = vocabulary.UNKNOWN
 ROUND_SECONDS = 300  # clock time is rounded to 5 minutes, as the paper does before fitting the spline
 SPLINE_DF = 6  # the paper's natural spline of clock time has six degrees of freedom
 METHOD = (
@@ -60,8 +63,8 @@ def veil_of_darkness(
     table: ir.Table,
     *,
     tz: str = "America/Toronto",
-    lat: float = 43.6532,
-    lon: float = -79.3832,
+    lat: float = DEFAULT_LATITUDE,
+    lon: float = DEFAULT_LONGITUDE,
     group: str = "Black",
 ) -> dict:
     """Veil-of-darkness test: log-odds of ``group`` among engagements, dark vs light, same clock time."""

@@ -24,26 +24,12 @@ from fairengage.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
 
-# The answers asked on this page; everything else comes from the encounter's record.
-PERSON_INPUTS = (
-    "perceived_race",
-    "perceived_gender",
-    "perceived_age",
-    "informed",
-    "inform_exception",
-    "inform_exception_details",
-    "informed_why",
-    "inform_why_exception",
-    "receipt_offered",
-    "receipt_exception",
-    "receipt_exception_details",
-    "identifying_info_collected",
-    "person_name",
-    "person_date_of_birth",
-    "person_address",
-    "searched",
-    "contraband_found",
-    "outcome",
+# The answers asked on this page (each person's answers, the person's identity as the form's three
+# fields); everything else comes from the encounter's record.
+PERSON_INPUTS: tuple[str, ...] = tuple(
+    name
+    for field in PERSONAL_FIELDS
+    for name in (("person_name", "person_date_of_birth", "person_address") if field == "person" else (field,))
 )
 
 

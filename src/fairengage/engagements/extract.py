@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -30,12 +30,14 @@ import pyarrow.parquet as pq
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from fairengage import vocabulary
 from fairengage.access import audit
 from fairengage.config import Settings, WeakSecretKey
 from fairengage.db import transaction
 from fairengage.engagements import location
 from fairengage.engagements.models import Engagement
 from fairengage.officers.models import Officer
+from fairengage.progress import NO_PROGRESS, Progress
 
 # The officer-key key is HMAC-SHA256(secret, this label): the secret itself never keys anything
 # published, and changing the label's version starts a new series of keys.
@@ -44,32 +46,20 @@ OFFICER_KEY_LENGTH = 16
 DEFAULT_BATCH = 50_000
 PURPOSE = "analytic extract"
 
-# The analytic table's columns and Arrow types (docs/architecture.md), in order; strings as large_string, as
-# `ingest/synth.py` writes them, so every producer of the table writes the same schema.
+# The Arrow type of each kind of analytic column; strings as large_string, as `ingest/synth.py` writes
+# them, so every producer of the table writes the same schema.
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.large_string(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "float": pa.float64(),
+    "int": pa.int64(),
+    "boolean": pa.bool_(),
+}
+# The analytic table (the shared vocabulary's columns, docs/architecture.md), in order; the encounter column
+# last, so that readers of the earlier columns are unchanged: the record's own id when it was an encounter
+# of one (docs/import-and-extract.md).
 SCHEMA = pa.schema(
-    [
-        ("engagement_id", pa.large_string()),
-        ("occurred_at", pa.timestamp("us", tz="UTC")),
-        ("division", pa.large_string()),
-        ("neighbourhood", pa.large_string()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("officer_key", pa.large_string()),
-        ("purpose", pa.large_string()),
-        ("perceived_race", pa.large_string()),
-        ("perceived_gender", pa.large_string()),
-        ("perceived_age", pa.int64()),
-        ("informed", pa.bool_()),
-        ("receipt_offered", pa.bool_()),
-        ("identifying_info_collected", pa.bool_()),
-        ("searched", pa.bool_()),
-        ("contraband_found", pa.bool_()),
-        ("outcome", pa.large_string()),
-        ("compliant", pa.bool_()),
-        # Last, so that readers of the earlier columns are unchanged; the record's own id when it was an
-        # encounter of one (docs/import-and-extract.md).
-        ("encounter_id", pa.large_string()),
-    ]
+    [(c.name, _ARROW_TYPES[c.kind]) for c in (*vocabulary.ANALYTIC_COLUMNS, vocabulary.ENCOUNTER_COLUMN)]
 )
 # Everything read from the database, in the order of `_query`; persons is not among the tables read.
 _READ = (
@@ -97,18 +87,6 @@ _READ = (
 
 class ExtractRefused(Exception):
     """The extract cannot be written (no secret key configured, or an unknown file type)."""
-
-
-class ExtractProgress(Protocol):
-    """Where the extract reports progress."""
-
-    def phase(self, description: str, total: int | None) -> None:
-        """Start a phase of `total` rows."""
-        ...
-
-    def advance(self, steps: int) -> None:
-        """Rows written."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -142,7 +120,7 @@ def write_extract(
     actor: str,
     include_legacy: bool = False,
     batch: int = DEFAULT_BATCH,
-    progress: ExtractProgress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> ExtractResult:
     """Write the analytic table to `out` (.parquet or .csv) and log the extract; returns what was written.
 
@@ -165,8 +143,7 @@ def write_extract(
     try:
         with transaction(sessions) as session:
             total, legacy = _counts(session, include_legacy)
-            if progress is not None:
-                progress.phase(f"writing {out.name}", total)
+            progress.phase(f"writing {out.name}", total)
             rows = _write(session, partial, suffix, key, include_legacy, batch, progress)
             audit.append(
                 session,
@@ -228,7 +205,7 @@ def _write(
     key: bytes,
     include_legacy: bool,
     batch: int,
-    progress: ExtractProgress | None,
+    progress: Progress,
 ) -> int:
     rows = 0
     writer: pq.ParquetWriter | pa_csv.CSVWriter
@@ -238,6 +215,5 @@ def _write(
             # One row group per batch (Parquet); the CSV writer streams the same way.
             writer.write_batch(record_batch)
             rows += record_batch.num_rows
-            if progress is not None:
-                progress.advance(record_batch.num_rows)
+            progress.advance(record_batch.num_rows)
     return rows

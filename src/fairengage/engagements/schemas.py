@@ -52,8 +52,8 @@ class PersonIn(Strict):
     address: ShortText | None = None
 
 
-class EngagementIn(Strict):
-    """A draft record as the officer submits it (the officer is the caller)."""
+class SharedAnswers(Strict):
+    """The answers an encounter's people share: when, where, why (asked once for an encounter)."""
 
     occurred_at: Moment
     division: Code
@@ -67,47 +67,12 @@ class EngagementIn(Strict):
     description_match: StrictBool = False
     description_elements: Annotated[list[Code], Field(max_length=20)] = []
     race_word_not_about_person: StrictBool = False
-    perceived_race: Code | None = None
-    perceived_gender: Code | None = None
-    perceived_age: Annotated[StrictInt, Field(ge=0, le=120)] | None = None
-    informed: StrictBool | None = None
-    inform_exception: Code | None = None
-    inform_exception_details: LongText | None = None
-    informed_why: StrictBool | None = None
-    inform_why_exception: Code | None = None
-    receipt_offered: StrictBool | None = None
-    receipt_exception: Code | None = None
-    receipt_exception_details: LongText | None = None
-    identifying_info_collected: StrictBool | None = None
-    person: PersonIn | None = None
-    searched: StrictBool = False
-    contraband_found: StrictBool | None = None
-    outcome: Code = "none"
     # The body-worn camera's id for the video, when the camera recorded the engagement.
     bwc_video_id: VideoId | None = None
 
 
-# The answers an encounter's people share (asked once), and those each person gives (one page each).
-SHARED_FIELDS: tuple[str, ...] = (
-    "occurred_at",
-    "division",
-    "location",
-    "purpose",
-    "scope_exclusion",
-    "scope_answered",
-    "reason",
-    "reason_grounds",
-    "description_match",
-    "description_elements",
-    "race_word_not_about_person",
-    "bwc_video_id",
-)
-PERSONAL_FIELDS: tuple[str, ...] = tuple(f for f in EngagementIn.model_fields if f not in SHARED_FIELDS)
-MAX_PEOPLE = 20
-
-
-class EncounterPersonIn(Strict):
-    """One person of an encounter: what the officer perceived, the duties to this person, the outcome."""
+class PersonalAnswers(Strict):
+    """The answers each person engaged gives: what the officer perceived, the duties, the outcome."""
 
     perceived_race: Code | None = None
     perceived_gender: Code | None = None
@@ -127,21 +92,24 @@ class EncounterPersonIn(Strict):
     outcome: Code = "none"
 
 
-class EncounterIn(Strict):
+# Shared answers first, then the personal ones: pydantic orders fields from the last base to the first.
+class EngagementIn(PersonalAnswers, SharedAnswers):
+    """A draft record as the officer submits it (the officer is the caller)."""
+
+
+# The answers an encounter's people share (asked once), and those each person gives (one page each).
+SHARED_FIELDS: tuple[str, ...] = tuple(SharedAnswers.model_fields)
+PERSONAL_FIELDS: tuple[str, ...] = tuple(PersonalAnswers.model_fields)
+MAX_PEOPLE = 20
+
+
+class EncounterPersonIn(PersonalAnswers):
+    """One person of an encounter: what the officer perceived, the duties to this person, the outcome."""
+
+
+class EncounterIn(SharedAnswers):
     """Several people engaged at once: the shared answers once, then each person's own."""
 
-    occurred_at: Moment
-    division: Code
-    location: Location
-    purpose: Code | None = None
-    scope_exclusion: Code | None = None
-    scope_answered: StrictBool = True
-    reason: LongText | None = None
-    reason_grounds: Annotated[list[Code], Field(max_length=20)] = []
-    description_match: StrictBool = False
-    description_elements: Annotated[list[Code], Field(max_length=20)] = []
-    race_word_not_about_person: StrictBool = False
-    bwc_video_id: VideoId | None = None
     people: Annotated[list[EncounterPersonIn], Field(min_length=1, max_length=MAX_PEOPLE)]
 
     def drafts(self) -> list[EngagementIn]:

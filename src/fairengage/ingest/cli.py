@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import getpass
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fairengage.config_file import get_settings
+from fairengage.console import err
+from fairengage.progress import shown
 
 if TYPE_CHECKING:
     from sqlalchemy.exc import SQLAlchemyError
-
-    from fairengage.progress import PlainProgress
 
 
 def import_command(
@@ -59,7 +56,7 @@ def import_command(
         raise _fail(f"--timezone: {exc}") from None
     settings = get_settings()
     try:
-        with _progress("import") as bar:
+        with shown("import", err) as bar:
             result = importer.import_file(
                 sessions=session_factory(engine_for(settings.database_url)),
                 path=file,
@@ -99,7 +96,7 @@ def extract_command(
 
     settings = get_settings()
     try:
-        with _progress("extract") as bar:
+        with shown("extract", err) as bar:
             result = extract.write_extract(
                 sessions=session_factory(engine_for(settings.database_url)),
                 out=out,
@@ -142,38 +139,3 @@ def _fail(message: str, prefix: str = "error: ") -> typer.Exit:
     # typer.echo, not a rich console: a console wraps long lines, and the contract is one line.
     typer.echo(f"{prefix}{message}", err=True)
     return typer.Exit(1)
-
-
-class _Bar:
-    """A rich progress bar as the importer's and extract's progress hook."""
-
-    def __init__(self, progress) -> None:
-        self.progress = progress
-        self.task = None
-
-    def phase(self, description: str, total: int | None) -> None:
-        """Finish the previous phase and start a new one."""
-        if self.task is not None:
-            self.progress.update(self.task, visible=False)
-        self.task = self.progress.add_task(description, total=total)
-
-    def advance(self, steps: int) -> None:
-        """Move the current phase on."""
-        if self.task is not None:
-            self.progress.advance(self.task, steps)
-
-
-@contextmanager
-def _progress(command: str) -> Iterator[_Bar | PlainProgress]:
-    """A progress bar on a terminal; elsewhere a line per phase and every few seconds, on stderr."""
-    if not sys.stdout.isatty():
-        from fairengage.progress import PlainProgress
-
-        with PlainProgress(command) as plain:
-            yield plain
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=True) as progress:
-        yield _Bar(progress)

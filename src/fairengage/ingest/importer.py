@@ -37,7 +37,6 @@ from fairengage.db import transaction
 from fairengage.engagements import bulk
 from fairengage.engagements.models import Engagement, ImportBatch
 from fairengage.ingest import opp
-from fairengage.ingest.population import PERCEIVED_RACES
 from fairengage.ingest.rows import (
     MAX_AGE,
     Parsed,
@@ -56,6 +55,8 @@ from fairengage.ingest.rows import (
 )
 from fairengage.ingest.synth import ANALYTIC_COLUMNS, GENDERS, OUTCOMES
 from fairengage.officers.models import Division
+from fairengage.progress import NO_PROGRESS, Progress
+from fairengage.vocabulary import PERCEIVED_RACES
 
 FORMATS = ("fairengage", "opp")
 LOAD_CHUNK = 2000
@@ -80,18 +81,6 @@ class RowFormat(Protocol):
 
     def parse(self, row: int, raw: Mapping[str, Any]) -> Parsed:
         """The row's fields, checked; raises RowError naming the first bad column."""
-        ...
-
-
-class ProgressHook(Protocol):
-    """Where an import or extract reports progress (a bar on a terminal; nothing otherwise)."""
-
-    def phase(self, description: str, total: int | None) -> None:
-        """Start a new phase of `total` steps (None when unknown)."""
-        ...
-
-    def advance(self, steps: int) -> None:
-        """Move the current phase on."""
         ...
 
 
@@ -133,7 +122,7 @@ def import_file(
     actor: str,
     rejects_path: Path | None = None,
     timezone: str | None = None,
-    progress: ProgressHook | None = None,
+    progress: Progress = NO_PROGRESS,
     now: datetime | None = None,
 ) -> ImportResult:
     """Import a file in `fmt` (`fairengage` or `opp`); raise ImportRefused when nothing may be stored.
@@ -149,7 +138,7 @@ def import_file(
     with sessions() as session:
         divisions = set(session.scalars(select(Division.code)))
     parser = _parser(fmt, tz=tz, digest=digest, divisions=divisions, now=now)
-    hook = progress or _NoProgress()
+    hook = progress
 
     # Pass 1: check every row. Only row numbers, ids, officers and divisions are kept, not the rows.
     checked = _check_rows(path, parser, stop_at_first=rejects_path is None, hook=hook)
@@ -240,7 +229,7 @@ class _Checked:
     divisions: dict[str, str] = field(default_factory=dict)
 
 
-def _check_rows(path: Path, parser: RowFormat, *, stop_at_first: bool, hook: ProgressHook) -> _Checked:
+def _check_rows(path: Path, parser: RowFormat, *, stop_at_first: bool, hook: Progress) -> _Checked:
     checked = _Checked()
     first_row_of: dict[str, int] = {}
     hook.phase(f"checking {path.name}", None)
@@ -285,7 +274,7 @@ def _load_rows(
     settings: Settings,
     actor: str,
     batch: ImportBatch,
-    hook: ProgressHook,
+    hook: Progress,
 ) -> tuple[int, int]:
     """Store the good rows that are not already in the database; returns (stored, already present)."""
     hook.phase(f"loading {path.name}", checked.read - len(checked.bad_rows))
@@ -322,14 +311,6 @@ def _load_rows(
     if pending:
         flush()
     return stored, present
-
-
-class _NoProgress:
-    def phase(self, description: str, total: int | None) -> None:
-        pass
-
-    def advance(self, steps: int) -> None:
-        pass
 
 
 def check_timezone(name: str) -> str:

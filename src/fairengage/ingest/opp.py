@@ -29,7 +29,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fairengage.engagements import bulk
-from fairengage.ingest.population import PERCEIVED_RACES
 from fairengage.ingest.rows import (
     MAX_AGE,
     Parsed,
@@ -44,6 +43,7 @@ from fairengage.ingest.rows import (
     text_value,
 )
 from fairengage.shipped import shipped
+from fairengage.vocabulary import PERCEIVED_RACES
 
 RACE_MAP_FILE = shipped("ingest", "opp_race_map.csv")
 # The project's marker for a missing value; an empty cell is read the same way.

@@ -37,20 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# Perceived-race categories of the Ontario Anti-Racism Data Standards, in the order used everywhere.
-PERCEIVED_RACES: tuple[str, ...] = (
-    "Black",
-    "East/Southeast Asian",
-    "Indigenous",
-    "Latino",
-    "Middle Eastern",
-    "South Asian",
-    "White",
-    "Another race",
-    "Unknown",
-)
-# The groups that have a population (everything but Unknown).
-BENCHMARK_GROUPS: tuple[str, ...] = PERCEIVED_RACES[:-1]
+from fairengage.vocabulary import BENCHMARK_GROUPS
 
 # 2016 Census, City of Toronto, mapped as described in the module docstring.
 CITY_COUNTS_2016: dict[str, int] = {

@@ -30,34 +30,27 @@ import pyarrow.parquet as pq
 from astral import Observer
 from astral.sun import sun
 
-from fairengage.ingest.population import (
-    BENCHMARK_GROUPS,
-    DIVISION_CODES,
-    DIVISIONS,
-    PERCEIVED_RACES,
-    division_shares,
-)
+from fairengage import vocabulary
+from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
+from fairengage.ingest.population import DIVISION_CODES, DIVISIONS, division_shares
+from fairengage.vocabulary import BENCHMARK_GROUPS, PERCEIVED_RACES
 
+# The pandas dtype of each kind of analytic column (the columns are the shared vocabulary's); a
+# nullable flag needs pandas' nullable boolean, whose missing value plain `bool` cannot hold.
+_PANDAS_TYPES: dict[tuple[str, bool], str] = {
+    ("string", False): "str",
+    ("string", True): "str",
+    ("timestamp", False): "datetime64[us, UTC]",
+    ("float", False): "float64",
+    ("float", True): "float64",
+    ("int", False): "Int64",
+    ("int", True): "Int64",
+    ("boolean", False): "bool",
+    ("boolean", True): "boolean",
+}
 # Column -> pandas dtype of the analytic table (docs/architecture.md, "Analytic table").
 ANALYTIC_COLUMNS: dict[str, str] = {
-    "engagement_id": "str",
-    "occurred_at": "datetime64[us, UTC]",
-    "division": "str",
-    "neighbourhood": "str",
-    "lat": "float64",
-    "lon": "float64",
-    "officer_key": "str",
-    "purpose": "str",
-    "perceived_race": "str",
-    "perceived_gender": "str",
-    "perceived_age": "Int64",
-    "informed": "bool",
-    "receipt_offered": "bool",
-    "identifying_info_collected": "bool",
-    "searched": "bool",
-    "contraband_found": "boolean",
-    "outcome": "str",
-    "compliant": "bool",
+    c.name: _PANDAS_TYPES[c.kind, c.nullable] for c in vocabulary.ANALYTIC_COLUMNS
 }
 # Extra columns of ``generate(with_details=True)``, for loading records into the application database.
 DETAIL_COLUMNS: dict[str, str] = {
@@ -75,7 +68,7 @@ DETAIL_COLUMNS: dict[str, str] = {
 
 PURPOSES: tuple[str, ...] = ("inquiring_into_offences", "suspicious_activities", "intelligence")
 GENDERS: tuple[str, ...] = ("man", "woman", "gender diverse", "unknown")
-OUTCOMES: tuple[str, ...] = ("none", "caution", "ticket", "arrest", "referral")
+OUTCOMES: tuple[str, ...] = vocabulary.OUTCOMES
 REASON_GROUNDS: tuple[str, ...] = (
     "behaviour",
     "information_received",
@@ -96,7 +89,6 @@ RECEIPT_EXCEPTIONS: tuple[str, ...] = ("safety", "respond_to_other_matter")
 # Officer keys of synthetic data are made with this fixed key, never with a deployment's secret.
 SYNTHETIC_OFFICER_KEY = b"fairengage-synthetic-officer-key"
 DEFAULT_HIT_RATE = 0.30
-TORONTO = Observer(latitude=43.6532, longitude=-79.3832)
 
 # Base rates of the generator (fractions of all records unless said otherwise).
 UNKNOWN_RACE_SHARE = 0.03  # the officer recorded Unknown: drawn apart from, and untouched by, any effect
@@ -510,13 +502,14 @@ def _check_seed(seed: int) -> None:
 
 
 @lru_cache(maxsize=32)
-def _sun_table(first: date, days: int, tz: str) -> np.ndarray:
+def _sun_table(first: date, days: int, tz: str, lat: float, lon: float) -> np.ndarray:
     """Dawn, sunrise, sunset and civil dusk per date, as local clock seconds after midnight (days x 4)."""
     zone = ZoneInfo(tz)
+    observer = Observer(latitude=lat, longitude=lon)
     table = np.empty((days, 4), dtype=np.int64)
     for i in range(days):
         # astral computes the sun's position; one call per distinct date, never per row.
-        times = sun(TORONTO, date=date.fromordinal(first.toordinal() + i), tzinfo=zone)
+        times = sun(observer, date=date.fromordinal(first.toordinal() + i), tzinfo=zone)
         for j, event in enumerate(("dawn", "sunrise", "sunset", "dusk")):
             moment = times[event]
             table[i, j] = moment.hour * 3600 + moment.minute * 60 + moment.second
@@ -531,8 +524,14 @@ def _phase_codes(day_index: np.ndarray, seconds: np.ndarray, table: np.ndarray) 
     return np.where(light, 2, np.where(dark, 0, 1))
 
 
-def daylight_phase(occurred_at: pd.Series, tz: str = "America/Toronto") -> np.ndarray:
-    """'light', 'twilight' or 'dark' for each timestamp, by Toronto's sun on its local date."""
+def daylight_phase(
+    occurred_at: pd.Series,
+    tz: str = "America/Toronto",
+    *,
+    lat: float = DEFAULT_LATITUDE,
+    lon: float = DEFAULT_LONGITUDE,
+) -> np.ndarray:
+    """'light', 'twilight' or 'dark' for each timestamp, by the sun at (lat, lon) on its local date."""
     local = pd.Series(occurred_at).dt.tz_convert(tz)
     if local.empty:
         return np.array([], dtype=object)
@@ -540,7 +539,7 @@ def daylight_phase(occurred_at: pd.Series, tz: str = "America/Toronto") -> np.nd
     seconds = (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
     first = days.min()
     span = int((days.max() - first).astype(int)) + 1
-    table = _sun_table(first.astype(date), span, tz)
+    table = _sun_table(first.astype(date), span, tz, lat, lon)
     codes = _phase_codes((days - first).astype(np.int64), seconds, table)
     return np.array(["dark", "twilight", "light"], dtype=object)[codes]
 
@@ -608,6 +607,8 @@ def generate(
     officers: int = 400,
     effects: PlantedEffects = PlantedEffects(),  # frozen, so one shared default is safe
     tz: str = "America/Toronto",
+    lat: float = DEFAULT_LATITUDE,
+    lon: float = DEFAULT_LONGITUDE,
     with_details: bool = False,
     group_share: float = GROUP_SHARE,
 ) -> pd.DataFrame:
@@ -642,7 +643,7 @@ def generate(
     first = _encounter_leaders(seed, n, group_share)
     moment = moment[first]  # still in time order: a row joins the encounter just before it
     day_index, seconds = np.divmod(moment, 86_400)
-    phase = _phase_codes(day_index, seconds, _sun_table(start, days, tz))
+    phase = _phase_codes(day_index, seconds, _sun_table(start, days, tz, lat, lon))
     light = phase == 2
 
     # Where and by whom: a division by volume, then mostly an officer of that division.
@@ -877,7 +878,7 @@ def read_table(path: Path | str) -> pd.DataFrame:
 
 # Several people, one encounter: written by the extract and the generator, read when present (an older
 # table without it is one encounter per row).
-OPTIONAL_COLUMNS: dict[str, str] = {"encounter_id": "str"}
+OPTIONAL_COLUMNS: dict[str, str] = {vocabulary.ENCOUNTER_COLUMN.name: "str"}
 _ALL_COLUMNS: dict[str, str] = {**ANALYTIC_COLUMNS, **DETAIL_COLUMNS, **OPTIONAL_COLUMNS}
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "str": pa.large_string(),

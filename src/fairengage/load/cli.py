@@ -13,6 +13,7 @@ from rich.table import Table
 
 from fairengage.console import err, fail
 from fairengage.console import out as console
+from fairengage.progress import Lines
 
 app = typer.Typer(help="Load and crash drills against a real server on this machine.", no_args_is_help=True)
 
@@ -133,7 +134,7 @@ def _one_drill(
             baseline_seconds=baseline_seconds,
             rate=rate,
             seed=seed,
-            progress=say,
+            progress=Lines(say),
         )
     except OperationalError as exc:
         raise fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}") from None

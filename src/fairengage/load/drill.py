@@ -22,9 +22,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from fairengage import vocabulary
 from fairengage.access import audit
 from fairengage.access import service as access
 from fairengage.access.models import AuditEntry, AuditPending
+from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 from fairengage.db import transaction
 from fairengage.engagements.models import Engagement, Finding, IdempotencyRecord
 from fairengage.load.client import Connection, ConnectionLost
@@ -33,7 +35,8 @@ from fairengage.officers import service as officers
 RECORD_PATH = "/api/v1/engagements"
 # The divisions the roster is spread over; every one exists in the migrated reference data.
 DIVISIONS = ("D11", "D14", "D22", "D31", "D41", "D51", "D52", "D55")
-RACES = ("Black", "East/Southeast Asian", "Indigenous", "Latino", "Middle Eastern", "South Asian", "White")
+# The named groups of the shared vocabulary (not "Another race" or "Unknown").
+RACES = tuple(g for g in vocabulary.BENCHMARK_GROUPS if g != vocabulary.ANOTHER_RACE)
 GENDERS = ("man", "woman", "gender diverse")
 # How long a retrying officer waits between attempts while the server is away.
 RETRY_PAUSE = 0.05
@@ -72,8 +75,8 @@ def engagement_body(rng: random.Random, division: str) -> dict[str, Any]:
         "occurred_at": (datetime.now(UTC) - timedelta(minutes=rng.randint(1, 240))).isoformat(),
         "division": division,
         "location": {
-            "lat": round(43.65 + rng.uniform(-0.05, 0.05), 5),
-            "lon": round(-79.38 + rng.uniform(-0.08, 0.08), 5),
+            "lat": round(DEFAULT_LATITUDE + rng.uniform(-0.05, 0.05), 5),
+            "lon": round(DEFAULT_LONGITUDE + rng.uniform(-0.08, 0.08), 5),
             "description": f"{rng.randint(1, 999)} Queen St W",
         },
         "purpose": "suspicious_activities",

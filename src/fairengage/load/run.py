@@ -7,7 +7,7 @@ import functools
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from fairengage import migrate
 from fairengage.db import engine_for, session_factory
 from fairengage.load import drill
 from fairengage.load.server import ServerProcess, free_port
+from fairengage.progress import NO_PROGRESS, Progress
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def run_drill(
     rate: float | None = None,
     seed: int = 0,
     log_dir: Path | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress = NO_PROGRESS,
 ) -> DrillResult:
     """Migrate an empty database, add a roster, serve, record for `seconds`, and check the ledger."""
     migrate.upgrade(database_url)
@@ -139,13 +140,13 @@ def run_drill(
         port=free_port(),
         log=log_dir / "server.log",
     )
-    progress(f"serving with {workers} worker(s) on 127.0.0.1:{server.port}; log {server.log}")
+    progress.phase(f"serving with {workers} worker(s) on 127.0.0.1:{server.port}; log {server.log}")
     server.start()
     crash_times: dict[str, float] = {}
     try:
         baseline = None
         if baseline_seconds > 0:
-            progress(f"baseline: GET /healthz from {officers} clients for {baseline_seconds:g} s")
+            progress.phase(f"baseline: GET /healthz from {officers} clients for {baseline_seconds:g} s")
             baseline = run_event_loop(
                 drill.baseline_requests(port=server.port, clients=officers, seconds=baseline_seconds)
             )
@@ -155,12 +156,12 @@ def run_drill(
             await asyncio.sleep(plan.at)
             await asyncio.to_thread(server.kill)
             crash_times["killed"] = time.monotonic()
-            progress(f"killed the server (SIGKILL) {plan.at:g} s in; restarting in {plan.down_for:g} s")
+            progress.phase(f"killed the server (SIGKILL) {plan.at:g} s in; restarting in {plan.down_for:g} s")
             await asyncio.sleep(plan.down_for)
             await asyncio.to_thread(server.start)
             crash_times["ready"] = time.monotonic()
 
-        progress(f"{officers} officers recording for {seconds:g} s")
+        progress.phase(f"{officers} officers recording for {seconds:g} s")
         tally, wall = run_event_loop(
             drill.run_shifts(
                 port=server.port,

@@ -9,6 +9,7 @@ import typer
 
 from fairengage.console import err, fail, out
 from fairengage.console import sessions as _sessions
+from fairengage.progress import shown
 from fairengage.reports.cli import Engine
 
 app = typer.Typer(help="The publication ledger: list releases, approve a draft, withdraw a release.")
@@ -50,7 +51,7 @@ def report_command(
 ) -> None:
     """Build a period's board report, public report and open data: a draft release, or files from --input."""
     from fairengage.config import get_settings
-    from fairengage.reports.cli import build_from_files, progress_bar
+    from fairengage.reports.cli import build_from_files
     from fairengage.reports.period import PeriodError, parse_period
 
     settings = get_settings()
@@ -65,7 +66,7 @@ def report_command(
         _release_from_database(period=period, reason=reason, actor=actor)
         return
     from fairengage.analytics.engine import AnalyticsInputError
-    from fairengage.reports.builder import ReportBuildError
+    from fairengage.reports.builder import STEPS, ReportBuildError
 
     try:
         chosen = parse_period(period, settings.timezone)
@@ -77,7 +78,7 @@ def report_command(
         raise fail("--benchmark: give the benchmark CSV (area,group,population)")
     assert input_file is not None  # nosec B101 # checked above: exactly one of --input and --from-db
     try:
-        with progress_bar(err) as progress:
+        with shown("report", err, steps=STEPS) as progress:
             built = build_from_files(
                 period=chosen.label,
                 out_dir=out_dir,
@@ -109,7 +110,6 @@ def _release_from_database(*, period: str, reason: str | None, actor: str | None
     from fairengage.errors import DomainError
     from fairengage.publishing import service
     from fairengage.reports.builder import ReportBuildError
-    from fairengage.reports.cli import progress_bar
 
     settings = get_settings()
     sessions = session_factory(engine_for(settings.database_url))
@@ -117,7 +117,8 @@ def _release_from_database(*, period: str, reason: str | None, actor: str | None
     if actor is not None:
         _check_user(sessions, actor, "reports:run", "--as")
     try:
-        with progress_bar(err) as progress:
+        # The extract's phase, then the build's steps: no fixed count to show as "step N of M".
+        with shown("report", err) as progress:
             made = service.build_release(
                 sessions=sessions,
                 settings=settings,

@@ -28,6 +28,7 @@ from fairengage.access import audit
 from fairengage.config import Settings
 from fairengage.db import transaction
 from fairengage.errors import DomainError, FieldError, NotFound
+from fairengage.progress import NO_PROGRESS, Progress
 from fairengage.publishing.models import PublicationRelease
 from fairengage.reports import publications
 from fairengage.reports.period import PeriodError, parse_period
@@ -135,7 +136,7 @@ def build_release(
     period: str,
     actor: str,
     reason: str | None = None,
-    progress: Any = None,
+    progress: Progress = NO_PROGRESS,
     now: datetime | None = None,
 ) -> Release:
     """Extract, build every report of a period into a new release folder, check it, and record a draft."""
@@ -188,7 +189,7 @@ def build_release(
                     out=table,
                     settings=settings,
                     actor=actor,
-                    progress=progress if hasattr(progress, "phase") else None,
+                    progress=progress,
                 )
             except ExtractRefused as exc:
                 raise _refused("period", "EXTRACT", str(exc)) from None
@@ -208,7 +209,7 @@ def build_release(
                 settings=settings,
                 governance=governance,
                 boundaries=settings.boundaries,
-                progress=progress if callable(progress) else None,
+                progress=progress,
                 generated_at=now,
             )
         finally:

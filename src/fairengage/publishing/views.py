@@ -285,17 +285,7 @@ def approve_release(
     request: Request, release_id: RowId, principal: Principal = Depends(require("reports:publish"))
 ) -> Response:
     """Publish a draft built by someone else; refused, with the reason, otherwise."""
-    release = _release(request, release_id)
-    try:
-        service.approve(
-            sessions=sessions_of(request),
-            settings=settings_of(request),
-            release_id=release.id,
-            actor=principal.username,
-        )
-    except PublishRefused as refused:
-        return _release_page(request, principal, release, error=str(refused), status_code=409)
-    return RedirectResponse(f"/analyst/releases/{release.id}?done=approved", status_code=303)
+    return _decide(request, principal, release_id, service.approve, done="approved")
 
 
 @router.post("/analyst/releases/{release_id}/withdraw")
@@ -306,16 +296,30 @@ def withdraw_release(
     principal: Principal = Depends(require("reports:publish")),
 ) -> Response:
     """Withdraw a release with a reason: off the public pages, kept in the ledger."""
+    return _decide(request, principal, release_id, service.withdraw, done="withdrawn", reason=reason)
+
+
+def _decide(
+    request: Request,
+    principal: Principal,
+    release_id: int,
+    decision: Callable[..., object],
+    *,
+    done: str,
+    **fields: str,
+) -> Response:
+    """Approve or withdraw a release as `principal`: back to its page saying so, or showing the refusal
+    (422 for a missing reason, 409 for a release that cannot take the decision)."""
     release = _release(request, release_id)
     try:
-        service.withdraw(
+        decision(
             sessions=sessions_of(request),
             settings=settings_of(request),
             release_id=release.id,
             actor=principal.username,
-            reason=reason,
+            **fields,
         )
     except PublishRefused as refused:
         status = 422 if any(e.field == "reason" for e in refused.errors) else 409
         return _release_page(request, principal, release, error=str(refused), status_code=status)
-    return RedirectResponse(f"/analyst/releases/{release.id}?done=withdrawn", status_code=303)
+    return RedirectResponse(f"/analyst/releases/{release.id}?done={done}", status_code=303)

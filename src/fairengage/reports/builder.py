@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,18 +28,12 @@ from fairengage.analytics import benchmarks
 from fairengage.analytics import engine as engines
 from fairengage.analytics import report as analysis
 from fairengage.analytics.benchmark import read_benchmark
-from fairengage.analytics.counts import (
-    CITY,
-    PERCEIVED_RACES,
-    UNKNOWN,
-    cell_counts,
-    encounter_counts,
-    outcome_measures,
-)
+from fairengage.analytics.counts import CITY, cell_counts, encounter_counts, outcome_measures
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import as_count
 from fairengage.config import Settings
 from fairengage.policy import PolicyError
+from fairengage.progress import NO_PROGRESS, Progress
 from fairengage.reports import cellkey, cellkey_release, charts, maps, suppression
 from fairengage.reports.figures import (
     AGE_GROUPS,
@@ -56,9 +50,8 @@ from fairengage.reports.open_data import open_data
 from fairengage.reports.period import Period, in_period, parse_period, trend_periods
 from fairengage.reports.reading import COMPLIANCE_LABELS, MEASURE_VERBS, Reader, ratio_digits
 from fairengage.shipped import shipped
+from fairengage.vocabulary import PERCEIVED_RACES, UNKNOWN
 
-# Called as progress(step, steps, message): the command line's bar and the analyst pages' jobs both take it.
-Progress = Callable[[int, int, str], None]
 DEFAULT_THRESHOLD = 10
 GOVERNANCE_KIND = "fairengage.governance-summary"
 GENDERS = ("man", "woman", "gender diverse", "unknown")
@@ -90,7 +83,7 @@ def build_reports(
     governance: Path | None = None,
     boundaries: Path | None = None,
     engine: str = "duckdb",
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
     map_group: str = "Black",
     generated_at: datetime | None = None,
     published: Sequence[Path] | None = None,
@@ -100,7 +93,8 @@ def build_reports(
     With `published` (the folders of every release ever made downloadable), the public files are
     checked against them (reports/disclosure.py) before anything public is rendered from them.
     """
-    step = _stepper(progress)
+    # Each of the build's STEPS named steps is a phase of its progress (the display counts them).
+    step = progress.phase
     chosen = parse_period(period, settings.timezone)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +109,7 @@ def build_reports(
         settings=settings,
         governance=governance,
         engine=engine,
-        step=step,
+        progress=progress,
         generated_at=generated,
     )
     cellkeyed = settings.disclosure_method == "cellkey"
@@ -161,11 +155,11 @@ def analyse_report(
     settings: Settings,
     governance: Path | None = None,
     engine: str = "duckdb",
-    step: Callable[[str], None] | None = None,
+    progress: Progress = NO_PROGRESS,
     generated_at: datetime | None = None,
 ) -> tuple[dict[str, Any], int]:
     """The exact report.json of a period (trends and governance included) and its suppression threshold."""
-    step = step or (lambda _message: None)
+    step = progress.phase
     tz = settings.timezone
     chosen = parse_period(period, tz)
     generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
@@ -179,7 +173,9 @@ def analyse_report(
         full = engines.load_table(backend, table_path)
         table = in_period(full, chosen)
         step(f"analysing {chosen.label}")
-        report = _analyse(table, benchmark, chosen, engine, Path(table_path), Path(benchmark_path), generated)
+        report = _analyse(
+            table, benchmark, chosen, engine, Path(table_path), Path(benchmark_path), generated, settings
+        )
         step("counting the annual-report tables")
         outcomes = report_outcomes(report)
         cells = cell_counts(table, outcomes)
@@ -263,18 +259,6 @@ def period_dates(period: Period, generated: datetime) -> dict[str, Any]:
     }
 
 
-def _stepper(progress: Progress | None) -> Callable[[str], None]:
-    count = 0
-
-    def step(message: str) -> None:
-        nonlocal count
-        count += 1
-        if progress is not None:
-            progress(min(count, STEPS), STEPS, message)
-
-    return step
-
-
 # --- inputs -------------------------------------------------------------------------------------------
 
 
@@ -313,11 +297,15 @@ def _analyse(
     table_path: Path,
     benchmark_path: Path,
     generated: datetime,
+    settings: Settings,
 ) -> dict[str, Any]:
     params = analysis.AnalysisParams(
         input_name=table_path.name,
         benchmark_name=benchmark_path.name,
         generated_at=generated,
+        # The sun of the veil-of-darkness test is reckoned where the settings place the jurisdiction.
+        lat=settings.latitude,
+        lon=settings.longitude,
         extra_meta={
             "report_period": {
                 "label": period.label,

@@ -27,16 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairengage.analytics.counts import (
-    CITY,
-    COMPLIANCE_MEASURES,
-    OUTCOMES,
-    REFERENCE_GROUP,
-    UNKNOWN,
-    outcome_measures,
-)
+from fairengage.analytics.counts import CITY, COMPLIANCE_MEASURES, outcome_measures
 from fairengage.reports import cellkey, figures
 from fairengage.reports.suppression import OFFICERS_NOTE
+from fairengage.vocabulary import OUTCOMES, REFERENCE_GROUP, UNKNOWN
 
 METHOD = "cellkey"
 PTABLE_VERSION = "fairengage-ptable-1"

@@ -405,6 +405,24 @@ def suppressed_mark(
     )
 
 
+def _index_preamble(
+    kind: str,
+    rows: list[dict[str, Any]],
+    title: str,
+    keys: tuple[str, str, str],
+    label_key: str,
+    reference: float,
+    lang: str,
+) -> tuple[list[dict[str, Any]], str, list[float], bool]:
+    """What both index charts start from: the rows with finite figures, the chart's id, every value to fit
+    on the axis (of the rows with a value, and the reference line) and whether a log axis fits them."""
+    rows = [{**row, **{k: finite(row.get(k)) for k in keys}} for row in rows]
+    uid = chart_uid(kind, title, rows, keys, label_key, reference, lang)
+    shown = [row for row in rows if row.get(keys[0]) is not None]
+    values = [reference] + [row[k] for row in shown for k in keys if row[k] is not None]
+    return rows, uid, values, all(v > 0 for v in values)
+
+
 def index_chart(
     rows: list[dict[str, Any]],
     *,
@@ -419,13 +437,9 @@ def index_chart(
     """A horizontal dot-and-whisker chart of indices with their 95% CIs and a dashed reference line."""
     w = words(lang)
     keys = (value_key, low_key, high_key)
-    rows = [{**row, **{k: finite(row.get(k)) for k in keys}} for row in rows]
-    uid = chart_uid("index", title, rows, keys, label_key, reference, lang)
+    rows, uid, values, use_log = _index_preamble("index", rows, title, keys, label_key, reference, lang)
     hatch = f"{uid}-hatch"
     labels = [str(row.get(label_key, "")) for row in rows]
-    shown = [row for row in rows if row.get(value_key) is not None]
-    values = [reference] + [row[k] for row in shown for k in keys if row[k] is not None]
-    use_log = all(v > 0 for v in values)
 
     body, y = title_block(title)
     # A key to the marks, so the chart can be read without the surrounding text.
@@ -541,8 +555,7 @@ def compact_index_chart(
     """The index chart for a narrow screen: each row's label and value on one line, its mark below."""
     w = words(lang)
     keys = (value_key, low_key, high_key)
-    rows = [{**row, **{k: finite(row.get(k)) for k in keys}} for row in rows]
-    uid = chart_uid("cindex", title, rows, keys, label_key, reference, lang)
+    rows, uid, values, use_log = _index_preamble("cindex", rows, title, keys, label_key, reference, lang)
     hatch = f"{uid}-hatch"
     size, width = COMPACT_FONT, COMPACT_WIDTH
     lines = wrap(title, size + 2, width - 24, bold=True)
@@ -551,9 +564,6 @@ def compact_index_chart(
         for i, line in enumerate(lines)
     ]
     y = 22 + (len(lines) - 1) * (size + 2) * 1.3 + 10
-    shown = [row for row in rows if row.get(value_key) is not None]
-    values = [reference] + [row[k] for row in shown for k in keys if row[k] is not None]
-    use_log = all(v > 0 for v in values)
     if use_log:
         axis = log_axis(min(values), max(values), 24, width - 24)
     else:

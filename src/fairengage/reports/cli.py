@@ -6,11 +6,12 @@ publishing service; with `--input` it calls `build_from_files` here, which reads
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fairengage.progress import Progress
 
 
 class Engine(StrEnum):
@@ -30,7 +31,7 @@ def build_from_files(
     boundaries: Path | None,
     engine: Engine,
     settings: Any,
-    progress: Any,
+    progress: Progress,
 ) -> Any:
     """Build the board report, the public report and open data for a period from files already written."""
     from fairengage.reports.builder import build_reports
@@ -47,25 +48,3 @@ def build_from_files(
         engine=engine.value,
         progress=progress,
     )
-
-
-@contextlib.contextmanager
-def progress_bar(console: Any) -> Iterator[Any]:
-    """A progress bar naming the current step on a terminal; elsewhere a line per step and every 5 s."""
-    if not console.is_terminal:
-        from fairengage.progress import PlainProgress
-
-        with PlainProgress("report") as plain:
-            yield plain.update
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task("report", total=None)
-
-        def update(done: int, total: int, message: str) -> None:
-            bar.update(task, completed=done, total=total, description=message)
-
-        yield update

@@ -70,9 +70,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairengage.analytics.counts import CITY, UNKNOWN
-from fairengage.ingest.population import PERCEIVED_RACES
+from fairengage.analytics.counts import CITY
 from fairengage.reports import open_data
+from fairengage.vocabulary import PERCEIVED_RACES, UNKNOWN
 
 PUBLIC_REPORT = "report.public.json"
 OPEN_DATA = "open-data"

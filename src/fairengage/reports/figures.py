@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from fairengage.analytics.counts import OUTCOMES, PERCEIVED_RACES
 from fairengage.policy import PolicyError, get_ruleset
 from fairengage.reports import suppression
+from fairengage.vocabulary import OUTCOMES, PERCEIVED_RACES
 
 # Perceived age in the groups the annual report tables use; `None` as the upper bound means "and over".
 AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (

@@ -20,72 +20,57 @@ VERSION = "VERSION"
 PUBLIC_REPORT = "report.public.json"
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
+
+def _counted(name: str) -> list[tuple[str, str]]:
+    """A count and how it may be withheld: the figure, whether it is withheld, and why."""
+    return [(name, "integer"), (f"{name}_suppressed", "boolean"), (f"{name}_suppressed_reason", "string")]
+
+
+_INTERVAL = [("ci_low", "double"), ("ci_high", "double")]
+_ROW_WITHHELD = [("suppressed", "boolean"), ("suppressed_reason", "string")]
 # Columns of the report tables, in the order written, with type and meaning (docs/architecture.md).
 _REPORT_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "disproportionality": [
         ("area", "string"),
         ("group", "string"),
-        ("count", "integer"),
-        ("count_suppressed", "boolean"),
-        ("count_suppressed_reason", "string"),
-        ("total", "integer"),
-        ("total_suppressed", "boolean"),
-        ("total_suppressed_reason", "string"),
+        *_counted("count"),
+        *_counted("total"),
         ("population", "integer"),
         ("population_total", "integer"),
         ("index", "double"),
-        ("ci_low", "double"),
-        ("ci_high", "double"),
+        *_INTERVAL,
         ("notable", "boolean"),
-        ("suppressed", "boolean"),
-        ("suppressed_reason", "string"),
+        *_ROW_WITHHELD,
     ],
     "disparity": [
         ("area", "string"),
         ("group", "string"),
         ("measure", "string"),
-        ("count", "integer"),
-        ("count_suppressed", "boolean"),
-        ("count_suppressed_reason", "string"),
-        ("total", "integer"),
-        ("total_suppressed", "boolean"),
-        ("total_suppressed_reason", "string"),
+        *_counted("count"),
+        *_counted("total"),
         ("rate", "double"),
         ("reference_rate", "double"),
         ("index", "double"),
-        ("ci_low", "double"),
-        ("ci_high", "double"),
+        *_INTERVAL,
         ("notable", "boolean"),
-        ("suppressed", "boolean"),
-        ("suppressed_reason", "string"),
+        *_ROW_WITHHELD,
     ],
     "outcome_test": [
         ("area", "string"),
         ("group", "string"),
-        ("searches", "integer"),
-        ("searches_suppressed", "boolean"),
-        ("searches_suppressed_reason", "string"),
-        ("hits", "integer"),
-        ("hits_suppressed", "boolean"),
-        ("hits_suppressed_reason", "string"),
+        *_counted("searches"),
+        *_counted("hits"),
         ("hit_rate", "double"),
-        ("ci_low", "double"),
-        ("ci_high", "double"),
-        ("suppressed", "boolean"),
-        ("suppressed_reason", "string"),
+        *_INTERVAL,
+        *_ROW_WITHHELD,
     ],
     "compliance": [
         ("area", "string"),
         ("measure", "string"),
-        ("count", "integer"),
-        ("count_suppressed", "boolean"),
-        ("count_suppressed_reason", "string"),
-        ("total", "integer"),
-        ("total_suppressed", "boolean"),
-        ("total_suppressed_reason", "string"),
+        *_counted("count"),
+        *_counted("total"),
         ("rate", "double"),
-        ("suppressed", "boolean"),
-        ("suppressed_reason", "string"),
+        *_ROW_WITHHELD,
     ],
 }
 

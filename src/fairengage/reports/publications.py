@@ -444,11 +444,8 @@ class ReportJob:
 
 
 class JobProgress:
-    """Where a build reports progress: phases with an optional row total, and steps within them.
-
-    Accepts the extract's `phase`/`advance` protocol and a plain call `progress(message)` or
-    `progress(fraction, message)`, so any of the builders' progress styles can report here.
-    """
+    """A report run's progress (fairengage.progress's protocol), kept on the job for its web page: the
+    current phase's name, and how far it is when its size is known."""
 
     def __init__(self, jobs: ReportJobs, job: ReportJob) -> None:
         self._jobs = jobs
@@ -463,20 +460,6 @@ class JobProgress:
         """Steps done in the current phase."""
         with self._jobs.lock:
             self._job.done += int(steps)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
-        """`progress("message")`, `progress(0.4, "message")` or `progress(done, total, "message")`."""
-        numbers = [a for a in args if isinstance(a, int | float) and not isinstance(a, bool)]
-        words = [a for a in args if isinstance(a, str)] + [
-            str(kwargs[k]) for k in ("message", "description", "phase") if k in kwargs
-        ]
-        with self._jobs.lock:
-            if words:
-                self._job.phase = words[-1]
-            if len(numbers) >= 2:
-                self._job.done, self._job.total = int(numbers[0]), int(numbers[1])
-            elif numbers and 0 <= numbers[0] <= 1:
-                self._job.done, self._job.total = round(numbers[0] * 100), 100
 
 
 class ReportJobs:

@@ -38,6 +38,12 @@ class Reader:
         text = self._tr.gettext(message)
         return text % values if values else text
 
+    def _withheld(self, row: dict[str, Any], *, small: str, protects: str, either: str, **values: Any) -> str:
+        """A suppressed row's sentence: why it is withheld (too few, or protecting a smaller figure, or
+        either), with "fewer than N" among the values."""
+        message = {"small": small, "protects": protects}.get(_reason(row) or "", either)
+        return self._(message, few=self.fewer_than(), **values)
+
     # --- numbers ------------------------------------------------------------------------------------
 
     def count(self, value: int | None) -> str:
@@ -85,29 +91,23 @@ class Reader:
     def disproportionality(self, row: dict[str, Any]) -> str:
         """`Across the city, Black people were 2.4 times as likely to be engaged as … (95% CI 2.3–2.5).`"""
         group, where = row["group"], self.where(row["area"])
-        if row.get("suppressed") and _reason(row) == "small":
-            return self._(
-                "%(where)s, figures for %(group)s people are not published: they rest on %(few)s "
-                "engagements.",
-                where=where,
-                group=group,
-                few=self.fewer_than(),
-            )
-        if row.get("suppressed") and _reason(row) == "protects":
-            return self._(
-                "%(where)s, figures for %(group)s people are withheld to protect a smaller figure: "
-                "publishing them would let a count of %(few)s be worked out.",
-                where=where,
-                group=group,
-                few=self.fewer_than(),
-            )
         if row.get("suppressed"):
-            return self._(
-                "%(where)s, figures for %(group)s people are withheld: they rest on %(few)s engagements, or "
-                "would let such a count be worked out.",
+            return self._withheld(
+                row,
+                small=N_(
+                    "%(where)s, figures for %(group)s people are not published: they rest on %(few)s "
+                    "engagements."
+                ),
+                protects=N_(
+                    "%(where)s, figures for %(group)s people are withheld to protect a smaller figure: "
+                    "publishing them would let a count of %(few)s be worked out."
+                ),
+                either=N_(
+                    "%(where)s, figures for %(group)s people are withheld: they rest on %(few)s "
+                    "engagements, or would let such a count be worked out."
+                ),
                 where=where,
                 group=group,
-                few=self.fewer_than(),
             )
         if row.get("withheld"):
             return self._(
@@ -137,31 +137,24 @@ class Reader:
         """`Black people were searched 1.8 times as often as White people (95% CI …).`"""
         group, where = row["group"], self.where(row["area"])
         verb = self._(MEASURE_VERBS.get(row["measure"], row["measure"]))
-        if row.get("suppressed") and _reason(row) == "small":
-            return self._(
-                "%(where)s, how often %(group)s people were %(verb)s is not published: it rests on %(few)s "
-                "engagements.",
-                where=where,
-                group=group,
-                verb=verb,
-                few=self.fewer_than(),
-            )
-        if row.get("suppressed") and _reason(row) == "protects":
-            return self._(
-                "%(where)s, how often %(group)s people were %(verb)s is withheld to protect a smaller figure "
-                "(for example, the few who were not).",
-                where=where,
-                group=group,
-                verb=verb,
-            )
         if row.get("suppressed"):
-            return self._(
-                "%(where)s, how often %(group)s people were %(verb)s is withheld: it rests on %(few)s "
-                "engagements, or would let such a count be worked out.",
+            return self._withheld(
+                row,
+                small=N_(
+                    "%(where)s, how often %(group)s people were %(verb)s is not published: it rests on "
+                    "%(few)s engagements."
+                ),
+                protects=N_(
+                    "%(where)s, how often %(group)s people were %(verb)s is withheld to protect a smaller "
+                    "figure (for example, the few who were not)."
+                ),
+                either=N_(
+                    "%(where)s, how often %(group)s people were %(verb)s is withheld: it rests on %(few)s "
+                    "engagements, or would let such a count be worked out."
+                ),
                 where=where,
                 group=group,
                 verb=verb,
-                few=self.fewer_than(),
             )
         if row.get("withheld"):
             return self._(
@@ -254,27 +247,23 @@ class Reader:
     def outcome_test(self, row: dict[str, Any]) -> str:
         """`Searches of Black people found contraband 28.0% of the time (95% CI …).`"""
         group, where = row["group"], self.where(row["area"])
-        if row.get("suppressed") and _reason(row) == "small":
-            return self._(
-                "%(where)s, search results for %(group)s people are not published: fewer than %(n)s "
-                "searches, or fewer than %(n)s finds.",
+        if row.get("suppressed"):
+            return self._withheld(
+                row,
+                small=N_(
+                    "%(where)s, search results for %(group)s people are not published: fewer than %(n)s "
+                    "searches, or fewer than %(n)s finds."
+                ),
+                protects=N_(
+                    "%(where)s, search results for %(group)s people are withheld to protect a smaller figure."
+                ),
+                either=N_(
+                    "%(where)s, search results for %(group)s people are withheld: they rest on %(few)s "
+                    "searches, or would let such a count be worked out."
+                ),
                 where=where,
                 group=group,
                 n=format_decimal(self.threshold, locale=self.lang),
-            )
-        if row.get("suppressed") and _reason(row) == "protects":
-            return self._(
-                "%(where)s, search results for %(group)s people are withheld to protect a smaller figure.",
-                where=where,
-                group=group,
-            )
-        if row.get("suppressed"):
-            return self._(
-                "%(where)s, search results for %(group)s people are withheld: they rest on %(few)s "
-                "searches, or would let such a count be worked out.",
-                where=where,
-                group=group,
-                few=self.fewer_than(),
             )
         if row.get("hit_rate") is None:
             return self._("%(where)s, no %(group)s people were searched.", where=where, group=group)

@@ -28,7 +28,8 @@ from typing import Any, SupportsInt
 import numpy as np
 import pandas as pd
 
-from fairengage.analytics.counts import CITY, REFERENCE_GROUP, UNKNOWN
+from fairengage.analytics.counts import CITY
+from fairengage.vocabulary import REFERENCE_GROUP, UNKNOWN
 
 Entry = tuple[int, int]
 

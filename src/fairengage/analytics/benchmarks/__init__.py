@@ -9,25 +9,14 @@ format and describes the shipped default; ``toronto.py`` builds the default from
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from fairengage.shipped import shipped
+from fairengage.vocabulary import BENCHMARK_GROUPS, UNKNOWN
 
-# Perceived-race categories of the Ontario Anti-Racism Data Standards that have a population.
-# "Unknown" is an officer's answer, not a group of residents, so no benchmark row carries it.
-BENCHMARK_GROUPS: tuple[str, ...] = (
-    "Black",
-    "East/Southeast Asian",
-    "Indigenous",
-    "Latino",
-    "Middle Eastern",
-    "South Asian",
-    "White",
-    "Another race",
-)
 CITY = "ALL"
 FIELDS = ("area", "group", "population")
 _HERE = shipped("analytics", "benchmarks")
@@ -125,31 +114,61 @@ def describe() -> str:
     )
 
 
-def read_benchmark(path: Path) -> list[BenchmarkRow]:
-    """Read and check a benchmark file: the three columns, known groups, whole non-negative numbers."""
+def read_benchmark(path: str | Path, *, groups: Sequence[str] = BENCHMARK_GROUPS) -> list[BenchmarkRow]:
+    """Read and check a benchmark file; the one reader of the format, for every command and analysis.
+
+    Rules: UTF-8 (a byte-order mark from a spreadsheet is skipped); the header names `area`, `group` and
+    `population` (other columns are ignored); every area is non-empty, every group one of `groups`
+    (never Unknown), every population a whole number of 0 or more; no (area, group) twice; some rows
+    for `ALL`, the city-wide population the analyses compare with. Errors name FILE: row N, column 'C'.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkError(f"{path}: no such file")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        for name in FIELDS:
+            if name not in header:
+                raise BenchmarkError(f"{path}: column {name!r}: missing from the header (row 1)")
+        numbered = [(line, _benchmark_row(path, line, row, groups)) for line, row in enumerate(reader, 2)]
+    return _check_rows(numbered, path)
+
+
+def _benchmark_row(path: Path, line: int, record: dict[str, Any], groups: Sequence[str]) -> BenchmarkRow:
+    def bad(column: str, problem: str) -> BenchmarkError:
+        return BenchmarkError(f"{path}: row {line}, column {column!r}: {problem}")
+
+    area, group, text = ((record.get(name) or "").strip() for name in FIELDS)
+    if not area:
+        raise bad("area", f"empty; use a division code or {CITY}")
+    if group == UNKNOWN:
+        raise bad("group", f"{UNKNOWN!r} is an officer's answer, not a population group: leave it out")
+    if group not in groups:
+        known = ", ".join(g for g in groups if g != UNKNOWN)
+        raise bad("group", f"{group!r} is not a perceived-race category ({known})")
+    try:
+        population = int(text)
+    except ValueError:
+        raise bad("population", f"{text!r} is not a whole number") from None
+    if population < 0:
+        raise bad("population", f"{population} is negative")
+    return BenchmarkRow(area, group, population)
+
+
+def _check_rows(numbered: Iterable[tuple[int, BenchmarkRow]], path: Path) -> list[BenchmarkRow]:
+    """Refuse an (area, group) given twice and a benchmark with no `ALL` rows; the rows, in file order."""
     rows: list[BenchmarkRow] = []
     seen: set[tuple[str, str]] = set()
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) != FIELDS:
-                raise BenchmarkError(f"{path}: header must be {','.join(FIELDS)}")
-            for line, row in enumerate(reader, start=2):
-                area, group, text = (row[f] or "" for f in FIELDS)
-                if not area:
-                    raise BenchmarkError(f"{path}: line {line}, column area: empty")
-                if group not in BENCHMARK_GROUPS:
-                    raise BenchmarkError(f"{path}: line {line}, column group: unknown group {group!r}")
-                if not text.isdigit():
-                    raise BenchmarkError(
-                        f"{path}: line {line}, column population: {text!r} is not a whole number"
-                    )
-                if (area, group) in seen:
-                    raise BenchmarkError(f"{path}: line {line}: second row for {area} / {group}")
-                seen.add((area, group))
-                rows.append(BenchmarkRow(area, group, int(text)))
-    except FileNotFoundError:
-        raise BenchmarkError(f"{path}: file not found") from None
+    for line, row in numbered:
+        if (row.area, row.group) in seen:
+            raise BenchmarkError(
+                f"{path}: row {line}, column 'group': {row.group!r} appears twice for area {row.area!r}"
+            )
+        seen.add((row.area, row.group))
+        rows.append(row)
+    if not any(row.area == CITY for row in rows):
+        raise BenchmarkError(f"{path}: column 'area': no {CITY!r} rows (the city-wide population)")
     return rows
 
 

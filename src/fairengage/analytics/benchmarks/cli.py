@@ -39,13 +39,8 @@ def build_toronto(
     """Build the Toronto benchmark by police division from the 2016 Census and boundary files."""
     from rich.table import Table
 
-    from fairengage.analytics.benchmarks import (
-        BENCHMARK_GROUPS,
-        CITY,
-        BenchmarkError,
-        toronto,
-        write_benchmark,
-    )
+    from fairengage.analytics.benchmarks import CITY, BenchmarkError, toronto, write_benchmark
+    from fairengage.vocabulary import BENCHMARK_GROUPS
 
     try:
         built = toronto.build_toronto(
@@ -96,12 +91,12 @@ def show(
     from rich.table import Table
 
     from fairengage.analytics.benchmarks import (
-        BENCHMARK_GROUPS,
         BenchmarkError,
         default_benchmark_path,
         describe,
         read_benchmark,
     )
+    from fairengage.vocabulary import BENCHMARK_GROUPS
 
     path = default_benchmark_path()
     if as_csv:

@@ -25,7 +25,6 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from fairengage.analytics.benchmarks import (
-    BENCHMARK_GROUPS,
     CITY,
     GROUP_MAPPING_FILE,
     BenchmarkError,
@@ -33,6 +32,7 @@ from fairengage.analytics.benchmarks import (
     CensusTerm,
     load_group_mapping,
 )
+from fairengage.vocabulary import BENCHMARK_GROUPS
 
 PROFILES_FILE = "toronto_neighbourhood_profiles_2016.csv"
 NEIGHBOURHOODS_FILE = "toronto_neighbourhoods_140.geojson"
