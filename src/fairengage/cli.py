@@ -672,6 +672,7 @@ SUBCOMMANDS: dict[str, str] = {
     "retention": "fairengage.retention.cli",
     "drill": "fairengage.load.cli",
     "publish": "fairengage.publishing.cli",
+    "cases": "fairengage.cases.cli",
 }
 # Single commands that live with their capability: name -> "module:function".
 COMMANDS: dict[str, str] = {
