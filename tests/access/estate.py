@@ -147,4 +147,5 @@ class Estate:
     draft: int  # a draft release of 2023 built by "admin", awaiting approval
     tokens: dict[str, str]  # username -> API token
     ruleset: str
+    case: int = 0  # an intervention case on the officer (D14), opened from a report's flag
 

@@ -7,8 +7,10 @@ from typing import Any
 from fairengage.engagements.extract import officer_key
 
 
-def report(rows: list[tuple[str, bool]], *, secret: bytes, first: str, last: str, group: str = "Black") -> dict[str, Any]:
-    """A report whose officer benchmark tested each (badge, flagged), keys made under the deployment's secret."""
+def report(
+    rows: list[tuple[str, bool]], *, secret: bytes, first: str, last: str, group: str = "Black"
+) -> dict[str, Any]:
+    """A report whose officer benchmark tested each (badge, flagged), keyed under the deployment's secret."""
     return {
         "officers": [
             {

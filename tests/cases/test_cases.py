@@ -36,10 +36,8 @@ def people(world):  # type: ignore[no-untyped-def]
 
 def run(sessions, settings, rows, **kw):  # type: ignore[no-untyped-def]
     with sessions.begin() as s:
-        return service.open_from_report(
-            session=s, report=report(rows, secret=settings.secret, first=FIRST, last=LAST), secret=settings.secret,
-            actor="cli", **kw,
-        )  # fmt: skip
+        made = report(rows, secret=settings.secret, first=FIRST, last=LAST)
+        return service.open_from_report(session=s, report=made, secret=settings.secret, actor="cli", **kw)
 
 
 def actions(sessions, name: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -74,16 +72,20 @@ def test_a_flag_opens_one_case_and_the_next_run_retests_it(people, sessions, set
 
 def test_a_report_without_the_officer_benchmark_is_refused(people, sessions, settings):
     with sessions.begin() as s, pytest.raises(service.ReportUnusable, match="officer benchmark"):
-        service.open_from_report(session=s, report={"officers": None, "meta": {}}, secret=settings.secret, actor="t")
+        service.open_from_report(
+            session=s, report={"officers": None, "meta": {}}, secret=settings.secret, actor="t"
+        )
 
 
-def test_only_the_officers_supervisor_and_auditors_read_a_case_and_each_read_is_logged(people, sessions, settings):
+def test_only_the_officers_supervisor_and_auditors_read_a_case_and_each_read_is_logged(
+    people, sessions, settings
+):
     run(sessions, settings, [("T1", True), ("T3", True)])
     with sessions() as s:
         ids = {c.division_code: c.id for c in s.scalars(select(InterventionCase))}
     sup, ana, aud = (principal_of(sessions, who) for who in ("sup14", "ana", "aud"))
     with sessions.begin() as s:
-        case, officer = service.get(session=s, principal=sup, case_id=ids["D14"])
+        _, officer = service.get(session=s, principal=sup, case_id=ids["D14"])
         assert officer.badge == "T1"
         with pytest.raises(NotFound):
             service.get(session=s, principal=sup, case_id=ids["D51"])
@@ -143,8 +145,12 @@ def test_the_case_page_shows_the_comparison_the_records_and_refuses_an_incomplet
     assert refused.status_code == 422 and 'href="#reason"' in refused.text
     done = client.post(
         f"/cases/{case_id}/actions",
-        data={"csrftoken": csrf_of(page.text), "agrees": "agree", "reason": "Talked it through.",
-              "action": "conversation"},  # fmt: skip
+        data={
+            "csrftoken": csrf_of(page.text),
+            "agrees": "agree",
+            "reason": "Talked it through.",
+            "action": "conversation",
+        },
         follow_redirects=False,
     )
     assert done.status_code == 303
@@ -185,7 +191,9 @@ def runner(settings, monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_the_command_opens_cases_and_prints_counts_only(people, runner, settings, sessions, tmp_path):
     path = tmp_path / "report.json"
-    path.write_text(json.dumps(report([("T1", True), ("T2", False)], secret=settings.secret, first=FIRST, last=LAST)))
+    path.write_text(
+        json.dumps(report([("T1", True), ("T2", False)], secret=settings.secret, first=FIRST, last=LAST))
+    )
     result = runner.invoke(cli.app, ["cases", "open", "--from-report", str(path)])
     assert result.exit_code == 0, result.output
     assert "1 cases opened" in result.output and "T1" not in result.output
@@ -193,4 +201,30 @@ def test_the_command_opens_cases_and_prints_counts_only(people, runner, settings
         assert len(s.scalars(select(InterventionCase)).all()) == 1
     path.write_text("{not json")
     broken = runner.invoke(cli.app, ["cases", "open", "--from-report", str(path)])
-    assert broken.exit_code == 1 and str(path) in broken.output and len(broken.output.strip().splitlines()) == 1
+    assert (
+        broken.exit_code == 1 and str(path) in broken.output and len(broken.output.strip().splitlines()) == 1
+    )
+
+
+def test_the_governance_summary_carries_the_case_counts(people, sessions, settings, tmp_path):
+    from fairengage.governance.summary import write_governance_summary
+
+    run(sessions, settings, [("T1", True)])
+    summary = write_governance_summary(
+        sessions=sessions,
+        period_start=datetime(2025, 1, 1, tzinfo=UTC),
+        period_end=datetime(2026, 1, 1, tzinfo=UTC),
+        tz="America/Toronto",
+        out=tmp_path / "governance.json",
+    )
+    assert summary["intervention_cases"]["opened"] == 1
+    assert summary["intervention_cases"]["outcomes"]["awaiting_retest"] == 1
+    # A period the raising run did not cover counts none of its cases.
+    earlier = write_governance_summary(
+        sessions=sessions,
+        period_start=datetime(2020, 1, 1, tzinfo=UTC),
+        period_end=datetime(2021, 1, 1, tzinfo=UTC),
+        tz="America/Toronto",
+        out=tmp_path / "earlier.json",
+    )
+    assert earlier["intervention_cases"]["opened"] == 0

@@ -395,7 +395,7 @@ def officers_page(
     principal: Principal = Depends(require("officers:manage")),
     session: Session = DB_SESSION,
 ) -> HTMLResponse:
-    """Officers with division, last training and the day it lapses, lapsing soonest first; searchable, by page."""
+    """Officers with their training, lapsing soonest first; searchable by badge, name or division, by page."""
     return _officers_page(request, session, q=q.strip(), page=page)
 
 

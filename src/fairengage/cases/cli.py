@@ -40,7 +40,9 @@ def open_cases(
         raise fail(f"{exc}; officer keys cannot be resolved") from None
     try:
         result = run_service(
-            lambda s: service.open_from_report(session=s, report=report, secret=settings.secret, actor=CLI_ACTOR)
+            lambda s: service.open_from_report(
+                session=s, report=report, secret=settings.secret, actor=CLI_ACTOR
+            )
         )
     except service.ReportUnusable as exc:
         raise fail(f"{from_report}: {exc}") from None

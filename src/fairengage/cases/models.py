@@ -33,7 +33,7 @@ class InterventionCase(Base):
 
 
 class CaseTest(Base):
-    """One run's comparison of the officer with matched peers: the first raised the case, later ones re-test."""
+    """A run's comparison with matched peers: the first raised the case, later ones re-test."""
 
     __tablename__ = "case_tests"
 

@@ -93,7 +93,9 @@ def open_from_report(
     open_cases = {
         c.officer_id: c
         for c in session.scalars(
-            select(InterventionCase).where(InterventionCase.measure == measure, InterventionCase.status == "open")
+            select(InterventionCase).where(
+                InterventionCase.measure == measure, InterventionCase.status == "open"
+            )
         )
     }
     opened = retested = resolved = unknown = 0
@@ -118,9 +120,15 @@ def open_from_report(
             retested += 1
         case.tests.append(
             CaseTest(
-                period_first=first, period_last=last, n=int(row["n"]), observed=int(row["observed"]),
-                expected=float(row["expected"]), q_value=float(row["q_value"]), flagged=flagged, tested_at=now,
-            )  # fmt: skip
+                period_first=first,
+                period_last=last,
+                n=int(row["n"]),
+                observed=int(row["observed"]),
+                expected=float(row["expected"]),
+                q_value=float(row["q_value"]),
+                flagged=flagged,
+                tested_at=now,
+            )
         )
         if not flagged:
             case.status = "resolved"
@@ -187,11 +195,14 @@ def cases(*, session: Session, principal: Principal, status: str | None = None) 
 
 def open_count(*, session: Session, principal: Principal) -> int:
     """How many cases in the caller's scope wait for a supervisor: a count, naming nobody."""
-    return session.scalar(
-        select(func.count())
-        .select_from(InterventionCase)
-        .where(_scope(principal, "cases:read"), InterventionCase.status == "open")
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(InterventionCase)
+            .where(_scope(principal, "cases:read"), InterventionCase.status == "open")
+        )
+        or 0
+    )
 
 
 def get(*, session: Session, principal: Principal, case_id: int) -> tuple[InterventionCase, Officer]:
@@ -241,7 +252,7 @@ def act(
     follow_up_on: date | None,
     today: date,
 ) -> CaseAction:
-    """Record the supervisor's view of the flag and what they did; refused, naming the field, when incomplete."""
+    """Record the supervisor's view of the flag and what they did; an incomplete action is refused."""
     if scope_of(principal.role, "cases:act") is None:
         raise Forbidden(f"the {principal.role} role may not act on intervention cases")
     case = session.scalars(
@@ -280,16 +291,29 @@ def act(
 
 
 def board_counts(*, session: Session, start: datetime, end: datetime) -> dict[str, Any]:
-    """The board's figures on cases opened in [start, end): counts only, never an officer or a division."""
-    opened = select(InterventionCase.id).where(
-        InterventionCase.opened_at >= start, InterventionCase.opened_at < end
+    """The board's figures on the cases raised by runs over [start, end): counts only, never a name.
+
+    A case belongs to the period its raising run covered (its first test), not to the day it was opened,
+    which falls after the period once the analysis of a closed year is run.
+    """
+    first_test = (
+        select(CaseTest.case_id, func.min(CaseTest.id).label("first"))
+        .group_by(CaseTest.case_id)
+        .subquery()
+    )
+    opened = (
+        select(CaseTest.case_id)
+        .join(first_test, first_test.c.first == CaseTest.id)
+        .where(CaseTest.period_last >= start, CaseTest.period_first < end)
     )
     ids = [i for (i,) in session.execute(opened)]
     actions: dict[str, int] = dict.fromkeys(ACTIONS, 0)
     agreed = disagreed = 0
     for chunk in range(0, len(ids), 900):
         for action, agrees in session.execute(
-            select(CaseAction.action, CaseAction.agrees).where(CaseAction.case_id.in_(ids[chunk : chunk + 900]))
+            select(CaseAction.action, CaseAction.agrees).where(
+                CaseAction.case_id.in_(ids[chunk : chunk + 900])
+            )
         ):
             actions[action] = actions.get(action, 0) + 1
             agreed, disagreed = agreed + bool(agrees), disagreed + (not agrees)

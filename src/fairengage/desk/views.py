@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from fairengage import policy
 from fairengage.access.admin_views import training_standings
@@ -99,8 +99,10 @@ def _admin_desk(session: Session, today) -> dict[str, Any]:  # type: ignore[no-u
         "restriction_years": ruleset.param("restriction_years") if ruleset else None,
         "restricted": session.scalar(
             select(func.count()).select_from(Engagement).where(Engagement.restricted.is_(True))
-        ) or 0,
+        )
+        or 0,
         "held": session.scalar(
             select(func.count()).select_from(Engagement).where(Engagement.legal_hold.is_(True))
-        ) or 0,
+        )
+        or 0,
     }

@@ -79,7 +79,8 @@ def queue(
     """Records awaiting review in the caller's scope, by due date (earliest first unless descending).
 
     `rule` keeps the records that failed that rule; `finding` keeps the flagged ("flagged") or the fully
-    compliant ("met") ones; `flagged_first` puts every flagged record before the others, each part by due date.
+    compliant ("met") ones; `flagged_first` puts every flagged record before the others, each part by due
+    date.
     """
     pending = _pending_due(session, _scope_condition(principal, "review:queue"), settings)
     items = [(due, rid) for due, rid, _ in pending if not overdue_only or is_overdue(due, today)]

@@ -21,7 +21,7 @@ from fairengage.policy.findings import finding_message
 from fairengage.review import service
 from fairengage.review.models import ReviewSample, ReviewSampleItem
 from fairengage.web.deps import DB_SESSION, page_principal, settings_of
-from fairengage.web.i18n import pick_language, translations
+from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.params import Offset, RowId
 from fairengage.web.templating import local_clock, render
 
@@ -47,7 +47,7 @@ def review_queue(
     rule: Annotated[str, Query(max_length=40)] = "",
     finding: Annotated[str, Query(max_length=10)] = "",
 ) -> HTMLResponse:
-    """The division's records awaiting review: flagged first, each part by due date; filters by rule and finding."""
+    """Records awaiting review: flagged first, each part by due date; filtered by rule and finding."""
     offset = max(0, offset)
     finding = finding if finding in ("flagged", "met") else ""
     items, total = service.queue(
@@ -171,6 +171,9 @@ def review_samples(
 
 # A seed typed by the auditor, or drawn here when left blank: it is stored, so the draw can be repeated.
 SEED_LIMIT = 2**31 - 1
+YEAR_NEEDED = N_("Give a year up to this one, such as %(y)s.")
+SIZE_NEEDED = N_("Give how many records to draw: a whole number from 1 to 100,000.")
+SEED_NEEDED = N_("The seed is a whole number; leave it blank to have one chosen.")
 
 
 @router.post("/review/samples", response_model=None)
@@ -190,12 +193,12 @@ def draw_review_sample(
     this_year = _today(request).year
     year_n = int(year) if year.strip().isdigit() else 0
     if not 1900 <= year_n <= this_year:
-        errors["year"] = words("Give a year up to this one, such as %(y)s.") % {"y": this_year - 1}
+        errors["year"] = words(YEAR_NEEDED) % {"y": this_year - 1}
     size_n = int(size) if size.strip().isdigit() else 0
     if not 1 <= size_n <= 100_000:
-        errors["size"] = words("Give how many records to draw: a whole number from 1 to 100,000.")
+        errors["size"] = words(SIZE_NEEDED)
     if seed.strip() and not (seed.strip().isdigit() and int(seed) <= SEED_LIMIT):
-        errors["seed"] = words("The seed is a whole number; leave it blank to have one chosen.")
+        errors["seed"] = words(SEED_NEEDED)
     if errors:
         form = {"year": year, "size": size, "seed": seed}
         return _samples_page(request, principal, session, errors, form, status_code=422)
