@@ -19,7 +19,7 @@ from fairengage.errors import FieldError, Forbidden, NotFound, RecordRefused
 from fairengage.officers.models import Officer
 from fairengage.web.i18n import N_
 
-ACTIONS = ("conversation", "training", "records_audit", "no_action")
+ACTIONS = ("conversation", "training", "records_review", "no_action")
 STATUSES = ("open", "resolved")
 REASON_NEEDED = N_("Write why you agree or disagree with the flag: the reason is kept in the case.")
 ACTION_NEEDED = N_("Choose what you did: a conversation, training, an audit of records, or no action.")

@@ -48,7 +48,7 @@ def desk(
         context["review"] = _review_desk(session, principal, request, today)
     if allowed(principal.role, "cases:read"):
         context["open_cases"] = cases.open_count(session=session, principal=principal)
-    if allowed(principal.role, "reports:read") and principal.role in ("analyst", "admin"):
+    if allowed(principal.role, "reports:run") and principal.role == "analyst":
         context["releases"] = publishing.list_releases(session=session)[:10]
         context["jobs"] = jobs_of(request).recent()[:5]
         context["release_state"] = lambda s: words(RELEASE_STATES.get(s, s))

@@ -1409,7 +1409,7 @@ class Pages:
             (self._("Supervisor disagreed, with a reason"), found.get("disagreed", 0)),
             (self._("Action: conversation"), actions.get("conversation", 0)),
             (self._("Action: training"), actions.get("training", 0)),
-            (self._("Action: audit of records"), actions.get("records_audit", 0)),
+            (self._("Action: audit of records"), actions.get("records_review", 0)),
             (self._("Action: none"), actions.get("no_action", 0)),
             (self._("Re-test: difference persists"), outcomes.get("persists", 0)),
             (self._("Re-test: no longer flagged"), outcomes.get("no_longer", 0)),

@@ -46,7 +46,7 @@ LABELS: dict[str, dict[str, str]] = {
     "case_action": {
         "conversation": N_("a conversation with the officer"),
         "training": N_("training"),
-        "records_audit": N_("an audit of the officer's records"),
+        "records_review": N_("an audit of the officer's records"),
         "no_action": N_("no action"),
     },
     # A detailed reviewer's finding on a sampled record (review.service.record_sample_finding).
