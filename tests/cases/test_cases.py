@@ -228,3 +228,49 @@ def test_the_governance_summary_carries_the_case_counts(people, sessions, settin
         out=tmp_path / "earlier.json",
     )
     assert earlier["intervention_cases"]["opened"] == 0
+
+
+def test_the_board_report_counts_cases_and_the_public_one_does_not():
+    from fairengage.reports.builder import Pages
+
+    counts = {
+        "opened": 3,
+        "agreed": 2,
+        "disagreed": 1,
+        "actions": {"conversation": 2, "training": 0, "records_review": 1, "no_action": 0},
+        "outcomes": {"awaiting_retest": 1, "persists": 1, "no_longer": 1},
+    }
+    report = {"officers": [], "meta": {}, "annual": {}, "governance": {"intervention_cases": counts}}
+
+    def tables(board: bool) -> list[list[list[str]]]:
+        section = Pages(report, board=board, boundaries=None, map_group="Black", lang="en").officers()
+        return [[[cell.text for cell in row] for row in b.rows] for b in section.blocks if b.kind == "table"]
+
+    (board,) = tables(board=True)
+    assert ["Intervention cases opened", "3"] in board and ["Action: audit of records", "1"] in board
+    assert ["Re-test: no longer flagged", "1"] in board
+    assert tables(board=False) == []
+
+
+def test_no_page_ranks_officers_by_count(people, sessions, settings, client):
+    """No quotas: cases are listed newest first, whatever the officers' counts, and the list shows none."""
+    with sessions.begin() as s:
+        busy = report([("T1", True)], secret=settings.secret, first=FIRST, last=LAST)
+        busy["officers"][0].update(n=987, observed=654)
+        service.open_from_report(
+            session=s, report=busy, secret=settings.secret, actor="cli", now=datetime(2026, 1, 1, tzinfo=UTC)
+        )
+        quiet = report([("T2", True)], secret=settings.secret, first=FIRST, last=LAST)
+        quiet["officers"][0].update(n=51, observed=12)
+        service.open_from_report(
+            session=s, report=quiet, secret=settings.secret, actor="cli", now=datetime(2026, 2, 1, tzinfo=UTC)
+        )
+    sign_in(client, "sup14", PASSWORD)
+    page = client.get("/cases").text
+    listing = page[page.index("<table") : page.index("</table>")]
+    assert listing.index("Constable T2") < listing.index("Constable T1")  # the newer case first
+    for figure in ("987", "654", ">51<", ">12<"):
+        assert figure not in listing, figure
+    desk = client.get("/desk").text
+    work = desk[desk.index('id="desk-work"') : desk.index("</ul>", desk.index('id="desk-work"'))]
+    assert "987" not in work and "654" not in work and "2 open intervention cases" in work
