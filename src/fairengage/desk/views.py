@@ -71,6 +71,9 @@ def _review_desk(session: Session, principal: Principal, request: Request, today
     _, overdue = review.queue(
         session=session, principal=principal, settings=settings, today=today, limit=0, overdue_only=True
     )
+    # Slot for the unmatched dispatch and body-camera events: the events capability adds their count here
+    # (e.g. "unmatched": <count of the division's unmatched events>) and the template
+    # desk_unmatched_events.html, which desk_supervisor.html includes when it exists.
     return {"first": first, "waiting": waiting, "flagged": flagged, "overdue": overdue}
 
 
