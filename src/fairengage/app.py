@@ -51,6 +51,8 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.publishing.dashboard",
     "fairengage.publishing.views",
     "fairengage.access.transparency_views",
+    "fairengage.cases.views",
+    "fairengage.desk.views",
 )
 
 # No inline scripts or styles anywhere: pages work without JavaScript, and a strict CSP stops

@@ -746,6 +746,7 @@ SUBCOMMANDS: dict[str, str] = {
     "drill": "fairengage.load.cli",
     "publish": "fairengage.publishing.cli",
     "events": "fairengage.events.cli",
+    "cases": "fairengage.cases.cli",
 }
 # Single commands that live with their capability: name -> "module:function".
 COMMANDS: dict[str, str] = {

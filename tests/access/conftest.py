@@ -21,6 +21,9 @@ from access.estate import (
     sign_in,
 )
 from builders import valid_body
+from cases.reports import report
+from fairengage.cases import service as cases
+from fairengage.cases.models import InterventionCase
 from fairengage.complaints import service as complaints
 from fairengage.complaints.models import Complaint
 from fairengage.engagements.models import Engagement
@@ -125,6 +128,13 @@ def estate(app, client, world, sessions, settings, staff, tmp_path) -> Estate:  
         s.add(unrecorded)
         s.flush()
         event_id = unrecorded.id
+    # An analysis run flagged the officer: their supervisor's intervention case.
+    flagged = report([("T1", True)], secret=settings.secret, first="2000-01-01T00:00:00+00:00",
+                     last="2100-01-01T00:00:00+00:00")  # fmt: skip
+    with sessions.begin() as s:
+        cases.open_from_report(session=s, report=flagged, secret=settings.secret, actor="cli")
+    with sessions() as s:
+        case_id = s.scalars(select(InterventionCase.id)).one()
     return Estate(
         record=record,
         returned=returned,
@@ -142,6 +152,7 @@ def estate(app, client, world, sessions, settings, staff, tmp_path) -> Estate:  
         tokens=tokens,
         ruleset=ruleset,
         event=event_id,
+        case=case_id,
     )
 
 

@@ -148,4 +148,5 @@ class Estate:
     tokens: dict[str, str]  # username -> API token
     ruleset: str
     event: int  # a dispatch event of T1 in D14 that reconciliation left unmatched
+    case: int = 0  # an intervention case on the officer (D14), opened from a report's flag
 

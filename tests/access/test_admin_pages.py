@@ -136,7 +136,7 @@ def test_add_user_links_the_badge_and_is_audited(client, world, sessions):
     assert added.actor == "admin1" and added.entity_id == "jpark"
     page = client.get("/admin/users").text
     assert "User jpark added." in page
-    assert '<a href="/admin/officers#officer-T200">T200</a> (Jo Park)' in page
+    assert '<a href="/admin/officers?q=T200#officer-T200">T200</a> (Jo Park)' in page
     # The notice is shown once.
     assert "User jpark added." not in client.get("/admin/users").text
     # The new user can sign in with the initial password.

@@ -74,6 +74,13 @@ PERSONAL_ROUTES: dict[tuple[str, str], tuple[Call, str, str]] = {
         "own_record.export",
         "Sam Example",
     ),
+    # A case names the officer and links their records: each read and each list is logged.
+    ("GET", "/cases"): (lambda b, e: b("supervisor").get("/cases"), "case.list", "Constable Tremblay"),
+    ("GET", "/cases/{case_id}"): (
+        lambda b, e: b("supervisor").get(f"/cases/{e.case}"),
+        "case.read",
+        "Constable Tremblay",
+    ),
     ("GET", "/audit"): (lambda b, e: b("auditor").get("/audit"), "audit.read", "restricted.approved"),
     ("GET", "/audit/export.jsonl"): (
         lambda b, e: b("auditor").get("/audit/export.jsonl"),
@@ -91,6 +98,10 @@ PERSONAL_ROUTES: dict[tuple[str, str], tuple[Call, str, str]] = {
 NO_PERSONAL_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/"): "the home page",
     ("GET", "/healthz"): "service health",
+    ("GET", "/desk"): "counts and links; the queue's first records without the person",
+    ("POST", "/cases/{case_id}/actions"): "records an action (logged as case.act); a refused one shows the "
+    "case page again, through the same logged read",
+    ("POST", "/review/samples"): "draws a sample of record ids",
     ("GET", "/readyz"): "service health",
     ("GET", "/openapi.json"): "the API's description",
     ("GET", "/static"): "style sheets and scripts",
@@ -235,6 +246,7 @@ NO_PERSONAL_COMMANDS: dict[str, str] = {
     "retention run": "restricts records; prints counts",
     "retention legacy-report": "who read which legacy record: staff names and record ids",
     "review sample": "draws a sample of record ids",
+    "cases open": "opens cases from report.json's officer keys; prints counts only; logged as case.open",
     "serve": "runs the service, whose routes are classified above",
     "synth": "synthetic data",
     "tokens create": "a staff token",

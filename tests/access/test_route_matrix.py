@@ -98,6 +98,12 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/public"): ("public:read",),
     ("GET", "/public/method"): ("public:read",),
     ("GET", "/public/files/{period}/{path:path}"): ("public:read",),
+    # Each role's desk (desk/views.py); an officer's is the form
+    ("GET", "/desk"): "signed-in",
+    # Intervention cases (cases/views.py)
+    ("GET", "/cases"): ("cases:read",),
+    ("GET", "/cases/{case_id}"): ("cases:read",),
+    ("POST", "/cases/{case_id}/actions"): ("cases:act",),
     # Review
     ("GET", "/review"): ("review:queue",),
     ("GET", "/review/escalations"): ("review:queue",),
@@ -107,6 +113,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/events/mine"): ("events:own",),
     ("GET", "/review/summary"): ("review:summary",),
     ("GET", "/review/samples"): ("review:sample", "review:sample-findings"),
+    ("POST", "/review/samples"): ("review:sample",),
     ("GET", "/review/samples/{sample_id}"): ("review:sample-findings",),
     ("POST", "/review/samples/{sample_id}/items/{item_id}"): ("review:sample-findings",),
     ("GET", "/review/{engagement_id}"): ("review:queue",),
@@ -288,6 +295,15 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/events/mine"): lambda c: c.get("/events/mine"),
     ("GET", "/review/summary"): lambda c: c.get("/review/summary"),
     ("GET", "/review/samples"): lambda c: c.get("/review/samples"),
+    # A year the form refuses: an allowed caller gets 422 and no sample is drawn.
+    ("POST", "/review/samples"): lambda c: c.post("/review/samples", {"year": "last year", "size": "2"}),
+    ("GET", "/desk"): lambda c: c.get("/desk"),
+    ("GET", "/cases"): lambda c: c.get("/cases"),
+    ("GET", "/cases/{case_id}"): lambda c: c.get(f"/cases/{c.e.case}"),
+    # No reason given: refused with 422, and nothing recorded.
+    ("POST", "/cases/{case_id}/actions"): lambda c: c.post(
+        f"/cases/{c.e.case}/actions", {"agrees": "agree", "reason": "", "action": "training"}
+    ),
     ("GET", "/review/samples/{sample_id}"): lambda c: c.get(f"/review/samples/{c.e.sample}"),
     ("POST", "/review/samples/{sample_id}/items/{item_id}"): lambda c: c.post(
         f"/review/samples/{c.e.sample}/items/{c.e.sample_item}", {"finding": "compliant", "notes": "ok"}

@@ -127,7 +127,25 @@ def site(world, client, sessions, settings, tmp_path):  # type: ignore[no-untype
         )
     settings.publications_dir = tmp_path / "publications"
     publication(settings.publications_dir)
-    return {"record": made[0]["id"], "code": made[0]["receipt"]["code"], "returned": made[1]["id"]}
+    # An analysis run flagged the officer: the supervisor's intervention case, with an action on it.
+    from cases.reports import report as flag_report
+    from fairengage.cases import service as cases
+
+    period = {"first": "2000-01-01T00:00:00+00:00", "last": "2100-01-01T00:00:00+00:00"}
+    with sessions.begin() as s:
+        flagged_run = flag_report([("A1", True)], secret=settings.secret, **period)
+        cases.open_from_report(session=s, report=flagged_run, secret=settings.secret, actor="cli")
+    with sessions.begin() as s:
+        (row,) = cases.cases(session=s, principal=sup)
+        case = row.case.id
+        cases.act(session=s, principal=sup, case_id=case, agrees="agree", reason="Talked it through.",
+                  action="conversation", follow_up_on=None, today=today)  # fmt: skip
+    return {
+        "record": made[0]["id"],
+        "code": made[0]["receipt"]["code"],
+        "returned": made[1]["id"],
+        "case": case,
+    }
 
 
 def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
@@ -170,6 +188,10 @@ def test_no_serious_or_critical_violation_on_any_page(browser, site, settings, v
         ],
         "lapsed": ["/engagements/new"],
         "supervisor": [
+            "/desk",
+            "/cases",
+            f"/cases/{site['case']}",
+            "/review?finding=flagged",
             "/review",
             f"/review/{record}",
             f"/review/{returned}",
@@ -271,6 +293,8 @@ def test_no_serious_or_critical_violation_on_staff_pages(browser, staff_site, se
     s = staff_site
     pages = {
         "auditor": [
+            "/desk",
+            "/cases",
             "/audit",
             "/audit/verify",
             "/review",
@@ -281,6 +305,7 @@ def test_no_serious_or_critical_violation_on_staff_pages(browser, staff_site, se
             "/transparency/audit",
         ],
         "admin": [
+            "/desk",
             "/admin/users",
             "/admin/officers",
             "/admin/rulesets",
@@ -289,6 +314,7 @@ def test_no_serious_or_critical_violation_on_staff_pages(browser, staff_site, se
             "/review/samples",
         ],
         "analyst": [
+            "/desk",
             "/analyst/reports",
             f"/analyst/reports/{s['job']}",
             f"/analyst/releases/{s['release']}",

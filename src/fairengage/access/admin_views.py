@@ -8,11 +8,13 @@ policy forbids, and officer benchmarking belongs to the pseudonymised analytics,
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -29,6 +31,7 @@ from fairengage.officers.models import Officer
 from fairengage.policy.checks import training_valid_until
 from fairengage.web.deps import DB_SESSION, settings_of
 from fairengage.web.i18n import N_
+from fairengage.web.params import PageNumber
 from fairengage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -322,6 +325,8 @@ def _officers_page(
     values: dict[str, str] | None = None,
     row_errors: Errors | None = None,
     status_code: int = 200,
+    q: str = "",
+    page: int = 1,
 ) -> HTMLResponse:
     today = _today(request)
     try:
@@ -337,11 +342,21 @@ def _officers_page(
             TrainingStanding(o.badge, o.name, o.division_code, o.last_trained_on, None, None) for o in roster
         ]
     )
+    found = [s for s in standings if _matches(s, q)]
+    pages = max(1, -(-len(found) // OFFICERS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    shown = found[(page - 1) * OFFICERS_PER_PAGE : page * OFFICERS_PER_PAGE]
     return render(
         request,
         "admin_officers.html",
         {
-            "standings": standings,
+            "standings": shown,
+            "found": len(found),
+            "everyone": len(standings),
+            "q": q,
+            "page": page,
+            "pages": pages,
+            "query": urlencode({"q": q} if q else {}),
             "ruleset": ruleset,
             "months": months,
             "warning_days": EXPIRY_WARNING_DAYS,
@@ -356,14 +371,33 @@ def _officers_page(
     )
 
 
+# A page of officers: a service of 400 once got every one of them as a form on one page (~133,000 px).
+OFFICERS_PER_PAGE = 25
+
+
+def _matches(standing: TrainingStanding, q: str) -> bool:
+    """A badge, name or division containing the search words, case and accents aside."""
+    words = folded(q).split()
+    text = folded(f"{standing.badge} {standing.name} {standing.division}")
+    return all(word in text for word in words)
+
+
+def folded(text: str) -> str:
+    """Lower case without accents, so that "Cote" finds "Côté"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 @router.get("/admin/officers", response_class=HTMLResponse)
 def officers_page(
     request: Request,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: PageNumber = 1,
     principal: Principal = Depends(require("officers:manage")),
     session: Session = DB_SESSION,
 ) -> HTMLResponse:
-    """Officers with division, last training and the day it lapses; lapsing soonest first."""
-    return _officers_page(request, session)
+    """Officers with their training, lapsing soonest first; searchable by badge, name or division, by page."""
+    return _officers_page(request, session, q=q.strip(), page=page)
 
 
 def _training_day(text: str, today: date, *, required: bool) -> tuple[date | None, list[Message]]:
@@ -437,11 +471,12 @@ def record_training(
     day, day_errors = _training_day(completed_on, _today(request), required=True)
     if day is None:
         return _officers_page(
-            request, session, row_errors={f"completed_on-{badge}": day_errors}, status_code=422
+            request, session, row_errors={f"completed_on-{badge}": day_errors}, status_code=422, q=badge
         )
     officers.record_training(session=session, badge=badge, on=day, actor=principal.username)
     _flash(request, N_("Training on %(day)s recorded for %(badge)s."), day=day.isoformat(), badge=badge)
-    return RedirectResponse(f"/admin/officers#officer-{badge}", status_code=303)
+    # Back to that officer: searched for by badge, so that the right page of the roster is shown.
+    return RedirectResponse(f"/admin/officers?{urlencode({'q': badge})}#officer-{badge}", status_code=303)
 
 
 # ------------------------------------------------------------------------------------------ rule sets

@@ -29,6 +29,10 @@ MATRIX: dict[str, dict[Role, Scope]] = {
     # The annual detailed review of a random sample (s.15): drawn by auditors, findings by reviewers.
     "review:sample": {"auditor": "all", "admin": "all"},
     "review:sample-findings": {"supervisor": "all", "auditor": "all"},
+    # Intervention cases from officer flags: the officer's supervisor acts on them; auditors check how
+    # flags were handled. Analysts, who run the analyses, never learn whom a key names.
+    "cases:read": {"supervisor": "division", "auditor": "all"},
+    "cases:act": {"supervisor": "division"},
     # Restricted records (s.9): asking is a role's; approving is delegated per user by the chief, never a
     # role's, so no role holds "restricted:approve" here (see access/delegations).
     "restricted:request": {"supervisor": "division", "auditor": "all"},

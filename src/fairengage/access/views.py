@@ -29,7 +29,14 @@ from fairengage.web.templating import render
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 
-HOME_BY_ROLE = {"officer": "/engagements/new", "supervisor": "/engagements"}
+# Where each role lands after signing in: an officer on the form, every other role on its desk.
+HOME_BY_ROLE = {
+    "officer": "/engagements/new",
+    "supervisor": "/desk",
+    "analyst": "/desk",
+    "auditor": "/desk",
+    "admin": "/desk",
+}
 
 
 def safe_next(target: str | None) -> str | None:

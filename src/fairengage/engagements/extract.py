@@ -108,6 +108,12 @@ def officer_key(badge: str, secret: bytes) -> str:
     return _keyed(badge, officer_key_key(secret))
 
 
+def officer_keys(badges: Iterator[str] | list[str], secret: bytes) -> dict[str, str]:
+    """Each badge's officer key, deriving the key once: how the governance side resolves a flagged key."""
+    key = officer_key_key(secret)
+    return {badge: _keyed(badge, key) for badge in badges}
+
+
 def _keyed(badge: str, key: bytes) -> str:
     return hmac.new(key, badge.encode("utf-8"), hashlib.sha256).hexdigest()[:OFFICER_KEY_LENGTH]
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from fairengage.cases import service as cases
 from fairengage.complaints.models import Complaint
 from fairengage.engagements.models import Engagement, Finding, Person
 from fairengage.events.models import MATCHED, NOT_ENGAGEMENT, ExternalEvent
@@ -103,6 +104,8 @@ def write_governance_summary(
             "detailed_reviews": _detailed_reviews(session, period_start, period_end, zone),
             "complaints": _complaints(session, period_start, period_end),
             "unrecorded_events": _unrecorded_events(session, period_start, period_end),
+            # Officers the analyses flagged, as counts: cases opened, what supervisors did, re-test outcomes.
+            "intervention_cases": cases.board_counts(session=session, start=period_start, end=period_end),
         }
     out = Path(out)
     out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

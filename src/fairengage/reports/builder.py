@@ -1431,6 +1431,28 @@ class Pages:
             )
         )
         return section
+    def intervention_cases(self, section: Section) -> None:
+        """The board's counts of what became of the flags: cases opened, actions, re-test outcomes."""
+        found = (self.governance or {}).get("intervention_cases")
+        if not self.board or not found:
+            return
+        actions = found.get("actions") or {}
+        outcomes = found.get("outcomes") or {}
+        figures = [
+            (self._("Intervention cases opened"), found.get("opened", 0)),
+            (self._("Supervisor agreed with the flag"), found.get("agreed", 0)),
+            (self._("Supervisor disagreed, with a reason"), found.get("disagreed", 0)),
+            (self._("Action: conversation"), actions.get("conversation", 0)),
+            (self._("Action: training"), actions.get("training", 0)),
+            (self._("Action: audit of records"), actions.get("records_review", 0)),
+            (self._("Action: none"), actions.get("no_action", 0)),
+            (self._("Re-test: difference persists"), outcomes.get("persists", 0)),
+            (self._("Re-test: no longer flagged"), outcomes.get("no_longer", 0)),
+            (self._("Not yet re-tested"), outcomes.get("awaiting_retest", 0)),
+        ]
+        rows = [[Cell(label, "label"), self.count(value)] for label, value in figures]
+        headers = [self._("Intervention cases"), self._("Count")]
+        section.blocks.append(Block("table", headers=headers, rows=rows))
 
     def officers(self) -> Section:
         section = Section("officers", self._("Officer results"), "NO-QUOTAS")
@@ -1463,6 +1485,7 @@ class Pages:
                 self._("q-value"),
             ]
             section.blocks.append(Block("table", headers=headers, rows=body))
+        self.intervention_cases(section)
         section.blocks.append(
             Block(
                 "note",

@@ -72,11 +72,31 @@ def queue(
     descending: bool = False,
     limit: int | None = 100,
     offset: int = 0,
+    rule: str | None = None,
+    finding: str | None = None,
+    flagged_first: bool = False,
 ) -> tuple[list[QueueItem], int]:
-    """Records awaiting review in the caller's scope, by due date (earliest first unless descending)."""
+    """Records awaiting review in the caller's scope, by due date (earliest first unless descending).
+
+    `rule` keeps the records that failed that rule; `finding` keeps the flagged ("flagged") or the fully
+    compliant ("met") ones; `flagged_first` puts every flagged record before the others, each part by due
+    date.
+    """
     pending = _pending_due(session, _scope_condition(principal, "review:queue"), settings)
     items = [(due, rid) for due, rid, _ in pending if not overdue_only or is_overdue(due, today)]
+    failed: dict[str, set[str]] = {}
+    if rule or finding or flagged_first:
+        failed = failed_rules_of(session, [rid for _, rid in items])
+    if rule:
+        items = [(due, rid) for due, rid in items if rule in failed.get(rid, ())]
+    if finding == "flagged":
+        items = [(due, rid) for due, rid in items if failed.get(rid)]
+    elif finding == "met":
+        items = [(due, rid) for due, rid in items if not failed.get(rid)]
     items.sort(reverse=descending)
+    if flagged_first:
+        # A stable sort on "not flagged" keeps the due-date order inside each part.
+        items.sort(key=lambda item: not failed.get(item[1]))
     total = len(items)
     page = items[offset:] if limit is None else items[offset : offset + limit]
     by_id = {
@@ -85,6 +105,35 @@ def queue(
     return [
         QueueItem(by_id[rid], due, is_overdue(due, today), (due - today).days) for due, rid in page
     ], total
+
+
+def failed_rules_of(session: Session, ids: list[str]) -> dict[str, set[str]]:
+    """The codes of the rules each record failed; records that failed none are absent."""
+    out: dict[str, set[str]] = {}
+    for chunk in range(0, len(ids), 900):
+        for rid, code in session.execute(
+            select(Finding.engagement_id, Finding.rule_code).where(
+                Finding.engagement_id.in_(ids[chunk : chunk + 900]), Finding.verdict == "fail"
+            )
+        ):
+            out.setdefault(rid, set()).add(code)
+    return out
+
+
+def failed_rule_codes(*, session: Session, principal: Principal) -> list[str]:
+    """Every rule some record awaiting review in the caller's scope failed: the queue's rule filter."""
+    rows = session.scalars(
+        select(Finding.rule_code)
+        .join(Engagement, Engagement.id == Finding.engagement_id)
+        .where(
+            _scope_condition(principal, "review:queue"),
+            Engagement.status.in_(OPEN),
+            Engagement.restricted.is_(False),
+            Finding.verdict == "fail",
+        )
+        .distinct()
+    )
+    return sorted(rows)
 
 
 def _pending_due(session: Session, condition, settings: Settings) -> list[tuple[date, str, str]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +21,7 @@ from fairengage.policy.findings import finding_message
 from fairengage.review import service
 from fairengage.review.models import ReviewSample, ReviewSampleItem
 from fairengage.web.deps import DB_SESSION, page_principal, settings_of
-from fairengage.web.i18n import pick_language, translations
+from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.params import Offset, RowId
 from fairengage.web.templating import local_clock, render
 
@@ -42,9 +44,12 @@ def review_queue(
     sort: str = "due",
     overdue: bool = False,
     offset: Offset = 0,
+    rule: Annotated[str, Query(max_length=40)] = "",
+    finding: Annotated[str, Query(max_length=10)] = "",
 ) -> HTMLResponse:
-    """The division's records awaiting review, by due date."""
+    """Records awaiting review: flagged first, each part by due date; filtered by rule and finding."""
     offset = max(0, offset)
+    finding = finding if finding in ("flagged", "met") else ""
     items, total = service.queue(
         session=session,
         principal=principal,
@@ -54,6 +59,9 @@ def review_queue(
         descending=sort == "-due",
         limit=50,
         offset=offset,
+        rule=rule or None,
+        finding=finding or None,
+        flagged_first=True,
     )
     return render(
         request,
@@ -65,6 +73,10 @@ def review_queue(
             "limit": 50,
             "sort": sort,
             "overdue": overdue,
+            "rule": rule,
+            "finding": finding,
+            "rules": service.failed_rule_codes(session=session, principal=principal),
+            "filters": _filters(sort, overdue, rule, finding),
             "local": _local(request),
             "can_decide": scope_of(principal.role, "review:decide") is not None,
             "trained": service.reviewer_trained(session=session, principal=principal, today=_today(request)),
@@ -72,6 +84,12 @@ def review_queue(
             "expiry_window": training.EXPIRY_WINDOW_DAYS,
         },
     )
+
+
+def _filters(sort: str, overdue: bool, rule: str, finding: str) -> str:
+    """The queue's current choices as a query string, for the links that page or re-sort it."""
+    chosen = {"sort": sort, "overdue": "true" if overdue else "", "rule": rule, "finding": finding}
+    return urlencode({k: v for k, v in chosen.items() if v})
 
 
 def _expiring(session: Session, principal: Principal, today: date) -> list[training.Expiring] | None:
@@ -110,13 +128,14 @@ def review_summary(
     return render(request, "review_summary.html", {"rows": rows})
 
 
-@router.get("/review/samples", response_class=HTMLResponse)
-def review_samples(
+def _samples_page(
     request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    principal: Principal,
+    session: Session,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    """The detailed-review samples drawn so far, with their progress."""
     if (
         scope_of(principal.role, "review:sample-findings") is None
         and scope_of(principal.role, "review:sample") is None
@@ -125,8 +144,70 @@ def review_samples(
     samples = session.scalars(select(ReviewSample).order_by(ReviewSample.id.desc())).all()
     summaries = {s.id: service.sample_summary(session=session, sample_id=s.id) for s in samples}
     return render(
-        request, "review_samples.html", {"samples": samples, "summaries": summaries, "local": _local(request)}
+        request,
+        "review_samples.html",
+        {
+            "samples": samples,
+            "summaries": summaries,
+            "local": _local(request),
+            "can_draw": scope_of(principal.role, "review:sample") is not None,
+            "can_review": scope_of(principal.role, "review:sample-findings") is not None,
+            "errors": errors or {},
+            "form": form or {"year": str(_today(request).year - 1), "size": "100", "seed": ""},
+        },
+        status_code=status_code,
     )
+
+
+@router.get("/review/samples", response_class=HTMLResponse)
+def review_samples(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = DB_SESSION,
+) -> HTMLResponse:
+    """The detailed-review samples drawn so far, with their progress, and the form to draw one."""
+    return _samples_page(request, principal, session)
+
+
+# A seed typed by the auditor, or drawn here when left blank: it is stored, so the draw can be repeated.
+SEED_LIMIT = 2**31 - 1
+YEAR_NEEDED = N_("Give a year up to this one, such as %(y)s.")
+SIZE_NEEDED = N_("Give how many records to draw: a whole number from 1 to 100,000.")
+SEED_NEEDED = N_("The seed is a whole number; leave it blank to have one chosen.")
+
+
+@router.post("/review/samples", response_model=None)
+def draw_review_sample(
+    request: Request,
+    year: Annotated[str, Form(max_length=10)] = "",
+    size: Annotated[str, Form(max_length=10)] = "",
+    seed: Annotated[str, Form(max_length=12)] = "",
+    principal: Principal = Depends(page_principal),
+    session: Session = DB_SESSION,
+) -> Response:
+    """Draw the annual detailed-review sample in the browser, as `fairengage review sample` does."""
+    if scope_of(principal.role, "review:sample") is None:
+        raise Forbidden(f"the {principal.role} role may not draw detailed-review samples")
+    words = translations(pick_language(request)).gettext
+    errors: dict[str, str] = {}
+    this_year = _today(request).year
+    year_n = int(year) if year.strip().isdigit() else 0
+    if not 1900 <= year_n <= this_year:
+        errors["year"] = words(YEAR_NEEDED) % {"y": this_year - 1}
+    size_n = int(size) if size.strip().isdigit() else 0
+    if not 1 <= size_n <= 100_000:
+        errors["size"] = words(SIZE_NEEDED)
+    if seed.strip() and not (seed.strip().isdigit() and int(seed) <= SEED_LIMIT):
+        errors["seed"] = words(SEED_NEEDED)
+    if errors:
+        form = {"year": year, "size": size, "seed": seed}
+        return _samples_page(request, principal, session, errors, form, status_code=422)
+    seed_n = int(seed) if seed.strip() else secrets.randbelow(SEED_LIMIT)
+    sample, _ = service.draw_sample(
+        session=session, year=year_n, size=size_n, seed=seed_n, actor=principal.username,
+        tz=settings_of(request).timezone,
+    )  # fmt: skip
+    return RedirectResponse(f"/review/samples?drawn={sample.id}", status_code=303)
 
 
 @router.get("/review/samples/{sample_id}", response_class=HTMLResponse)

@@ -42,6 +42,13 @@ LABELS: dict[str, dict[str, str]] = {
         "approved": N_("approved"),
         "refused": N_("refused"),
     },
+    # What a supervisor did about an intervention case (cases.service.ACTIONS).
+    "case_action": {
+        "conversation": N_("a conversation with the officer"),
+        "training": N_("training"),
+        "records_review": N_("an audit of the officer's records"),
+        "no_action": N_("no action"),
+    },
     # A detailed reviewer's finding on a sampled record (review.service.record_sample_finding).
     "finding": {
         "compliant": N_("compliant"),
