@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fairengage.access import audit
@@ -146,7 +146,7 @@ def open_from_report(
     return OpenResult(measure, len(rows), opened, retested, resolved, unknown)
 
 
-def _scope(principal: Principal, permission: str):  # noqa: ANN202 - a SQL condition
+def _scope(principal: Principal, permission: str) -> ColumnElement[bool]:
     scope = scope_of(principal.role, permission)
     if scope is None:
         raise Forbidden(f"the {principal.role} role may not see intervention cases")
