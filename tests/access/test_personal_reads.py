@@ -234,6 +234,7 @@ NO_PERSONAL_COMMANDS: dict[str, str] = {
     "drill load": "synthetic load",
     "import": "writes records from a file; logged as import.batch",
     "events import": "writes dispatch and camera events from a file; logged as events.import",
+    "settings": "prints the settings and their documentation; keys and the database password are hidden",
     "reconcile": "lists unmatched events with officers' badges and record ids, no person's details; "
     "logged as events.reconcile",
     "officers add": "adds an officer",
