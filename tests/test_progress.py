@@ -61,8 +61,8 @@ def test_the_report_hook_names_each_step_once():
 def test_analyze_names_as_many_steps_as_it_announces(tmp_path):
     # "step N of M" is only true if report.STEPS matches the steps the analysis takes.
     from fairengage.analytics import engine as engines
-    from fairengage.analytics.benchmark import read_benchmark
-    from fairengage.analytics.benchmarks import default_benchmark_path
+    from fairengage.analytics.population_benchmarks import default_benchmark_path
+    from fairengage.analytics.population_benchmarks.frame import read_benchmark
     from fairengage.ingest import synth
 
     path = tmp_path / "t.parquet"

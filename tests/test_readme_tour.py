@@ -23,7 +23,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 TOUR = [
     "fairengage extract --out table.parquet",
     "fairengage analyze --input table.parquet --benchmark "
-    "src/fairengage/analytics/benchmarks/toronto_2016.csv --out report.json",
+    "src/fairengage/analytics/population_benchmarks/toronto_2016.csv --out report.json",
     "fairengage report --from-db --period 2025-Q3 --as analyst",
     "fairengage audit verify",
     "fairengage audit export --out audit.jsonl",

@@ -15,8 +15,8 @@ import components
 from builders import valid_body
 from encounters.test_encounter_api import encounter_body
 from fairengage.analytics import engine
-from fairengage.analytics.benchmarks import default_benchmark_path
 from fairengage.analytics.counts import encounter_counts
+from fairengage.analytics.population_benchmarks import default_benchmark_path
 from fairengage.config import Settings
 from fairengage.engagements import extract
 from fairengage.engagements.models import Engagement

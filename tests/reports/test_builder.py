@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from fairengage import cli
-from fairengage.analytics.benchmarks import default_benchmark_path
+from fairengage.analytics.population_benchmarks import default_benchmark_path
 from fairengage.config import Settings
 from fairengage.ingest import synth
 from fairengage.reports.builder import ReportBuildError, build_reports, render_html

@@ -18,7 +18,6 @@ import ibis
 import pandas as pd
 
 from fairengage import __version__
-from fairengage.analytics.benchmark import describe_benchmark
 from fairengage.analytics.compliance import compliance_rows
 from fairengage.analytics.counts import (
     CITY,
@@ -31,6 +30,7 @@ from fairengage.analytics.disparity import disparity_rows
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import AnalyticsInputError, as_count
 from fairengage.analytics.outcome_test import outcome_test_rows
+from fairengage.analytics.population_benchmarks.frame import describe_benchmark
 from fairengage.policy import NoRuleSetInForce, RuleSet, ruleset_in_force
 
 REPORT_KEYS = (

@@ -24,10 +24,9 @@ import pandas as pd
 from babel.dates import format_date
 
 from fairengage import __version__
-from fairengage.analytics import benchmarks
 from fairengage.analytics import engine as engines
+from fairengage.analytics import population_benchmarks
 from fairengage.analytics import report as analysis
-from fairengage.analytics.benchmark import read_benchmark
 from fairengage.analytics.counts import (
     CITY,
     PERCEIVED_RACES,
@@ -38,6 +37,7 @@ from fairengage.analytics.counts import (
 )
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import as_count
+from fairengage.analytics.population_benchmarks.frame import read_benchmark
 from fairengage.config import Settings
 from fairengage.policy import PolicyError
 from fairengage.reports import cellkey, cellkey_release, charts, maps, suppression
@@ -294,11 +294,11 @@ def read_governance(path: Path) -> dict[str, Any]:
 def benchmark_description(path: Path) -> str:
     """The paragraph on the benchmark's sources: the shipped one's, or a note naming another file."""
     try:
-        shipped = path.resolve() == benchmarks.default_benchmark_path().resolve()
+        shipped = path.resolve() == population_benchmarks.default_benchmark_path().resolve()
     except OSError:
         shipped = False
     if shipped:
-        return benchmarks.describe()
+        return population_benchmarks.describe()
     return (
         f"Population benchmark: {path.name}, provided by the service (residents by division and "
         "perceived-race group). Its sources and method are described by whoever made it."

@@ -14,8 +14,8 @@ from typing import Any
 
 from fairengage import migrate
 from fairengage.db import engine_for, session_factory
-from fairengage.load import drill
-from fairengage.load.server import ServerProcess, free_port
+from fairengage.drills import drill
+from fairengage.drills.server import ServerProcess, free_port
 
 
 @dataclass(frozen=True)

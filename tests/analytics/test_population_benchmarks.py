@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from fairengage.analytics.benchmarks import (
+from fairengage.analytics.population_benchmarks import (
     BENCHMARK_GROUPS,
     BenchmarkError,
     BenchmarkRow,

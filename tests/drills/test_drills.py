@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from fairengage.load.run import CrashPlan, run_drill
+from fairengage.drills.run import CrashPlan, run_drill
 
 
 def test_a_short_load_drill_acknowledges_every_record_exactly_once(database_url, tmp_path):

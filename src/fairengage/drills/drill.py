@@ -26,8 +26,8 @@ from fairengage.access import audit
 from fairengage.access import service as access
 from fairengage.access.models import AuditEntry, AuditPending
 from fairengage.db import transaction
+from fairengage.drills.client import Connection, ConnectionLost
 from fairengage.engagements.models import Engagement, Finding, IdempotencyRecord
-from fairengage.load.client import Connection, ConnectionLost
 from fairengage.officers import service as officers
 
 RECORD_PATH = "/api/v1/engagements"

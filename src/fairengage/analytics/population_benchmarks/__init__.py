@@ -30,7 +30,7 @@ BENCHMARK_GROUPS: tuple[str, ...] = (
 )
 CITY = "ALL"
 FIELDS = ("area", "group", "population")
-_HERE = shipped("analytics", "benchmarks")
+_HERE = shipped("analytics", "population_benchmarks")
 GROUP_MAPPING_FILE = _HERE / "census_groups.csv"
 
 
