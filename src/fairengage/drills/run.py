@@ -107,9 +107,10 @@ def _ms(value: float | None) -> float | None:
 
 def run_event_loop(main: Coroutine[Any, Any, Any]) -> Any:
     """Run a coroutine on uvloop when it is installed (it is, with uvicorn[standard])."""
+    # A real optional: uvicorn[standard] brings uvloop everywhere but on Windows, Cygwin and PyPy.
     try:
         import uvloop
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+    except ImportError:  # pragma: no cover - only where uvloop does not exist
         return asyncio.run(main)
     return uvloop.run(main)
 

@@ -105,7 +105,7 @@ def build_reports(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
-    boundaries = boundaries or getattr(settings, "boundaries", None)
+    boundaries = boundaries or settings.boundaries
     if boundaries is not None and not Path(boundaries).is_file():
         raise ReportBuildError(f"{boundaries}: no such boundary file")
     report, threshold = analyse_report(
@@ -1588,7 +1588,7 @@ def report_context(
     pages = Pages(report, board=board, boundaries=boundaries, map_group=map_group, lang=lang)
     if board:
         # The board's figures are exact either way; its notes say how the public version is protected.
-        pages.cellkey = getattr(settings, "disclosure_method", "suppress") == "cellkey"
+        pages.cellkey = settings.disclosure_method == "cellkey"
     meta = report.get("meta") or {}
     period = meta.get("report_period") or {}
     label = period.get("label") or ""
