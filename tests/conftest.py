@@ -28,6 +28,13 @@ SECRET = "test-secret-key-0123456789abcdef"
 REFERENCE_TABLES = {"divisions", "alembic_version"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser test is a slow test: `make test-fast` (`-m "not slow"`) leaves every one out."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One migrated database per test run: a SQLite file to copy, or a PostgreSQL database to empty."""

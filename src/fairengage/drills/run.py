@@ -179,7 +179,10 @@ def run_drill(
     downtime = after_restart = None
     if "ready" in crash_times:
         downtime = crash_times["ready"] - crash_times["killed"]
-        after_restart = sum(1 for moment in tally.acknowledged_at if moment > crash_times["ready"])
+        # Counted from the kill, not from when the restart was seen to be ready: a killed server answers
+        # nothing, so every later acknowledgement came from the restarted one, and officers retrying
+        # while it started may be answered before the readiness poll returns.
+        after_restart = sum(1 for moment in tally.acknowledged_at if moment > crash_times["killed"])
     return DrillResult(
         database=database_url.split(":", 1)[0].split("+", 1)[0],
         officers=officers,
