@@ -12,6 +12,9 @@ import pytest
 
 from fairengage.drills.run import CrashPlan, run_drill
 
+# Real server processes, killed and restarted.
+pytestmark = pytest.mark.slow
+
 
 def test_a_short_load_drill_acknowledges_every_record_exactly_once(database_url, tmp_path):
     result = run_drill(database_url=database_url, officers=6, seconds=3, workers=1, log_dir=tmp_path)

@@ -277,6 +277,7 @@ def raw_counts(path: Path) -> tuple[dict[str, Counter], list[int], int]:
     return counts, undated, legacy
 
 
+@pytest.mark.slow  # The real Hartford file: 18,439 stops imported and extracted.
 def test_hartford_searches_and_hits_survive_import_and_extract(
     sessions, settings, tmp_path, forget_new_divisions
 ):
