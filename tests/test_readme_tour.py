@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -37,6 +39,7 @@ def test_every_tour_command_is_in_the_readme_as_written():
         assert command in quoted, command
 
 
+@pytest.mark.slow  # The demo, then every tour command, each in a process of its own.
 def test_the_readme_tour_works_verbatim_after_the_demo(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRENGAGE_")}
     env.update(PYTHONPATH=str(ROOT / "src"), COLUMNS="200")
