@@ -66,6 +66,7 @@ def assert_same(ours: Any, reference: Any, where: str, rel: float = REL) -> None
         assert type(ours) is type(reference) and ours == reference, (where, ours, reference)
 
 
+@pytest.mark.slow  # Both sides analyse a large synthetic table (the module's fixture).
 @pytest.mark.parametrize(
     "section", ["disproportionality", "disparity", "outcome_test", "compliance", "officers"]
 )
@@ -78,6 +79,7 @@ def test_the_baseline_gives_the_same_rows_as_analyze(both, section):
             assert_same(mine[key], theirs[key], f"{section}[{i}].{key}")
 
 
+@pytest.mark.slow  # Both sides analyse a large synthetic table (the module's fixture).
 def test_the_baseline_fits_the_same_veil_of_darkness_model_on_rows(both):
     ours, reference = both
     mine, theirs = ours["veil_of_darkness"], reference["veil_of_darkness"]
@@ -88,6 +90,7 @@ def test_the_baseline_fits_the_same_veil_of_darkness_model_on_rows(both):
         assert_same(mine[key], theirs[key], f"veil_of_darkness.{key}", rel=VEIL_REL)
 
 
+@pytest.mark.slow  # Both sides analyse a large synthetic table (the module's fixture).
 def test_the_compared_report_has_substance(both):
     ours, _ = both
     # Notable rows, a flagged officer and a lower hit rate: every branch of the figures is exercised.
@@ -96,6 +99,7 @@ def test_the_compared_report_has_substance(both):
     assert any(row["ci_low"] is None for row in ours["disparity"] if row["group"] != "White")
 
 
+@pytest.mark.slow  # Runs the speed benchmark end to end on synthetic tables.
 def test_the_bench_command_prints_a_table_and_writes_json(tmp_path):
     out = tmp_path / "results.json"
     result = CliRunner().invoke(cli.app, ["bench", "--rows", "2000", "--repeat", "1", "--out", str(out)])
@@ -114,6 +118,7 @@ def test_the_bench_command_prints_a_table_and_writes_json(tmp_path):
     assert size["same_figures"] is True
 
 
+@pytest.mark.slow  # Runs the speed benchmark end to end on synthetic tables.
 def test_a_reference_run_past_the_cap_is_stopped_and_reported(tmp_path):
     # A cap far below a fresh process's start-up: the run is stopped, not waited for.
     results = speed_bench.run_benchmark([2000], repeat=1, time_cap=0.2, workdir=tmp_path)
@@ -124,6 +129,7 @@ def test_a_reference_run_past_the_cap_is_stopped_and_reported(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the synthetic table went with its temporary folder
 
 
+@pytest.mark.slow  # Runs the speed benchmark end to end on synthetic tables.
 def test_skip_reference_times_our_side_only(tmp_path):
     out = tmp_path / "results.json"
     args = ["bench", "--rows", "1000", "--repeat", "1", "--skip-reference", "--out", str(out)]
