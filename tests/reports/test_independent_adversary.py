@@ -263,7 +263,7 @@ PROPERTY = hypothesis_settings(
 SMALL_GROUPS = ("Black", "White", "Indigenous")
 
 
-@pytest.mark.slow  # Many generated sets of releases, each attacked.
+@pytest.mark.slow  # Eight generated sets of releases, each written and attacked.
 @PROPERTY
 @given(
     counts=st.lists(st.lists(st.integers(0, 25), min_size=3, max_size=3), min_size=4, max_size=4),
