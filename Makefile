@@ -16,7 +16,7 @@ BOUNDARIES ?= $(wildcard ../shared/data/realdata/tps_police_divisions.geojson)
 LOCK := requirements.lock
 LOCK_EXTRAS := --extra test --extra audit
 
-.PHONY: demo test lint bench install clean audit lock
+.PHONY: demo test test-fast lint bench install clean audit lock
 
 # Each step says what it does; pip names every package as it fetches and installs it, so a first install
 # (a few minutes) is never silent.
@@ -47,6 +47,12 @@ test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2
+
+# The quick loop while changing code: every test not marked `slow` (no browser, wheel build, server
+# process or real data set; docs/development.md, "The fast loop"). `make test`
+# still runs them all, and CI runs `make test`.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -n 2 -m "not slow" --durations=15
 
 # The analytics benchmark, then 50 officers recording for 60 s against the local PostgreSQL, then the
 # officer's form on a phone: taps, typing and bytes (docs/benchmarking.md, docs/load-and-recovery.md).

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from fairengage.analytics.benchmarks import default_benchmark_path
+from fairengage.analytics.population_benchmarks import default_benchmark_path
 from fairengage.config import Settings
 from fairengage.ingest import synth
 from fairengage.reports import builder

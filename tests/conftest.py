@@ -8,16 +8,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from builders import World
 from components import POSTGRES_URL, create_postgres_database, drop_postgres_database, missing
 from fairengage import migrate
+from fairengage.access import passwords
 from fairengage.config import Settings
 from fairengage.db import engine_for, session_factory
 from fairengage.models import Base
 from live import CHROMIUM_ARGS, chromium_path
+
+# Argon2id at the service's cost (64 MiB, 3 passes) takes over a second a hash on a busy machine, and a
+# second-factor enrolment hashes ten recovery codes: tests hash with argon2's cheapest parameters, which
+# check the same code paths. The service's own parameters are checked by tests/access/test_passwords.py,
+# and every test that runs the service in a process of its own (the wheel, the drills) uses them.
+passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+passwords._DUMMY_HASH = passwords._hasher.hash("not-a-real-password")
 
 # The suite reads no settings file: a fairengage.toml that `make demo` left in the checkout would otherwise
 # point every test at the demo database (tests of the file itself set their own).
@@ -26,6 +35,13 @@ os.environ["FAIRENGAGE_CONFIG"] = os.devnull
 SECRET = "test-secret-key-0123456789abcdef"
 # Tables emptied between tests: all but reference data that migrations load.
 REFERENCE_TABLES = {"divisions", "alembic_version"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser test is a slow test: `make test-fast` (`-m "not slow"`) leaves every one out."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# A fresh interpreter per case, and the start-up benchmark script run.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 # Each costs from a tenth of a second to seconds to import; only the commands that use them may
 # (pydantic_settings: the settings, read by commands, never by help; typer itself needs pydantic).

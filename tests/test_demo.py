@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -17,6 +18,7 @@ from fairengage.app import create_app
 from fairengage.config import Settings
 
 
+@pytest.mark.slow  # Builds the demo database in a process of its own.
 def test_demo_builds_a_working_database(tmp_path):
     env = {**os.environ, "FAIRENGAGE_SECRET_KEY": "demo-test-key-0123456789abcdefgh", "COLUMNS": "200"}
     for name in ("FAIRENGAGE_DATABASE_URL", "FAIRENGAGE_PUBLICATIONS_DIR", "FAIRENGAGE_BOUNDARIES"):

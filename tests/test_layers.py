@@ -63,7 +63,7 @@ PLANTS = [
     ("reports/figures.py", "import fairengage.reports.builder", "no-cycles-inside-a-capability"),
     ("policy/codes.py", "import fairengage.policy.checks", "no-cycles-inside-a-capability"),
     ("complaints/service.py", "import fairengage.review.service", "workflows-independent"),
-    ("load/run.py", "import fairengage.ingest.synth", "operations-independent"),
+    ("drills/run.py", "import fairengage.ingest.synth", "operations-independent"),
     ("vocabulary.py", "import fairengage.shipped", "vocabulary-is-the-bottom"),
 ]
 

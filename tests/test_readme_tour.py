@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -23,7 +25,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 TOUR = [
     "fairengage extract --out table.parquet",
     "fairengage analyze --input table.parquet --benchmark "
-    "src/fairengage/analytics/benchmarks/toronto_2016.csv --out report.json",
+    "src/fairengage/analytics/population_benchmarks/toronto_2016.csv --out report.json",
     "fairengage report --from-db --period 2025-Q3 --as analyst",
     "fairengage audit verify",
     "fairengage audit export --out audit.jsonl",
@@ -37,6 +39,7 @@ def test_every_tour_command_is_in_the_readme_as_written():
         assert command in quoted, command
 
 
+@pytest.mark.slow  # The demo, then every tour command, each in a process of its own.
 def test_the_readme_tour_works_verbatim_after_the_demo(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRENGAGE_")}
     env.update(PYTHONPATH=str(ROOT / "src"), COLUMNS="200")

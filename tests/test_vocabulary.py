@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 from fairengage import vocabulary
 from fairengage.analytics import counts, engine
 from fairengage.analytics import reference as speed_reference
+from fairengage.drills import drill
 from fairengage.engagements import extract
 from fairengage.ingest import synth
-from fairengage.load import drill
 
 NAMES = [c.name for c in vocabulary.ANALYTIC_COLUMNS]
 

@@ -31,6 +31,9 @@ import pytest
 from builders import valid_body
 from components import SECRET, create_postgres_database, drop_postgres_database, missing, postgres_server_url
 
+# Builds and installs the wheel into a new environment.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "fairengage"
 # What the service reads at run time, as folders inside the package and the file kinds they hold.

@@ -740,10 +740,10 @@ def settings_command(
 # Capabilities with commands of their own keep them in `<capability>/cli.py` as a Typer app named `app`,
 # registered here under its command name.
 SUBCOMMANDS: dict[str, str] = {
-    "benchmark": "fairengage.analytics.benchmarks.cli",
+    "benchmark": "fairengage.analytics.population_benchmarks.cli",
     "review": "fairengage.review.cli",
     "retention": "fairengage.retention.cli",
-    "drill": "fairengage.load.cli",
+    "drill": "fairengage.drills.cli",
     "publish": "fairengage.publishing.cli",
     "events": "fairengage.events.cli",
     "cases": "fairengage.cases.cli",
@@ -753,7 +753,7 @@ COMMANDS: dict[str, str] = {
     "import": "fairengage.ingest.cli:import_command",
     "extract": "fairengage.ingest.cli:extract_command",
     "analyze": "fairengage.analytics.cli:analyze",
-    "bench": "fairengage.analytics.bench:bench_command",
+    "bench": "fairengage.analytics.speed_bench:bench_command",
     "report": "fairengage.publishing.cli:report_command",
     "backup": "fairengage.backups.cli:backup_command",
     "restore": "fairengage.backups.cli:restore_command",

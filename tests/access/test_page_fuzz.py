@@ -28,6 +28,9 @@ from access.estate import PERIOD, PRINCIPALS, Estate, app_routes, sign_in
 from fairengage.config import Settings
 from fairengage.publishing import service as publishing
 
+# A thousand generated requests from every role.
+pytestmark = pytest.mark.slow
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "fairengage"
 EXAMPLES = 1000
 # Routes that are not pages: the JSON API, its description, and the static files' mount.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -376,3 +378,15 @@ def test_a_form_with_missing_fields_is_refused_in_plain_words(browser):
     token = csrf_of(browser.get("/account/password").text)
     r = browser.post("/account/password", data={"csrftoken": token}, follow_redirects=False)
     assert r.status_code == 422 and "The current password is not right." in r.text
+
+
+def test_the_service_hashes_at_argon2s_recommended_cost():
+    # The suite hashes cheaply (tests/conftest.py); a fresh copy of the module is what the service runs.
+    spec = importlib.util.find_spec("fairengage.access.passwords")
+    assert spec is not None and spec.loader is not None
+    service = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(service)
+    stored = service.hash_password("correct horse battery staple")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
+    assert service.verify_password(stored, "correct horse battery staple")
+    assert not service.verify_password(stored, "correct horse battery stapler")

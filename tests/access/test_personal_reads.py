@@ -337,7 +337,11 @@ def runner(settings, monkeypatch):
     get_settings.cache_clear()
 
 
-@pytest.mark.parametrize("command", sorted(PERSONAL_COMMANDS))
+@pytest.mark.parametrize(
+    "command",
+    # `report` builds a whole release (extract, analysis, HTML and PDF reports): tens of seconds, so slow.
+    [pytest.param(c, marks=pytest.mark.slow) if c == "report" else c for c in sorted(PERSONAL_COMMANDS)],
+)
 def test_each_personal_copy_by_command_is_logged(command, estate, runner, sessions, tmp_path, monkeypatch):
     arguments, action = PERSONAL_COMMANDS[command]
     if command == "restore":

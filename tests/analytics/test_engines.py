@@ -18,7 +18,11 @@ from fairengage.analytics.report import AnalysisParams, analyze
 from fairengage.ingest import population
 from fairengage.ingest.synth import PlantedEffects, generate, write_table
 
-pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
+# Starts Spark (a JVM) for the module.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning"),
+    pytest.mark.slow,
+]
 
 EFFECTS = PlantedEffects(over_representation={"Black": 1.8}, biased_officers=3, hit_rate={"Black": 0.15})
 PARAMS = AnalysisParams(generated_at=datetime(2026, 1, 1, tzinfo=UTC), officer_min_volume=10)

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fairengage import cli
-from fairengage.analytics.benchmark import read_benchmark
 from fairengage.analytics.engine import AnalyticsInputError, load_table
+from fairengage.analytics.population_benchmarks.frame import read_benchmark
 from fairengage.analytics.report import AnalysisParams, analyze
 
 ROWS = [{"perceived_race": "Black"}, {"perceived_race": "White", "searched": True, "contraband_found": True}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from dataclasses import replace
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fairengage import __version__, cli
+from fairengage.analytics import officers, veil
 from fairengage.analytics import report as reports
 from fairengage.analytics.report import REPORT_KEYS, AnalysisParams, analyze, rounded, write_report
 from fairengage.policy import get_ruleset
@@ -109,21 +111,37 @@ def test_rounded_keeps_ten_significant_digits_and_drops_nan():
     assert rounded(123456789.987654) == 123456790.0
 
 
-def test_the_other_analyses_are_called_when_installed_and_null_otherwise(hand_table, monkeypatch):
-    assert reports._optional("no_such_analysis", "run", hand_table) is None
-    calls = []
+def test_veil_and_officers_get_every_setting_the_report_names(hand_table, hand_benchmark, monkeypatch):
+    # Each keyword the report passes must be a parameter of the real analysis: binding against the real
+    # signature fails if either side renames one (other cities must never get Toronto's sun by default).
+    seen: dict[str, dict] = {}
 
-    def fake(table, *, tz):  # type: ignore[no-untyped-def]
-        calls.append(tz)
-        return {"n": 1}
+    def recorder(name, real):  # type: ignore[no-untyped-def]
+        def call(table, **kwargs):  # type: ignore[no-untyped-def]
+            inspect.signature(real).bind(table, **kwargs)
+            seen[name] = kwargs
+            return real(table, **kwargs)
 
-    monkeypatch.setattr(reports.importlib.util, "find_spec", lambda name: object())
-    monkeypatch.setattr(
-        reports.importlib, "import_module", lambda name: type("M", (), {"run": staticmethod(fake)})
-    )
-    # Keywords the analysis does not take (lat here) are left out.
-    assert reports._optional("veil", "run", hand_table, tz="UTC", lat=1.0) == {"n": 1}
-    assert calls == ["UTC"]
+        return call
+
+    monkeypatch.setattr(reports, "veil_of_darkness", recorder("veil", veil.veil_of_darkness))
+    monkeypatch.setattr(reports, "officer_benchmarks", recorder("officers", officers.officer_benchmarks))
+    params = replace(PARAMS, lat=49.28, lon=-123.12, officer_group="South Asian", officer_min_volume=7)
+    result = analyze(hand_table, hand_benchmark, engine_name="duckdb", tz="America/Vancouver", params=params)
+    assert seen["veil"] == {"tz": "America/Vancouver", "lat": 49.28, "lon": -123.12}
+    assert seen["officers"] == {
+        "group": "South Asian", "min_volume": 7, "fdr": 0.05, "tz": "America/Vancouver",
+    }  # fmt: skip
+    assert result["meta"]["veil_of_darkness"] == {"lat": 49.28, "lon": -123.12, "available": True}
+
+
+def test_an_analysis_whose_parameter_was_renamed_fails_loudly(hand_table, hand_benchmark, monkeypatch):
+    def renamed(table, *, tz, latitude=0.0, longitude=0.0):  # type: ignore[no-untyped-def]
+        return {"n": 0}
+
+    monkeypatch.setattr(reports, "veil_of_darkness", renamed)
+    with pytest.raises(TypeError, match="lat"):
+        analyze(hand_table, hand_benchmark, engine_name="duckdb", tz="America/Toronto", params=PARAMS)
 
 
 def test_write_report_is_plain_json(result, tmp_path):

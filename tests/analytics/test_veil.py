@@ -18,6 +18,7 @@ import ibis
 import numpy as np
 import pandas as pd
 import patsy
+import pytest
 import statsmodels.api as sm
 from astral import Observer
 from astral.sun import sun
@@ -37,6 +38,7 @@ def engine_table(frame: pd.DataFrame, tmp_path: Path) -> ibis.Table:
     return ibis.duckdb.connect().read_parquet(path)
 
 
+@pytest.mark.slow  # Fits the model to a large synthetic table.
 def test_planted_daylight_effect_gives_a_negative_coefficient(tmp_path):
     frame = generate(60_000, seed=2, effects=PlantedEffects(daylight_effect=2.0))
     result = veil_of_darkness(engine_table(frame, tmp_path))
@@ -50,6 +52,7 @@ def test_planted_daylight_effect_gives_a_negative_coefficient(tmp_path):
     assert result["n"] > 10_000 and result["dropped_ambiguous"] > 0
 
 
+@pytest.mark.slow  # Fits the model to a large synthetic table.
 def test_no_planted_effect_gives_an_interval_covering_one(tmp_path):
     frame = generate(60_000, seed=3)
     result = veil_of_darkness(engine_table(frame, tmp_path))
@@ -194,6 +197,7 @@ def test_utc_offsets_change_at_the_exact_second():
     assert spans.offsets == [-5 * 3600, -4 * 3600]
 
 
+@pytest.mark.slow  # Every analysis of report.json, on a synthetic table.
 def test_a_tiny_table_gives_no_result_rather_than_an_overflow(tmp_path):
     """Regression: 500 rows could make a runaway fit whose odds ratio overflowed math.exp."""
     import math

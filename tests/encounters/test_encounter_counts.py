@@ -15,8 +15,8 @@ import components
 from builders import valid_body
 from encounters.test_encounter_api import encounter_body
 from fairengage.analytics import engine
-from fairengage.analytics.benchmarks import default_benchmark_path
 from fairengage.analytics.counts import encounter_counts
+from fairengage.analytics.population_benchmarks import default_benchmark_path
 from fairengage.config import Settings
 from fairengage.engagements import extract
 from fairengage.engagements.models import Engagement
@@ -88,6 +88,7 @@ def test_empty_encounter_cells_are_encounters_of_one(sessions, settings, recorde
     assert counts == {"encounters": 5, "people": 5}
 
 
+@pytest.mark.slow  # Starts Spark (a JVM).
 def test_spark_counts_as_duckdb_does(sessions, settings, recorded, tmp_path):
     if importlib.util.find_spec("pyspark") is None:
         components.missing("pyspark", "pip install -e '.[spark]'")
@@ -125,6 +126,7 @@ def test_an_imported_extract_keeps_its_encounters(sessions, settings, recorded, 
         assert by_source[own].encounter_id == own
 
 
+@pytest.mark.slow  # Every analysis of a release, on a synthetic table.
 def test_the_reports_count_encounters_and_people_and_withhold_a_small_count(tmp_path):
     frame = synth.generate(600, seed=5, start=date(2025, 1, 1), end=date(2025, 12, 31))
     # Every two rows are one encounter of two people, named by the first row's id.

@@ -83,6 +83,7 @@ def _late_records(sessions, settings, division: str) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow  # Builds a whole release, board and public, HTML and PDF.
 def test_a_cellkey_release_perturbs_every_public_count_and_keeps_the_board_exact(
     sessions, cellkey_settings, root, loaded
 ):

@@ -29,6 +29,7 @@ def run(settings, root, monkeypatch):
     return invoke
 
 
+@pytest.mark.slow  # Builds a whole release, HTML and PDF.
 def test_report_then_publish_from_the_command_line(run, root, world, loaded, tmp_path, check_passes):
     world.user("ana", "analyst", password=PASSWORD)
     world.user("bob", "admin", password=PASSWORD)

@@ -8,6 +8,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -49,6 +50,7 @@ def downloads_logged(sessions) -> list[tuple[str, str]]:
         return [(r.actor, r.details["file"]) for r in rows]
 
 
+@pytest.mark.slow  # Builds a whole release, HTML and PDF.
 def test_make_preview_approve_download_withdraw(app, sessions, root, world, loaded, check_passes):
     world.user("ana", "analyst", password=PASSWORD)
     world.user("bob", "analyst", password=PASSWORD)

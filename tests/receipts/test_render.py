@@ -181,6 +181,7 @@ def test_pdf_keeps_letters_beyond_latin1():
     assert view.code in text
 
 
+@pytest.mark.slow  # A PDF for each of many generated names and places.
 @settings(max_examples=25, deadline=None)
 @given(name=st.text(min_size=1, max_size=60), place=st.text(max_size=80))
 def test_any_officer_name_or_place_renders(name, place):

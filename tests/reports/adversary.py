@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairengage.analytics.benchmarks import default_benchmark_path
 from fairengage.analytics.counts import CITY
+from fairengage.analytics.population_benchmarks import default_benchmark_path
 from fairengage.config import Settings
 from fairengage.ingest import synth
 from fairengage.reports import builder

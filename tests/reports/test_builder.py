@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from fairengage import cli
-from fairengage.analytics.benchmarks import default_benchmark_path
+from fairengage.analytics.population_benchmarks import default_benchmark_path
 from fairengage.config import Settings
 from fairengage.ingest import synth
 from fairengage.progress import Lines
@@ -187,6 +187,7 @@ def headings(html: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
 def test_every_annual_report_item_is_a_section_in_order(built):
     result, steps = built
     for name in ("board.html", "public.html"):
@@ -209,6 +210,7 @@ def test_the_unmatched_rate_by_division_is_in_the_board_report_only(built):
         assert "unrecorded" not in read(result, name), name
 
 
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
 def test_every_chart_has_a_text_alternative(built):
     result, _ = built
     html = read(result, "board.html")
@@ -227,6 +229,7 @@ def quotes(text: str, value: float) -> bool:
     return float(text) == pytest.approx(value, abs=0.5 * 10**-decimals + 1e-9)
 
 
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
 def test_readings_quote_the_figures_of_report_json(built):
     result, _ = built
     report = json.loads(read(result, "report.json"))
@@ -266,6 +269,7 @@ def test_readings_quote_the_figures_of_report_json(built):
         assert found and quotes(found.group(1), veil["odds_ratio"])
 
 
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
 def test_public_report_has_no_officer_keys_and_no_small_count(built):
     result, _ = built
     report = json.loads(read(result, "report.json"))
@@ -295,6 +299,7 @@ def test_public_report_has_no_officer_keys_and_no_small_count(built):
     assert public["meta"]["suppression"]["threshold"] == threshold
 
 
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
 def test_pdfs_render_with_title_language_and_headings(built):
     result, _ = built
     for name, title in (("board.pdf", "board report, 2025"), ("public.pdf", "public report, 2025")):
@@ -323,6 +328,7 @@ def structure(node, kinds: dict[str, list]) -> None:
             structure(node["/K"], kinds)
 
 
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
 def test_pdfs_are_tagged_for_screen_readers(built):
     result, _ = built
     for name in ("board.pdf", "public.pdf"):
@@ -345,6 +351,7 @@ def test_pdfs_are_tagged_for_screen_readers(built):
         assert len(kinds["/H1"]) == 1 and len(kinds["/H2"]) >= len(ANNUAL_REPORT_HEADINGS), name
 
 
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
 def test_index_and_open_data_are_written(built):
     result, _ = built
     index = json.loads(read(result, "index.json"))
@@ -363,6 +370,7 @@ def test_index_and_open_data_are_written(built):
     assert report["trends"]["periods"] == ["2024", "2025"]
 
 
+@pytest.mark.slow  # Builds a whole release, HTML and PDF.
 def test_tiny_data_still_renders_both_pdfs(tiny):
     out, output = tiny
     assert "wrote the 2025 reports" in output
@@ -418,6 +426,7 @@ def test_an_empty_period_is_refused(tmp_path):
         )
 
 
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
 def test_the_public_report_names_a_partial_period_and_says_why_counts_are_hidden(built):
     result, _ = built
     public = json.loads(read(result, "report.public.json"))

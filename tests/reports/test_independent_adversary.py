@@ -199,6 +199,7 @@ def real_releases(tmp_path_factory) -> dict[str, Any]:
     return {"folders": folders, "findings": findings}
 
 
+@pytest.mark.slow  # Uses the module's four releases made through the publishing path, and the attack on them.
 def test_releases_made_through_the_publishing_path_give_away_no_small_count(real_releases):
     folders, findings = real_releases["folders"], real_releases["findings"]
     assert len(folders) == 4  # version 1 of the year is superseded, yet someone saved it
@@ -219,6 +220,7 @@ def test_releases_made_through_the_publishing_path_give_away_no_small_count(real
         )
 
 
+@pytest.mark.slow  # Uses the module's four releases made through the publishing path, and the attack on them.
 def test_a_later_trend_chart_no_longer_gives_an_earlier_quarters_unknown_count(real_releases):
     # The leak found: the third quarter's trend chart showed the second quarter's attempts and its
     # disproportionality total (which leaves Unknown out, and which the second quarter withheld); the
@@ -237,6 +239,7 @@ def test_a_later_trend_chart_no_longer_gives_an_earlier_quarters_unknown_count(r
         assert not f.recovered and not f.nearly, f
 
 
+@pytest.mark.slow  # Uses the module's four releases made through the publishing path, and the attack on them.
 def test_an_area_total_is_shown_or_withheld_everywhere_in_a_release(real_releases):
     # The attack once found a compliance row whose area total was withheld while the area's other rows
     # and annual.by_division showed it: a withheld row keeps a total shown elsewhere.
@@ -260,6 +263,7 @@ PROPERTY = hypothesis_settings(
 SMALL_GROUPS = ("Black", "White", "Indigenous")
 
 
+@pytest.mark.slow  # Eight generated sets of releases, each written and attacked.
 @PROPERTY
 @given(
     counts=st.lists(st.lists(st.integers(0, 25), min_size=3, max_size=3), min_size=4, max_size=4),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from fairengage.analytics.benchmarks import default_benchmark_path
+from fairengage.analytics.population_benchmarks import default_benchmark_path
 from fairengage.config import Settings
 from fairengage.ingest import synth
 from fairengage.reports.builder import build_reports

@@ -15,14 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fairengage.analytics import engine
-from fairengage.analytics.benchmark import read_benchmark
 from fairengage.analytics.counts import CITY
+from fairengage.analytics.population_benchmarks.frame import read_benchmark
 from fairengage.analytics.report import analyze
 from fairengage.ingest.synth import generate, write_table
 from fairengage.reports.suppression import SuppressedTable, suppress_report, suppress_table
 from fairengage.vocabulary import UNKNOWN
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "src/fairengage/analytics/benchmarks/toronto_2016.csv"
+SRC = Path(__file__).resolve().parents[2] / "src"
+BENCHMARK = SRC / "fairengage/analytics/population_benchmarks/toronto_2016.csv"
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -30,6 +30,9 @@ from fairengage.engagements.schemas import EngagementIn
 from fairengage.policy import load_rulesets
 from fairengage.web.problems import MEDIA_TYPE
 
+# Thousands of generated requests.
+pytestmark = pytest.mark.slow
+
 # Cases per operation and generation mode. Recording is where the rules, the idempotency keys and the
 # database writes are, so it gets the most; an operation not listed gets DEFAULT_BUDGET.
 BUDGET = {

@@ -34,7 +34,7 @@ def analyze(
     # deferred: heavy library, keeps --help fast (ibis, duckdb, pandas, statsmodels)
     from fairengage.analytics import engine as engines
     from fairengage.analytics import report as reports
-    from fairengage.analytics.benchmark import read_benchmark
+    from fairengage.analytics.population_benchmarks.frame import read_benchmark
     from fairengage.config import get_settings
 
     settings = get_settings()

@@ -82,6 +82,7 @@ def disconnect(backend: BaseBackend) -> None:
 def spark_session() -> Any:
     """A local SparkSession (local[2], UTC, no UI, quiet); the running one if there is one."""
     _quiet_pyspark_warnings()
+    # pyspark is the optional `spark` extra (it needs Java), so its absence is a user's error, not a bug.
     try:
         from pyspark.sql import SparkSession
     except ImportError:

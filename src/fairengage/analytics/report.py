@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import inspect
 import json
 import math
 from collections.abc import Sequence
@@ -18,13 +15,15 @@ import ibis
 import pandas as pd
 
 from fairengage import __version__
-from fairengage.analytics.benchmark import describe_benchmark
 from fairengage.analytics.compliance import compliance_rows
 from fairengage.analytics.counts import CITY, cell_counts
 from fairengage.analytics.disparity import disparity_rows
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import AnalyticsInputError, as_count
+from fairengage.analytics.officers import officer_benchmarks
 from fairengage.analytics.outcome_test import outcome_test_rows
+from fairengage.analytics.population_benchmarks.frame import describe_benchmark
+from fairengage.analytics.veil import veil_of_darkness
 from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 from fairengage.policy import NoRuleSetInForce, RuleSet, ruleset_in_force
 from fairengage.progress import NO_PROGRESS, Progress
@@ -107,11 +106,9 @@ def analyze(
     step("compliance")
     duties = compliance_rows(cells)
     step("veil of darkness")
-    veil = _optional("veil", "veil_of_darkness", table, tz=tz, lat=params.lat, lon=params.lon)
+    veil = veil_of_darkness(table, tz=tz, lat=params.lat, lon=params.lon)
     step("officer benchmarking")
-    officers = _optional(
-        "officers",
-        "officer_benchmarks",
+    officers = officer_benchmarks(
         table,
         group=params.officer_group,
         min_volume=params.officer_min_volume,
@@ -131,12 +128,13 @@ def analyze(
         "benchmark": describe_benchmark(benchmark, params.benchmark_name),
         "unbenchmarked_areas": sorted(set(cells["area"]) - set(benchmark["area"])),
         "confidence": 0.95,
-        "veil_of_darkness": {"lat": params.lat, "lon": params.lon, "available": veil is not None},
+        # `available` is always true now that both analyses are part of the package; report.json keeps it.
+        "veil_of_darkness": {"lat": params.lat, "lon": params.lon, "available": True},
         "officers": {
             "group": params.officer_group,
             "min_volume": params.officer_min_volume,
             "fdr": params.officer_fdr,
-            "available": officers is not None,
+            "available": True,
         },
         "generated_at": generated.astimezone(UTC).isoformat(timespec="seconds"),
         "software": {"fairengage": __version__, "ibis": ibis.__version__},
@@ -216,18 +214,6 @@ def _check_values(
         raise AnalyticsInputError(
             f"{source}: column 'outcome': {strange[0]!r} is not an outcome ({', '.join(outcomes)})"
         )
-
-
-def _optional(module: str, function: str, table: ibis.Table, **kwargs: Any) -> Any:
-    """Call an analysis of its own module (veil, officers) when that module is installed; else None."""
-    # Wiring point for analytics/veil.py and analytics/officers.py: each is called as soon as it exists.
-    name = f"fairengage.analytics.{module}"
-    if importlib.util.find_spec(name) is None:
-        return None
-    analysis = getattr(importlib.import_module(name), function)
-    # Keyword arguments the analysis does not take (officers' `tz` is optional there) are left out.
-    accepted = inspect.signature(analysis).parameters
-    return analysis(table, **{key: value for key, value in kwargs.items() if key in accepted})
 
 
 def rounded(value: Any) -> Any:

@@ -6,7 +6,6 @@ report.json and never the database. Filters are a plain GET form, so the page wo
 
 from __future__ import annotations
 
-import importlib
 import mimetypes
 from datetime import date
 from pathlib import Path
@@ -15,11 +14,11 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from fastapi import APIRouter, Depends, HTTPException, Request
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from starlette.responses import FileResponse, HTMLResponse
 
 from fairengage.config import Settings
-from fairengage.reports import publications
+from fairengage.reports import charts, maps, publications
 from fairengage.reports.publications import ALL_AREAS, OPEN_DATA, Publication
 from fairengage.reports.suppression import SMALL
 from fairengage.web.deps import optional_page_principal, settings_of, signed_in_holds
@@ -28,8 +27,6 @@ from fairengage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-# Okabe–Ito colours, safe for the common colour-vision deficiencies.
-BLUE, VERMILLION, GREY = "#0072B2", "#D55E00", "#595959"
 MEASURES = {
     "compliant": N_("Records that kept every rule"),
     "informed": N_("People told they need not answer"),
@@ -47,15 +44,7 @@ MEDIA_TYPES = {".parquet": "application/vnd.apache.parquet", ".csv": "text/csv; 
 
 def publications_root(settings: Settings) -> Path:
     """Where the publications live (FAIRENGAGE_PUBLICATIONS_DIR)."""
-    return Path(getattr(settings, "publications_dir", "./publications"))
-
-
-def _optional(module: str, name: str) -> Any:
-    """A drawing function from the reports package, or None where that part is not installed."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
+    return Path(settings.publications_dir)
 
 
 class Formats:
@@ -241,116 +230,34 @@ def count_words(row: dict[str, Any], fmt: Formats) -> str | None:
     return fmt.fewer_than() if reason_of(row, "count") == SMALL else fmt._("withheld")
 
 
-def index_chart(
-    rows: list[dict[str, Any]], *, title: str, chosen: str | None, fmt: Formats
-) -> dict[str, str]:
-    """The index of each group with its 95% CI: the reports' chart where present, else a simple SVG."""
-    drawn = _optional("fairengage.reports.charts", "index_chart")
-    compact = _optional("fairengage.reports.charts", "compact_index_chart")
-    if drawn is not None:
-        noted = [{**row, "note": missing_words(row, fmt)} for row in rows]
-        chart = drawn(noted, title=title, lang=fmt.lang)
-        # The phone layout: the wide chart scaled to a 390 px screen would shrink its text to 7 px.
-        narrow = compact(noted, title=title, lang=fmt.lang).svg if compact is not None else ""
-        return {"svg": chart.svg, "alt": chart.alt, "title": chart.title, "compact": narrow}
-    return _index_svg(rows, title=title, chosen=chosen, fmt=fmt)
-
-
-def _index_svg(rows: list[dict[str, Any]], *, title: str, chosen: str | None, fmt: Formats) -> dict[str, str]:
-    # A horizontal dot-and-whisker chart drawn directly as SVG: presentation attributes only (the CSP
-    # forbids inline styles), a title and description for screen readers, and the table below it.
-    _ = fmt._
-    width, left, right, top, step = 640, 200, 620, 30, 30
-    height = top + step * max(len(rows), 1) + 40
-    highs = [r.get("ci_high") or r.get("index") or 0 for r in rows]
-    limit = max([2.0, *[h for h in highs if isinstance(h, int | float)]]) * 1.05
-    tick = 0.5 if limit <= 4 else (1.0 if limit <= 8 else 2.0)
-
-    def x(value: float) -> float:
-        return round(left + (right - left) * min(value, limit) / limit, 1)
-
-    parts: list[str] = []
-    words: list[str] = []
-    value = 0.0
-    while value <= limit:
-        parts.append(
-            f'<line x1="{x(value)}" y1="{top - 10}" x2="{x(value)}" y2="{height - 30}" stroke="#d0d0d0"/>'
-            f'<text x="{x(value)}" y="{height - 12}" text-anchor="middle" font-size="12" fill="#1b1b1b">'
-            f"{escape(fmt.index(value, 1))}</text>"
-        )
-        value += tick
-    parts.append(
-        f'<line x1="{x(1)}" y1="{top - 14}" x2="{x(1)}" y2="{height - 30}" stroke="#1b1b1b" '
-        'stroke-dasharray="4 3" stroke-width="1.5"/>'
-    )
-    for i, row in enumerate(rows):
-        y = top + step * i + step / 2
-        group = str(row.get("group"))
-        mine = group == chosen
-        weight = ' font-weight="700"' if mine else ""
-        parts.append(
-            f'<text x="{left - 10}" y="{y + 4}" text-anchor="end" font-size="13" fill="#1b1b1b"{weight}>'
-            f"{escape(group)}</text>"
-        )
-        index, low, high = row.get("index"), row.get("ci_low"), row.get("ci_high")
-        if row.get("suppressed") or index is None:
-            missing = missing_words(row, fmt) or fmt.suppressed()
-            parts.append(
-                f'<text x="{left + 6}" y="{y + 4}" font-size="12" fill="{GREY}" font-style="italic">'
-                f"{escape(missing)}</text>"
-            )
-            words.append(f"{group}: {missing}")
-            continue
-        colour = VERMILLION if mine else BLUE
-        if low is not None and high is not None:
-            parts.append(
-                f'<line x1="{x(low)}" y1="{y}" x2="{x(high)}" y2="{y}" stroke="{colour}" stroke-width="2"/>'
-            )
-        shape = (
-            f'<rect x="{x(index) - 6}" y="{y - 6}" width="12" height="12" fill="{colour}"/>'
-            if mine
-            else f'<circle cx="{x(index)}" cy="{y}" r="5" fill="{colour}"/>'
-        )
-        parts.append(shape)
-        words.append(f"{group}: {fmt.index(index)} ({fmt.interval(low, high)})")
-    alt = (
-        _("%(title)s. 1 means a share of engagements equal to the share of the population.")
-        % {"title": title}
-        + " "
-        + "; ".join(words)
-        + "."
-    )
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'class="chart" aria-labelledby="index-chart-title index-chart-desc">'
-        f'<title id="index-chart-title">{escape(title)}</title>'
-        f'<desc id="index-chart-desc">{escape(alt)}</desc>' + "".join(parts) + "</svg>"
-    )
-    return {"svg": svg, "alt": alt, "title": title}
+def index_chart(rows: list[dict[str, Any]], *, title: str, fmt: Formats) -> dict[str, str]:
+    """The index of each group with its 95% CI, as the reports draw it, with its phone-sized twin."""
+    noted = [{**row, "note": missing_words(row, fmt)} for row in rows]
+    chart = charts.index_chart(noted, title=title, lang=fmt.lang)
+    # The phone layout: the wide chart scaled to a 390 px screen would shrink its text to 7 px.
+    narrow = charts.compact_index_chart(noted, title=title, lang=fmt.lang).svg
+    return {"svg": chart.svg, "alt": chart.alt, "title": chart.title, "compact": narrow}
 
 
 def division_map(
     publication: Publication, figures: dict[str, Any], settings: Settings, *, title: str, fmt: Formats
 ) -> dict[str, str] | None:
-    """The chosen group's index by division as a choropleth, where the maps part is installed."""
-    draw = _optional("fairengage.reports.maps", "choropleth")
-    if draw is None:
-        return None
-    boundaries = getattr(settings, "boundaries", None)
+    """The chosen group's index by division as a choropleth."""
+    boundaries = settings.boundaries
     rows = figures["by_division"]
     values = {str(r["area"]): r.get("index") for r in rows}
-    notes = {str(r["area"]): missing_words(r, fmt) for r in rows}
+    notes = {str(r["area"]): w for r in rows if (w := missing_words(r, fmt))}
     legend = fmt._("Disproportionality index")
     if map_shows_counts(rows):
         # Most indices are withheld but the counts are published: a map of the counts still shows where
         # engagements of the group happened, which a map of hatching would not.
         values = {str(r["area"]): r.get("count") for r in rows}
-        notes = {str(r["area"]): count_words(r, fmt) for r in rows}
+        notes = {str(r["area"]): w for r in rows if (w := count_words(r, fmt))}
         legend = fmt._("Engagements")
-    chart = draw(
+    chart = maps.choropleth(
         values,
         boundaries=Path(boundaries) if boundaries else None,
-        code_property=str(getattr(settings, "boundary_code", "DIV")),
+        code_property=settings.boundary_code,
         title=title,
         legend_title=legend,
         notes=notes,
@@ -487,7 +394,7 @@ def dashboard_page(
     chart = _cached(
         chosen,
         ("index", area, chosen_group, lang),
-        lambda: index_chart(figures["by_group"], title=chart_title, chosen=chosen_group, fmt=fmt),
+        lambda: index_chart(figures["by_group"], title=chart_title, fmt=fmt),
     )
     map_title = _("Disproportionality index for people perceived as %(group)s, by division, %(period)s") % {
         "group": chosen_group,
@@ -500,7 +407,7 @@ def dashboard_page(
         }
     drawn_map = _cached(
         chosen,
-        ("map", chosen_group, lang, str(getattr(settings, "boundaries", None))),
+        ("map", chosen_group, lang, str(settings.boundaries)),
         lambda: division_map(chosen, figures, settings, title=map_title, fmt=fmt),
     )
     context = {
@@ -514,8 +421,8 @@ def dashboard_page(
         "area_label": lambda a: area_label(a, lang),
         "measure_label": lambda m: _(MEASURES[m]) if m in MEASURES else m,
         "chart": chart,
-        "chart_svg": Markup(chart["svg"]),  # noqa: S704  # nosec B704 # drawn here or in charts, escaped
-        "compact_svg": Markup(chart.get("compact", "")),  # noqa: S704  # nosec B704 # as above
+        "chart_svg": Markup(chart["svg"]),  # noqa: S704  # nosec B704 # drawn by reports/charts.py, escaped
+        "compact_svg": Markup(chart["compact"]),  # noqa: S704  # nosec B704 # as above
         "map": drawn_map,
         "map_svg": Markup(drawn_map["svg"]) if drawn_map else None,  # noqa: S704  # nosec B704 # as above
         "map_title": map_title,

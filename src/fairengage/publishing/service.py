@@ -141,7 +141,7 @@ def build_release(
 ) -> Release:
     """Extract, build every report of a period into a new release folder, check it, and record a draft."""
     # Imported here: the builder pulls in the analytics engines, which the web app need not load to start.
-    from fairengage.analytics.benchmarks import default_benchmark_path
+    from fairengage.analytics.population_benchmarks import default_benchmark_path
     from fairengage.engagements.extract import ExtractRefused, write_extract
     from fairengage.governance.summary import write_governance_summary
     from fairengage.reports.builder import build_reports

@@ -24,13 +24,13 @@ import pandas as pd
 from babel.dates import format_date
 
 from fairengage import __version__
-from fairengage.analytics import benchmarks
 from fairengage.analytics import engine as engines
+from fairengage.analytics import population_benchmarks
 from fairengage.analytics import report as analysis
-from fairengage.analytics.benchmark import read_benchmark
 from fairengage.analytics.counts import CITY, cell_counts, encounter_counts, outcome_measures
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import as_count
+from fairengage.analytics.population_benchmarks.frame import read_benchmark
 from fairengage.config import Settings
 from fairengage.policy import PolicyError
 from fairengage.progress import NO_PROGRESS, Progress
@@ -99,7 +99,7 @@ def build_reports(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
-    boundaries = boundaries or getattr(settings, "boundaries", None)
+    boundaries = boundaries or settings.boundaries
     if boundaries is not None and not Path(boundaries).is_file():
         raise ReportBuildError(f"{boundaries}: no such boundary file")
     report, threshold = analyse_report(
@@ -278,11 +278,11 @@ def read_governance(path: Path) -> dict[str, Any]:
 def benchmark_description(path: Path) -> str:
     """The paragraph on the benchmark's sources: the shipped one's, or a note naming another file."""
     try:
-        shipped = path.resolve() == benchmarks.default_benchmark_path().resolve()
+        shipped = path.resolve() == population_benchmarks.default_benchmark_path().resolve()
     except OSError:
         shipped = False
     if shipped:
-        return benchmarks.describe()
+        return population_benchmarks.describe()
     return (
         f"Population benchmark: {path.name}, provided by the service (residents by division and "
         "perceived-race group). Its sources and method are described by whoever made it."
@@ -1647,7 +1647,7 @@ def report_context(
     pages = Pages(report, board=board, boundaries=boundaries, map_group=map_group, lang=lang)
     if board:
         # The board's figures are exact either way; its notes say how the public version is protected.
-        pages.cellkey = getattr(settings, "disclosure_method", "suppress") == "cellkey"
+        pages.cellkey = settings.disclosure_method == "cellkey"
     meta = report.get("meta") or {}
     period = meta.get("report_period") or {}
     label = period.get("label") or ""

@@ -18,9 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from fairengage import cli
-from fairengage.analytics import bench, engine
-from fairengage.analytics.reference import ReferenceParams, reference_analyze
+from fairengage.analytics import engine, speed_bench
 from fairengage.analytics.report import AnalysisParams, analyze
+from fairengage.analytics.speed_baseline import ReferenceParams, reference_analyze
 from fairengage.ingest.population import population_table
 from fairengage.ingest.synth import PlantedEffects, generate, officers_roster, write_table
 
@@ -66,6 +66,7 @@ def assert_same(ours: Any, reference: Any, where: str, rel: float = REL) -> None
         assert type(ours) is type(reference) and ours == reference, (where, ours, reference)
 
 
+@pytest.mark.slow  # Both sides analyse a large synthetic table (the module's fixture).
 @pytest.mark.parametrize(
     "section", ["disproportionality", "disparity", "outcome_test", "compliance", "officers"]
 )
@@ -78,6 +79,7 @@ def test_the_baseline_gives_the_same_rows_as_analyze(both, section):
             assert_same(mine[key], theirs[key], f"{section}[{i}].{key}")
 
 
+@pytest.mark.slow  # Both sides analyse a large synthetic table (the module's fixture).
 def test_the_baseline_fits_the_same_veil_of_darkness_model_on_rows(both):
     ours, reference = both
     mine, theirs = ours["veil_of_darkness"], reference["veil_of_darkness"]
@@ -88,6 +90,7 @@ def test_the_baseline_fits_the_same_veil_of_darkness_model_on_rows(both):
         assert_same(mine[key], theirs[key], f"veil_of_darkness.{key}", rel=VEIL_REL)
 
 
+@pytest.mark.slow  # Both sides analyse a large synthetic table (the module's fixture).
 def test_the_compared_report_has_substance(both):
     ours, _ = both
     # Notable rows, a flagged officer and a lower hit rate: every branch of the figures is exercised.
@@ -96,6 +99,7 @@ def test_the_compared_report_has_substance(both):
     assert any(row["ci_low"] is None for row in ours["disparity"] if row["group"] != "White")
 
 
+@pytest.mark.slow  # Runs the speed benchmark end to end on synthetic tables.
 def test_the_bench_command_prints_a_table_and_writes_json(tmp_path):
     out = tmp_path / "results.json"
     result = CliRunner().invoke(cli.app, ["bench", "--rows", "2000", "--repeat", "1", "--out", str(out)])
@@ -114,16 +118,18 @@ def test_the_bench_command_prints_a_table_and_writes_json(tmp_path):
     assert size["same_figures"] is True
 
 
+@pytest.mark.slow  # Runs the speed benchmark end to end on synthetic tables.
 def test_a_reference_run_past_the_cap_is_stopped_and_reported(tmp_path):
     # A cap far below a fresh process's start-up: the run is stopped, not waited for.
-    results = bench.run_benchmark([2000], repeat=1, time_cap=0.2, workdir=tmp_path)
+    results = speed_bench.run_benchmark([2000], repeat=1, time_cap=0.2, workdir=tmp_path)
     (size,) = results
-    assert size.reference.skipped.startswith(bench.SKIPPED_OVER_CAP)
+    assert size.reference.skipped.startswith(speed_bench.SKIPPED_OVER_CAP)
     assert size.reference.seconds == [] and size.ratio() is None and size.same_figures() is None
     assert size.ours.median() > 0
     assert list(tmp_path.iterdir()) == []  # the synthetic table went with its temporary folder
 
 
+@pytest.mark.slow  # Runs the speed benchmark end to end on synthetic tables.
 def test_skip_reference_times_our_side_only(tmp_path):
     out = tmp_path / "results.json"
     args = ["bench", "--rows", "1000", "--repeat", "1", "--skip-reference", "--out", str(out)]
@@ -137,12 +143,12 @@ def test_skip_reference_times_our_side_only(tmp_path):
 
 def test_a_large_table_is_written_in_chunks_with_one_roster(tmp_path):
     path = tmp_path / "big.parquet"
-    bench.write_synthetic(2500, path, seed=4, chunk_rows=1000)
+    speed_bench.write_synthetic(2500, path, seed=4, chunk_rows=1000)
     file = pq.ParquetFile(path)
     assert file.metadata.num_rows == 2500 and file.metadata.num_row_groups == 3
     frame = file.read(columns=["engagement_id", "officer_key", "occurred_at"]).to_pandas()
     assert frame["engagement_id"].is_unique
-    roster = {o.officer_key for o in officers_roster(bench.OFFICERS, 4)}
+    roster = {o.officer_key for o in officers_roster(speed_bench.OFFICERS, 4)}
     assert set(frame["officer_key"]) <= roster
     assert pd.api.types.is_datetime64_any_dtype(frame["occurred_at"])
 
@@ -163,11 +169,11 @@ def test_fingerprints_differ_when_a_figure_differs():
         "veil_coefficient": -0.5,
         "officers": [("k1", 4, 0.01)],
     }
-    assert bench.same_fingerprint(base, dict(base))
-    assert not bench.same_fingerprint(base, {**base, "veil_coefficient": -0.5001})
-    assert not bench.same_fingerprint(base, {**base, "officers": [("k1", 5, 0.01)]})
-    assert bench.same_fingerprint(base, {**base, "veil_coefficient": -0.5 * (1 + 1e-9)})
+    assert speed_bench.same_fingerprint(base, dict(base))
+    assert not speed_bench.same_fingerprint(base, {**base, "veil_coefficient": -0.5001})
+    assert not speed_bench.same_fingerprint(base, {**base, "officers": [("k1", 5, 0.01)]})
+    assert speed_bench.same_fingerprint(base, {**base, "veil_coefficient": -0.5 * (1 + 1e-9)})
 
 
 def test_sizes_accept_underscores_and_lists():
-    assert bench.parse_rows("1_000_000, 3000000") == [1_000_000, 3_000_000]
+    assert speed_bench.parse_rows("1_000_000, 3000000") == [1_000_000, 3_000_000]

@@ -14,8 +14,8 @@ from typing import Any
 
 from fairengage import migrate
 from fairengage.db import engine_for, session_factory
-from fairengage.load import drill
-from fairengage.load.server import ServerProcess, free_port
+from fairengage.drills import drill
+from fairengage.drills.server import ServerProcess, free_port
 from fairengage.progress import NO_PROGRESS, Progress
 
 
@@ -108,9 +108,10 @@ def _ms(value: float | None) -> float | None:
 
 def run_event_loop(main: Coroutine[Any, Any, Any]) -> Any:
     """Run a coroutine on uvloop when it is installed (it is, with uvicorn[standard])."""
+    # A real optional: uvicorn[standard] brings uvloop everywhere but on Windows, Cygwin and PyPy.
     try:
         import uvloop
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+    except ImportError:  # pragma: no cover - only where uvloop does not exist
         return asyncio.run(main)
     return uvloop.run(main)
 
@@ -179,7 +180,10 @@ def run_drill(
     downtime = after_restart = None
     if "ready" in crash_times:
         downtime = crash_times["ready"] - crash_times["killed"]
-        after_restart = sum(1 for moment in tally.acknowledged_at if moment > crash_times["ready"])
+        # Counted from the kill, not from when the restart was seen to be ready: a killed server answers
+        # nothing, so every later acknowledgement came from the restarted one, and officers retrying
+        # while it started may be answered before the readiness poll returns.
+        after_restart = sum(1 for moment in tally.acknowledged_at if moment > crash_times["killed"])
     return DrillResult(
         database=database_url.split(":", 1)[0].split("+", 1)[0],
         officers=officers,

@@ -1,10 +1,10 @@
-"""The benchmark's baseline: every analysis of report.json, written in plain pandas and statsmodels.
+"""The speed benchmark's baseline (`fairengage bench`): every analysis of report.json in plain pandas.
 
 This is how a competent analyst without our engine would compute the same figures: read the Parquet
 file into a DataFrame, group it with pandas, take the sun per distinct date with ``astral``, and fit the
 veil-of-darkness logistic regression with statsmodels on the engagements themselves (one row each).
 It shares no code with the analyses it is compared with, so it is also an independent check of their
-numbers (``tests/analytics/test_bench.py``): same counts, same indices and intervals, the same
+numbers (``tests/analytics/test_speed_bench.py``): same counts, same indices and intervals, the same
 veil-of-darkness coefficient, the same officers' expected counts and p-values.
 
 It is not a strawman. It reads only the columns it uses, converts to local time once and reuses it,

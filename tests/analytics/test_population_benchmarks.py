@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from fairengage.analytics.benchmarks import (
+from fairengage.analytics.population_benchmarks import (
     BenchmarkError,
     BenchmarkRow,
     default_benchmark_path,
@@ -125,7 +125,7 @@ def test_benchmark_file_round_trips(tmp_path):
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        # One reader and one set of rules for every benchmark file (analytics/benchmarks/__init__.py).
+        # One reader and one set of rules for every benchmark file (population_benchmarks/__init__.py).
         ("area,group,population\nD11,Unknown,5\n",
          "row 2, column 'group': 'Unknown' is an officer's answer, not a population group: leave it out"),
         ("area,group,population\nD11,Black,5.5\n", "row 2, column 'population': '5.5' is not a whole number"),

@@ -19,7 +19,7 @@ from fairengage.vocabulary import BENCHMARK_GROUPS, UNKNOWN
 
 CITY = "ALL"
 FIELDS = ("area", "group", "population")
-_HERE = shipped("analytics", "benchmarks")
+_HERE = shipped("analytics", "population_benchmarks")
 GROUP_MAPPING_FILE = _HERE / "census_groups.csv"
 
 

@@ -82,7 +82,7 @@ def crash_command(
     out: Out = None,
 ) -> None:
     """Kill the server mid-shift and restart it; officers retry under their keys; check nothing was lost."""
-    from fairengage.load.run import CrashPlan
+    from fairengage.drills.run import CrashPlan
 
     if kill_at >= seconds:
         raise fail(f"--kill-at {kill_at:g} must come before the drill ends (--seconds {seconds:g})")
@@ -115,7 +115,7 @@ def _one_drill(
     from sqlalchemy.exc import OperationalError
 
     from fairengage.db import create_postgres_database, drop_postgres_database
-    from fairengage.load import run
+    from fairengage.drills import run
 
     def say(message: str) -> None:
         err.print(message, markup=False, highlight=False, soft_wrap=True)

@@ -2,7 +2,7 @@
 
 For each table size the runner writes a synthetic analytic table to Parquet (untimed), then times two
 ways of computing the same report.json sections from that file: ours (``engine.load_table`` and
-``report.analyze`` on DuckDB, or Spark) and the baseline of ``reference.py`` (pandas, statsmodels).
+``report.analyze`` on DuckDB, or Spark) and the baseline of ``speed_baseline.py`` (pandas, statsmodels).
 Every timed run happens in a fresh process started with multiprocessing's ``spawn`` context, so that one
 run's memory and caches cannot help the next; the process imports its libraries before the clock
 starts, and reports its wall time and its peak resident set size (VmHWM, read in the process when the
@@ -232,13 +232,13 @@ def _run_ours(path: str, engine_name: str, tz: str) -> dict[str, Any]:
 
 
 def _run_reference(path: str, engine_name: str, tz: str) -> dict[str, Any]:
-    from fairengage.analytics import reference
+    from fairengage.analytics import speed_baseline
     from fairengage.ingest.population import population_table
 
     benchmark = population_table()
     baseline = rss_mb()
     started = time.perf_counter()
-    result = reference.reference_analyze(path, benchmark, tz=tz)
+    result = speed_baseline.reference_analyze(path, benchmark, tz=tz)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "baseline_rss_mb": baseline, "fingerprint": fingerprint(result)}
 

@@ -28,8 +28,8 @@ from fairengage.access import service as access
 from fairengage.access.models import AuditEntry, AuditPending
 from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 from fairengage.db import transaction
+from fairengage.drills.client import Connection, ConnectionLost
 from fairengage.engagements.models import Engagement, Finding, IdempotencyRecord
-from fairengage.load.client import Connection, ConnectionLost
 from fairengage.officers import service as officers
 
 RECORD_PATH = "/api/v1/engagements"
@@ -119,13 +119,14 @@ async def officer_shift(
     token: str,
     division: str,
     seed: int,
+    start: float,
     until: float,
     tally: Tally,
     give_up_after: float,
     period: float | None = None,
     offset: float = 0.0,
 ) -> None:
-    """Record engagements until `until`; retry each under its key until acknowledged.
+    """Record engagements from `start` until `until` (monotonic times); retry each until acknowledged.
 
     Without a `period` the officer sends the next record as soon as the last is acknowledged (a
     closed loop: it finds the most the server can take). With one, records are due every `period`
@@ -134,7 +135,9 @@ async def officer_shift(
     """
     rng = random.Random(seed)  # noqa: S311  # nosec B311 # varied test data, not secrets
     connection = Connection("127.0.0.1", port)
-    start = time.monotonic() + offset
+    # Every officer's schedule counts from the drill's one start, so how many records fall due depends on
+    # the schedule alone, never on how long this coroutine waited to begin on a busy machine.
+    start += offset
     sent = 0
     try:
         while True:
@@ -217,8 +220,8 @@ async def run_shifts(
     `during`, if given, is a coroutine function run alongside (a crash drill kills the server in it).
     """
     tally = Tally()
-    until = time.monotonic() + seconds
     started = time.monotonic()
+    until = started + seconds
     period = len(tokens) / rate if rate else None
     shifts = [
         officer_shift(
@@ -226,6 +229,7 @@ async def run_shifts(
             token=token,
             division=DIVISIONS[number % len(DIVISIONS)],
             seed=seed * 10_000 + number,
+            start=started,
             until=until,
             tally=tally,
             give_up_after=give_up_after,

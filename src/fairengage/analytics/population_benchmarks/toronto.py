@@ -24,7 +24,7 @@ from pyproj.exceptions import CRSError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from fairengage.analytics.benchmarks import (
+from fairengage.analytics.population_benchmarks import (
     CITY,
     GROUP_MAPPING_FILE,
     BenchmarkError,

@@ -39,7 +39,7 @@ def build_toronto(
     """Build the Toronto benchmark by police division from the 2016 Census and boundary files."""
     from rich.table import Table
 
-    from fairengage.analytics.benchmarks import CITY, BenchmarkError, toronto, write_benchmark
+    from fairengage.analytics.population_benchmarks import CITY, BenchmarkError, toronto, write_benchmark
     from fairengage.vocabulary import BENCHMARK_GROUPS
 
     try:
@@ -90,7 +90,7 @@ def show(
     """Print the shipped default benchmark (Toronto, 2016 Census, by police division)."""
     from rich.table import Table
 
-    from fairengage.analytics.benchmarks import (
+    from fairengage.analytics.population_benchmarks import (
         BenchmarkError,
         default_benchmark_path,
         describe,

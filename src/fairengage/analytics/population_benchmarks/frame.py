@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from fairengage.analytics import benchmarks
+from fairengage.analytics import population_benchmarks as benchmarks
 from fairengage.analytics.counts import CITY
 from fairengage.analytics.engine import AnalyticsInputError
 
@@ -17,7 +17,7 @@ BENCHMARK_COLUMNS = benchmarks.FIELDS
 def read_benchmark(path: str | Path) -> pd.DataFrame:
     """The benchmark file as the analyses take it: area, group, population (int64), sorted by area and group.
 
-    The file is read and checked by the one reader, `analytics.benchmarks.read_benchmark`; its errors come
+    The file is read and checked by the one reader, `analytics.population_benchmarks.read_benchmark`; its errors come
     back as the analyses' input error, with the same message.
     """
     try:

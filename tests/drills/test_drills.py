@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import pytest
 
-from fairengage.load.run import CrashPlan, run_drill
+from fairengage.drills.run import CrashPlan, run_drill
+
+# Real server processes, killed and restarted.
+pytestmark = pytest.mark.slow
 
 
 def test_a_short_load_drill_acknowledges_every_record_exactly_once(database_url, tmp_path):
     result = run_drill(database_url=database_url, officers=6, seconds=3, workers=1, log_dir=tmp_path)
     figures = result.as_json()
     assert result.tally.errors == {}, figures
-    assert len(result.tally.acknowledged) > 20, figures
+    # Each officer's first record is sent at once and retried until acknowledged, however slow the machine;
+    # how many more fit in the 3 s is throughput, measured by `fairengage drill load`, not asserted here.
+    assert len(result.tally.acknowledged) >= 6, figures
     assert result.ledger.exact, figures
     assert result.tally.retries == 0 and result.tally.replayed == 0
     assert figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
@@ -77,9 +82,9 @@ def test_drill_crash_refuses_a_kill_after_the_drill_ends(tmp_path):
 
 
 def test_an_open_loop_drill_sends_records_when_they_are_due_not_faster(database_url, tmp_path):
-    # 4 officers, 20 records/s due in all, for 2 s: 40 records at most, however fast the server is.
+    # 4 officers, 20 records/s due in all, for 2 s: every officer has one due each 0.2 s from the drill's
+    # start (offset by 0.05 s each), so exactly 40 fall due, however fast or slow the server answers.
     result = run_drill(database_url=database_url, officers=4, seconds=2, workers=1, rate=20, log_dir=tmp_path)
-    acknowledged = len(result.tally.acknowledged)
-    assert 36 <= acknowledged <= 40, result.as_json()
+    assert len(result.tally.acknowledged) == 40, result.as_json()
     assert result.ledger.exact and result.tally.errors == {}
     assert result.as_json()["rate"] == 20
