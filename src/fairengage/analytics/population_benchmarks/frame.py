@@ -17,8 +17,8 @@ BENCHMARK_COLUMNS = benchmarks.FIELDS
 def read_benchmark(path: str | Path) -> pd.DataFrame:
     """The benchmark file as the analyses take it: area, group, population (int64), sorted by area and group.
 
-    The file is read and checked by the one reader, `analytics.population_benchmarks.read_benchmark`; its errors come
-    back as the analyses' input error, with the same message.
+    The file is read and checked by the one reader, `population_benchmarks.read_benchmark`; its errors
+    come back as the analyses' input error, with the same message.
     """
     try:
         rows = benchmarks.read_benchmark(path)
