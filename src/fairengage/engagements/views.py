@@ -38,7 +38,8 @@ router = APIRouter(include_in_schema=False)
 FORM_PERMISSIONS = "camera=(), microphone=(), geolocation=(self), payment=(), usb=()"
 
 
-def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, str]]]:
+def form_choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """Each list the form offers, as (code, label) in `lang`; the encounter's person page uses it too."""
     names = (
         "purposes",
         "scope_exclusions",
@@ -57,7 +58,8 @@ def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, st
     return out
 
 
-def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
+def message_for(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
+    """What the form says about one problem, in `lang`: a prompt for a missing answer, else the rule's."""
     prompt = prompt_for(error.field, error.rule)
     if error.message in FORM_MESSAGES:
         prompt = error.message
@@ -85,7 +87,7 @@ def _placed(errors: list[FieldError], ruleset: policy.RuleSet, lang: str) -> lis
     out = []
     for error in errors:
         anchor = anchor_for(error.field, error.rule)
-        text = _message(error, ruleset, lang)
+        text = message_for(error, ruleset, lang)
         if (anchor, text) in seen:
             continue
         seen.add((anchor, text))
@@ -93,7 +95,7 @@ def _placed(errors: list[FieldError], ruleset: policy.RuleSet, lang: str) -> lis
     return out
 
 
-def _judge_form(
+def judge_form(
     request: Request, principal: Principal, session: Session, form: Any
 ) -> tuple[Any, list[FieldError], list[FieldError], policy.RuleSet | None]:
     """The form's draft, every refusing problem (unreadable answers and rules together) and the flags.
@@ -119,7 +121,7 @@ def _judge_form(
     return reading.draft, errors, flags, ruleset
 
 
-def _form_page(
+def form_page(
     request: Request,
     principal: Principal,
     session: Session,
@@ -129,6 +131,8 @@ def _form_page(
     form_action: str = "/engagements/new",
     correcting: str | None = None,
 ) -> HTMLResponse:
+    """The recording form with `values` filled and each problem placed; also the correction form
+    (review/correction.py), which passes its own `form_action` and the reason the record was returned."""
     settings = settings_of(request)
     lang = pick_language(request)
     now_local = datetime.now(settings.tz)
@@ -141,7 +145,7 @@ def _form_page(
         request,
         "engagement_form.html",
         {
-            "choices": _choices(ruleset, lang),
+            "choices": form_choices(ruleset, lang),
             "ruleset": ruleset,
             "divisions": officers.division_codes(session=session),
             "v": values,
@@ -172,13 +176,13 @@ def new_engagement(
     """The recording form, in the order the officer meets the duties."""
     if principal.role != "officer":
         raise Forbidden("only officers record engagements")
-    if notice := _training_notice(request, principal, session):
+    if notice := training_notice(request, principal, session):
         return notice
     values = {"division": principal.division_code, "scope": ""}
-    return _form_page(request, principal, session, values, [])
+    return form_page(request, principal, session, values, [])
 
 
-def _training_notice(
+def training_notice(
     request: Request, principal: Principal, session: Session, day: date | None = None
 ) -> HTMLResponse | None:
     """Missing or lapsed training on `day` (today), said before the form starts rather than once filled."""
@@ -226,11 +230,11 @@ async def submit_engagement(
     values["reason_grounds"] = form.getlist("reason_grounds")
     values["description_elements"] = form.getlist("description_elements")
     settings = settings_of(request)
-    draft, errors, _, _ = _judge_form(request, principal, session, form)
+    draft, errors, _, _ = judge_form(request, principal, session, form)
     # The look-ups end here: the save runs in its own transaction.
     session.rollback()
     if draft is None or errors:
-        return _form_page(request, principal, session, values, errors, status_code=422)
+        return form_page(request, principal, session, values, errors, status_code=422)
     try:
         # The form's one-time key makes a double tap or a resubmitted page store one record.
         result = service.record(
@@ -241,7 +245,7 @@ async def submit_engagement(
             idempotency_key=f"form:{str(form.get('form_key') or '')[:80]}" if form.get("form_key") else None,
         )
     except RecordRefused as refused:
-        return _form_page(request, principal, session, values, refused.errors, status_code=422)
+        return form_page(request, principal, session, values, refused.errors, status_code=422)
     return RedirectResponse(f"/engagements/{result.body['id']}/receipt", status_code=303)
 
 
@@ -258,7 +262,7 @@ async def check_form(
         raise Forbidden("only officers record engagements")
     form = await request.form()
     lang = pick_language(request)
-    _, errors, flags, ruleset = _judge_form(request, principal, session, form)
+    _, errors, flags, ruleset = judge_form(request, principal, session, form)
     session.rollback()
     ruleset = ruleset or policy.ruleset_in_force(datetime.now(settings_of(request).tz).date())
     problems = [{**p, "severity": "refuse"} for p in _placed(errors, ruleset, lang)]
