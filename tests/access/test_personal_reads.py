@@ -114,6 +114,7 @@ NO_PERSONAL_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/rulesets/{ruleset_id}"): "published rules",
     ("GET", "/engagements/new"): "an empty form",
     ("GET", "/engagements/device-key"): "the officer's own key for their phone; no record is read",
+    ("GET", "/engagements/session"): "the officer's own owner tag and a CSRF token; no record is read",
     ("GET", "/sw.js"): "the service worker's code",
     ("GET", "/manifest.webmanifest"): "the web app manifest",
     ("POST", "/engagements/new"): "a refused form echoes only what the officer just typed",

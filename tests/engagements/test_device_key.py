@@ -207,3 +207,46 @@ def test_what_the_phone_says_is_in_the_page_language(client, people):
     assert "Enregistré sur ce téléphone, pas encore envoyé" in page
     assert "Votre brouillon a été récupéré sur ce téléphone." in page
     assert "Saved on this phone" not in page
+
+
+def test_the_sending_session_names_its_owner_and_gives_a_token_the_form_accepts(client, people, sessions):
+    """What the phone asks before sending a kept record, instead of the whole form page."""
+    answer = client.get("/engagements/session", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    sign_in(client, "ofc1")
+    answer = client.get("/engagements/session")
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    body = answer.json()
+    assert set(body) == {"owner", "csrf"}
+    assert body["owner"] == key_of(client)["owner"]
+    # Far smaller than the form page it replaces.
+    assert len(answer.content) * 20 < len(client.get("/engagements/new").content)
+    form = {
+        "csrftoken": body["csrf"],
+        "form_key": "6d1c1c1e-1111-4f8e-9d7a-1f2e3d4c5b6a",
+        "scope": "none",
+        "purpose": "suspicious_activities",
+        "occurred_at": "2025-05-05T21:10",
+        "division": "D14",
+        "place": "Yonge St & Dundas St",
+        "reason_grounds": ["behaviour"],
+        "reason": "He was looking into parked cars with a flashlight and trying the door handles one by one.",
+        "informed": "yes",
+        "informed_why": "yes",
+        "receipt_offered": "yes",
+        "perceived_race": "South Asian",
+        "perceived_gender": "man",
+        "perceived_age": "24",
+        "identifying_info_collected": "no",
+        "searched": "no",
+        "outcome": "none",
+    }
+    assert client.post("/engagements/new", data=form, follow_redirects=False).status_code == 303
+    refused = client.post("/engagements/new", data={**form, "csrftoken": "wrong"}, follow_redirects=False)
+    assert refused.status_code == 403
+
+
+def test_the_sending_session_is_for_officers_only(client, people):
+    sign_in(client, "sup")
+    answer = client.get("/engagements/session", follow_redirects=False, headers={"Accept": "application/json"})
+    assert answer.status_code == 403

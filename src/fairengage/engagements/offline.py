@@ -27,6 +27,7 @@ router = APIRouter(include_in_schema=False)
 
 OFFICER_STATIC = shipped("web", "static", "officer")
 KEY_PATH = "/engagements/device-key"
+SESSION_PATH = "/engagements/session"
 
 
 def _mac(settings: Settings, label: str, user_id: int) -> bytes:
@@ -53,6 +54,19 @@ def device_key_for_officer(request: Request, principal: Principal = Depends(page
     key = base64.urlsafe_b64encode(device_key(settings, principal.user_id)).decode().rstrip("=")
     body = {"owner": owner_tag(settings, principal.user_id), "epoch": settings.device_key_epoch, "key": key}
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@router.get(SESSION_PATH)
+def sending_session(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+    """Whose session this is and a fresh CSRF token, never cached: what the phone needs to send a kept
+    record, in a few hundred bytes rather than the whole form page. A phone holding another officer's
+    records sees a different owner and keeps them for their own officer."""
+    if principal.role != "officer":
+        raise Forbidden("only officers keep records on a phone")
+    owner = owner_tag(settings_of(request), principal.user_id)
+    # asgi-csrf's token for this browser (it sets the cookie with this answer when there was none).
+    token = request.scope.get("csrftoken", lambda: "")()
+    return JSONResponse({"owner": owner, "csrf": token}, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/sw.js")

@@ -263,9 +263,10 @@ def record(
     try:
         with sessions.begin() as session:
             caller = caller or bearer_caller(session, token)
-            replay = earlier_answer(session, caller.user_id, idempotency_key, digest) if idempotency_key else None
-            if replay:
-                return replay
+            if idempotency_key:
+                replay = earlier_answer(session, caller.user_id, idempotency_key, digest)
+                if replay:
+                    return replay
             officer = officers.on_duty(session=session, officer_id=caller.officer_id)
             if officer is None:
                 raise Forbidden("this user is not linked to an officer")

@@ -18,6 +18,7 @@
 
   var DB_NAME = "fairengage-offline";
   var FORM_PATH = "/engagements/new";
+  var SESSION_PATH = "/engagements/session";
   var RECEIPT = /^\/engagements\/[^/]+\/receipt$/;
   var RETRY_MS = 30000;
   var SAVE_DELAY_MS = 300;
@@ -160,26 +161,26 @@
     form.elements.form_key.value = crypto.randomUUID();
   }
 
-  // ---- Sending: a fresh CSRF token from the form page, then the same fields with the same form_key ----
+  // ---- Sending: whose session it is and a fresh CSRF token (GET /engagements/session, a few hundred
+  // bytes), then the same fields with the same form_key ----
 
   function pathOf(response) {
     return new URL(response.url, location.href).pathname;
   }
 
   function send(owner, action, pairs) {
-    return fetch(FORM_PATH, { credentials: "same-origin", cache: "no-store" })
-      .then(function (page) {
-        if (pathOf(page) === "/login") return { kind: "session" };
-        if (!page.ok) return { kind: "later" };
-        return page.text().then(function (html) {
-          var doc = new DOMParser().parseFromString(html, "text/html");
-          var signedIn = doc.querySelector("form[data-offline-owner]");
-          // Someone else signed in on this phone meanwhile: the record waits for its own officer.
-          if (!signedIn || signedIn.dataset.offlineOwner !== owner) return { kind: "session" };
-          var token = doc.querySelector("input[name=csrftoken]");
+    return fetch(SESSION_PATH, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+      .then(function (answer) {
+        // Signed out, or someone who is not an officer signed in on this phone meanwhile.
+        if (pathOf(answer) === "/login" || answer.status === 403) return { kind: "session" };
+        if (!answer.ok) return { kind: "later" };
+        return answer.json().then(function (signedIn) {
+          // Another officer signed in on this phone meanwhile: the record waits for its own officer.
+          if (signedIn.owner !== owner) return { kind: "session" };
+          var token = { value: signedIn.csrf || "" };
           var body = new URLSearchParams();
           pairs.forEach(function (pair) { body.append(pair[0], pair[1]); });
-          body.set("csrftoken", token ? token.value : "");
+          body.set("csrftoken", token.value);
           return fetch(action, { method: "POST", body: body, credentials: "same-origin", cache: "no-store" }).then(
             function (response) {
               var path = pathOf(response);
@@ -190,7 +191,7 @@
                   return { kind: "sent", url: response.url, code: code ? code.textContent.trim() : "" };
                 });
               }
-              if (response.status === 422) return { kind: "refused", token: token ? token.value : "" };
+              if (response.status === 422) return { kind: "refused", token: token.value };
               return { kind: "later" };
             }
           );
