@@ -46,6 +46,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.complaints.views",
     "fairengage.review.views",
     "fairengage.review.api",
+    "fairengage.officers.api",
     "fairengage.retention.views",
     "fairengage.publishing.dashboard",
     "fairengage.publishing.views",

@@ -146,6 +146,7 @@ NO_PERSONAL_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/review/{engagement_id}"): "the record for review, without the person (review/service.py)",
     ("POST", "/review/{engagement_id}/decision"): "records a decision",
     ("POST", "/api/v1/review/{engagement_id}/decision"): "answers the decision only",
+    ("GET", "/api/v1/officers/expiring"): "officers' names and training dates; no member of the public",
     ("GET", "/restricted"): "requests and their purposes, never a record's contents",
     ("POST", "/restricted/requests"): "files a request",
     ("POST", "/restricted/requests/{request_id}/decision"): "records a decision",

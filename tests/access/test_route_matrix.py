@@ -109,6 +109,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/review/{engagement_id}"): ("review:queue",),
     ("POST", "/review/{engagement_id}/decision"): ("review:decide",),
     ("POST", "/api/v1/review/{engagement_id}/decision"): ("review:decide",),
+    ("GET", "/api/v1/officers/expiring"): ("officers:read",),
     # Restricted records
     ("GET", "/restricted"): ("restricted:request", DELEGATED),
     ("POST", "/restricted/requests"): ("restricted:request",),
@@ -290,6 +291,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/review/{engagement_id}/decision"): lambda c: c.post(
         f"/review/{c.e.record}/decision", {"decision": ""}
     ),
+    ("GET", "/api/v1/officers/expiring"): lambda c: c.api("GET", "/api/v1/officers/expiring?days=60"),
     ("POST", "/api/v1/review/{engagement_id}/decision"): lambda c: c.api(
         "POST", f"/api/v1/review/{c.e.record}/decision", {"decision": ""}
     ),

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from builders import compliant_form
 from fairengage.app import create_app
 from fairengage.engagements.models import Engagement
 from fairengage.engagements.offline import device_key, owner_tag
@@ -158,26 +159,7 @@ def test_the_same_form_sent_twice_stores_one_record(client, people, sessions):
     """What the phone's queue relies on: the form_key makes a resent form the record already stored."""
     sign_in(client, "ofc1")
     token = csrf_of(client.get("/engagements/new").text)
-    form = {
-        "csrftoken": token,
-        "form_key": "0b8f3f0e-6a7c-4f8e-9d7a-1f2e3d4c5b6a",
-        "scope": "none",
-        "purpose": "suspicious_activities",
-        "occurred_at": "2025-05-05T21:10",
-        "division": "D14",
-        "place": "Yonge St & Dundas St",
-        "reason_grounds": ["behaviour"],
-        "reason": "He was looking into parked cars with a flashlight and trying the door handles one by one.",
-        "informed": "yes",
-        "informed_why": "yes",
-        "receipt_offered": "yes",
-        "perceived_race": "South Asian",
-        "perceived_gender": "man",
-        "perceived_age": "24",
-        "identifying_info_collected": "no",
-        "searched": "no",
-        "outcome": "none",
-    }
+    form = compliant_form(token, form_key="0b8f3f0e-6a7c-4f8e-9d7a-1f2e3d4c5b6a", division="D14")
     first = client.post("/engagements/new", data=form, follow_redirects=False)
     second = client.post("/engagements/new", data=form, follow_redirects=False)
     assert first.status_code == second.status_code == 303
@@ -221,26 +203,7 @@ def test_the_sending_session_names_its_owner_and_gives_a_token_the_form_accepts(
     assert body["owner"] == key_of(client)["owner"]
     # Far smaller than the form page it replaces.
     assert len(answer.content) * 20 < len(client.get("/engagements/new").content)
-    form = {
-        "csrftoken": body["csrf"],
-        "form_key": "6d1c1c1e-1111-4f8e-9d7a-1f2e3d4c5b6a",
-        "scope": "none",
-        "purpose": "suspicious_activities",
-        "occurred_at": "2025-05-05T21:10",
-        "division": "D14",
-        "place": "Yonge St & Dundas St",
-        "reason_grounds": ["behaviour"],
-        "reason": "He was looking into parked cars with a flashlight and trying the door handles one by one.",
-        "informed": "yes",
-        "informed_why": "yes",
-        "receipt_offered": "yes",
-        "perceived_race": "South Asian",
-        "perceived_gender": "man",
-        "perceived_age": "24",
-        "identifying_info_collected": "no",
-        "searched": "no",
-        "outcome": "none",
-    }
+    form = compliant_form(body["csrf"], form_key="6d1c1c1e-1111-4f8e-9d7a-1f2e3d4c5b6a", division="D14")
     assert client.post("/engagements/new", data=form, follow_redirects=False).status_code == 303
     refused = client.post("/engagements/new", data={**form, "csrftoken": "wrong"}, follow_redirects=False)
     assert refused.status_code == 403
@@ -248,5 +211,5 @@ def test_the_sending_session_names_its_owner_and_gives_a_token_the_form_accepts(
 
 def test_the_sending_session_is_for_officers_only(client, people):
     sign_in(client, "sup")
-    answer = client.get("/engagements/session", follow_redirects=False, headers={"Accept": "application/json"})
+    answer = client.get("/engagements/session", headers={"Accept": "application/json"})
     assert answer.status_code == 403

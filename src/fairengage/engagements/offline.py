@@ -28,6 +28,8 @@ router = APIRouter(include_in_schema=False)
 OFFICER_STATIC = shipped("web", "static", "officer")
 KEY_PATH = "/engagements/device-key"
 SESSION_PATH = "/engagements/session"
+# On the live form page: the owner tag it was served for (the service worker's cue to renew its shell).
+OWNER_HEADER = "x-offline-owner"
 
 
 def _mac(settings: Settings, label: str, user_id: int) -> bytes:

@@ -23,7 +23,7 @@ from fairengage.engagements.form import (
     read_form,
 )
 from fairengage.engagements.location import division_at
-from fairengage.engagements.recent import recent_choices
+from fairengage.engagements.recent import RecentChoices, recent_choices
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.officers import training
@@ -130,9 +130,15 @@ def form_page(
     status_code: int = 200,
     form_action: str = "/engagements/new",
     correcting: str | None = None,
+    shell: bool = False,
 ) -> HTMLResponse:
     """The recording form with `values` filled and each problem placed; also the correction form
-    (review/correction.py), which passes its own `form_action` and the reason the record was returned."""
+    (review/correction.py), which passes its own `form_action` and the reason the record was returned.
+
+    `shell` is the copy the phone keeps for opening the form with no connection (static/officer/sw.js):
+    the same form, but nothing that names or describes the officer or their records (no username, no
+    recent places or reasons), since it stays on the phone after the officer has gone.
+    """
     settings = settings_of(request)
     lang = pick_language(request)
     now_local = datetime.now(settings.tz)
@@ -156,7 +162,10 @@ def form_page(
             "form_action": form_action,
             "correcting": correcting,
             "anchors": ANCHORS,
-            "recent": recent_choices(session=session, officer_id=principal.officer_id),
+            "recent": RecentChoices([], [])
+            if shell
+            else recent_choices(session=session, officer_id=principal.officer_id),
+            "shell": shell,
             "locate": settings.boundaries is not None,
             # Only a new record is kept on the phone; a correction needs the server's copy anyway.
             "offline_owner": offline.owner_tag(settings, principal.user_id) if correcting is None else "",
@@ -166,6 +175,10 @@ def form_page(
     )
     # The one page allowed to ask for the phone's position; the browser still asks the officer.
     page.headers["permissions-policy"] = FORM_PERMISSIONS
+    if correcting is None:
+        # Whose and in which language: the service worker fetches a new shell only when these change.
+        page.headers[offline.OWNER_HEADER] = offline.owner_tag(settings, principal.user_id)
+        page.headers["content-language"] = lang
     return page
 
 
@@ -179,7 +192,8 @@ def new_engagement(
     if notice := training_notice(request, principal, session):
         return notice
     values = {"division": principal.division_code, "scope": ""}
-    return form_page(request, principal, session, values, [])
+    shell = request.query_params.get("shell") == "1"
+    return form_page(request, principal, session, values, [], shell=shell)
 
 
 def training_notice(

@@ -1,10 +1,13 @@
 /* The officer's service worker: the recording form opens with no connection.
  *
- * Only the form's shell is kept: the form page as last served to the signed-in officer, its style sheet,
- * its script, the manifest and the icons. Pages are asked of the network first, so a connected officer
- * always gets the live page, and the kept copy is used only when the network fails. Nothing else is
- * kept: no other page, no API answer, never the device key. POSTs are never touched; the page's script
- * keeps unsent records (offline.js).
+ * Only the form's shell is kept: the form page in its shell form (/engagements/new?shell=1: no username,
+ * no recent places or reasons, nothing about the officer but an opaque owner tag), its style sheet, its
+ * script, the manifest and the icons. Pages are asked of the network first, so a connected officer always
+ * gets the live page, and the kept shell is used only when the network fails. The live page itself is
+ * never kept: a new shell is fetched only when the live page names another owner or language than the
+ * kept one (so another officer signing in on the phone never meets the first one's shell). Nothing else
+ * is kept: no other page, no API answer, never the device key. POSTs are never touched; the page's
+ * script keeps unsent records (offline.js).
  */
 "use strict";
 
@@ -18,13 +21,15 @@ const ASSETS = [
   "/static/officer/icon-512.png",
 ];
 const KEPT = new Set([FORM, ...ASSETS]);
+// Said by the live form page (engagements/offline.py), and kept with the shell to compare.
+const OWNER = "x-offline-owner";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
       await cache.addAll(ASSETS);
-      await keepForm(cache, await fetch(FORM, { credentials: "same-origin" }).catch(() => null));
+      await keepForm(cache, await fetch(FORM + "?shell=1", { credentials: "same-origin" }).catch(() => null));
       await self.skipWaiting();
     })(),
   );
@@ -41,33 +46,46 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-// Only the form as a signed-in officer sees it: never the sign-in page it redirects to, never an error.
+// Only the form's shell as a signed-in officer gets it: never the sign-in page it redirects to, never an
+// error, never the live page (it names the officer and their recent answers).
 async function keepForm(cache, response) {
-  if (response && response.ok && !response.redirected && new URL(response.url).pathname === FORM) {
-    await cache.put(FORM, response);
-  }
+  if (!response || !response.ok || response.redirected) return;
+  const url = new URL(response.url);
+  if (url.pathname === FORM && url.searchParams.get("shell") === "1") await cache.put(FORM, response);
+}
+
+// The live page was served to `owner` in `lang`: the kept shell follows when either changed.
+async function renewShell(cache, live) {
+  const owner = live.headers.get(OWNER);
+  const lang = live.headers.get("content-language") || "";
+  if (!live.ok || live.redirected || !owner) return;
+  const kept = await cache.match(FORM);
+  if (kept && kept.headers.get(OWNER) === owner && (kept.headers.get("content-language") || "") === lang) return;
+  const query = "?shell=1" + (lang ? "&lang=" + encodeURIComponent(lang) : "");
+  await keepForm(cache, await fetch(FORM + query, { credentials: "same-origin", cache: "no-store" }).catch(() => null));
 }
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  // The page's script asks for the live form (a fresh CSRF token) with no-store: never a kept copy.
+  // What the page's script asks with no-store (whose session, a fresh token) must be live: never kept.
   if (request.method !== "GET" || request.cache === "no-store") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || !KEPT.has(url.pathname)) return;
   // The form page is kept without its query (?lang=fr): one copy, in the language last used.
-  event.respondWith(networkFirst(request, url.pathname));
+  event.respondWith(networkFirst(event, url.pathname));
 });
 
 self.addEventListener("message", (event) => {
-  // Signing out forgets the kept form page: it names the officer.
+  // Signing out forgets the kept shell: its owner tag would open the officer's drafts on this phone.
   if (event.data === "signed-out") event.waitUntil(caches.open(CACHE).then((c) => c.delete(FORM)));
 });
 
-async function networkFirst(request, path) {
+async function networkFirst(event, path) {
   const cache = await caches.open(CACHE);
   try {
-    const response = await fetch(request);
-    if (path === FORM) await keepForm(cache, response.clone());
+    const response = await fetch(event.request);
+    // The page is answered at once; the worker stays up until the shell is renewed.
+    if (path === FORM) event.waitUntil(renewShell(cache, response).catch(() => {}));
     else if (response.ok) await cache.put(path, response.clone());
     return response;
   } catch (error) {
