@@ -7,6 +7,7 @@ officer and each key epoch; the form page names its owner; the worker and manife
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 
 import pytest
@@ -173,12 +174,19 @@ def test_the_worker_and_manifest_are_served_from_the_root(client):
     assert worker.status_code == 200
     assert worker.headers["content-type"].startswith("text/javascript")
     assert worker.headers["service-worker-allowed"] == "/"
-    assert worker.headers["cache-control"] == "no-store"
+    # Cached for minutes only, so that a fixed worker reaches phones soon (engagements/offline.py).
+    assert worker.headers["cache-control"] == "max-age=600"
     manifest = client.get("/manifest.webmanifest")
     assert manifest.headers["content-type"].startswith("application/manifest+json")
     assert manifest.json()["start_url"] == "/engagements/new"
-    # The worker never keeps the key or any answer but the form's shell.
-    assert "device-key" not in worker.text
+    # The worker's code, each file named by its content, so that a changed file is a new worker.
+    sources = re.findall(r'"(/static/officer/[a-z]+\.js)\?v=([0-9a-f]{16})"', worker.text)
+    assert [path for path, _ in sources] == ["/static/officer/outbox.js", "/static/officer/worker.js"]
+    for path, digest in sources:
+        code = client.get(path).content
+        assert hashlib.sha256(code).hexdigest()[:16] == digest
+        # The worker never keeps the key or any answer but the form's shell.
+        assert b"device-key" not in code
     script = client.get("/static/officer/offline.js")
     assert script.status_code == 200 and "importKey" in script.text
 
@@ -213,3 +221,28 @@ def test_the_sending_session_is_for_officers_only(client, people):
     sign_in(client, "sup")
     answer = client.get("/engagements/session", headers={"Accept": "application/json"})
     assert answer.status_code == 403
+
+
+def test_a_record_from_the_phone_is_stored_only_for_its_own_officer(client, people, sessions):
+    """The phone's script names the record's owner; another officer's session never stores it."""
+    sign_in(client, "ofc1")
+    mine = client.get("/engagements/session").json()
+    theirs = owner_tag(client.app.state.settings, 999)
+    short = {"Accept": "application/json"}
+    form = compliant_form(mine["csrf"], form_key="7e2d2d2e-2222-4f8e-9d7a-1f2e3d4c5b6a", division="D14")
+    refused = client.post("/engagements/new", data=form, headers={**short, "X-Offline-Owner": theirs})
+    assert refused.status_code == 409
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Engagement)) == 0
+    saved = client.post("/engagements/new", data=form, headers={**short, "X-Offline-Owner": mine["owner"]})
+    assert saved.status_code == 200, saved.text
+    body = saved.json()
+    assert body["receipt"] == f"/engagements/{body['id']}/receipt"
+    with sessions() as s:
+        stored = s.scalars(select(Engagement)).one()
+    assert stored.id == body["id"] and body["code"].replace("-", "") in stored.receipt_code.replace("-", "")
+    # Refused by the rules: a short answer naming the field and the rule, not the whole form page.
+    bad = {**form, "form_key": "8f3e3e3f-3333-4f8e-9d7a-1f2e3d4c5b6a", "informed": ""}
+    answer = client.post("/engagements/new", data=bad, headers=short)
+    assert answer.status_code == 422 and answer.headers["content-type"] == "application/problem+json"
+    assert "informed" in {e["field"] for e in answer.json()["errors"]}

@@ -492,3 +492,67 @@ def test_the_kept_form_names_no_one_and_follows_whoever_signs_in(browser, app, s
         assert _kept_owner(page) == cleo != ada
         assert "cleo" not in page.evaluate(KEPT_TEXT)
         context.close()
+
+
+SYNC_TAGS = """async () => {
+  const registration = await navigator.serviceWorker.ready;
+  return registration.sync ? await registration.sync.getTags() : null;
+}"""
+
+
+def test_a_record_kept_offline_is_sent_by_the_service_worker_with_no_page_open(
+    browser, app, sessions, officer
+):
+    """Background Sync: the page hands the waiting record to the worker, which sends it page or no page."""
+    with live_server(app) as base:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.goto(f"{base}/engagements/new")
+        _sign_in(page, base, *officer)
+        _ready(page)
+        context.set_offline(True)
+        fill_compliant_form(page, PLACE, NAME)
+        page.get_by_role("button", name="Check and save").click()
+        page.locator("#offline-status").get_by_text("Saved on this phone, not yet sent").wait_for()
+        tags = None
+        for _ in range(50):
+            tags = page.evaluate(SYNC_TAGS)
+            if tags:
+                break
+            page.wait_for_timeout(100)
+        assert tags == ["fairengage-send"]
+
+        # Every FairEngage page closed; only a blank tab is left to keep the browser's session.
+        blank = context.new_page()
+        page.close()
+        assert _records(sessions) == []
+        context.set_offline(False)
+        # What the browser does when the connection returns, asked for through DevTools so that the test
+        # does not depend on how the browser notices the network.
+        cdp = context.new_cdp_session(blank)
+        registrations: list[dict] = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+        cdp.send("ServiceWorker.enable")
+        for _ in range(50):
+            if registrations:
+                break
+            blank.wait_for_timeout(100)
+        ours = [r for r in registrations if r["scopeURL"].startswith(base) and not r["isDeleted"]]
+        assert ours
+        sync = {"origin": base, "registrationId": ours[0]["registrationId"], "tag": "fairengage-send"}
+        for attempt in range(100):
+            if _records(sessions):
+                break
+            if attempt % 20 == 0:  # once, then again only if a round came to nothing
+                cdp.send("ServiceWorker.dispatchSyncEvent", {**sync, "lastChance": False})
+            blank.wait_for_timeout(100)
+        stored = _records(sessions)
+        assert len(stored) == 1 and stored[0].location_description == PLACE
+        # Erased from the phone once acknowledged, without a page having opened it.
+        blank.goto(f"{base}/r")
+        for _ in range(50):
+            if _store(blank)["records"] == []:
+                break
+            blank.wait_for_timeout(100)
+        assert _store(blank)["records"] == []
+        context.close()

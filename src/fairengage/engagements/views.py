@@ -135,7 +135,7 @@ def form_page(
     """The recording form with `values` filled and each problem placed; also the correction form
     (review/correction.py), which passes its own `form_action` and the reason the record was returned.
 
-    `shell` is the copy the phone keeps for opening the form with no connection (static/officer/sw.js):
+    `shell` is the copy the phone keeps for opening the form with no connection (static/officer/worker.js):
     the same form, but nothing that names or describes the officer or their records (no username, no
     recent places or reasons), since it stays on the phone after the officer has gone.
     """
@@ -244,9 +244,18 @@ async def submit_engagement(
     values["reason_grounds"] = form.getlist("reason_grounds")
     values["description_elements"] = form.getlist("description_elements")
     settings = settings_of(request)
+    # The phone's script (static/officer/outbox.js) asks for a short answer: it opens the receipt itself,
+    # and shows a refusal by sending the form the ordinary way, so the pages would be carried for nothing.
+    short = "application/json" in request.headers.get("accept", "")
+    if not offline.sent_by_owner(request, settings, principal.user_id):
+        # A record kept on the phone for another officer: it waits until its own officer signs in.
+        body = {"title": "Another officer is signed in", "status": 409, "detail": "nothing was stored"}
+        return JSONResponse(body, status_code=409, media_type="application/problem+json")
     draft, errors, _, _ = judge_form(request, principal, session, form)
     # The look-ups end here: the save runs in its own transaction.
     session.rollback()
+    if short and (draft is None or errors):
+        return _refused_briefly(errors)
     if draft is None or errors:
         return form_page(request, principal, session, values, errors, status_code=422)
     try:
@@ -259,8 +268,20 @@ async def submit_engagement(
             idempotency_key=f"form:{str(form.get('form_key') or '')[:80]}" if form.get("form_key") else None,
         )
     except RecordRefused as refused:
+        if short:
+            return _refused_briefly(refused.errors)
         return form_page(request, principal, session, values, refused.errors, status_code=422)
-    return RedirectResponse(f"/engagements/{result.body['id']}/receipt", status_code=303)
+    receipt = f"/engagements/{result.body['id']}/receipt"
+    if short:
+        code = result.body["receipt"]["code"]
+        return JSONResponse({"id": result.body["id"], "receipt": receipt, "code": code})
+    return RedirectResponse(receipt, status_code=303)
+
+
+def _refused_briefly(errors: list[FieldError]) -> JSONResponse:
+    """A refused form for the phone's script: which fields and rules, nothing stored."""
+    body = {"title": RecordRefused.title, "status": 422, "errors": [e.as_dict() for e in errors]}
+    return JSONResponse(body, status_code=422, media_type="application/problem+json")
 
 
 @router.post("/engagements/check", response_model=None)

@@ -1,4 +1,5 @@
-/* The officer's service worker: the recording form opens with no connection.
+/* The officer's service worker: the recording form opens with no connection, and records kept on the
+ * phone are sent when the connection returns.
  *
  * Only the form's shell is kept: the form page in its shell form (/engagements/new?shell=1: no username,
  * no recent places or reasons, nothing about the officer but an opaque owner tag), its style sheet, its
@@ -11,11 +12,14 @@
  */
 "use strict";
 
+// Loaded by /sw.js (engagements/offline.py) after outbox.js, the code it shares with the form's page.
+
 const CACHE = "fairengage-officer-v1";
 const FORM = "/engagements/new";
 const ASSETS = [
   "/static/fairengage.css",
   "/static/officer/offline.js",
+  "/static/officer/outbox.js",
   "/manifest.webmanifest",
   "/static/officer/icon-192.png",
   "/static/officer/icon-512.png",
@@ -92,5 +96,50 @@ async function networkFirst(event, path) {
     const kept = await cache.match(path);
     if (kept) return kept;
     throw error;
+  }
+}
+
+// Background Sync (Chromium): the page asked for a round of sending when a record could not be sent, and
+// the browser fires this once the connection is back, with or without a FairEngage page open. The
+// records are those of whoever is signed in now, opened with their key as kept on the phone; another
+// officer's stay sealed. A failed network makes the browser try again later; a session gone or a
+// server not answering leaves the records queued for the page, which sends them after sign-in.
+self.addEventListener("sync", (event) => {
+  if (event.tag === self.FairEngageOutbox.SYNC_TAG) event.waitUntil(sendQueued());
+});
+
+async function sendQueued() {
+  const outbox = self.FairEngageOutbox;
+  const who = await outbox.signedIn(); // a network failure rejects: the browser retries the sync
+  if (who.kind) return;
+  const key = await outbox.keptKey(who.owner);
+  if (!key) return;
+  const sent = [];
+  try {
+    for (const entry of await outbox.entriesOf(who.owner)) {
+      if (entry.state !== "queued") continue;
+      let pairs;
+      try {
+        pairs = await outbox.open(key, entry);
+      } catch (unreadable) {
+        continue;
+      }
+      const outcome = await outbox.send(who.owner, outbox.FORM_PATH, pairs, who.csrf);
+      if (outcome.kind === "sent") {
+        await outbox.erase(entry.id);
+        sent.push({ code: outcome.code, url: outcome.url });
+      } else if (outcome.kind === "refused") {
+        // Back to the officer to fix: the form offers it again (offline.js).
+        await outbox.mark(entry, "refused");
+      } else if (outcome.kind === "offline") {
+        throw new Error("the connection failed again");
+      } else {
+        return;
+      }
+    }
+  } finally {
+    for (const client of await self.clients.matchAll({ type: "window" })) {
+      client.postMessage({ type: "outbox-sent", sent });
+    }
   }
 }
