@@ -130,13 +130,13 @@ def form_page(
     status_code: int = 200,
     form_action: str = "/engagements/new",
     correcting: str | None = None,
-    shell: bool = False,
+    kept_copy: bool = False,
 ) -> HTMLResponse:
     """The recording form with `values` filled and each problem placed; also the correction form
     (review/correction.py), which passes its own `form_action` and the reason the record was returned.
 
-    `shell` is the copy the phone keeps for opening the form with no connection (static/officer/worker.js):
-    the same form, but nothing that names or describes the officer or their records (no username, no
+    `kept_copy` (`?shell=1`) is the copy the phone keeps for opening the form with no connection
+    (static/officer/worker.js): the same form, but nothing that names or describes the officer or their records (no username, no
     recent places or reasons), since it stays on the phone after the officer has gone.
     """
     settings = settings_of(request)
@@ -163,9 +163,9 @@ def form_page(
             "correcting": correcting,
             "anchors": ANCHORS,
             "recent": RecentChoices([], [])
-            if shell
+            if kept_copy
             else recent_choices(session=session, officer_id=principal.officer_id),
-            "shell": shell,
+            "shell": kept_copy,
             "locate": settings.boundaries is not None,
             # Only a new record is kept on the phone; a correction needs the server's copy anyway.
             "offline_owner": offline.owner_tag(settings, principal.user_id) if correcting is None else "",
@@ -192,8 +192,8 @@ def new_engagement(
     if notice := training_notice(request, principal, session):
         return notice
     values = {"division": principal.division_code, "scope": ""}
-    shell = request.query_params.get("shell") == "1"
-    return form_page(request, principal, session, values, [], shell=shell)
+    kept_copy = request.query_params.get("shell") == "1"
+    return form_page(request, principal, session, values, [], kept_copy=kept_copy)
 
 
 def training_notice(
