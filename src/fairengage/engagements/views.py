@@ -136,8 +136,8 @@ def form_page(
     (review/correction.py), which passes its own `form_action` and the reason the record was returned.
 
     `kept_copy` (`?shell=1`) is the copy the phone keeps for opening the form with no connection
-    (static/officer/worker.js): the same form, but nothing that names or describes the officer or their records (no username, no
-    recent places or reasons), since it stays on the phone after the officer has gone.
+    (static/officer/worker.js): the same form, but nothing that names or describes the officer or their
+    records (no username, no recent places or reasons), since it stays on the phone after they have gone.
     """
     settings = settings_of(request)
     lang = pick_language(request)
