@@ -98,3 +98,63 @@ def valid_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+# The reason every compliant form below gives: behaviour, in the officer's own words, and no race word.
+FORM_REASON = "He was looking into parked cars with a flashlight and trying the door handles one by one."
+
+
+def compliant_form(csrf: str, **overrides: Any) -> dict[str, Any]:
+    """The officer's form, filled so that it saves, as a browser posts it (lists for repeated fields)."""
+    form: dict[str, Any] = {
+        "csrftoken": csrf,
+        "form_key": "k-1",
+        "scope": "none",
+        "purpose": "suspicious_activities",
+        "occurred_at": "2025-05-05T21:10",
+        "division": "D52",
+        "place": "Yonge St & Dundas St",
+        "reason_grounds": ["behaviour"],
+        "reason": FORM_REASON,
+        "informed": "yes",
+        "informed_why": "yes",
+        "receipt_offered": "yes",
+        "perceived_race": "South Asian",
+        "perceived_gender": "man",
+        "perceived_age": "24",
+        "identifying_info_collected": "no",
+        "searched": "no",
+        "outcome": "none",
+    }
+    return {**form, **overrides}
+
+
+BROWSER_REASON = "He was pulling on the handles of parked car doors along the street, one car after another."
+
+
+def fill_form_first_half(page: Any, place: str) -> None:
+    """In a browser: the scope, the purpose, the place and the reason (the form's first half)."""
+    page.get_by_label("None of these applies").check()
+    page.get_by_label("Inquiring into suspicious activities", exact=False).first.check()
+    page.locator("#place").fill(place)
+    page.get_by_role("checkbox", name="Behaviour", exact=False).first.check()
+    page.get_by_label("In your own words").fill(BROWSER_REASON)
+
+
+def fill_form_second_half(page: Any, name: str | None = None) -> None:
+    """In a browser: the duties, what was perceived and, when `name` is given, the person's name."""
+    page.locator("input[name=informed][value=yes]").check()
+    page.locator("input[name=informed_why][value=yes]").check()
+    page.locator("input[name=receipt_offered][value=yes]").check()
+    page.locator("input[name=perceived_race][value=White]").check()
+    page.locator("input[name=perceived_gender][value=man]").check()
+    page.get_by_label("Age (years)").fill("35")
+    page.locator(f"input[name=identifying_info_collected][value={'yes' if name else 'no'}]").check()
+    if name:
+        page.locator("#person_name").fill(name)
+
+
+def fill_compliant_form(page: Any, place: str, name: str | None = None) -> None:
+    """In a browser: every answer a compliant record needs, ready for "Check and save"."""
+    fill_form_first_half(page, place)
+    fill_form_second_half(page, name)

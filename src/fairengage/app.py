@@ -47,6 +47,7 @@ ROUTERS: tuple[str, ...] = (
     "fairengage.review.views",
     "fairengage.events.views",
     "fairengage.review.api",
+    "fairengage.officers.api",
     "fairengage.retention.views",
     "fairengage.publishing.dashboard",
     "fairengage.publishing.views",

@@ -107,6 +107,9 @@ def header_problems(path: str, response: Any, *, tls: bool = False) -> list[str]
     if ("strict-transport-security" in headers) != tls:
         problems.append("HSTS over plain HTTP" if not tls else "no HSTS over TLS")
     cacheable = path.startswith(("/static/", "/public/files/"))
+    # The service worker's two lines of public code, kept for minutes (engagements/offline.py).
+    if path == "/sw.js":
+        cacheable = headers.get("cache-control") == "max-age=600"
     if not cacheable and "no-store" not in headers.get("cache-control", ""):
         problems.append(f"cache-control is {headers.get('cache-control')!r}, not no-store")
     return problems

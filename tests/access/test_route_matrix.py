@@ -80,6 +80,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("POST", "/engagements/check"): ("engagements:create",),
     ("GET", "/engagements/division-at"): ("engagements:create",),
     ("GET", "/engagements/device-key"): ("engagements:create",),
+    ("GET", "/engagements/session"): ("engagements:create",),
     ("GET", "/engagements"): ("engagements:read",),
     ("GET", "/engagements/{engagement_id}/receipt"): ("engagements:read",),
     ("GET", "/engagements/{engagement_id}/correct"): ("engagements:create",),
@@ -119,6 +120,7 @@ GUARDS: dict[tuple[str, str], Guard] = {
     ("GET", "/review/{engagement_id}"): ("review:queue",),
     ("POST", "/review/{engagement_id}/decision"): ("review:decide",),
     ("POST", "/api/v1/review/{engagement_id}/decision"): ("review:decide",),
+    ("GET", "/api/v1/officers/expiring"): ("officers:read",),
     # Restricted records
     ("GET", "/restricted"): ("restricted:request", DELEGATED),
     ("POST", "/restricted/requests"): ("restricted:request",),
@@ -241,6 +243,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/sw.js"): lambda c: c.get("/sw.js"),
     ("GET", "/manifest.webmanifest"): lambda c: c.get("/manifest.webmanifest"),
     ("GET", "/engagements/device-key"): lambda c: c.get("/engagements/device-key"),
+    ("GET", "/engagements/session"): lambda c: c.get("/engagements/session"),
     ("GET", "/transparency/audit"): lambda c: c.get("/transparency/audit"),
     ("GET", "/transparency/audit/checkpoint"): lambda c: c.get("/transparency/audit/checkpoint"),
     ("GET", "/transparency/audit/checkpoints.json"): lambda c: c.get("/transparency/audit/checkpoints.json"),
@@ -312,6 +315,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/review/{engagement_id}/decision"): lambda c: c.post(
         f"/review/{c.e.record}/decision", {"decision": ""}
     ),
+    ("GET", "/api/v1/officers/expiring"): lambda c: c.api("GET", "/api/v1/officers/expiring?days=60"),
     ("POST", "/api/v1/review/{engagement_id}/decision"): lambda c: c.api(
         "POST", f"/api/v1/review/{c.e.record}/decision", {"decision": ""}
     ),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from builders import compliant_form
+
 
 def csrf_of(page: str) -> str:
     return re.search(r'name="csrftoken" value="([^"]+)"', page).group(1)
@@ -19,28 +21,7 @@ def sign_in(client, world, badge: str = "T800") -> str:
 
 def first_form(csrf: str, **overrides) -> dict:
     """The main form for the encounter's first person."""
-    form = {
-        "csrftoken": csrf,
-        "form_key": "k-1",
-        "scope": "none",
-        "purpose": "suspicious_activities",
-        "occurred_at": "2025-05-05T21:10",
-        "division": "D52",
-        "place": "Yonge St & Dundas St",
-        "reason_grounds": ["behaviour"],
-        "reason": "He was looking into parked cars with a flashlight and trying the door handles one by one.",
-        "informed": "yes",
-        "informed_why": "yes",
-        "receipt_offered": "yes",
-        "perceived_race": "South Asian",
-        "perceived_gender": "man",
-        "perceived_age": "24",
-        "identifying_info_collected": "no",
-        "searched": "no",
-        "outcome": "none",
-    }
-    form.update(overrides)
-    return form
+    return compliant_form(csrf, **overrides)
 
 
 def person_form(csrf: str, **overrides) -> dict:

@@ -7,6 +7,7 @@ officer and each key epoch; the form page names its owner; the worker and manife
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from builders import compliant_form
 from fairengage.app import create_app
 from fairengage.engagements.models import Engagement
 from fairengage.engagements.offline import device_key, owner_tag
@@ -158,26 +160,7 @@ def test_the_same_form_sent_twice_stores_one_record(client, people, sessions):
     """What the phone's queue relies on: the form_key makes a resent form the record already stored."""
     sign_in(client, "ofc1")
     token = csrf_of(client.get("/engagements/new").text)
-    form = {
-        "csrftoken": token,
-        "form_key": "0b8f3f0e-6a7c-4f8e-9d7a-1f2e3d4c5b6a",
-        "scope": "none",
-        "purpose": "suspicious_activities",
-        "occurred_at": "2025-05-05T21:10",
-        "division": "D14",
-        "place": "Yonge St & Dundas St",
-        "reason_grounds": ["behaviour"],
-        "reason": "He was looking into parked cars with a flashlight and trying the door handles one by one.",
-        "informed": "yes",
-        "informed_why": "yes",
-        "receipt_offered": "yes",
-        "perceived_race": "South Asian",
-        "perceived_gender": "man",
-        "perceived_age": "24",
-        "identifying_info_collected": "no",
-        "searched": "no",
-        "outcome": "none",
-    }
+    form = compliant_form(token, form_key="0b8f3f0e-6a7c-4f8e-9d7a-1f2e3d4c5b6a", division="D14")
     first = client.post("/engagements/new", data=form, follow_redirects=False)
     second = client.post("/engagements/new", data=form, follow_redirects=False)
     assert first.status_code == second.status_code == 303
@@ -191,12 +174,19 @@ def test_the_worker_and_manifest_are_served_from_the_root(client):
     assert worker.status_code == 200
     assert worker.headers["content-type"].startswith("text/javascript")
     assert worker.headers["service-worker-allowed"] == "/"
-    assert worker.headers["cache-control"] == "no-store"
+    # Cached for minutes only, so that a fixed worker reaches phones soon (engagements/offline.py).
+    assert worker.headers["cache-control"] == "max-age=600"
     manifest = client.get("/manifest.webmanifest")
     assert manifest.headers["content-type"].startswith("application/manifest+json")
     assert manifest.json()["start_url"] == "/engagements/new"
-    # The worker never keeps the key or any answer but the form's shell.
-    assert "device-key" not in worker.text
+    # The worker's code, each file named by its content, so that a changed file is a new worker.
+    sources = re.findall(r'"(/static/officer/[a-z]+\.js)\?v=([0-9a-f]{16})"', worker.text)
+    assert [path for path, _ in sources] == ["/static/officer/outbox.js", "/static/officer/worker.js"]
+    for path, digest in sources:
+        code = client.get(path).content
+        assert hashlib.sha256(code).hexdigest()[:16] == digest
+        # The worker never keeps the key or any answer but the form's shell.
+        assert b"device-key" not in code
     script = client.get("/static/officer/offline.js")
     assert script.status_code == 200 and "importKey" in script.text
 
@@ -207,3 +197,52 @@ def test_what_the_phone_says_is_in_the_page_language(client, people):
     assert "Enregistré sur ce téléphone, pas encore envoyé" in page
     assert "Votre brouillon a été récupéré sur ce téléphone." in page
     assert "Saved on this phone" not in page
+
+
+def test_the_sending_session_names_its_owner_and_gives_a_token_the_form_accepts(client, people, sessions):
+    """What the phone asks before sending a kept record, instead of the whole form page."""
+    answer = client.get("/engagements/session", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    sign_in(client, "ofc1")
+    answer = client.get("/engagements/session")
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    body = answer.json()
+    assert set(body) == {"owner", "csrf"}
+    assert body["owner"] == key_of(client)["owner"]
+    # Far smaller than the form page it replaces.
+    assert len(answer.content) * 20 < len(client.get("/engagements/new").content)
+    form = compliant_form(body["csrf"], form_key="6d1c1c1e-1111-4f8e-9d7a-1f2e3d4c5b6a", division="D14")
+    assert client.post("/engagements/new", data=form, follow_redirects=False).status_code == 303
+    refused = client.post("/engagements/new", data={**form, "csrftoken": "wrong"}, follow_redirects=False)
+    assert refused.status_code == 403
+
+
+def test_the_sending_session_is_for_officers_only(client, people):
+    sign_in(client, "sup")
+    answer = client.get("/engagements/session", headers={"Accept": "application/json"})
+    assert answer.status_code == 403
+
+
+def test_a_record_from_the_phone_is_stored_only_for_its_own_officer(client, people, sessions):
+    """The phone's script names the record's owner; another officer's session never stores it."""
+    sign_in(client, "ofc1")
+    mine = client.get("/engagements/session").json()
+    theirs = owner_tag(client.app.state.settings, 999)
+    short = {"Accept": "application/json"}
+    form = compliant_form(mine["csrf"], form_key="7e2d2d2e-2222-4f8e-9d7a-1f2e3d4c5b6a", division="D14")
+    refused = client.post("/engagements/new", data=form, headers={**short, "X-Offline-Owner": theirs})
+    assert refused.status_code == 409
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Engagement)) == 0
+    saved = client.post("/engagements/new", data=form, headers={**short, "X-Offline-Owner": mine["owner"]})
+    assert saved.status_code == 200, saved.text
+    body = saved.json()
+    assert body["receipt"] == f"/engagements/{body['id']}/receipt"
+    with sessions() as s:
+        stored = s.scalars(select(Engagement)).one()
+    assert stored.id == body["id"] and body["code"].replace("-", "") in stored.receipt_code.replace("-", "")
+    # Refused by the rules: a short answer naming the field and the rule, not the whole form page.
+    bad = {**form, "form_key": "8f3e3e3f-3333-4f8e-9d7a-1f2e3d4c5b6a", "informed": ""}
+    answer = client.post("/engagements/new", data=bad, headers=short)
+    assert answer.status_code == 422 and answer.headers["content-type"] == "application/problem+json"
+    assert "informed" in {e["field"] for e in answer.json()["errors"]}

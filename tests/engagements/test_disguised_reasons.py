@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from builders import valid_body
+from builders import compliant_form, valid_body
 from fairengage.engagements.models import Engagement
 
 EDT = timezone(timedelta(hours=-4))
@@ -67,25 +67,14 @@ def sign_in(client, world, trained_on) -> str:
 
 
 def form(csrf: str, occurred_at: str, reason: str) -> dict:
-    return {
-        "csrftoken": csrf,
-        "form_key": "k-disguised",
-        "scope": "none",
-        "purpose": "suspicious_activities",
-        "occurred_at": occurred_at,
-        "division": "D52",
-        "place": "Yonge St & Dundas St",
-        "reason": reason,
-        "informed": "yes",
-        "informed_why": "yes",
-        "receipt_offered": "yes",
-        "perceived_race": "Black",
-        "perceived_gender": "man",
-        "perceived_age": "24",
-        "identifying_info_collected": "no",
-        "searched": "no",
-        "outcome": "none",
-    }
+    return compliant_form(
+        csrf,
+        form_key="k-disguised",
+        occurred_at=occurred_at,
+        reason=reason,
+        reason_grounds=[],
+        perceived_race="Black",
+    )
 
 
 def reason_errors(page: str) -> list[str]:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from access.estate import csrf_of
+from builders import compliant_form
 from fairengage.db import transaction
 from fairengage.engagements import location
 from fairengage.engagements.extract import write_extract
@@ -61,28 +62,19 @@ def officer_client(app, world, badge: str, division: str = "D14") -> TestClient:
 
 
 def form(client: TestClient, **overrides: object) -> dict:
-    data: dict = {
-        "csrftoken": csrf_of(client.get("/engagements/new").text),
-        "form_key": re.search(r'name="form_key" value="([^"]+)"', client.get("/engagements/new").text)[1],
-        "scope": "none",
-        "purpose": "suspicious_activities",
-        "occurred_at": "2025-05-05T21:10",
-        "division": "D14",
-        "place": "Queen St W & Bathurst St",
-        "reason_grounds": ["behaviour"],
-        "reason": "He was trying the door handles of parked cars, one after another, and looking inside.",
-        "informed": "yes",
-        "informed_why": "yes",
-        "receipt_offered": "yes",
-        "perceived_race": "White",
-        "perceived_gender": "man",
-        "perceived_age": "35",
-        "identifying_info_collected": "no",
-        "searched": "no",
-        "outcome": "none",
-    }
-    data.update(overrides)
-    return data
+    page = client.get("/engagements/new").text
+    return compliant_form(
+        csrf_of(page),
+        **{
+            "form_key": re.search(r'name="form_key" value="([^"]+)"', page)[1],
+            "division": "D14",
+            "place": "Queen St W & Bathurst St",
+            "reason": "He was trying the door handles of parked cars, one after another, and looking inside.",
+            "perceived_race": "White",
+            "perceived_age": "35",
+            **overrides,
+        },
+    )
 
 
 def save(client: TestClient, **overrides: object):  # type: ignore[no-untyped-def]

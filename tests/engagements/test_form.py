@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
+from builders import compliant_form
 from fairengage.engagements.models import Engagement
 
 
@@ -18,28 +19,7 @@ def sign_in(client, world, badge="T800") -> str:
 
 
 def good_form(csrf: str, **overrides) -> dict:
-    form = {
-        "csrftoken": csrf,
-        "form_key": "k-1",
-        "scope": "none",
-        "purpose": "suspicious_activities",
-        "occurred_at": "2025-05-05T21:10",
-        "division": "D52",
-        "place": "Yonge St & Dundas St",
-        "reason_grounds": ["behaviour"],
-        "reason": "He was looking into parked cars with a flashlight and trying the door handles one by one.",
-        "informed": "yes",
-        "informed_why": "yes",
-        "receipt_offered": "yes",
-        "perceived_race": "South Asian",
-        "perceived_gender": "man",
-        "perceived_age": "24",
-        "identifying_info_collected": "no",
-        "searched": "no",
-        "outcome": "none",
-    }
-    form.update(overrides)
-    return form
+    return compliant_form(csrf, **{"form_key": "k-1", **overrides})
 
 
 def stored(sessions) -> int:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from builders import compliant_form
 from fairengage import policy
 from fairengage.engagements import service
 from fairengage.web.i18n import translations
@@ -22,27 +23,7 @@ def sign_in(client, world) -> str:
 
 
 def good_form(csrf: str, **overrides) -> dict:
-    form = {
-        "csrftoken": csrf,
-        "form_key": "k-1",
-        "scope": "none",
-        "purpose": "suspicious_activities",
-        "occurred_at": "2025-05-05T21:10",
-        "division": "D52",
-        "place": "Yonge St & Dundas St",
-        "reason_grounds": ["behaviour"],
-        "reason": "He was looking into parked cars with a flashlight and trying the door handles one by one.",
-        "informed": "yes",
-        "informed_why": "yes",
-        "receipt_offered": "yes",
-        "perceived_race": "South Asian",
-        "perceived_gender": "man",
-        "perceived_age": "24",
-        "identifying_info_collected": "no",
-        "searched": "no",
-        "outcome": "none",
-    }
-    return {**form, **overrides}
+    return compliant_form(csrf, **{"form_key": "k-1", **overrides})
 
 
 def english_sentences() -> set[str]:

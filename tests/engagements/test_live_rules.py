@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from builders import valid_body
+from builders import compliant_form, valid_body
 from fairengage.access.models import AuditEntry
 from fairengage.engagements.models import Engagement
 
@@ -233,28 +233,7 @@ def sign_in(client, world, badge="F1", trained_on=date(2024, 1, 15)) -> str:
 
 
 def good_form(csrf: str, **overrides) -> dict:
-    form = {
-        "csrftoken": csrf,
-        "form_key": "k-live",
-        "scope": "none",
-        "purpose": "suspicious_activities",
-        "occurred_at": "2025-05-05T21:10",
-        "division": "D52",
-        "place": "Yonge St & Dundas St",
-        "reason_grounds": ["behaviour"],
-        "reason": "He was looking into parked cars with a flashlight and trying the door handles one by one.",
-        "informed": "yes",
-        "informed_why": "yes",
-        "receipt_offered": "yes",
-        "perceived_race": "South Asian",
-        "perceived_gender": "man",
-        "perceived_age": "24",
-        "identifying_info_collected": "no",
-        "searched": "no",
-        "outcome": "none",
-    }
-    form.update(overrides)
-    return form
+    return compliant_form(csrf, **{"form_key": "k-live", **overrides})
 
 
 RAW = ("String should", "at least 1 character", "Input should", "validation error", "Field required")

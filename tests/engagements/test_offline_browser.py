@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from builders import fill_compliant_form, fill_form_first_half, fill_form_second_half
 from fairengage.access.models import UserSession
 from fairengage.engagements.models import Engagement
 from fairengage.receipts import codes
@@ -49,6 +50,15 @@ KEPT_FORM = """async () => {
   return false;
 }"""
 
+# The kept form page's text, or "" when none is kept.
+KEPT_TEXT = """async () => {
+  for (const name of await caches.keys()) {
+    const kept = await (await caches.open(name)).match('/engagements/new');
+    if (kept) return await kept.text();
+  }
+  return "";
+}"""
+
 
 def _shot(page, tmp_path: Path, name: str) -> None:
     folder = Path(SHOTS) if SHOTS else tmp_path
@@ -67,27 +77,6 @@ def _ready(page) -> None:
     """The form's script has its key and is keeping drafts (the status region answers)."""
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_selector("html[data-offline-ready]", state="attached")
-
-
-def _fill_first_half(page) -> None:
-    page.get_by_label("None of these applies").check()
-    page.get_by_label("Inquiring into suspicious activities", exact=False).first.check()
-    page.locator("#place").fill(PLACE)
-    page.get_by_role("checkbox", name="Behaviour", exact=False).first.check()
-    page.get_by_label("In your own words").fill(
-        "He was pulling on the handles of parked car doors along the street, one car after another."
-    )
-
-
-def _fill_second_half(page) -> None:
-    page.locator("input[name=informed][value=yes]").check()
-    page.locator("input[name=informed_why][value=yes]").check()
-    page.locator("input[name=receipt_offered][value=yes]").check()
-    page.locator("input[name=perceived_race][value=White]").check()
-    page.locator("input[name=perceived_gender][value=man]").check()
-    page.get_by_label("Age (years)").fill("35")
-    page.locator("input[name=identifying_info_collected][value=yes]").check()
-    page.locator("#person_name").fill(NAME)
 
 
 def _records(sessions) -> list[Engagement]:
@@ -124,8 +113,7 @@ def test_recorded_offline_reloaded_then_sent_once_with_its_receipt(browser, app,
         _ready(page)
 
         context.set_offline(True)
-        _fill_first_half(page)
-        _fill_second_half(page)
+        fill_compliant_form(page, PLACE, NAME)
         page.get_by_role("button", name="Check and save").click()
         status = page.locator("#offline-status")
         status.get_by_text("Saved on this phone, not yet sent").wait_for()
@@ -183,8 +171,7 @@ def test_an_answer_lost_on_the_way_back_is_sent_again_and_stored_once(browser, a
                 route.continue_()
 
         page.route("**/engagements/new", lose_answer)
-        _fill_first_half(page)
-        _fill_second_half(page)
+        fill_compliant_form(page, PLACE, NAME)
         page.get_by_role("button", name="Check and save").click()
         page.locator("#offline-status").get_by_text("Saved on this phone, not yet sent").wait_for()
         assert lost and len(_records(sessions)) == 1
@@ -212,7 +199,7 @@ def test_half_a_form_survives_an_expired_session_and_comes_back_after_sign_in(
         page.goto(f"{base}/engagements/new")
         _sign_in(page, base, *officer)
         _ready(page)
-        _fill_first_half(page)
+        fill_form_first_half(page, PLACE)
         page.locator("input[name=informed][value=yes]").check()
         _wait_for_kept(page, 1)
         form_key = page.locator("input[name=form_key]").input_value()
@@ -239,7 +226,7 @@ def test_half_a_form_survives_an_expired_session_and_comes_back_after_sign_in(
         assert "pulling on the handles" in page.get_by_label("In your own words").input_value()
 
         # Finished and saved: one record, the receipt page, and nothing left on the phone.
-        _fill_second_half(page)
+        fill_form_second_half(page, NAME)
         page.get_by_role("button", name="Check and save").click()
         page.wait_for_url("**/receipt")
         assert len(_records(sessions)) == 1
@@ -319,14 +306,14 @@ def test_a_record_refused_by_the_rules_shows_its_problems_in_place_and_stays_a_d
         page.goto(f"{base}/engagements/new")
         _sign_in(page, base, *officer)
         _ready(page)
-        _fill_first_half(page)
+        fill_form_first_half(page, PLACE)
         page.get_by_role("button", name="Check and save").click()
         page.locator("#error-summary").wait_for()
         assert page.locator("#informed[aria-invalid=true]").count() == 1
         assert page.locator("#place").input_value() == PLACE
         assert [r["state"] for r in _store(page)["records"]] == ["draft"]
         assert _records(sessions) == []
-        _fill_second_half(page)
+        fill_form_second_half(page, NAME)
         page.get_by_role("button", name="Check and save").click()
         page.wait_for_url("**/receipt")
         with sessions() as s:
@@ -341,8 +328,7 @@ def test_without_script_the_form_still_saves(browser, app, sessions, officer):
         page = context.new_page()
         page.goto(f"{base}/engagements/new")
         _sign_in(page, base, *officer)
-        _fill_first_half(page)
-        _fill_second_half(page)
+        fill_compliant_form(page, PLACE, NAME)
         page.get_by_role("button", name="Check and save").click()
         page.wait_for_url("**/receipt")
         assert len(_records(sessions)) == 1
@@ -378,8 +364,7 @@ def test_a_draft_and_an_unsent_record_survive_a_restart(browser, app, sessions, 
         _sign_in(page, base, *officer)
         _ready(page)
         context.set_offline(True)
-        _fill_first_half(page)
-        _fill_second_half(page)
+        fill_compliant_form(page, PLACE, NAME)
         page.get_by_role("button", name="Check and save").click()
         page.locator("#offline-status").get_by_text("Saved on this phone, not yet sent").wait_for()
         page.locator("#place").fill("Half-typed place")
@@ -392,9 +377,19 @@ def test_a_draft_and_an_unsent_record_survive_a_restart(browser, app, sessions, 
         )
         page = context.pages[0] if context.pages else context.new_page()
         page.goto(f"{base}/engagements/new")
-        page.locator("#offline-status [data-offline=sent]").wait_for(timeout=15000)
-        assert page.locator("#place").input_value() == "Half-typed place"
+        _ready(page)
+        # Sent by the page, or by the service worker as the browser came back online (Background Sync,
+        # which may run before any page opens): stored once either way, and erased from the phone.
+        for _ in range(150):
+            if [r["state"] for r in _store(page)["records"]] == ["draft"] and _records(sessions):
+                break
+            page.wait_for_timeout(100)
+        assert [r["state"] for r in _store(page)["records"]] == ["draft"]
         assert len(_records(sessions)) == 1
+        assert page.locator("#place").input_value() == "Half-typed place"
+        page.reload()
+        _ready(page)
+        assert "not yet sent" not in page.locator("#offline-status").inner_text()
         context.close()
 
 
@@ -406,7 +401,7 @@ def test_a_record_sent_later_and_refused_comes_back_to_be_fixed(browser, app, se
         _sign_in(page, base, *officer)
         _ready(page)
         context.set_offline(True)
-        _fill_first_half(page)  # the informing and receipt answers are missing
+        fill_form_first_half(page, PLACE)  # the informing and receipt answers are missing
         page.get_by_role("button", name="Check and save").click()
         status = page.locator("#offline-status")
         status.get_by_text("Saved on this phone, not yet sent").wait_for()
@@ -425,7 +420,7 @@ def test_a_record_sent_later_and_refused_comes_back_to_be_fixed(browser, app, se
         assert page.locator("#informed[aria-invalid=true]").count() == 1
         assert page.locator("#place").input_value() == PLACE
         _ready(page)
-        _fill_second_half(page)
+        fill_form_second_half(page, NAME)
         page.get_by_role("button", name="Check and save").click()
         page.wait_for_url("**/receipt")
         assert len(_records(sessions)) == 1
@@ -443,8 +438,7 @@ def test_two_records_kept_offline_are_both_sent_each_once(browser, app, sessions
         context.set_offline(True)
         status = page.locator("#offline-status")
         for _ in range(2):
-            _fill_first_half(page)
-            _fill_second_half(page)
+            fill_compliant_form(page, PLACE, NAME)
             page.get_by_role("button", name="Check and save").click()
             page.wait_for_function("() => document.querySelector('#place').value === ''")
         status.get_by_text("Records saved on this phone, not yet sent: 2").wait_for()
@@ -461,4 +455,114 @@ def test_two_records_kept_offline_are_both_sent_each_once(browser, app, sessions
         assert all(codes.format_code(e.receipt_code) in text for e in stored)
         assert "not yet sent" not in text
         assert _store(page)["records"] == []
+        context.close()
+
+
+def _kept_owner(page) -> str:
+    import re
+
+    found = re.search(r'data-offline-owner="([0-9a-f]+)"', page.evaluate(KEPT_TEXT))
+    return found.group(1) if found else ""
+
+
+def test_the_kept_form_names_no_one_and_follows_whoever_signs_in(browser, app, sessions, world, officer):
+    """The copy the phone keeps for opening the form offline holds no username and no recent answer."""
+    world.officer("T5353", "D14")
+    world.user("cleo", "officer", badge="T5353", password="a-third-officer-pass")
+    with live_server(app) as base:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.goto(f"{base}/engagements/new")
+        _sign_in(page, base, *officer)
+        _ready(page)
+        fill_compliant_form(page, PLACE, NAME)
+        page.get_by_role("button", name="Check and save").click()
+        page.wait_for_url("**/receipt")
+        page.goto(f"{base}/engagements/new")
+        _ready(page)
+        # The live page offers the officer's recent place and names them; the kept copy does neither.
+        escaped = PLACE.replace("&", "&amp;")
+        assert escaped in page.content() and "Sign out (ada)" in page.content()
+        kept = page.evaluate(KEPT_TEXT)
+        assert 'name="place"' in kept
+        assert "ada" not in kept and escaped not in kept
+        assert "parked car doors" not in kept and NAME not in kept
+        ada = _kept_owner(page)
+        assert ada and ada == page.locator("form[data-offline-owner]").get_attribute("data-offline-owner")
+
+        # Another officer signs in on the same phone without the first signing out: the kept copy follows.
+        context.clear_cookies()
+        page.goto(f"{base}/login")
+        _sign_in(page, base, "cleo", "a-third-officer-pass")
+        cleo = page.locator("form[data-offline-owner]").get_attribute("data-offline-owner")
+        for _ in range(50):
+            if _kept_owner(page) == cleo:
+                break
+            page.wait_for_timeout(100)
+        assert _kept_owner(page) == cleo != ada
+        assert "cleo" not in page.evaluate(KEPT_TEXT)
+        context.close()
+
+
+SYNC_TAGS = """async () => {
+  const registration = await navigator.serviceWorker.ready;
+  return registration.sync ? await registration.sync.getTags() : null;
+}"""
+
+
+def test_a_record_kept_offline_is_sent_by_the_service_worker_with_no_page_open(
+    browser, app, sessions, officer
+):
+    """Background Sync: the page hands the waiting record to the worker, which sends it page or no page."""
+    with live_server(app) as base:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.goto(f"{base}/engagements/new")
+        _sign_in(page, base, *officer)
+        _ready(page)
+        context.set_offline(True)
+        fill_compliant_form(page, PLACE, NAME)
+        page.get_by_role("button", name="Check and save").click()
+        page.locator("#offline-status").get_by_text("Saved on this phone, not yet sent").wait_for()
+        tags = None
+        for _ in range(50):
+            tags = page.evaluate(SYNC_TAGS)
+            if tags:
+                break
+            page.wait_for_timeout(100)
+        assert tags == ["fairengage-send"]
+
+        # Every FairEngage page closed; only a blank tab is left to keep the browser's session.
+        blank = context.new_page()
+        page.close()
+        assert _records(sessions) == []
+        context.set_offline(False)
+        # What the browser does when the connection returns, asked for through DevTools so that the test
+        # does not depend on how the browser notices the network.
+        cdp = context.new_cdp_session(blank)
+        registrations: list[dict] = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+        cdp.send("ServiceWorker.enable")
+        for _ in range(50):
+            if registrations:
+                break
+            blank.wait_for_timeout(100)
+        ours = [r for r in registrations if r["scopeURL"].startswith(base) and not r["isDeleted"]]
+        assert ours
+        sync = {"origin": base, "registrationId": ours[0]["registrationId"], "tag": "fairengage-send"}
+        for attempt in range(100):
+            if _records(sessions):
+                break
+            if attempt % 20 == 0:  # once, then again only if a round came to nothing
+                cdp.send("ServiceWorker.dispatchSyncEvent", {**sync, "lastChance": False})
+            blank.wait_for_timeout(100)
+        stored = _records(sessions)
+        assert len(stored) == 1 and stored[0].location_description == PLACE
+        # Erased from the phone once acknowledged, without a page having opened it.
+        blank.goto(f"{base}/r")
+        for _ in range(50):
+            if _store(blank)["records"] == []:
+                break
+            blank.wait_for_timeout(100)
+        assert _store(blank)["records"] == []
         context.close()

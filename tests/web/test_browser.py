@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from builders import fill_form_first_half, fill_form_second_half
 from live import live_server
 
 pytestmark = pytest.mark.browser
@@ -25,13 +26,7 @@ def test_officer_records_and_opens_receipt(browser, world, settings):
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{base}/engagements/new")
 
-        page.get_by_label("None of these applies").check()
-        page.get_by_label("Inquiring into suspicious activities", exact=False).first.check()
-        page.locator("#place").fill("Bloor St W & Ossington Ave")
-        page.get_by_role("checkbox", name="Behaviour", exact=False).first.check()
-        page.get_by_label("In your own words").fill(
-            "He was pulling on the handles of parked car doors along the street, one car after another."
-        )
+        fill_form_first_half(page, "Bloor St W & Ossington Ave")
         # Submit once with the informing answer missing: the problem is shown in place and nothing stored.
         page.get_by_role("button", name="Check and save").click()
         summary = page.locator("#error-summary")
@@ -40,13 +35,7 @@ def test_officer_records_and_opens_receipt(browser, world, settings):
         assert summary.is_visible()
         assert page.locator("#informed[aria-invalid=true]").count() == 1
 
-        page.locator("input[name=informed][value=yes]").check()
-        page.locator("input[name=informed_why][value=yes]").check()
-        page.locator("input[name=receipt_offered][value=yes]").check()
-        page.locator("input[name=perceived_race][value=White]").check()
-        page.locator("input[name=perceived_gender][value=man]").check()
-        page.get_by_label("Age (years)").fill("35")
-        page.locator("input[name=identifying_info_collected][value=no]").check()
+        fill_form_second_half(page)
         page.get_by_role("button", name="Check and save").click()
         page.wait_for_url("**/receipt")
         assert "Offer the receipt" in page.content()

@@ -80,9 +80,9 @@ def record(
     caller: Principal | None = None
     try:
         with sessions.begin() as session:
-            caller = engagements._caller(session, token)
+            caller = engagements.bearer_caller(session, token)
             if idempotency_key and (
-                replay := engagements._replay(session, caller.user_id, idempotency_key, digest)
+                replay := engagements.earlier_answer(session, caller.user_id, idempotency_key, digest)
             ):
                 return replay
             officer = officers.on_duty(session=session, officer_id=caller.officer_id)
@@ -91,7 +91,7 @@ def record(
             evaluations = evaluate_all(session=session, drafts=drafts, officer=officer, settings=settings)
             ids = [str(uuid.uuid4()) for _ in drafts]
             stored = [
-                engagements._store(
+                engagements.store_record(
                     session,
                     draft,
                     officer,
@@ -108,16 +108,16 @@ def record(
             body = {"id": ids[0], "people": len(stored), "engagements": stored}
             if idempotency_key:
                 now = datetime.now(UTC)
-                engagements._claim_key(
+                engagements.claim_key(
                     session.connection(), caller, idempotency_key, digest, ids[0], body, now
                 )
             return engagements.Recorded(201, body)
-    except engagements._KeyTaken:
+    except engagements.KeyTaken:
         # A concurrent request with the same key committed first; this one rolled back whole.
         replay = None
         if caller is not None:
             with sessions.begin() as session:
-                replay = engagements._replay(session, caller.user_id, str(idempotency_key), digest)
+                replay = engagements.earlier_answer(session, caller.user_id, str(idempotency_key), digest)
         if replay is None:
             raise RuntimeError("an Idempotency-Key was taken but its encounter cannot be found") from None
         return replay
@@ -125,7 +125,7 @@ def record(
 
 def members(*, session: Session, principal: Principal, encounter_id: str) -> list[Engagement]:
     """The encounter's records the caller may read, first entered first; NotFound when none."""
-    condition = engagements._visible(principal, "engagements:read")
+    condition = engagements.visible_condition(principal, "engagements:read")
     rows = session.scalars(
         select(Engagement)
         .where(
@@ -176,16 +176,16 @@ def add_person(
     The anchor is any record of the encounter, the officer's own; a record that was an encounter of
     one becomes the first of this encounter.
     """
-    engagements._require_recorder(principal)
+    engagements.require_recorder(principal)
     try:
         return _add_person(sessions, principal, anchor_id, person, settings, idempotency_key)
-    except engagements._KeyTaken:
+    except engagements.KeyTaken:
         # The same page sent twice at once: the first one stored the person; answer as it did.
         with sessions.begin() as session:
             anchor = anchor_of(session=session, principal=principal, engagement_id=anchor_id)
             draft = EngagementIn.model_validate({**shared_draft_values(anchor), **person})
             digest = engagements.request_digest(draft)
-            replay = engagements._replay(session, principal.user_id, str(idempotency_key), digest)
+            replay = engagements.earlier_answer(session, principal.user_id, str(idempotency_key), digest)
         if replay is None:
             raise RuntimeError("an Idempotency-Key was taken but its record cannot be found") from None
         return replay
@@ -205,7 +205,7 @@ def _add_person(
         draft = EngagementIn.model_validate({**shared_draft_values(anchor), **person})
         digest = engagements.request_digest(draft)
         if idempotency_key and (
-            replay := engagements._replay(session, principal.user_id, idempotency_key, digest)
+            replay := engagements.earlier_answer(session, principal.user_id, idempotency_key, digest)
         ):
             return replay
         officer = officers.on_duty(session=session, officer_id=principal.officer_id)
@@ -227,7 +227,7 @@ def _add_person(
                 purpose="recording an engagement (O. Reg. 58/16 s.9)",
                 details={"encounter": encounter_id},
             )
-        body = engagements._store(
+        body = engagements.store_record(
             session,
             draft,
             officer,

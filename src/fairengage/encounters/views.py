@@ -16,7 +16,7 @@ from fairengage.encounters import service
 from fairengage.engagements.form import anchor_for, draft_from_form
 from fairengage.engagements.models import Engagement
 from fairengage.engagements.schemas import PERSONAL_FIELDS
-from fairengage.engagements.views import _choices, _message, values_of
+from fairengage.engagements.views import form_choices, message_for, values_of
 from fairengage.errors import FieldError, RecordRefused
 from fairengage.web.deps import DB_SESSION, page_principal, sessions_of, settings_of
 from fairengage.web.i18n import pick_language
@@ -44,12 +44,12 @@ def _page(
     settings = settings_of(request)
     lang = pick_language(request)
     ruleset = policy.ruleset_for_record(anchor.ruleset_id)
-    choices = _choices(ruleset, lang)
+    choices = form_choices(ruleset, lang)
     by_anchor: dict[str, list[str]] = {}
     summary = []
     for error in errors:
         place = anchor_for(error.field, error.rule)
-        text = _message(error, ruleset, lang)
+        text = message_for(error, ruleset, lang)
         if text in by_anchor.get(place, []):
             continue
         by_anchor.setdefault(place, []).append(text)

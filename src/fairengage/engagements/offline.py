@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -22,11 +23,15 @@ from fairengage.config import Settings
 from fairengage.errors import Forbidden
 from fairengage.shipped import shipped
 from fairengage.web.deps import page_principal, settings_of
+from fairengage.web.templating import static_url
 
 router = APIRouter(include_in_schema=False)
 
 OFFICER_STATIC = shipped("web", "static", "officer")
 KEY_PATH = "/engagements/device-key"
+SESSION_PATH = "/engagements/session"
+# On the live form page: the owner tag it was served for (the service worker's cue to renew its shell).
+OWNER_HEADER = "x-offline-owner"
 
 
 def _mac(settings: Settings, label: str, user_id: int) -> bytes:
@@ -37,6 +42,19 @@ def _mac(settings: Settings, label: str, user_id: int) -> bytes:
 def owner_tag(settings: Settings, user_id: int) -> str:
     """An opaque name for the officer's entries on a phone: another officer's never match it."""
     return _mac(settings, "device-owner", user_id).hex()[:32]
+
+
+def sent_by_owner(request: Request, settings: Settings, user_id: int) -> bool:
+    """False when a record sent from the phone names another owner than the signed-in officer.
+
+    The phone's script sends each kept record with its owner tag (X-Offline-Owner): on a shared phone,
+    a record kept for one officer must never be stored under another's session. A form sent without
+    the header (no script) is the signed-in officer's own.
+    """
+    claimed = request.headers.get(OWNER_HEADER)
+    if claimed is None:
+        return True
+    return hmac.compare_digest(claimed.encode("latin-1"), owner_tag(settings, user_id).encode())
 
 
 def device_key(settings: Settings, user_id: int) -> bytes:
@@ -55,13 +73,47 @@ def device_key_for_officer(request: Request, principal: Principal = Depends(page
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
+@router.get(SESSION_PATH)
+def sending_session(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+    """Whose session this is and a fresh CSRF token, never cached: what the phone needs to send a kept
+    record, in a few hundred bytes rather than the whole form page. A phone holding another officer's
+    records sees a different owner and keeps them for their own officer."""
+    if principal.role != "officer":
+        raise Forbidden("only officers keep records on a phone")
+    owner = owner_tag(settings_of(request), principal.user_id)
+    # asgi-csrf's token for this browser (it sets the cookie with this answer when there was none).
+    token = request.scope.get("csrftoken", lambda: "")()
+    return JSONResponse({"owner": owner, "csrf": token}, headers={"Cache-Control": "no-store"})
+
+
+# How long a phone may use its cached copy of the worker's script before asking again. The browser looks
+# for a new worker on every page of its scope; without this, each page of the officer's (the form, each
+# receipt) carried the whole script again. A fixed worker still reaches phones within these minutes.
+WORKER_MAX_AGE = 600
+
+
+# The worker's code, in the order it loads: what it shares with the form's page, then its own.
+WORKER_SCRIPTS = ("outbox.js", "worker.js")
+
+
+@lru_cache(maxsize=1)
+def worker_script() -> str:
+    """The few lines at /sw.js: they load the worker's code, each file named by a digest of its content.
+
+    A new version of either file is then new bytes at /sw.js, which is what makes browsers install the
+    new worker, and a new address, which no cache holds; the worker's code itself is an ordinary static
+    file that the browser keeps, at the same address the officer's pages load it from.
+    """
+    sources = [f'"{static_url("officer/" + name)}"' for name in WORKER_SCRIPTS]
+    header = "// FairEngage's service worker (static/officer/worker.js).\n"
+    return f"{header}importScripts({', '.join(sources)});\n"
+
+
 @router.get("/sw.js")
 def service_worker() -> Response:
     """The service worker, from the root so that its scope covers the officer's pages."""
-    # Never cached by HTTP (app.SecurityHeaders): a fixed worker reaches phones on their next visit.
-    return FileResponse(
-        OFFICER_STATIC / "sw.js", media_type="text/javascript", headers={"Service-Worker-Allowed": "/"}
-    )
+    headers = {"Service-Worker-Allowed": "/", "Cache-Control": f"max-age={WORKER_MAX_AGE}"}
+    return Response(worker_script(), media_type="text/javascript", headers=headers)
 
 
 @router.get("/manifest.webmanifest")

@@ -183,9 +183,9 @@ def check(
     go back to the officer who sent them.
     """
     if principal is not None:
-        _require_recorder(principal)
+        require_recorder(principal)
     with sessions() as session:
-        caller = principal or _caller(session, token)
+        caller = principal or bearer_caller(session, token)
         officer = officers.on_duty(session=session, officer_id=caller.officer_id)
         if officer is None:
             raise Forbidden("this user is not linked to an officer")
@@ -224,11 +224,13 @@ _INSERT_PERSON = insert(_PERSONS)
 _INSERT_FINDINGS = insert(_FINDINGS)
 
 
-class _KeyTaken(Exception):
+class KeyTaken(Exception):
     """Another request stored a record under the same Idempotency-Key while this one was working."""
 
 
-def _replay(session: Session, user_id: int, key: str, digest: str) -> Recorded | None:
+def earlier_answer(session: Session, user_id: int, key: str, digest: str) -> Recorded | None:
+    """The answer first given under this caller's Idempotency-Key, or None; IdempotencyKeyReused when the
+    key came before with a different body. Shared with encounters, which answer under the same keys."""
     row = session.connection().execute(_REPLAY, {"user_id": user_id, "key": key}).first()
     if row is None:
         return None
@@ -255,27 +257,31 @@ def record(
     transaction as the write so that a request takes one database connection, not two.
     """
     if principal is not None:
-        _require_recorder(principal)
+        require_recorder(principal)
     digest = request_digest(draft)
     caller = principal
     try:
         with sessions.begin() as session:
-            caller = caller or _caller(session, token)
-            if idempotency_key and (replay := _replay(session, caller.user_id, idempotency_key, digest)):
-                return replay
+            caller = caller or bearer_caller(session, token)
+            if idempotency_key:
+                replay = earlier_answer(session, caller.user_id, idempotency_key, digest)
+                if replay:
+                    return replay
             officer = officers.on_duty(session=session, officer_id=caller.officer_id)
             if officer is None:
                 raise Forbidden("this user is not linked to an officer")
             _require_training(officer, draft, settings)
             evaluation = evaluate_draft(session=session, draft=draft, officer=officer, settings=settings)
-            body = _store(session, draft, officer, caller, evaluation, settings, idempotency_key, digest)
+            body = store_record(
+                session, draft, officer, caller, evaluation, settings, idempotency_key, digest
+            )
             return Recorded(201, body)
-    except _KeyTaken:
+    except KeyTaken:
         # A concurrent request with the same key committed first; this one rolled back whole.
         replay = None
         if caller is not None:
             with sessions.begin() as session:
-                replay = _replay(session, caller.user_id, str(idempotency_key), digest)
+                replay = earlier_answer(session, caller.user_id, str(idempotency_key), digest)
         if replay is None:
             raise RuntimeError("an Idempotency-Key was taken but its record cannot be found") from None
         return replay
@@ -292,16 +298,17 @@ def _require_training(officer: officers.OfficerOnDuty, draft: EngagementIn, sett
         raise training.refusal(officer_standing, settings.training_contact)
 
 
-def _caller(session: Session, token: str | None) -> Principal:
+def bearer_caller(session: Session, token: str | None) -> Principal:
     """The officer an API token names, allowed to record; Unauthenticated or Forbidden otherwise."""
     principal = access.principal_for_token(session=session, token=token) if token else None
     if principal is None:
         raise Unauthenticated("the API token is not valid or was revoked")
-    _require_recorder(principal)
+    require_recorder(principal)
     return principal
 
 
-def _require_recorder(principal: Principal) -> None:
+def require_recorder(principal: Principal) -> None:
+    """Forbidden unless the caller is an officer whose role may record engagements."""
     if scope_of(principal.role, "engagements:create") is None or principal.officer_id is None:
         raise Forbidden("only an officer may record an engagement")
 
@@ -399,7 +406,7 @@ def _insert_with_fresh_code(connection: Connection, row: dict[str, Any], secret:
     raise RuntimeError("no free receipt code after 8 draws")
 
 
-def _store(
+def store_record(
     session: Session,
     draft: EngagementIn,
     officer: officers.OfficerOnDuty,
@@ -412,6 +419,8 @@ def _store(
     engagement_id: str | None = None,
     encounter_id: str | None = None,
 ) -> dict[str, Any]:
+    """Insert one judged record (and its person, findings, receipt and key) in the caller's transaction;
+    the API's answer body. Encounters call it once per person with their own `encounter_id`."""
     # Core statements, not ORM objects: this is the service's hottest write (docs/load-and-recovery.md).
     connection = session.connection()
     now = datetime.now(UTC)
@@ -457,7 +466,7 @@ def _store(
         connection.execute(_INSERT_FINDINGS, findings)
     body = _body(engagement_id, code, [finding_json(**f) for f in findings], evaluation.compliant, settings)
     if idempotency_key:
-        _claim_key(connection, principal, idempotency_key, digest, engagement_id, body, now)
+        claim_key(connection, principal, idempotency_key, digest, engagement_id, body, now)
     audit.journal(
         session,
         actor=principal.username,
@@ -477,7 +486,7 @@ def _store(
     return body
 
 
-def _claim_key(
+def claim_key(
     connection: Connection,
     principal: Principal,
     idempotency_key: str,
@@ -486,7 +495,7 @@ def _claim_key(
     body: dict[str, Any],
     now: datetime,
 ) -> None:
-    """Keep the answer under the caller's key; _KeyTaken when a concurrent request kept one first."""
+    """Keep the answer under the caller's key; KeyTaken when a concurrent request kept one first."""
     claimed = connection.execute(
         insert_or_skip(connection, _KEYS, ("user_id", "key")).returning(_KEYS.c.id),
         {
@@ -500,7 +509,7 @@ def _claim_key(
         },
     ).first()
     if claimed is None:
-        raise _KeyTaken
+        raise KeyTaken
 
 
 def finding_json(
@@ -543,7 +552,7 @@ def _body(
     }
 
 
-def _visible(principal: Principal, permission: str) -> ColumnElement[bool]:
+def visible_condition(principal: Principal, permission: str) -> ColumnElement[bool]:
     """The SQL condition limiting records to the caller's scope; Forbidden when the role holds none."""
     scope = scope_of(principal.role, permission)
     if scope is None:
@@ -560,7 +569,7 @@ def _visible(principal: Principal, permission: str) -> ColumnElement[bool]:
 
 def get_visible(*, session: Session, principal: Principal, engagement_id: str) -> Engagement:
     """A record the caller may read, or NotFound: other people's records are indistinguishable from none."""
-    condition = _visible(principal, "engagements:read")
+    condition = visible_condition(principal, "engagements:read")
     engagement = session.scalars(select(Engagement).where(Engagement.id == engagement_id, condition)).first()
     if engagement is None:
         raise NotFound("no such engagement")
@@ -602,7 +611,7 @@ def search(
     *, session: Session, principal: Principal, filters: Filters, limit: int, offset: int
 ) -> tuple[list[Engagement], int]:
     """A page of the records the caller may read, newest first, and the total matching."""
-    conditions = [_visible(principal, "engagements:read")]
+    conditions = [visible_condition(principal, "engagements:read")]
     if filters.division:
         conditions.append(Engagement.division_code == filters.division)
     if filters.perceived_race:

@@ -23,7 +23,7 @@ from fairengage.engagements.form import (
     read_form,
 )
 from fairengage.engagements.location import division_at
-from fairengage.engagements.recent import recent_choices
+from fairengage.engagements.recent import RecentChoices, recent_choices
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.officers import training
@@ -38,7 +38,8 @@ router = APIRouter(include_in_schema=False)
 FORM_PERMISSIONS = "camera=(), microphone=(), geolocation=(self), payment=(), usb=()"
 
 
-def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, str]]]:
+def form_choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """Each list the form offers, as (code, label) in `lang`; the encounter's person page uses it too."""
     names = (
         "purposes",
         "scope_exclusions",
@@ -57,7 +58,8 @@ def _choices(ruleset: policy.RuleSet, lang: str) -> dict[str, list[tuple[str, st
     return out
 
 
-def _message(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
+def message_for(error: FieldError, ruleset: policy.RuleSet, lang: str) -> str:
+    """What the form says about one problem, in `lang`: a prompt for a missing answer, else the rule's."""
     prompt = prompt_for(error.field, error.rule)
     if error.message in FORM_MESSAGES:
         prompt = error.message
@@ -85,7 +87,7 @@ def _placed(errors: list[FieldError], ruleset: policy.RuleSet, lang: str) -> lis
     out = []
     for error in errors:
         anchor = anchor_for(error.field, error.rule)
-        text = _message(error, ruleset, lang)
+        text = message_for(error, ruleset, lang)
         if (anchor, text) in seen:
             continue
         seen.add((anchor, text))
@@ -93,7 +95,7 @@ def _placed(errors: list[FieldError], ruleset: policy.RuleSet, lang: str) -> lis
     return out
 
 
-def _judge_form(
+def judge_form(
     request: Request, principal: Principal, session: Session, form: Any
 ) -> tuple[Any, list[FieldError], list[FieldError], policy.RuleSet | None]:
     """The form's draft, every refusing problem (unreadable answers and rules together) and the flags.
@@ -119,7 +121,7 @@ def _judge_form(
     return reading.draft, errors, flags, ruleset
 
 
-def _form_page(
+def form_page(
     request: Request,
     principal: Principal,
     session: Session,
@@ -128,7 +130,15 @@ def _form_page(
     status_code: int = 200,
     form_action: str = "/engagements/new",
     correcting: str | None = None,
+    kept_copy: bool = False,
 ) -> HTMLResponse:
+    """The recording form with `values` filled and each problem placed; also the correction form
+    (review/correction.py), which passes its own `form_action` and the reason the record was returned.
+
+    `kept_copy` (`?shell=1`) is the copy the phone keeps for opening the form with no connection
+    (static/officer/worker.js): the same form, but nothing that names or describes the officer or their
+    records (no username, no recent places or reasons), since it stays on the phone after they have gone.
+    """
     settings = settings_of(request)
     lang = pick_language(request)
     now_local = datetime.now(settings.tz)
@@ -141,7 +151,7 @@ def _form_page(
         request,
         "engagement_form.html",
         {
-            "choices": _choices(ruleset, lang),
+            "choices": form_choices(ruleset, lang),
             "ruleset": ruleset,
             "divisions": officers.division_codes(session=session),
             "v": values,
@@ -152,7 +162,10 @@ def _form_page(
             "form_action": form_action,
             "correcting": correcting,
             "anchors": ANCHORS,
-            "recent": recent_choices(session=session, officer_id=principal.officer_id),
+            "recent": RecentChoices([], [])
+            if kept_copy
+            else recent_choices(session=session, officer_id=principal.officer_id),
+            "shell": kept_copy,
             "locate": settings.boundaries is not None,
             # Only a new record is kept on the phone; a correction needs the server's copy anyway.
             "offline_owner": offline.owner_tag(settings, principal.user_id) if correcting is None else "",
@@ -162,6 +175,10 @@ def _form_page(
     )
     # The one page allowed to ask for the phone's position; the browser still asks the officer.
     page.headers["permissions-policy"] = FORM_PERMISSIONS
+    if correcting is None:
+        # Whose and in which language: the service worker fetches a new shell only when these change.
+        page.headers[offline.OWNER_HEADER] = offline.owner_tag(settings, principal.user_id)
+        page.headers["content-language"] = lang
     return page
 
 
@@ -182,17 +199,18 @@ def new_engagement(
     """
     if principal.role != "officer":
         raise Forbidden("only officers record engagements")
-    if notice := _training_notice(request, principal, session):
+    if notice := training_notice(request, principal, session):
         return notice
     values: dict[str, Any] = {"division": division or principal.division_code, "scope": ""}
     if occurred_at:
         values["occurred_at"] = occurred_at
     if lat is not None and lon is not None:
         values |= {"lat": repr(lat), "lon": repr(lon)}
-    return _form_page(request, principal, session, values, [])
+    kept_copy = request.query_params.get("shell") == "1"
+    return form_page(request, principal, session, values, [], kept_copy=kept_copy)
 
 
-def _training_notice(
+def training_notice(
     request: Request, principal: Principal, session: Session, day: date | None = None
 ) -> HTMLResponse | None:
     """Missing or lapsed training on `day` (today), said before the form starts rather than once filled."""
@@ -240,11 +258,20 @@ async def submit_engagement(
     values["reason_grounds"] = form.getlist("reason_grounds")
     values["description_elements"] = form.getlist("description_elements")
     settings = settings_of(request)
-    draft, errors, _, _ = _judge_form(request, principal, session, form)
+    # The phone's script (static/officer/outbox.js) asks for a short answer: it opens the receipt itself,
+    # and shows a refusal by sending the form the ordinary way, so the pages would be carried for nothing.
+    short = "application/json" in request.headers.get("accept", "")
+    if not offline.sent_by_owner(request, settings, principal.user_id):
+        # A record kept on the phone for another officer: it waits until its own officer signs in.
+        body = {"title": "Another officer is signed in", "status": 409, "detail": "nothing was stored"}
+        return JSONResponse(body, status_code=409, media_type="application/problem+json")
+    draft, errors, _, _ = judge_form(request, principal, session, form)
     # The look-ups end here: the save runs in its own transaction.
     session.rollback()
+    if short and (draft is None or errors):
+        return _refused_briefly(errors)
     if draft is None or errors:
-        return _form_page(request, principal, session, values, errors, status_code=422)
+        return form_page(request, principal, session, values, errors, status_code=422)
     try:
         # The form's one-time key makes a double tap or a resubmitted page store one record.
         result = service.record(
@@ -255,8 +282,20 @@ async def submit_engagement(
             idempotency_key=f"form:{str(form.get('form_key') or '')[:80]}" if form.get("form_key") else None,
         )
     except RecordRefused as refused:
-        return _form_page(request, principal, session, values, refused.errors, status_code=422)
-    return RedirectResponse(f"/engagements/{result.body['id']}/receipt", status_code=303)
+        if short:
+            return _refused_briefly(refused.errors)
+        return form_page(request, principal, session, values, refused.errors, status_code=422)
+    receipt = f"/engagements/{result.body['id']}/receipt"
+    if short:
+        code = result.body["receipt"]["code"]
+        return JSONResponse({"id": result.body["id"], "receipt": receipt, "code": code})
+    return RedirectResponse(receipt, status_code=303)
+
+
+def _refused_briefly(errors: list[FieldError]) -> JSONResponse:
+    """A refused form for the phone's script: which fields and rules, nothing stored."""
+    body = {"title": RecordRefused.title, "status": 422, "errors": [e.as_dict() for e in errors]}
+    return JSONResponse(body, status_code=422, media_type="application/problem+json")
 
 
 @router.post("/engagements/check", response_model=None)
@@ -272,7 +311,7 @@ async def check_form(
         raise Forbidden("only officers record engagements")
     form = await request.form()
     lang = pick_language(request)
-    _, errors, flags, ruleset = _judge_form(request, principal, session, form)
+    _, errors, flags, ruleset = judge_form(request, principal, session, form)
     session.rollback()
     ruleset = ruleset or policy.ruleset_in_force(datetime.now(settings_of(request).tz).date())
     problems = [{**p, "severity": "refuse"} for p in _placed(errors, ruleset, lang)]

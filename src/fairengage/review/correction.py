@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fairengage.access.principal import Principal
 from fairengage.engagements import service
-from fairengage.engagements.views import _form_page, _judge_form, _training_notice, values_of
+from fairengage.engagements.views import form_page, judge_form, training_notice, values_of
 from fairengage.errors import Forbidden, RecordRefused
 from fairengage.review import service as review
 from fairengage.web.deps import DB_SESSION, page_principal, settings_of
@@ -45,9 +45,9 @@ def correction_form(
     engagement = _returned_to(session, principal, engagement_id)
     # Judged on the engagement's own day, as the rule will judge the corrected record.
     day = engagement.occurred_at.astimezone(settings_of(request).tz).date()
-    if notice := _training_notice(request, principal, session, day):
+    if notice := training_notice(request, principal, session, day):
         return notice
-    return _form_page(
+    return form_page(
         request,
         principal,
         session,
@@ -75,10 +75,10 @@ async def submit_correction(
     values["description_elements"] = form.getlist("description_elements")
     settings = settings_of(request)
     action = f"/engagements/{engagement_id}/correct"
-    draft, errors, _, _ = _judge_form(request, principal, session, form)
+    draft, errors, _, _ = judge_form(request, principal, session, form)
     if draft is None or errors:
         session.rollback()
-        return _form_page(
+        return form_page(
             request, principal, session, values, errors, 422, action, _return_reason(session, engagement_id)
         )
     try:
@@ -87,7 +87,7 @@ async def submit_correction(
         )
     except RecordRefused as refused:
         session.rollback()
-        return _form_page(
+        return form_page(
             request,
             principal,
             session,

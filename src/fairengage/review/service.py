@@ -182,6 +182,23 @@ def get_for_review(*, session: Session, principal: Principal, engagement_id: str
     return engagement
 
 
+def decided(
+    *, session: Session, principal: Principal, engagement_id: str
+) -> tuple[Engagement, list[ReviewDecision]]:
+    """A record in the reviewer's scope that review has decided, restricted or not, with its decisions.
+
+    What a reviewer still sees of a record once it is decided: the decisions (what, by whom, when, why),
+    never a restricted record's facts, which are read only through a restricted-access request.
+    NotFound when the record is not in the reviewer's scope or has no decision.
+    """
+    condition = _scope_condition(principal, "review:queue")
+    engagement = session.scalars(select(Engagement).where(Engagement.id == engagement_id, condition)).first()
+    _, decisions = history(session=session, engagement_id=engagement_id) if engagement else ((), [])
+    if engagement is None or not decisions:
+        raise NotFound("no such record in your review scope")
+    return engagement, decisions
+
+
 def current_version(*, session: Session, engagement_id: str) -> int:
     """The record's version: 1, plus one for each correction."""
     latest = session.scalar(

@@ -267,7 +267,11 @@ def _record_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    engagement = service.get_for_review(session=session, principal=principal, engagement_id=engagement_id)
+    try:
+        engagement = service.get_for_review(session=session, principal=principal, engagement_id=engagement_id)
+    except NotFound:
+        # Found non-compliant, so restricted: what was decided is still shown, never what was recorded.
+        return _decided_page(request, principal, session, engagement_id, refused=bool(errors))
     versions, decisions = service.history(session=session, engagement_id=engagement.id)
     ruleset = policy.ruleset_for_record(engagement.ruleset_id)
     lang = pick_language(request)
@@ -302,6 +306,19 @@ def _record_page(
     )
 
 
+def _decided_page(
+    request: Request, principal: Principal, session: Session, engagement_id: str, refused: bool
+) -> HTMLResponse:
+    """A decided record whose facts the reviewer may no longer read: each decision, by whom, when, why."""
+    engagement, decisions = service.decided(session=session, principal=principal, engagement_id=engagement_id)
+    return render(
+        request,
+        "review_decided.html",
+        {"e": engagement, "decisions": decisions, "local": _local(request), "refused": refused},
+        status_code=409 if refused else 200,
+    )
+
+
 @router.get("/review/{engagement_id}", response_class=HTMLResponse)
 def review_record(
     engagement_id: str,
@@ -332,8 +349,12 @@ def review_decision(
             reason=reason,
             today=_today(request),
         )
-    except (Forbidden, NotFound):
+    except Forbidden:
         raise
+    except NotFound:
+        # Already found non-compliant (by this reviewer in another tab, or by another): say what was decided.
+        session.rollback()
+        return _decided_page(request, principal, session, engagement_id, refused=True)
     except DomainError as exc:
         session.rollback()
         words = translations(pick_language(request)).gettext

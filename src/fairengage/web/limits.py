@@ -30,6 +30,7 @@ from python_multipart import FormParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fairengage.web.csrf import IN_MEMORY
@@ -327,6 +328,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 async def _refuse(refusal: Refusal, scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
+    response: Response
     if wants_page(request):
         title = _PAGE_TITLES.get(refusal.rule, _PAGE_TITLE)
         response = error_page(request, refusal.status, title, refusal.message)

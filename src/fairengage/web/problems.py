@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairengage.errors import DomainError
-from fairengage.web.i18n import N_
+from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.templating import render
 
 PROBLEM_BASE = "https://fairengage.org/problems/"
@@ -106,23 +106,67 @@ def wants_page(request: Request) -> bool:
     return "text/html" in accept or "json" not in accept
 
 
-def error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    """An error as a page in the site's layout."""
-    titles = {
-        403: N_("You do not have access to this page"),
-        404: N_("Page not found"),
-        409: N_("That cannot be done now"),
-    }
+# What a browser is told for each error, in its language: a heading and a sentence saying what to do.
+PAGE_TITLES: dict[int, str] = {
+    400: N_("The request could not be read"),
+    401: N_("Please sign in"),
+    403: N_("You do not have access to this page"),
+    404: N_("Page not found"),
+    405: N_("That cannot be done on this page"),
+    409: N_("That cannot be done now"),
+    422: N_("Some values could not be accepted"),
+    500: N_("Something went wrong on our side"),
+}
+PAGE_DETAILS: dict[int, str] = {
+    400: N_("Nothing was stored. Go back, reload the page and try again."),
+    401: N_("Sign in, then open the page again."),
+    403: N_("Your role does not allow this. If you think it should, ask your administrator."),
+    404: N_("The page does not exist, or it is not one you may see."),
+    405: N_("This address does not take that kind of request. Go back and use the page's buttons and links."),
+    409: N_("It may already have been done, or changed meanwhile. Open it again to see where it stands."),
+    422: N_("The address or the form held a value that is not allowed. Nothing was stored."),
+    500: N_(
+        "The service failed to answer. Nothing was lost that was already saved; try again in a moment, "
+        "and tell your administrator if it keeps happening."
+    ),
+}
+
+
+def error_page(
+    request: Request, status: int, title: str = "", detail: str = "", fields: str = ""
+) -> HTMLResponse:
+    """An error as a page in the site's layout, in the visitor's language.
+
+    `detail` is shown when the catalogue translates it (or the page is in English); otherwise the
+    status's own sentence is, so that a French page never carries an English service message. `fields`
+    names the values at fault (a 422), as the API's problem does.
+    """
+    lang = pick_language(request)
+    gettext = translations(lang).gettext
+    said = gettext(detail) if detail else ""
+    if not said or (lang != "en" and said == detail):
+        said = gettext(PAGE_DETAILS.get(status, PAGE_DETAILS[400]))
+    heading = PAGE_TITLES.get(status) or title or PAGE_TITLES[400]
     return render(
-        request, "error.html", {"title": titles.get(status, title), "detail": detail}, status_code=status
+        request,
+        "error.html",
+        {"title": heading, "detail": said, "fields": fields},
+        status_code=status,
+        lang=lang,
     )
+
+
+def _fields(errors: list[dict[str, Any]]) -> str:
+    return ", ".join(dict.fromkeys(e["field"] for e in errors))
 
 
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every API error into problem+json."""
 
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if wants_page(request):
+            return error_page(request, exc.status, exc.title, str(exc))
         return problem(
             exc.status,
             exc.title,
@@ -133,7 +177,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if wants_page(request):
+            return error_page(request, 422, fields=_fields(validation_errors(exc))[:200])
         return problem(
             422,
             "The request is not valid",
@@ -147,7 +193,10 @@ def install(app: FastAPI) -> None:
     async def _crash(request: Request, exc: Exception) -> Response:
         # Starlette sends this answer, then re-raises so that the server still logs the traceback.
         if wants_page(request):
-            return PlainTextResponse("Internal Server Error", status_code=500)
+            try:
+                return error_page(request, 500)
+            except Exception:  # the page itself failed (a template, the catalogue): plain words will do
+                return PlainTextResponse("Internal Server Error", status_code=500)
         return problem(
             500,
             "Internal server error",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
@@ -33,6 +35,21 @@ environment = Environment(
 )
 environment.policies["ext.i18n.trimmed"] = True
 templates = Jinja2Templates(env=environment)
+STATIC = PACKAGE / "web" / "static"
+
+
+@lru_cache(maxsize=64)
+def static_url(path: str) -> str:
+    """A static file's address named by a digest of its content: `/static/officer/offline.js?v=…`.
+
+    A changed file is a new address, so no cache serves an old copy of it; and the officer's pages and
+    their service worker load the same address, so one cached copy serves both.
+    """
+    digest = hashlib.sha256((STATIC / path).read_bytes()).hexdigest()[:16]
+    return f"/static/{path}?v={digest}"
+
+
+environment.globals["static_url"] = static_url
 
 
 def render(

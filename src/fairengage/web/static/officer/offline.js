@@ -6,7 +6,10 @@
  * - "Check and save" first keeps the record on the phone ("queued"), then sends it; with no connection
  *   it stays queued and is sent when the connection returns, with the same form_key, so that however
  *   often it is sent the server stores one record;
- * - an entry is erased from the phone as soon as the server has acknowledged it (the receipt page).
+ * - an entry is erased from the phone as soon as the server has acknowledged it (the receipt page);
+ * - where the browser offers Background Sync (Chromium), a record that could not be sent is also handed
+ *   to the service worker, which sends it when the connection returns even if no FairEngage page is
+ *   open (worker.js); elsewhere, and as well, the open form sends it.
  *
  * Everything kept is encrypted with AES-GCM under the officer's device key (GET /engagements/device-key),
  * imported as a non-extractable CryptoKey: IndexedDB keeps the key object, never its bytes. Entries are
@@ -16,50 +19,25 @@
 (function () {
   "use strict";
 
-  var DB_NAME = "fairengage-offline";
-  var FORM_PATH = "/engagements/new";
-  var RECEIPT = /^\/engagements\/[^/]+\/receipt$/;
+  // How entries are stored, opened and sent is shared with the service worker (outbox.js).
+  var O = self.FairEngageOutbox;
+  var FORM_PATH = O.FORM_PATH;
+  var inStore = O.inStore;
+  var entriesOf = O.entriesOf;
+  var open = O.open;
+  var erase = O.erase;
+  var send = O.send;
   var RETRY_MS = 30000;
   var SAVE_DELAY_MS = 300;
   var WAITING_NOTICES = ["queued", "later", "session-queued"];
 
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    // The worker's script may come from the browser's cache for a few minutes (engagements/offline.py):
+    // every page of the officer's would otherwise fetch it again.
+    navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "all" }).catch(function () {});
   }
 
-  // ---- IndexedDB: "keys" (owner -> CryptoKey) and "records" (form_key -> sealed entry) ----
-
-  function openDb() {
-    return new Promise(function (resolve, reject) {
-      var request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = function () {
-        var db = request.result;
-        db.createObjectStore("keys", { keyPath: "owner" });
-        db.createObjectStore("records", { keyPath: "id" }).createIndex("owner", "owner");
-      };
-      request.onsuccess = function () { resolve(request.result); };
-      request.onerror = function () { reject(request.error); };
-    });
-  }
-
-  function inStore(name, mode, work) {
-    return openDb().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var tx = db.transaction(name, mode);
-        var result = work(tx.objectStore(name));
-        tx.oncomplete = function () { db.close(); resolve(result && "result" in result ? result.result : undefined); };
-        tx.onerror = tx.onabort = function () { db.close(); reject(tx.error); };
-      });
-    });
-  }
-
-  function entriesOf(owner) {
-    return inStore("records", "readonly", function (store) { return store.index("owner").getAll(owner); });
-  }
-
-  // ---- Encryption ----
-
-  var encoder = new TextEncoder();
+  // ---- Encryption: the key comes from the server once, then lives on the phone as a CryptoKey ----
 
   function fromBase64Url(text) {
     var plain = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
@@ -68,38 +46,20 @@
     return bytes;
   }
 
-  function sealed(owner, id) {
-    // Binds each entry to its owner and form_key: an entry copied under another name does not open.
-    return encoder.encode("fairengage/" + owner + "/" + id);
-  }
-
-  function seal(key, owner, id, fields) {
-    var iv = crypto.getRandomValues(new Uint8Array(12));
-    var plain = encoder.encode(JSON.stringify(fields));
-    return crypto.subtle
-      .encrypt({ name: "AES-GCM", iv: iv, additionalData: sealed(owner, id) }, key, plain)
-      .then(function (data) { return { iv: iv, data: data }; });
-  }
-
-  function open(key, entry) {
-    return crypto.subtle
-      .decrypt({ name: "AES-GCM", iv: entry.iv, additionalData: sealed(entry.owner, entry.id) }, key, entry.data)
-      .then(function (plain) { return JSON.parse(new TextDecoder().decode(plain)); });
-  }
-
   function keep(state, id, fields, status) {
-    return seal(state.key, state.owner, id, fields).then(function (box) {
+    return O.seal(state.key, state.owner, id, fields).then(function (box) {
       var entry = { id: id, owner: state.owner, state: status, iv: box.iv, data: box.data, updated: Date.now() };
       return inStore("records", "readwrite", function (store) { store.put(entry); });
     });
   }
 
-  function erase(id) {
-    return inStore("records", "readwrite", function (store) { store.delete(id); });
+  // The officer's key: the one kept on the phone for this owner, else fresh from the server (signed in and
+  // connected). A kept key is always current: a new key epoch or secret gives the officer a new owner tag.
+  function loadKey(owner, url) {
+    return O.keptKey(owner).then(function (kept) { return kept || fetchKey(owner, url); });
   }
 
-  // The officer's key: fresh from the server when signed in and connected, else the one kept on the phone.
-  function loadKey(owner, url) {
+  function fetchKey(owner, url) {
     return fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
       .then(function (response) {
         var type = response.headers.get("content-type") || "";
@@ -117,13 +77,18 @@
             });
         });
       })
-      .catch(function () { return null; })
-      .then(function (key) {
-        if (key) return key;
-        return inStore("keys", "readonly", function (store) { return store.get(owner); }).then(function (row) {
-          return row ? row.key : null;
-        });
-      });
+      .catch(function () { return null; });
+  }
+
+  // The service worker sends what waits once the connection is back, page open or not, where the browser
+  // has Background Sync; the page's own sending below stays for every other browser.
+  function askToSendLater() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.ready
+      .then(function (registration) {
+        if (registration.sync) return registration.sync.register(O.SYNC_TAG);
+      })
+      .catch(function () {});
   }
 
   function forgetKeys() {
@@ -158,45 +123,6 @@
   function newRecord(form) {
     form.reset();
     form.elements.form_key.value = crypto.randomUUID();
-  }
-
-  // ---- Sending: a fresh CSRF token from the form page, then the same fields with the same form_key ----
-
-  function pathOf(response) {
-    return new URL(response.url, location.href).pathname;
-  }
-
-  function send(owner, action, pairs) {
-    return fetch(FORM_PATH, { credentials: "same-origin", cache: "no-store" })
-      .then(function (page) {
-        if (pathOf(page) === "/login") return { kind: "session" };
-        if (!page.ok) return { kind: "later" };
-        return page.text().then(function (html) {
-          var doc = new DOMParser().parseFromString(html, "text/html");
-          var signedIn = doc.querySelector("form[data-offline-owner]");
-          // Someone else signed in on this phone meanwhile: the record waits for its own officer.
-          if (!signedIn || signedIn.dataset.offlineOwner !== owner) return { kind: "session" };
-          var token = doc.querySelector("input[name=csrftoken]");
-          var body = new URLSearchParams();
-          pairs.forEach(function (pair) { body.append(pair[0], pair[1]); });
-          body.set("csrftoken", token ? token.value : "");
-          return fetch(action, { method: "POST", body: body, credentials: "same-origin", cache: "no-store" }).then(
-            function (response) {
-              var path = pathOf(response);
-              if (path === "/login") return { kind: "session" };
-              if (response.ok && RECEIPT.test(path)) {
-                return response.text().then(function (receipt) {
-                  var code = new DOMParser().parseFromString(receipt, "text/html").querySelector(".code");
-                  return { kind: "sent", url: response.url, code: code ? code.textContent.trim() : "" };
-                });
-              }
-              if (response.status === 422) return { kind: "refused", token: token ? token.value : "" };
-              return { kind: "later" };
-            }
-          );
-        });
-      })
-      .catch(function () { return { kind: "offline" }; });
   }
 
   // ---- What the officer is told ----
@@ -261,6 +187,12 @@
 
     function currentForm() {
       return document.querySelector("form[data-offline-owner]");
+    }
+
+    // The page's CSRF token: current on a page the server just gave, possibly stale on a kept one.
+    function pageToken() {
+      var f = currentForm();
+      return f && f.elements.csrftoken ? f.elements.csrftoken.value : "";
     }
 
     function saveDraft() {
@@ -407,7 +339,7 @@
               if (stopped) return null;
               return open(state.key, entry)
                 .then(function (pairs) {
-                  return send(state.owner, action, pairs).then(function (outcome) {
+                  return send(state.owner, action, pairs, pageToken()).then(function (outcome) {
                     return handle(outcome, entry.id, pairs, false);
                   });
                 })
@@ -415,6 +347,7 @@
             });
           }, Promise.resolve())
           .then(function () {
+            if (stopped === "later" || stopped === "offline") askToSendLater();
             if (stopped === "session") return refresh([{ name: "session-queued", action: signIn }], true);
             if (stopped === "later") return refresh([{ name: "later" }], true);
             return refresh([], true);
@@ -432,13 +365,14 @@
       var pairs = fieldsOf(f);
       clearTimeout(state.saveTimer);
       keep(state, id, pairs, "queued")
-        .then(function () { return send(state.owner, f.getAttribute("action"), pairs); })
+        .then(function () { return send(state.owner, f.getAttribute("action"), pairs, pageToken()); })
         .then(function (outcome) { return handle(outcome, id, pairs, true); })
         .then(function (next) {
           if (button) button.disabled = false;
           if (next === "stop") return null;
           if (next === "session") return refresh([{ name: "session", action: signIn }]).then(reveal);
           // Kept on the phone: the form is cleared for the next record.
+          askToSendLater();
           newRecord(f);
           return refresh([{ name: next === "later" ? "later" : "queued" }]).then(reveal);
         })
@@ -456,6 +390,17 @@
       document.addEventListener("input", changed);
       document.addEventListener("change", changed);
       window.addEventListener("online", flush);
+      if ("serviceWorker" in navigator) {
+        // The service worker sent what waited (Background Sync): say so, with each receipt's code.
+        navigator.serviceWorker.addEventListener("message", function (event) {
+          if (!event.data || event.data.type !== "outbox-sent") return;
+          (event.data.sent || []).forEach(function (s) {
+            // The page may have sent the same record meanwhile (the server stored it once).
+            if (!state.sent.some(function (t) { return t.url === s.url; })) state.sent.push(s);
+          });
+          refresh(null, true);
+        });
+      }
       setInterval(function () { if (state.waiting) flush(); }, RETRY_MS);
       return restore().then(function () {
         // Said on the page once drafts are kept, for the officer's phone and for the browser tests alike.
