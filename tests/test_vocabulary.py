@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from fairengage import vocabulary
 from fairengage.analytics import counts, engine
-from fairengage.analytics import reference as speed_reference
+from fairengage.analytics import speed_baseline as speed_reference
 from fairengage.drills import drill
 from fairengage.engagements import extract
 from fairengage.ingest import synth
