@@ -7,7 +7,7 @@ import importlib.util
 import inspect
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ import pandas as pd
 
 from fairengage import __version__
 from fairengage.analytics.benchmark import describe_benchmark
+from fairengage.analytics.benchmark_comparison import compare_benchmarks
 from fairengage.analytics.compliance import compliance_rows
 from fairengage.analytics.counts import (
     CITY,
@@ -30,7 +31,8 @@ from fairengage.analytics.counts import (
 from fairengage.analytics.disparity import disparity_rows
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import AnalyticsInputError, as_count
-from fairengage.analytics.outcome_test import outcome_test_rows
+from fairengage.analytics.officer_review import officer_review
+from fairengage.analytics.outcome_test import hit_rate_differences, outcome_test_rows, stratified_hit_rates
 from fairengage.policy import NoRuleSetInForce, RuleSet, ruleset_in_force
 
 REPORT_KEYS = (
@@ -38,7 +40,11 @@ REPORT_KEYS = (
     "disparity",
     "veil_of_darkness",
     "outcome_test",
+    "outcome_test_difference",
+    "outcome_test_stratified",
     "officers",
+    "officer_review",
+    "benchmark_comparison",
     "compliance",
 )
 SIGNIFICANT_DIGITS = 10
@@ -65,13 +71,16 @@ class AnalysisParams:
     officer_group: str = "Black"
     officer_min_volume: int = 50
     officer_fdr: float = 0.05
+    # The broader officer review (officer_review.py): searches of a group below this are not tested
+    # for their hit rate.
+    officer_min_searches: int = 20
     # Fixed in tests so that two runs give the same bytes; None: now.
     generated_at: datetime | None = None
     extra_meta: dict[str, Any] = field(default_factory=dict)
 
 
 # The steps `analyze` names to its progress hook, for "step N of M" (a test counts them).
-STEPS = 8
+STEPS = 9
 
 
 def analyze(
@@ -82,8 +91,13 @@ def analyze(
     tz: str,
     params: AnalysisParams | None = None,
     progress: Progress | None = None,
+    benchmarks: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
-    """Run every analysis and return report.json as a dict (floats rounded to 10 significant digits)."""
+    """Run every analysis and return report.json as a dict (floats rounded to 10 significant digits).
+
+    ``benchmarks``, when it names two or more benchmarks (``benchmark`` among them or not), adds the
+    disproportionality indices under each, side by side (``benchmark_comparison``).
+    """
     params = params or AnalysisParams()
     step = progress or (lambda _: None)
 
@@ -109,6 +123,13 @@ def analyze(
     )
     step("outcome test")
     hits = outcome_test_rows(cells)
+    hit_differences = hit_rate_differences(cells, reference_group=params.reference_group)
+    hit_stratified = stratified_hit_rates(cells, reference_group=params.reference_group)
+    compared = (
+        compare_benchmarks(cells, benchmarks, threshold=thresholds["notable_disproportionality"])
+        if benchmarks is not None and len(benchmarks) > 1
+        else None
+    )
     step("compliance")
     duties = compliance_rows(cells)
     step("veil of darkness")
@@ -123,6 +144,15 @@ def analyze(
         fdr=params.officer_fdr,
         tz=tz,
     )
+    step("officer review: every group, searches and finds")
+    review = officer_review(
+        table,
+        groups=categories,
+        min_volume=params.officer_min_volume,
+        min_searches=params.officer_min_searches,
+        fdr=params.officer_fdr,
+        tz=tz,
+    )
 
     generated = params.generated_at or datetime.now(UTC)
     meta = {
@@ -134,6 +164,11 @@ def analyze(
         "thresholds": thresholds,
         "reference_group": params.reference_group,
         "benchmark": describe_benchmark(benchmark, params.benchmark_name),
+        "benchmarks": (
+            [{"name": name, **describe_benchmark(frame, name)} for name, frame in benchmarks.items()]
+            if compared is not None and benchmarks is not None
+            else None
+        ),
         "unbenchmarked_areas": sorted(set(cells["area"]) - set(benchmark["area"])),
         "confidence": 0.95,
         "veil_of_darkness": {"lat": params.lat, "lon": params.lon, "available": veil is not None},
@@ -142,6 +177,7 @@ def analyze(
             "min_volume": params.officer_min_volume,
             "fdr": params.officer_fdr,
             "available": officers is not None,
+            "min_searches": params.officer_min_searches,
         },
         "generated_at": generated.astimezone(UTC).isoformat(timespec="seconds"),
         "software": {"fairengage": __version__, "ibis": ibis.__version__},
@@ -152,7 +188,11 @@ def analyze(
         "disparity": disp,
         "veil_of_darkness": veil,
         "outcome_test": hits,
+        "outcome_test_difference": hit_differences,
+        "outcome_test_stratified": hit_stratified,
         "officers": officers,
+        "officer_review": review,
+        "benchmark_comparison": compared,
         "compliance": duties,
         "meta": meta,
     }
