@@ -26,12 +26,14 @@ from fairengage.analytics.counts import (
     OUTCOMES,
     PERCEIVED_RACES,
     REFERENCE_GROUP,
+    UNKNOWN,
     cell_counts,
 )
 from fairengage.analytics.disparity import disparity_rows
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import AnalyticsInputError, as_count
-from fairengage.analytics.officer_review import officer_review
+from fairengage.analytics.officer_review import matched_from_review, review_counts, review_from_counts
+from fairengage.analytics.officers import benchmarks_from_counts
 from fairengage.analytics.outcome_test import hit_rate_differences, outcome_test_rows, stratified_hit_rates
 from fairengage.policy import NoRuleSetInForce, RuleSet, ruleset_in_force
 
@@ -135,23 +137,22 @@ def analyze(
     step("veil of darkness")
     veil = _optional("veil", "veil_of_darkness", table, tz=tz, lat=params.lat, lon=params.lon)
     step("officer benchmarking")
-    officers = _optional(
-        "officers",
-        "officer_benchmarks",
-        table,
-        group=params.officer_group,
+    # One pass over the table (by officer, division, hour, day type and group) serves both the
+    # one-group benchmarking and the broader review.
+    known = [g for g in categories if g != UNKNOWN]
+    review_counts_ = review_counts(table, groups=known, tz=tz)
+    officers = benchmarks_from_counts(
+        matched_from_review(review_counts_, known, params.officer_group),
         min_volume=params.officer_min_volume,
         fdr=params.officer_fdr,
-        tz=tz,
     )
     step("officer review: every group, searches and finds")
-    review = officer_review(
-        table,
-        groups=categories,
+    review = review_from_counts(
+        review_counts_,
+        known,
         min_volume=params.officer_min_volume,
         min_searches=params.officer_min_searches,
         fdr=params.officer_fdr,
-        tz=tz,
     )
 
     generated = params.generated_at or datetime.now(UTC)
