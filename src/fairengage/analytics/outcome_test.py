@@ -16,7 +16,7 @@ DIFFERENCE_COLUMNS = (
 )  # fmt: skip
 STRATIFIED_COLUMNS = (
     "group", "reference", "strata", "searches", "ref_searches", "crude_difference",
-    "difference", "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high",
+    "difference", "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "enough",
 )  # fmt: skip
 # A division's comparison is shown only where both groups had at least this many searches: below it
 # the interval is so wide that the row says nothing, and the divisions' many rows would mostly be noise.
@@ -80,14 +80,18 @@ def hit_rate_differences(
     return as_rows(frame)
 
 
-def stratified_hit_rates(cells: pd.DataFrame, *, reference_group: str = REFERENCE_GROUP) -> list[dict]:
+def stratified_hit_rates(
+    cells: pd.DataFrame, *, reference_group: str = REFERENCE_GROUP, min_searches: int = MIN_DIVISION_SEARCHES
+) -> list[dict]:
     """Each group against the reference group, city-wide but compared within divisions (Mantel–Haenszel).
 
     A city-wide difference can come from where searches happen rather than whom they find: if one
     group is searched mostly in divisions where searches seldom find anything, its city-wide hit rate is
     lower even when, division by division, it is the same. The Mantel–Haenszel risk difference and risk
     ratio weight each division's comparison by its searches, so that only within-division differences
-    count. ``crude_difference`` is the city-wide difference, for comparison.
+    count. ``crude_difference`` is the city-wide difference, for comparison. The variances are
+    large-sample ones: with fewer than ``min_searches`` searches of either group (over the divisions
+    compared) the figures are left null and ``enough`` is false.
     """
     divisions = cells[cells["area"] != CITY]
     reference = divisions[divisions["group"] == reference_group].loc[:, ["area", "searched", "hits"]]
@@ -102,6 +106,9 @@ def stratified_hit_rates(cells: pd.DataFrame, *, reference_group: str = REFERENC
             own["c"].to_numpy(dtype=float), own["n0"].to_numpy(dtype=float),
         )  # fmt: skip
         n1, n0 = float(own["n1"].sum()), float(own["n0"].sum())
+        enough = n1 >= min_searches and n0 >= min_searches
+        if not enough:
+            result = dict.fromkeys(result)
         crude = float(own["a"].sum()) / n1 - float(own["c"].sum()) / n0 if n1 > 0 and n0 > 0 else None
         rows.append(
             {
@@ -112,6 +119,7 @@ def stratified_hit_rates(cells: pd.DataFrame, *, reference_group: str = REFERENC
                 "ref_searches": int(n0),
                 "crude_difference": crude,
                 **result,
+                "enough": enough,
             }
         )
     return [{key: row[key] for key in STRATIFIED_COLUMNS} for row in rows]

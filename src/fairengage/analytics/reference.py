@@ -353,7 +353,8 @@ def _outcome_stratified(cells: pd.DataFrame, params: ReferenceParams) -> list[di
         row.update(
             dict.fromkeys(("difference", "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high"))
         )
-        if len(both):
+        row["enough"] = bool(n1.sum() >= 20 and n0.sum() >= 20)
+        if row["enough"]:
             w = (n1 * n0 / t).sum()
             rd = ((a * n0 - c * n1) / t).sum() / w
             p = ((n1**2 * c - n0**2 * a + n1 * n0 * (n0 - n1) / 2) / t**2).sum()
