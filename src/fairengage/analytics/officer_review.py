@@ -280,7 +280,17 @@ def _doubly_robust(counts: pd.DataFrame, pairs: list[tuple[str, str, str, str]])
     worked[officer_of, division_codes[cell_of]] = True
     mask = worked[:, division_codes]
     n_all = grid["n"].to_numpy(dtype=float)
-    propensity = np.clip(fit_logistic_many(x, officer_n, np.where(mask, n_all, 0.0)), 1e-12, 1 - 1e-9)
+    # Started from each officer's share of their divisions' engagements (the fit without the clock
+    # terms), Newton's method needs a few steps rather than a dozen.
+    by_division = np.zeros((len(officers), len(divisions)))
+    np.add.at(by_division, (officer_of, division_codes[cell_of]), counts["n"].to_numpy(dtype=float))
+    division_totals = np.bincount(division_codes, weights=n_all, minlength=len(divisions))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(worked, by_division / division_totals, 0.5)
+    start = np.zeros((len(officers), x.shape[1]))
+    start[:, : len(divisions)] = np.log(np.clip(share, 1e-9, 1 - 1e-9) / np.clip(1 - share, 1e-9, 1))
+    trials = np.where(mask, n_all, 0.0)
+    propensity = np.clip(fit_logistic_many(x, officer_n, trials, start=start), 1e-12, 1 - 1e-9)
     odds = np.where(mask, propensity / (1 - propensity), 0.0)
     own_t = counts[trial_cols].to_numpy(dtype=float)
     own_s = counts[success_cols].to_numpy(dtype=float)
@@ -308,7 +318,11 @@ def _doubly_robust(counts: pd.DataFrame, pairs: list[tuple[str, str, str, str]])
 
 
 def fit_logistic_many(
-    x: np.ndarray, successes: np.ndarray, trials: np.ndarray, iterations: int = 30
+    x: np.ndarray,
+    successes: np.ndarray,
+    trials: np.ndarray,
+    iterations: int = 30,
+    start: np.ndarray | None = None,
 ) -> np.ndarray:
     """``fit_logistic`` for many outcomes on one design at once: successes and trials are (models x rows).
 
@@ -319,7 +333,7 @@ def fit_logistic_many(
     """
     models, k = successes.shape[0], x.shape[1]
     outer = (x[:, :, None] * x[:, None, :]).reshape(len(x), k * k)
-    beta = np.zeros((models, k))
+    beta = np.zeros((models, k)) if start is None else start.copy()
     ridge = 1e-9 * np.eye(k)
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(_dot("mk,rk->mr", beta, x), -30, 30)))
