@@ -74,6 +74,11 @@ def test_duckdb_and_spark_give_the_same_report(spark, files):
     got = analyze(engine.load_table(spark, files[".csv"]), bench, engine_name="x", tz=TZ, params=PARAMS)
     assert expected["meta"]["rows"] == 3000
     assert any(r["notable"] for r in expected["disproportionality"])  # the comparison has substance
+    # ... and so do the engine counts behind the newer analyses: hit-rate differences, the
+    # Mantel-Haenszel inputs and the officer review's counts by officer, division, hour and group.
+    assert any(r["difference"] is not None for r in expected["outcome_test_difference"])
+    assert any(r["difference"] is not None for r in expected["outcome_test_stratified"])
+    assert sum(f["tests"] for f in expected["officer_review"]["families"]) > 0
     assert_same(expected, got)
 
 

@@ -41,7 +41,8 @@ def result(hand_table, hand_benchmark):  # type: ignore[no-untyped-def]
 def test_the_report_has_exactly_the_design_keys_and_meta(result):
     assert list(result) == [*REPORT_KEYS, "meta"]
     assert REPORT_KEYS == (
-        "disproportionality", "disparity", "veil_of_darkness", "outcome_test", "officers", "compliance",
+        "disproportionality", "disparity", "veil_of_darkness", "outcome_test", "outcome_test_difference",
+        "outcome_test_stratified", "officers", "officer_review", "benchmark_comparison", "compliance",
     )  # fmt: skip
     assert set(result["disproportionality"][0]) == {
         "area", "group", "count", "total", "population", "population_total", "index", "ci_low", "ci_high",

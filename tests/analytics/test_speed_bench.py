@@ -68,8 +68,12 @@ def assert_same(ours: Any, reference: Any, where: str, rel: float = REL) -> None
 
 @pytest.mark.slow  # Both sides analyse a large synthetic table (the module's fixture).
 @pytest.mark.parametrize(
-    "section", ["disproportionality", "disparity", "outcome_test", "compliance", "officers"]
-)
+    "section",
+    [
+        "disproportionality", "disparity", "outcome_test", "outcome_test_difference",
+        "outcome_test_stratified", "compliance", "officers",
+    ],
+)  # fmt: skip
 def test_the_baseline_gives_the_same_rows_as_analyze(both, section):
     ours, reference = both
     assert len(ours[section]) == len(reference[section]) > 0
@@ -77,6 +81,20 @@ def test_the_baseline_gives_the_same_rows_as_analyze(both, section):
         assert list(mine) == list(theirs), f"{section}[{i}]: columns"
         for key in mine:
             assert_same(mine[key], theirs[key], f"{section}[{i}].{key}")
+
+
+def test_the_baseline_gives_the_same_officer_review(both):
+    ours, reference = both
+    mine, theirs = ours["officer_review"], reference["officer_review"]
+    assert mine["families"] == theirs["families"]
+    assert mine["disagreements"] == theirs["disagreements"]
+    assert len(mine["rows"]) == len(theirs["rows"]) > 0
+    for i, (a, b) in enumerate(zip(mine["rows"], theirs["rows"], strict=True)):
+        assert list(a) == list(b)
+        for key in a:
+            # The doubly robust figures come from two different fitting codes (ours in numpy,
+            # statsmodels' IRLS): equal to 1e-6, relative.
+            assert_same(a[key], b[key], f"officer_review.rows[{i}].{key}", rel=1e-6)
 
 
 @pytest.mark.slow  # Both sides analyse a large synthetic table (the module's fixture).

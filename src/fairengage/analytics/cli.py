@@ -21,8 +21,13 @@ class Engine(StrEnum):
 
 def analyze(
     input_file: Annotated[Path, typer.Option("--input", help="the analytic table, .parquet or .csv")],
-    benchmark_file: Annotated[
-        Path, typer.Option("--benchmark", help="the benchmark CSV: area,group,population")
+    benchmark_files: Annotated[
+        list[str],
+        typer.Option(
+            "--benchmark",
+            help="a benchmark CSV (area,group,population), as FILE or NAME=FILE; repeat it to compare "
+            "several side by side (the first is the main one)",
+        ),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="where to write report.json")],
     engine: Annotated[
@@ -38,16 +43,22 @@ def analyze(
     from fairengage.config import get_settings
 
     settings = get_settings()
+    try:
+        named = named_benchmarks(benchmark_files)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    first_name, first_file = named[0]
     params = reports.AnalysisParams(
         input_name=input_file.name,
-        benchmark_name=benchmark_file.name,
+        benchmark_name=first_file.name if len(named) == 1 else first_name,
         lat=settings.latitude,
         lon=settings.longitude,
     )
     try:
         # Two steps here (starting the engine, reading the table), then the report's own.
         with shown("analyze", err, steps=2 + reports.STEPS) as step:
-            benchmark = read_benchmark(benchmark_file)
+            frames = {name: read_benchmark(path) for name, path in named}
+            benchmark = frames[first_name]
             step.phase(f"starting {engine.value}")
             backend = engines.connect(engine.value)
             try:
@@ -60,6 +71,7 @@ def analyze(
                     tz=get_settings().timezone,
                     params=params,
                     progress=step,
+                    benchmarks=frames if len(frames) > 1 else None,
                 )
             finally:
                 engines.disconnect(backend)
@@ -73,3 +85,18 @@ def analyze(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def named_benchmarks(values: list[str]) -> list[tuple[str, Path]]:
+    """``NAME=FILE`` or ``FILE`` (named after the file, without extension), in order; names unique."""
+    named: list[tuple[str, Path]] = []
+    for value in values:
+        name, sep, file = value.partition("=")
+        path = Path(file if sep else value)
+        name = name.strip() if sep else path.stem
+        if not name:
+            raise ValueError(f"--benchmark {value!r}: give a name before '=' (NAME=FILE)")
+        if any(name == other for other, _ in named):
+            raise ValueError(f"--benchmark {value!r}: the name {name!r} is given twice")
+        named.append((name, path))
+    return named

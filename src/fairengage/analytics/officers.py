@@ -50,7 +50,11 @@ def officer_benchmarks(
       the Benjamini-Hochberg family. Their counts are too small for a test with useful power, and
       listing them would only show small numbers.
     """
-    counts = matched_counts(table, group=group, tz=tz)
+    return benchmarks_from_counts(matched_counts(table, group=group, tz=tz), min_volume=min_volume, fdr=fdr)
+
+
+def benchmarks_from_counts(counts: pd.DataFrame, *, min_volume: int = 50, fdr: float = 0.05) -> list[dict]:
+    """``officer_benchmarks`` from the engine's counts by officer and cell (``matched_counts``' columns)."""
     rows = peer_expectations(counts)
     rows = rows[rows["n"] >= min_volume].reset_index(drop=True)
     if rows.empty:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,26 +15,32 @@ import ibis
 import pandas as pd
 
 from fairengage import __version__
+from fairengage.analytics.benchmark_comparison import compare_benchmarks
 from fairengage.analytics.compliance import compliance_rows
 from fairengage.analytics.counts import CITY, cell_counts
 from fairengage.analytics.disparity import disparity_rows
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import AnalyticsInputError, as_count
-from fairengage.analytics.officers import officer_benchmarks
-from fairengage.analytics.outcome_test import outcome_test_rows
+from fairengage.analytics.officer_review import matched_from_review, review_counts, review_from_counts
+from fairengage.analytics.officers import benchmarks_from_counts
+from fairengage.analytics.outcome_test import hit_rate_differences, outcome_test_rows, stratified_hit_rates
 from fairengage.analytics.population_benchmarks.frame import describe_benchmark
 from fairengage.analytics.veil import veil_of_darkness
 from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 from fairengage.policy import NoRuleSetInForce, RuleSet, ruleset_in_force
 from fairengage.progress import NO_PROGRESS, Progress
-from fairengage.vocabulary import OUTCOMES, PERCEIVED_RACES, REFERENCE_GROUP
+from fairengage.vocabulary import OUTCOMES, PERCEIVED_RACES, REFERENCE_GROUP, UNKNOWN
 
 REPORT_KEYS = (
     "disproportionality",
     "disparity",
     "veil_of_darkness",
     "outcome_test",
+    "outcome_test_difference",
+    "outcome_test_stratified",
     "officers",
+    "officer_review",
+    "benchmark_comparison",
     "compliance",
 )
 SIGNIFICANT_DIGITS = 10
@@ -59,13 +65,16 @@ class AnalysisParams:
     officer_group: str = "Black"
     officer_min_volume: int = 50
     officer_fdr: float = 0.05
+    # The broader officer review (officer_review.py): searches of a group below this are not tested
+    # for their hit rate.
+    officer_min_searches: int = 20
     # Fixed in tests so that two runs give the same bytes; None: now.
     generated_at: datetime | None = None
     extra_meta: dict[str, Any] = field(default_factory=dict)
 
 
 # The steps `analyze` names to its progress hook, for "step N of M" (a test counts them).
-STEPS = 8
+STEPS = 9
 
 
 def analyze(
@@ -76,8 +85,13 @@ def analyze(
     tz: str,
     params: AnalysisParams | None = None,
     progress: Progress = NO_PROGRESS,
+    benchmarks: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
-    """Run every analysis and return report.json as a dict (floats rounded to 10 significant digits)."""
+    """Run every analysis and return report.json as a dict (floats rounded to 10 significant digits).
+
+    ``benchmarks``, when it names two or more benchmarks (``benchmark`` among them or not), adds the
+    disproportionality indices under each, side by side (``benchmark_comparison``).
+    """
     params = params or AnalysisParams()
     step = progress.phase
 
@@ -103,17 +117,34 @@ def analyze(
     )
     step("outcome test")
     hits = outcome_test_rows(cells)
+    hit_differences = hit_rate_differences(cells, reference_group=params.reference_group)
+    hit_stratified = stratified_hit_rates(cells, reference_group=params.reference_group)
+    compared = (
+        compare_benchmarks(cells, benchmarks, threshold=thresholds["notable_disproportionality"])
+        if benchmarks is not None and len(benchmarks) > 1
+        else None
+    )
     step("compliance")
     duties = compliance_rows(cells)
     step("veil of darkness")
     veil = veil_of_darkness(table, tz=tz, lat=params.lat, lon=params.lon)
     step("officer benchmarking")
-    officers = officer_benchmarks(
-        table,
-        group=params.officer_group,
+    # One pass over the table (by officer, division, hour, day type and group) serves both the
+    # one-group benchmarking and the broader review.
+    known = [g for g in categories if g != UNKNOWN]
+    review_counts_ = review_counts(table, groups=known, tz=tz)
+    officers = benchmarks_from_counts(
+        matched_from_review(review_counts_, known, params.officer_group),
         min_volume=params.officer_min_volume,
         fdr=params.officer_fdr,
-        tz=tz,
+    )
+    step("officer review: every group, searches and finds")
+    review = review_from_counts(
+        review_counts_,
+        known,
+        min_volume=params.officer_min_volume,
+        min_searches=params.officer_min_searches,
+        fdr=params.officer_fdr,
     )
 
     generated = params.generated_at or datetime.now(UTC)
@@ -126,6 +157,11 @@ def analyze(
         "thresholds": thresholds,
         "reference_group": params.reference_group,
         "benchmark": describe_benchmark(benchmark, params.benchmark_name),
+        "benchmarks": (
+            [{"name": name, **describe_benchmark(frame, name)} for name, frame in benchmarks.items()]
+            if compared is not None and benchmarks is not None
+            else None
+        ),
         "unbenchmarked_areas": sorted(set(cells["area"]) - set(benchmark["area"])),
         "confidence": 0.95,
         # `available` is always true now that both analyses are part of the package; report.json keeps it.
@@ -134,7 +170,8 @@ def analyze(
             "group": params.officer_group,
             "min_volume": params.officer_min_volume,
             "fdr": params.officer_fdr,
-            "available": True,
+            "available": officers is not None,
+            "min_searches": params.officer_min_searches,
         },
         "generated_at": generated.astimezone(UTC).isoformat(timespec="seconds"),
         "software": {"fairengage": __version__, "ibis": ibis.__version__},
@@ -145,7 +182,11 @@ def analyze(
         "disparity": disp,
         "veil_of_darkness": veil,
         "outcome_test": hits,
+        "outcome_test_difference": hit_differences,
+        "outcome_test_stratified": hit_stratified,
         "officers": officers,
+        "officer_review": review,
+        "benchmark_comparison": compared,
         "compliance": duties,
         "meta": meta,
     }

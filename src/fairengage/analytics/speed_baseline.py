@@ -16,6 +16,7 @@ whole table in memory, as a DataFrame does.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -28,6 +29,7 @@ import patsy
 import statsmodels.api as sm
 from astral import Observer
 from astral.sun import sun
+from scipy import stats
 from scipy.stats import binomtest
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
@@ -61,6 +63,11 @@ class ReferenceParams:
     officer_group: str = "Black"
     officer_min_volume: int = 50
     officer_fdr: float = 0.05
+    officer_min_searches: int = 20
+    groups: tuple[str, ...] = (
+        "Black", "East/Southeast Asian", "Indigenous", "Latino", "Middle Eastern", "South Asian", "White",
+        "Another race",
+    )  # fmt: skip
 
 
 def reference_analyze(
@@ -76,7 +83,10 @@ def reference_analyze(
         "disparity": _disparity(cells, params),
         "veil_of_darkness": _veil(frame, local, tz, params),
         "outcome_test": _outcome_test(cells),
+        "outcome_test_difference": _outcome_differences(cells, params),
+        "outcome_test_stratified": _outcome_stratified(cells, params),
         "officers": _officers(frame, local, params),
+        "officer_review": _officer_review(frame, local, params),
         "compliance": _compliance(cells),
     }
 
@@ -296,3 +306,209 @@ def _officers(frame: pd.DataFrame, local: pd.DataFrame, params: ReferenceParams)
     officers = officers.sort_values(["q_value", "officer_key"], kind="mergesort")
     columns = ["officer_key", "n", "observed", "expected", "ratio", "p_value", "q_value", "flagged"]
     return _records(officers[columns])
+
+
+def _outcome_differences(cells: pd.DataFrame, params: ReferenceParams, min_searches: int = 20) -> list[dict]:
+    """Hit-rate difference (Newcombe 1998, method 10) and ratio (Katz) against the reference group."""
+    hits = cells[["area", "group", "searched", "hits"]].rename(columns={"searched": "searches"})
+    ref = hits[hits["group"] == params.reference_group].drop(columns="group")
+    ref = ref.rename(columns={"searches": "ref_searches", "hits": "ref_hits"})
+    frame = hits[hits["group"] != params.reference_group].merge(ref, on="area")
+    frame.insert(2, "reference", params.reference_group)
+    l1, u1 = _wilson(frame["hits"], frame["searches"])
+    l0, u0 = _wilson(frame["ref_hits"], frame["ref_searches"])
+    p1 = frame["hits"] / frame["searches"]
+    p0 = frame["ref_hits"] / frame["ref_searches"]
+    floor = np.where(frame["area"] == CITY, 1, min_searches)
+    enough = (frame["searches"] >= floor) & (frame["ref_searches"] >= floor)
+    difference = p1 - p0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, n1, c, n0 = (frame[k].astype(float) for k in ("hits", "searches", "ref_hits", "ref_searches"))
+        log_ratio = np.log(p1 / p0)
+        se = np.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n0)
+    katz = enough & (a > 0) & (c > 0)
+    frame["difference"] = difference.where(enough)
+    frame["ci_low"] = (difference - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)).where(enough)
+    frame["ci_high"] = (difference + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)).where(enough)
+    frame["ratio"] = (p1 / p0).where(enough & (c > 0))
+    frame["ratio_ci_low"] = np.exp(log_ratio - Z * se).where(katz)
+    frame["ratio_ci_high"] = np.exp(log_ratio + Z * se).where(katz)
+    frame["enough"] = enough
+    return _records(frame.sort_values(["area", "group"]))
+
+
+def _outcome_stratified(cells: pd.DataFrame, params: ReferenceParams) -> list[dict]:
+    """Mantel–Haenszel risk difference (Sato's variance) and ratio (Greenland–Robins) over divisions."""
+    divisions = cells[cells["area"] != CITY]
+    ref = divisions[divisions["group"] == params.reference_group][["area", "searched", "hits"]]
+    rows = []
+    for group in sorted(set(divisions["group"]) - {params.reference_group}):
+        both = divisions[divisions["group"] == group][["area", "searched", "hits"]].merge(
+            ref, on="area", suffixes=("_1", "_0")
+        )
+        both = both[(both["searched_1"] > 0) & (both["searched_0"] > 0)]
+        a, n1 = both["hits_1"].astype(float), both["searched_1"].astype(float)
+        c, n0 = both["hits_0"].astype(float), both["searched_0"].astype(float)
+        t = n1 + n0
+        row: dict[str, Any] = {"group": group, "reference": params.reference_group, "strata": len(both),
+                               "searches": int(n1.sum()), "ref_searches": int(n0.sum())}  # fmt: skip
+        row["crude_difference"] = a.sum() / n1.sum() - c.sum() / n0.sum() if len(both) else None
+        row.update(
+            dict.fromkeys(("difference", "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high"))
+        )
+        row["enough"] = bool(n1.sum() >= 20 and n0.sum() >= 20)
+        if row["enough"]:
+            w = (n1 * n0 / t).sum()
+            rd = ((a * n0 - c * n1) / t).sum() / w
+            p = ((n1**2 * c - n0**2 * a + n1 * n0 * (n0 - n1) / 2) / t**2).sum()
+            q = ((a * (n0 - c) + c * (n1 - a)) / (2 * t)).sum()
+            half = Z * math.sqrt(max((rd * p + q) / w**2, 0.0))
+            row.update(difference=rd, ci_low=rd - half, ci_high=rd + half)
+            r, s = (a * n0 / t).sum(), (c * n1 / t).sum()
+            if r > 0 and s > 0:
+                spread = Z * math.sqrt(max(((n1 * n0 * (a + c) - a * c * t) / t**2).sum() / (r * s), 0.0))
+                row.update(
+                    ratio=r / s,
+                    ratio_ci_low=r / s * math.exp(-spread),
+                    ratio_ci_high=r / s * math.exp(spread),
+                )
+        rows.append(row)
+    return _records(pd.DataFrame(rows)) if rows else []
+
+
+def _officer_review(frame: pd.DataFrame, local: pd.DataFrame, params: ReferenceParams) -> dict:
+    """Every group, three measures, exact matching and a doubly robust comparison, with statsmodels fits."""
+    race = frame["perceived_race"]
+    keep = race.notna() & (race != UNKNOWN) & frame["officer_key"].notna() & frame["division"].notna()
+    found = frame["searched"] & frame["contraband_found"].fillna(False).astype(bool)
+    rows = pd.DataFrame(
+        {"officer_key": frame["officer_key"], "division": frame["division"], "hour": local["second"] // 3600,
+         "weekend": local["day"].dt.dayofweek >= 5, "n": 1}
+    )  # fmt: skip
+    pairs = []
+    for i, group in enumerate(params.groups):
+        member = race == group
+        rows[f"k{i}"] = member.astype(int)
+        rows[f"s{i}"] = (member & frame["searched"]).astype(int)
+        rows[f"h{i}"] = (member & found).astype(int)
+        pairs += [(group, "share", "n", f"k{i}"), (group, "search_rate", f"k{i}", f"s{i}"),
+                  (group, "hit_rate", f"s{i}", f"h{i}")]  # fmt: skip
+    rows = rows[keep]
+    columns = [c for c in rows.columns if c not in ("officer_key", "division", "hour", "weekend")]
+    fine = (
+        rows.groupby(["officer_key", "division", "hour", "weekend"], observed=True)[columns]
+        .sum()
+        .reset_index()
+    )
+    # Exact matching: leave-one-out peers in division x four-hour band x day type.
+    exact_cells = ["division", "band", "weekend"]
+    banded = (
+        fine.assign(band=fine["hour"] // 4)
+        .groupby(["officer_key", *exact_cells])[columns]
+        .sum()
+        .reset_index()
+    )
+    totals = banded.groupby(exact_cells)[columns].transform("sum")
+    tests = []
+    for group, measure, t, y in pairs:
+        peers_t, peers_y = totals[t] - banded[t], totals[y] - banded[y]
+        ok = peers_t > 0
+        part = pd.DataFrame({"officer_key": banded["officer_key"], "trials": banded[t].where(ok, 0),
+                             "observed": banded[y].where(ok, 0),
+                             "expected": (banded[t] * peers_y / peers_t).where(ok, 0.0)})  # fmt: skip
+        part = part.groupby("officer_key")[["trials", "observed", "expected"]].sum().reset_index()
+        tests.append(part.assign(group=group, measure=measure))
+    exact = pd.concat(tests, ignore_index=True)
+    # Doubly robust: outcome models on all officers, a propensity model per officer (statsmodels GLM).
+    grid = fine.groupby(["division", "hour", "weekend"])[columns].sum().reset_index()
+    divisions = sorted(grid["division"].unique())
+
+    def design(cells: pd.DataFrame) -> pd.DataFrame:
+        angle = 2 * np.pi * (cells["hour"].astype(float) + 0.5) / 24
+        x = pd.get_dummies(pd.Categorical(cells["division"], categories=divisions), dtype=float)
+        x = x.set_axis(range(x.shape[1]), axis=1).reset_index(drop=True)
+        for name, values in (("s1", np.sin(angle)), ("c1", np.cos(angle)), ("s2", np.sin(2 * angle)),
+                             ("c2", np.cos(2 * angle)), ("we", cells["weekend"].astype(float))):  # fmt: skip
+            x[name] = np.asarray(values)
+        return x
+
+    def fitted(x: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+        used = t > 0
+        cols = x.columns[(x[used] != 0).any(axis=0)]
+        if not used.any() or len(cols) == 0:
+            return np.full(len(x), 0.5)
+        endog = np.column_stack([y[used], t[used] - y[used]])
+        with warnings.catch_warnings():
+            # A group never searched in some division separates perfectly; the fit is still the limit.
+            warnings.simplefilter("ignore")
+            model = sm.GLM(endog, x.loc[used, cols], family=sm.families.Binomial()).fit()
+        return np.asarray(model.predict(x[cols]))
+
+    x = design(grid)
+    outcome = {(g, m): fitted(x, grid[y].to_numpy(float), grid[t].to_numpy(float)) for g, m, t, y in pairs}
+    dr = []
+    for officer, own in fine.groupby("officer_key"):
+        mine = grid[["division", "hour", "weekend"]].merge(
+            own, on=["division", "hour", "weekend"], how="left"
+        )
+        mine = mine.fillna({c: 0 for c in columns})
+        mask = grid["division"].isin(own["division"]).to_numpy()
+        e = fitted(x[mask], mine.loc[mask, "n"].to_numpy(float), grid.loc[mask, "n"].to_numpy(float))
+        e = np.clip(e, 1e-12, 1 - 1e-9)
+        odds = e / (1 - e)
+        for group, measure, t, y in pairs:
+            m = outcome[(group, measure)][mask]
+            t_o, y_o = mine.loc[mask, t].to_numpy(float), mine.loc[mask, y].to_numpy(float)
+            p_t = grid.loc[mask, t].to_numpy(float) - t_o
+            p_y = grid.loc[mask, y].to_numpy(float) - y_o
+            rate = (t_o * m).sum() / t_o.sum() if t_o.sum() > 0 else 0.0
+            weighted = (odds * p_t).sum()
+            rate += (odds * (p_y - p_t * m)).sum() / weighted if weighted > 0 else 0.0
+            dr.append({"officer_key": officer, "group": group, "measure": measure,
+                       "dr_trials": t_o.sum(), "dr_observed": y_o.sum(),
+                       "dr_expected": t_o.sum() * min(max(rate, 0.0), 1.0)})  # fmt: skip
+    tests = exact.merge(pd.DataFrame(dr), on=["officer_key", "group", "measure"])
+    floor = np.where(tests["measure"] == "hit_rate", params.officer_min_searches, params.officer_min_volume)
+    tests = tests[tests["trials"] >= floor].reset_index(drop=True)
+    families = []
+    for prefix in ("", "dr_"):
+        p_values = []
+        for k, n, e in zip(tests[f"{prefix}observed"], tests[f"{prefix}trials"], tests[f"{prefix}expected"],
+                           strict=True):  # fmt: skip
+            share = min(max(e / n, 0.0), 1.0) if n > 0 else 0.0
+            both = 2 * min(stats.binom.cdf(k, n, share), stats.binom.sf(k - 1, n, share))
+            p_values.append(min(1.0, both) if n > 0 and e >= 1 else 1.0)
+        tests[f"{prefix}p_value"] = p_values
+    for measure in ("share", "search_rate", "hit_rate"):
+        for prefix, name in (("", "exact matching"), ("dr_", "doubly robust")):
+            chosen = tests["measure"] == measure
+            q = (
+                multipletests(tests.loc[chosen, f"{prefix}p_value"], method="fdr_bh")[1]
+                if chosen.any()
+                else []
+            )
+            tests.loc[chosen, f"{prefix}q_value"] = q
+            sign = -1 if measure == "hit_rate" else 1
+            concern = sign * (tests[f"{prefix}observed"] - tests[f"{prefix}expected"]) > 0
+            tests.loc[chosen, f"{prefix}flagged"] = (
+                tests.loc[chosen, f"{prefix}q_value"] < params.officer_fdr
+            ) & concern
+            families.append({"measure": measure, "comparison": name, "tests": int(chosen.sum()),
+                             "flagged": int(tests.loc[chosen, f"{prefix}flagged"].astype(bool).sum()),
+                             "fdr": params.officer_fdr})  # fmt: skip
+    if tests.empty:
+        return {"families": families, "rows": [], "disagreements": 0}
+    tests["flagged"] = tests["flagged"].astype(bool)
+    tests["dr_flagged"] = tests["dr_flagged"].astype(bool)
+    tests["agree"] = tests["flagged"] == tests["dr_flagged"]
+    tests["ratio"] = (tests["observed"] / tests["expected"]).where(tests["expected"] > 0)
+    tests["dr_ratio"] = (tests["dr_observed"] / tests["dr_expected"]).where(tests["dr_expected"] > 0)
+    shown = tests[tests["flagged"] | tests["dr_flagged"]].sort_values(["officer_key", "group", "measure"])
+    keys = ["officer_key", "group", "measure", "trials", "observed", "expected", "ratio", "p_value",
+            "q_value", "flagged", "dr_expected", "dr_ratio", "dr_p_value", "dr_q_value", "dr_flagged",
+            "agree"]  # fmt: skip
+    return {
+        "families": families,
+        "rows": _records(shown[keys]),
+        "disagreements": int((~tests["agree"]).sum()),
+    }

@@ -307,6 +307,13 @@ def fingerprint(result: dict[str, Any]) -> dict[str, Any]:
         "veil_n": veil.get("n"),
         "veil_coefficient": veil.get("coefficient"),
         "officers": [(r["officer_key"], r["observed"], r["p_value"]) for r in result["officers"] or []],
+        "outcome_differences": [
+            (r["area"], r["group"], r["difference"]) for r in result.get("outcome_test_difference") or []
+        ],
+        "review_flags": [
+            (r["officer_key"], r["group"], r["measure"], r["flagged"], r["dr_flagged"])
+            for r in (result.get("officer_review") or {}).get("rows") or []
+        ],
     }
 
 
@@ -324,6 +331,13 @@ def same_fingerprint(ours: dict[str, Any], reference: dict[str, Any]) -> bool:
     if not close(ours["veil_coefficient"], reference["veil_coefficient"]):
         return False
     if len(ours["officers"]) != len(reference["officers"]):
+        return False
+    if ours.get("review_flags") != reference.get("review_flags"):
+        return False
+    differences = ours.get("outcome_differences") or [], reference.get("outcome_differences") or []
+    if len(differences[0]) != len(differences[1]) or not all(
+        a[:2] == b[:2] and close(a[2], b[2]) for a, b in zip(*differences, strict=True)
+    ):
         return False
     return all(
         a[0] == b[0] and a[1] == b[1] and close(a[2], b[2])

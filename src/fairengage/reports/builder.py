@@ -1162,6 +1162,16 @@ class Pages:
         blocks.append(
             Block("readings", items=[self.r.outcome_test(r) for r in hits] + [self.r.outcome_test_meaning()])
         )
+        # The differences with their intervals exist only in the exact (board) report: the public one
+        # does not carry them (they are not suppressed figures).
+        differences = [r for r in self.report.get("outcome_test_difference") or [] if r["area"] == CITY]
+        if differences:
+            stratified = {r["group"]: r for r in self.report.get("outcome_test_stratified") or []}
+            items = [self.r.outcome_difference(r, stratified.get(r["group"])) for r in differences]
+            blocks.append(Block("readings", items=[*items, self.r.outcome_difference_meaning()]))
+        comparison = self.report.get("benchmark_comparison")
+        if comparison:
+            blocks.append(Block("readings", items=[self.r.benchmark_comparison(comparison)]))
         blocks.append(Block("method", text=self.method_text()))
         if not self.board:
             blocks.append(self.withheld_note())
@@ -1486,6 +1496,9 @@ class Pages:
             ]
             section.blocks.append(Block("table", headers=headers, rows=body))
         self.intervention_cases(section)
+        review = self.report.get("officer_review")
+        if review:
+            section.blocks.append(Block("readings", items=[self.r.officer_review(review)]))
         section.blocks.append(
             Block(
                 "note",

@@ -286,6 +286,90 @@ class Reader:
             "contraband; a lower rate is evidence to look into, not proof of bias."
         )
 
+    def points(self, value: float | None, digits: int = 1) -> str:
+        """A difference of two rates in percentage points, signed (`−14.3`)."""
+        if value is None:
+            return "—"
+        return format_decimal(round(value * 100, digits), format="+0." + "0" * digits + ";−0." + "0" * digits,
+                              locale=self.lang)  # fmt: skip
+
+    def outcome_difference(self, row: dict[str, Any], stratified: dict[str, Any] | None) -> str:
+        """`Across the city, the hit rate of searches of Black people minus White people's: −14.3 points …`"""
+        if row.get("difference") is None:
+            return self._(
+                "%(where)s, too few searches of %(group)s or %(reference)s people to compare their hit "
+                "rates.",
+                where=self.where(row["area"]),
+                group=row["group"],
+                reference=row["reference"],
+            )
+        text = self._(
+            "%(where)s, the hit rate of searches of %(group)s people minus that of %(reference)s people: "
+            "%(difference)s percentage points (%(ci)s); ratio %(ratio)s (%(ratio_ci)s).",
+            where=self.where(row["area"]),
+            group=row["group"],
+            reference=row["reference"],
+            difference=self.points(row["difference"]),
+            ci=self.interval(row.get("ci_low"), row.get("ci_high"), self.points, 1),
+            ratio=self.ratio(row.get("ratio"), 2),
+            ratio_ci=self.interval(row.get("ratio_ci_low"), row.get("ratio_ci_high"), self.ratio, 2),
+        )
+        if stratified and stratified.get("difference") is not None:
+            text += " " + self._(
+                "Compared within each division (Mantel–Haenszel, %(strata)s divisions): %(difference)s "
+                "points (%(ci)s).",
+                strata=self.count(stratified.get("strata")),
+                difference=self.points(stratified["difference"]),
+                ci=self.interval(stratified.get("ci_low"), stratified.get("ci_high"), self.points, 1),
+            )
+        return text
+
+    def outcome_difference_meaning(self) -> str:
+        """How to read the difference of hit rates."""
+        return self._(
+            "A negative difference whose interval lies below zero means searches of that group found "
+            "contraband less often than searches of the reference group. Where the city-wide and the "
+            "within-division figures differ, part of the city-wide difference comes from where searches "
+            "happen, not from whom they find. Groups with different shares carrying contraband can show "
+            "different hit rates even under the same bar for searching (infra-marginality)."
+        )
+
+    def officer_review(self, review: dict[str, Any]) -> str:
+        """How many comparisons each family made and flagged, and where the two comparisons disagree."""
+        families = review.get("families") or []
+        parts = [
+            self._(
+                "%(measure)s, %(comparison)s: %(flagged)s of %(tests)s flagged",
+                measure=self._(REVIEW_MEASURES.get(f["measure"], f["measure"])),
+                comparison=self._(REVIEW_COMPARISONS.get(f["comparison"], f["comparison"])),
+                flagged=self.count(f["flagged"]),
+                tests=self.count(f["tests"]),
+            )
+            for f in families
+        ]
+        return self._(
+            "Every group was compared, officer by officer, with peers for three measures, each its own "
+            "Benjamini–Hochberg family (false discovery rate %(fdr)s): %(families)s. Exact matching and the "
+            "doubly robust comparison disagree on %(disagreements)s flags; where they disagree, the flag "
+            "rests on how circumstances are matched and deserves a closer look before any conclusion.",
+            fdr=self.percent(families[0]["fdr"], 0) if families else "—",
+            families="; ".join(parts) or "—",
+            disagreements=self.count(review.get("disagreements") or 0),
+        )
+
+    def benchmark_comparison(self, comparison: dict[str, Any]) -> str:
+        """How many city-wide conclusions hold under every benchmark and how many rest on the choice."""
+        city = [r for r in comparison.get("summary") or [] if r["area"] == CITY]
+        depends = [r["group"] for r in city if r["depends_on_choice"]]
+        return self._(
+            "Disproportionality was computed under %(count)s benchmarks (%(names)s). Across the city, "
+            "%(depends)s groups are notable under some benchmarks and not others: %(groups)s.",
+            count=self.count(len(comparison.get("benchmarks") or [])),
+            names=", ".join(comparison.get("benchmarks") or []),
+            depends=self.count(len(depends)),
+            groups=", ".join(depends) or "—",
+        )
+
     def compliance(self, row: dict[str, Any]) -> str:
         """`Across the city, 4,800 of 5,000 engagements (96.0%): told they need not answer.`"""
         label = self._(COMPLIANCE_LABELS.get(row["measure"], row["measure"]))
@@ -338,6 +422,13 @@ class Reader:
             group=group,
         )
 
+
+REVIEW_MEASURES = {
+    "share": N_("share of engagements with the group"),
+    "search_rate": N_("search rate of the group"),
+    "hit_rate": N_("hit rate of searches of the group"),
+}
+REVIEW_COMPARISONS = {"exact matching": N_("exact matching"), "doubly robust": N_("doubly robust")}
 
 COMPLIANCE_LABELS = {
     "informed": N_("told they need not answer"),

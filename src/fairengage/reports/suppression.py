@@ -39,6 +39,12 @@ ALL_GROUPS = "*"
 TABLE_SECTIONS: tuple[str, ...] = ("disproportionality", "disparity", "outcome_test", "compliance")
 # Every key of report.json (docs/architecture.md); the public version has these and no others.
 REPORT_SECTIONS: tuple[str, ...] = (*TABLE_SECTIONS, "veil_of_darkness", "officers", "meta")
+# Sections of the exact report that the public version carries as null: their figures (differences
+# with intervals, officers' comparisons, indices under other benchmarks) rest on counts this module
+# does not suppress, so they stay with the board.
+WITHHELD_SECTIONS: tuple[str, ...] = (
+    "outcome_test_difference", "outcome_test_stratified", "officer_review", "benchmark_comparison",
+)  # fmt: skip
 # The counts of each section's rows; every other number is derived from them (or is the census).
 COUNT_KEYS: dict[str, tuple[str, ...]] = {
     "disproportionality": ("count", "total"),
@@ -403,6 +409,9 @@ def suppress_report(report: dict, *, threshold: int) -> dict:
     _mark_counts(sections, exact, threshold)
     _suppress_veil(public, threshold)
     public["officers"] = None
+    for name in WITHHELD_SECTIONS:
+        if name in report:
+            public[name] = None
     public_meta = public.setdefault("meta", {})
     rows = _number(public_meta.get("rows"))
     # `rows` is the number of engagements: the grand total of the groups grid, where there is one.

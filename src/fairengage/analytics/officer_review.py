@@ -1,0 +1,374 @@
+"""Officer review, broader: every group, three measures, two comparisons with peers, for supervisors' review.
+
+For each officer and each perceived-race group (Unknown aside) three measures are compared with what
+peers working in the same circumstances did:
+
+- ``share``: of the officer's engagements, how many involved the group (as ``officers.py`` does for
+  one group);
+- ``search_rate``: of the officer's engagements with the group, how many led to a search;
+- ``hit_rate``: of the officer's searches of the group, how many found contraband. Here a *lower*
+  rate than peers' is the concern (searches on weaker grounds).
+
+Two comparisons are made for each. **Exact matching**: peers' rate in the same cell (division x
+four-hour band of local time x weekday/weekend), the officer left out, as ``officers.py``. **Doubly
+robust**, after Ridgeway & MacDonald (2009, JASA 104:661): a propensity model gives, for every
+circumstance (division, hour of day as a smooth curve, day type), the odds that an engagement there
+is the officer's; peers' engagements are weighted by those odds so that, together, they look like
+the officer's, and an outcome model of the measure on the same circumstances corrects what the
+weights miss. Either model being right is enough for the comparison to be right ("doubly robust").
+Where exact matching and the doubly robust comparison disagree on a flag, the report says so: the
+difference then rests on how circumstances are matched, and a reviewer should know that.
+
+One Benjamini–Hochberg family per measure and comparison: all (officer, group) tests of that
+measure. The output is an agenda for review in officer-key order, never a ranking.
+
+The engine counts engagements by officer, division, hour of local time, day type and group; the
+models and tests run on that small table in numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from scipy.stats import binom
+from statsmodels.stats.multitest import multipletests
+
+from fairengage.analytics.veil import with_local_clock
+from fairengage.vocabulary import UNKNOWN
+
+MEASURES = ("share", "search_rate", "hit_rate")
+# Direction of concern: more engagements of the group, more searches of them, fewer finds.
+CONCERN = {"share": 1, "search_rate": 1, "hit_rate": -1}
+# Comparisons where peers' rate predicts fewer events than this are not flagged (see review_from_counts).
+MIN_EXPECTED = 1.0
+FINE = ["division", "hour", "weekend"]
+EXACT = ["division", "band", "weekend"]
+ROW_KEYS = (
+    "officer_key", "group", "measure", "trials", "observed", "expected", "ratio", "p_value", "q_value",
+    "flagged", "dr_expected", "dr_ratio", "dr_p_value", "dr_q_value", "dr_flagged", "agree",
+)  # fmt: skip
+
+
+def officer_review(
+    table: ir.Table,
+    *,
+    groups: Sequence[str],
+    min_volume: int = 50,
+    min_searches: int = 20,
+    fdr: float = 0.05,
+    tz: str = "America/Toronto",
+) -> dict[str, Any]:
+    """The review agenda: rows flagged by either comparison, the families tested, the disagreements."""
+    known = [g for g in groups if g != UNKNOWN]
+    return review_from_counts(
+        review_counts(table, groups=known, tz=tz),
+        known,
+        min_volume=min_volume,
+        min_searches=min_searches,
+        fdr=fdr,
+    )
+
+
+def review_counts(table: ir.Table, *, groups: Sequence[str], tz: str) -> pd.DataFrame:
+    """Per officer, division, local hour and day type: ``n``, and per group i ``k{i}``, ``s{i}``, ``h{i}``."""
+    clocked = with_local_clock(table, tz)
+    known = clocked.filter(
+        clocked.perceived_race.notnull() & (clocked.perceived_race != UNKNOWN)
+        & clocked.officer_key.notnull() & clocked.division.notnull()
+    )  # fmt: skip
+    # 1970-01-01 was a Thursday (weekday 3 with Monday as 0); Saturday and Sunday are 5 and 6.
+    cells = known.mutate(hour=known.local_second // 3600, weekend=((known.local_day + 3) % 7) >= 5)
+    found = cells.searched & cells.contraband_found.fill_null(False)
+    measures: dict[str, Any] = {"n": cells.count()}
+    for i, group in enumerate(groups):
+        member = cells.perceived_race == group
+        measures[f"k{i}"] = member.cast("int64").sum()
+        measures[f"s{i}"] = (member & cells.searched).cast("int64").sum()
+        measures[f"h{i}"] = (member & found).cast("int64").sum()
+    frame = cells.group_by(["officer_key", *FINE]).aggregate(**measures).to_pandas()
+    columns = [c for c in frame.columns if c not in ("officer_key", *FINE)]
+    frame[columns] = frame[columns].fillna(0).astype("int64")
+    frame["hour"] = frame["hour"].astype("int64")
+    frame["weekend"] = frame["weekend"].astype(bool)
+    # Engines return groups in no fixed order; sorting makes every later float sum engine-independent.
+    return frame.sort_values(["officer_key", *FINE], kind="mergesort").reset_index(drop=True)
+
+
+def matched_from_review(counts: pd.DataFrame, groups: Sequence[str], group: str) -> pd.DataFrame:
+    """``officers.matched_counts`` for one group, from these counts: one pass over the table serves both."""
+    known = [g for g in groups if g != UNKNOWN]
+    frame = counts.assign(band=counts["hour"] // 4)
+    frame["k"] = frame[f"k{known.index(group)}"] if group in known else 0
+    frame = frame.groupby(["officer_key", *EXACT], sort=True)[["n", "k"]].sum().reset_index()
+    return frame.loc[:, ["officer_key", *EXACT, "n", "k"]]
+
+
+def _pairs(groups: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """(group, measure, trials column, successes column) for every group and measure."""
+    pairs = []
+    for i, group in enumerate(groups):
+        pairs += [(group, "share", "n", f"k{i}"), (group, "search_rate", f"k{i}", f"s{i}"),
+                  (group, "hit_rate", f"s{i}", f"h{i}")]  # fmt: skip
+    return pairs
+
+
+def review_from_counts(
+    counts: pd.DataFrame, groups: Sequence[str], *, min_volume: int, min_searches: int, fdr: float
+) -> dict[str, Any]:
+    """The review from the engine's counts (``review_counts``)."""
+    pairs = _pairs(groups)
+    exact = _exact(counts, pairs)
+    dr = _doubly_robust(counts, pairs)
+    tests = exact.merge(dr, on=["officer_key", "group", "measure"], how="left")
+    floor = np.where(tests["measure"] == "hit_rate", min_searches, min_volume)
+    tests = tests[tests["trials"] >= floor].reset_index(drop=True)
+    # Where peers almost never did what is measured (fewer than one expected), a single event would
+    # look significant without meaning much: such a comparison counts in its family as not flagged.
+    for prefix in ("", "dr_"):
+        p = two_sided_p(tests[f"{prefix}observed"], tests[f"{prefix}trials"], tests[f"{prefix}expected"])
+        tests[f"{prefix}p_value"] = np.where(tests[f"{prefix}expected"] >= MIN_EXPECTED, p, 1.0)
+    families = []
+    for measure in MEASURES:
+        chosen = (tests["measure"] == measure).to_numpy()
+        for prefix, name in (("", "exact matching"), ("dr_", "doubly robust")):
+            q = np.full(int(chosen.sum()), np.nan)
+            if chosen.any():
+                q = multipletests(
+                    tests.loc[chosen, f"{prefix}p_value"].to_numpy(), alpha=fdr, method="fdr_bh"
+                )[1]
+            tests.loc[chosen, f"{prefix}q_value"] = q
+            direction = CONCERN[measure] * (tests[f"{prefix}observed"] - tests[f"{prefix}expected"])
+            tests.loc[chosen, f"{prefix}flagged"] = (q < fdr) & (direction[chosen] > 0).to_numpy()
+            families.append(
+                {
+                    "measure": measure,
+                    "comparison": name,
+                    "tests": int(chosen.sum()),
+                    "flagged": int(np.sum(tests.loc[chosen, f"{prefix}flagged"].astype(bool))),
+                    "fdr": fdr,
+                }
+            )
+    if tests.empty:
+        return {"families": families, "rows": [], "disagreements": 0}
+    tests["flagged"] = tests["flagged"].astype(bool)
+    tests["dr_flagged"] = tests["dr_flagged"].astype(bool)
+    tests["agree"] = tests["flagged"] == tests["dr_flagged"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tests["ratio"] = np.where(tests["expected"] > 0, tests["observed"] / tests["expected"], np.nan)
+        tests["dr_ratio"] = np.where(
+            tests["dr_expected"] > 0, tests["dr_observed"] / tests["dr_expected"], np.nan
+        )
+    shown = tests[tests["flagged"] | tests["dr_flagged"]]
+    # Officer-key order, then group and measure: an agenda for review, never a ranking.
+    shown = shown.sort_values(["officer_key", "group", "measure"], kind="mergesort")
+    rows = [{key: _plain(getattr(row, key)) for key in ROW_KEYS} for row in shown.itertuples(index=False)]
+    return {"families": families, "rows": rows, "disagreements": int((~tests["agree"]).sum())}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _exact(counts: pd.DataFrame, pairs: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    """Trials, observed and expected from leave-one-out peers in the same exact cell."""
+    frame = counts.assign(band=counts["hour"] // 4)
+    columns = sorted({c for _, _, t, s in pairs for c in (t, s)})
+    frame = frame.groupby(["officer_key", *EXACT], sort=True)[columns].sum().reset_index()
+    totals = frame.groupby(EXACT)[columns].transform("sum")
+    parts = []
+    for group, measure, trials, successes in pairs:
+        peers_t = (totals[trials] - frame[trials]).to_numpy(dtype=float)
+        peers_s = (totals[successes] - frame[successes]).to_numpy(dtype=float)
+        usable = peers_t > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            expected = np.where(usable, frame[trials].to_numpy(dtype=float) * peers_s / peers_t, 0.0)
+        part = pd.DataFrame(
+            {
+                "officer_key": frame["officer_key"],
+                "trials": np.where(usable, frame[trials], 0),
+                "observed": np.where(usable, frame[successes], 0),
+                "expected": expected,
+            }
+        )
+        summed = (
+            part.groupby("officer_key", sort=True)[["trials", "observed", "expected"]].sum().reset_index()
+        )
+        parts.append(summed.assign(group=group, measure=measure))
+    result = pd.concat(parts, ignore_index=True)
+    return result.astype({"trials": "int64", "observed": "int64"})
+
+
+def design(cells: pd.DataFrame, divisions: Sequence[str]) -> np.ndarray:
+    """A column per division (no intercept), two harmonics of the hour, and weekend."""
+    # The hour enters as a smooth daily curve (two harmonics, four columns) rather than 24 levels, so
+    # the propensity model borrows strength across hours and differs from exact matching by design.
+    angle = 2 * np.pi * (cells["hour"].to_numpy(dtype=float) + 0.5) / 24
+    division = cells["division"].to_numpy()
+    # One column per division and no intercept: a model restricted to some divisions (an officer's)
+    # then simply has zero columns for the others, never a collinear design.
+    parts = [(division == d).astype(float) for d in divisions]
+    parts += [np.sin(angle), np.cos(angle), np.sin(2 * angle), np.cos(2 * angle)]
+    parts.append(cells["weekend"].to_numpy(dtype=float))
+    return np.column_stack(parts)
+
+
+def fit_logistic(
+    x: np.ndarray, successes: np.ndarray, trials: np.ndarray, iterations: int = 30
+) -> np.ndarray:
+    """Fitted probabilities of a binomial logistic regression on grouped counts (Newton–Raphson).
+
+    Rows with no trials carry no information and are ignored; columns that are zero over the
+    informative rows are dropped. Stops when no coefficient moves by more than 1e-9, or after
+    ``iterations`` steps (a rate of exactly 0 or 1 in some level sends its coefficient towards
+    infinity, and the fitted probabilities are then already within a hair of 0 or 1).
+    """
+    informative = trials > 0
+    keep = np.any(x[informative] != 0, axis=0)
+    xi = x[informative][:, keep]
+    y, t = successes[informative], trials[informative]
+    beta = np.zeros(xi.shape[1])
+    if xi.shape[1] == 0:
+        return np.full(len(x), 0.5)
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(_dot("rk,k->r", xi, beta), -30, 30)))
+        weight = t * p * (1 - p) + 1e-12
+        step = np.linalg.lstsq(
+            _dot("rk,r,rl->kl", xi, weight, xi), _dot("rk,r->k", xi, y - t * p), rcond=None
+        )[0]
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    return 1 / (1 + np.exp(-np.clip(_dot("rk,k->r", x[:, keep], beta), -30, 30)))
+
+
+def _doubly_robust(counts: pd.DataFrame, pairs: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    """Per officer and pair: trials, observed, and the doubly robust expected count from weighted peers."""
+    if counts.empty:
+        return pd.DataFrame(
+            columns=["officer_key", "group", "measure", "dr_trials", "dr_observed", "dr_expected"]
+        )
+    columns = sorted({c for _, _, t, s in pairs for c in (t, s)})
+    grid = counts.groupby(FINE, sort=True)[columns].sum().reset_index()
+    divisions = sorted(grid["division"].unique())
+    x = design(grid, divisions)
+    trial_cols = [t for _, _, t, _ in pairs]
+    success_cols = [s for _, _, _, s in pairs]
+    total_t = grid[trial_cols].to_numpy(dtype=float)
+    total_s = grid[success_cols].to_numpy(dtype=float)
+    # The outcome models: each measure of each group on the circumstances, all officers pooled.
+    outcome = np.zeros((len(grid), len(pairs)))
+    for j in range(len(pairs) if len(grid) else 0):
+        outcome[:, j] = fit_logistic(x, total_s[:, j], total_t[:, j])
+    cell_of = pd.MultiIndex.from_frame(grid[FINE]).get_indexer(pd.MultiIndex.from_frame(counts[FINE]))
+    keys = counts["officer_key"].to_numpy()
+    officers, officer_of = np.unique(keys, return_inverse=True)
+    cells, width = len(grid), len(pairs)
+    # Each officer's counts on the whole grid (officers x cells), and which cells are in the officer's
+    # divisions: elsewhere the officer never worked, the propensity is 0 and peers there weigh nothing.
+    officer_n = np.zeros((len(officers), cells))
+    np.add.at(officer_n, (officer_of, cell_of), counts["n"].to_numpy(dtype=float))
+    division_codes = pd.Categorical(grid["division"], categories=divisions).codes
+    worked = np.zeros((len(officers), len(divisions)), dtype=bool)
+    worked[officer_of, division_codes[cell_of]] = True
+    mask = worked[:, division_codes]
+    n_all = grid["n"].to_numpy(dtype=float)
+    # Started from each officer's share of their divisions' engagements (the fit without the clock
+    # terms), Newton's method needs a few steps rather than a dozen.
+    by_division = np.zeros((len(officers), len(divisions)))
+    np.add.at(by_division, (officer_of, division_codes[cell_of]), counts["n"].to_numpy(dtype=float))
+    division_totals = np.bincount(division_codes, weights=n_all, minlength=len(divisions))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(worked, by_division / division_totals, 0.5)
+    start = np.zeros((len(officers), x.shape[1]))
+    start[:, : len(divisions)] = np.log(np.clip(share, 1e-9, 1 - 1e-9) / np.clip(1 - share, 1e-9, 1))
+    trials = np.where(mask, n_all, 0.0)
+    propensity = np.clip(fit_logistic_many(x, officer_n, trials, start=start), 1e-12, 1 - 1e-9)
+    odds = np.where(mask, propensity / (1 - propensity), 0.0)
+    own_t = counts[trial_cols].to_numpy(dtype=float)
+    own_s = counts[success_cols].to_numpy(dtype=float)
+    rows = []
+    for o, officer in enumerate(officers):
+        chosen = officer_of == o
+        t_o = np.zeros((cells, width))
+        s_o = np.zeros((cells, width))
+        t_o[cell_of[chosen]] = own_t[chosen]
+        s_o[cell_of[chosen]] = own_s[chosen]
+        peers_t, peers_s = (total_t - t_o) * mask[o][:, None], (total_s - s_o) * mask[o][:, None]
+        trials = t_o.sum(axis=0)
+        weighted = _dot("r,rj->j", odds[o], peers_t)
+        residual = _dot("r,rj->j", odds[o], peers_s - peers_t * outcome)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(trials > 0, (t_o * outcome).sum(axis=0) / trials, 0.0)
+            rate = rate + np.where(weighted > 0, residual / weighted, 0.0)
+        expected = trials * np.clip(rate, 0.0, 1.0)
+        observed = s_o.sum(axis=0)
+        for j, (group, measure, _, _) in enumerate(pairs):
+            rows.append((officer, group, measure, int(trials[j]), int(observed[j]), float(expected[j])))
+    return pd.DataFrame(
+        rows, columns=["officer_key", "group", "measure", "dr_trials", "dr_observed", "dr_expected"]
+    )
+
+
+def fit_logistic_many(
+    x: np.ndarray,
+    successes: np.ndarray,
+    trials: np.ndarray,
+    iterations: int = 30,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
+    """``fit_logistic`` for many outcomes on one design at once: successes and trials are (models x rows).
+
+    One Newton–Raphson step updates every model together (a batched solve), which makes hundreds of
+    officers' propensity models cost about as much as a few single fits. A column with no trials in a
+    model's rows (a division the officer never worked in) keeps a zero coefficient: a ridge of 1e-9 on
+    the diagonal keeps its equation solvable without moving the others.
+    """
+    models, k = successes.shape[0], x.shape[1]
+    outer = (x[:, :, None] * x[:, None, :]).reshape(len(x), k * k)
+    beta = np.zeros((models, k)) if start is None else start.copy()
+    ridge = 1e-9 * np.eye(k)
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(_dot("mk,rk->mr", beta, x), -30, 30)))
+        weight = trials * p * (1 - p)
+        hessian = _dot("mr,rq->mq", weight, outer).reshape(models, k, k) + ridge
+        gradient = _dot("mr,rk->mk", successes - trials * p, x)
+        step = np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    return 1 / (1 + np.exp(-np.clip(_dot("mk,rk->mr", beta, x), -30, 30)))
+
+
+def _dot(subscripts: str, *operands: np.ndarray) -> np.ndarray:
+    """A matrix product through numpy's own loops rather than BLAS.
+
+    These products are small (hundreds by hundreds); a multithreaded BLAS on a busy machine spends far
+    longer starting and synchronising its threads than computing (measured: 3 s against 0.1 s for
+    thirty of them on 2 shared cores). ``einsum`` without optimisation never calls BLAS.
+    """
+    return np.einsum(subscripts, *operands, optimize=False)
+
+
+def two_sided_p(observed: Any, trials: Any, expected: Any) -> np.ndarray:
+    """Exact binomial two-sided p-values at the rate expected / trials: twice the smaller tail, at most 1.
+
+    The "central" two-sided exact test (doubling the one-sided tail) is used here rather than
+    ``officers.two_sided_p``'s likelihood-ordered one because it is computed for thousands of tests at
+    once, in one vectorised call; it is slightly more conservative, which is the safe side for a flag.
+    """
+    k = np.asarray(observed, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.clip(np.where(n > 0, e / n, 0.0), 0.0, 1.0)
+    lower = binom.cdf(k, n, share)
+    upper = binom.sf(k - 1, n, share)
+    return np.where(n > 0, np.minimum(1.0, 2 * np.minimum(lower, upper)), 1.0)
