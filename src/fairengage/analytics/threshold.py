@@ -64,6 +64,8 @@ class FitSettings:
     seed: int = 0
     # Groups with fewer stops than this city-wide are left out of the model (nothing to learn from).
     min_stops: int = 1
+    # Only these groups (None: every group); a smaller model fits faster, as tests do.
+    groups: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,13 +78,36 @@ class ThresholdFit:
     diagnostics: dict[str, Any]
 
 
-def model_cells(cells: pd.DataFrame, min_stops: int = 1) -> pd.DataFrame:
+def rates(
+    phi: Any, delta: Any, threshold: Any, *, logit: Any = None, ndtr: Any = None
+) -> tuple[Any, Any]:
+    """Search and hit rates of a discriminant distribution (phi, delta) searched at a threshold.
+
+    Written once for numpy (the defaults: scipy's functions) and for JAX (the model passes its own), so
+    the model and the checks of it use one formula.
+    """
+    if logit is None or ndtr is None:
+        from scipy import special  # deferred: only the checks and the figure need it
+
+        logit, ndtr = special.logit, special.ndtr
+    # The signal at which the posterior probability of guilt equals the threshold.
+    cut = (logit(threshold) - logit(phi)) / delta + delta / 2
+    guilty_searched = phi * ndtr(delta - cut)
+    searched = guilty_searched + (1 - phi) * ndtr(-cut)
+    return searched, guilty_searched / searched
+
+
+def model_cells(
+    cells: pd.DataFrame, min_stops: int = 1, groups: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Per-division (area, group, stops, searches, hits) cells the model is fitted to, sorted.
 
     ``cells`` are ``counts.cell_counts`` rows (the engine's grouped counts, with the city-wide rows).
     """
     frame = cells.loc[cells["area"] != CITY, ["area", "group", "engagements", "searched", "hits"]]
     frame = frame.rename(columns={"engagements": "stops", "searched": "searches"})
+    if groups is not None:
+        frame = frame.loc[frame["group"].isin(groups)]
     totals = frame.groupby("group")["stops"].sum()
     kept = totals.index[totals >= max(min_stops, 1)]
     frame = frame.loc[frame["group"].isin(kept) & (frame["stops"] > 0)]
@@ -97,7 +122,7 @@ def threshold_test(
 ) -> ThresholdFit:
     """Fit the threshold model to grouped counts and summarise thresholds, differences and checks."""
     settings = settings or FitSettings()
-    data = model_cells(cells, settings.min_stops)
+    data = model_cells(cells, settings.min_stops, settings.groups)
     if data.empty or int(data["searches"].sum()) == 0:
         return ThresholdFit([], [], [], {"fitted": False, "reason": "no searches"})
     groups = sorted(set(data["group"]))
@@ -291,13 +316,10 @@ def _sample(
         phi = expit(phi_group[g] + phi_scale * phi_raw[d])
         delta = jnp.exp(delta_group[g] + delta_scale * delta_raw[d])
         threshold = expit(t_group[g] + t_scale * t_raw)
-        # The signal at which the posterior probability of guilt equals the threshold.
-        cut = (logit(threshold) - logit(phi)) / delta + delta / 2
-        guilty_searched = phi * ndtr(delta - cut)
-        searched = guilty_searched + (1 - phi) * ndtr(-cut)
+        searched, hit = rates(phi, delta, threshold, logit=logit, ndtr=ndtr)
         eps = 1e-12
         search_rate = jnp.clip(searched, eps, 1 - eps)
-        hit_rate = jnp.clip(guilty_searched / jnp.maximum(searched, eps), eps, 1 - eps)
+        hit_rate = jnp.clip(jnp.nan_to_num(hit, nan=eps), eps, 1 - eps)
         numpyro.deterministic("threshold", threshold)
         numpyro.deterministic("search_rate", search_rate)
         numpyro.deterministic("hit_rate", hit_rate)

@@ -1171,10 +1171,71 @@ class Pages:
         blocks.append(
             Block("readings", items=[self.r.outcome_test(r) for r in hits] + [self.r.outcome_test_meaning()])
         )
+        if self.board and self.report.get("threshold_test"):
+            blocks.extend(self.threshold_blocks())
         blocks.append(Block("method", text=self.method_text()))
         if not self.board:
             blocks.append(self.withheld_note())
         return section
+
+    def threshold_blocks(self) -> list[Block]:
+        """The threshold test (board report only: its division rows hold small counts)."""
+        rows = self._city("threshold_test")
+        blocks = [Block("subheading", text=self._("Threshold test: the bar for a search"))]
+        blocks.append(
+            Block(
+                "chart",
+                chart=charts.index_chart(
+                    self.index_rows(rows),
+                    title=self._("Chance of finding contraband at which officers searched, by group"),
+                    value_key="threshold",
+                    label_key="label",
+                    reference=next((r["threshold"] for r in rows if r["group"] == self.reference), 0.0),
+                    lang=self.lang,
+                ),
+            )
+        )
+        readings = [self.r.threshold_test(r) for r in rows]
+        readings += [self.r.threshold_difference(r) for r in self.report.get("threshold_test_difference") or []]
+        blocks.append(Block("readings", items=[*readings, self.r.threshold_test_meaning()]))
+        checks = self.report.get("threshold_test_checks") or []
+        body = [
+            [
+                Cell(str(c["area"]), "label"),
+                Cell(str(c["group"]), "label"),
+                Cell(self.r.percent(c.get("search_rate")), "rate"),
+                Cell(
+                    self.r.percent(c.get("predicted_search_rate"))
+                    + f" ({self.r.percent(c.get('search_ci_low'))}–{self.r.percent(c.get('search_ci_high'))})",
+                    "rate",
+                ),
+                Cell(self.r.percent(c.get("hit_rate")), "rate"),
+                Cell(
+                    self.r.percent(c.get("predicted_hit_rate"))
+                    + f" ({self.r.percent(c.get('hit_ci_low'))}–{self.r.percent(c.get('hit_ci_high'))})",
+                    "rate",
+                ),
+            ]
+            for c in checks
+        ]
+        blocks.append(
+            Block(
+                "table",
+                title=self._(
+                    "Model checks: observed search and hit rates beside the model's (95%% predictive interval)"
+                ),
+                headers=[
+                    self._("Division"),
+                    self._("Group"),
+                    self._("Search rate"),
+                    self._("Predicted"),
+                    self._("Hit rate"),
+                    self._("Predicted"),
+                ],
+                rows=body,
+            )
+        )
+        return blocks
 
     def index_table(self, rows: list[dict[str, Any]], header: str) -> Block:
         body = []
