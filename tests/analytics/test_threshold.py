@@ -161,7 +161,9 @@ def test_analyze_threshold_test_writes_report_and_board_report(tmp_path: Path) -
     table = tmp_path / "table.parquet"
     synth.write_table(frame, table)
     benchmark = tmp_path / "benchmark.csv"
-    rows = [f"{d},{g},1000" for d in sorted(set(frame["division"])) for g in TWO]
+    divisions = sorted(set(frame["division"]))
+    rows = [f"{d},{g},1000" for d in divisions for g in TWO]
+    rows += [f"ALL,{g},{1000 * len(divisions)}" for g in TWO]
     benchmark.write_text("area,group,population\n" + "\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "report.json"
     result = CliRunner().invoke(

@@ -47,6 +47,12 @@ def report_command(
         typer.Option("--reason", help="with --from-db: what a new version of a published period corrects"),
     ] = None,
     actor: Annotated[str | None, typer.Option("--as", help="with --from-db: who builds the release")] = None,
+    threshold_test: Annotated[
+        bool,
+        typer.Option(
+            "--threshold-test", help="with --input: add the threshold test to the board report (slow)"
+        ),
+    ] = False,
 ) -> None:
     """Build a period's board report, public report and open data: a draft release, or files from --input."""
     from fairengage.config import get_settings
@@ -57,9 +63,10 @@ def report_command(
     if from_db == (input_file is not None):
         raise fail("give either --input FILE or --from-db")
     if from_db:
-        if out_dir is not None or governance_file is not None or benchmark_file is not None:
+        if out_dir is not None or governance_file is not None or benchmark_file is not None or threshold_test:
             raise fail(
-                "--out, --governance and --benchmark go with --input only: --from-db builds a draft release "
+                "--out, --governance, --benchmark and --threshold-test go with --input only: --from-db "
+                "builds a draft release "
                 f"in the publications folder ({settings.publications_dir})"
             )
         _release_from_database(period=period, reason=reason, actor=actor)
@@ -88,6 +95,7 @@ def report_command(
                 engine=engine,
                 settings=settings,
                 progress=progress,
+                threshold_test=threshold_test,
             )
     except (AnalyticsInputError, ReportBuildError, PeriodError) as exc:
         raise fail(str(exc)) from None

@@ -94,6 +94,7 @@ def build_reports(
     map_group: str = "Black",
     generated_at: datetime | None = None,
     published: Sequence[Path] | None = None,
+    threshold_test: bool = False,
 ) -> BuiltReports:
     """Build report.json, report.public.json, board and public HTML and PDF, open data and index.json.
 
@@ -117,6 +118,7 @@ def build_reports(
         engine=engine,
         step=step,
         generated_at=generated,
+        threshold_test=threshold_test,
     )
     cellkeyed = settings.disclosure_method == "cellkey"
     step(("perturbing counts" if cellkeyed else "suppressing small cells") + " for the public report")
@@ -163,6 +165,7 @@ def analyse_report(
     engine: str = "duckdb",
     step: Callable[[str], None] | None = None,
     generated_at: datetime | None = None,
+    threshold_test: bool = False,
 ) -> tuple[dict[str, Any], int]:
     """The exact report.json of a period (trends and governance included) and its suppression threshold."""
     step = step or (lambda _message: None)
@@ -179,7 +182,16 @@ def analyse_report(
         full = engines.load_table(backend, table_path)
         table = in_period(full, chosen)
         step(f"analysing {chosen.label}")
-        report = _analyse(table, benchmark, chosen, engine, Path(table_path), Path(benchmark_path), generated)
+        report = _analyse(
+            table,
+            benchmark,
+            chosen,
+            engine,
+            Path(table_path),
+            Path(benchmark_path),
+            generated,
+            threshold_test=threshold_test,
+        )
         step("counting the annual-report tables")
         outcomes = report_outcomes(report)
         cells = cell_counts(table, outcomes)
@@ -313,8 +325,10 @@ def _analyse(
     table_path: Path,
     benchmark_path: Path,
     generated: datetime,
+    threshold_test: bool = False,
 ) -> dict[str, Any]:
     params = analysis.AnalysisParams(
+        threshold_test=threshold_test,
         input_name=table_path.name,
         benchmark_name=benchmark_path.name,
         generated_at=generated,
@@ -1196,7 +1210,8 @@ class Pages:
             )
         )
         readings = [self.r.threshold_test(r) for r in rows]
-        readings += [self.r.threshold_difference(r) for r in self.report.get("threshold_test_difference") or []]
+        differences = self.report.get("threshold_test_difference") or []
+        readings += [self.r.threshold_difference(r) for r in differences]
         blocks.append(Block("readings", items=[*readings, self.r.threshold_test_meaning()]))
         checks = self.report.get("threshold_test_checks") or []
         body = [
@@ -1204,17 +1219,9 @@ class Pages:
                 Cell(str(c["area"]), "label"),
                 Cell(str(c["group"]), "label"),
                 Cell(self.r.percent(c.get("search_rate")), "rate"),
-                Cell(
-                    self.r.percent(c.get("predicted_search_rate"))
-                    + f" ({self.r.percent(c.get('search_ci_low'))}–{self.r.percent(c.get('search_ci_high'))})",
-                    "rate",
-                ),
+                self._predicted(c, "search_rate", "search"),
                 Cell(self.r.percent(c.get("hit_rate")), "rate"),
-                Cell(
-                    self.r.percent(c.get("predicted_hit_rate"))
-                    + f" ({self.r.percent(c.get('hit_ci_low'))}–{self.r.percent(c.get('hit_ci_high'))})",
-                    "rate",
-                ),
+                self._predicted(c, "hit_rate", "hit"),
             ]
             for c in checks
         ]
@@ -1222,7 +1229,8 @@ class Pages:
             Block(
                 "table",
                 title=self._(
-                    "Model checks: observed search and hit rates beside the model's (95%% predictive interval)"
+                    "Model checks: observed search and hit rates beside the model's "
+                    "(95%% predictive interval)"
                 ),
                 headers=[
                     self._("Division"),
@@ -1236,6 +1244,12 @@ class Pages:
             )
         )
         return blocks
+
+    def _predicted(self, check: dict[str, Any], measure: str, prefix: str) -> Cell:
+        """`21.0% (18.5%–23.4%)`: the model's rate and the range a cell of this size would show."""
+        low, high = check.get(f"{prefix}_ci_low"), check.get(f"{prefix}_ci_high")
+        spread = f" ({self.r.percent(low)}–{self.r.percent(high)})"
+        return Cell(self.r.percent(check.get(f"predicted_{measure}")) + spread, "rate")
 
     def index_table(self, rows: list[dict[str, Any]], header: str) -> Block:
         body = []

@@ -31,6 +31,7 @@ def build_from_files(
     engine: Engine,
     settings: Any,
     progress: Any,
+    threshold_test: bool = False,
 ) -> Any:
     """Build the board report, the public report and open data for a period from files already written."""
     from fairengage.reports.builder import build_reports
@@ -46,6 +47,7 @@ def build_from_files(
         boundaries=boundaries,
         engine=engine.value,
         progress=progress,
+        threshold_test=threshold_test,
     )
 
 
