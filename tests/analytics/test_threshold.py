@@ -107,13 +107,13 @@ def test_synth_refuses_impossible_thresholds() -> None:
 
 @pytest.mark.slow
 def test_recovers_a_planted_lower_threshold() -> None:
-    # 120,000 engagements (seed 1); Black threshold 0.20, White 0.30, same risk distributions. Both
+    # 400,000 engagements (seed 1); Black threshold 0.20, White 0.30, same risk distributions. Both
     # planted values lie inside their 95% intervals and the difference's interval is below 0. Seeds 1-5
     # at this size: 5 of 5 runs found the lower threshold; each planted value was inside its interval in
     # 5 of 5 (a 95% interval should miss now and then; this seed does not).
     needs_numpyro()
     effects = synth.PlantedEffects(plant_thresholds=True, thresholds={"Black": 0.20, "White": 0.30})
-    fit = threshold_test(cells_of(synth.generate(120_000, seed=1, effects=effects)), settings=QUICK)
+    fit = threshold_test(cells_of(synth.generate(400_000, seed=1, effects=effects)), settings=QUICK)
     city = {row["group"]: row for row in fit.thresholds if row["area"] == "ALL"}
     for group, planted in (("Black", 0.20), ("White", 0.30)):
         assert city[group]["ci_low"] <= planted <= city[group]["ci_high"], city[group]
@@ -130,14 +130,14 @@ def test_recovers_a_planted_lower_threshold() -> None:
 
 @pytest.mark.slow
 def test_infra_marginality_fools_the_outcome_test_but_not_the_threshold_test() -> None:
-    # 120,000 engagements (seed 2); one threshold (0.30) for everyone, but Black people stopped are
+    # 400,000 engagements (seed 2); one threshold (0.30) for everyone, but Black people stopped are
     # less often carrying contraband (phi 0.05 against 0.10) and less legibly so (delta 1.6 against 2).
     # Their hit rate is clearly lower (the outcome test says "searched on weaker grounds"); the
     # threshold test's difference interval holds 0. Seeds 1-5 at this size: the outcome test was
     # fooled in 5 of 5 runs, the threshold test found no difference in 5 of 5.
     needs_numpyro()
     effects = synth.PlantedEffects(plant_thresholds=True, risk={"Black": (0.05, 1.6)})
-    cells = cells_of(synth.generate(120_000, seed=2, effects=effects))
+    cells = cells_of(synth.generate(400_000, seed=2, effects=effects))
     hits = {r["group"]: r for r in outcome_test_rows(cells) if r["area"] == "ALL"}
     assert hits["Black"]["ci_high"] < hits["White"]["ci_low"], "the outcome test should be fooled"
     fit = threshold_test(cells, settings=QUICK)
