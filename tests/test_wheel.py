@@ -44,7 +44,7 @@ SHIPPED = {
     "web/templates": (".html",),
     "web/static": (".css", ".js", ".png", ".webmanifest"),
     "web/locales/fr/LC_MESSAGES": (".po",),
-    "analytics/benchmarks": (".csv",),
+    "analytics/population_benchmarks": (".csv",),
     "ingest": (".csv",),
     "reports/templates": (".css", ".html"),
 }

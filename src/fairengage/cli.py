@@ -579,6 +579,24 @@ def synth(
         list[str] | None,
         typer.Option("--hit-rate", help="GROUP=RATE: contraband hit rate when searched (repeatable)"),
     ] = None,
+    plant_thresholds: Annotated[
+        bool,
+        typer.Option(
+            "--plant-thresholds",
+            help="decide searches by a threshold on each person's risk (the threshold test's model); "
+            "--hit-rate is then not used",
+        ),
+    ] = False,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option("--threshold", help="GROUP=T: the group's search threshold, 0-1 (repeatable)"),
+    ] = None,
+    risk: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--risk", help="GROUP=PHI:DELTA: share carrying contraband and how visible it is (repeatable)"
+        ),
+    ] = None,
     start: str = "2024-04-01",
     end: str = "2025-12-31",
     events: Annotated[
@@ -609,6 +627,9 @@ def synth(
         daylight_effect=daylight_effect,
         daylight_group=daylight_group,
         hit_rate=_pairs(hit_rate, "--hit-rate"),
+        plant_thresholds=plant_thresholds,
+        thresholds=_pairs(threshold, "--threshold"),
+        risk=_risks(risk),
     )
     first, last = _parse_date(start, "--start"), _parse_date(end, "--end")
     try:
@@ -653,6 +674,20 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
             raise fail(f"{option}: {value!r} is not GROUP=NUMBER") from None
         if not sep or not group:
             raise fail(f"{option}: {value!r} is not GROUP=NUMBER")
+    return result
+
+
+def _risks(values: list[str] | None) -> dict[str, tuple[float, float]]:
+    result: dict[str, tuple[float, float]] = {}
+    for value in values or []:
+        group, sep, numbers = value.rpartition("=")
+        phi, colon, delta = numbers.partition(":")
+        try:
+            result[group] = (float(phi), float(delta))
+        except ValueError:
+            raise fail(f"--risk: {value!r} is not GROUP=PHI:DELTA") from None
+        if not sep or not group or not colon:
+            raise fail(f"--risk: {value!r} is not GROUP=PHI:DELTA")
     return result
 
 

@@ -93,3 +93,19 @@ def test_spark_names_a_bad_cell_like_duckdb(spark, tmp_path):
         AnalyticsInputError, match=r"bad\.csv: column '\w+': 'sometimes' is not true or false"
     ):
         engine.load_table(spark, path)
+
+
+def test_threshold_test_counts_are_the_same_on_both(spark, tmp_path):
+    # The threshold model's inputs (stops, searches, hits by division and group) come from the engine:
+    # planted thresholds make searches depend on group and division, so the comparison has substance.
+    from fairengage.analytics.counts import cell_counts
+    from fairengage.analytics.threshold import model_cells
+
+    path = tmp_path / "planted.csv"
+    effects = PlantedEffects(plant_thresholds=True, thresholds={"Black": 0.2})
+    write_table(generate(3000, seed=14, officers=60, effects=effects), path)
+    duck = engine.connect("duckdb")
+    expected = model_cells(cell_counts(engine.load_table(duck, path)))
+    got = model_cells(cell_counts(engine.load_table(spark, path)))
+    assert len(expected) > 16 and expected["searches"].sum() > 0
+    assert_same(expected.to_dict(orient="records"), got.to_dict(orient="records"))

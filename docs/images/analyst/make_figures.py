@@ -13,7 +13,8 @@ from pathlib import Path
 import ibis
 
 from fairengage.analytics.benchmark_comparison import compare_benchmarks
-from fairengage.analytics.counts import PERCEIVED_RACES, cell_counts
+from fairengage.analytics.counts import cell_counts
+from fairengage.vocabulary import PERCEIVED_RACES
 from fairengage.analytics.officer_review import officer_review
 from fairengage.analytics.outcome_test import hit_rate_differences, stratified_hit_rates
 from fairengage.ingest.population import population_table

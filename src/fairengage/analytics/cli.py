@@ -33,9 +33,21 @@ def analyze(
     engine: Annotated[
         Engine, typer.Option(help="duckdb (default, in process) or spark (needs the spark extra)")
     ] = Engine.duckdb,
+    threshold_test: Annotated[
+        bool,
+        typer.Option(
+            "--threshold-test",
+            help="also run the threshold test (slow: a Bayesian fit; needs the threshold extra)",
+        ),
+    ] = False,
+    threshold_samples: Annotated[
+        int, typer.Option(min=50, max=100_000, help="threshold test: warm-up and kept draws per chain")
+    ] = 1000,
+    threshold_chains: Annotated[int, typer.Option(min=1, max=16, help="threshold test: chains")] = 4,
+    threshold_seed: Annotated[int, typer.Option(min=0, help="threshold test: the sampler's seed")] = 0,
 ) -> None:
     """Run every analysis (disproportionality, disparity, veil of darkness, outcome test, officers,
-    compliance) on an analytic table and write report.json."""
+    compliance; the threshold test when asked) on an analytic table and write report.json."""
     # deferred: heavy library, keeps --help fast (ibis, duckdb, pandas, statsmodels)
     from fairengage.analytics import engine as engines
     from fairengage.analytics import report as reports
@@ -53,10 +65,14 @@ def analyze(
         benchmark_name=first_file.name if len(named) == 1 else first_name,
         lat=settings.latitude,
         lon=settings.longitude,
+        threshold_test=threshold_test,
+        threshold_chains=threshold_chains,
+        threshold_samples=threshold_samples,
+        threshold_seed=threshold_seed,
     )
     try:
         # Two steps here (starting the engine, reading the table), then the report's own.
-        with shown("analyze", err, steps=2 + reports.STEPS) as step:
+        with shown("analyze", err, steps=2 + reports.STEPS + int(threshold_test)) as step:
             frames = {name: read_benchmark(path) for name, path in named}
             benchmark = frames[first_name]
             step.phase(f"starting {engine.value}")

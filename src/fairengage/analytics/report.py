@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,6 +43,8 @@ REPORT_KEYS = (
     "benchmark_comparison",
     "compliance",
 )
+# Added after REPORT_KEYS when the threshold test is asked for (`analyze --threshold-test`).
+THRESHOLD_KEYS = ("threshold_test", "threshold_test_difference", "threshold_test_checks")
 SIGNIFICANT_DIGITS = 10
 # Where the sun is reckoned for the veil-of-darkness test unless told otherwise: the settings' default.
 DEFAULT_LAT, DEFAULT_LON = DEFAULT_LATITUDE, DEFAULT_LONGITUDE
@@ -71,6 +73,11 @@ class AnalysisParams:
     # Fixed in tests so that two runs give the same bytes; None: now.
     generated_at: datetime | None = None
     extra_meta: dict[str, Any] = field(default_factory=dict)
+    # The threshold test is slow (a Bayesian fit): run only when asked, with these sampler settings.
+    threshold_test: bool = False
+    threshold_chains: int = 4
+    threshold_samples: int = 1000
+    threshold_seed: int = 0
 
 
 # The steps `analyze` names to its progress hook, for "step N of M" (a test counts them).
@@ -147,6 +154,8 @@ def analyze(
         fdr=params.officer_fdr,
     )
 
+    threshold = _threshold_test(cells, params, step) if params.threshold_test else None
+
     generated = params.generated_at or datetime.now(UTC)
     meta = {
         "input": params.input_name,
@@ -173,6 +182,7 @@ def analyze(
             "available": officers is not None,
             "min_searches": params.officer_min_searches,
         },
+        **({"threshold_test": threshold.diagnostics} if threshold else {}),
         "generated_at": generated.astimezone(UTC).isoformat(timespec="seconds"),
         "software": {"fairengage": __version__, "ibis": ibis.__version__},
         **params.extra_meta,
@@ -188,9 +198,30 @@ def analyze(
         "officer_review": review,
         "benchmark_comparison": compared,
         "compliance": duties,
-        "meta": meta,
     }
+    if threshold is not None:
+        report["threshold_test"] = threshold.thresholds
+        report["threshold_test_difference"] = threshold.differences
+        report["threshold_test_checks"] = threshold.checks
+    report["meta"] = meta
     return rounded(report)
+
+
+def _threshold_test(cells: pd.DataFrame, params: AnalysisParams, step: Callable[[str], None]) -> Any:
+    """The threshold test on the engine's counts (``analytics/threshold.py``)."""
+    from fairengage.analytics import threshold  # deferred: it brings in JAX only when asked
+
+    step("threshold test (a Bayesian fit: minutes)")
+    settings = threshold.FitSettings(
+        chains=params.threshold_chains,
+        warmup=params.threshold_samples,
+        samples=params.threshold_samples,
+        seed=params.threshold_seed,
+    )
+    try:
+        return threshold.threshold_test(cells, reference_group=params.reference_group, settings=settings)
+    except threshold.ThresholdTestUnavailable as exc:
+        raise AnalyticsInputError(str(exc)) from None
 
 
 def _period(table: ibis.Table) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:

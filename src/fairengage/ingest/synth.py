@@ -89,6 +89,12 @@ RECEIPT_EXCEPTIONS: tuple[str, ...] = ("safety", "respond_to_other_matter")
 # Officer keys of synthetic data are made with this fixed key, never with a deployment's secret.
 SYNTHETIC_OFFICER_KEY = b"fairengage-synthetic-officer-key"
 DEFAULT_HIT_RATE = 0.30
+# Planted thresholds (PlantedEffects.plant_thresholds): a group's search threshold on the probability of
+# guilt, its risk distribution (share guilty phi, signal separation delta), and how much phi varies by
+# division (standard deviation on the logit scale).
+DEFAULT_THRESHOLD = 0.30
+DEFAULT_RISK = (0.10, 2.0)
+DIVISION_RISK_SPREAD = 0.6
 
 # Base rates of the generator (fractions of all records unless said otherwise).
 UNKNOWN_RACE_SHARE = 0.03  # the officer recorded Unknown: drawn apart from, and untouched by, any effect
@@ -405,6 +411,12 @@ class PlantedEffects:
     daylight_effect: float = 1.0
     daylight_group: str = "Black"
     hit_rate: dict[str, float] = field(default_factory=dict)
+    # Searches decided by a threshold on each person's risk (docs/analyst.md, "The threshold test"):
+    # when on, `hit_rate` is not used; `thresholds` and `risk` (phi, delta) default per group to
+    # DEFAULT_THRESHOLD and DEFAULT_RISK.
+    plant_thresholds: bool = False
+    thresholds: dict[str, float] = field(default_factory=dict)
+    risk: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Refuse unknown groups and impossible multipliers or rates."""
@@ -423,6 +435,20 @@ class PlantedEffects:
                 raise ValueError(f"hit_rate: unknown group {group!r}; use one of {known}")
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"hit_rate[{group!r}] must be between 0 and 1, got {rate}")
+        for group, threshold in self.thresholds.items():
+            _check_known(group, "thresholds")
+            if not 0.0 < threshold < 1.0:
+                raise ValueError(f"thresholds[{group!r}] must be between 0 and 1, got {threshold}")
+        for group, (phi, delta) in self.risk.items():
+            _check_known(group, "risk")
+            if not 0.0 < phi < 1.0:
+                raise ValueError(f"risk[{group!r}]: phi must be between 0 and 1, got {phi}")
+            _check_positive(delta, f"risk[{group!r}]: delta")
+
+
+def _check_known(group: str, name: str) -> None:
+    if group not in PERCEIVED_RACES:
+        raise ValueError(f"{name}: unknown group {group!r}; use one of {', '.join(PERCEIVED_RACES)}")
 
 
 def _check_group(group: str, name: str) -> None:
@@ -687,6 +713,8 @@ def generate(
     searched = rng.random(n) < SEARCH_RATE
     hit_rates = np.array([effects.hit_rate.get(g, DEFAULT_HIT_RATE) for g in PERCEIVED_RACES])
     found = searched & (rng.random(n) < hit_rates[race])
+    if effects.plant_thresholds:
+        searched, found = _threshold_searches(seed, race, division, effects)
     outcome = _draw_by_cell(rng, found.astype(np.int64), np.array([OUTCOME_P, OUTCOME_P_CONTRABAND]))
 
     names, hood_lat, hood_lon, hood_start, hood_count = _neighbourhood_table()
@@ -730,6 +758,36 @@ def generate(
                      inform_state=inform_state, receipt_state=receipt_state, located=located,
                      first=first)  # fmt: skip
     return frame
+
+
+def _threshold_searches(
+    seed: int, race: np.ndarray, division: np.ndarray, effects: PlantedEffects
+) -> tuple[np.ndarray, np.ndarray]:
+    """Searches and hits from the threshold test's own model (Simoiu, Corbett-Davies & Goel 2017).
+
+    Each person is guilty (carries contraband) with probability phi; the officer sees a signal drawn
+    from N(delta, 1) if guilty and N(0, 1) if not, turns it into the probability of guilt, and searches
+    when that passes the group's threshold. A search finds contraband exactly when the person is guilty.
+    phi varies by division (a fixed, seeded shift on the logit scale) so that the model can tell the
+    risk distributions from the thresholds, as in real data.
+    """
+    # A stream of its own: every other column is the same with or without planted thresholds.
+    rng = np.random.default_rng([seed, 13])
+    n = race.size
+    phi_of = np.array([effects.risk.get(g, DEFAULT_RISK)[0] for g in PERCEIVED_RACES])
+    delta_of = np.array([effects.risk.get(g, DEFAULT_RISK)[1] for g in PERCEIVED_RACES])
+    threshold_of = np.array([effects.thresholds.get(g, DEFAULT_THRESHOLD) for g in PERCEIVED_RACES])
+    shift = rng.normal(0.0, DIVISION_RISK_SPREAD, len(DIVISION_CODES))
+    logit_phi = np.log(phi_of[race] / (1 - phi_of[race])) + shift[division]
+    phi = 1 / (1 + np.exp(-logit_phi))
+    delta = delta_of[race]
+    guilty = rng.random(n) < phi
+    signal = rng.normal(0.0, 1.0, n) + delta * guilty
+    # log-odds of guilt given the signal: prior log-odds plus the likelihood ratio of the two normals.
+    log_odds = logit_phi + delta * signal - delta**2 / 2
+    threshold = threshold_of[race]
+    searched = log_odds > np.log(threshold / (1 - threshold))
+    return searched, searched & guilty
 
 
 def _encounter_leaders(seed: int, n: int, group_share: float) -> np.ndarray:

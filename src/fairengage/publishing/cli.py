@@ -48,6 +48,12 @@ def report_command(
         typer.Option("--reason", help="with --from-db: what a new version of a published period corrects"),
     ] = None,
     actor: Annotated[str | None, typer.Option("--as", help="with --from-db: who builds the release")] = None,
+    threshold_test: Annotated[
+        bool,
+        typer.Option(
+            "--threshold-test", help="with --input: add the threshold test to the board report (slow)"
+        ),
+    ] = False,
 ) -> None:
     """Build a period's board report, public report and open data: a draft release, or files from --input."""
     from fairengage.config import get_settings
@@ -63,6 +69,9 @@ def report_command(
                 "--out, --governance and --benchmark go with --input only: --from-db builds a draft release "
                 f"in the publications folder ({settings.publications_dir})"
             )
+        if threshold_test:
+            # A release's board report is built by the publishing service, which does not fit the model.
+            raise fail("--threshold-test goes with --input only: run it on an extract's analytic table")
         _release_from_database(period=period, reason=reason, actor=actor)
         return
     from fairengage.analytics.engine import AnalyticsInputError
@@ -89,6 +98,7 @@ def report_command(
                 engine=engine,
                 settings=settings,
                 progress=progress,
+                threshold_test=threshold_test,
             )
     except (AnalyticsInputError, ReportBuildError, PeriodError) as exc:
         raise fail(str(exc)) from None

@@ -87,6 +87,7 @@ def build_reports(
     map_group: str = "Black",
     generated_at: datetime | None = None,
     published: Sequence[Path] | None = None,
+    threshold_test: bool = False,
 ) -> BuiltReports:
     """Build report.json, report.public.json, board and public HTML and PDF, open data and index.json.
 
@@ -111,6 +112,7 @@ def build_reports(
         engine=engine,
         progress=progress,
         generated_at=generated,
+        threshold_test=threshold_test,
     )
     cellkeyed = settings.disclosure_method == "cellkey"
     step(("perturbing counts" if cellkeyed else "suppressing small cells") + " for the public report")
@@ -157,6 +159,7 @@ def analyse_report(
     engine: str = "duckdb",
     progress: Progress = NO_PROGRESS,
     generated_at: datetime | None = None,
+    threshold_test: bool = False,
 ) -> tuple[dict[str, Any], int]:
     """The exact report.json of a period (trends and governance included) and its suppression threshold."""
     step = progress.phase
@@ -174,7 +177,15 @@ def analyse_report(
         table = in_period(full, chosen)
         step(f"analysing {chosen.label}")
         report = _analyse(
-            table, benchmark, chosen, engine, Path(table_path), Path(benchmark_path), generated, settings
+            table,
+            benchmark,
+            chosen,
+            engine,
+            Path(table_path),
+            Path(benchmark_path),
+            generated,
+            settings,
+            threshold_test=threshold_test,
         )
         step("counting the annual-report tables")
         outcomes = report_outcomes(report)
@@ -298,8 +309,10 @@ def _analyse(
     benchmark_path: Path,
     generated: datetime,
     settings: Settings,
+    threshold_test: bool = False,
 ) -> dict[str, Any]:
     params = analysis.AnalysisParams(
+        threshold_test=threshold_test,
         input_name=table_path.name,
         benchmark_name=benchmark_path.name,
         generated_at=generated,
@@ -1172,10 +1185,71 @@ class Pages:
         comparison = self.report.get("benchmark_comparison")
         if comparison:
             blocks.append(Block("readings", items=[self.r.benchmark_comparison(comparison)]))
+        if self.board and self.report.get("threshold_test"):
+            blocks.extend(self.threshold_blocks())
         blocks.append(Block("method", text=self.method_text()))
         if not self.board:
             blocks.append(self.withheld_note())
         return section
+
+    def threshold_blocks(self) -> list[Block]:
+        """The threshold test (board report only: its division rows hold small counts)."""
+        rows = self._city("threshold_test")
+        blocks = [Block("subheading", text=self._("Threshold test: the bar for a search"))]
+        blocks.append(
+            Block(
+                "chart",
+                chart=charts.index_chart(
+                    self.index_rows(rows),
+                    title=self._("Chance of finding contraband at which officers searched, by group"),
+                    value_key="threshold",
+                    label_key="label",
+                    reference=next((r["threshold"] for r in rows if r["group"] == self.reference), 0.0),
+                    lang=self.lang,
+                ),
+            )
+        )
+        readings = [self.r.threshold_test(r) for r in rows]
+        differences = self.report.get("threshold_test_difference") or []
+        readings += [self.r.threshold_difference(r) for r in differences]
+        blocks.append(Block("readings", items=[*readings, self.r.threshold_test_meaning()]))
+        checks = self.report.get("threshold_test_checks") or []
+        body = [
+            [
+                Cell(str(c["area"]), "label"),
+                Cell(str(c["group"]), "label"),
+                Cell(self.r.percent(c.get("search_rate")), "rate"),
+                self._predicted(c, "search_rate", "search"),
+                Cell(self.r.percent(c.get("hit_rate")), "rate"),
+                self._predicted(c, "hit_rate", "hit"),
+            ]
+            for c in checks
+        ]
+        blocks.append(
+            Block(
+                "table",
+                title=self._(
+                    "Model checks: observed search and hit rates beside the model's "
+                    "(95%% predictive interval)"
+                ),
+                headers=[
+                    self._("Division"),
+                    self._("Group"),
+                    self._("Search rate"),
+                    self._("Predicted"),
+                    self._("Hit rate"),
+                    self._("Predicted"),
+                ],
+                rows=body,
+            )
+        )
+        return blocks
+
+    def _predicted(self, check: dict[str, Any], measure: str, prefix: str) -> Cell:
+        """`21.0% (18.5%–23.4%)`: the model's rate and the range a cell of this size would show."""
+        low, high = check.get(f"{prefix}_ci_low"), check.get(f"{prefix}_ci_high")
+        spread = f" ({self.r.percent(low)}–{self.r.percent(high)})"
+        return Cell(self.r.percent(check.get(f"predicted_{measure}")) + spread, "rate")
 
     def index_table(self, rows: list[dict[str, Any]], header: str) -> Block:
         body = []

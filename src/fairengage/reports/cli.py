@@ -32,6 +32,7 @@ def build_from_files(
     engine: Engine,
     settings: Any,
     progress: Progress,
+    threshold_test: bool = False,
 ) -> Any:
     """Build the board report, the public report and open data for a period from files already written."""
     from fairengage.reports.builder import build_reports
@@ -47,4 +48,5 @@ def build_from_files(
         boundaries=boundaries,
         engine=engine.value,
         progress=progress,
+        threshold_test=threshold_test,
     )

@@ -370,6 +370,64 @@ class Reader:
             groups=", ".join(depends) or "—",
         )
 
+    def threshold_test(self, row: dict[str, Any]) -> str:
+        """`Across the city, officers searched Black people once the chance of contraband passed 21.0% …`"""
+        return self._(
+            "%(where)s, the model puts the bar for searching %(group)s people at a %(threshold)s chance of "
+            "finding contraband (%(ci)s; %(searches)s searches of %(stops)s people).",
+            where=self.where(row["area"]),
+            group=row["group"],
+            threshold=self.percent(row.get("threshold")),
+            ci=self.credible(row.get("ci_low"), row.get("ci_high")),
+            searches=self.count(row.get("searches")),
+            stops=self.count(row.get("stops")),
+        )
+
+    def threshold_difference(self, row: dict[str, Any]) -> str:
+        """Whether a group's bar for a search is lower or higher than the reference group's."""
+        low, high = row.get("ci_low"), row.get("ci_high")
+        values = {
+            "group": row["group"],
+            "reference": row["reference"],
+            "gap": self.percent(abs(row.get("difference") or 0.0)),
+            "ci": self.credible(low, high),
+        }
+        if high is not None and high < 0:
+            return self._(
+                "The bar for searching %(group)s people was lower than for %(reference)s people, by "
+                "%(gap)s points (%(ci)s): they were searched on weaker grounds.",
+                **values,
+            )
+        if low is not None and low > 0:
+            return self._(
+                "The bar for searching %(group)s people was higher than for %(reference)s people, by "
+                "%(gap)s points (%(ci)s).",
+                **values,
+            )
+        return self._(
+            "The bar for searching %(group)s people cannot be told apart from the bar for %(reference)s "
+            "people (%(ci)s).",
+            **values,
+        )
+
+    def threshold_test_meaning(self) -> str:
+        """What the threshold test adds to the outcome test, and what it assumes."""
+        return self._(
+            "The threshold test estimates the chance of finding contraband at which officers decide to "
+            "search each group. Unlike the outcome test, it is not misled when groups differ in how often "
+            "they carry contraband: a lower hit rate with the same bar is not a sign of bias, a lower bar "
+            "is. It rests on a model of what officers can judge, and it sees only stops that happened; "
+            "the checks below show how closely the model reproduces the observed rates."
+        )
+
+    def credible(self, low: float | None, high: float | None) -> str:
+        """`95% credible interval 18.2%–24.0%` (percentage points for a difference)."""
+        if low is None or high is None:
+            return self._("no 95% interval can be given")
+        return self._(
+            "95%% credible interval %(low)s to %(high)s", low=self.percent(low), high=self.percent(high)
+        )
+
     def compliance(self, row: dict[str, Any]) -> str:
         """`Across the city, 4,800 of 5,000 engagements (96.0%): told they need not answer.`"""
         label = self._(COMPLIANCE_LABELS.get(row["measure"], row["measure"]))
