@@ -62,6 +62,10 @@ class AnalysisParams:
     reference_group: str = REFERENCE_GROUP
     lat: float = DEFAULT_LAT
     lon: float = DEFAULT_LON
+    # The veil of darkness's robust specifications (every group, DST window, clustered errors, divisions,
+    # spline sensitivity): dozens of model fits; the speed benchmark leaves them out until its pandas
+    # reference does them too.
+    veil_robust: bool = True
     officer_group: str = "Black"
     officer_min_volume: int = 50
     officer_fdr: float = 0.05
@@ -112,7 +116,10 @@ def analyze(
     step("compliance")
     duties = compliance_rows(cells)
     step("veil of darkness")
-    veil = _optional("veil", "veil_of_darkness", table, tz=tz, lat=params.lat, lon=params.lon)
+    veil = _optional(
+        "veil", "veil_of_darkness", table, tz=tz, lat=params.lat, lon=params.lon,
+        reference_group=params.reference_group, robust=params.veil_robust,
+    )  # fmt: skip
     step("officer benchmarking")
     officers = _optional(
         "officers",

@@ -211,13 +211,37 @@ class Reader:
             return self._("It is not notable: the whole interval lies below 1.")
         return self._("It is not notable: the interval lies above 1 but the index is below the threshold.")
 
+    def veil_reason(self, code: str | None) -> str:
+        """Why the veil-of-darkness model gives no estimate, in plain words (analytics/veil.py REASONS)."""
+        reasons = {
+            "no_stops": self._("no engagements with a known perceived race fell between sunset and dark"),
+            "no_contrast": self._(
+                "the engagements in that window were all in daylight or all in darkness, so there is "
+                "nothing to compare"
+            ),
+            "no_variation": self._(
+                "every engagement in that window was of the same group (or none was), so there is nothing "
+                "to compare"
+            ),
+            "few_times": self._(
+                "the engagements fall at too few different clock times to hold clock time fixed"
+            ),
+            "unstable": self._(
+                "there are too few engagements of some kind (for example a group's engagements in the dark) "
+                "for a stable estimate"
+            ),
+            "one_officer": self._(
+                "all the engagements in that window were made by one officer, so the uncertainty cannot be "
+                "measured"
+            ),
+        }
+        return reasons.get(code or "", self._("there were too few engagements between sunset and dark"))
+
     def veil_of_darkness(self, veil: dict[str, Any] | None) -> str:
         """What the veil-of-darkness odds ratio says, and what it does not."""
         if not veil or veil.get("odds_ratio") is None:
-            return self._(
-                "The veil-of-darkness test could not be run on this period's data (too few engagements "
-                "near dusk, or the test is not installed)."
-            )
+            why = self.veil_reason((veil or {}).get("reason_code"))
+            return self._("The veil-of-darkness test gives no estimate for this period: %(why)s.", why=why)
         group = veil.get("group", "Black")
         digits = ratio_digits(veil["odds_ratio"], veil.get("ci_low"), veil.get("ci_high"), places=2)
         sentence = self._(
