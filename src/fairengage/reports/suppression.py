@@ -655,6 +655,5 @@ def _suppress_veil(public: dict, threshold: int) -> None:
                 row["suppressed"] = True
             elif isinstance(row, dict):
                 members = _number(row.get("members"))
-                small = members is not None and rows_n is not None and min(members, rows_n - members) < threshold
-                if small:
+                if members is not None and rows_n is not None and min(members, rows_n - members) < threshold:
                     row["members"] = None
