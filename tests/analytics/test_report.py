@@ -40,6 +40,7 @@ def test_the_report_has_exactly_the_design_keys_and_meta(result):
     assert list(result) == [*REPORT_KEYS, "meta"]
     assert REPORT_KEYS == (
         "disproportionality", "disparity", "veil_of_darkness", "outcome_test", "officers", "compliance",
+        "change_over_time",
     )  # fmt: skip
     assert set(result["disproportionality"][0]) == {
         "area", "group", "count", "total", "population", "population_total", "index", "ci_low", "ci_high",

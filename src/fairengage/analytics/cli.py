@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +30,14 @@ def analyze(
     engine: Annotated[
         Engine, typer.Option(help="duckdb (default, in process) or spark (needs the spark extra)")
     ] = Engine.duckdb,
+    change_date: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--change-date",
+            metavar="YYYY-MM-DD",
+            help="a date to test for a change (repeatable); default: the rule sets' start dates",
+        ),
+    ] = None,
 ) -> None:
     """Run every analysis (disproportionality, disparity, veil of darkness, outcome test, officers,
     compliance) on an analytic table and write report.json."""
@@ -39,7 +48,9 @@ def analyze(
     from fairengage.config import get_settings
 
     settings = get_settings()
+    dates = _dates(change_date)
     params = reports.AnalysisParams(
+        change_dates=dates,
         input_name=input_file.name,
         benchmark_name=benchmark_file.name,
         lat=settings.latitude,
@@ -96,3 +107,14 @@ def _progress(console, steps: int) -> Iterator:  # type: ignore[no-untyped-def]
     ) as progress:
         task = progress.add_task("analyze", total=None)
         yield lambda message: progress.update(task, description=message)
+
+
+def _dates(values: list[str] | None) -> list[date] | None:
+    """The --change-date values as dates; a bad one ends the command with one line naming it."""
+    if not values:
+        return None
+    try:
+        return [date.fromisoformat(value) for value in values]
+    except ValueError as exc:
+        typer.echo(f"error: --change-date: {exc} (use YYYY-MM-DD)", err=True)
+        raise typer.Exit(1) from None

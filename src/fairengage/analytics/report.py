@@ -40,6 +40,7 @@ REPORT_KEYS = (
     "outcome_test",
     "officers",
     "compliance",
+    "change_over_time",
 )
 SIGNIFICANT_DIGITS = 10
 # Toronto City Hall: where the sun is reckoned for the veil-of-darkness test unless told otherwise.
@@ -66,6 +67,8 @@ class AnalysisParams:
     # spline sensitivity): dozens of model fits; the speed benchmark leaves them out until its pandas
     # reference does them too.
     veil_robust: bool = True
+    # Dates for the interrupted time series; None: the rule sets' start dates the data straddle.
+    change_dates: list[date] | None = None
     officer_group: str = "Black"
     officer_min_volume: int = 50
     officer_fdr: float = 0.05
@@ -75,7 +78,7 @@ class AnalysisParams:
 
 
 # The steps `analyze` names to its progress hook, for "step N of M" (a test counts them).
-STEPS = 8
+STEPS = 9
 
 
 def analyze(
@@ -131,6 +134,12 @@ def analyze(
         tz=tz,
     )
 
+    step("change over time")
+    # Imported here, as the other model-fitting analyses are reached: statsmodels is heavy.
+    from fairengage.analytics.change import change_over_time
+
+    change = change_over_time(table, tz=tz, dates=params.change_dates)
+
     generated = params.generated_at or datetime.now(UTC)
     meta = {
         "input": params.input_name,
@@ -161,6 +170,7 @@ def analyze(
         "outcome_test": hits,
         "officers": officers,
         "compliance": duties,
+        "change_over_time": change,
         "meta": meta,
     }
     return rounded(report)

@@ -107,9 +107,13 @@ def _per_division(window: pd.DataFrame, group: str, reference: str) -> list[dict
 
 def contrast(cells: pd.DataFrame, *, spline_df: int = SPLINE_DF) -> dict[str, Any]:
     """The darkness odds ratio on these cells (``members`` of ``total``), officer-clustered; or why not."""
-    summed = cells.groupby(
-        ["division", "minute", "dark", "year", "weekday", "officer"], sort=True, observed=True
-    )[["total", "members"]].sum().reset_index()
+    summed = (
+        cells.groupby(["division", "minute", "dark", "year", "weekday", "officer"], sort=True, observed=True)[
+            ["total", "members"]
+        ]
+        .sum()
+        .reset_index()
+    )
     result: dict[str, Any] = {
         "n": int(summed["total"].sum()) if len(summed) else 0,
         "members": int(summed["members"].sum()) if len(summed) else 0,
@@ -182,8 +186,12 @@ def irls(design: np.ndarray, members: np.ndarray, totals: np.ndarray) -> tuple[n
 
 
 def cluster_error(
-    design: np.ndarray, members: np.ndarray, totals: np.ndarray, probability: np.ndarray,
-    clusters: np.ndarray, position: int,
+    design: np.ndarray,
+    members: np.ndarray,
+    totals: np.ndarray,
+    probability: np.ndarray,
+    clusters: np.ndarray,
+    position: int,
 ) -> float:
     """The cluster-robust (sandwich) standard error of one coefficient of a grouped binomial fit.
 
