@@ -166,7 +166,8 @@ def robust_cells(stops: ir.Table) -> pd.DataFrame:
         (stops.in_window | stops.in_dst_window) & stops.perceived_race.notnull()
         & (stops.perceived_race != UNKNOWN) & stops.division.notnull()
     )  # fmt: skip
-    officer = known.officer_key.fill_null(NO_OFFICER) if "officer_key" in known.columns else NO_OFFICER
+    has_officer = "officer_key" in known.columns
+    officer = known.officer_key.fill_null(NO_OFFICER) if has_officer else ibis.literal(NO_OFFICER)
     known = known.mutate(officer=officer)
     keys = [
         "division", "minute", "dark", "ambiguous", "in_window", "in_dst_window", "year", "weekday",
