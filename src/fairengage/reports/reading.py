@@ -211,6 +211,35 @@ class Reader:
             return self._("It is not notable: the whole interval lies below 1.")
         return self._("It is not notable: the interval lies above 1 but the index is below the threshold.")
 
+    def policy_change(self, row: dict[str, Any]) -> str:
+        """The interrupted time series of one group's share of engagements around one date, in words."""
+        if row.get("level_change") is None:
+            return self._(
+                "Around %(date)s, a change in %(group)s people's share of engagements cannot be tested: "
+                "it needs at least six months of data on each side of the date.",
+                date=row["date"],
+                group=row["group"],
+            )
+        points = lambda value, digits=1: self.ratio(None if value is None else value * 100, digits)  # noqa: E731
+        sentence = self._(
+            "Around %(date)s, %(group)s people's share of engagements stepped by %(level)s percentage points "
+            "(%(ci)s), and its trend changed by %(slope)s points a month.",
+            date=row["date"],
+            group=row["group"],
+            level=points(row["level_change"]),
+            ci=self.interval(row.get("level_ci_low"), row.get("level_ci_high"), points, 1),
+            slope=points(row.get("slope_change"), 2),
+        )
+        low, high = row.get("level_ci_low"), row.get("level_ci_high")
+        if low is not None and high is not None and (low > 0 or high < 0):
+            meaning = self._(
+                "The step is larger than chance would explain. It does not show that the rule change caused "
+                "it: anything else that changed at the same time would look the same."
+            )
+        else:
+            meaning = self._("The interval includes 0: the step could be chance.")
+        return f"{sentence} {meaning}"
+
     def veil_reason(self, code: str | None) -> str:
         """Why the veil-of-darkness model gives no estimate, in plain words (analytics/veil.py REASONS)."""
         reasons = {
