@@ -31,11 +31,20 @@ import statsmodels.api as sm
 from astral import Observer
 from astral.sun import sun
 
+from fairengage.analytics.veil_model import (  # noqa: F401 (REASONS, MAX_STANDARD_ERROR: this module's API too)
+    DST_DAYS,
+    MAX_STANDARD_ERROR,
+    NO_OFFICER,
+    REASONS,
+    SPLINE_DF,
+    data_problem,
+    fit_problem,
+)
+
 SECONDS_PER_DAY = 86_400
 EPOCH = date(1970, 1, 1)
 UNKNOWN = "Unknown"
 ROUND_SECONDS = 300  # clock time is rounded to 5 minutes, as the paper does before fitting the spline
-SPLINE_DF = 6  # the paper's natural spline of clock time has six degrees of freedom
 METHOD = (
     "Logistic regression (binomial GLM on counts) of the group's share of engagements on darkness, "
     "controlling for clock time with a natural cubic spline (6 df) per division, among engagements in "
@@ -108,10 +117,12 @@ def veil_of_darkness(
         # Said in the report in plain words rather than left as a silent blank.
         result["reason_code"], result["reason"] = fit, REASONS[fit]
     if robust:
-        # Imported here: veil_robust builds on this module's model and reasons.
+        # Imported here: the robust specifications are dozens of fits, skipped when not asked for.
         from fairengage.analytics.veil_robust import robust_sections
 
-        result.update(robust_sections(cells, reference=reference_group, dst=dst_window))
+        result.update(
+            robust_sections(cells, reference=reference_group, dst=dst_window.label() if dst_window else None)
+        )
     return result
 
 
@@ -141,18 +152,20 @@ def classify_stops(
     dst = SunWindow(start=float(near["sunset"].min()), end=float(near["dusk"].max())) if len(near) else None
     joined = clocked.join(ibis.memtable(suns), "local_day")
     second = joined.local_second
-    in_dst = (
-        joined.near_dst & (second >= dst.start) & (second <= dst.end) if dst else ibis.literal(False)
+    in_dst = joined.near_dst & (second >= dst.start) & (second <= dst.end) if dst else ibis.literal(False)
+    return (
+        joined.mutate(
+            # Nearest 5 minutes, in minutes since local midnight.
+            minute=((second + ROUND_SECONDS // 2) // ROUND_SECONDS) * (ROUND_SECONDS // 60),
+            in_window=(second >= window.start) & (second <= window.end),
+            in_dst_window=in_dst,
+            # Between sunset and the end of civil dusk it is neither light nor dark: such stops are dropped.
+            ambiguous=(second >= joined.sunset) & (second < joined.dusk),
+            dark=second >= joined.dusk,
+        ),
+        window,
+        dst,
     )
-    return joined.mutate(
-        # Nearest 5 minutes, in minutes since local midnight.
-        minute=((second + ROUND_SECONDS // 2) // ROUND_SECONDS) * (ROUND_SECONDS // 60),
-        in_window=(second >= window.start) & (second <= window.end),
-        in_dst_window=in_dst,
-        # Between sunset and the end of civil dusk it is neither light nor dark: such stops are dropped.
-        ambiguous=(second >= joined.sunset) & (second < joined.dusk),
-        dark=second >= joined.dusk,
-    ), window, dst
 
 
 def robust_cells(stops: ir.Table) -> pd.DataFrame:
@@ -177,58 +190,6 @@ def robust_cells(stops: ir.Table) -> pd.DataFrame:
     counts = counts.astype({"dark": bool, "ambiguous": bool, "in_window": bool, "in_dst_window": bool})
     counts = counts.astype({"total": "int64", "minute": "int64", "year": "int64", "weekday": "int64"})
     return counts.sort_values(keys, kind="mergesort").reset_index(drop=True)
-
-
-# Beyond this standard error (in log-odds) the darkness effect is not estimable from the data.
-MAX_STANDARD_ERROR = 5.0
-# Days either side of a daylight-saving change that the DST-window variant takes.
-DST_DAYS = 30
-# The cluster of stops whose officer is not recorded (imports without an officer id): one cluster.
-NO_OFFICER = "(no officer recorded)"
-# Why a fit could not be made, in words a board member understands. The keys go in report.json as
-# ``reason_code`` (the board report translates them); the words as ``reason``.
-REASONS = {
-    "no_stops": "no stops with a date and a known perceived race fell between sunset and dark",
-    "no_contrast": "the stops in the window were all in daylight or all in darkness, so there is nothing to "
-    "compare",
-    "no_variation": "every stop in the window was of the same group (or none of it was), so there is no "
-    "variation to compare",
-    "few_times": "the stops fall at too few different clock times to hold clock time fixed",
-    "unstable": "too few stops of some kind (for example a group's stops in the dark) for a stable "
-    "estimate: the model could only say the effect is very large or very small",
-    "one_officer": "all the stops in the window were made by one officer, so the uncertainty cannot be "
-    "measured officer by officer",
-}
-
-
-def data_problem(cells: pd.DataFrame, spline_df: int) -> str | None:
-    """Why these counts cannot give an estimate before any fit is tried, or None."""
-    if cells.empty or int(cells["total"].sum()) == 0:
-        return "no_stops"
-    if cells["dark"].nunique() < 2:
-        return "no_contrast"
-    members = float(cells["members"].sum())
-    if members == 0 or members == float(cells["total"].sum()):
-        return "no_variation"
-    # A spline of k degrees of freedom has k - 1 interior knots and two boundary knots.
-    if cells["minute"].nunique() < spline_df + 1:
-        return "few_times"
-    return None
-
-
-def fit_problem(coefficient: float, standard_error: float) -> str | None:
-    """``"unstable"`` when a fit ran away (separation, near-separation), else None.
-
-    The one rule for a degenerate fit, shared with the pandas reference of ``fairengage bench`` so that
-    both report "no estimate" for the same data: a coefficient or standard error that is not finite, a
-    coefficient past what exp can hold, or a standard error above MAX_STANDARD_ERROR log-odds (an odds
-    ratio interval wider than a factor of e^20 either way says nothing).
-    """
-    if not (math.isfinite(coefficient) and math.isfinite(standard_error)) or abs(coefficient) >= 700:
-        return "unstable"
-    if standard_error > MAX_STANDARD_ERROR:
-        return "unstable"
-    return None
 
 
 def fit_darkness_model(cells: pd.DataFrame) -> dict | str:

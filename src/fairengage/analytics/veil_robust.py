@@ -34,13 +34,7 @@ import patsy
 from statsmodels.stats.multitest import multipletests
 
 from fairengage.analytics.intervals import Z95
-from fairengage.analytics.veil import (
-    REASONS,
-    SPLINE_DF,
-    SunWindow,
-    data_problem,
-    fit_problem,
-)
+from fairengage.analytics.veil_model import REASONS, SPLINE_DF, data_problem, fit_problem
 
 SPECIFICATIONS = ("inter-twilight", "dst")
 SENSITIVITY_DF = (3, 4, 6, 8)
@@ -58,8 +52,11 @@ ROBUST_METHOD = (
 )
 
 
-def robust_sections(cells: pd.DataFrame, *, reference: str, dst: SunWindow | None) -> dict[str, Any]:
-    """``by_group``, ``by_division`` and ``sensitivity`` rows from veil.robust_cells's counts."""
+def robust_sections(cells: pd.DataFrame, *, reference: str, dst: dict[str, str] | None) -> dict[str, Any]:
+    """``by_group``, ``by_division`` and ``sensitivity`` rows from veil.robust_cells's counts.
+
+    ``dst`` is the DST window's label (``{"from", "to"}``), None when the data hold no clock change.
+    """
     clear = cells.loc[~cells["ambiguous"]]
     groups = sorted(set(clear["perceived_race"]) - {reference})
     by_group: list[dict[str, Any]] = []
@@ -79,7 +76,7 @@ def robust_sections(cells: pd.DataFrame, *, reference: str, dst: SunWindow | Non
         by_division += _per_division(window, group, reference)
     return {
         "reference": reference,
-        "dst_window": dst.label() if dst else None,
+        "dst_window": dst,
         "robust_method": ROBUST_METHOD,
         "by_group": by_group,
         "by_division": by_division,
