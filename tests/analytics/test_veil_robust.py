@@ -121,7 +121,8 @@ def test_cluster_error_by_hand_for_two_officers_and_an_intercept():
     members, totals = np.array([3.0, 7.0]), np.array([10.0, 10.0])
     p = np.array([0.5, 0.5])
     # bread = 1 / (20 * 0.25) = 0.2; meat = 2/(2-1) * ((3-5)^2 + (7-5)^2) = 16; variance = 0.2*16*0.2.
-    assert math.isclose(cluster_error(design, members, totals, p, np.array([0, 1]), 0), math.sqrt(0.64))
+    robust, model = cluster_error(design, members, totals, p, np.array([0, 1]), 0)
+    assert math.isclose(robust, math.sqrt(0.64)) and math.isclose(model, math.sqrt(0.2))
 
 
 def test_reasons_are_plain_words():
@@ -142,3 +143,12 @@ def test_a_degenerate_fit_is_one_rule():
     assert fit_problem(-1.0, 6.0) == "unstable"
     assert fit_problem(float("nan"), 1.0) == "unstable"
     assert fit_problem(-0.7, 0.1) is None
+    # Separation: the clustered error collapses, the model-based one blows up.
+    assert fit_problem(-80.0, 0.001, 1e6) == "unstable"
+
+
+def test_a_handful_of_cases_gives_no_estimate():
+    cells = _cells(seed=1)
+    few = cells.assign(members=0)
+    few.loc[few.index[:3], "members"] = 1
+    assert contrast(few)["reason_code"] == "few_cases"

@@ -15,6 +15,8 @@ SPLINE_DF = 6  # the paper's natural spline of clock time has six degrees of fre
 MAX_STANDARD_ERROR = 5.0
 # Days either side of a daylight-saving change that the DST-window variant takes.
 DST_DAYS = 30
+# Fewer stops than this of the group, or of the others, and no estimate is tried.
+MIN_CASES = 10
 # The cluster of stops whose officer is not recorded (imports without an officer id): one cluster.
 NO_OFFICER = "(no officer recorded)"
 # Why a fit could not be made, in words a board member understands. The keys go in report.json as
@@ -28,6 +30,8 @@ REASONS = {
     "few_times": "the stops fall at too few different clock times to hold clock time fixed",
     "unstable": "too few stops of some kind (for example a group's stops in the dark) for a stable "
     "estimate: the model could only say the effect is very large or very small",
+    "few_cases": "fewer than 10 stops of the group, or of the others compared with it, in the window: "
+    "too few to estimate a difference",
     "one_officer": "all the stops in the window were made by one officer, so the uncertainty cannot be "
     "measured officer by officer",
 }
@@ -45,10 +49,13 @@ def data_problem(cells: pd.DataFrame, spline_df: int) -> str | None:
     # A spline of k degrees of freedom has k - 1 interior knots and two boundary knots.
     if cells["minute"].nunique() < spline_df + 1:
         return "few_times"
+    # A handful of cases fits perfectly (separation) or rests on one officer's few stops.
+    if min(members, float(cells["total"].sum()) - members) < MIN_CASES:
+        return "few_cases"
     return None
 
 
-def fit_problem(coefficient: float, standard_error: float) -> str | None:
+def fit_problem(coefficient: float, standard_error: float, model_error: float | None = None) -> str | None:
     """``"unstable"`` when a fit ran away (separation, near-separation), else None.
 
     The one rule for a degenerate fit, shared with the pandas reference of ``fairengage bench`` so that
@@ -59,5 +66,9 @@ def fit_problem(coefficient: float, standard_error: float) -> str | None:
     if not (math.isfinite(coefficient) and math.isfinite(standard_error)) or abs(coefficient) >= 700:
         return "unstable"
     if standard_error > MAX_STANDARD_ERROR:
+        return "unstable"
+    # A cluster-robust error collapses towards 0 under separation (every score is 0), so the model-based
+    # error (inverse information) is checked too: it is the one that blows up.
+    if model_error is not None and not (math.isfinite(model_error) and model_error <= MAX_STANDARD_ERROR):
         return "unstable"
     return None

@@ -143,9 +143,9 @@ def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
     matrix = design.to_numpy()
     params, probability = irls(matrix, members, members + others)
     position = list(design.columns).index("dark")
-    error = cluster_error(matrix, members, members + others, probability, clusters, position)
+    error, model_error = cluster_error(matrix, members, members + others, probability, clusters, position)
     coefficient = float(params[position])
-    problem = fit_problem(coefficient, error)
+    problem = fit_problem(coefficient, error, model_error)
     if problem:
         return problem
     low, high = coefficient - Z95 * error, coefficient + Z95 * error
@@ -189,8 +189,9 @@ def cluster_error(
     probability: np.ndarray,
     clusters: np.ndarray,
     position: int,
-) -> float:
-    """The cluster-robust (sandwich) standard error of one coefficient of a grouped binomial fit.
+) -> tuple[float, float]:
+    """The cluster-robust (sandwich) standard error of one coefficient of a grouped binomial fit, and the
+    model-based one (from the inverse information alone), which fit_problem checks for separation.
 
     ``probability`` is the fitted share per cell (statsmodels' ``mu`` for a two-column binomial).
     Bread: the inverse information, X'WX with W = n·p·(1−p), through the pseudo-inverse so that a
@@ -208,4 +209,6 @@ def cluster_error(
     groups = summed.shape[0]
     meat = summed.T @ summed * (groups / (groups - 1))
     variance = float((bread @ meat @ bread)[position, position])
-    return math.sqrt(variance) if variance >= 0 else math.nan
+    model = float(bread[position, position])
+    root = lambda value: math.sqrt(value) if value >= 0 else math.nan  # noqa: E731
+    return root(variance), root(model)

@@ -259,6 +259,9 @@ class Reader:
                 "there are too few engagements of some kind (for example a group's engagements in the dark) "
                 "for a stable estimate"
             ),
+            "few_cases": self._(
+                "fewer than 10 engagements of the group, or of the others, fell in that window"
+            ),
             "one_officer": self._(
                 "all the engagements in that window were made by one officer, so the uncertainty cannot be "
                 "measured"
