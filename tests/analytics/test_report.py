@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fairengage import __version__, cli
-from fairengage.analytics import officers, veil
+from fairengage.analytics import officer_review, officers, veil
 from fairengage.analytics import report as reports
 from fairengage.analytics.report import REPORT_KEYS, AnalysisParams, analyze, rounded, write_report
 from fairengage.policy import get_ruleset
@@ -43,6 +43,7 @@ def test_the_report_has_exactly_the_design_keys_and_meta(result):
     assert REPORT_KEYS == (
         "disproportionality", "disparity", "veil_of_darkness", "outcome_test", "outcome_test_difference",
         "outcome_test_stratified", "officers", "officer_review", "benchmark_comparison", "compliance",
+        "change_over_time",
     )  # fmt: skip
     assert set(result["disproportionality"][0]) == {
         "area", "group", "count", "total", "population", "population_total", "index", "ci_low", "ci_high",
@@ -118,21 +119,26 @@ def test_veil_and_officers_get_every_setting_the_report_names(hand_table, hand_b
     seen: dict[str, dict] = {}
 
     def recorder(name, real):  # type: ignore[no-untyped-def]
-        def call(table, **kwargs):  # type: ignore[no-untyped-def]
-            inspect.signature(real).bind(table, **kwargs)
-            seen[name] = kwargs
-            return real(table, **kwargs)
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            inspect.signature(real).bind(*args, **kwargs)
+            seen[name] = {"args": args[1:], **kwargs}
+            return real(*args, **kwargs)
 
         return call
 
     monkeypatch.setattr(reports, "veil_of_darkness", recorder("veil", veil.veil_of_darkness))
-    monkeypatch.setattr(reports, "officer_benchmarks", recorder("officers", officers.officer_benchmarks))
+    monkeypatch.setattr(reports, "review_counts", recorder("counts", officer_review.review_counts))
+    matched, officers_of = officer_review.matched_from_review, officers.benchmarks_from_counts
+    monkeypatch.setattr(reports, "matched_from_review", recorder("matched", matched))
+    monkeypatch.setattr(reports, "benchmarks_from_counts", recorder("officers", officers_of))
     params = replace(PARAMS, lat=49.28, lon=-123.12, officer_group="South Asian", officer_min_volume=7)
     result = analyze(hand_table, hand_benchmark, engine_name="duckdb", tz="America/Vancouver", params=params)
-    assert seen["veil"] == {"tz": "America/Vancouver", "lat": 49.28, "lon": -123.12}
-    assert seen["officers"] == {
-        "group": "South Asian", "min_volume": 7, "fdr": 0.05, "tz": "America/Vancouver",
+    assert {k: seen["veil"][k] for k in ("tz", "lat", "lon")} == {
+        "tz": "America/Vancouver", "lat": 49.28, "lon": -123.12,
     }  # fmt: skip
+    assert seen["counts"]["tz"] == "America/Vancouver"
+    assert seen["matched"]["args"][-1] == "South Asian"
+    assert seen["officers"] == {"args": (), "min_volume": 7, "fdr": 0.05}
     assert result["meta"]["veil_of_darkness"] == {"lat": 49.28, "lon": -123.12, "available": True}
 
 

@@ -94,9 +94,11 @@ def test_window_and_ambiguous_interval_by_hand():
     ]
     table = ibis.memtable(pd.DataFrame(rows))
 
-    stops, window = classify_stops(table, tz=TZ, lat=43.6532, lon=-79.3832)
+    stops, window, dst = classify_stops(table, tz=TZ, lat=43.6532, lon=-79.3832)
     seen = stops.order_by("engagement_id").to_pandas().set_index("engagement_id")
     assert window is not None
+    # 20 June and 8 December 2024 are more than 30 days from a clock change (10 March, 3 November).
+    assert dst is None and not seen["in_dst_window"].any()
     assert window.label() == {"from": december_sunset.strftime("%H:%M"), "to": june_dusk.strftime("%H:%M")}
     assert list(seen.index[seen["in_window"]]) == [
         "a-light", "b-ambiguous", "e-ambiguous", "f-dark", "g-dark", "h-light", "i-unknown"
@@ -114,6 +116,23 @@ def test_window_and_ambiguous_interval_by_hand():
     assert result["dropped_ambiguous"] == 2
     assert result["window"] == window.label()
     assert result["coefficient"] is None  # four stops cannot carry a spline of clock time
+    assert result["reason_code"] == "few_times" and "clock times" in result["reason"]
+
+
+def test_the_dst_window_takes_the_days_within_30_days_of_a_clock_change():
+    # Toronto's clocks went back on 2024-11-03: 2024-10-05 and 2024-12-02 are within 30 days of it,
+    # 2024-12-04 is 31 days after. 18:00 on 10 October is light; on 1 December it is dark.
+    rows = [
+        _row("a", datetime.combine(date(2024, 10, 5), time(18, 0), ZONE)),
+        _row("b", datetime.combine(date(2024, 12, 2), time(18, 0), ZONE)),
+        _row("c", datetime.combine(date(2024, 12, 4), time(18, 0), ZONE)),
+    ]
+    stops, _, dst = classify_stops(ibis.memtable(pd.DataFrame(rows)), tz=TZ, lat=43.6532, lon=-79.3832)
+    seen = stops.order_by("engagement_id").to_pandas().set_index("engagement_id")
+    assert dst is not None
+    assert dst.label()["from"] == _sun(date(2024, 12, 2))[0].strftime("%H:%M")
+    assert list(seen.index[seen["in_dst_window"]]) == ["a", "b"]
+    assert list(seen.index[seen["dark"]]) == ["b", "c"]
 
 
 def _row_level_frame(frame: pd.DataFrame, group: str = "Black") -> pd.DataFrame:

@@ -247,7 +247,7 @@ def test_our_format_refuses_divisions_the_service_does_not_have(sessions, settin
 def test_records_before_the_first_rule_set_are_legacy(sessions, settings, tmp_path):
     frame = synth.generate(12, seed=3, officers=3, start=date(2015, 6, 10), end=date(2015, 6, 25))
     synth.write_table(frame, tmp_path / "t.csv")
-    importer.import_file(
+    result = importer.import_file(
         sessions=sessions, path=tmp_path / "t.csv", fmt="fairengage", settings=settings, actor="t"
     )
     local_days = frame["occurred_at"].dt.tz_convert(settings.timezone).dt.date
@@ -264,6 +264,10 @@ def test_records_before_the_first_rule_set_are_legacy(sessions, settings, tmp_pa
         (False, "tpsb-2015"): 12 - before,
     }
     assert legacy_findings == 0
+    # Our own records: the import says at the end how many the default extract will leave out, and why.
+    assert result.legacy == before
+    assert f"; {before:,} of the stored rows are legacy records" in result.summary()
+    assert "--include-legacy" in result.summary()
 
 
 @pytest.mark.parametrize(

@@ -212,7 +212,7 @@ def write_stops(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def test_new_districts_become_divisions_and_old_stops_are_legacy(
+def test_new_districts_become_divisions_and_old_stops_are_not_legacy(
     sessions, settings, tmp_path, forget_new_divisions
 ):
     rows = [
@@ -224,15 +224,18 @@ def test_new_districts_become_divisions_and_old_stops_are_legacy(
     result = importer.import_file(
         sessions=sessions, path=path, fmt="opp", settings=settings, actor="t", timezone="America/New_York"
     )
-    assert (result.read, result.stored, result.rejected) == (3, 3, 0)
+    assert (result.read, result.stored, result.rejected, result.legacy) == (3, 3, 0, 0)
+    assert "legacy" not in result.summary()
     with sessions() as s:
         names = dict(s.execute(select(Division.code, Division.name)).all())
         assert names[opp.district_code("SHELDON-CHARTER OAK")] == "SHELDON-CHARTER OAK"
         assert names["SOUTH WEST"] == "SOUTH WEST" and "UNKNOWN" in names
         records = {e.division_code: e for e in s.scalars(select(Engagement))}
         old = records["SOUTH WEST"]
-        # Made before any rule set: legacy, unjudged (no findings, rule set "none"), not counted compliant.
-        assert (old.legacy, old.ruleset_id, old.compliant, old.findings) == (True, "none", False, [])
+        # Made before any rule set, but in another jurisdiction: unjudged (no findings, rule set "none"),
+        # not counted compliant, and not legacy (Ontario's dates say nothing about Connecticut's records).
+        assert (old.legacy, old.ruleset_id, old.compliant, old.findings) == (False, "none", False, [])
+        assert old.status == "imported" and old.import_batch_id == result.batch_id
         judged = records["UNKNOWN"]
         assert (judged.legacy, judged.ruleset_id) == (False, "tpsb-2015")
         # Stored, not refused, and flagged for what the project does not record.
@@ -298,10 +301,9 @@ def test_hartford_searches_and_hits_survive_import_and_extract(
         out=tmp_path / "hartford.parquet",
         settings=settings,
         actor="t",
-        include_legacy=True,
     )
 
-    expected, undated, legacy = raw_counts(HARTFORD)
+    expected, undated, before_ontario_rules = raw_counts(HARTFORD)
     # Only the stops without a date are refused, each named by its line.
     with (tmp_path / "rejects.csv").open() as handle:
         rejects = list(csv.DictReader(handle))
@@ -310,7 +312,10 @@ def test_hartford_searches_and_hits_survive_import_and_extract(
         ("date", "missing (an engagement needs its date)")
     }
     assert result.read == result.stored + result.rejected == 18_439
-    assert out.rows == result.stored and out.legacy_rows == legacy
+    # The default extract, as documented, holds every stored stop: Connecticut's stops from before
+    # Ontario's first rule set (2015-06-18) are not legacy (issue 13: the extract once held 5,627).
+    assert before_ontario_rules > 12_000 and result.legacy == 0
+    assert out.rows == result.stored and out.legacy_rows == 0
 
     frame = pq.read_table(out.path).to_pandas()
     searched = frame[frame["searched"]]

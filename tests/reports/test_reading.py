@@ -93,7 +93,20 @@ def test_veil_of_darkness_says_what_it_does_not_show():
         {"group": "Black", "odds_ratio": 0.97, "ci_low": 0.8, "ci_high": 1.2, "n": 900}
     )
     assert "no clear difference" in covers and "not proof that race played no part" in covers
-    assert "could not be run" in reader.veil_of_darkness(None)
+    assert "gives no estimate" in reader.veil_of_darkness(None)
+    # The reason in plain words, never "not installed" (issue 13).
+    few = reader.veil_of_darkness({"group": "Black", "odds_ratio": None, "reason_code": "unstable"})
+    assert "too few engagements of some kind" in few and "install" not in few
+
+
+def test_policy_change_reads_the_step_and_its_interval():
+    row = {"date": "2015-06-18", "group": "Black", "level_change": 0.044, "level_ci_low": -0.06,
+           "level_ci_high": 0.148, "slope_change": -0.0106}  # fmt: skip
+    text = reader.policy_change(row)
+    assert "stepped by 4.4 percentage points (95% CI -6.0–14.8)" in text and "could be chance" in text
+    found = reader.policy_change(row | {"level_ci_low": 0.01})
+    assert "larger than chance" in found and "does not show that the rule change caused it" in found
+    assert "cannot be tested" in reader.policy_change({"date": "2015-06-18", "group": "Black"})
 
 
 def test_outcome_test_and_compliance_quote_their_counts():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,14 @@ def analyze(
     ] = 1000,
     threshold_chains: Annotated[int, typer.Option(min=1, max=16, help="threshold test: chains")] = 4,
     threshold_seed: Annotated[int, typer.Option(min=0, help="threshold test: the sampler's seed")] = 0,
+    change_date: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--change-date",
+            metavar="YYYY-MM-DD",
+            help="a date to test for a change (repeatable); default: the rule sets' start dates",
+        ),
+    ] = None,
 ) -> None:
     """Run every analysis (disproportionality, disparity, veil of darkness, outcome test, officers,
     compliance; the threshold test when asked) on an analytic table and write report.json."""
@@ -60,7 +69,9 @@ def analyze(
     except ValueError as exc:
         raise fail(str(exc)) from None
     first_name, first_file = named[0]
+    dates = _dates(change_date)
     params = reports.AnalysisParams(
+        change_dates=dates,
         input_name=input_file.name,
         benchmark_name=first_file.name if len(named) == 1 else first_name,
         lat=settings.latitude,
@@ -116,3 +127,14 @@ def named_benchmarks(values: list[str]) -> list[tuple[str, Path]]:
             raise ValueError(f"--benchmark {value!r}: the name {name!r} is given twice")
         named.append((name, path))
     return named
+
+
+def _dates(values: list[str] | None) -> list[date] | None:
+    """The --change-date values as dates; a bad one ends the command with one line naming it."""
+    if not values:
+        return None
+    try:
+        return [date.fromisoformat(value) for value in values]
+    except ValueError as exc:
+        typer.echo(f"error: --change-date: {exc} (use YYYY-MM-DD)", err=True)
+        raise typer.Exit(1) from None

@@ -42,6 +42,7 @@ REPORT_KEYS = (
     "officer_review",
     "benchmark_comparison",
     "compliance",
+    "change_over_time",
 )
 # Added after REPORT_KEYS when the threshold test is asked for (`analyze --threshold-test`).
 THRESHOLD_KEYS = ("threshold_test", "threshold_test_difference", "threshold_test_checks")
@@ -64,6 +65,12 @@ class AnalysisParams:
     reference_group: str = REFERENCE_GROUP
     lat: float = DEFAULT_LAT
     lon: float = DEFAULT_LON
+    # The veil of darkness's robust specifications (every group, DST window, clustered errors, divisions,
+    # spline sensitivity): dozens of model fits; the speed benchmark leaves them out until its pandas
+    # reference does them too.
+    veil_robust: bool = True
+    # Dates for the interrupted time series; None: the rule sets' start dates the data straddle.
+    change_dates: list[date] | None = None
     officer_group: str = "Black"
     officer_min_volume: int = 50
     officer_fdr: float = 0.05
@@ -81,7 +88,7 @@ class AnalysisParams:
 
 
 # The steps `analyze` names to its progress hook, for "step N of M" (a test counts them).
-STEPS = 9
+STEPS = 10
 
 
 def analyze(
@@ -134,7 +141,10 @@ def analyze(
     step("compliance")
     duties = compliance_rows(cells)
     step("veil of darkness")
-    veil = veil_of_darkness(table, tz=tz, lat=params.lat, lon=params.lon)
+    veil = veil_of_darkness(
+        table, tz=tz, lat=params.lat, lon=params.lon,
+        reference_group=params.reference_group, robust=params.veil_robust,
+    )  # fmt: skip
     step("officer benchmarking")
     # One pass over the table (by officer, division, hour, day type and group) serves both the
     # one-group benchmarking and the broader review.
@@ -155,6 +165,12 @@ def analyze(
     )
 
     threshold = _threshold_test(cells, params, step) if params.threshold_test else None
+
+    step("change over time")
+    # Imported here, as the other model-fitting analyses are reached: statsmodels is heavy.
+    from fairengage.analytics.change import change_over_time
+
+    change = change_over_time(table, tz=tz, dates=params.change_dates)
 
     generated = params.generated_at or datetime.now(UTC)
     meta = {
@@ -198,6 +214,7 @@ def analyze(
         "officer_review": review,
         "benchmark_comparison": compared,
         "compliance": duties,
+        "change_over_time": change,
     }
     if threshold is not None:
         report["threshold_test"] = threshold.thresholds

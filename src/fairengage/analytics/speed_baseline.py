@@ -255,6 +255,12 @@ def _veil(frame: pd.DataFrame, local: pd.DataFrame, tz: str, params: ReferencePa
     design = patsy.dmatrix(formula, model, return_type="dataframe")
     fitted = sm.GLM(model["member"].to_numpy(), design, family=sm.families.Binomial()).fit()
     coefficient = float(fitted.params["dark"])
+    # The same rule for a degenerate fit as analytics/veil_model.py's fit_problem, written out again so
+    # that the reference stays independent: a coefficient or standard error that is not finite, past
+    # what exp holds, or a standard error above 5 log-odds is "no estimate" (seen: -9.4e13).
+    error = float(fitted.bse["dark"])
+    if not (math.isfinite(coefficient) and math.isfinite(error)) or abs(coefficient) >= 700 or error > 5.0:
+        return result | {"reason_code": "unstable"}
     low, high = fitted.conf_int(alpha=0.05).loc["dark"]
     result.update(
         coefficient=coefficient,

@@ -32,13 +32,21 @@ from astral import Observer
 from astral.sun import sun
 
 from fairengage import vocabulary
+from fairengage.analytics.veil_model import (  # noqa: F401 (REASONS, MAX_STANDARD_ERROR: this module's API too)
+    DST_DAYS,
+    MAX_STANDARD_ERROR,
+    NO_OFFICER,
+    REASONS,
+    SPLINE_DF,
+    data_problem,
+    fit_problem,
+)
 from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 
 SECONDS_PER_DAY = 86_400
 EPOCH = date(1970, 1, 1)
 UNKNOWN = vocabulary.UNKNOWN
 ROUND_SECONDS = 300  # clock time is rounded to 5 minutes, as the paper does before fitting the spline
-SPLINE_DF = 6  # the paper's natural spline of clock time has six degrees of freedom
 METHOD = (
     "Logistic regression (binomial GLM on counts) of the group's share of engagements on darkness, "
     "controlling for clock time with a natural cubic spline (6 df) per division, among engagements in "
@@ -66,9 +74,16 @@ def veil_of_darkness(
     lat: float = DEFAULT_LATITUDE,
     lon: float = DEFAULT_LONGITUDE,
     group: str = "Black",
+    reference_group: str = "White",
+    robust: bool = True,
 ) -> dict:
-    """Veil-of-darkness test: log-odds of ``group`` among engagements, dark vs light, same clock time."""
-    stops, window = classify_stops(table, tz=tz, lat=lat, lon=lon)
+    """Veil-of-darkness test: log-odds of ``group`` among engagements, dark vs light, same clock time.
+
+    The headline (top-level keys) is the original specification, kept so that figures stay comparable
+    across releases and with the pandas reference (``fairengage bench``). ``by_group``, ``by_division``
+    and ``sensitivity`` hold the robust specifications (analytics/veil_robust.py).
+    """
+    stops, window, dst_window = classify_stops(table, tz=tz, lat=lat, lon=lon)
     result: dict = {
         "n": 0,
         "group": group,
@@ -80,69 +95,109 @@ def veil_of_darkness(
         "window": window.label() if window else None,
         "dropped_ambiguous": 0,
         "method": METHOD,
+        "reason_code": None,
+        "reason": None,
     }
     if window is None:
+        result["reason_code"], result["reason"] = "no_stops", REASONS["no_stops"]
         return result
-    known = stops.filter(
-        stops.in_window & stops.perceived_race.notnull() & (stops.perceived_race != UNKNOWN)
-        & stops.division.notnull()
-    )  # fmt: skip
-    counts = (
-        known.group_by(["division", "minute", "dark", "ambiguous"])
-        .aggregate(total=known.count(), members=(known.perceived_race == group).cast("int64").sum())
-        .to_pandas()
-    )
-    ambiguous = counts["ambiguous"].astype(bool)
-    result["dropped_ambiguous"] = int(counts.loc[ambiguous, "total"].sum())
+    cells = robust_cells(stops)
+    headline = cells.loc[cells["in_window"]]
+    ambiguous = headline["ambiguous"]
+    result["dropped_ambiguous"] = int(headline.loc[ambiguous, "total"].sum())
+    clear = headline.loc[~ambiguous]
+    clear = clear.assign(members=clear["total"].where(clear["perceived_race"] == group, 0))
     # Engines return groups in no fixed order; sorting makes the fit, to the last digit, engine-independent.
-    cells = (
-        counts.loc[~ambiguous]
-        .drop(columns="ambiguous")
-        .sort_values(["division", "minute", "dark"], kind="mergesort")
-        .reset_index(drop=True)
+    grouped = (
+        clear.groupby(["division", "minute", "dark"], sort=True)[["total", "members"]].sum().reset_index()
     )
-    result["n"] = int(cells["total"].sum())
-    fit = fit_darkness_model(cells)
-    if fit is not None:
+    result["n"] = int(grouped["total"].sum())
+    fit = fit_darkness_model(grouped)
+    if isinstance(fit, dict):
         result.update(fit)
     else:
-        # Said in the report rather than left as a silent blank: the model has a clock-time curve per
-        # division, which needs many stops in the window.
-        result["note"] = "not estimable from these data: too few stops in the window, or no contrast"
+        # Said in the report in plain words rather than left as a silent blank.
+        result["reason_code"], result["reason"] = fit, REASONS[fit]
+    if robust:
+        # Imported here: the robust specifications are dozens of fits, skipped when not asked for.
+        from fairengage.analytics.veil_robust import robust_sections
+
+        result.update(
+            robust_sections(cells, reference=reference_group, dst=dst_window.label() if dst_window else None)
+        )
     return result
 
 
-def classify_stops(table: ir.Table, *, tz: str, lat: float, lon: float) -> tuple[ir.Table, SunWindow | None]:
-    """Each engagement with its local clock, ``minute`` (rounded), ``in_window``, ``ambiguous`` and ``dark``.
+def classify_stops(
+    table: ir.Table, *, tz: str, lat: float, lon: float
+) -> tuple[ir.Table, SunWindow | None, SunWindow | None]:
+    """Each engagement with its local clock, ``minute`` (rounded), the windows, ``ambiguous`` and ``dark``.
 
+    Also ``year`` and ``weekday`` (Monday 0) of the local date, for the robust specifications' controls,
+    and ``in_dst_window``: within DST_DAYS days of a clock change and inside that period's own
+    inter-twilight window (the second window returned; None when the data hold no clock change).
     ``None`` for the window when the table has no rows (there is no date to take the sun of).
     """
     clocked = with_local_clock(table, tz)
     days = clocked.select("local_day").distinct().to_pandas()["local_day"].dropna()
     suns = sun_table([int(day) for day in days], tz=tz, lat=lat, lon=lon)
     if suns.empty:
-        return clocked.mutate(minute=ibis.literal(0), in_window=False, ambiguous=False, dark=False), None
+        nothing = ibis.literal(False)
+        return clocked.mutate(
+            minute=ibis.literal(0), in_window=nothing, in_dst_window=nothing, ambiguous=nothing, dark=nothing,
+            year=ibis.literal(0), weekday=ibis.literal(0),
+        ), None, None  # fmt: skip
     # The paper's inter-twilight window: from the earliest sunset to the latest end of civil dusk over
     # the dates studied. Before it, every date is light; after it, every date is dark.
     window = SunWindow(start=float(suns["sunset"].min()), end=float(suns["dusk"].max()))
+    near = suns.loc[suns["near_dst"]]
+    dst = SunWindow(start=float(near["sunset"].min()), end=float(near["dusk"].max())) if len(near) else None
     joined = clocked.join(ibis.memtable(suns), "local_day")
     second = joined.local_second
-    return joined.mutate(
-        # Nearest 5 minutes, in minutes since local midnight.
-        minute=((second + ROUND_SECONDS // 2) // ROUND_SECONDS) * (ROUND_SECONDS // 60),
-        in_window=(second >= window.start) & (second <= window.end),
-        # Between sunset and the end of civil dusk it is neither light nor dark: such stops are dropped.
-        ambiguous=(second >= joined.sunset) & (second < joined.dusk),
-        dark=second >= joined.dusk,
-    ), window
+    in_dst = joined.near_dst & (second >= dst.start) & (second <= dst.end) if dst else ibis.literal(False)
+    return (
+        joined.mutate(
+            # Nearest 5 minutes, in minutes since local midnight.
+            minute=((second + ROUND_SECONDS // 2) // ROUND_SECONDS) * (ROUND_SECONDS // 60),
+            in_window=(second >= window.start) & (second <= window.end),
+            in_dst_window=in_dst,
+            # Between sunset and the end of civil dusk it is neither light nor dark: such stops are dropped.
+            ambiguous=(second >= joined.sunset) & (second < joined.dusk),
+            dark=second >= joined.dusk,
+        ),
+        window,
+        dst,
+    )
 
 
-# Beyond this standard error (in log-odds) the darkness effect is not estimable from the data.
-MAX_STANDARD_ERROR = 5.0
+def robust_cells(stops: ir.Table) -> pd.DataFrame:
+    """Counts of stops in either window by everything any specification needs, one engine query.
+
+    Keyed by division, clock time, light/dark, year, weekday, officer and perceived race: every model
+    below is a sum over these cells, and the officer key lets errors be clustered by officer exactly as
+    on the rows (each cell belongs to one officer).
+    """
+    known = stops.filter(
+        (stops.in_window | stops.in_dst_window) & stops.perceived_race.notnull()
+        & (stops.perceived_race != UNKNOWN) & stops.division.notnull()
+    )  # fmt: skip
+    has_officer = "officer_key" in known.columns
+    officer = known.officer_key.fill_null(NO_OFFICER) if has_officer else ibis.literal(NO_OFFICER)
+    known = known.mutate(officer=officer)
+    keys = [
+        "division", "minute", "dark", "ambiguous", "in_window", "in_dst_window", "year", "weekday",
+        "officer", "perceived_race",
+    ]  # fmt: skip
+    counts = known.group_by(keys).aggregate(total=known.count()).to_pandas()
+    counts = counts.astype({"dark": bool, "ambiguous": bool, "in_window": bool, "in_dst_window": bool})
+    counts = counts.astype({"total": "int64", "minute": "int64", "year": "int64", "weekday": "int64"})
+    return counts.sort_values(keys, kind="mergesort").reset_index(drop=True)
 
 
-def fit_darkness_model(cells: pd.DataFrame) -> dict | None:
-    """Fit the binomial GLM to counts (``total``, ``members``) by division, minute, dark; None if it cannot.
+def fit_darkness_model(cells: pd.DataFrame) -> dict | str:
+    """Fit the binomial GLM to counts (``total``, ``members``) by division, minute, dark; else why not.
+
+    The reason is a key of REASONS, the same words ``fairengage bench``'s pandas reference reports.
 
     ``dark + cr(minute, df=6) * C(division)``: patsy's ``cr`` is a natural cubic regression spline. With
     ``constraints="center"`` it spans, beside the intercept, the same six-dimensional space as R's
@@ -152,15 +207,11 @@ def fit_darkness_model(cells: pd.DataFrame) -> dict | None:
     the rows use the same knots. Interacting with division gives each division its own clock-time curve
     and level: the comparison of dark with light is made within division and clock time.
     """
-    if cells.empty or cells["dark"].nunique() < 2:
-        return None
+    problem = data_problem(cells, SPLINE_DF)
+    if problem:
+        return problem
     members = cells["members"].to_numpy(dtype=float)
     others = cells["total"].to_numpy(dtype=float) - members
-    if members.sum() == 0 or others.sum() == 0:
-        return None
-    # Five interior knots and two boundary knots need seven distinct clock times.
-    if cells["minute"].nunique() < SPLINE_DF + 1:
-        return None
     frame = cells.assign(dark=cells["dark"].astype(int), minute=cells["minute"].astype(float))
     formula = darkness_formula(frame["division"].nunique())
     design = patsy.dmatrix(formula, frame, return_type="dataframe")
@@ -172,12 +223,9 @@ def fit_darkness_model(cells: pd.DataFrame) -> dict | None:
         fitted = model.fit(tol=1e-12, maxiter=200)
     coefficient = float(fitted.params["dark"])
     low, high = (float(v) for v in fitted.conf_int(alpha=0.05).loc["dark"])
-    # A separated or nearly separated small sample gives a runaway estimate (a standard error of many
-    # log-odds units, or one past what exp can hold): report no estimate rather than a meaningless one.
-    if not all(math.isfinite(v) and abs(v) < 700 for v in (coefficient, low, high)):
-        return None
-    if float(fitted.bse["dark"]) > MAX_STANDARD_ERROR:
-        return None
+    problem = fit_problem(coefficient, float(fitted.bse["dark"]))
+    if problem:
+        return problem
     return {
         "coefficient": coefficient,
         "odds_ratio": math.exp(coefficient),
@@ -214,10 +262,33 @@ def sun_table(days: list[int], *, tz: str, lat: float, lon: float) -> pd.DataFra
         sunset, dusk = (
             (times[event].replace(tzinfo=None) - midnight).total_seconds() for event in ("sunset", "dusk")
         )
-        rows.append({"local_day": day, "sunset": sunset, "dusk": dusk})
-    return pd.DataFrame(rows, columns=["local_day", "sunset", "dusk"]).astype(
-        {"local_day": "int64", "sunset": "float64", "dusk": "float64"}
-    )
+        rows.append(
+            {
+                "local_day": day,
+                "sunset": sunset,
+                "dusk": dusk,
+                "year": local_date.year,
+                "weekday": local_date.weekday(),
+                "near_dst": _near_clock_change(local_date, zone),
+            }
+        )
+    columns = {
+        "local_day": "int64", "sunset": "float64", "dusk": "float64", "year": "int64", "weekday": "int64",
+        "near_dst": "bool",
+    }  # fmt: skip
+    return pd.DataFrame(rows, columns=list(columns)).astype(columns)
+
+
+def _near_clock_change(day: date, zone: ZoneInfo) -> bool:
+    """Whether the clocks change within DST_DAYS days of ``day`` (either way) in this zone."""
+    before = _noon_offset(day - timedelta(days=DST_DAYS), zone)
+    after = _noon_offset(day + timedelta(days=DST_DAYS), zone)
+    # Clock changes are months apart, so over 61 days the offset changes at most once.
+    return before != after
+
+
+def _noon_offset(day: date, zone: ZoneInfo) -> timedelta | None:
+    return datetime.combine(day, time(12), tzinfo=zone).utcoffset()
 
 
 def with_local_clock(table: ir.Table, tz: str) -> ir.Table:

@@ -6,7 +6,11 @@ non-compliant record for review instead of vanishing; refusal is for the point o
 
 A record dated before the first rule set (before 2015-06-18) was made before the regulation: it is
 stored as `legacy` (docs/rule-sets.md LEGACY-DATA), with no findings, rule set `none`, and not compliant —
-a record never judged against a rule set is not counted as keeping one.
+a record never judged against a rule set is not counted as keeping one. That sequestration is for the
+service's own records: rows from another jurisdiction or source (`own_records=False`, e.g. an Open
+Policing file) are never legacy by Ontario's dates. Those from before the first rule set are stored
+unjudged (rule set `none`, status `imported`) but not legacy, so the default extract keeps them; their
+source is their import batch (file, format, checksum).
 """
 
 from __future__ import annotations
@@ -89,11 +93,13 @@ def load_frame(
     import_batch_id: int | None = None,
     taken: set[str] | None = None,
     status: str = "pending_review",
+    own_records: bool = True,
 ) -> int:
     """Store every row of a detailed synthetic or imported frame; returns the number stored.
 
     `taken` is the set of receipt codes in use; a caller loading several frames in one transaction
     passes the same set each time (it is read from the database when absent, and kept up to date).
+    `own_records=False` for another jurisdiction's or source's records: never legacy by our rule dates.
     """
     if taken is None:
         taken = set(session.scalars(select(Engagement.receipt_code)))
@@ -173,9 +179,12 @@ def load_frame(
                     "ruleset_version": evaluation.ruleset.version if evaluation else LEGACY_RULESET,
                     "receipt_code": code,
                     # Legacy and imported records are not ours to review: they are kept apart, not queued.
-                    "status": "legacy" if evaluation is None else status,
+                    "status": "legacy" if evaluation is None and own_records else status,
                     "restricted": False,
-                    "legacy": evaluation is None or bool(_none(getattr(row, "legacy", False))),
+                    # Only the service's own records predate its regulation; another source's are not
+                    # "before" Ontario's rules in any meaningful sense.
+                    "legacy": own_records
+                    and (evaluation is None or bool(_none(getattr(row, "legacy", False)))),
                     "legal_hold": False,
                     "import_batch_id": import_batch_id,
                     # Mapped as engagement ids are, so it still names the encounter's first record

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access import audit
@@ -74,6 +74,8 @@ class RowFormat(Protocol):
 
     name: str
     id_column: str
+    # False for another jurisdiction's or source's records, which are never "legacy" by our rule dates.
+    own_records: bool
 
     def rows(self, path: Path) -> Iterator[tuple[int, Mapping[str, Any] | RowError]]:
         """Each row with its number, or the row's error; raises RowError when the file cannot be read."""
@@ -104,12 +106,19 @@ class ImportResult:
     sha256: str
     batch_id: int
     rejects: tuple[Reject, ...] = ()
+    # Rows stored as legacy (made before the regulation): the default extract leaves them out.
+    legacy: int = 0
 
     def summary(self) -> str:
-        """The counts as printed by the command."""
+        """The counts as printed by the command, and what the default extract will leave out and why."""
         text = f"read {self.read:,}, stored {self.stored:,}, rejected {self.rejected:,}"
         if self.already_present:
             text += f", already present {self.already_present:,}"
+        if self.legacy:
+            text += (
+                f"; {self.legacy:,} of the stored rows are legacy records (made before the regulation): "
+                "`fairengage extract` leaves them out unless given --include-legacy"
+            )
         return text
 
 
@@ -169,6 +178,11 @@ def import_file(
         )  # fmt: skip
         batch.rows_stored = stored
         batch.rows_already_present = present
+        legacy = session.scalar(
+            select(func.count())
+            .select_from(Engagement)
+            .where(Engagement.import_batch_id == batch.id, Engagement.legacy.is_(True))
+        )
         audit.append(
             session,
             actor=actor,
@@ -184,6 +198,7 @@ def import_file(
                 "stored": stored,
                 "rejected": len(checked.rejects),
                 "already_present": present,
+                "legacy": legacy,
             },
         )
         batch_id = batch.id
@@ -195,6 +210,7 @@ def import_file(
         sha256=digest,
         batch_id=batch_id,
         rejects=tuple(checked.rejects),
+        legacy=int(legacy or 0),
     )
 
 
@@ -293,6 +309,7 @@ def _load_rows(
             stored += bulk.load_frame(
                 session=session, frame=frame, officers=officers, settings=settings, actor=actor,
                 batch=LOAD_CHUNK, import_batch_id=batch.id, taken=taken, status="imported",
+                own_records=parser.own_records,
             )  # fmt: skip
         hook.advance(len(pending))
         pending.clear()
@@ -346,6 +363,8 @@ class FairEngageFormat:
 
     name = "fairengage"
     id_column = "engagement_id"
+    # Our own table (an extract, the demo's data): legacy sequestration applies.
+    own_records = True
 
     def __init__(self, *, divisions: set[str], now: datetime) -> None:
         self.divisions = divisions

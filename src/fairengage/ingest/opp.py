@@ -86,6 +86,8 @@ class OppFormat:
 
     name = "opp"
     id_column = "raw_row_number"
+    # Another jurisdiction's records: the service's legacy sequestration does not apply to them.
+    own_records = False
 
     def __init__(self, *, tz: str, file_digest: str, now: datetime) -> None:
         self.zone = ZoneInfo(tz)
@@ -150,7 +152,8 @@ class OppFormat:
             "person_name": None,
             "person_date_of_birth": None,
             "person_address": None,
-            "legacy": False,  # the bulk loader marks records before the first rule set as legacy
+            # Another jurisdiction's stops are never legacy by Ontario's dates (bulk.load_frame, own_records).
+            "legacy": False,
         }
         return Parsed(fields=fields, officer=officer, division=division, division_name=division_name)
 

@@ -1155,6 +1155,7 @@ class Pages:
             )
         else:
             blocks.append(Block("readings", items=[self.r.veil_of_darkness(veil)]))
+        blocks += self.change_blocks()
         blocks.append(Block("subheading", text=self._("Outcome test: how often searches found contraband")))
         hits = self._city("outcome_test")
         reference = next((r.get("hit_rate") for r in hits if r["group"] == self.reference), None)
@@ -1282,6 +1283,21 @@ class Pages:
             headers=[header, self._("Engagements"), self._("Index"), self._("95% CI"), self._("Notable")],
             rows=body,
         )
+
+    def change_blocks(self) -> list[Block]:
+        """The board's "did the policy change anything?": each group's share around each rule-set change."""
+        change = self.report.get("change_over_time")
+        # Exact figures only: the public report does not carry this section (its counts are not protected).
+        if not self.board or not isinstance(change, dict):
+            return []
+        rows = [r for r in change.get("interrupted_time_series") or [] if r.get("measure") == "share"]
+        items = [self.r.policy_change(r) for r in rows] or [
+            self._("No rule-set change falls inside this period, so there is no before and after to compare.")
+        ]
+        return [
+            Block("subheading", text=self._("Did the policy change anything?")),
+            Block("readings", items=items),
+        ]
 
     def method_text(self) -> str:
         meta = self.report.get("meta") or {}

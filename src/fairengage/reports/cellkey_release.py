@@ -361,8 +361,27 @@ def _veil(veil: Any, threshold: int) -> Any:
     # Counts of a subset no key table covers (stops in the clock-time window): not published.
     public["n"] = None
     public["dropped_ambiguous"] = None
+    # The robust specifications' rows (veil_robust.py): their counts are as unpublishable, and a row
+    # resting on fewer stops than the threshold is withheld as the whole test is.
+    for section in ("by_group", "by_division", "sensitivity"):
+        if isinstance(veil.get(section), list):
+            public[section] = [_veil_row(row, threshold) for row in veil[section]]
     public["computed_on"] = "exact data"
     return public
+
+
+def _veil_row(row: Any, threshold: int) -> Any:
+    if not isinstance(row, dict):
+        return row
+    shown = dict(row)
+    n = row.get("n")
+    if isinstance(n, int) and n < threshold:
+        for key, value in row.items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and key != "spline_df":
+                shown[key] = None
+        shown["suppressed"] = True
+    shown["n"] = shown["members"] = None
+    return shown
 
 
 def _age_masks(records: pd.DataFrame) -> dict[str, pd.Series]:

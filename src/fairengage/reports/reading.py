@@ -204,13 +204,69 @@ class Reader:
             return self._("It is not notable: the whole interval lies below 1.")
         return self._("It is not notable: the interval lies above 1 but the index is below the threshold.")
 
+    def policy_change(self, row: dict[str, Any]) -> str:
+        """The interrupted time series of one group's share of engagements around one date, in words."""
+        if row.get("level_change") is None:
+            return self._(
+                "Around %(date)s, a change in %(group)s people's share of engagements cannot be tested: "
+                "it needs at least six months of data on each side of the date.",
+                date=row["date"],
+                group=row["group"],
+            )
+        points = lambda value, digits=1: self.ratio(None if value is None else value * 100, digits)  # noqa: E731
+        sentence = self._(
+            "Around %(date)s, %(group)s people's share of engagements stepped by %(level)s percentage points "
+            "(%(ci)s), and its trend changed by %(slope)s points a month.",
+            date=row["date"],
+            group=row["group"],
+            level=points(row["level_change"]),
+            ci=self.interval(row.get("level_ci_low"), row.get("level_ci_high"), points, 1),
+            slope=points(row.get("slope_change"), 2),
+        )
+        low, high = row.get("level_ci_low"), row.get("level_ci_high")
+        if low is not None and high is not None and (low > 0 or high < 0):
+            meaning = self._(
+                "The step is larger than chance would explain. It does not show that the rule change caused "
+                "it: anything else that changed at the same time would look the same."
+            )
+        else:
+            meaning = self._("The interval includes 0: the step could be chance.")
+        return f"{sentence} {meaning}"
+
+    def veil_reason(self, code: str | None) -> str:
+        """Why the veil-of-darkness model gives no estimate, in plain words (analytics/veil.py REASONS)."""
+        reasons = {
+            "no_stops": self._("no engagements with a known perceived race fell between sunset and dark"),
+            "no_contrast": self._(
+                "the engagements in that window were all in daylight or all in darkness, so there is "
+                "nothing to compare"
+            ),
+            "no_variation": self._(
+                "every engagement in that window was of the same group (or none was), so there is nothing "
+                "to compare"
+            ),
+            "few_times": self._(
+                "the engagements fall at too few different clock times to hold clock time fixed"
+            ),
+            "unstable": self._(
+                "there are too few engagements of some kind (for example a group's engagements in the dark) "
+                "for a stable estimate"
+            ),
+            "few_cases": self._(
+                "fewer than 10 engagements of the group, or of the others, fell in that window"
+            ),
+            "one_officer": self._(
+                "all the engagements in that window were made by one officer, so the uncertainty cannot be "
+                "measured"
+            ),
+        }
+        return reasons.get(code or "", self._("there were too few engagements between sunset and dark"))
+
     def veil_of_darkness(self, veil: dict[str, Any] | None) -> str:
         """What the veil-of-darkness odds ratio says, and what it does not."""
         if not veil or veil.get("odds_ratio") is None:
-            return self._(
-                "The veil-of-darkness test could not be run on this period's data (too few engagements "
-                "near dusk, or the test is not installed)."
-            )
+            why = self.veil_reason((veil or {}).get("reason_code"))
+            return self._("The veil-of-darkness test gives no estimate for this period: %(why)s.", why=why)
         group = veil.get("group", "Black")
         digits = ratio_digits(veil["odds_ratio"], veil.get("ci_low"), veil.get("ci_high"), places=2)
         sentence = self._(

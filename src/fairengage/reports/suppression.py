@@ -655,3 +655,16 @@ def _suppress_veil(public: dict, threshold: int) -> None:
     dropped = _number(veil.get("dropped_ambiguous"))
     if dropped is not None and dropped < threshold:
         veil["dropped_ambiguous"] = None
+    # The robust specifications' rows (veil_robust.py): each withheld when it rests on too few stops.
+    for section in ("by_group", "by_division", "sensitivity"):
+        for row in veil.get(section) or []:
+            rows_n = _number(row.get("n")) if isinstance(row, dict) else None
+            if rows_n is not None and rows_n < threshold:
+                for key, value in list(row.items()):
+                    if isinstance(value, int | float) and not isinstance(value, bool) and key != "spline_df":
+                        row[key] = None
+                row["suppressed"] = True
+            elif isinstance(row, dict):
+                members = _number(row.get("members"))
+                if members is not None and rows_n is not None and min(members, rows_n - members) < threshold:
+                    row["members"] = None

@@ -1,0 +1,214 @@
+"""The veil of darkness, robust: every group against the reference, the DST window, officers, divisions.
+
+A union's expert or a board's statistician asks more of the test than its one original specification
+(analytics/veil.py). Each row here answers one of those questions, on the same counts:
+
+- **every group against the reference group**: among stops of the group or of the reference group, the
+  odds that the person was of the group, dark against light at the same clock time. A planted daylight
+  bias against the group gives an odds ratio below 1;
+- **the DST window** (as RTI's STAR tool does): only stops within 30 days of a daylight-saving change and
+  in that period's own inter-twilight window, so "the same clock time" compares days a few weeks apart,
+  on which who is out differs least; the clock change turns 18:00 from dark to light overnight;
+- **standard errors clustered by officer**: an officer's stops are not independent of each other; a
+  cluster-robust (sandwich) covariance lets them be correlated within officer. Counts are summed within
+  officer, so the grouped fit's clustered errors are those of the row-level fit;
+- **controls for year and weekday**: who is stopped shifts between years and between weekdays, and the
+  share of dark stops at a clock time shifts with the season, so both enter the model as fixed effects;
+- **per division**, one model per division, with Benjamini–Hochberg across the divisions of each group
+  (one family per group), since with twenty divisions one would be "significant" by chance;
+- **spline-degrees sensitivity**: the clock-time curve with 3, 4, 6 and 8 degrees of freedom. An estimate
+  that moves with the curve's flexibility leans on how clock time is modelled, not on the data.
+
+Where a model cannot be fitted the row says why in plain words (veil.REASONS), never a blank.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import patsy
+from statsmodels.stats.multitest import multipletests
+
+from fairengage.analytics.intervals import Z95
+from fairengage.analytics.veil_model import REASONS, SPLINE_DF, data_problem, fit_problem
+
+SPECIFICATIONS = ("inter-twilight", "dst")
+SENSITIVITY_DF = (3, 4, 6, 8)
+FDR = 0.05
+MAX_ITERATIONS = 100
+TOLERANCE = 1e-10
+ROBUST_METHOD = (
+    "For each group against the reference group: logistic regression (binomial GLM on counts) of being "
+    "of the group, among stops of the group or the reference group, on darkness, with a natural cubic "
+    "spline of clock time per division and fixed effects for year and weekday; standard errors "
+    "clustered by officer (cluster-robust sandwich). Inter-twilight window as in the original test; DST "
+    "window: stops within 30 days of a daylight-saving change, in that period's own inter-twilight "
+    "window. Per division, one model each, p-values adjusted by Benjamini–Hochberg across divisions "
+    "(one family per group). Sensitivity: the clock-time spline with 3, 4, 6 and 8 degrees of freedom."
+)
+
+
+def robust_sections(cells: pd.DataFrame, *, reference: str, dst: dict[str, str] | None) -> dict[str, Any]:
+    """``by_group``, ``by_division`` and ``sensitivity`` rows from veil.robust_cells's counts.
+
+    ``dst`` is the DST window's label (``{"from", "to"}``), None when the data hold no clock change.
+    """
+    clear = cells.loc[~cells["ambiguous"]]
+    groups = sorted(set(clear["perceived_race"]) - {reference})
+    by_group: list[dict[str, Any]] = []
+    by_division: list[dict[str, Any]] = []
+    sensitivity: list[dict[str, Any]] = []
+    for group in groups:
+        pair = clear.loc[clear["perceived_race"].isin([group, reference])]
+        pair = pair.assign(members=pair["total"].where(pair["perceived_race"] == group, 0))
+        for specification in SPECIFICATIONS:
+            chosen = pair.loc[pair["in_window" if specification == "inter-twilight" else "in_dst_window"]]
+            row = {"specification": specification, "area": "ALL", "group": group, "reference": reference}
+            by_group.append(row | contrast(chosen))
+        window = pair.loc[pair["in_window"]]
+        for spline_df in SENSITIVITY_DF:
+            sensitivity.append({"spline_df": spline_df, "group": group, "reference": reference}
+                               | contrast(window, spline_df=spline_df))  # fmt: skip
+        by_division += _per_division(window, group, reference)
+    return {
+        "reference": reference,
+        "dst_window": dst,
+        "robust_method": ROBUST_METHOD,
+        "by_group": by_group,
+        "by_division": by_division,
+        "sensitivity": sensitivity,
+    }
+
+
+def _per_division(window: pd.DataFrame, group: str, reference: str) -> list[dict[str, Any]]:
+    rows = [
+        {"area": str(division), "group": group, "reference": reference} | contrast(part)
+        for division, part in window.groupby("division", sort=True)
+    ]
+    fitted = [row for row in rows if row["p_value"] is not None]
+    if fitted:
+        # One Benjamini–Hochberg family per group: its divisions.
+        adjusted = multipletests([row["p_value"] for row in fitted], alpha=FDR, method="fdr_bh")[1]
+        for row, value in zip(fitted, adjusted, strict=True):
+            row["p_adjusted"] = float(value)
+            row["notable"] = bool(value < FDR)
+    for row in rows:
+        row.setdefault("p_adjusted", None)
+        row.setdefault("notable", False)
+    return rows
+
+
+def contrast(cells: pd.DataFrame, *, spline_df: int = SPLINE_DF) -> dict[str, Any]:
+    """The darkness odds ratio on these cells (``members`` of ``total``), officer-clustered; or why not."""
+    summed = (
+        cells.groupby(["division", "minute", "dark", "year", "weekday", "officer"], sort=True, observed=True)[
+            ["total", "members"]
+        ]
+        .sum()
+        .reset_index()
+    )
+    result: dict[str, Any] = {
+        "n": int(summed["total"].sum()) if len(summed) else 0,
+        "members": int(summed["members"].sum()) if len(summed) else 0,
+        "coefficient": None, "std_error": None, "odds_ratio": None, "ci_low": None, "ci_high": None,
+        "p_value": None, "reason_code": None, "reason": None,
+    }  # fmt: skip
+    problem = data_problem(summed, spline_df) or ("one_officer" if summed["officer"].nunique() < 2 else None)
+    fit = problem or _fit(summed, spline_df)
+    if isinstance(fit, str):
+        result["reason_code"], result["reason"] = fit, REASONS[fit]
+        return result
+    return result | fit
+
+
+def robust_formula(frame: pd.DataFrame, spline_df: int) -> str:
+    """Darkness, the clock-time spline (per division when there are several), year and weekday effects."""
+    spline = f"cr(minute, df={spline_df}, constraints='center')"
+    terms = ["dark", spline if frame["division"].nunique() < 2 else f"{spline} * C(division)"]
+    # A control with one value is the intercept already.
+    terms += [f"C({column})" for column in ("year", "weekday") if frame[column].nunique() > 1]
+    return " + ".join(terms)
+
+
+def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
+    members = summed["members"].to_numpy(dtype=float)
+    others = summed["total"].to_numpy(dtype=float) - members
+    frame = summed.assign(dark=summed["dark"].astype(int), minute=summed["minute"].astype(float))
+    design = patsy.dmatrix(robust_formula(frame, spline_df), frame, return_type="dataframe")
+    clusters = pd.factorize(frame["officer"], sort=True)[0]
+    matrix = design.to_numpy()
+    params, probability = irls(matrix, members, members + others)
+    position = list(design.columns).index("dark")
+    error, model_error = cluster_error(matrix, members, members + others, probability, clusters, position)
+    coefficient = float(params[position])
+    problem = fit_problem(coefficient, error, model_error)
+    if problem:
+        return problem
+    low, high = coefficient - Z95 * error, coefficient + Z95 * error
+    p_value = 2 * (1 - NormalDist().cdf(abs(coefficient) / error)) if error > 0 else 0.0
+    return {
+        "coefficient": coefficient,
+        "std_error": error,
+        "odds_ratio": float(np.exp(coefficient)),
+        "ci_low": float(np.exp(low)),
+        "ci_high": float(np.exp(high)),
+        "p_value": float(p_value),
+    }
+
+
+def irls(design: np.ndarray, members: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood logistic coefficients for grouped counts, and the fitted shares.
+
+    Newton's method (iteratively reweighted least squares) on the normal equations, through the
+    pseudo-inverse: the same estimates as statsmodels' GLM (tests/analytics/test_veil_robust.py checks)
+    at a fraction of the time, since statsmodels solves each step by a least-squares SVD of the full
+    design. A separated sample never converges: the coefficient runs away and fit_problem says so.
+    """
+    params = np.zeros(design.shape[1])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        for _ in range(MAX_ITERATIONS):
+            probability = 1 / (1 + np.exp(-(design @ params)))
+            weights = totals * probability * (1 - probability)
+            gradient = design.T @ (members - totals * probability)
+            step = np.linalg.pinv(design.T @ (design * weights[:, None])) @ gradient
+            params = params + step
+            if not np.all(np.isfinite(params)) or np.max(np.abs(step)) < TOLERANCE:
+                break
+        probability = 1 / (1 + np.exp(-(design @ params)))
+    return params, probability
+
+
+def cluster_error(
+    design: np.ndarray,
+    members: np.ndarray,
+    totals: np.ndarray,
+    probability: np.ndarray,
+    clusters: np.ndarray,
+    position: int,
+) -> tuple[float, float]:
+    """The cluster-robust (sandwich) standard error of one coefficient of a grouped binomial fit, and the
+    model-based one (from the inverse information alone), which fit_problem checks for separation.
+
+    ``probability`` is the fitted share per cell (statsmodels' ``mu`` for a two-column binomial).
+    Bread: the inverse information, X'WX with W = n·p·(1−p), through the pseudo-inverse so that a
+    clock-time column a small division cannot identify does not stop the fit (the darkness coefficient is
+    still identified). Meat: the sum over officers of each officer's summed score, (y − n·p)·x. Each
+    cell belongs to one officer and a cell's score is the sum of its rows' scores, so this equals the
+    row-level sandwich. Scaled by G/(G−1) for G officers (Stata's and statsmodels' small-sample factor
+    without the (N−1)/(N−K) term, which is 1 to many digits at the row counts the test needs).
+    """
+    weights = totals * probability * (1 - probability)
+    bread = np.linalg.pinv(design.T @ (design * weights[:, None]))
+    scores = design * (members - totals * probability)[:, None]
+    summed = np.zeros((int(clusters.max()) + 1, design.shape[1]))
+    np.add.at(summed, clusters, scores)
+    groups = summed.shape[0]
+    meat = summed.T @ summed * (groups / (groups - 1))
+    variance = float((bread @ meat @ bread)[position, position])
+    model = float(bread[position, position])
+    root = lambda value: math.sqrt(value) if value >= 0 else math.nan  # noqa: E731
+    return root(variance), root(model)
