@@ -167,6 +167,7 @@ def build_release(
         )
     with transaction(sessions) as session:
         _check_can_build(session, chosen.label, reason)
+        _check_same_method(session, chosen.label, settings.disclosure_method)
         earlier = [
             r.path(root_of(settings)) for r in list_releases(session=session) if r.status in EVER_PUBLIC
         ]
@@ -220,6 +221,7 @@ def build_release(
         with transaction(sessions) as session:
             # Checked again: another build of this period may have finished while this one ran.
             _check_can_build(session, chosen.label, reason)
+            _check_same_method(session, chosen.label, settings.disclosure_method)
             version = (
                 session.scalar(
                     select(func.max(PublicationRelease.version)).where(
@@ -291,6 +293,39 @@ def _check_can_build(session: Session, period: str, reason: str | None) -> None:
             "CORRECTION-REASON",
             f"{period} is already published: a new version is a correction, say what it corrects",
         )
+
+
+def method_of(release: Release | PublicationRelease) -> str:
+    """The disclosure method a release was built with (releases from before the setting: suppress)."""
+    return str((release.disclosure or {}).get("method") or "suppress")
+
+
+def overlaps(one: str, other: str) -> bool:
+    """Whether two periods share a day (a year overlaps each of its quarters)."""
+    first, last = publications.period_bounds(one)
+    other_first, other_last = publications.period_bounds(other)
+    return first <= other_last and other_first <= last
+
+
+def _check_same_method(session: Session, period: str, method: str) -> None:
+    """Refuse a period, or one overlapping it, under a method other than its public releases used.
+
+    A suppressed release beside a cell-key release of the same records shows exact and changed figures
+    of the same cells side by side: the difference is each cell's change, and the changes give the
+    hidden counts away. Only withdrawing the earlier releases (with a reason) lifts the refusal.
+    """
+    for other in list_releases(session=session):
+        if other.status not in (PUBLISHED, SUPERSEDED) or not overlaps(period, other.period):
+            continue
+        if method_of(other) != method:
+            name = f"{other.period} version {other.version}"
+            message = (
+                f"{name} ({other.status}) was published with FAIRENGAGE_DISCLOSURE_METHOD="
+                f"{method_of(other)}, and {period} overlaps it: publishing it with {method} would show "
+                f"exact and changed figures of the same records side by side. Set the method back to "
+                f"{method_of(other)}, or withdraw {name} first"
+            )
+            raise _refused("period", "SAME-METHOD", message)
 
 
 def _protect(
@@ -446,6 +481,8 @@ def approve(
                 "DISCLOSURE",
                 f"{_name(row)} was built with a cell-key table other than this software's: build it again",
             )
+        # Another period's release may have been published with the other method since this build.
+        _check_same_method(session, row.period, method_of(row))
         today = now.astimezone(settings.tz).date()
         if settings.partial_periods == "refuse" and row.partial and today <= _last_day(row.period):
             raise _refused(
