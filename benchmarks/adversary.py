@@ -18,7 +18,7 @@ import secrets
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from fairengage import migrate
@@ -27,6 +27,7 @@ from fairengage.db import engine_for, session_factory, transaction
 from fairengage.engagements import bulk
 from fairengage.ingest import synth
 from fairengage.publishing import service
+from fairengage.reports import disclosure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reports"))
 import independent_adversary as adversary  # a test module, found beside the tests
@@ -58,6 +59,10 @@ def main() -> None:
     parser.add_argument("--divisions", type=int, default=3)
     parser.add_argument("--late", type=int, default=60, help="late records (before keeping divisions)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--dump", type=Path, help="write each release's check result and withheld figures (to compare runs)"
+    )
+    parser.add_argument("--no-attack", action="store_true", help="publish only; do not attack")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
@@ -77,13 +82,15 @@ def main() -> None:
                 records=args.records,
                 seed=args.seed + i,
                 start=date(year, 1, 1),
-                end=date(year, 12, 31),
+                # The current year's records stop yesterday: its last quarter and the year are partial.
+                end=min(date(year, 12, 31), date.today() - timedelta(days=1)),
                 divisions=divisions,
             )
             for i, year in enumerate(args.years)
         )
         print(f"seed {args.seed}; {stored} records in {', '.join(divisions)}; years {args.years}", flush=True)
         saved, blocked = [], []
+        dumped: dict[str, object] = {}
         last = args.years[-1]
         plan = [(p, None) for y in args.years for p in [*(f"{y}-Q{q}" for q in range(1, 5)), str(y)]]
         plan.append((str(last), "late records of the third quarter"))
@@ -114,9 +121,21 @@ def main() -> None:
                 continue
             service.approve(sessions=sessions, settings=settings, release_id=built.id, actor="bob")
             saved.append(json.loads((settings.publications_dir / "releases.json").read_text()))
+            withheld = sorted(
+                f"{f.file} {f.locator}"
+                for f in disclosure.read_release(settings.publications_dir / built.folder).figures
+                if f.value is None
+            )
+            dumped[built.folder] = {"further": built.disclosure["further_suppressed"], "withheld": withheld}
+        if args.dump:
+            args.dump.write_text(json.dumps(dumped, indent=1, ensure_ascii=False))
+        if args.no_attack:
+            return
         folders = adversary.ever_public(settings.publications_dir, saved)
         truths = adversary.true_values(folders)
         print(f"{len(folders)} releases ever public; blocked (never published): {blocked or 'none'}")
+        public = sum(f.value is not None for r in map(disclosure.read_release, folders) for f in r.figures)
+        print(f"{public} public figures")
         for model in ("release", "version"):
             started = time.monotonic()
             findings = adversary.attack(folders, model=model, truths=truths)

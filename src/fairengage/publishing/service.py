@@ -201,6 +201,13 @@ def build_release(
                 out=governance,
                 today=today,
             )
+            checked: list[Any] = []
+
+            def check(folder: Path, threshold: int) -> bool:
+                # Run before the public pages are drawn, so they are drawn once, from the checked files.
+                checked.append(_protect(folder, staging / "candidate", earlier, threshold, settings))
+                return bool(checked[-1].further_suppressed)
+
             built = build_reports(
                 table_path=table,
                 benchmark_path=default_benchmark_path(),
@@ -211,11 +218,13 @@ def build_release(
                 boundaries=settings.boundaries,
                 progress=progress if callable(progress) else None,
                 generated_at=now,
+                check=None if settings.disclosure_method == "cellkey" else check,
             )
         finally:
             shutil.rmtree(private, ignore_errors=True)
         _refuse_row_level(build)
-        result = _protect(build, staging / "candidate", earlier, built.threshold, settings)
+        # A cell-key release is checked once built: the check reads what the build stated.
+        result = checked[0] if checked else _cellkey_checked(build)
         files = {name: sha256_of(build / name) for name in publications.public_files(build)}
         meta_period = _public_period(build)
         with transaction(sessions) as session:
@@ -351,8 +360,6 @@ def _protect(
     for name in names:
         if (candidate / name).is_file():
             shutil.copyfile(candidate / name, build / name)
-    if result.further_suppressed:
-        _render_public(build, settings)
     return result
 
 
@@ -377,18 +384,6 @@ def _cellkey_checked(build: Path) -> _CellKeyResult:
         k: stated.get(k) for k in ("ptable_version", "ptable_sha256", "max_noise", "expected_absolute_error")
     }
     return _CellKeyResult(ok=ok, summary=summary, details={**details, "counts_checked": checked})
-
-
-def _render_public(build: Path, settings: Settings) -> None:
-    # The check hid more figures in report.public.json: the public page and PDF are drawn again from it.
-    from fairengage.reports.builder import render_html, write_pdf
-
-    public = json.loads((build / publications.PUBLIC_REPORT).read_text(encoding="utf-8"))
-    html = render_html(
-        public, board=False, boundaries=settings.boundaries, map_group="Black", settings=settings
-    )
-    (build / "public.html").write_text(html, encoding="utf-8")
-    write_pdf(html, build / "public.pdf", base=build)
 
 
 def _public_period(build: Path) -> dict[str, Any]:

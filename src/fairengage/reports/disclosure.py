@@ -846,28 +846,38 @@ class Interval:
     resting: frozenset[int]
 
 
-def intervals(system: System, *, stop: Any = None) -> dict[int, Interval] | None:
+def intervals(
+    system: System, *, stop: Any = None, known: dict[int, Interval] | None = None
+) -> dict[int, Interval] | None:
     """The interval of every hidden figure, solving only those that the solutions met do not clear.
 
     A figure whose values over the solutions found already spread wide enough passes the protection
     rule whatever its exact bounds (they can only be wider), so it gets no programme of its own; the
     others get their exact [min, max]. None when some part of the system is infeasible.
+
+    `known` gives figures whose interval the caller already has (`protect_release` between rounds, see
+    `_Known`): they are taken as they are, and a part whose hidden figures are all known is not solved
+    (the caller knows it is feasible: it was, and it has only been relaxed since).
     """
     result: dict[int, Interval] = {}
+    known = known or {}
     if system.conflicting:
         return None
     groups = sorted({family_group(system.keys[i].family) for i in system.hidden})
+    by_group: dict[str, list[int]] = {}
+    for i in system.hidden:
+        by_group.setdefault(family_group(system.keys[i].family), []).append(i)
     for group in groups:
+        result.update({i: known[i] for i in by_group[group] if i in known})
+        if all(i in known for i in by_group[group]):
+            continue
         solver = Solver(system, group)
         if not solver.feasible():
             return None
-        pending = [
-            i
-            for i in solver.keys
-            if i in system.hidden and failing(*solver.seen(i), system.hidden[i], system.threshold)
-        ]
+        todo = [i for i in solver.keys if i in system.hidden and i not in known]
+        pending = [i for i in todo if failing(*solver.seen(i), system.hidden[i], system.threshold)]
         solver.sweep(pending)
-        for i in [i for i in solver.keys if i in system.hidden]:
+        for i in todo:
             reason = system.hidden[i]
             low, high = solver.seen(i)
             if not failing(low, high, reason, system.threshold):
@@ -905,15 +915,19 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
     already: list[str] = []
     release = read_release(candidate, candidate=True)
     link = True
+    known = _Known()
     for _ in range(MAX_ROUNDS):
         system = build_system([*earlier, release], threshold, link_snapshots=link)
-        found = intervals(system)
+        found = intervals(system, known=known.carried(system))
         if found is None:
             if not link:
                 return _closed(release, "the published releases contradict one another; check them by hand")
             # Releases taken as one snapshot disagree: the records changed that day. Give each its own.
             link = False
+            known = _Known()
             continue
+        known.remember(system, found)
+        order = {id(f): n for n, f in enumerate(release.figures)}
         to_hide: dict[Key, Figure] = {}
         blocking = []
         unfixable: list[tuple[int, Interval]] = []
@@ -929,9 +943,9 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
             if not options:
                 unfixable.append((i, interval))
                 continue
-            pick = min(options, key=lambda f: (f.value, release.figures.index(f)))
+            pick = min(options, key=lambda f: (f.value, order[id(f)]))
             to_hide.setdefault(pick.key, pick)
-        before = _bounds_before(earlier, [system.keys[i] for i, _ in unfixable], threshold, link)
+        before = known.before(earlier, [system.keys[i] for i, _ in unfixable], threshold, link)
         for i, interval in unfixable:
             known = before.get(system.keys[i])
             if known is not None and known[0] >= interval.low and known[1] <= interval.high:
@@ -969,6 +983,69 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
         f"Checked against {len(earlier)} earlier release(s): {further} more figure(s) withheld so that no "
         f"hidden count can be worked out.{note}",
     )
+
+
+class _Known:
+    """What one `protect_release` call has proven so far, carried from one round of hiding to the next.
+
+    Between rounds the candidate only hides figures: a published equality becomes a bound its value
+    already met (`_hide`), so the attacker's feasible set only grows. Hence a figure that passed still
+    passes, and the ends of a figure that failed are unchanged unless the optimal dual solution behind
+    them (`Interval.resting`, the published figures with a non-zero dual value) used a figure hidden
+    since: that dual solution stays feasible for the relaxed programme, with the same value. An
+    outcome's or a duty's part also reads published engagement figures as caps (`Solver`), whose duals
+    are not recorded: hiding any engagement figure forgets what those parts proved. A hidden figure's
+    stated reason made stricter would tighten the system: then everything is forgotten. The results are
+    the same as solving every round afresh (tests/reports/test_disclosure.py compares both).
+    """
+
+    def __init__(self) -> None:
+        self.intervals: dict[Key, tuple[Interval, frozenset[Key]]] = {}
+        self.published: set[Key] | None = None
+        self.hidden: dict[Key, str | None] = {}
+        self.earlier: dict[Key, tuple[int, int] | None] = {}
+
+    def carried(self, system: System) -> dict[int, Interval]:
+        """The intervals still valid in this round's system, by its figure indices."""
+        published = {system.keys[i] for i in system.published}
+        hidden = {system.keys[i]: reason for i, reason in system.hidden.items()}
+        if self.published is not None:
+            newly = self.published - published
+            stricter = any(hidden.get(key, reason) != reason for key, reason in self.hidden.items())
+            if stricter or (published - self.published):
+                self.intervals.clear()
+            caps = any(key.family == "eng" for key in newly)
+            for key, (interval, resting) in list(self.intervals.items()):
+                passed = not failing(interval.low, interval.high, hidden.get(key), system.threshold)
+                if passed:
+                    continue
+                if resting & newly or (caps and family_group(key.family) != "eng"):
+                    del self.intervals[key]
+        self.published, self.hidden = published, hidden
+        index = {key: i for i, key in enumerate(system.keys)}
+        return {
+            index[key]: Interval(
+                interval.low, interval.high, interval.solved, frozenset(index[k] for k in resting)
+            )
+            for key, (interval, resting) in self.intervals.items()
+            if key in index and index[key] in system.hidden
+        }
+
+    def remember(self, system: System, found: dict[int, Interval]) -> None:
+        """Keep this round's intervals, by figure key."""
+        for i, interval in found.items():
+            resting = frozenset(system.keys[k] for k in interval.resting)
+            self.intervals[system.keys[i]] = (interval, resting)
+
+    def before(
+        self, earlier: Sequence[Release], keys: Sequence[Key], threshold: int, link: bool
+    ) -> dict[Key, tuple[int, int]]:
+        """`_bounds_before`, each key asked once: the earlier releases do not change between rounds."""
+        asked = [key for key in keys if key not in self.earlier]
+        if asked:
+            found = _bounds_before(earlier, asked, threshold, link)
+            self.earlier.update({key: found.get(key) for key in asked})
+        return {key: bounds for key in keys if (bounds := self.earlier[key]) is not None}
 
 
 def _closed(release: Release, why: str) -> DisclosureResult:
