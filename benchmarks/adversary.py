@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import resource
 import secrets
 import sys
@@ -44,7 +45,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dump", type=Path, help="write each release's check result and withheld figures")
     parser.add_argument("--no-attack", action="store_true", help="publish only; do not attack")
+    parser.add_argument("--verbose", action="store_true", help="log each round of the disclosure check")
     args = parser.parse_args()
+    if args.verbose:
+        logging.basicConfig(format="    %(asctime)s %(message)s", datefmt="%H:%M:%S")
+        logging.getLogger("fairengage.reports.disclosure").setLevel(logging.DEBUG)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"

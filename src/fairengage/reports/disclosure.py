@@ -60,6 +60,7 @@ above withholds those that differ from the older version by a recoverable handfu
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -78,6 +79,7 @@ PUBLIC_REPORT = "report.public.json"
 OPEN_DATA = "open-data"
 TREND_FILE = "trends_by_period_and_group.csv"
 MAX_ROUNDS = 60
+log = logging.getLogger(__name__)
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 ALL = "*"
 
@@ -918,7 +920,8 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
     known = _Known()
     for _ in range(MAX_ROUNDS):
         system = build_system([*earlier, release], threshold, link_snapshots=link)
-        found = intervals(system, known=known.carried(system))
+        carried = known.carried(system)
+        found = intervals(system, known=carried)
         if found is None:
             if not link:
                 return _closed(release, "the published releases contradict one another; check them by hand")
@@ -927,19 +930,33 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
             known = _Known()
             continue
         known.remember(system, found)
+        log.debug(
+            "round: %d figures, %d hidden, %d carried, %d failing",
+            len(system.keys),
+            len(system.hidden),
+            len(carried),
+            sum(failing(v.low, v.high, system.hidden[i], threshold) for i, v in found.items()),
+        )
         order = {id(f): n for n, f in enumerate(release.figures)}
         to_hide: dict[Key, Figure] = {}
         blocking = []
         unfixable: list[tuple[int, Interval]] = []
-        for i, interval in found.items():
-            if not failing(interval.low, interval.high, system.hidden[i], threshold):
-                continue
-            options = [
-                f
-                for k in sorted(interval.resting)
-                for f in system.figures[k]
-                if f.candidate and f.value is not None
-            ]
+        failed = {
+            i: interval
+            for i, interval in found.items()
+            if failing(interval.low, interval.high, system.hidden[i], threshold)
+        }
+
+        def shown(k: int, system: System = system) -> list[Figure]:
+            return [f for f in system.figures[k] if f.candidate and f.value is not None]
+
+        # A figure the earlier releases alone pin is public already: hiding it protects nothing, and
+        # would label "withheld" a figure anyone can work out. It is never picked.
+        resting = sorted({k for interval in failed.values() for k in interval.resting if shown(k)})
+        given = known.before(earlier, [system.keys[k] for k in resting], threshold, link)
+        public = {k for k in resting if (b := given.get(system.keys[k])) is not None and b[0] == b[1]}
+        for i, interval in failed.items():
+            options = [f for k in sorted(interval.resting) if k not in public for f in shown(k)]
             if not options:
                 unfixable.append((i, interval))
                 continue
@@ -947,8 +964,8 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
             to_hide.setdefault(pick.key, pick)
         before = known.before(earlier, [system.keys[i] for i, _ in unfixable], threshold, link)
         for i, interval in unfixable:
-            known = before.get(system.keys[i])
-            if known is not None and known[0] >= interval.low and known[1] <= interval.high:
+            alone = before.get(system.keys[i])
+            if alone is not None and alone[0] >= interval.low and alone[1] <= interval.high:
                 # Given away already, and this release narrows it no further: nothing left to hide.
                 already.append(system.figures[i][0].locator)
                 continue
