@@ -1012,8 +1012,9 @@ class _Known:
     since: that dual solution stays feasible for the relaxed programme, with the same value. An
     outcome's or a duty's part also reads published engagement figures as caps (`Solver`), whose duals
     are not recorded: hiding any engagement figure forgets what those parts proved. A hidden figure's
-    stated reason made stricter would tighten the system: then everything is forgotten. The results are
-    the same as solving every round afresh (tests/reports/test_disclosure.py compares both).
+    stated reason made stricter (a row now marked `protects` states its total reaches the threshold)
+    tightens its part: what that part proved is forgotten (every part's, for an engagement figure).
+    The results are the same as solving every round afresh (tests/reports/test_disclosure.py compares).
     """
 
     def __init__(self) -> None:
@@ -1028,15 +1029,24 @@ class _Known:
         hidden = {system.keys[i]: reason for i, reason in system.hidden.items()}
         if self.published is not None:
             newly = self.published - published
-            stricter = any(hidden.get(key, reason) != reason for key, reason in self.hidden.items())
-            if stricter or (published - self.published):
-                self.intervals.clear()
+            # A part (see `Solver`) is tightened by a figure of its own newly published or given a
+            # stricter reason; every part reads published engagement figures as caps.
+            tightened = {key for key, reason in self.hidden.items() if hidden.get(key, reason) != reason} | (
+                published - self.published
+            )
+            parts = {family_group(key.family) for key in tightened}
+            if any(key.family == "eng" for key in tightened):
+                parts = {"*"}
             caps = any(key.family == "eng" for key in newly)
             for key, (interval, resting) in list(self.intervals.items()):
+                part = family_group(key.family)
+                if "*" in parts or part in parts:
+                    del self.intervals[key]
+                    continue
                 passed = not failing(interval.low, interval.high, hidden.get(key), system.threshold)
                 if passed:
                     continue
-                if resting & newly or (caps and family_group(key.family) != "eng"):
+                if resting & newly or (caps and part != "eng"):
                     del self.intervals[key]
         self.published, self.hidden = published, hidden
         index = {key: i for i, key in enumerate(system.keys)}
