@@ -110,14 +110,15 @@ def publish_scenario(
             count = load_records(sessions, settings, records=late, seed=seed + 100, start=first, end=last,
                                  divisions=divisions)  # fmt: skip
             log(f"  {count} late records of {revised} loaded")
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         built = service.build_release(
             sessions=sessions, settings=settings, period=period, actor="ana", reason=reason
         )
         done.results[built.folder] = built.disclosure
         log(
             f"  {period} v{built.version}: check ok={built.disclosure_ok}, "
-            f"{built.disclosure['further_suppressed']} more withheld, {time.monotonic() - started:.0f} s"
+            f"{built.disclosure['further_suppressed']} more withheld, {time.monotonic() - started:.0f} s "
+            f"({time.process_time() - cpu:.0f} s CPU)"
         )
         if not built.disclosure_ok:
             done.blocked.append(period)
