@@ -140,8 +140,14 @@ class Attacked:
     seconds: dict[str, float]
 
 
-def attack_all(root: Path, published: Published, *, threshold: int = 10) -> Attacked:
-    """Both attackers over every release ever listed in releases.json."""
+def attack_all(
+    root: Path, published: Published, *, threshold: int = 10, time_limit: float = 1800.0
+) -> Attacked:
+    """Both attackers over every release ever listed in releases.json.
+
+    `time_limit` bounds each integer programme in wall-clock seconds: on a shared machine the first one
+    (tens of thousands of unknowns) can take minutes of wall time for seconds of work.
+    """
     folders = independent.ever_public(root, published.saved)
     truths = independent.true_values(folders)
     public = sum(f.value is not None for folder in folders for f in disclosure.read_release(folder).figures)
@@ -149,7 +155,7 @@ def attack_all(root: Path, published: Published, *, threshold: int = 10) -> Atta
     found: dict[str, list[Any]] = {}
     for model in ("release", "version"):
         started = time.monotonic()
-        found[model] = independent.attack(folders, model=model, truths=truths)
+        found[model] = independent.attack(folders, model=model, truths=truths, time_limit=time_limit)
         seconds[model] = time.monotonic() - started
     started = time.monotonic()
     own = adversary.attack(folders, threshold=threshold)
