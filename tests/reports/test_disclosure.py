@@ -388,3 +388,57 @@ def test_the_sweep_settles_exactly_the_figures_the_exact_ranges_would(tmp_path):
         )
         judged += 1
     assert judged >= 10
+
+
+# --- carrying intervals between rounds of hiding gives what solving afresh gives -------------------------
+
+
+def _protect_sequence(root: Path, data: list[list[int]], *, carry: bool, monkeypatch) -> list[str]:
+    """Publish random quarters of two divisions and their year in turn; every protected file's text."""
+    from fairengage.reports import disclosure
+
+    if not carry:
+        monkeypatch.setattr(disclosure._Known, "carried", lambda self, system: {})
+        monkeypatch.setattr(
+            disclosure._Known,
+            "before",
+            lambda self, earlier, keys, threshold, link: _bounds_before(earlier, keys, threshold, link),
+        )
+    cells = [(a, g) for a in ("D11", "D14") for g in GROUPS]
+    quarters = [dict(zip(cells, q, strict=True)) for q in data]
+    year = {c: sum(q[c] for q in quarters) for c in cells}
+    sequence = [(f"2025-Q{n}", q) for n, q in enumerate(quarters, 1)] + [("2025", year)]
+    done: list[Path] = []
+    texts = []
+    for period, counts in sequence:
+        folder = release(root / period, period, counts)
+        result = protect_release(folder, done, threshold=THRESHOLD)
+        texts.append(f"{result.ok} {result.further_suppressed} {[b.figure for b in result.blocking]}")
+        texts.append((folder / "report.public.json").read_text())
+        if result.ok:
+            done.append(folder)
+    return texts
+
+
+@pytest.mark.parametrize("seed", [3, 11, 19])
+def test_carrying_intervals_between_rounds_changes_nothing(tmp_path, monkeypatch, seed):
+    import numpy as np
+
+    from fairengage.reports import disclosure
+
+    rng = np.random.default_rng(seed)
+    # Many small cells, so the year needs several rounds of further suppression.
+    data = [[int(v) for v in rng.integers(0, 25, size=len(GROUPS) * 2)] for _ in range(4)]
+    carried: list[int] = []
+    real = disclosure.intervals
+
+    def counting(system, **kwargs):  # type: ignore[no-untyped-def]
+        carried.append(len(kwargs.get("known") or {}))
+        return real(system, **kwargs)
+
+    monkeypatch.setattr(disclosure, "intervals", counting)
+    with_carry = _protect_sequence(tmp_path / "carry", data, carry=True, monkeypatch=monkeypatch)
+    assert any(carried), "no round carried an interval: the case tests nothing"
+    with monkeypatch.context() as fresh:
+        afresh = _protect_sequence(tmp_path / "afresh", data, carry=False, monkeypatch=fresh)
+    assert with_carry == afresh

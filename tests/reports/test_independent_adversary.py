@@ -16,11 +16,11 @@ from components import POSTGRES_URL, create_postgres_database, drop_postgres_dat
 from conftest import SECRET
 from fairengage import migrate
 from fairengage.config import Settings
-from fairengage.db import engine_for, session_factory, transaction
-from fairengage.engagements import bulk
+from fairengage.db import engine_for, session_factory
 from fairengage.ingest import synth
 from fairengage.publishing import service
 from reports import independent_adversary as adversary
+from reports import release_scenario
 
 
 def release(root: Path, period: str, *, version: int = 1, at: str = "2026-02-01T10:00:00+00:00",
@@ -140,18 +140,11 @@ DIVISIONS = 3  # the busiest three: enough records in each for the check to prov
 
 def load_records(sessions, settings, *, records: int, seed: int, start: date, end: date) -> int:
     """Synthetic engagements in the three busiest divisions, loaded as the demo loads them."""
-    frame = synth.generate(records, seed=seed, officers=12, start=start, end=end, with_details=True)
     busiest = sorted(synth.generate(2000, seed=7, officers=12, start=date(2024, 1, 1), end=date(2024, 12, 31))
                      ["division"].value_counts().index[:DIVISIONS])  # fmt: skip
-    frame = frame[frame["division"].isin(busiest)].reset_index(drop=True)
-    roster = [
-        bulk.RosterEntry(o.badge, o.name, o.division, (date(2023, 9, 1),))
-        for o in synth.officers_roster(12, seed)
-    ]
-    with transaction(sessions) as session:
-        officers = bulk.ensure_officers(session=session, roster=roster)
-        bulk.load_frame(session=session, frame=frame, officers=officers, settings=settings, actor="test")
-    return len(frame)
+    return release_scenario.load_records(
+        sessions, settings, records=records, seed=seed, start=start, end=end, divisions=busiest
+    )
 
 
 def publish(sessions, settings, period: str, *, reason: str | None = None) -> dict[str, Any]:

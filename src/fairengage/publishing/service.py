@@ -168,6 +168,7 @@ def build_release(
         )
     with transaction(sessions) as session:
         _check_can_build(session, chosen.label, reason)
+        _check_same_method(session, chosen.label, settings.disclosure_method)
         earlier = [
             r.path(root_of(settings)) for r in list_releases(session=session) if r.status in EVER_PUBLIC
         ]
@@ -201,6 +202,13 @@ def build_release(
                 out=governance,
                 today=today,
             )
+            checked: list[Any] = []
+
+            def check(folder: Path, threshold: int) -> bool:
+                # Run before the public pages are drawn, so they are drawn once, from the checked files.
+                checked.append(_protect(folder, staging / "candidate", earlier, threshold, settings))
+                return bool(checked[-1].further_suppressed)
+
             built = build_reports(
                 table_path=table,
                 benchmark_path=default_benchmark_path(),
@@ -211,16 +219,19 @@ def build_release(
                 boundaries=settings.boundaries,
                 progress=progress,
                 generated_at=now,
+                check=None if settings.disclosure_method == "cellkey" else check,
             )
         finally:
             shutil.rmtree(private, ignore_errors=True)
         _refuse_row_level(build)
-        result = _protect(build, staging / "candidate", earlier, built.threshold, settings)
+        # A cell-key release is checked once built: the check reads what the build stated.
+        result = checked[0] if checked else _cellkey_checked(build)
         files = {name: sha256_of(build / name) for name in publications.public_files(build)}
         meta_period = _public_period(build)
         with transaction(sessions) as session:
             # Checked again: another build of this period may have finished while this one ran.
             _check_can_build(session, chosen.label, reason)
+            _check_same_method(session, chosen.label, settings.disclosure_method)
             version = (
                 session.scalar(
                     select(func.max(PublicationRelease.version)).where(
@@ -294,6 +305,39 @@ def _check_can_build(session: Session, period: str, reason: str | None) -> None:
         )
 
 
+def method_of(release: Release | PublicationRelease) -> str:
+    """The disclosure method a release was built with (releases from before the setting: suppress)."""
+    return str((release.disclosure or {}).get("method") or "suppress")
+
+
+def overlaps(one: str, other: str) -> bool:
+    """Whether two periods share a day (a year overlaps each of its quarters)."""
+    first, last = publications.period_bounds(one)
+    other_first, other_last = publications.period_bounds(other)
+    return first <= other_last and other_first <= last
+
+
+def _check_same_method(session: Session, period: str, method: str) -> None:
+    """Refuse a period, or one overlapping it, under a method other than its public releases used.
+
+    A suppressed release beside a cell-key release of the same records shows exact and changed figures
+    of the same cells side by side: the difference is each cell's change, and the changes give the
+    hidden counts away. Only withdrawing the earlier releases (with a reason) lifts the refusal.
+    """
+    for other in list_releases(session=session):
+        if other.status not in (PUBLISHED, SUPERSEDED) or not overlaps(period, other.period):
+            continue
+        if method_of(other) != method:
+            name = f"{other.period} version {other.version}"
+            message = (
+                f"{name} ({other.status}) was published with FAIRENGAGE_DISCLOSURE_METHOD="
+                f"{method_of(other)}, and {period} overlaps it: publishing it with {method} would show "
+                f"exact and changed figures of the same records side by side. Set the method back to "
+                f"{method_of(other)}, or withdraw {name} first"
+            )
+            raise _refused("period", "SAME-METHOD", message)
+
+
 def _protect(
     build: Path, candidate: Path, earlier: Sequence[Path], threshold: int, settings: Settings
 ) -> Any:
@@ -317,8 +361,6 @@ def _protect(
     for name in names:
         if (candidate / name).is_file():
             shutil.copyfile(candidate / name, build / name)
-    if result.further_suppressed:
-        _render_public(build, settings)
     return result
 
 
@@ -343,18 +385,6 @@ def _cellkey_checked(build: Path) -> _CellKeyResult:
         k: stated.get(k) for k in ("ptable_version", "ptable_sha256", "max_noise", "expected_absolute_error")
     }
     return _CellKeyResult(ok=ok, summary=summary, details={**details, "counts_checked": checked})
-
-
-def _render_public(build: Path, settings: Settings) -> None:
-    # The check hid more figures in report.public.json: the public page and PDF are drawn again from it.
-    from fairengage.reports.builder import render_html, write_pdf
-
-    public = json.loads((build / publications.PUBLIC_REPORT).read_text(encoding="utf-8"))
-    html = render_html(
-        public, board=False, boundaries=settings.boundaries, map_group="Black", settings=settings
-    )
-    (build / "public.html").write_text(html, encoding="utf-8")
-    write_pdf(html, build / "public.pdf", base=build)
 
 
 def _public_period(build: Path) -> dict[str, Any]:
@@ -447,6 +477,8 @@ def approve(
                 "DISCLOSURE",
                 f"{_name(row)} was built with a cell-key table other than this software's: build it again",
             )
+        # Another period's release may have been published with the other method since this build.
+        _check_same_method(session, row.period, method_of(row))
         today = now.astimezone(settings.tz).date()
         if settings.partial_periods == "refuse" and row.partial and today <= _last_day(row.period):
             raise _refused(

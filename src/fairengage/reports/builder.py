@@ -88,11 +88,15 @@ def build_reports(
     generated_at: datetime | None = None,
     published: Sequence[Path] | None = None,
     threshold_test: bool = False,
+    check: Callable[[Path, int], bool] | None = None,
 ) -> BuiltReports:
     """Build report.json, report.public.json, board and public HTML and PDF, open data and index.json.
 
     With `published` (the folders of every release ever made downloadable), the public files are
-    checked against them (reports/disclosure.py) before anything public is rendered from them.
+    checked against them (reports/disclosure.py) before anything public is rendered from them. `check`
+    does the same for a caller with its own check (publishing/service.py): it is given the folder and
+    the threshold once the public files are written, and says whether it changed them; the public
+    pages are then drawn from the files as they stand, so they are drawn once.
     """
     # Each of the build's STEPS named steps is a phase of its progress (the display counts them).
     step = progress.phase
@@ -125,6 +129,8 @@ def build_reports(
     files = write_public_files(report, public, threshold, out_dir, chosen, tables=tables)
     if published is not None and not cellkeyed:
         public = _protect(out_dir, published, threshold)
+    if check is not None and check(out_dir, threshold):
+        public = json.loads((out_dir / "report.public.json").read_text(encoding="utf-8"))
     step("drawing charts and the division map")
     css = shipped("reports", "templates", "report.css")
     files.append(Path(shutil.copyfile(css, out_dir / "report.css")))

@@ -60,6 +60,7 @@ above withholds those that differ from the older version by a recoverable handfu
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -78,6 +79,7 @@ PUBLIC_REPORT = "report.public.json"
 OPEN_DATA = "open-data"
 TREND_FILE = "trends_by_period_and_group.csv"
 MAX_ROUNDS = 60
+log = logging.getLogger(__name__)
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 ALL = "*"
 
@@ -848,28 +850,38 @@ class Interval:
     resting: frozenset[int]
 
 
-def intervals(system: System, *, stop: Any = None) -> dict[int, Interval] | None:
+def intervals(
+    system: System, *, stop: Any = None, known: dict[int, Interval] | None = None
+) -> dict[int, Interval] | None:
     """The interval of every hidden figure, solving only those that the solutions met do not clear.
 
     A figure whose values over the solutions found already spread wide enough passes the protection
     rule whatever its exact bounds (they can only be wider), so it gets no programme of its own; the
     others get their exact [min, max]. None when some part of the system is infeasible.
+
+    `known` gives figures whose interval the caller already has (`protect_release` between rounds, see
+    `_Known`): they are taken as they are, and a part whose hidden figures are all known is not solved
+    (the caller knows it is feasible: it was, and it has only been relaxed since).
     """
     result: dict[int, Interval] = {}
+    known = known or {}
     if system.conflicting:
         return None
     groups = sorted({family_group(system.keys[i].family) for i in system.hidden})
+    by_group: dict[str, list[int]] = {}
+    for i in system.hidden:
+        by_group.setdefault(family_group(system.keys[i].family), []).append(i)
     for group in groups:
+        result.update({i: known[i] for i in by_group[group] if i in known})
+        if all(i in known for i in by_group[group]):
+            continue
         solver = Solver(system, group)
         if not solver.feasible():
             return None
-        pending = [
-            i
-            for i in solver.keys
-            if i in system.hidden and failing(*solver.seen(i), system.hidden[i], system.threshold)
-        ]
+        todo = [i for i in solver.keys if i in system.hidden and i not in known]
+        pending = [i for i in todo if failing(*solver.seen(i), system.hidden[i], system.threshold)]
         solver.sweep(pending)
-        for i in [i for i in solver.keys if i in system.hidden]:
+        for i in todo:
             reason = system.hidden[i]
             low, high = solver.seen(i)
             if not failing(low, high, reason, system.threshold):
@@ -907,36 +919,55 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
     already: list[str] = []
     release = read_release(candidate, candidate=True)
     link = True
+    known = _Known()
     for _ in range(MAX_ROUNDS):
         system = build_system([*earlier, release], threshold, link_snapshots=link)
-        found = intervals(system)
+        carried = known.carried(system)
+        found = intervals(system, known=carried)
         if found is None:
             if not link:
                 return _closed(release, "the published releases contradict one another; check them by hand")
             # Releases taken as one snapshot disagree: the records changed that day. Give each its own.
             link = False
+            known = _Known()
             continue
+        known.remember(system, found)
+        log.debug(
+            "round: %d figures, %d hidden, %d carried, %d failing",
+            len(system.keys),
+            len(system.hidden),
+            len(carried),
+            sum(failing(v.low, v.high, system.hidden[i], threshold) for i, v in found.items()),
+        )
+        order = {id(f): n for n, f in enumerate(release.figures)}
         to_hide: dict[Key, Figure] = {}
         blocking = []
         unfixable: list[tuple[int, Interval]] = []
-        for i, interval in found.items():
-            if not failing(interval.low, interval.high, system.hidden[i], threshold):
-                continue
-            options = [
-                f
-                for k in sorted(interval.resting)
-                for f in system.figures[k]
-                if f.candidate and f.value is not None
-            ]
+        failed = {
+            i: interval
+            for i, interval in found.items()
+            if failing(interval.low, interval.high, system.hidden[i], threshold)
+        }
+
+        def shown(k: int, system: System = system) -> list[Figure]:
+            return [f for f in system.figures[k] if f.candidate and f.value is not None]
+
+        # A figure the earlier releases alone pin is public already: hiding it protects nothing, and
+        # would label "withheld" a figure anyone can work out. It is never picked.
+        resting = sorted({k for interval in failed.values() for k in interval.resting if shown(k)})
+        given = known.before(earlier, [system.keys[k] for k in resting], threshold, link)
+        public = {k for k in resting if (b := given.get(system.keys[k])) is not None and b[0] == b[1]}
+        for i, interval in failed.items():
+            options = [f for k in sorted(interval.resting) if k not in public for f in shown(k)]
             if not options:
                 unfixable.append((i, interval))
                 continue
-            pick = min(options, key=lambda f: (f.value, release.figures.index(f)))
+            pick = min(options, key=lambda f: (f.value, order[id(f)]))
             to_hide.setdefault(pick.key, pick)
-        before = _bounds_before(earlier, [system.keys[i] for i, _ in unfixable], threshold, link)
+        before = known.before(earlier, [system.keys[i] for i, _ in unfixable], threshold, link)
         for i, interval in unfixable:
-            known = before.get(system.keys[i])
-            if known is not None and known[0] >= interval.low and known[1] <= interval.high:
+            alone = before.get(system.keys[i])
+            if alone is not None and alone[0] >= interval.low and alone[1] <= interval.high:
                 # Given away already, and this release narrows it no further: nothing left to hide.
                 already.append(system.figures[i][0].locator)
                 continue
@@ -971,6 +1002,79 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
         f"Checked against {len(earlier)} earlier release(s): {further} more figure(s) withheld so that no "
         f"hidden count can be worked out.{note}",
     )
+
+
+class _Known:
+    """What one `protect_release` call has proven so far, carried from one round of hiding to the next.
+
+    Between rounds the candidate only hides figures: a published equality becomes a bound its value
+    already met (`_hide`), so the attacker's feasible set only grows. Hence a figure that passed still
+    passes, and the ends of a figure that failed are unchanged unless the optimal dual solution behind
+    them (`Interval.resting`, the published figures with a non-zero dual value) used a figure hidden
+    since: that dual solution stays feasible for the relaxed programme, with the same value. An
+    outcome's or a duty's part also reads published engagement figures as caps (`Solver`), whose duals
+    are not recorded: hiding any engagement figure forgets what those parts proved. A hidden figure's
+    stated reason made stricter (a row now marked `protects` states its total reaches the threshold)
+    tightens its part: what that part proved is forgotten (every part's, for an engagement figure).
+    The results are the same as solving every round afresh (tests/reports/test_disclosure.py compares).
+    """
+
+    def __init__(self) -> None:
+        self.intervals: dict[Key, tuple[Interval, frozenset[Key]]] = {}
+        self.published: set[Key] | None = None
+        self.hidden: dict[Key, str | None] = {}
+        self.earlier: dict[Key, tuple[int, int] | None] = {}
+
+    def carried(self, system: System) -> dict[int, Interval]:
+        """The intervals still valid in this round's system, by its figure indices."""
+        published = {system.keys[i] for i in system.published}
+        hidden = {system.keys[i]: reason for i, reason in system.hidden.items()}
+        if self.published is not None:
+            newly = self.published - published
+            # A part (see `Solver`) is tightened by a figure of its own newly published or given a
+            # stricter reason; every part reads published engagement figures as caps.
+            tightened = {key for key, reason in self.hidden.items() if hidden.get(key, reason) != reason} | (
+                published - self.published
+            )
+            parts = {family_group(key.family) for key in tightened}
+            if any(key.family == "eng" for key in tightened):
+                parts = {"*"}
+            caps = any(key.family == "eng" for key in newly)
+            for key, (interval, resting) in list(self.intervals.items()):
+                part = family_group(key.family)
+                if "*" in parts or part in parts:
+                    del self.intervals[key]
+                    continue
+                passed = not failing(interval.low, interval.high, hidden.get(key), system.threshold)
+                if passed:
+                    continue
+                if resting & newly or (caps and part != "eng"):
+                    del self.intervals[key]
+        self.published, self.hidden = published, hidden
+        index = {key: i for i, key in enumerate(system.keys)}
+        return {
+            index[key]: Interval(
+                interval.low, interval.high, interval.solved, frozenset(index[k] for k in resting)
+            )
+            for key, (interval, resting) in self.intervals.items()
+            if key in index and index[key] in system.hidden
+        }
+
+    def remember(self, system: System, found: dict[int, Interval]) -> None:
+        """Keep this round's intervals, by figure key."""
+        for i, interval in found.items():
+            resting = frozenset(system.keys[k] for k in interval.resting)
+            self.intervals[system.keys[i]] = (interval, resting)
+
+    def before(
+        self, earlier: Sequence[Release], keys: Sequence[Key], threshold: int, link: bool
+    ) -> dict[Key, tuple[int, int]]:
+        """`_bounds_before`, each key asked once: the earlier releases do not change between rounds."""
+        asked = [key for key in keys if key not in self.earlier]
+        if asked:
+            found = _bounds_before(earlier, asked, threshold, link)
+            self.earlier.update({key: found.get(key) for key in asked})
+        return {key: bounds for key in keys if (bounds := self.earlier[key]) is not None}
 
 
 def _closed(release: Release, why: str) -> DisclosureResult:

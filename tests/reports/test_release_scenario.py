@@ -1,0 +1,90 @@
+"""Issue 10's done-when scenario, reduced: two years, a quarter of each, the years, and a revision.
+
+Every release goes through the one publishing path (build, cross-release check, approval by a second
+person); then both attackers take every release ever public, the superseded version included, and
+neither may pin or nearly pin a count under the threshold. The full-size run is benchmarks/adversary.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components import POSTGRES_URL, create_postgres_database, drop_postgres_database
+from conftest import SECRET
+from fairengage import migrate
+from fairengage.config import Settings
+from fairengage.db import engine_for, session_factory
+from reports import release_scenario as scenario
+
+pytestmark = pytest.mark.slow
+THRESHOLD = 10
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory) -> tuple[scenario.Published, scenario.Attacked]:
+    root = tmp_path_factory.mktemp("scenario")
+    url = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else f"sqlite:///{root / 'fairengage.db'}"
+    try:
+        migrate.upgrade(url)
+        settings = Settings(database_url=url, secret_key=SECRET, publications_dir=root / "publications")
+        sessions = session_factory(engine_for(url))
+        published = scenario.publish_scenario(
+            sessions,
+            settings,
+            years=(2024, 2025),
+            quarters=(4,),
+            records=1500,
+            divisions=scenario.busiest_divisions(2000, 7, 3),
+            seed=7,
+            late=60,
+            revised="2025-Q4",
+        )
+        return published, scenario.attack_all(settings.publications_dir, published, threshold=THRESHOLD)
+    finally:
+        if POSTGRES_URL:
+            drop_postgres_database(POSTGRES_URL, url)
+
+
+def test_the_scenario_publishes_years_quarters_and_a_revision(attacked):
+    published, result = attacked
+    names = {f"{f.parent.name}/{f.name}" for f in result.folders}
+    # Nothing blocked, or the attack would test less than the scenario says.
+    assert published.blocked == []
+    assert {"2024-Q4/v1", "2024/v1", "2025-Q4/v1", "2025/v1", "2025/v2"} == names
+    assert result.public > 0 and result.withheld > 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a leak found 2026-12-02: the independent attacker pins withheld counts (some under 10, e.g. "
+    "2024-Q4 v1 disproportionality ALL × Another race count = 6) that the service's check passed; "
+    "the check must be fixed to fail closed",
+)
+def test_neither_attacker_recovers_a_count_under_the_threshold(attacked):
+    _, result = attacked
+    assert scenario.small_recovered(result, threshold=THRESHOLD) == []
+
+
+def test_the_independent_attacker_is_sound(attacked):
+    # Every range it proves exactly holds the true count (read from the team's report.json).
+    _, result = attacked
+    for findings in result.independent.values():
+        assert all(f.low <= f.truth <= f.high for f in findings if f.exact and f.truth is not None)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a leak found 2026-12-02: the independent attacker pins withheld counts (some under 10, e.g. "
+    "2024-Q4 v1 disproportionality ALL × Another race count = 6) that the service's check passed; "
+    "the check must be fixed to fail closed",
+)
+def test_no_withheld_figure_is_pinned_in_any_release(attacked):
+    # "Withheld" must be true: a figure the public files pin is published in all but name.
+    _, result = attacked
+    pinned = [
+        f"{f.release} {f.file} {f.label} = {f.low}"
+        for findings in result.independent.values()
+        for f in findings
+        if f.recovered
+    ]
+    assert pinned == []
