@@ -98,11 +98,18 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
+DATA_SUFFIXES = (".json", ".jsonl", ".csv")
+
+
 def wants_page(request: Request) -> bool:
     """Pages answer errors with a page; the API (and clients asking for JSON) with problem+json."""
     if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
         return False
     accept = request.headers.get("accept", "")
+    if request.url.path.endswith(DATA_SUFFIXES):
+        # A file download (an export, open data) is read by scripts as often as by browsers: only a
+        # browser's navigation, which asks for HTML, gets a page.
+        return "text/html" in accept
     return "text/html" in accept or "json" not in accept
 
 
