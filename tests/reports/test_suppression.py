@@ -19,6 +19,7 @@ from fairengage.analytics.counts import CITY
 from fairengage.analytics.population_benchmarks.frame import read_benchmark
 from fairengage.analytics.report import analyze
 from fairengage.ingest.synth import generate, write_table
+from fairengage.reports import suppression
 from fairengage.reports.suppression import SuppressedTable, suppress_report, suppress_table
 from fairengage.vocabulary import UNKNOWN
 
@@ -487,3 +488,14 @@ def test_keys_the_suppression_does_not_know_are_not_carried_over(exact_report):
     assert "annual" not in public
     # Change over time stays in the board's exact report: its yearly counts have no suppression yet.
     assert set(public) == set(exact_report) - {"change_over_time"}
+
+
+def test_a_veil_test_on_fewer_stops_than_the_threshold_is_withheld():
+    veil_in = {"n": 12, "odds_ratio": 1.4, "ci_low": 0.9, "ci_high": 2.1, "dropped_ambiguous": 3}
+    small = {"veil_of_darkness": veil_in}
+    suppression._suppress_veil(small, 40)
+    veil = small["veil_of_darkness"]
+    assert veil["suppressed"] and veil["n"] is None and veil["odds_ratio"] is None and veil["ci_high"] is None
+    large = {"veil_of_darkness": {"n": 400, "odds_ratio": 1.4}}
+    suppression._suppress_veil(large, 40)
+    assert large["veil_of_darkness"] == {"n": 400, "odds_ratio": 1.4, "suppressed": False}
