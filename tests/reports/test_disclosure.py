@@ -402,7 +402,7 @@ def _protect_sequence(root: Path, data: list[list[int]], *, carry: bool, monkeyp
         monkeypatch.setattr(
             disclosure._Known,
             "before",
-            lambda self, earlier, keys, threshold, link: _bounds_before(earlier, keys, threshold, link),
+            lambda self, earlier, keys, threshold, model: _bounds_before(earlier, keys, threshold, model),
         )
     cells = [(a, g) for a in ("D11", "D14") for g in GROUPS]
     quarters = [dict(zip(cells, q, strict=True)) for q in data]

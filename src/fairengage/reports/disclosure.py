@@ -15,11 +15,15 @@ count of all groups is their sum: attempts less a total that leaves Unknown out 
 a later release's trend chart repeats an earlier period's figures as the same counts. A year is its four
 quarters. Releases taken on the same day (`meta.period.as_of`, or the day
 of `meta.generated_at`) share a snapshot, except a second release of one period that day (a re-run is made
-because the records changed: it gets a snapshot of its own). Each snapshot has atoms of its own: between
-two snapshots records arrive late, have their perceived race corrected and are destroyed under retention,
-so a later count is not an earlier one plus something non-negative (assuming so once put a re-run's true
-count outside its range); what changed in each cell between two snapshots is a figure of its own (later
-minus earlier), protected like a withheld one. Published
+because the records changed: it gets a snapshot of its own). Each snapshot has atoms of its own, and
+what changed in each cell between two snapshots is a figure of its own (later minus earlier), protected
+like a withheld one. Late records only add to a cell, so an attacker may bet that no count shrinks from
+one snapshot to the next (`_growth_rows`), and where the bet holds it pins more: a quarter's first
+release, less what a later release shows of the same cell, was once worked out to 6 that way. But
+records also leave a cell (a perceived race corrected, records destroyed under retention), and then the
+bet is contradicted by the figures themselves. So the check works under the strongest attacker the
+published figures allow (`MODELS`): same-day releases linked and growth first, then each release on its
+own with growth, then without growth; an attacker who sees a bet contradicted has to drop it too. Published
 figures are equalities; a hidden row marked `suppressed_reason: "small"` tells the attacker its smallest
 count lies in [0, threshold - 1], one marked `"protects"` that its counts reach the threshold. An outcome
 never exceeds the engagements it is counted in (per atom), hits never exceed searches, a compliance count
@@ -82,6 +86,20 @@ MAX_ROUNDS = 60
 log = logging.getLogger(__name__)
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 ALL = "*"
+COLLECTED_DUTY = "comp:identifying_info_collected"  # the annual table's "collected", by division
+
+
+@dataclass(frozen=True)
+class Model:
+    """What the attacker assumes about the records behind different releases (see `MODELS`)."""
+
+    link: bool  # releases taken on one day count the same records (see `_snapshots`)
+    growth: bool  # no cell's count shrinks from one snapshot to the next (see `_growth_rows`)
+
+
+# Strongest first: the check takes the first model the published figures do not contradict. An
+# attacker who finds a bet contradicted drops it, so a weaker model is what is left to him.
+MODELS = (Model(True, True), Model(False, True), Model(True, False), Model(False, False))
 
 
 @dataclass(frozen=True)
@@ -535,6 +553,7 @@ def build_system(
     threshold: int,
     *,
     link_snapshots: bool = True,
+    growth: bool = False,
     virtual: bool = True,
     extra: Sequence[Key] = (),
 ) -> System:
@@ -609,6 +628,15 @@ def build_system(
             system.hidden[i] = (
                 "small" if "small" in reasons else ("protects" if "protects" in reasons else None)
             )
+    # The annual table's "collected" is the city's compliance count of the same duty: one figure, two
+    # places (an attacker reads them as equal, so the check does too).
+    for parts, index in list(atoms.items()):
+        if parts[0] == "collected" and parts[3] == "collected":
+            _, q, k, _ = parts
+            row = {index: 1.0}
+            for a in all_areas:
+                row[atom(COLLECTED_DUTY, q, k, a)] = -1.0
+            system.extra_eq.append((row, 0.0))
     # Links between families, per atom: outcomes within engagements, hits within searches, compliance
     # within the division's engagements; age, gender and collection tables add up to engagements.
     for parts, index in list(atoms.items()):
@@ -630,14 +658,34 @@ def build_system(
                 for g in all_groups:
                     row[atom("eng", q, k, a, g)] = row.get(atom("eng", q, k, a, g), 0.0) - 1.0
             system.extra_eq.append((row, 0.0))
+    if growth:
+        system.extra_ub.extend(_growth_rows(atoms))
     system.n_atoms = len(atoms)
     system.atom_family = [parts[0] for parts in atoms]
     return system
 
 
+def _growth_rows(atoms: dict[tuple[Any, ...], int]) -> list[tuple[dict[int, float], float]]:
+    """Each cell's count never shrinks from one snapshot to the next: earlier - later <= 0.
+
+    Late records only add; what takes records away (a perceived race corrected, records destroyed
+    under retention) is rare, so an attacker may well bet on growth, and where the bet holds it pins
+    more. `protect_release` checks under this bet first (see `MODELS`).
+    """
+    by_cell: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
+    for parts, index in atoms.items():
+        by_cell.setdefault((parts[0], parts[1], *parts[3:]), []).append((parts[2], index))
+    rows: list[tuple[dict[int, float], float]] = []
+    for chain in by_cell.values():
+        chain.sort()
+        for (_, earlier), (_, later) in zip(chain, chain[1:], strict=False):
+            rows.append(({earlier: 1.0, later: -1.0}, 0.0))
+    return rows
+
+
 def family_group(family: str) -> str:
     """The part of the system a family is solved in (see `Solver`)."""
-    if family in ("eng", "age", "gender", "collected"):
+    if family in ("eng", "age", "gender", "collected", COLLECTED_DUTY):
         return "eng"
     if family in ("out:searched", "hits"):
         return "searched"
@@ -918,17 +966,22 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
     blocking: list[BlockingFigure] = []
     already: list[str] = []
     release = read_release(candidate, candidate=True)
-    link = True
+    models = list(MODELS)
+    model = models.pop(0)
     known = _Known()
     for _ in range(MAX_ROUNDS):
-        system = build_system([*earlier, release], threshold, link_snapshots=link)
+        system = build_system(
+            [*earlier, release], threshold, link_snapshots=model.link, growth=model.growth
+        )
         carried = known.carried(system)
         found = intervals(system, known=carried)
         if found is None:
-            if not link:
+            # The figures contradict the model (records changed the day releases were taken, or a
+            # count shrank): the attacker drops that bet, and so does the check.
+            if not models:
                 return _closed(release, "the published releases contradict one another; check them by hand")
-            # Releases taken as one snapshot disagree: the records changed that day. Give each its own.
-            link = False
+            model = models.pop(0)
+            log.info("disclosure check: the releases contradict the model; now %s", model)
             known = _Known()
             continue
         known.remember(system, found)
@@ -955,7 +1008,7 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
         # A figure the earlier releases alone pin is public already: hiding it protects nothing, and
         # would label "withheld" a figure anyone can work out. It is never picked.
         resting = sorted({k for interval in failed.values() for k in interval.resting if shown(k)})
-        given = known.before(earlier, [system.keys[k] for k in resting], threshold, link)
+        given = known.before(earlier, [system.keys[k] for k in resting], threshold, model)
         public = {k for k in resting if (b := given.get(system.keys[k])) is not None and b[0] == b[1]}
         for i, interval in failed.items():
             options = [f for k in sorted(interval.resting) if k not in public for f in shown(k)]
@@ -964,7 +1017,7 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
                 continue
             pick = min(options, key=lambda f: (f.value, order[id(f)]))
             to_hide.setdefault(pick.key, pick)
-        before = known.before(earlier, [system.keys[i] for i, _ in unfixable], threshold, link)
+        before = known.before(earlier, [system.keys[i] for i, _ in unfixable], threshold, model)
         for i, interval in unfixable:
             alone = before.get(system.keys[i])
             if alone is not None and alone[0] >= interval.low and alone[1] <= interval.high:
@@ -1067,12 +1120,12 @@ class _Known:
             self.intervals[system.keys[i]] = (interval, resting)
 
     def before(
-        self, earlier: Sequence[Release], keys: Sequence[Key], threshold: int, link: bool
+        self, earlier: Sequence[Release], keys: Sequence[Key], threshold: int, model: Model
     ) -> dict[Key, tuple[int, int]]:
         """`_bounds_before`, each key asked once: the earlier releases do not change between rounds."""
         asked = [key for key in keys if key not in self.earlier]
         if asked:
-            found = _bounds_before(earlier, asked, threshold, link)
+            found = _bounds_before(earlier, asked, threshold, model)
             self.earlier.update({key: found.get(key) for key in asked})
         return {key: bounds for key in keys if (bounds := self.earlier[key]) is not None}
 
@@ -1083,12 +1136,12 @@ def _closed(release: Release, why: str) -> DisclosureResult:
 
 
 def _bounds_before(
-    earlier: Sequence[Release], keys: Sequence[Key], threshold: int, link: bool
+    earlier: Sequence[Release], keys: Sequence[Key], threshold: int, model: Model
 ) -> dict[Key, tuple[int, int]]:
     """What the earlier releases alone prove about these figures (or the same counts), where anything."""
     if not earlier or not keys:
         return {}
-    system = build_system(earlier, threshold, link_snapshots=link, extra=keys)
+    system = build_system(earlier, threshold, link_snapshots=model.link, growth=model.growth, extra=keys)
     index = {key: i for i, key in enumerate(system.keys)}
     solvers: dict[str, Solver] = {}
     result: dict[Key, tuple[int, int]] = {}

@@ -135,6 +135,13 @@
     return text;
   }
 
+  // The page and the service worker may both send one kept record when the connection returns; the
+  // server stores it once (same form_key) and both hear the same receipt, which is shown once.
+  function remember(state, sent) {
+    var known = state.sent.some(function (t) { return t.url === sent.url || t.code === sent.code; });
+    if (!known) state.sent.push(sent);
+  }
+
   function notice(state, name, values, action) {
     state.notices.push({ name: name, text: message(name, values), action: action || null });
   }
@@ -288,7 +295,7 @@
             location.assign(outcome.url);
             return "stop";
           }
-          state.sent.push({ code: outcome.code, url: outcome.url });
+          remember(state, { code: outcome.code, url: outcome.url });
           return "next";
         });
       }
@@ -394,10 +401,7 @@
         // The service worker sent what waited (Background Sync): say so, with each receipt's code.
         navigator.serviceWorker.addEventListener("message", function (event) {
           if (!event.data || event.data.type !== "outbox-sent") return;
-          (event.data.sent || []).forEach(function (s) {
-            // The page may have sent the same record meanwhile (the server stored it once).
-            if (!state.sent.some(function (t) { return t.url === s.url; })) state.sent.push(s);
-          });
+          (event.data.sent || []).forEach(function (s) { remember(state, s); });
           refresh(null, true);
         });
       }
