@@ -12,10 +12,10 @@ from fairengage.events import importer, reconcile
 HERE = (43.6487, -79.3962)
 
 
-def estate(client, world, sessions, tmp_path: Path) -> dict:  # type: ignore[no-untyped-def]
+def estate(client, world, sessions, tmp_path: Path, *, other_id: str = "CAD-4") -> dict:  # type: ignore[no-untyped-def]
     """Officer T1 (D14) recorded two stops; dispatch saw three (one never recorded), a camera one more.
 
-    Officer T2 of D52 has an unrecorded stop too, outside the D14 supervisor's division.
+    Officer T2 of D52 has an unrecorded stop too (`other_id`), outside the D14 supervisor's division.
     """
     headers = world.officer_with_token("T1", "D14")
     world.officer_with_token("T2", "D52")
@@ -40,7 +40,7 @@ def estate(client, world, sessions, tmp_path: Path) -> dict:  # type: ignore[no-
         ["BWC-1", (first + timedelta(minutes=1)).isoformat(), "T1", "D14", "", "", "bwc_recording"],
         ["CAD-2", (second - timedelta(minutes=6)).isoformat(), "T1", "D14", HERE[0], HERE[1], "person_stop"],
         ["CAD-3", missed.isoformat(), "T1", "D14", HERE[0], HERE[1] + 0.01, "person_stop"],
-        ["CAD-4", missed.isoformat(), "T2", "D52", "", "", "person_stop"],
+        [other_id, missed.isoformat(), "T2", "D52", "", "", "person_stop"],
     ]
     importer.import_events(sessions=sessions, path=write_events(tmp_path / "ev.csv", rows), actor="cli:test")
     today = now.astimezone().date()

@@ -47,6 +47,15 @@ def test_matches_are_kept_and_the_unmatched_listed(client, world, sessions, tmp_
     assert rows["CAD-4"]["nearest_engagement_id"] == ""  # T2 recorded nothing
 
 
+def test_an_event_id_like_a_formula_stays_text_in_the_unmatched_file(client, world, sessions, tmp_path):
+    # The ids come from another system: one a spreadsheet would run must open as text.
+    formula = '=HYPERLINK("http://example.invalid","open")'
+    estate(client, world, sessions, tmp_path, other_id=formula)
+    with (tmp_path / "unmatched.csv").open(encoding="utf-8") as handle:
+        ids = {r["event_id"] for r in csv.DictReader(handle)}
+    assert ids == {"CAD-3", "'" + formula}
+
+
 def test_the_command_prints_the_last_line_and_takes_its_options(client, world, sessions, tmp_path, runner):
     built = estate(client, world, sessions, tmp_path)
     start, end = period(built["today"])

@@ -32,6 +32,7 @@ from fairengage.engagements.models import Engagement, Person
 from fairengage.errors import Conflict, DomainError, FieldError, Forbidden, NotFound
 from fairengage.receipts import codes
 from fairengage.receipts import service as receipts
+from fairengage.spreadsheet import safe_cell
 from fairengage.web.i18n import N_
 
 STATUSES: tuple[str, ...] = ("received", "acknowledged", "investigating", "closed")
@@ -613,13 +614,6 @@ CSV_COLUMNS = (
 )
 
 
-def _csv_cell(value: Any) -> Any:
-    # Spreadsheets run a cell starting with = + - @ as a formula; a leading apostrophe keeps it text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def export_csv(export: OwnRecordExport) -> bytes:
     """The export as CSV, one row per engagement; findings as `RULE:verdict` joined by semicolons."""
     out = io.StringIO()
@@ -640,6 +634,6 @@ def export_csv(export: OwnRecordExport) -> bytes:
             "person_date_of_birth": record["person"]["date_of_birth"],
             "person_address": record["person"]["address"],
         }
-        writer.writerow([_csv_cell(row.get(column)) for column in CSV_COLUMNS])
+        writer.writerow([safe_cell(row.get(column)) for column in CSV_COLUMNS])
     # A byte-order mark so spreadsheet programs read the accents in names and places correctly.
     return ("\ufeff" + out.getvalue()).encode()

@@ -21,6 +21,7 @@ from fairengage.db import transaction
 from fairengage.engagements.models import Engagement
 from fairengage.events import matching
 from fairengage.events.models import MATCHED, OPEN, ExternalEvent
+from fairengage.spreadsheet import safe_cell
 
 OUT_COLUMNS = (
     "event_id",
@@ -156,7 +157,7 @@ def _write(out: Path, events: list[ExternalEvent], outcome: matching.Outcome) ->
             near = outcome.nearest.get(str(event.id))
             writer.writerow(
                 [
-                    event.event_id,
+                    safe_cell(event.event_id),
                     event.occurred_at.isoformat(),
                     event.officer.badge,
                     event.division_code,

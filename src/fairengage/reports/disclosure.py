@@ -63,6 +63,7 @@ above withholds those that differ from the older version by a recoverable handfu
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -678,7 +679,7 @@ def _growth_rows(atoms: dict[tuple[Any, ...], int]) -> list[tuple[dict[int, floa
     rows: list[tuple[dict[int, float], float]] = []
     for chain in by_cell.values():
         chain.sort()
-        for (_, earlier), (_, later) in zip(chain, chain[1:], strict=False):
+        for (_, earlier), (_, later) in itertools.pairwise(chain):
             rows.append(({earlier: 1.0, later: -1.0}, 0.0))
     return rows
 
