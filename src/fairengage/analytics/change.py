@@ -8,9 +8,12 @@ Two questions a board asks, on the same counts:
   and keeps its coverage for small counts);
 - **interrupted time series** around a date (by default each rule set's ``effective_from`` that the
   data straddle): a segmented regression of the monthly figure on time, a step at the date (the level
-  change) and a change of slope after it, by ordinary least squares with Newey–West (HAC) standard errors,
-  since month-to-month figures are autocorrelated and plain errors would be too small
-  (Wagner et al. 2002, J Clin Pharm Ther 27:299; Newey & West 1987, Econometrica 55:703).
+  change) and a change of slope after it, with first-order autoregressive errors fitted by maximum
+  likelihood (statsmodels' ARIMA with the segments as regressors), since month-to-month figures are
+  autocorrelated and plain errors would be too small (Wagner et al. 2002, J Clin Pharm Ther 27:299).
+  We first used least squares with Newey–West errors: on a simulated 48-month series with AR(1) noise
+  (φ 0.5) and no change, its 95% interval held 0 in only 152 of 200 runs; with AR(1) errors by maximum
+  likelihood, 94 of 100 (tests/analytics/test_change.py).
 
 The engine counts engagements, searches and finds by local date and perceived race (one small table);
 Python does the rest.
@@ -27,7 +30,7 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.tsa.arima.model import ARIMA
 
 from fairengage.analytics.intervals import wilson_interval
 from fairengage.analytics.veil import EPOCH, UNKNOWN, with_local_clock
@@ -38,8 +41,8 @@ MEASURES = ("share", "search_rate")
 METHOD = (
     "Year over year: each group's share of engagements and search rate against the year before, 95% "
     "Newcombe hybrid score interval on the difference. Interrupted time series: monthly figure = "
-    "a + b·month + c·after + d·(months since the date)·after, ordinary least squares with Newey–West "
-    "(HAC) standard errors (lags: floor(4·(months/100)^(2/9))); c is the level change, d the slope change."
+    "a + b·month + c·after + d·(months since the date)·after + e, with first-order autoregressive errors "
+    "e (φ in ar1) fitted by maximum likelihood; c is the level change, d the slope change."
 )
 
 
@@ -133,26 +136,28 @@ def monthly_series(counts: pd.DataFrame, group: str, measure: str) -> pd.DataFra
 
 
 def segmented_regression(months: np.ndarray, values: np.ndarray, change_month: int) -> dict[str, Any]:
-    """Level and slope change at ``change_month`` (first month after the date), Newey–West errors."""
+    """Level and slope change at ``change_month`` (first month after the date), AR(1) errors by ML."""
     after = (months >= change_month).astype(float)
-    design = np.column_stack(
-        [np.ones(len(months)), months - change_month, after, (months - change_month) * after]
-    )
-    lags = math.floor(4 * (len(months) / 100) ** (2 / 9))
+    design = np.column_stack([months - change_month, after, (months - change_month) * after])
     with warnings.catch_warnings():
+        # A series with no noise at all (a hand case) warns that its covariance is singular.
         warnings.simplefilter("ignore")
-        fitted = sm.OLS(values, design).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-    low, high = fitted.conf_int(alpha=0.05).T
+        fitted = ARIMA(values, exog=design, order=(1, 0, 0), trend="c").fit()
+        low, high = np.asarray(fitted.conf_int(alpha=0.05)).T
+        pvalues = np.asarray(fitted.pvalues)
+    names = list(fitted.model.param_names)
+    level, slope, ar1 = names.index("x2"), names.index("x3"), names.index("ar.L1")
+    params = np.asarray(fitted.params)
     return {
-        "level_change": float(fitted.params[2]),
-        "level_ci_low": float(low[2]),
-        "level_ci_high": float(high[2]),
-        "level_p_value": float(fitted.pvalues[2]),
-        "slope_change": float(fitted.params[3]),
-        "slope_ci_low": float(low[3]),
-        "slope_ci_high": float(high[3]),
-        "slope_p_value": float(fitted.pvalues[3]),
-        "lags": lags,
+        "level_change": float(params[level]),
+        "level_ci_low": float(low[level]),
+        "level_ci_high": float(high[level]),
+        "level_p_value": float(pvalues[level]),
+        "slope_change": float(params[slope]),
+        "slope_ci_low": float(low[slope]),
+        "slope_ci_high": float(high[slope]),
+        "slope_p_value": float(pvalues[slope]),
+        "ar1": float(params[ar1]),
     }
 
 
