@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from fairengage import cli
 from fairengage.analytics.benchmark_comparison import compare_benchmarks
-from fairengage.analytics.cli import named_benchmarks
 from fairengage.analytics.counts import cell_counts
+from fairengage.analytics.population_benchmarks import named_benchmarks
 
 
 def _benchmark(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
@@ -82,3 +82,38 @@ def test_the_command_compares_benchmarks_given_by_name(tmp_path, table_file, han
     census = {(r["area"], r["group"]): r["index"] for r in report["benchmark_comparison"]["rows"]
               if r["benchmark"] == "census"}  # fmt: skip
     assert {(r["area"], r["group"]): r["index"] for r in report["disproportionality"]} == census
+
+
+@pytest.mark.slow  # builds a whole release (board and public, HTML and PDF)
+def test_the_board_report_shows_the_benchmarks_side_by_side_and_the_public_one_does_not(tmp_path):
+    from datetime import date
+
+    from fairengage.analytics.population_benchmarks import default_benchmark_path
+    from fairengage.ingest import synth
+
+    table = tmp_path / "t.parquet"
+    synth.write_table(synth.generate(800, seed=3, start=date(2025, 1, 1), end=date(2025, 12, 31)), table)
+    census = pd.read_csv(default_benchmark_path())
+    daytime = census.copy()
+    daytime.loc[daytime["group"] == "White", "population"] *= 3
+    daytime_file = tmp_path / "daytime.csv"
+    daytime.to_csv(daytime_file, index=False)
+    out = tmp_path / "out"
+    census_file = default_benchmark_path()
+    args = ["report", "--input", str(table), "--period", "2025", "--out", str(out),
+            "--benchmark", f"census={census_file}", "--benchmark", f"daytime={daytime_file}"]  # fmt: skip
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    board = json.loads((out / "report.json").read_text())
+    assert board["benchmark_comparison"]["benchmarks"] == ["census", "daytime"]
+    assert "computed under 2 benchmarks (census, daytime)" in (out / "board.html").read_text(encoding="utf-8")
+    # Indices under another population give the counts back: the comparison is the board's only.
+    public = json.loads((out / "report.public.json").read_text())
+    assert public.get("benchmark_comparison") is None
+
+
+def test_the_report_command_refuses_two_benchmarks_of_one_name(tmp_path):
+    args = ["report", "--input", str(tmp_path / "t.parquet"), "--period", "2025",
+            "--out", str(tmp_path / "o"), "--benchmark", "x=a.csv", "--benchmark", "x=b.csv"]  # fmt: skip
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 1 and "given twice" in result.output

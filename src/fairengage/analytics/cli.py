@@ -60,6 +60,7 @@ def analyze(
     # deferred: heavy library, keeps --help fast (ibis, duckdb, pandas, statsmodels)
     from fairengage.analytics import engine as engines
     from fairengage.analytics import report as reports
+    from fairengage.analytics.population_benchmarks import named_benchmarks
     from fairengage.analytics.population_benchmarks.frame import read_benchmark
     from fairengage.config import get_settings
 
@@ -112,21 +113,6 @@ def analyze(
         highlight=False,
         soft_wrap=True,
     )
-
-
-def named_benchmarks(values: list[str]) -> list[tuple[str, Path]]:
-    """``NAME=FILE`` or ``FILE`` (named after the file, without extension), in order; names unique."""
-    named: list[tuple[str, Path]] = []
-    for value in values:
-        name, sep, file = value.partition("=")
-        path = Path(file if sep else value)
-        name = name.strip() if sep else path.stem
-        if not name:
-            raise ValueError(f"--benchmark {value!r}: give a name before '=' (NAME=FILE)")
-        if any(name == other for other, _ in named):
-            raise ValueError(f"--benchmark {value!r}: the name {name!r} is given twice")
-        named.append((name, path))
-    return named
 
 
 def _dates(values: list[str] | None) -> list[date] | None:

@@ -26,9 +26,14 @@ def report_command(
     input_file: Annotated[
         Path | None, typer.Option("--input", help="the analytic table, .parquet or .csv")
     ] = None,
-    benchmark_file: Annotated[
-        Path | None,
-        typer.Option("--benchmark", help="with --input: the benchmark CSV (area,group,population)"),
+    benchmark_files: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--benchmark",
+            help="with --input: the benchmark CSV (area,group,population), as FILE or NAME=FILE; repeat it "
+            "to show the indices under each benchmark side by side in the board report (the first is the "
+            "main one)",
+        ),
     ] = None,
     governance_file: Annotated[
         Path | None, typer.Option("--governance", help="governance.json: review, exception and access counts")
@@ -64,7 +69,7 @@ def report_command(
     if from_db == (input_file is not None):
         raise fail("give either --input FILE or --from-db")
     if from_db:
-        if out_dir is not None or governance_file is not None or benchmark_file is not None:
+        if out_dir is not None or governance_file is not None or benchmark_files:
             raise fail(
                 "--out, --governance and --benchmark go with --input only: --from-db builds a draft release "
                 f"in the publications folder ({settings.publications_dir})"
@@ -75,6 +80,7 @@ def report_command(
         _release_from_database(period=period, reason=reason, actor=actor)
         return
     from fairengage.analytics.engine import AnalyticsInputError
+    from fairengage.analytics.population_benchmarks import named_benchmarks
     from fairengage.reports.builder import STEPS, ReportBuildError
 
     try:
@@ -83,8 +89,12 @@ def report_command(
         raise fail(f"--period: {exc}") from None
     if out_dir is None:
         raise fail("--out: give the folder to write the reports into")
-    if benchmark_file is None:
+    if not benchmark_files:
         raise fail("--benchmark: give the benchmark CSV (area,group,population)")
+    try:
+        named = named_benchmarks(benchmark_files)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     assert input_file is not None  # nosec B101 # checked above: exactly one of --input and --from-db
     try:
         with shown("report", err, steps=STEPS) as progress:
@@ -92,7 +102,9 @@ def report_command(
                 period=chosen.label,
                 out_dir=out_dir,
                 input_file=input_file,
-                benchmark_file=benchmark_file,
+                benchmark_file=named[0][1],
+                benchmark_name=named[0][0],
+                compare_with=named[1:],
                 governance_file=governance_file,
                 boundaries=boundaries,
                 engine=engine,

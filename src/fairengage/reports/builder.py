@@ -89,6 +89,8 @@ def build_reports(
     published: Sequence[Path] | None = None,
     threshold_test: bool = False,
     check: Callable[[Path, int], bool] | None = None,
+    compare_with: Sequence[tuple[str, Path]] = (),
+    benchmark_name: str | None = None,
 ) -> BuiltReports:
     """Build report.json, report.public.json, board and public HTML and PDF, open data and index.json.
 
@@ -96,7 +98,8 @@ def build_reports(
     checked against them (reports/disclosure.py) before anything public is rendered from them. `check`
     does the same for a caller with its own check (publishing/service.py): it is given the folder and
     the threshold once the public files are written, and says whether it changed them; the public
-    pages are then drawn from the files as they stand, so they are drawn once.
+    pages are then drawn from the files as they stand, so they are drawn once. `compare_with` names
+    further benchmarks: the board report then shows the indices under each beside the main one's.
     """
     # Each of the build's STEPS named steps is a phase of its progress (the display counts them).
     step = progress.phase
@@ -116,6 +119,8 @@ def build_reports(
         engine=engine,
         progress=progress,
         generated_at=generated,
+        compare_with=compare_with,
+        benchmark_name=benchmark_name,
         threshold_test=threshold_test,
     )
     cellkeyed = settings.disclosure_method == "cellkey"
@@ -166,6 +171,8 @@ def analyse_report(
     progress: Progress = NO_PROGRESS,
     generated_at: datetime | None = None,
     threshold_test: bool = False,
+    compare_with: Sequence[tuple[str, Path]] = (),
+    benchmark_name: str | None = None,
 ) -> tuple[dict[str, Any], int]:
     """The exact report.json of a period (trends and governance included) and its suppression threshold."""
     step = progress.phase
@@ -175,6 +182,10 @@ def analyse_report(
     summary = read_governance(governance) if governance else None
     step("reading the benchmark")
     benchmark = read_benchmark(benchmark_path)
+    named = [(benchmark_name or Path(benchmark_path).stem, benchmark)]
+    named += [(name, read_benchmark(path)) for name, path in compare_with]
+    if len({name for name, _ in named}) < len(named):
+        raise ReportBuildError(f"{benchmark_path}: each benchmark needs a name of its own (NAME=FILE)")
     step(f"starting {engine}")
     backend = engines.connect(engine)
     try:
@@ -192,6 +203,7 @@ def analyse_report(
             generated,
             settings,
             threshold_test=threshold_test,
+            benchmarks=dict(named) if compare_with else None,
         )
         step("counting the annual-report tables")
         outcomes = report_outcomes(report)
@@ -316,6 +328,7 @@ def _analyse(
     generated: datetime,
     settings: Settings,
     threshold_test: bool = False,
+    benchmarks: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     params = analysis.AnalysisParams(
         threshold_test=threshold_test,
@@ -336,7 +349,9 @@ def _analyse(
         },
     )
     try:
-        report = analysis.analyze(table, benchmark, engine_name=engine, tz=period.tz, params=params)
+        report = analysis.analyze(
+            table, benchmark, engine_name=engine, tz=period.tz, params=params, benchmarks=benchmarks
+        )
     except ArithmeticError as exc:
         # A model fit that overflows on sparse data (seen in the veil-of-darkness fit on a few dozen
         # engagements) stops the run with one line rather than a traceback.

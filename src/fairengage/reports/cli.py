@@ -6,6 +6,7 @@ publishing service; with `--input` it calls `build_from_files` here, which reads
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ def build_from_files(
     settings: Any,
     progress: Progress,
     threshold_test: bool = False,
+    compare_with: Sequence[tuple[str, Path]] = (),
+    benchmark_name: str | None = None,
 ) -> Any:
     """Build the board report, the public report and open data for a period from files already written."""
     from fairengage.reports.builder import build_reports
@@ -49,4 +52,6 @@ def build_from_files(
         engine=engine.value,
         progress=progress,
         threshold_test=threshold_test,
+        compare_with=compare_with,
+        benchmark_name=benchmark_name,
     )

@@ -634,10 +634,10 @@ def build_system(
     for parts, index in list(atoms.items()):
         if parts[0] == "collected" and parts[3] == "collected":
             _, q, k, _ = parts
-            row = {index: 1.0}
+            same: dict[int, float] = {index: 1.0}
             for a in all_areas:
-                row[atom(COLLECTED_DUTY, q, k, a)] = -1.0
-            system.extra_eq.append((row, 0.0))
+                same[atom(COLLECTED_DUTY, q, k, a)] = -1.0
+            system.extra_eq.append((same, 0.0))
     # Links between families, per atom: outcomes within engagements, hits within searches, compliance
     # within the division's engagements; age, gender and collection tables add up to engagements.
     for parts, index in list(atoms.items()):

@@ -179,3 +179,18 @@ def write_benchmark(rows: Iterable[BenchmarkRow], path: Path) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(FIELDS)
         writer.writerows(rows)
+
+
+def named_benchmarks(values: list[str]) -> list[tuple[str, Path]]:
+    """``NAME=FILE`` or ``FILE`` (named after the file, without extension), in order; names unique."""
+    named: list[tuple[str, Path]] = []
+    for value in values:
+        name, sep, file = value.partition("=")
+        path = Path(file if sep else value)
+        name = name.strip() if sep else path.stem
+        if not name:
+            raise ValueError(f"--benchmark {value!r}: give a name before '=' (NAME=FILE)")
+        if any(name == other for other, _ in named):
+            raise ValueError(f"--benchmark {value!r}: the name {name!r} is given twice")
+        named.append((name, path))
+    return named
