@@ -78,8 +78,10 @@ def _sequence(tmp_path: Path, first: list[int], later: list[int]) -> list[Path]:
 
 def test_the_strongest_model_comes_first():
     assert MODELS[0] == Model(link=True, growth=True)
-    assert MODELS[-1] == Model(link=False, growth=False)
-    assert len(set(MODELS)) == len(MODELS) == 4
+    # The last resort: nothing linked, no growth, and a catch-all area beside the divisions listed.
+    assert MODELS[-1] == Model(link=False, growth=False, closed=False)
+    assert all(m.closed for m in MODELS[:-1])
+    assert len(set(MODELS)) == len(MODELS) == 5
 
 
 def test_a_later_year_caps_an_earlier_withheld_quarter_only_for_an_attacker_betting_on_growth(tmp_path):

@@ -487,18 +487,25 @@ def public_trends(trend: dict[str, Any], public: dict[str, Any], threshold: int)
         assert hidden is not None  # nosec B101 # set when there are earlier periods, the only ones looped
         result["attempts"].append(plain_int(hidden.row_totals[label]))
         shown = []
+        withheld = {
+            row["group"]: row["group"] not in hidden.suppressed.columns
+            or bool(hidden.suppressed.loc[label, row["group"]])
+            or plain_int(hidden.row_totals[label]) is None
+            for row in rows
+        }
+        # The period's total is one figure in every row: shown in one row, it is shown in all (a row
+        # that blanked it would call "withheld" a figure the next row prints).
+        total_shown = not all(withheld.values())
         for row in rows:
-            withheld = row["group"] not in hidden.suppressed.columns or bool(
-                hidden.suppressed.loc[label, row["group"]]
-            )
             # An index reveals its count when the total is published: withheld with it.
             shown.append(
                 {
                     **row,
-                    **dict.fromkeys(("count", "total", "index", "ci_low", "ci_high", "notable")),
+                    **dict.fromkeys(("count", "index", "ci_low", "ci_high", "notable")),
+                    "total": row.get("total") if total_shown else None,
                     "suppressed": True,
                 }
-                if withheld or plain_int(hidden.row_totals[label]) is None
+                if withheld[row["group"]]
                 else {**row, "suppressed": False}
             )
         result["disproportionality"].append(shown)

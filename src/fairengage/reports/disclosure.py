@@ -96,11 +96,20 @@ class Model:
 
     link: bool  # releases taken on one day count the same records (see `_snapshots`)
     growth: bool  # no cell's count shrinks from one snapshot to the next (see `_growth_rows`)
+    closed: bool = True  # the divisions the releases list are all there are (no "(other)" area)
 
 
 # Strongest first: the check takes the first model the published figures do not contradict. An
-# attacker who finds a bet contradicted drops it, so a weaker model is what is left to him.
-MODELS = (Model(True, True), Model(False, True), Model(True, False), Model(False, False))
+# attacker who finds a bet contradicted drops it, so a weaker model is what is left to him. A report
+# lists every division with engagements in its period (a withheld row keeps its label), so the city is
+# the sum of the divisions listed; only when even that is contradicted is a catch-all area allowed.
+MODELS = (
+    Model(True, True),
+    Model(False, True),
+    Model(True, False),
+    Model(False, False),
+    Model(False, False, closed=False),
+)
 
 
 @dataclass(frozen=True)
@@ -555,6 +564,7 @@ def build_system(
     *,
     link_snapshots: bool = True,
     growth: bool = False,
+    closed_areas: bool = False,
     virtual: bool = True,
     extra: Sequence[Key] = (),
 ) -> System:
@@ -577,7 +587,8 @@ def build_system(
                 categories.setdefault(key.family, set()).update(key.groups)
             elif key.groups != ALL:
                 groups.update(key.groups)
-    all_areas = [*sorted(areas), "(other)"]
+    # Without `closed_areas`, a catch-all area holds engagements of divisions no release lists.
+    all_areas = sorted(areas) if closed_areas and areas else [*sorted(areas), "(other)"]
     # The perceived-race categories are a closed, published list (Unknown included): an attacker knows
     # a city's attempts are the sum over exactly these groups, so attempts less a total that leaves
     # Unknown out is the Unknown count. A group outside the list still gets a catch-all atom.
@@ -972,7 +983,11 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
     known = _Known()
     for _ in range(MAX_ROUNDS):
         system = build_system(
-            [*earlier, release], threshold, link_snapshots=model.link, growth=model.growth
+            [*earlier, release],
+            threshold,
+            link_snapshots=model.link,
+            growth=model.growth,
+            closed_areas=model.closed,
         )
         carried = known.carried(system)
         found = intervals(system, known=carried)
@@ -1142,7 +1157,14 @@ def _bounds_before(
     """What the earlier releases alone prove about these figures (or the same counts), where anything."""
     if not earlier or not keys:
         return {}
-    system = build_system(earlier, threshold, link_snapshots=model.link, growth=model.growth, extra=keys)
+    system = build_system(
+        earlier,
+        threshold,
+        link_snapshots=model.link,
+        growth=model.growth,
+        closed_areas=model.closed,
+        extra=keys,
+    )
     index = {key: i for i, key in enumerate(system.keys)}
     solvers: dict[str, Solver] = {}
     result: dict[Key, tuple[int, int]] = {}
