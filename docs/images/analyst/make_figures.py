@@ -14,12 +14,12 @@ import ibis
 
 from fairengage.analytics.benchmark_comparison import compare_benchmarks
 from fairengage.analytics.counts import cell_counts
-from fairengage.vocabulary import PERCEIVED_RACES
 from fairengage.analytics.officer_review import officer_review
 from fairengage.analytics.outcome_test import hit_rate_differences, stratified_hit_rates
 from fairengage.ingest.population import population_table
 from fairengage.ingest.synth import PlantedEffects, generate
 from fairengage.reports.charts import index_chart
+from fairengage.vocabulary import PERCEIVED_RACES
 
 HERE = Path(__file__).resolve().parent
 

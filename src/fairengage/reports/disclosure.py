@@ -634,7 +634,7 @@ def build_system(
     for parts, index in list(atoms.items()):
         if parts[0] == "collected" and parts[3] == "collected":
             _, q, k, _ = parts
-            row = {index: 1.0}
+            row: dict[int, float] = {index: 1.0}
             for a in all_areas:
                 row[atom(COLLECTED_DUTY, q, k, a)] = -1.0
             system.extra_eq.append((row, 0.0))
@@ -647,7 +647,7 @@ def build_system(
             system.extra_ub.append(({index: 1.0, atom(*parent): -1.0}, 0.0))
         elif family.startswith("comp:"):
             _, q, k, a = parts
-            row: dict[int, float] = {index: 1.0}
+            row = {index: 1.0}
             for g in all_groups:
                 row[atom("eng", q, k, a, g)] = -1.0
             system.extra_ub.append((row, 0.0))
