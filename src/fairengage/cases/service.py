@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from fairengage.access import audit
 from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
+from fairengage.access.scoping import in_scope
 from fairengage.cases.models import CaseAction, CaseTest, InterventionCase
 from fairengage.engagements.extract import officer_keys
 from fairengage.engagements.models import Engagement
@@ -147,12 +148,12 @@ def open_from_report(
 
 
 def _scope(principal: Principal, permission: str) -> ColumnElement[bool]:
-    scope = scope_of(principal.role, permission)
-    if scope is None:
-        raise Forbidden(f"the {principal.role} role may not see intervention cases")
-    if scope == "division":
-        return InterventionCase.division_code == principal.division_code
-    return InterventionCase.id.is_not(None)
+    return in_scope(
+        principal,
+        permission,
+        division=InterventionCase.division_code,
+        refusal=f"the {principal.role} role may not see intervention cases",
+    )
 
 
 @dataclass(frozen=True)

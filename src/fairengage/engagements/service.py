@@ -17,6 +17,7 @@ from fairengage.access import audit
 from fairengage.access import service as access
 from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
+from fairengage.access.scoping import in_scope
 from fairengage.config import Settings
 from fairengage.db import insert_or_skip
 from fairengage.engagements import location
@@ -554,17 +555,10 @@ def _body(
 
 def visible_condition(principal: Principal, permission: str) -> ColumnElement[bool]:
     """The SQL condition limiting records to the caller's scope; Forbidden when the role holds none."""
-    scope = scope_of(principal.role, permission)
-    if scope is None:
-        raise Forbidden(f"the {principal.role} role may not do this")
     # Restricted records (non-compliant, or past the restriction age) are read only through the
     # governed restricted-access path, never through ordinary lists and lookups (s.9).
-    condition = Engagement.restricted.is_(False)
-    if scope == "own":
-        return condition & (Engagement.officer_id == principal.officer_id)
-    if scope == "division":
-        return condition & (Engagement.division_code == principal.division_code)
-    return condition
+    reach = in_scope(principal, permission, division=Engagement.division_code, officer=Engagement.officer_id)
+    return Engagement.restricted.is_(False) & reach
 
 
 def get_visible(*, session: Session, principal: Principal, engagement_id: str) -> Engagement:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from fairengage.access import audit
 from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
-from fairengage.errors import Conflict, FieldError, Forbidden, NotFound, RecordRefused
+from fairengage.access.scoping import in_scope
+from fairengage.errors import Conflict, FieldError, NotFound, RecordRefused
 from fairengage.events.models import (
     ESCALATED,
     MATCHED,
@@ -40,14 +41,9 @@ PAGE = 50
 
 
 def _scoped(principal: Principal, permission: str) -> ColumnElement[bool]:
-    scope = scope_of(principal.role, permission)
-    if scope is None:
-        raise Forbidden(f"the {principal.role} role may not do this")
-    if scope == "division":
-        return ExternalEvent.division_code == principal.division_code
-    if scope == "own":
-        return ExternalEvent.officer_id == principal.officer_id
-    return ExternalEvent.id.is_not(None)
+    return in_scope(
+        principal, permission, division=ExternalEvent.division_code, officer=ExternalEvent.officer_id
+    )
 
 
 def _unmatched() -> tuple[ColumnElement[bool], ...]:

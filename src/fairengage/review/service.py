@@ -14,6 +14,7 @@ from fairengage import policy
 from fairengage.access import audit
 from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
+from fairengage.access.scoping import in_scope
 from fairengage.config import Settings
 from fairengage.engagements import service as engagements
 from fairengage.engagements.models import Engagement, Finding
@@ -52,14 +53,7 @@ class QueueItem:
 
 
 def _scope_condition(principal: Principal, permission: str):
-    scope = scope_of(principal.role, permission)
-    if scope is None:
-        raise Forbidden(f"the {principal.role} role may not do this")
-    if scope == "division":
-        return Engagement.division_code == principal.division_code
-    if scope == "own":
-        return Engagement.officer_id == principal.officer_id
-    return Engagement.id.is_not(None)
+    return in_scope(principal, permission, division=Engagement.division_code, officer=Engagement.officer_id)
 
 
 def queue(
