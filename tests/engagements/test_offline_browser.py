@@ -97,6 +97,16 @@ def _wait_for_kept(page, count: int) -> None:
     raise AssertionError(f"the phone never held {count} entries")
 
 
+def _phone_at_the_form(browser, base: str, officer: tuple[str, str]):  # type: ignore[no-untyped-def]
+    """A phone-sized browser, the officer signed in, the form open with its script and worker ready."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{base}/engagements/new")
+    _sign_in(page, base, *officer)
+    _ready(page)
+    return context, page
+
+
 @pytest.fixture
 def officer(world) -> tuple[str, str]:
     world.officer("T5151", "D14", name="Constable Ada Offline")
@@ -106,11 +116,7 @@ def officer(world) -> tuple[str, str]:
 
 def test_recorded_offline_reloaded_then_sent_once_with_its_receipt(browser, app, sessions, officer, tmp_path):
     with live_server(app) as base:
-        context = browser.new_context(**PHONE)
-        page = context.new_page()
-        page.goto(f"{base}/engagements/new")
-        _sign_in(page, base, *officer)
-        _ready(page)
+        context, page = _phone_at_the_form(browser, base, officer)
 
         context.set_offline(True)
         fill_compliant_form(page, PLACE, NAME)
@@ -194,11 +200,7 @@ def test_half_a_form_survives_an_expired_session_and_comes_back_after_sign_in(
     browser, app, sessions, officer, tmp_path
 ):
     with live_server(app) as base:
-        context = browser.new_context(**PHONE)
-        page = context.new_page()
-        page.goto(f"{base}/engagements/new")
-        _sign_in(page, base, *officer)
-        _ready(page)
+        context, page = _phone_at_the_form(browser, base, officer)
         fill_form_first_half(page, PLACE)
         page.locator("input[name=informed][value=yes]").check()
         _wait_for_kept(page, 1)
@@ -238,11 +240,7 @@ def test_a_reload_after_the_session_ended_says_so_and_signing_in_brings_the_draf
     browser, app, sessions, officer
 ):
     with live_server(app) as base:
-        context = browser.new_context(**PHONE)
-        page = context.new_page()
-        page.goto(f"{base}/engagements/new")
-        _sign_in(page, base, *officer)
-        _ready(page)
+        context, page = _phone_at_the_form(browser, base, officer)
         page.locator("#place").fill(PLACE)
         _wait_for_kept(page, 1)
         with sessions.begin() as s:
@@ -260,11 +258,7 @@ def test_another_officer_on_the_same_phone_never_sees_the_draft(browser, app, wo
     world.officer("T5252", "D14")
     world.user("bea", "officer", badge="T5252", password="another-officer-pass")
     with live_server(app) as base:
-        context = browser.new_context(**PHONE)
-        page = context.new_page()
-        page.goto(f"{base}/engagements/new")
-        _sign_in(page, base, *officer)
-        _ready(page)
+        context, page = _phone_at_the_form(browser, base, officer)
         page.locator("#place").fill(PLACE)
         _wait_for_kept(page, 1)
         assert page.evaluate(KEPT_FORM)
@@ -301,11 +295,7 @@ def test_a_record_refused_by_the_rules_shows_its_problems_in_place_and_stays_a_d
     browser, app, sessions, officer
 ):
     with live_server(app) as base:
-        context = browser.new_context(**PHONE)
-        page = context.new_page()
-        page.goto(f"{base}/engagements/new")
-        _sign_in(page, base, *officer)
-        _ready(page)
+        context, page = _phone_at_the_form(browser, base, officer)
         fill_form_first_half(page, PLACE)
         page.get_by_role("button", name="Check and save").click()
         page.locator("#error-summary").wait_for()
@@ -395,11 +385,7 @@ def test_a_draft_and_an_unsent_record_survive_a_restart(browser, app, sessions, 
 
 def test_a_record_sent_later_and_refused_comes_back_to_be_fixed(browser, app, sessions, officer, tmp_path):
     with live_server(app) as base:
-        context = browser.new_context(**PHONE)
-        page = context.new_page()
-        page.goto(f"{base}/engagements/new")
-        _sign_in(page, base, *officer)
-        _ready(page)
+        context, page = _phone_at_the_form(browser, base, officer)
         context.set_offline(True)
         fill_form_first_half(page, PLACE)  # the informing and receipt answers are missing
         page.get_by_role("button", name="Check and save").click()
@@ -430,11 +416,7 @@ def test_a_record_sent_later_and_refused_comes_back_to_be_fixed(browser, app, se
 
 def test_two_records_kept_offline_are_both_sent_each_once(browser, app, sessions, officer):
     with live_server(app) as base:
-        context = browser.new_context(**PHONE)
-        page = context.new_page()
-        page.goto(f"{base}/engagements/new")
-        _sign_in(page, base, *officer)
-        _ready(page)
+        context, page = _phone_at_the_form(browser, base, officer)
         context.set_offline(True)
         status = page.locator("#offline-status")
         for _ in range(2):
@@ -470,11 +452,7 @@ def test_the_kept_form_names_no_one_and_follows_whoever_signs_in(browser, app, s
     world.officer("T5353", "D14")
     world.user("cleo", "officer", badge="T5353", password="a-third-officer-pass")
     with live_server(app) as base:
-        context = browser.new_context(**PHONE)
-        page = context.new_page()
-        page.goto(f"{base}/engagements/new")
-        _sign_in(page, base, *officer)
-        _ready(page)
+        context, page = _phone_at_the_form(browser, base, officer)
         fill_compliant_form(page, PLACE, NAME)
         page.get_by_role("button", name="Check and save").click()
         page.wait_for_url("**/receipt")
@@ -515,11 +493,7 @@ def test_a_record_kept_offline_is_sent_by_the_service_worker_with_no_page_open(
 ):
     """Background Sync: the page hands the waiting record to the worker, which sends it page or no page."""
     with live_server(app) as base:
-        context = browser.new_context(**PHONE)
-        page = context.new_page()
-        page.goto(f"{base}/engagements/new")
-        _sign_in(page, base, *officer)
-        _ready(page)
+        context, page = _phone_at_the_form(browser, base, officer)
         context.set_offline(True)
         fill_compliant_form(page, PLACE, NAME)
         page.get_by_role("button", name="Check and save").click()
