@@ -70,9 +70,9 @@ def test_the_independent_attacker_is_sound(attacked):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a leak found 2026-12-02: the independent attacker pins withheld counts (some under 10, e.g. "
-    "2024-Q4 v1 disproportionality ALL × Another race count = 6) that the service's check passed; "
-    "the check must be fixed to fail closed",
+    reason="a leak found 2026-12-02, narrowed 2026-12-03: after the growth model, closed divisions and trend "
+    "totals, the independent attacker still pins 2025 v2's identifying-information figures (city "
+    "collected 310, not collected 117; none under 10) that the check passed; it must fail closed",
 )
 def test_no_withheld_figure_is_pinned_in_any_release(attacked):
     # "Withheld" must be true: a figure the public files pin is published in all but name.
