@@ -442,3 +442,16 @@ def test_carrying_intervals_between_rounds_changes_nothing(tmp_path, monkeypatch
     with monkeypatch.context() as fresh:
         afresh = _protect_sequence(tmp_path / "afresh", data, carry=False, monkeypatch=fresh)
     assert with_carry == afresh
+
+
+def test_the_check_writes_nothing_to_standard_output(tmp_path, capfd):
+    # A publishing command's output is read by people and scripts; the solver's banner and log (HiGHS
+    # prints them from C, past Python's sys.stdout) must not reach it.
+    quarters = [{("D11", "Indigenous"): n, ("D11", "White"): 50} for n in (12, 3)]
+    folders = [release(tmp_path / f"2025-Q{n}", f"2025-Q{n}", q) for n, q in enumerate(quarters, 1)]
+    year = release(tmp_path / "2025", "2025", {k: sum(q[k] for q in quarters) for k in quarters[0]})
+    capfd.readouterr()
+    result = protect_release(year, folders, threshold=THRESHOLD)
+    assert result.ok and result.further_suppressed > 0
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

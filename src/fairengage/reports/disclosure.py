@@ -786,6 +786,9 @@ class Solver:
         self.seen_low = np.full(len(self.keys), np.inf)
         self.seen_high = np.full(len(self.keys), -np.inf)
         self.position = {i: p for p, i in enumerate(self.keys)}
+        self._highs: Any = None
+        self._cap: float | None = None
+        self._anchor: Any = None
 
     def _row(self, i: int) -> dict[int, float]:
         """Figure i as coefficients of this part's columns (a change between snapshots subtracts)."""
@@ -794,29 +797,83 @@ class Solver:
             row[self.column[a]] = row.get(self.column[a], 0.0) - 1.0
         return row
 
-    def _solve(self, objective: np.ndarray, cap: float | None = None) -> Any:
-        # Deferred on purpose, as in `__init__`.
-        from scipy.optimize import linprog
+    def _model(self) -> Any:
+        """The part as one HiGHS model, built once: each programme after the first changes only the
+        objective and starts from a known basis, instead of presolving thousands of rows again."""
+        if self._highs is not None:
+            return self._highs
+        # Deferred on purpose, as scipy in `__init__`.
+        import highspy
+        from highspy._core import _Highs
+        from scipy import sparse
 
-        has_ub, has_eq = self.a_ub.shape[0] > 0, self.a_eq.shape[0] > 0
-        result = linprog(
-            objective,
-            A_ub=self.a_ub if has_ub else None,
-            b_ub=self.b_ub if has_ub else None,
-            A_eq=self.a_eq if has_eq else None,
-            b_eq=self.b_eq if has_eq else None,
-            bounds=(0, cap),
-            method="highs-ds",
-        )
-        if result.status == 0:
-            # Every solution found is a point the figures can take together: it widens what each is
-            # known to reach, so many figures pass without programmes of their own (see `intervals`).
-            values = self.figure_matrix @ result.x
-            np.minimum(self.seen_low, values, out=self.seen_low)
-            np.maximum(self.seen_high, values, out=self.seen_high)
-        elif result.status not in (2, 3):
-            raise RuntimeError(f"the disclosure check's linear programme failed: {result.message}")
-        return result
+        a = sparse.vstack([self.a_eq, self.a_ub]).tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.n
+        lp.num_row_ = a.shape[0]
+        lp.col_cost_ = np.zeros(self.n)
+        lp.col_lower_ = np.zeros(self.n)
+        lp.col_upper_ = np.full(self.n, highspy.kHighsInf)
+        lp.row_lower_ = np.concatenate([self.b_eq, np.full(len(self.b_ub), -highspy.kHighsInf)])
+        lp.row_upper_ = np.concatenate([self.b_eq, self.b_ub])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_ = self.n
+        lp.a_matrix_.num_row_ = a.shape[0]
+        lp.a_matrix_.start_ = a.indptr
+        lp.a_matrix_.index_ = a.indices
+        lp.a_matrix_.value_ = a.data
+        # The core class, not `highspy.Highs`: that wrapper's constructor prints HiGHS's banner to the
+        # process's standard output before any option can silence it (HiGHS issues 1702 and 2749), and
+        # a publishing command's output is read by people and scripts.
+        highs = _Highs()
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("threads", 1)
+        highs.passModel(lp)
+        # The anchor (see `_solve`): the first feasible point, found before any other programme ran.
+        highs.run()
+        if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            self._anchor = highs.getBasis()
+        self._highs = highs
+        return highs
+
+    def _solve(self, objective: np.ndarray, cap: float | None = None, *, anchored: bool = False) -> _Solution:
+        """One programme: minimise `objective` over the part, atoms within [0, cap].
+
+        `anchored` starts from the basis of the part's first feasible point, not from the last
+        programme's: a figure's bounds, and the published figures they rest on (the dual solution, one
+        of several when the programme is degenerate), then depend only on the figure, never on which
+        programmes ran before it. That keeps carrying intervals between rounds of hiding equal to
+        solving afresh (`_Known`).
+        """
+        import highspy
+
+        highs = self._model()
+        if cap != self._cap:
+            upper = np.full(self.n, highspy.kHighsInf if cap is None else cap)
+            highs.changeColsBounds(self.n, np.arange(self.n, dtype=np.int32), np.zeros(self.n), upper)
+            self._cap = cap
+        if anchored and self._anchor is not None:
+            highs.setBasis(self._anchor)
+        highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), np.asarray(objective, dtype=float))
+        highs.run()
+        status = highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return _Solution(2)
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return _Solution(3)
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(
+                f"the disclosure check's linear programme failed: {highs.modelStatusToString(status)}"
+            )
+        solution = highs.getSolution()
+        x = np.asarray(solution.col_value)
+        duals = np.asarray(solution.row_dual)[: len(self.b_eq)]
+        # Every solution found is a point the figures can take together: it widens what each is known to
+        # reach, so many figures pass without programmes of their own (see `intervals`).
+        values = self.figure_matrix @ x
+        np.minimum(self.seen_low, values, out=self.seen_low)
+        np.maximum(self.seen_high, values, out=self.seen_high)
+        return _Solution(0, float(highs.getInfo().objective_function_value), duals)
 
     def feasible(self, samples: int = 6) -> bool:
         """Whether the part is consistent; also draws a few spread-out solutions (seeded, repeatable)."""
@@ -878,18 +935,16 @@ class Solver:
                 low, high = math.ceil(ends[0] - 1e-6), self.seen(i)[1]
                 if not failing(low, high, self.system.hidden.get(i), self.system.threshold):
                     return low, high, resting
-            result = self._solve(sign * objective)
+            result = self._solve(sign * objective, anchored=True)
             if result.status == 2:
                 return None
             if result.status == 3:
                 ends.append(math.inf)
                 continue
             ends.append(sign * result.fun)
-            marginals = getattr(getattr(result, "eqlin", None), "marginals", None)
-            if marginals is not None:
-                for key, m in zip(self.eq_keys, marginals, strict=True):
-                    if key >= 0 and abs(m) > 1e-9:
-                        resting.add(key)
+            for key, m in zip(self.eq_keys, result.duals, strict=True):
+                if key >= 0 and abs(m) > 1e-9:
+                    resting.add(key)
         low = math.ceil(ends[0] - 1e-6)
         high = math.floor(ends[1] + 1e-6) if ends[1] != math.inf else 10**12
         return low, high, resting
@@ -898,6 +953,15 @@ class Solver:
         """The widest spread of figure i over the solutions met so far (an interval inside its bounds)."""
         p = self.position[i]
         return math.ceil(self.seen_low[p] - 1e-6), math.floor(self.seen_high[p] + 1e-6)
+
+
+@dataclass(frozen=True)
+class _Solution:
+    """One programme's outcome: status 0 solved, 2 infeasible, 3 unbounded (scipy's numbering)."""
+
+    status: int
+    fun: float = math.nan
+    duals: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True)
