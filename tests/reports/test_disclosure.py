@@ -25,6 +25,7 @@ from fairengage.reports.builder import public_governance
 from fairengage.reports.disclosure import (
     DisclosureInputError,
     _bounds_before,
+    _sync_counts,
     build_system,
     failing,
     intervals,
@@ -455,3 +456,23 @@ def test_the_check_writes_nothing_to_standard_output(tmp_path, capfd):
     assert result.ok and result.further_suppressed > 0
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_the_governance_summary_repeats_no_count_the_check_withheld():
+    # Found on 2026-12-04 by the independent attacker: the check withheld the city's "collected" count
+    # in the annual and compliance tables, the governance section still said 310, and 427 - 310 gave
+    # "not collected" too.
+    withheld = {
+        "annual": {"attempts": None, "collected": None, "not_collected": None},
+        "governance": {"attempts": 427, "attempts_collected": 310, "reviews": {"records": 427}},
+    }
+    _sync_counts(withheld)
+    blank = {"attempts": None, "attempts_collected": None, "reviews": {"records": None}}
+    assert withheld["governance"] == blank
+    # What the annual table shows, the governance section may repeat.
+    shown = {
+        "annual": {"attempts": 427, "collected": None, "not_collected": None},
+        "governance": {"attempts": 427, "attempts_collected": 310, "reviews": {"records": 427}},
+    }
+    _sync_counts(shown)
+    assert shown["governance"] == {"attempts": 427, "attempts_collected": None, "reviews": {"records": 427}}

@@ -1373,6 +1373,17 @@ def _sync_counts(report: dict[str, Any]) -> None:
     meta = report.get("meta") or {}
     if annual and annual.get("attempts") is None and "rows" in meta:
         meta["rows"] = None
+    # The governance summary repeats the annual table's attempts and "collected" (and its review
+    # records add up to the attempts): found on 2026-12-04, a city "collected" count the check withheld
+    # stood in the governance section, and "not collected" followed by subtraction.
+    governance = report.get("governance")
+    if annual and isinstance(governance, dict):
+        for name, source in (("attempts", "attempts"), ("attempts_collected", "collected")):
+            if name in governance and source in annual and annual[source] is None:
+                governance[name] = None
+        reviews = governance.get("reviews")
+        if annual.get("attempts") is None and isinstance(reviews, dict) and "records" in reviews:
+            reviews["records"] = None
 
 
 def _rewrite_open_data(candidate: Path, release: Release, keys: set[Key], report: dict[str, Any]) -> None:
