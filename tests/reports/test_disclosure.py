@@ -476,3 +476,47 @@ def test_the_governance_summary_repeats_no_count_the_check_withheld():
     }
     _sync_counts(shown)
     assert shown["governance"] == {"attempts": 427, "attempts_collected": None, "reviews": {"records": 427}}
+
+
+def _governance_release(folder: Path, governance: dict, annual: dict | None) -> Path:
+    report: dict = {
+        "meta": {"report_period": {"label": "2025"}, "generated_at": "2026-02-01T12:00:00+00:00"},
+        "governance": governance,
+    }
+    if annual is not None:
+        report["annual"] = annual
+    folder.mkdir(parents=True)
+    (folder / "report.public.json").write_text(json.dumps(report))
+    return folder
+
+
+def test_the_check_reads_the_governance_section_as_the_figures_it_repeats(tmp_path):
+    # The same leak as above, caught by the check's own system rather than by the rewrite after it:
+    # the annual table withholds "collected" and "not collected", the governance section shows 310.
+    annual = {"attempts": 427, "collected": None, "not_collected": None}
+    governance = {"attempts": 427, "attempts_collected": 310, "reviews": {"records": 430}}
+    folder = _governance_release(tmp_path / "2025", governance, annual)
+    system = build_system([read_release(folder)], THRESHOLD)
+    found = intervals(system)
+    assert found is not None
+    pinned = {system.figures[i][0].locator for i, v in found.items() if v.low == v.high}
+    assert pinned == {"annual not_collected"}
+
+    result = protect_release(folder, [], threshold=THRESHOLD)
+    assert result.ok and result.further_suppressed == 1
+    public = json.loads((folder / "report.public.json").read_text())
+    assert public["governance"]["attempts_collected"] is None
+    # The attempts stay: the annual table shows them, and they give away nothing hidden.
+    assert public["governance"]["attempts"] == 427 and public["annual"]["attempts"] == 427
+    assert worst([folder]) == []
+
+
+def test_a_governance_section_alone_does_not_claim_everyone_was_asked(tmp_path):
+    # Without the annual table, "collected" is one side of a closed pair: the system must not read it
+    # as every engagement (that would pin "not collected" at 0, or call the release contradictory).
+    governance = {"attempts": 427, "attempts_collected": 310}
+    folder = _governance_release(tmp_path / "2025", governance, None)
+    system = build_system([read_release(folder)], THRESHOLD)
+    assert not system.conflicting
+    assert intervals(system) is not None
+    assert protect_release(folder, [], threshold=THRESHOLD).ok

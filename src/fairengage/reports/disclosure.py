@@ -88,6 +88,7 @@ log = logging.getLogger(__name__)
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 ALL = "*"
 COLLECTED_DUTY = "comp:identifying_info_collected"  # the annual table's "collected", by division
+COLLECTED_CATEGORIES = ("collected", "not collected")
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,7 @@ class _Reader:
             self.add(self.key(f"comp:{measure}", area, ALL), count, reason, f, f"{where} count", ("row", row))
             self.add(self.key("eng", area, ALL), total, _total_reason(reason), f, f"{where} total")
         self.annual(report.get("annual") or {})
+        self.governance(report.get("governance"))
         self.trends(report.get("trends") or {}, known)
 
     def annual(self, annual: dict[str, Any]) -> None:
@@ -357,7 +359,7 @@ class _Reader:
                     f"annual {holder} {category}",
                     (holder, category),
                 )
-        for category, name in (("collected", "collected"), ("not collected", "not_collected")):
+        for category, name in zip(COLLECTED_CATEGORIES, ("collected", "not_collected"), strict=True):
             if name in annual:
                 self.add(
                     self.key("collected", CITY, (category,)),
@@ -367,6 +369,21 @@ class _Reader:
                     f"annual {name}",
                     ("annual", name),
                 )
+
+    def governance(self, governance: Any) -> None:
+        # The governance summary repeats the year's attempts and its "collected" count: read as the
+        # same figures, so that a count withheld in the annual table but shown here is a count shown
+        # (an attacker subtracts it from the attempts), and hiding it hides it here too. Its review
+        # records are not read: decisions on corrected records make them differ from the attempts.
+        if not isinstance(governance, dict):
+            return
+        f = PUBLIC_REPORT
+        for name, key in (
+            ("attempts", self.key("eng", CITY, ALL)),
+            ("attempts_collected", self.key("collected", CITY, ("collected",))),
+        ):
+            if name in governance:
+                self.add(key, governance.get(name), None, f, f"governance {name}", ("governance", name))
 
     def trends(self, trend: dict[str, Any], known: tuple[str, ...]) -> None:
         f = PUBLIC_REPORT
@@ -585,6 +602,9 @@ def build_system(
                 areas.add(key.area)
             if key.family in ("age", "gender", "collected"):
                 categories.setdefault(key.family, set()).update(key.groups)
+                if key.family == "collected":
+                    # Collected or not: a closed pair, even where only one side is shown (governance).
+                    categories["collected"].update(COLLECTED_CATEGORIES)
             elif key.groups != ALL:
                 groups.update(key.groups)
     # Without `closed_areas`, a catch-all area holds engagements of divisions no release lists.
@@ -1270,6 +1290,8 @@ def _hide(candidate: Path, release: Release, keys: set[Key], threshold: int) -> 
                 report["trends"]["attempts"][where] = None
             elif kind == "annual":
                 report["annual"][where] = None
+            elif kind == "governance":
+                report["governance"][where] = None
             elif kind in ("by_race", "by_division", "by_age", "by_gender"):
                 report["annual"][kind][where] = None
     # Secondary places: a total shared by many rows, nulled with what it gives away.
