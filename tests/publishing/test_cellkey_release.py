@@ -173,6 +173,7 @@ def test_a_cellkey_release_perturbs_every_public_count_and_keeps_the_board_exact
     ]
 
 
+@pytest.mark.slow  # a release built, checked and published end to end
 def test_a_rerun_with_late_records_keeps_every_untouched_cell_and_the_trend_agrees(
     sessions, cellkey_settings, root, loaded
 ):
@@ -220,6 +221,7 @@ def test_a_rerun_with_late_records_keeps_every_untouched_cell_and_the_trend_agre
     assert [c for c in _published_counts(folder) if c[1] in (1, 2)] == []
 
 
+@pytest.mark.slow  # a release built, checked and published end to end
 def test_a_release_that_does_not_use_the_method_is_blocked(
     sessions, cellkey_settings, root, loaded, tmp_path, monkeypatch
 ):

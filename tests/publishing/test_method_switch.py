@@ -21,6 +21,7 @@ def test_overlapping_periods():
     assert not service.overlaps("2024", "2025-Q1")
 
 
+@pytest.mark.slow  # a release built, checked and published end to end
 def test_a_period_published_with_one_method_is_refused_under_the_other_until_withdrawn(
     sessions, settings, root, loaded, check_passes
 ):
@@ -44,6 +45,7 @@ def test_a_period_published_with_one_method_is_refused_under_the_other_until_wit
     assert service.method_of(quarter) == "cellkey"
 
 
+@pytest.mark.slow  # a release built, checked and published end to end
 def test_approval_is_refused_when_an_overlapping_period_was_published_with_the_other_method(
     sessions, settings, root, loaded, check_passes
 ):

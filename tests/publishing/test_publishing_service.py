@@ -41,6 +41,7 @@ def audit_actions(sessions, entity_id: int) -> list[tuple[str, str]]:
     return [tuple(r) for r in rows]
 
 
+@pytest.mark.slow  # a release built, checked and published end to end
 def test_build_then_a_second_person_publishes(
     sessions, settings, root, loaded, private_tmp, monkeypatch, check_passes
 ):
@@ -132,6 +133,7 @@ def test_build_then_a_second_person_publishes(
     assert not every_name(root) & ROW_LEVEL
 
 
+@pytest.mark.slow  # a release built, checked and published end to end
 def test_an_open_period_is_labelled_partial_or_refused(sessions, settings, root, loaded):
     during = datetime(2025, 3, 15, 12, tzinfo=UTC)
     settings.partial_periods = "refuse"
@@ -162,6 +164,7 @@ def test_an_open_period_is_labelled_partial_or_refused(sessions, settings, root,
     assert publications.load(root, "2025-Q1").data_to == "2025-03-15"
 
 
+@pytest.mark.slow  # a release built, checked and published end to end
 def test_a_blocked_disclosure_check_keeps_the_release_unpublished(
     sessions, settings, root, loaded, monkeypatch
 ):

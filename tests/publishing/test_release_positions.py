@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from fairengage.db import transaction
@@ -15,6 +16,7 @@ FINE_LONGITUDE = re.compile(r"-79\.\d{3,}")
 FINE_LATITUDE = re.compile(r"\b43\.\d{5,}")
 
 
+@pytest.mark.slow  # a release built, checked and published end to end
 def test_a_release_holds_no_coordinates(sessions, settings, root, loaded, private_tmp, check_passes):
     with transaction(sessions) as session:
         placed = session.scalar(select(func.count()).where(Engagement.lat.is_not(None)))

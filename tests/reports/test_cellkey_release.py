@@ -72,6 +72,7 @@ def test_a_total_is_a_cell_of_its_own_and_the_same_records_give_the_same_value_i
     assert abs(parts - keyed.exact("D11", ALL_GROUPS)) <= cellkey.MAX_NOISE * len(GROUPS)
 
 
+@pytest.mark.slow  # releases built and attacked end to end
 def test_a_differencing_attack_across_two_releases_gains_nothing_exact():
     """v2 is v1 plus one late record in a cell; the attacker subtracts v1's published count from v2's.
 

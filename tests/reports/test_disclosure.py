@@ -298,6 +298,7 @@ def test_the_attack_recovers_small_counts_from_unprotected_releases(unprotected)
 PROTECTED = ("2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2025", "2026")
 
 
+@pytest.mark.slow  # the disclosure check over whole release sequences
 @pytest.mark.parametrize(("seed", "records"), [(1, 800)])
 def test_with_protection_the_attack_recovers_nothing(tmp_path_factory, seed, records):
     folders, truth = adversary.demo_releases(
@@ -342,6 +343,7 @@ DESTROYED = adversary.Scenario(4, 250, ("2025-Q3", "2025-Q4", "2025"), "2025-Q4"
 SAME_DAY = adversary.Scenario(5, 250, ("2025-Q1", "2025"), "2025", True, 0.03, 0.0, 0.0)
 
 
+@pytest.mark.slow  # the disclosure check over whole release sequences
 @settings(
     max_examples=2,
     deadline=None,

@@ -177,6 +177,7 @@ def test_every_hidden_entry_of_a_small_table_has_two_consistent_values(table, th
     assert_each_hidden_entry_has_two_values(exact, shown, consistent_tables(shown, domains))
 
 
+@pytest.mark.slow  # every possible table of many generated cases
 @PROPERTY
 @given(table=count_tables(max_side=2, max_count=12), threshold=thresholds)
 def test_every_hidden_entry_has_two_values_over_every_possible_table(table, threshold):
