@@ -146,9 +146,7 @@ def _from_scratch(
         return disclosure._Solution(result.status)
     if result.status != 0:
         raise RuntimeError(result.message)
-    values = self.figure_matrix @ result.x
-    np.minimum(self.seen_low, values, out=self.seen_low)
-    np.maximum(self.seen_high, values, out=self.seen_high)
+    self.widen(result.x)
     duals = np.asarray(result.eqlin.marginals) if has_eq else np.zeros(0)
     return disclosure._Solution(0, float(result.fun), duals)
 

@@ -380,7 +380,7 @@ class _Reader:
         f = PUBLIC_REPORT
         for name, key in (
             ("attempts", self.key("eng", CITY, ALL)),
-            ("attempts_collected", self.key("collected", CITY, ("collected",))),
+            ("attempts_collected", self.key("collected", CITY, COLLECTED_CATEGORIES[:1])),
         ):
             if name in governance:
                 self.add(key, governance.get(name), None, f, f"governance {name}", ("governance", name))
@@ -601,10 +601,9 @@ def build_system(
             if key.area != CITY:
                 areas.add(key.area)
             if key.family in ("age", "gender", "collected"):
-                categories.setdefault(key.family, set()).update(key.groups)
-                if key.family == "collected":
-                    # Collected or not: a closed pair, even where only one side is shown (governance).
-                    categories["collected"].update(COLLECTED_CATEGORIES)
+                # Collected or not is a closed pair, even where one side alone is shown (governance).
+                closed = COLLECTED_CATEGORIES if key.family == "collected" else key.groups
+                categories.setdefault(key.family, set()).update(closed)
             elif key.groups != ALL:
                 groups.update(key.groups)
     # Without `closed_areas`, a catch-all area holds engagements of divisions no release lists.
@@ -886,14 +885,16 @@ class Solver:
                 f"the disclosure check's linear programme failed: {highs.modelStatusToString(status)}"
             )
         solution = highs.getSolution()
-        x = np.asarray(solution.col_value)
+        self.widen(np.asarray(solution.col_value))
         duals = np.asarray(solution.row_dual)[: len(self.b_eq)]
-        # Every solution found is a point the figures can take together: it widens what each is known to
-        # reach, so many figures pass without programmes of their own (see `intervals`).
+        return _Solution(0, float(highs.getInfo().objective_function_value), duals)
+
+    def widen(self, x: np.ndarray) -> None:
+        """Every solution found is a point the figures can take together: it widens what each is known
+        to reach, so many figures pass without programmes of their own (see `intervals`)."""
         values = self.figure_matrix @ x
         np.minimum(self.seen_low, values, out=self.seen_low)
         np.maximum(self.seen_high, values, out=self.seen_high)
-        return _Solution(0, float(highs.getInfo().objective_function_value), duals)
 
     def feasible(self, samples: int = 6) -> bool:
         """Whether the part is consistent; also draws a few spread-out solutions (seeded, repeatable)."""
@@ -1288,10 +1289,8 @@ def _hide(candidate: Path, release: Release, keys: set[Key], threshold: int) -> 
                 _blank_row(where, figure.value, threshold)
             elif kind == "trend_attempts":
                 report["trends"]["attempts"][where] = None
-            elif kind == "annual":
-                report["annual"][where] = None
-            elif kind == "governance":
-                report["governance"][where] = None
+            elif kind in ("annual", "governance"):
+                report[kind][where] = None
             elif kind in ("by_race", "by_division", "by_age", "by_gender"):
                 report["annual"][kind][where] = None
     # Secondary places: a total shared by many rows, nulled with what it gives away.
