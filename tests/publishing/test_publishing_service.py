@@ -207,6 +207,33 @@ def test_earlier_releases_are_given_to_the_check_and_changed_files_block_approva
     assert earlier == [old.folder, gone.folder]
 
 
+@pytest.mark.parametrize("how", ["rewritten", "deleted"])
+def test_a_build_is_refused_while_an_earlier_release_differs_from_what_was_published(
+    sessions, settings, root, how
+):
+    # An administrator edits (or removes) a file the public downloaded: the check would then prove the
+    # new release safe against figures nobody holds. The build stops before reading a single record.
+    old = write_release(sessions=sessions, root=root, period="2023", status="published")
+    write_release(sessions=sessions, root=root, period="2022", status="withdrawn")
+    target = root / old.folder / "report.public.json"
+    if how == "rewritten":
+        target.write_text(target.read_text().replace("40", "41"))
+    else:
+        target.unlink()
+    with transaction(sessions) as session:
+        before = [(r.id, r.status) for r in service.list_releases(session=session)]
+    folders = every_name(root)
+    with pytest.raises(PublishRefused) as refused:
+        service.build_release(sessions=sessions, settings=settings, period="2024", actor="ana")
+    error = refused.value.errors[0]
+    assert (error.field, error.rule) == ("period", "EARLIER-CHANGED")
+    assert "2023 version 1 (report.public.json)" in str(refused.value)
+    assert "2022" not in str(refused.value)  # the withdrawn release's files are intact
+    with transaction(sessions) as session:
+        assert [(r.id, r.status) for r in service.list_releases(session=session)] == before
+    assert every_name(root) == folders
+
+
 def test_the_index_points_only_into_release_folders(tmp_path):
     (tmp_path / publications.RELEASES_INDEX).write_text(json.dumps({"releases": [
         {"period": "2024", "version": 1, "folder": "../../etc"},

@@ -14,6 +14,7 @@ attack them the same way.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,74 @@ def test_a_release_checked_alone_is_clean_and_untouched(tmp_path):
 def test_a_folder_without_a_public_report_is_refused_by_name(tmp_path):
     with pytest.raises(DisclosureInputError, match=r"report\.public\.json"):
         protect_release(tmp_path, [], threshold=THRESHOLD)
+
+
+def _rewrite_first_row(row: dict, field: str, value: object) -> None:
+    if value is _GONE:
+        del row[field]
+    else:
+        row[field] = value
+
+
+_GONE = object()
+
+
+# An administrator, or a tool other than this one, rewrites an earlier release's public file. The check
+# must refuse it by file and figure, not round 3.5 to 3, read -2 as a count or stop on a bare traceback,
+# and must leave the candidate untouched.
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("count", "twelve", r"disproportionality D11 × Black count: not a count: 'twelve'"),
+        ("count", 3.5, r"disproportionality D11 × Black count: not a count: 3\.5"),
+        ("count", -2, r"disproportionality D11 × Black count: not a count: -2"),
+        ("count", [40], r"disproportionality D11 × Black count: not a count: \[40\]"),
+        ("area", _GONE, r"disproportionality: not as a public report is written \(no 'area'\)"),
+    ],
+)
+def test_a_rewritten_earlier_release_is_refused_by_file_and_figure(tmp_path, field, value, says):
+    counts = {("D11", "Black"): 40, ("D11", "Indigenous"): 30, ("D11", "White"): 50}
+    earlier = release(tmp_path / "2024", "2024", counts)
+    public = json.loads((earlier / "report.public.json").read_text())
+    _rewrite_first_row(public["disproportionality"][0], field, value)
+    (earlier / "report.public.json").write_text(json.dumps(public))
+    candidate = release(tmp_path / "2025", "2025", counts)
+    before = (candidate / "report.public.json").read_text()
+    with pytest.raises(
+        DisclosureInputError, match=str(earlier / "report.public.json").replace(".", r"\.")
+    ) as e:
+        protect_release(candidate, [earlier], threshold=THRESHOLD)
+    assert re.search(says, str(e.value)), str(e.value)
+    assert "\n" not in str(e.value)
+    assert (candidate / "report.public.json").read_text() == before
+
+
+def test_a_rewritten_rate_or_meta_is_refused_by_section(tmp_path):
+    counts = {("D11", "Black"): 40, ("D11", "Indigenous"): 30, ("D11", "White"): 50}
+    folder = release(tmp_path / "2024", "2024", counts)
+    public = json.loads((folder / "report.public.json").read_text())
+    public["compliance"] = [
+        {"area": "ALL", "measure": "compliant", "count": None, "total": 120, "rate": "high"}
+    ]
+    (folder / "report.public.json").write_text(json.dumps(public))
+    with pytest.raises(DisclosureInputError, match=r"compliance: not as a public report is written"):
+        read_release(folder)
+    public.pop("compliance")
+    public["meta"] = ["2024"]
+    (folder / "report.public.json").write_text(json.dumps(public))
+    with pytest.raises(DisclosureInputError, match=r"report\.public\.json: meta: not as a public report"):
+        read_release(folder)
+
+
+def test_a_rewritten_trend_table_is_refused_by_row_and_column(tmp_path):
+    folder = release(tmp_path / "2025", "2025", {("D11", "Black"): 40, ("D11", "White"): 50})
+    table = folder / "open-data" / "trends_by_period_and_group.csv"
+    table.parent.mkdir()
+    table.write_text("period,perceived_race,count\n2025,Black,40\n2025,White,5O\n")
+    with pytest.raises(
+        DisclosureInputError, match=r"trends_by_period_and_group\.csv: row 3, column count: not a count: '5O'"
+    ):
+        read_release(folder)
 
 
 def test_the_protection_level_is_half_the_threshold():

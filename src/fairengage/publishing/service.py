@@ -169,10 +169,10 @@ def build_release(
     with transaction(sessions) as session:
         _check_can_build(session, chosen.label, reason)
         _check_same_method(session, chosen.label, settings.disclosure_method)
-        earlier = [
-            r.path(root_of(settings)) for r in list_releases(session=session) if r.status in EVER_PUBLIC
-        ]
+        public = [r for r in list_releases(session=session) if r.status in EVER_PUBLIC]
     root = root_of(settings)
+    _check_earlier_intact(root, public)
+    earlier = [r.path(root) for r in public]
     root.mkdir(parents=True, exist_ok=True)
     # Staged beside the releases so the finished folder is moved in with one rename.
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
@@ -289,6 +289,26 @@ def build_release(
     return made
 
 
+def _check_earlier_intact(root: Path, public: Sequence[Release]) -> None:
+    """Refuse a build while a release the public could download no longer holds what it published.
+
+    The check proves a release safe against what the public already holds; read from altered or
+    missing files, it would prove it against something nobody downloaded. The ledger's SHA-256 of
+    each file says what was published.
+    """
+    altered = [
+        f"{r.period} version {r.version} ({', '.join(c)})" for r in public if (c := changed_files(root, r))
+    ]
+    if altered:
+        raise _refused(
+            "period",
+            "EARLIER-CHANGED",
+            "the files of earlier releases no longer match the ledger: "
+            f"{'; '.join(altered)}. The disclosure check must read what the public downloaded: "
+            "restore those files from a backup (their SHA-256 are in the ledger) and build again",
+        )
+
+
 def _check_can_build(session: Session, period: str, reason: str | None) -> None:
     waiting = newest(session=session, period=period, status=DRAFT)
     if waiting is not None:
@@ -357,7 +377,11 @@ def _protect(
     for name in names:
         (candidate / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(build / name, candidate / name)
-    result = disclosure.protect_release(candidate, list(earlier), threshold=threshold)
+    try:
+        result = disclosure.protect_release(candidate, list(earlier), threshold=threshold)
+    except disclosure.DisclosureInputError as exc:
+        # Files the ledger vouches for but this software cannot read: fail closed, naming the file.
+        raise _refused("period", "EARLIER-UNREADABLE", f"the disclosure check cannot run: {exc}") from None
     for name in names:
         if (candidate / name).is_file():
             shutil.copyfile(candidate / name, build / name)

@@ -180,11 +180,19 @@ class Release:
 
 
 def _int(value: Any) -> int | None:
+    """A published count, or None where it is hidden; ValueError for anything that is not a count."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
-    return int(value)
+    # Only what a writer of counts writes: a rewritten file's 3.5, -2 or "twelve" is refused, not rounded.
+    if (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and value.strip().isdigit()
+    ):
+        value = int(value)
+    if not isinstance(value, int) or value < 0:
+        raise ValueError(f"not a count: {value!r}")
+    return value
 
 
 def _snapshot(meta: dict[str, Any]) -> str:
@@ -223,16 +231,32 @@ def read_release(folder: Path, *, candidate: bool = False) -> Release:
         raise DisclosureInputError(f"{path}: cannot be read as a public report ({exc})") from None
     if not isinstance(report, dict):
         raise DisclosureInputError(f"{path}: not a JSON object")
-    meta = report.get("meta") or {}
-    threshold = _int((meta.get("suppression") or {}).get("threshold")) or _int(
-        meta.get("suppression_threshold")
-    )
-    period = _release_period(report, folder)
-    release = Release(folder, folder.name, period, _snapshot(meta), threshold or 10, [], report)
-    reader = _Reader(release, candidate)
-    reader.report_sections(report)
+    reader: _Reader | None = None
+    try:
+        meta = report.get("meta") or {}
+        threshold = _int((meta.get("suppression") or {}).get("threshold")) or _int(
+            meta.get("suppression_threshold")
+        )
+        period = _release_period(report, folder)
+        release = Release(folder, folder.name, period, _snapshot(meta), threshold or 10, [], report)
+        reader = _Reader(release, candidate)
+        reader.report_sections(report)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        if isinstance(exc, DisclosureInputError):
+            raise
+        # A file rewritten by hand, or by a tool other than this one: refused by name, never half-read.
+        where = reader.at if reader is not None else "meta"
+        raise DisclosureInputError(
+            f"{path}: {where}: not as a public report is written ({_why(exc)})"
+        ) from None
     reader.trend_table(folder / OPEN_DATA / TREND_FILE)
     return release
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r}"
+    return str(exc)
 
 
 class _Reader:
@@ -241,6 +265,7 @@ class _Reader:
     def __init__(self, release: Release, candidate: bool) -> None:
         self.r = release
         self.candidate = candidate
+        self.at = "meta"  # the section being read, for the message when it is not as written
 
     def add(
         self,
@@ -251,7 +276,10 @@ class _Reader:
         locator: str,
         place: tuple[str, Any] | None = None,
     ) -> None:
-        number = _int(value)
+        try:
+            number = _int(value)
+        except ValueError as exc:
+            raise DisclosureInputError(f"{self.r.folder / file}: {locator}: {exc}") from None
         self.r.figures.append(
             Figure(
                 key,
@@ -270,6 +298,7 @@ class _Reader:
 
     def report_sections(self, report: dict[str, Any]) -> None:
         f = PUBLIC_REPORT
+        self.at = "disproportionality"
         dispro = [r for r in report.get("disproportionality") or [] if isinstance(r, dict)]
         known = tuple(sorted({r["group"] for r in dispro}))
         for row in dispro:
@@ -282,6 +311,7 @@ class _Reader:
             self.add(
                 self.key("eng", area, known), row.get("total"), _total_reason(reason), f, f"{where} total"
             )
+        self.at = "disparity"
         for row in report.get("disparity") or []:
             area, group, measure = row["area"], row["group"], row["measure"]
             reason = _row_reason(row)
@@ -291,6 +321,7 @@ class _Reader:
                 self.key(f"out:{measure}", area, (group,)), count, reason, f, f"{where} count", ("row", row)
             )
             self.add(self.key("eng", area, (group,)), total, _total_reason(reason), f, f"{where} total")
+        self.at = "outcome_test"
         for row in report.get("outcome_test") or []:
             area, group = row["area"], row["group"]
             reason = _row_reason(row)
@@ -304,6 +335,7 @@ class _Reader:
                 f,
                 f"{where} searches",
             )
+        self.at = "compliance"
         for row in report.get("compliance") or []:
             area, measure = row["area"], row["measure"]
             reason = _row_reason(row)
@@ -311,8 +343,11 @@ class _Reader:
             count, total = _with_rate(row.get("count"), row.get("total"), row.get("rate"))
             self.add(self.key(f"comp:{measure}", area, ALL), count, reason, f, f"{where} count", ("row", row))
             self.add(self.key("eng", area, ALL), total, _total_reason(reason), f, f"{where} total")
+        self.at = "annual"
         self.annual(report.get("annual") or {})
+        self.at = "governance"
         self.governance(report.get("governance"))
+        self.at = "trends"
         self.trends(report.get("trends") or {}, known)
 
     def annual(self, annual: dict[str, Any]) -> None:
@@ -431,7 +466,11 @@ class _Reader:
         periods = sorted({p for p in frame["period"] if p != CITY})
         for index, row in frame.iterrows():
             period, group = row["period"], row["perceived_race"]
-            count = int(row["count"]) if row["count"].strip() else None
+            try:
+                count = _int(row["count"]) if row["count"].strip() else None
+            except ValueError as exc:
+                # Row 1 is the header: the second line of the file is the frame's first row.
+                raise DisclosureInputError(f"{path}: row {int(index) + 2}, column count: {exc}") from None
             reason = row.get("count_suppressed_reason") or None
             groups: tuple[str, ...] | str = ALL if group == CITY else (group,)
             # The ALL row totals the earlier periods: its key covers all of them (quarters joined by '+').
