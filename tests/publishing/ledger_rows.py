@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from fairengage.access import audit
 from fairengage.db import transaction
 from fairengage.publishing import service
 from fairengage.publishing.models import PublicationRelease
@@ -40,6 +41,7 @@ def write_release(
     count: int = 40,
     reason: str | None = None,
     data_to: date | None = None,
+    logged: bool = False,
 ) -> service.Release:
     """A release of `period` with its files and ledger row (published ones also in releases.json)."""
     folder = Path(root) / period / f"v{version}"
@@ -51,7 +53,7 @@ def write_release(
     (folder / "open-data" / "disproportionality.csv").write_text("area,group,count\nALL,Black,40\n")
     (folder / "report.json").write_text("{}")
     (folder / "board.pdf").write_bytes(b"%PDF board")
-    files = {name: service.sha256_of(folder / name) for name in publications.public_files(folder)}
+    files = {name: publications.sha256_of(folder / name) for name in publications.public_files(folder)}
     blocking = [] if disclosure_ok else [
         {"release": period, "file": "report.public.json", "figure": "disproportionality D31 × White count",
          "low": 3, "high": 3}
@@ -71,6 +73,11 @@ def write_release(
         )  # fmt: skip
         session.add(row)
         session.flush()
+        if logged:
+            # The entry build_release appends; tests/publishing/test_publishing_cli.py checks the real one.
+            audit.append(session, actor=built_by, action="publication.build", entity=service.ENTITY,
+                         entity_id=str(row.id), purpose="build a release of the period's reports",
+                         details={"period": period, "version": version, "files": files})  # fmt: skip
         made = service.Release.of(row)
     service.write_public_index(sessions=sessions, root=root)
     return made

@@ -70,4 +70,8 @@ def test_report_then_publish_from_the_command_line(run, root, world, loaded, tmp
     assert withdrawn.exit_code == 0
     assert publications.list_publications(root) == []
     assert "withdrawn" in run("publish", "list", "--period", "2024").stdout
+    # The auditor's check finds the real build's audit entry agreeing with the ledger and the files.
+    verified = run("publish", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert verified.stdout.split("\n")[0].split() == ["1", "2024", "version", "1", "withdrawn", "ok"]
     assert not {p.name for p in root.rglob("*")} & {"engagements.parquet", "governance.json"}

@@ -16,6 +16,7 @@ from fairengage.access.models import AuditEntry
 from fairengage.db import transaction
 from fairengage.engagements import extract
 from fairengage.publishing import service
+from fairengage.publishing.models import PublicationRelease
 from fairengage.publishing.service import PublishRefused
 from fairengage.reports import disclosure, publications
 from publishing.ledger_rows import write_release
@@ -66,7 +67,7 @@ def test_build_then_a_second_person_publishes(
     # The ledger holds the SHA-256 of each public file, and the files are written once, read-only.
     assert {"report.public.json", "public.pdf", "open-data/disproportionality.csv"} <= set(draft.files)
     for name, digest in draft.files.items():
-        assert service.sha256_of(folder / name) == digest
+        assert publications.sha256_of(folder / name) == digest
         assert not os.stat(folder / name).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     # Public files carry dates, never a record's timestamp.
     public = json.loads((folder / "report.public.json").read_text())
@@ -232,6 +233,39 @@ def test_a_build_is_refused_while_an_earlier_release_differs_from_what_was_publi
     with transaction(sessions) as session:
         assert [(r.id, r.status) for r in service.list_releases(session=session)] == before
     assert every_name(root) == folders
+
+
+def test_verify_finds_each_rewrite_an_administrator_could_make(sessions, settings, root):
+    old = write_release(sessions=sessions, root=root, period="2023", status="published", logged=True)
+    draft = write_release(sessions=sessions, root=root, period="2024", logged=True)
+
+    def problems() -> dict[str, tuple[str, ...]]:
+        return {c.name: c.problems for c in service.verify_releases(sessions=sessions, root=root)}
+
+    assert problems() == {"2024 version 1": (), "2023 version 1": ()}
+    # A public file edited on disk.
+    target = root / old.folder / "report.public.json"
+    original = target.read_text()
+    target.write_text(original.replace("40", "41"))
+    assert problems()["2023 version 1"] == ("report.public.json differs from the ledger (or is gone)",)
+    # ... and the ledger (and releases.json, rewritten from it) brought into line with the edit, as the
+    # database's administrator could: the audit log's build entry still holds the digest of what was built.
+    with transaction(sessions) as session:
+        row = session.get(PublicationRelease, old.id)
+        row.files = {**row.files, "report.public.json": publications.sha256_of(target)}
+    service.write_public_index(sessions=sessions, root=root)
+    assert problems()["2023 version 1"] == (
+        "the ledger's file digests differ from those the audit log recorded at the build",
+    )
+    # releases.json alone rewritten to serve a draft.
+    index = json.loads((root / publications.RELEASES_INDEX).read_text())
+    index["releases"].append({"period": "2024", "version": 1, "folder": draft.folder, "files": draft.files})
+    (root / publications.RELEASES_INDEX).write_text(json.dumps(index))
+    assert problems()["2024 version 1"] == ("releases.json serves it, but the ledger says draft",)
+    # A ledger row deleted: the audit log still says it was built.
+    with transaction(sessions) as session:
+        session.delete(session.get(PublicationRelease, draft.id))
+    assert problems()["2024 version 1"] == ("built (audit log), but not in the ledger",)
 
 
 def test_the_index_points_only_into_release_folders(tmp_path):

@@ -101,9 +101,6 @@ def publish(root: Path, period: str, report: dict | None = None) -> Path:
     index_path = root / publications.RELEASES_INDEX
     index = json.loads(index_path.read_text()) if index_path.is_file() else {"releases": []}
     index["releases"] = [e for e in index["releases"] if e["period"] != period]
-    index["releases"].append({"period": period, "version": 1, "folder": f"{period}/v1", "partial": False})
-    root.mkdir(parents=True, exist_ok=True)
-    index_path.write_text(json.dumps(index))
     (folder / "open-data").mkdir(parents=True, exist_ok=True)
     (folder / "report.public.json").write_text(json.dumps(report or public_report()))
     (folder / "public.html").write_text("<!doctype html><title>Public report</title><p>public report")
@@ -115,6 +112,11 @@ def publish(root: Path, period: str, report: dict | None = None) -> Path:
     (folder / "report.json").write_text(json.dumps({"secret": "exact counts 4 and 7"}))
     (folder / "board.html").write_text("<p>board report with officer results")
     (folder / "board.pdf").write_bytes(b"%PDF-1.7 board")
+    files = {name: publications.sha256_of(folder / name) for name in publications.public_files(folder)}
+    index["releases"].append(
+        {"period": period, "version": 1, "folder": f"{period}/v1", "partial": False, "files": files}
+    )
+    index_path.write_text(json.dumps(index))
     return folder
 
 
@@ -177,11 +179,55 @@ def test_load_reads_once_and_again_only_when_the_file_changes(tmp_path):
     changed = public_report({"D11": {"Black": 500, "East/Southeast Asian": 45, "White": 300}})
     target = folder / "report.public.json"
     stat = target.stat()
-    target.write_text(json.dumps(changed))
+    publish(tmp_path, "2025", changed)  # the ledger's digest follows the file, as a new release's would
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
     second = publications.load(tmp_path, "2025")
     assert second is not first
     assert publications.headline(second, division="D11", group="Black")["disproportionality"]["count"] == 500
+
+
+def _rewrite_keeping_size_and_time(target: Path, old: str, new: str) -> None:
+    """An administrator's edit made to look untouched: same size, modification time put back."""
+    assert len(old) == len(new)
+    stat = target.stat()
+    target.chmod(0o644)
+    target.write_text(target.read_text().replace(old, new, 1))
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert target.stat().st_size == stat.st_size and target.stat().st_mtime_ns == stat.st_mtime_ns
+
+
+def test_a_published_file_rewritten_on_disk_is_not_shown_or_served(root, client):
+    # Every figure shown must be the one published: the ledger's SHA-256 (in releases.json) is checked
+    # before a release is drawn or a file is served, so an edit on disk takes the release down, loudly,
+    # rather than putting figures the public never downloaded under the release's name.
+    folder = publish(root, "2025")
+    assert client.get("/public").text.count("No report has been published yet") == 0
+    client.get("/public/files/2025/open-data/disproportionality.csv")  # digests remembered
+    _rewrite_keeping_size_and_time(folder / "report.public.json", '"count": 120', '"count": 121')
+    page = client.get("/public", params={"period": "2025"})
+    assert "No report has been published yet" in page.text and '"count": 121' not in page.text
+    assert client.get("/public/files/2025/report.public.json").status_code == 404
+    table = folder / "open-data" / "disproportionality.csv"
+    _rewrite_keeping_size_and_time(table, "D11,Black,120", "D11,Black,121")
+    assert client.get("/public/files/2025/open-data/disproportionality.csv").status_code == 404
+    # Put back byte for byte, both are served again.
+    _rewrite_keeping_size_and_time(folder / "report.public.json", '"count": 121', '"count": 120')
+    _rewrite_keeping_size_and_time(table, "D11,Black,121", "D11,Black,120")
+    assert client.get("/public/files/2025/open-data/disproportionality.csv").status_code == 200
+    assert "No report has been published yet" not in client.get("/public").text
+
+
+def test_only_the_files_the_ledger_records_are_served(root, client):
+    folder = publish(root, "2025")
+    (folder / "open-data" / "added_later.csv").write_text("area,group,count\nD11,Black,3\n")
+    assert client.get("/public/files/2025/open-data/added_later.csv").status_code == 404
+    assert client.get("/public/files/2025/open-data/disproportionality.csv").status_code == 200
+    # A releases.json line without the files' SHA-256 (written by hand) is not served at all.
+    index = json.loads((root / publications.RELEASES_INDEX).read_text())
+    del index["releases"][0]["files"]
+    (root / publications.RELEASES_INDEX).write_text(json.dumps(index))
+    assert client.get("/public/files/2025/open-data/disproportionality.csv").status_code == 404
+    assert "No report has been published yet" in client.get("/public").text
 
 
 def test_threshold_falls_back_to_the_rule_set_named_in_the_report(tmp_path):

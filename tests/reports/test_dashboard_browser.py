@@ -42,8 +42,12 @@ def test_changing_the_filters_updates_figures_and_chart(browser, settings, tmp_p
     settings.publications_dir = tmp_path / "publications"
     (settings.publications_dir / "2025" / "v1").mkdir(parents=True)
     (settings.publications_dir / "2025" / "v1" / "report.public.json").write_text(json.dumps(publication()))
+    from fairengage.reports import publications
+
+    folder = settings.publications_dir / "2025" / "v1"
+    files = {name: publications.sha256_of(folder / name) for name in publications.public_files(folder)}
     (settings.publications_dir / "releases.json").write_text(
-        json.dumps({"releases": [{"period": "2025", "version": 1, "folder": "2025/v1"}]})
+        json.dumps({"releases": [{"period": "2025", "version": 1, "folder": "2025/v1", "files": files}]})
     )
     with live_server(create_app(settings)) as base:
         page = browser.new_page(viewport={"width": 1024, "height": 900})

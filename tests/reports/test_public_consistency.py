@@ -57,7 +57,11 @@ def index_release(root: Path, period: str) -> None:
 
     index_path = root / "releases.json"
     index = json.loads(index_path.read_text()) if index_path.is_file() else {"releases": []}
-    index["releases"].append({"period": period, "version": 1, "folder": f"{period}/v1"})
+    from fairengage.reports import publications
+
+    folder = root / period / "v1"
+    files = {name: publications.sha256_of(folder / name) for name in publications.public_files(folder)}
+    index["releases"].append({"period": period, "version": 1, "folder": f"{period}/v1", "files": files})
     index_path.write_text(json.dumps(index))
 
 
@@ -329,7 +333,6 @@ def test_a_partial_period_says_so_on_the_dashboard(settings, client, published, 
 
     folder = tmp_path / "publications" / "2026" / "v1"
     shutil.copytree(published / "2025" / "v1", folder)
-    index_release(tmp_path / "publications", "2026")
     public = json.loads((folder / "report.public.json").read_text())
     public["meta"]["period"] = {
         "first_date": "2026-01-01",
@@ -338,6 +341,7 @@ def test_a_partial_period_says_so_on_the_dashboard(settings, client, published, 
         "as_of": "2026-09-30",
     }
     (folder / "report.public.json").write_text(json.dumps(public))
+    index_release(tmp_path / "publications", "2026")
     settings.publications_dir = tmp_path / "publications"
     html = client.get("/public", params={"period": "2026"}).text
     said = words(section(html, 'id="period-bounds"'))

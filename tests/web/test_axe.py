@@ -90,8 +90,12 @@ def publication(root: Path) -> None:
     }
     (root / "2025" / "v1").mkdir(parents=True)
     (root / "2025" / "v1" / "report.public.json").write_text(json.dumps(report))
+    from fairengage.reports import publications
+
+    folder = root / "2025" / "v1"
+    files = {name: publications.sha256_of(folder / name) for name in publications.public_files(folder)}
     (root / "releases.json").write_text(
-        json.dumps({"releases": [{"period": "2025", "version": 1, "folder": "2025/v1"}]})
+        json.dumps({"releases": [{"period": "2025", "version": 1, "folder": "2025/v1", "files": files}]})
     )
 
 

@@ -243,3 +243,32 @@ def withdraw_command(
     except DomainError as exc:
         raise fail(f"release {release_id}: {exc}") from None
     out.print(f"withdrew {made.period} version {made.version} (release {made.id})", markup=False)
+
+
+@app.command("verify")
+def verify_command() -> None:
+    """Check every release: its files against the ledger, the ledger against the audit log, releases.json.
+
+    Exit status 1 when anything differs. Run `fairengage audit verify` too: it proves the audit log,
+    whose build entries this command trusts, was not rewritten.
+    """
+    from fairengage.config import get_settings
+    from fairengage.publishing import service
+
+    checks = service.verify_releases(sessions=_sessions(), root=service.root_of(get_settings()))
+    if not checks:
+        out.print("no releases")
+        return
+    for check in checks:
+        verdict = "ok" if not check.problems else "; ".join(check.problems)
+        out.print(
+            f"{check.release_id}  {check.name}  {check.status}  {verdict}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    bad = sum(1 for c in checks if c.problems)
+    if bad:
+        err.print(f"{bad} of {len(checks)} releases differ from what was built and recorded", markup=False)
+        raise typer.Exit(1)
+    out.print(f"all {len(checks)} releases match the ledger and the audit log", markup=False)

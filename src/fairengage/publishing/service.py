@@ -10,7 +10,6 @@ the public dashboard reads only `releases.json`, the list of published releases 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairengage.access import audit
+from fairengage.access.models import AuditEntry
 from fairengage.config import Settings
 from fairengage.db import transaction
 from fairengage.errors import DomainError, FieldError, NotFound
@@ -226,7 +226,7 @@ def build_release(
         _refuse_row_level(build)
         # A cell-key release is checked once built: the check reads what the build stated.
         result = checked[0] if checked else _cellkey_checked(build)
-        files = {name: sha256_of(build / name) for name in publications.public_files(build)}
+        files = {name: publications.sha256_of(build / name) for name in publications.public_files(build)}
         meta_period = _public_period(build)
         with transaction(sessions) as session:
             # Checked again: another build of this period may have finished while this one ran.
@@ -441,15 +441,6 @@ def _writable(folder: Path) -> None:
             path.chmod(0o644)
 
 
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, in hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _disclosure_dict(result: Any) -> dict[str, Any]:
     return {
         "ok": bool(result.ok),
@@ -607,13 +598,68 @@ def staff_file(root: Path, release: Release, name: str) -> Path | None:
 
 def changed_files(root: Path, release: Release) -> list[str]:
     """The public files of a release whose contents no longer match the ledger (or that are gone)."""
-    folder = release.path(root)
-    changed = []
-    for name, digest in sorted(release.files.items()):
-        path = folder / name
-        if not path.is_file() or sha256_of(path) != digest:
-            changed.append(name)
-    return changed
+    return publications.altered(release.path(root), release.files)
+
+
+@dataclass(frozen=True)
+class ReleaseCheck:
+    """One release as an auditor checks it: its files against the ledger, the ledger against the log."""
+
+    release_id: int
+    name: str  # "2025 version 2", or the audit log's words for a release the ledger lost
+    status: str
+    problems: tuple[str, ...]
+
+
+def verify_releases(*, sessions: sessionmaker[Session], root: Path) -> list[ReleaseCheck]:
+    """Every release checked three ways, newest first: what is on disk, the ledger, the audit log.
+
+    The audit log's `publication.build` entry recorded each file's SHA-256 when the release was built,
+    and signed checkpoints cover the log (`fairengage audit verify`): a ledger row or a file rewritten
+    afterwards, or a published line of releases.json that says otherwise, is reported.
+    """
+    with transaction(sessions) as session:
+        releases = list_releases(session=session)
+        built = {
+            entity_id: details
+            for entity_id, details in session.execute(
+                select(AuditEntry.entity_id, AuditEntry.details)
+                .where(AuditEntry.entity == ENTITY, AuditEntry.action == "publication.build")
+                .order_by(AuditEntry.seq)
+            )
+        }
+    index = publications.published_index(root)
+    found = []
+    for release in releases:
+        problems = [f"{name} differs from the ledger (or is gone)" for name in changed_files(root, release)]
+        logged = built.pop(str(release.id), None)
+        if not isinstance(logged, dict):
+            problems.append("the audit log has no build entry for it")
+        else:
+            if logged.get("files") != release.files:
+                problems.append(
+                    "the ledger's file digests differ from those the audit log recorded at the build"
+                )
+            if (logged.get("period"), logged.get("version")) != (release.period, release.version):
+                problems.append(
+                    f"the audit log recorded it as {logged.get('period')} version {logged.get('version')}"
+                )
+        listed = index.get(release.period)
+        if listed is not None and listed.get("folder") == release.folder:
+            if release.status != PUBLISHED:
+                problems.append(f"releases.json serves it, but the ledger says {release.status}")
+            elif listed.get("files") != release.files:
+                problems.append("releases.json's file digests differ from the ledger's")
+        elif release.status == PUBLISHED:
+            problems.append("published in the ledger, but releases.json does not serve it")
+        found.append(ReleaseCheck(release.id, _name(release), release.status, tuple(problems)))
+    for entity_id, details in built.items():
+        said = details if isinstance(details, dict) else {}
+        name = f"{said.get('period')} version {said.get('version')}"
+        found.append(
+            ReleaseCheck(int(entity_id or 0), name, "missing", ("built (audit log), but not in the ledger",))
+        )
+    return found
 
 
 def blocking_text(release: Release | PublicationRelease) -> str:
@@ -676,7 +722,7 @@ def _same_ptable(found: dict[str, Any]) -> bool:
     return found.get("ptable_sha256") == ptable_sha256()
 
 
-def _name(row: PublicationRelease) -> str:
+def _name(row: PublicationRelease | Release) -> str:
     return f"{row.period} version {row.version}"
 
 

@@ -9,6 +9,7 @@ files in PUBLIC_FILES and under `open-data/` are ever served to the public; the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -258,7 +259,62 @@ def resolve_file(root: Path, period: str, relative: str, *, public_only: bool) -
     target = (folder / relative).resolve()
     if not target.is_relative_to(allowed_under) or not target.is_file():
         return None
+    # Only what was published, as it was published: the ledger's SHA-256 (copied into releases.json)
+    # vouches for each public file. The board's files are not public and are not in it.
+    recorded = _recorded(entry)
+    if relative in recorded:
+        if digest_of(target) != recorded[relative]:
+            log.warning("%s of the %s release differs from the ledger; not served", relative, period)
+            return None
+    elif public_only:
+        return None
     return target
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, in hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+_digests: dict[Path, tuple[tuple[int, ...], str]] = {}
+
+
+def digest_of(path: Path) -> str | None:
+    """A file's SHA-256 (None when it is gone), remembered while the file is untouched.
+
+    The change time is in the key: a rewrite that restores the size and the modification time still
+    moves it, so a remembered digest never vouches for new contents.
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    with _cache_lock:
+        known = _digests.get(path)
+    if known is not None and known[0] == key:
+        return known[1]
+    try:
+        value = sha256_of(path)
+    except OSError:
+        return None
+    with _cache_lock:
+        _digests[path] = (key, value)
+    return value
+
+
+def altered(folder: Path, files: dict[str, str]) -> list[str]:
+    """The recorded files of a release whose contents differ from their SHA-256 (or that are gone)."""
+    return [name for name, digest in sorted(files.items()) if digest_of(Path(folder) / name) != digest]
+
+
+def _recorded(entry: dict[str, Any]) -> dict[str, str]:
+    files = entry.get("files")
+    return files if isinstance(files, dict) else {}
 
 
 _cache: dict[Path, tuple[tuple[int, ...], Publication]] = {}
@@ -272,9 +328,9 @@ def _signature(folder: Path) -> tuple[int, ...]:
         try:
             stat = path.stat()
         except FileNotFoundError:
-            parts += [-1, -1]
+            parts += [-1, -1, -1]
         else:
-            parts += [stat.st_mtime_ns, stat.st_size]
+            parts += [stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size]
     return tuple(parts)
 
 
@@ -304,7 +360,8 @@ def load(root: Path, period: str) -> Publication:
     if not is_period(period):
         raise PublicationNotFound(period)
     entry = published_index(root).get(period)
-    if entry is None:
+    # A release is served only with the SHA-256 of its files, which the publishing service always writes.
+    if entry is None or not _recorded(entry):
         raise PublicationNotFound(period)
     return load_folder(Path(root) / entry["folder"], period, release=entry)
 
@@ -318,6 +375,12 @@ def load_folder(folder: Path, period: str, *, release: dict[str, Any] | None = N
         if cached is not None and cached[0] == signature and cached[1].release == (release or {}):
             return cached[1]
     if signature[0] == -1:
+        raise PublicationNotFound(period)
+    changed = altered(folder, _recorded(release or {}))
+    if changed:
+        # Figures the public never downloaded are not shown as if published: fail closed, and say so to
+        # the administrator (the release's page lists the same files).
+        log.warning("%s release: %s differ from the ledger; not served", period, ", ".join(changed))
         raise PublicationNotFound(period)
     try:
         report = json.loads((folder / PUBLIC_REPORT).read_text(encoding="utf-8"))
