@@ -120,6 +120,25 @@ def test_a_blocked_release_names_the_figures(app, sessions, root, world):
     assert publications.list_publications(root) == []
 
 
+def test_a_published_release_edited_on_disk_says_what_follows(app, sessions, root, world, client):
+    world.user("bob", "analyst", password=PASSWORD)
+    published = write_release(sessions=sessions, root=root, period="2024", status="published")
+    draft = write_release(sessions=sessions, root=root, period="2025", built_by="ana")
+    assert "No report has been published yet" not in client.get("/public", params={"period": "2024"}).text
+    for release in (published, draft):
+        target = root / release.folder / "report.public.json"
+        target.write_text(target.read_text().replace("40", "41"))
+    bob = signed_in(app, "bob")
+    page = bob.get(f"/analyst/releases/{published.id}").text
+    said = re.search(r'<p class="notice bad" id="changed">([^<]*)</p>', page).group(1)
+    assert said.startswith("These files differ from what was built: report.public.json.")
+    assert "public pages do not show this release" in said and "cannot be approved" not in said
+    # What the page promises holds: the public dashboard no longer shows 2024.
+    assert "No report has been published yet" in client.get("/public", params={"period": "2024"}).text
+    said = re.search(r'id="changed">([^<]*)<', bob.get(f"/analyst/releases/{draft.id}").text).group(1)
+    assert said.startswith("These files changed after the build and the release cannot be approved: report")
+
+
 def test_the_form_names_a_wrong_period(app, root, world):
     world.user("ana", "analyst", password=PASSWORD)
     r = post(signed_in(app, "ana"), "/analyst/reports", year="20x5", quarter="5")
