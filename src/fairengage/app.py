@@ -17,12 +17,20 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fairengage import __version__
-from fairengage.access import logs, sealer
+from fairengage.access import logs, sealer, transparency
+from fairengage.access.views import csrf_refused
 from fairengage.config import Settings, get_settings
 from fairengage.db import engine_for, session_factory
 from fairengage.receipts import render as receipt_render
 from fairengage.shipped import shipped
 from fairengage.web import csrf, problems
+from fairengage.web.deps import (
+    PASSWORD_CHANGE_PATH,
+    SECOND_FACTOR_SETUP_PATH,
+    LoginRequired,
+    PasswordChangeRequired,
+    SecondFactorRequired,
+)
 from fairengage.web.pages_only import PagesOnly
 
 STATIC = shipped("web", "static")
@@ -148,26 +156,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     # The audit journal's MAC key and the least size the log may have (access/transparency.py).
-    from fairengage.access import transparency
-
     transparency.bind(app.state.engine, settings)
     problems.install(app)
-
-    from fairengage.access.views import csrf_refused
-    from fairengage.web.deps import LoginRequired
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
         ended = "&ended=1" if getattr(request.state, "session_ended", False) else ""
         return RedirectResponse(f"/login?next={request.url.path}{ended}", status_code=303)
 
-    from fairengage.web.deps import PASSWORD_CHANGE_PATH, PasswordChangeRequired
-
     @app.exception_handler(PasswordChangeRequired)
     async def _temporary_password(request: Request, exc: PasswordChangeRequired) -> Response:
         return RedirectResponse(PASSWORD_CHANGE_PATH, status_code=303)
-
-    from fairengage.web.deps import SECOND_FACTOR_SETUP_PATH, SecondFactorRequired
 
     @app.exception_handler(SecondFactorRequired)
     async def _second_factor(request: Request, exc: SecondFactorRequired) -> Response:

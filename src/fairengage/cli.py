@@ -14,6 +14,8 @@ from fairengage.console import parse_date as _parse_date
 from fairengage.console import run_service as _run_cli_service
 from fairengage.console import sessions as _sessions
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 app = typer.Typer(
     help="FairEngage: community engagements under a bias-free-policing policy.", no_args_is_help=True
 )

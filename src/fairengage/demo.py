@@ -10,17 +10,22 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 
 from fairengage import migrate
 from fairengage.access import service as access
+from fairengage.access import transparency
 from fairengage.config import Settings
 from fairengage.db import engine_for, session_factory, transaction
 from fairengage.engagements import bulk
+from fairengage.engagements.models import Engagement
 from fairengage.ingest import synth
 from fairengage.officers import service as officers
 from fairengage.progress import NO_PROGRESS, Progress
+from fairengage.publishing import service as publishing
 from fairengage.retention import service as retention
+from fairengage.retention.models import Restriction
+from fairengage.review.models import ReviewDecision
 
 DEMO_DB = Path("fairengage-demo.db")
 KEY_FILE = Path(".fairengage-demo-key")
@@ -62,8 +67,6 @@ def demo_secret() -> str:
 
 def demo_audit_key() -> Path:
     """The demo's checkpoint signing key file, made on first use (mode 0600)."""
-    from fairengage.access import transparency
-
     if not AUDIT_KEY_FILE.exists():
         transparency.keygen(AUDIT_KEY_FILE)
     return AUDIT_KEY_FILE
@@ -154,8 +157,6 @@ def build(
         progress.phase(f"publishing the {today.year - 1} report")
         publish_report(settings=settings, sessions=sessions, period=str(today.year - 1))
     if settings.audit_signing_key_file is not None:
-        from fairengage.access import transparency
-
         # A first checkpoint, so that /transparency/audit has a history from the first visit.
         transparency.bind(engine_for(settings.database_url), settings)
         transparency.write_checkpoint(sessions, settings)
@@ -168,12 +169,6 @@ def settle_reviews(*, session, settings: Settings, today: date) -> None:
     Compliant ones were approved and non-compliant ones found so and restricted; the last few weeks
     still wait in the queue, a few of them overdue, so every page has something to show.
     """
-    from sqlalchemy import select, update
-
-    from fairengage.engagements.models import Engagement
-    from fairengage.retention.models import Restriction
-    from fairengage.review.models import ReviewDecision
-
     # Synthetic records were entered a day after they happened.
     moments = session.execute(select(Engagement.id, Engagement.occurred_at)).all()
     session.execute(
@@ -230,8 +225,6 @@ def publish_report(*, settings: Settings, sessions, period: str) -> Path | None:
     (a second person) publishes it. A release the disclosure check cannot prove safe stays a draft, as
     it would for a service (the analyst's Reports page says which figures block it); the demo goes on.
     """
-    from fairengage.publishing import service as publishing
-
     built = publishing.build_release(sessions=sessions, settings=settings, period=period, actor="analyst")
     if not built.disclosure_ok:
         return None

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
+from sqlalchemy.engine import make_url
 
 from fairengage.config import INSECURE_DEFAULT_KEY, Settings
 
@@ -111,8 +112,6 @@ def table_in(page: str) -> str:
 
 def in_force(settings: Settings) -> list[tuple[str, str]]:
     """(name, value) of every setting in force; secrets, and a password in the database URL, hidden."""
-    from sqlalchemy.engine import make_url
-
     found = []
     for name in Settings.model_fields:
         value = getattr(settings, name)

@@ -263,6 +263,7 @@ NO_PERSONAL_COMMANDS: dict[str, str] = {
     "publish approve": "records an approval",
     "publish list": "the ledger of releases",
     "publish withdraw": "records a withdrawal",
+    "publish verify": "digests of release files, the ledger and the audit log's build entries: no person",
     "tokens list": "token prefixes and expiry dates",
     "tokens rotate": "a staff token",
     "users reset-password": "a staff account's new temporary password",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -290,8 +291,6 @@ def _check_trailer(trailer: dict[str, Any], state: dict[str, Any]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m fairengage.access.export FILE`: check an export; exit 1 naming the first bad entry."""
-    import sys
-
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m fairengage.access.export FILE", file=sys.stderr)

@@ -13,6 +13,8 @@ from fairengage.console import err, fail, out
 from fairengage.progress import shown
 
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 class Engine(StrEnum):
     """The engines `analyze` runs on."""
 

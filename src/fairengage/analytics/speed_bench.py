@@ -150,6 +150,7 @@ def parse_rows(text: str) -> list[int]:
 
 def write_synthetic(rows: int, path: Path, *, seed: int = SEED, chunk_rows: int = CHUNK_ROWS) -> None:
     """Write ``rows`` synthetic engagements to Parquet, ``chunk_rows`` at a time (one row group each)."""
+    # Deferred, as in every command module: `fairengage --help` loads none of the analytics stack.
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -212,6 +213,8 @@ def _proc_status_mb(field_name: str) -> float | None:
 
 
 def _run_ours(path: str, engine_name: str, tz: str) -> dict[str, Any]:
+    # Imported in the spawned process, before the clock: each side loads only its own libraries, so
+    # the peak memory it reports is its own.
     import ibis
 
     from fairengage.analytics import engine, officers, report, veil  # noqa: F401  (imported before the clock)
@@ -234,6 +237,7 @@ def _run_ours(path: str, engine_name: str, tz: str) -> dict[str, Any]:
 
 
 def _run_reference(path: str, engine_name: str, tz: str) -> dict[str, Any]:
+    # In the spawned process, as in _run_ours: the baseline's memory is the baseline's alone.
     from fairengage.analytics import speed_baseline
     from fairengage.ingest.population import population_table
 
@@ -363,6 +367,7 @@ def available_memory_bytes() -> int | None:
 
 def machine_facts() -> dict[str, Any]:
     """CPU count, Python and library versions, and memory: what a reader needs to compare figures."""
+    # Imported for their versions only, in the parent once the runs are done (the children time theirs).
     import duckdb
     import ibis
     import pandas as pd
@@ -484,6 +489,7 @@ def results_json(results: list[SizeResult], *, command: str, engine_name: str, r
 
 def results_table(results: list[SizeResult], *, engine_name: str) -> Any:
     """The rich table: rows, medians, ratio, peak memory of each side, and whether the figures agree."""
+    # Deferred, as in every command module: only a finished run prints a table.
     from rich.table import Table
 
     table = Table(title=f"fairengage analyze ({engine_name}) against pandas + statsmodels")
@@ -530,6 +536,7 @@ def bench_command(
     out: Annotated[Path | None, typer.Option("--out", help="also write the results as JSON here")] = None,
 ) -> None:
     """Time `analyze` against a plain pandas + statsmodels baseline on synthetic tables, and print a table."""
+    # The command's own dependencies, loaded when it runs (as in every command module).
     from rich.console import Console
 
     from fairengage.config import get_settings

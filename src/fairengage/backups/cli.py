@@ -12,6 +12,8 @@ import typer
 from fairengage.config_file import get_settings
 from fairengage.console import err, fail, out
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 if TYPE_CHECKING:
     from fairengage.backups.service import Manifest
 

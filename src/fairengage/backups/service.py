@@ -36,6 +36,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 from sqlalchemy import Connection, create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
@@ -43,6 +46,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 import fairengage
+from fairengage import migrate
 from fairengage.access import audit
 from fairengage.access.models import AuditHead
 from fairengage.db import engine_for, normalise_url, session_factory
@@ -244,12 +248,6 @@ def compare(found: Facts, claimed: Facts) -> str | None:
 
 def known_revision(revision: list[str]) -> str | None:
     """None when this code knows the revision and it is the newest; else what the administrator must do."""
-    from alembic.script import ScriptDirectory
-    from alembic.script.revision import RevisionError
-    from alembic.util import CommandError
-
-    from fairengage import migrate
-
     try:
         script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
     except RuntimeError as exc:  # installed without its migrations folder

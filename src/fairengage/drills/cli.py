@@ -15,6 +15,8 @@ from fairengage.console import err, fail
 from fairengage.console import out as console
 from fairengage.progress import Lines
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 app = typer.Typer(help="Load and crash drills against a real server on this machine.", no_args_is_help=True)
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"

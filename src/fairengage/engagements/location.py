@@ -51,6 +51,7 @@ def division_at(settings: Settings, lat: float, lon: float) -> str | None:
         return None
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         return None
+    # Deferred as in _outlines: shapely and the map module load only once a form sends a position.
     from shapely.geometry import Point
 
     from fairengage.reports.maps import BoundaryFileError

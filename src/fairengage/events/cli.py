@@ -12,6 +12,8 @@ import typer
 from fairengage.config_file import get_settings
 from fairengage.console import fail, parse_date, sessions
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 app = typer.Typer(help="Dispatch (CAD) and body-worn camera events.", no_args_is_help=True)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from fairengage.access import audit
 from fairengage.errors import Conflict, FieldError, NotFound, RecordRefused
@@ -121,7 +121,5 @@ def record_training(*, session: Session, badge: str, on: date, actor: str) -> Tr
 
 def list_officers(*, session: Session) -> list[Officer]:
     """Every officer with their training records, by badge."""
-    from sqlalchemy.orm import selectinload
-
     query = select(Officer).options(selectinload(Officer.training)).order_by(Officer.badge)
     return list(session.scalars(query))

@@ -1,4 +1,4 @@
-"""`fairengage report` and `fairengage publish list|approve|withdraw`: releases from the command line."""
+"""`fairengage report` and `fairengage publish list|approve|withdraw|verify`: releases from the CLI."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from fairengage.console import sessions as _sessions
 from fairengage.progress import shown
 from fairengage.reports.cli import Engine
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 app = typer.Typer(help="The publication ledger: list releases, approve a draft, withdraw a release.")
 
 AS_HELP = "the user acting (must hold reports:publish; never the builder for approval)"

@@ -26,6 +26,7 @@ from babel.dates import format_datetime, get_date_format, get_datetime_format, g
 
 from fairengage.shipped import shipped
 from fairengage.web.i18n import contexted
+from fairengage.web.templating import environment
 
 LANGUAGES = ("en", "fr")
 
@@ -156,6 +157,8 @@ def receipt_pdf(view: ReceiptView) -> bytes:
     html = _receipt_html(view)
     with _RENDER_LOCK:
         font_config, stylesheet, fetcher = _engine()
+        # WeasyPrint takes longer to import than a warm render: loaded by _engine (warm_up) at start-up,
+        # on a background thread, never while the app is being imported.
         from weasyprint import HTML
 
         return HTML(string=html, base_url=str(_HERE), url_fetcher=fetcher).write_pdf(
@@ -174,8 +177,6 @@ def warm_up() -> None:
 
 
 def _receipt_html(view: ReceiptView) -> str:
-    from fairengage.web.templating import environment
-
     words = labels(view.lang)
     png = base64.b64encode(qr_png(view.url, scale=_QR_PDF_PNG_SCALE)).decode("ascii")
     context: dict[str, Any] = {

@@ -20,6 +20,7 @@ suppressed value is a hatched mark with the word "suppressed".
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -137,6 +138,7 @@ def format_number(value: float, lang: str = "en", *, decimals: int | None = None
 @lru_cache
 def _font_metrics() -> tuple[dict[int, int], int] | None:
     """Advance widths by code point and units per em of DejaVu Sans, or None if it is not installed."""
+    # Deferred: fontTools loads once, when the first chart is measured (the result is cached).
     from fontTools.ttLib import TTFont
 
     for path in (*FONT_FILES, *_matplotlib_font()):
@@ -150,8 +152,6 @@ def _font_metrics() -> tuple[dict[int, int], int] | None:
 
 def _matplotlib_font() -> tuple[Path, ...]:
     """The DejaVu Sans that matplotlib bundles, when matplotlib is installed (it is not required)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("matplotlib")
     if spec is None or spec.origin is None:
         return ()

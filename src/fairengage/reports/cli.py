@@ -11,6 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 if TYPE_CHECKING:
     from fairengage.progress import Progress
 

@@ -903,6 +903,7 @@ class Solver:
         programmes ran before it. That keeps carrying intervals between rounds of hiding equal to
         solving afresh (`_Known`).
         """
+        # Deferred: HiGHS's native library loads only when a release is checked, never with the web app.
         import highspy
 
         highs = self._model()

@@ -21,6 +21,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from fairengage.policy import PolicyError, get_ruleset
+
 log = logging.getLogger(__name__)
 
 PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
@@ -202,8 +204,6 @@ def _threshold(report: dict[str, Any], index: dict[str, Any]) -> int:
                 return value
     ruleset_id = (meta.get("ruleset") or {}).get("id")
     if ruleset_id:
-        from fairengage.policy import PolicyError, get_ruleset
-
         try:
             return int(get_ruleset(ruleset_id).param("suppression_threshold"))
         except (PolicyError, KeyError, LookupError):

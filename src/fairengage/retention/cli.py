@@ -12,6 +12,8 @@ from rich.table import Table
 from fairengage.config_file import get_settings
 from fairengage.console import parse_date, run_service
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 app = typer.Typer(help="Restriction, retention and access to restricted records.", no_args_is_help=True)
 out = Console()
 

@@ -10,6 +10,8 @@ from rich.console import Console
 from fairengage.config_file import get_settings
 from fairengage.console import run_service
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 app = typer.Typer(help="Supervisor review and the annual detailed review.", no_args_is_help=True)
 out = Console()
 

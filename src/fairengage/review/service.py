@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import func, select
@@ -414,8 +415,6 @@ def draw_sample(
     *, session: Session, year: int, size: int, seed: int, actor: str, tz: str
 ) -> tuple[ReviewSample, list[str]]:
     """A reproducible random sample of the year's records (DETAILED-REVIEW): the same inputs, the same ids."""
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(tz)
     start = datetime(year, 1, 1, tzinfo=zone)
     end = datetime(year + 1, 1, 1, tzinfo=zone)

@@ -9,6 +9,8 @@ import typer
 
 from fairengage.console import fail, out
 
+# Commands import what they use inside their bodies, so that `fairengage --help`, and each command, load
+# only what that command needs (tests/test_cli_startup.py checks that help loads none of the heavy ones).
 app = typer.Typer(
     help="Population benchmarks (census population by division and group).", no_args_is_help=True
 )
