@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from fairengage import cli
 from fairengage.config import get_settings
 from fairengage.reports import publications
+from publishing.ledger_rows import write_release
 
 PASSWORD = "a-long-enough-password"
 
@@ -74,4 +75,19 @@ def test_report_then_publish_from_the_command_line(run, root, world, loaded, tmp
     verified = run("publish", "verify")
     assert verified.exit_code == 0, verified.output
     assert verified.stdout.split("\n")[0].split() == ["1", "2024", "version", "1", "withdrawn", "ok"]
+    assert "every release matches the ledger and the audit log (1 checked)" in verified.stdout
     assert not {p.name for p in root.rglob("*")} & {"engagements.parquet", "governance.json"}
+
+
+def test_verify_exits_1_naming_the_edited_file(run, sessions, root):
+    release = write_release(sessions=sessions, root=root, period="2023", status="published", logged=True)
+    assert run("publish", "verify").exit_code == 0
+    target = root / release.folder / "open-data" / "disproportionality.csv"
+    target.write_text(target.read_text().replace("40", "4"))
+    found = run("publish", "verify")
+    assert found.exit_code == 1
+    assert found.stdout.split() == [
+        str(release.id), "2023", "version", "1", "published",
+        "open-data/disproportionality.csv", "differs", "from", "the", "ledger", "(or", "is", "gone)",
+    ]  # fmt: skip
+    assert found.stderr.strip() == "releases that differ from what was built and recorded: 1 of 1"

@@ -271,6 +271,7 @@ def verify_command() -> None:
         )
     bad = sum(1 for c in checks if c.problems)
     if bad:
-        err.print(f"{bad} of {len(checks)} releases differ from what was built and recorded", markup=False)
+        differ = f"releases that differ from what was built and recorded: {bad} of {len(checks)}"
+        err.print(differ, markup=False)
         raise typer.Exit(1)
-    out.print(f"all {len(checks)} releases match the ledger and the audit log", markup=False)
+    out.print(f"every release matches the ledger and the audit log ({len(checks)} checked)", markup=False)
