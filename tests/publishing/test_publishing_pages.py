@@ -134,7 +134,8 @@ def test_a_published_release_edited_on_disk_says_what_follows(app, sessions, roo
     assert said.startswith("These files differ from what was built: report.public.json.")
     assert "public pages do not show this release" in said and "cannot be approved" not in said
     # What the page promises holds: the public dashboard no longer shows 2024.
-    assert "No report has been published yet" in client.get("/public", params={"period": "2024"}).text
+    assert 'id="not-shown"' in client.get("/public").text
+    assert 'id="not-shown"' in client.get("/public", params={"period": "2024"}).text
     said = re.search(r'id="changed">([^<]*)<', bob.get(f"/analyst/releases/{draft.id}").text).group(1)
     assert said.startswith("These files changed after the build and the release cannot be approved: report")
 

@@ -204,8 +204,11 @@ def test_a_published_file_rewritten_on_disk_is_not_shown_or_served(root, client)
     assert client.get("/public").text.count("No report has been published yet") == 0
     client.get("/public/files/2025/open-data/disproportionality.csv")  # digests remembered
     _rewrite_keeping_size_and_time(folder / "report.public.json", '"count": 120', '"count": 121')
-    page = client.get("/public", params={"period": "2025"})
-    assert "No report has been published yet" in page.text and '"count": 121' not in page.text
+    page = client.get("/public").text
+    said = re.search(r'id="not-shown">([^<]*)<', page).group(1)
+    assert said.startswith("The published report for 2025 cannot be shown: its files cannot be read, or no")
+    assert "No report has been published yet" not in page and "121" not in page
+    assert 'id="not-shown"' in client.get("/public", params={"period": "2025"}).text
     assert client.get("/public/files/2025/report.public.json").status_code == 404
     table = folder / "open-data" / "disproportionality.csv"
     _rewrite_keeping_size_and_time(table, "D11,Black,120", "D11,Black,121")
@@ -214,6 +217,7 @@ def test_a_published_file_rewritten_on_disk_is_not_shown_or_served(root, client)
     _rewrite_keeping_size_and_time(folder / "report.public.json", '"count": 121', '"count": 120')
     _rewrite_keeping_size_and_time(table, "D11,Black,121", "D11,Black,120")
     assert client.get("/public/files/2025/open-data/disproportionality.csv").status_code == 200
+    assert 'id="not-shown"' not in client.get("/public").text
     assert "No report has been published yet" not in client.get("/public").text
 
 
@@ -227,7 +231,7 @@ def test_only_the_files_the_ledger_records_are_served(root, client):
     del index["releases"][0]["files"]
     (root / publications.RELEASES_INDEX).write_text(json.dumps(index))
     assert client.get("/public/files/2025/open-data/disproportionality.csv").status_code == 404
-    assert "No report has been published yet" in client.get("/public").text
+    assert 'id="not-shown"' in client.get("/public").text
 
 
 def test_threshold_falls_back_to_the_rule_set_named_in_the_report(tmp_path):

@@ -323,7 +323,10 @@ def dashboard(
     root = publications_root(settings)
     available = publications.list_publications(root)
     if not available:
-        return render(request, "dashboard.html", {"publication": None}, lang=lang)
+        # Listed as published but not shown (files changed since, or unreadable): saying "nothing has
+        # been published" would be untrue. The log names the files (reports/publications.py).
+        withheld = sorted(publications.published_index(root), key=publications.period_order, reverse=True)
+        return render(request, "dashboard.html", {"publication": None, "withheld": withheld}, lang=lang)
     chosen = next((p for p in available if p.period == period), None) if period else available[0]
     if chosen is None:
         raise HTTPException(404, "no publication for that period")
