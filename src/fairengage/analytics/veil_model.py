@@ -52,6 +52,14 @@ def data_problem(cells: pd.DataFrame, spline_df: int) -> str | None:
     # A handful of cases fits perfectly (separation) or rests on one officer's few stops.
     if min(members, float(cells["total"].sum()) - members) < MIN_CASES:
         return "few_cases"
+    # None of the group (or of the others) in the dark, or in the light: the odds ratio is 0 or
+    # infinite, and a fit only runs towards it.
+    dark = cells["dark"].astype(bool)
+    in_dark = float(cells.loc[dark, "members"].sum())
+    others_dark = float(cells.loc[dark, "total"].sum()) - in_dark
+    others_light = float(cells.loc[~dark, "total"].sum()) - (members - in_dark)
+    if 0 in (in_dark, members - in_dark, others_dark, others_light):
+        return "unstable"
     return None
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import patsy
+from scipy.special import expit
 from statsmodels.stats.multitest import multipletests
 
 from fairengage.analytics.intervals import Z95
@@ -40,6 +41,7 @@ SPECIFICATIONS = ("inter-twilight", "dst")
 SENSITIVITY_DF = (3, 4, 6, 8)
 FDR = 0.05
 MAX_ITERATIONS = 100
+MAX_HALVINGS = 40
 TOLERANCE = 1e-10
 ROBUST_METHOD = (
     "For each group against the reference group: logistic regression (binomial GLM on counts) of being "
@@ -135,6 +137,7 @@ def robust_formula(frame: pd.DataFrame, spline_df: int) -> str:
 
 
 def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
+    summed = informative_divisions(summed)
     members = summed["members"].to_numpy(dtype=float)
     others = summed["total"].to_numpy(dtype=float) - members
     frame = summed.assign(dark=summed["dark"].astype(int), minute=summed["minute"].astype(float))
@@ -160,26 +163,52 @@ def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
     }
 
 
+def informative_divisions(summed: pd.DataFrame) -> pd.DataFrame:
+    """The cells of divisions where the group and the others were both stopped.
+
+    Each division has its own level in the model, so a division with stops of only one side is fitted
+    perfectly by that level whatever darkness does: it says nothing about darkness, and its level
+    runs off to infinity, dragging the fit with it (a separated nuisance term). Leaving it out gives
+    the same darkness estimate as the limit of the full fit, and a fit that converges.
+    """
+    by_division = summed.groupby("division")[["members", "total"]].transform("sum")
+    mixed = (by_division["members"] > 0) & (by_division["members"] < by_division["total"])
+    return summed.loc[mixed]
+
+
 def irls(design: np.ndarray, members: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-likelihood logistic coefficients for grouped counts, and the fitted shares.
 
     Newton's method (iteratively reweighted least squares) on the normal equations, through the
     pseudo-inverse: the same estimates as statsmodels' GLM (tests/analytics/test_veil_robust.py checks)
     at a fraction of the time, since statsmodels solves each step by a least-squares SVD of the full
-    design. A separated sample never converges: the coefficient runs away and fit_problem says so.
+    design. A step that lowers the likelihood is halved until it does not: where a nuisance term is
+    separated (a division's clock time at which the group was never stopped), a full Newton step on
+    the near-singular information overshoots, and undamped the fit ran off to shares of exactly 0 and 1,
+    errors of 0 and a false estimate. A separated darkness term still runs away, and fit_problem says so.
     """
     params = np.zeros(design.shape[1])
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        for _ in range(MAX_ITERATIONS):
-            probability = 1 / (1 + np.exp(-(design @ params)))
-            weights = totals * probability * (1 - probability)
-            gradient = design.T @ (members - totals * probability)
-            step = np.linalg.pinv(design.T @ (design * weights[:, None])) @ gradient
-            params = params + step
-            if not np.all(np.isfinite(params)) or np.max(np.abs(step)) < TOLERANCE:
+    current = _log_likelihood(design @ params, members, totals)
+    for _ in range(MAX_ITERATIONS):
+        probability = expit(design @ params)
+        weights = totals * probability * (1 - probability)
+        gradient = design.T @ (members - totals * probability)
+        step = np.linalg.pinv(design.T @ (design * weights[:, None])) @ gradient
+        for _ in range(MAX_HALVINGS):
+            likelihood = _log_likelihood(design @ (params + step), members, totals)
+            if likelihood >= current - 1e-12 * abs(current):
                 break
-        probability = 1 / (1 + np.exp(-(design @ params)))
-    return params, probability
+            step = step / 2
+        params, current = params + step, likelihood
+        if not np.all(np.isfinite(params)) or np.max(np.abs(step)) < TOLERANCE:
+            break
+    return params, expit(design @ params)
+
+
+def _log_likelihood(linear: np.ndarray, members: np.ndarray, totals: np.ndarray) -> float:
+    # log(1 + e^x) through logaddexp: no overflow for the large predictors of a separated term.
+    value = float(np.sum(members * linear - totals * np.logaddexp(0.0, linear)))
+    return value if math.isfinite(value) else -math.inf
 
 
 def cluster_error(
