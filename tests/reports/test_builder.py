@@ -447,3 +447,41 @@ def test_the_public_report_names_a_partial_period_and_says_why_counts_are_hidden
     cells = classed(html, "withheld")
     assert "fewer than 10" in cells and "withheld" in cells
     assert "Partial" not in read(result, "public.html").split('class="period"', 1)[1].split("</p>", 1)[0]
+
+
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
+def test_the_board_report_shows_every_veil_row_and_the_year_over_year_change_the_public_one_does_not(built):
+    result, _ = built
+    report = json.loads(read(result, "report.json"))
+    veil = report["veil_of_darkness"]
+    veil["reference"] = "White"
+    veil["by_group"] = [
+        {"group": "Black", "reference": "White", "specification": "inter-twilight", "odds_ratio": 0.62,
+         "ci_low": 0.48, "ci_high": 0.81, "n": 1234},
+        {"group": "Black", "reference": "White", "specification": "dst", "odds_ratio": None,
+         "reason_code": "few_cases"},
+    ]  # fmt: skip
+    veil["by_division"] = [{"area": "D12", "group": "Black", "odds_ratio": 0.4, "notable": True}]
+    report["change_over_time"]["year_over_year"] = [
+        {"measure": "share", "group": "Black", "year": 2025, "previous_year": 2024, "difference": -0.0451,
+         "ci_low": -0.0683, "ci_high": -0.0224},
+        {"measure": "search_rate", "group": "Black", "year": 2025, "previous_year": 2024,
+         "difference": 0.5, "ci_low": 0.4, "ci_high": 0.6},
+    ]  # fmt: skip
+    html = render_html(report, board=True, boundaries=None, map_group="Black", settings=Settings())
+    svgs = re.findall(r"<svg.*?</svg>", html, re.S)
+    veil_svg = next(svg for svg in svgs if "Veil of darkness: odds of each group" in svg)
+    assert "Black, between sunset and dark" in veil_svg and "0.62 (0.48–0.81)" in veil_svg
+    assert "Black, near the clock changes" in veil_svg and "no estimate" in veil_svg
+    change_svg = next(svg for svg in svgs if "share of engagements from the year before" in svg)
+    # Percentage points, and only the share: the search rate's 50 points would be drawn otherwise.
+    assert "Black, 2025 against 2024" in change_svg and "-4.51 (-6.83 to -2.24)" in change_svg
+    assert "50.00" not in change_svg
+    readings = " ".join(classed(html, "readings"))
+    assert "0.62 times as high in the dark (95% CI 0.48–0.81; 1,234 engagements)" in readings
+    assert "near the clock changes: no estimate, because fewer than 10" in readings
+    assert "D12, Black: 0.40" in readings
+    # The public report keeps the headline test only: these rows are exact figures.
+    public = render_html(report, board=False, boundaries=None, map_group="Black", settings=Settings())
+    assert "Veil of darkness: odds of each group" not in public and "D12, Black" not in public
+    assert "from the year before" not in public

@@ -99,6 +99,40 @@ def test_veil_of_darkness_says_what_it_does_not_show():
     assert "too few engagements of some kind" in few and "install" not in few
 
 
+def test_robust_veil_rows_read_each_group_and_window_or_say_why_not():
+    row = {"group": "Black", "reference": "White", "specification": "dst", "odds_ratio": 3.1313,
+           "ci_low": 1.0388, "ci_high": 9.4391, "n": 613}  # fmt: skip
+    text = reader.veil_group(row)
+    assert text.startswith("Black against White people, near the clock changes:")
+    assert "3.13 times as high in the dark (95% CI 1.04–9.44; 613 engagements)" in text
+    unfitted = {"group": "Another race", "reference": "White", "specification": "inter-twilight",
+                "odds_ratio": None, "reason_code": "few_cases"}  # fmt: skip
+    none = reader.veil_group(unfitted)
+    assert "between sunset and dark: no estimate, because fewer than 10 engagements" in none
+
+
+def test_robust_veil_divisions_name_only_those_left_after_the_false_discovery_control():
+    rows = [
+        {"area": "D12", "group": "Black", "odds_ratio": 0.41, "notable": True},
+        {"area": "D14", "group": "Black", "odds_ratio": 0.58, "notable": False},
+        {"area": "D51", "group": "Latino", "odds_ratio": None, "notable": False},
+    ]
+    named = reader.veil_divisions(rows)
+    assert "D12, Black: 0.41" in named and "D14" not in named and "places to look" in named
+    quiet = reader.veil_divisions([{**r, "notable": False} for r in rows])
+    assert "(2 estimates), none stands out" in quiet
+
+
+def test_robust_veil_sensitivity_gives_each_groups_range_over_the_curves():
+    rows = [{"spline_df": df, "group": "Black", "odds_ratio": value}
+            for df, value in ((3, 1.19), (4, 1.26), (6, 1.22), (8, None))]  # fmt: skip
+    rows.append({"spline_df": 4, "group": "Latino", "odds_ratio": 1.16})  # one estimate: no range
+    text = reader.veil_sensitivity(rows)
+    assert text is not None and "from 3 to 8 degrees of freedom" in text
+    assert "Black 1.19 to 1.26" in text and "Latino" not in text
+    assert reader.veil_sensitivity(rows[-1:]) is None
+
+
 def test_policy_change_reads_the_step_and_its_interval():
     row = {"date": "2015-06-18", "group": "Black", "level_change": 0.044, "level_ci_low": -0.06,
            "level_ci_high": 0.148, "slope_change": -0.0106}  # fmt: skip

@@ -1,12 +1,18 @@
-"""Draw the analyst guide's figures from synthetic data: `python docs/images/analyst/make_figures.py`.
+"""Draw the analyst guide's figures, with the report's own chart code.
 
-One figure per method added with the outcome-test differences, the broader officer review and the
-side-by-side benchmarks. Everything comes from `fairengage synth`'s generator with fixed seeds, so the
-figures can be redrawn and checked by anyone; they are drawn with the report's own chart code.
+    PYTHONPATH=src python docs/images/analyst/make_figures.py [--report hartford/report.json]
+
+The outcome-test differences, the officer review and the side-by-side benchmarks come from `fairengage
+synth`'s generator with fixed seeds, so anyone can redraw and check them. With `--report`, the veil of
+darkness by group and window and the year-over-year change are drawn from that report.json (the guide's
+are Hartford's: docs/analyst.md says how it was made) by the functions that draw them in the board
+report, so the guide shows what the board sees.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import tempfile
 from pathlib import Path
 
@@ -18,7 +24,9 @@ from fairengage.analytics.officer_review import officer_review
 from fairengage.analytics.outcome_test import hit_rate_differences, stratified_hit_rates
 from fairengage.ingest.population import population_table
 from fairengage.ingest.synth import PlantedEffects, generate
+from fairengage.reports.builder import change_chart, veil_chart
 from fairengage.reports.charts import index_chart
+from fairengage.reports.reading import Reader
 from fairengage.vocabulary import PERCEIVED_RACES
 
 HERE = Path(__file__).resolve().parent
@@ -74,7 +82,24 @@ def benchmark_figure() -> None:
     (HERE / "benchmarks-side-by-side.svg").write_text(chart.svg, encoding="utf-8")
 
 
+def report_figures(path: Path) -> None:
+    report = json.loads(path.read_text(encoding="utf-8"))
+    reader = Reader("en")
+    for name, chart in (
+        ("veil_by_group.svg", veil_chart(report["veil_of_darkness"], reader)),
+        ("change_year_over_year.svg", change_chart(report["change_over_time"], reader)),
+    ):
+        if chart is None:
+            raise SystemExit(f"{path}: no rows for {name}")
+        (HERE / name).write_text(chart.svg, encoding="utf-8")
+
+
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report", type=Path, help="a report.json to draw the veil and change figures from")
+    args = parser.parse_args()
     outcome_figure()
     officer_figure()
     benchmark_figure()
+    if args.report:
+        report_figures(args.report)

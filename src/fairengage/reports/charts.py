@@ -388,7 +388,10 @@ def _short_value(row: dict[str, Any], keys: tuple[str, str, str], lang: str) -> 
     short = format_number(row[value_key], lang, decimals=2)
     if row.get(low_key) is not None and row.get(high_key) is not None:
         low = format_number(row[low_key], lang, decimals=2)
-        short += f" ({low}–{format_number(row[high_key], lang, decimals=2)})"
+        high = format_number(row[high_key], lang, decimals=2)
+        # A dash between signed numbers ("-1.28–-0.06") reads as a subtraction: say "to" instead.
+        joint = words(lang)["to"] if min(row[low_key], row[high_key]) < 0 else "–"
+        short += f" ({low}{joint}{high})"
     return short
 
 
@@ -433,8 +436,11 @@ def index_chart(
     label_key: str = "group",
     reference: float = 1.0,
     lang: str = "en",
+    axis_title: str | None = None,
 ) -> Chart:
-    """A horizontal dot-and-whisker chart of indices with their 95% CIs and a dashed reference line."""
+    """A horizontal dot-and-whisker chart of indices with their 95% CIs and a dashed reference line.
+
+    The axis is titled `axis_title` (already in the chart's language), else after `value_key`."""
     w = words(lang)
     keys = (value_key, low_key, high_key)
     rows, uid, values, use_log = _index_preamble("index", rows, title, keys, label_key, reference, lang)
@@ -505,7 +511,8 @@ def index_chart(
         f'stroke="{INK}" stroke-width="1.5" stroke-dasharray="4 3"/>'
     )
     body.extend(_x_axis(axis, bottom, lang))
-    axis_title = value_key.replace("_", " ").capitalize() if value_key != "index" else w["index"]
+    if axis_title is None:
+        axis_title = value_key.replace("_", " ").capitalize() if value_key != "index" else w["index"]
     if axis.log:
         axis_title += f" ({w['log_scale']})"
     body.append(

@@ -300,6 +300,87 @@ class Reader:
             )
         return f"{sentence} {meaning}"
 
+    def veil_window(self, specification: str) -> str:
+        """The robust veil-of-darkness windows' names (analytics/veil_robust.py SPECIFICATIONS)."""
+        if specification == "dst":
+            return self._("near the clock changes")
+        return self._("between sunset and dark")
+
+    def veil_group(self, row: dict[str, Any]) -> str:
+        """One group against the reference group in one window: the odds ratio, or why there is none."""
+        values = {
+            "group": row["group"],
+            "reference": row["reference"],
+            "window": self.veil_window(row.get("specification", "inter-twilight")),
+        }
+        if row.get("odds_ratio") is None:
+            return self._(
+                "%(group)s against %(reference)s people, %(window)s: no estimate, because %(why)s.",
+                why=self.veil_reason(row.get("reason_code")),
+                **values,
+            )
+        digits = ratio_digits(row["odds_ratio"], row.get("ci_low"), row.get("ci_high"), places=2)
+        return self._(
+            "%(group)s against %(reference)s people, %(window)s: the odds were %(ratio)s times as high in "
+            "the dark (%(ci)s; %(n)s engagements).",
+            ratio=self.ratio(row["odds_ratio"], digits),
+            ci=self.interval(row.get("ci_low"), row.get("ci_high"), self.ratio, digits),
+            n=self.count(row.get("n")),
+            **values,
+        )
+
+    def veil_divisions(self, rows: list[dict[str, Any]]) -> str:
+        """Which divisions stand out once the number of divisions compared is allowed for (BH, 5%)."""
+        fitted = [r for r in rows if r.get("odds_ratio") is not None]
+        notable = [r for r in fitted if r.get("notable")]
+        if not notable:
+            return self._(
+                "Division by division (%(n)s estimates), none stands out once the number of divisions "
+                "compared is allowed for (Benjamini–Hochberg, 5%% false discovery rate).",
+                n=self.count(len(fitted)),
+            )
+        items = ", ".join(
+            self._(
+                "%(area)s, %(group)s: %(ratio)s",
+                area=r["area"],
+                group=r["group"],
+                ratio=self.ratio(r["odds_ratio"], ratio_digits(r["odds_ratio"], None, None, places=2)),
+            )
+            for r in notable
+        )
+        return self._(
+            "Division by division, these stand out once the number of divisions compared is allowed for "
+            "(Benjamini–Hochberg, 5%% false discovery rate): %(items)s. Read them as places to look, not as "
+            "findings about officers.",
+            items=items,
+        )
+
+    def veil_sensitivity(self, rows: list[dict[str, Any]]) -> str | None:
+        """How far each group's estimate moves as the clock-time curve is made stiffer or more flexible."""
+        spans: dict[str, list[float]] = {}
+        for row in rows:
+            if row.get("odds_ratio") is not None:
+                spans.setdefault(row["group"], []).append(row["odds_ratio"])
+        shown = {group: values for group, values in spans.items() if len(values) > 1}
+        if not shown:
+            return None
+        items = ", ".join(
+            self._(
+                "%(group)s %(low)s to %(high)s",
+                group=group,
+                low=self.ratio(min(values), 2),
+                high=self.ratio(max(values), 2),
+            )
+            for group, values in sorted(shown.items())
+        )
+        return self._(
+            "With the clock-time curve from %(low)s to %(high)s degrees of freedom, the odds ratios range: "
+            "%(items)s. An estimate that moves a lot leans on how clock time is modelled.",
+            low=min(r["spline_df"] for r in rows),
+            high=max(r["spline_df"] for r in rows),
+            items=items,
+        )
+
     def outcome_test(self, row: dict[str, Any]) -> str:
         """`Searches of Black people found contraband 28.0% of the time (95% CI …).`"""
         group, where = row["group"], self.where(row["area"])
