@@ -137,9 +137,10 @@ def test_policy_change_reads_the_step_and_its_interval():
     row = {"date": "2015-06-18", "group": "Black", "level_change": 0.044, "level_ci_low": -0.06,
            "level_ci_high": 0.148, "slope_change": -0.0106}  # fmt: skip
     text = reader.policy_change(row)
-    assert "stepped by 4.4 percentage points (95% CI -6.0–14.8)" in text and "could be chance" in text
+    assert "stepped by 4.4 percentage points (95% CI -6.0 to 14.8)" in text and "could be chance" in text
     found = reader.policy_change(row | {"level_ci_low": 0.01})
     assert "larger than chance" in found and "does not show that the rule change caused it" in found
+    assert "(95% CI 1.0–14.8)" in found  # no sign to confuse with the dash
     assert "cannot be tested" in reader.policy_change({"date": "2015-06-18", "group": "Black"})
 
 
