@@ -17,7 +17,12 @@ import pytest
 
 from fairengage.analytics.counts import with_city
 from fairengage.analytics.intervals import katz_interval, newcombe_difference_interval
-from fairengage.analytics.outcome_test import hit_rate_differences, mantel_haenszel, stratified_hit_rates
+from fairengage.analytics.outcome_test import (
+    hit_rate_differences,
+    mantel_fleiss,
+    mantel_haenszel,
+    stratified_hit_rates,
+)
 
 # (a, m, b, n, lower, upper): Newcombe (1998) Table II, method 10, for a/m − b/n.
 NEWCOMBE_TABLE_II = [
@@ -106,6 +111,58 @@ def test_too_few_searches_leave_the_stratified_figures_out():
     row = stratified_hit_rates(cells, min_searches=20)[0]
     assert not row["enough"] and row["difference"] is None and row["ci_low"] is None
     assert row["crude_difference"] == pytest.approx(0 - 14 / 700)
+
+
+def test_mantel_fleiss_by_hand():
+    # Stratum 1: 2 of 10 against 3 of 20 (5 finds, 25 misses in 30): expected 10·5/30, bounds 0 and 5.
+    # Stratum 2: 4 of 8 against 1 of 2 (5 finds, 5 misses in 10): expected 8·5/10 = 4, bounds 3 and 5.
+    a, n1 = np.array([2.0, 4.0]), np.array([10.0, 8.0])
+    c, n0 = np.array([3.0, 1.0]), np.array([20.0, 2.0])
+    expected = 10 * 5 / 30 + 4
+    assert mantel_fleiss(a, n1, c, n0) == pytest.approx(min(expected - 3, 10 - expected))
+    assert mantel_fleiss(a[:0], n1[:0], c[:0], n0[:0]) == 0.0
+
+
+def test_searches_that_found_nothing_are_not_called_a_lower_hit_rate():
+    # Hartford's East/Southeast Asian people: 47 searches in 11 districts found nothing, against a White
+    # rate near 1.2%. Sato's variance has no term for the group's side when it has no finds: the
+    # interval came out wholly below 0 (a lower hit rate "beyond chance") although 0 finds in 47 is what
+    # a 1.2% rate gives more often than not (0.988^47 = 0.57).
+    areas = [f"D{i}" for i in range(11)]
+    rows = [(area, "East/Southeast Asian", 5 if i < 3 else 4, 0) for i, area in enumerate(areas)]
+    rows += [(area, "White", 130, 2 if i % 2 else 1) for i, area in enumerate(areas)]
+    own = pd.DataFrame([r for r in rows if r[1] != "White"], columns=["area", "group", "n1", "a"])
+    ref = pd.DataFrame([r for r in rows if r[1] == "White"], columns=["area", "group", "n0", "c"])
+    arrays = [x.to_numpy(dtype=float) for x in (own["a"], own["n1"], ref["c"], ref["n0"])]
+    assert mantel_haenszel(*arrays)["ci_high"] < 0  # what the report said before
+    assert mantel_fleiss(*arrays) < 1
+    row = stratified_hit_rates(_cells(rows))[0]
+    assert row["searches"] == 47 and not row["enough"]
+    assert row["difference"] is None and row["ci_low"] is None and row["ci_high"] is None
+
+
+def test_no_lower_hit_rate_is_found_where_none_was_planted_in_a_small_group():
+    # 400 draws (seed 5) of four divisions where both groups' searches find contraband 2% of the time:
+    # the small group is searched 15 times a division, the reference 400. Under the old rule (searches
+    # only) the interval missed 0 in 109 of the 400 draws (27%: mostly those where the small group found
+    # nothing, 0.98^60 = 30% of draws); the Mantel–Fleiss rule (1.2 expected finds) leaves them all
+    # without figures. With 150 searches a division (12 expected finds) the comparison is made in every
+    # draw, and its 95% interval misses 0 in 23 of 400 (5.75%, as a 95% interval should; the test allows
+    # 10%).
+    rng = np.random.default_rng(5)
+    for per_division, allowed in ((15, 0), (150, 40)):
+        false_findings = made = 0
+        for _ in range(400):
+            rows = []
+            for area in ("A", "B", "C", "D"):
+                rows.append((area, "Black", per_division, int(rng.binomial(per_division, 0.02))))
+                rows.append((area, "White", 400, int(rng.binomial(400, 0.02))))
+            row = stratified_hit_rates(_cells(rows))[0]
+            made += row["enough"]
+            if row["enough"] and not row["ci_low"] <= 0 <= row["ci_high"]:
+                false_findings += 1
+        assert false_findings <= allowed, (per_division, false_findings)
+        assert made == (0 if per_division == 15 else 400)
 
 
 def test_division_rows_only_where_both_groups_had_enough_searches():

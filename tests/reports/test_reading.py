@@ -133,6 +133,16 @@ def test_robust_veil_sensitivity_gives_each_groups_range_over_the_curves():
     assert reader.veil_sensitivity(rows[-1:]) is None
 
 
+def test_an_outcome_difference_says_when_divisions_cannot_be_compared():
+    row = {"area": "ALL", "group": "East/Southeast Asian", "reference": "White", "difference": -0.0123,
+           "ci_low": -0.0188, "ci_high": 0.2652, "ratio": 0.0}  # fmt: skip
+    stratified = {"group": "East/Southeast Asian", "strata": 11, "difference": None, "enough": False}
+    text = reader.outcome_difference(row, stratified)
+    assert "−1.2 percentage points (95% CI −1.9 to +26.5)" in text
+    assert "too few searches, or too few expected finds" in text and "Mantel" not in text
+    assert "too few" not in reader.outcome_difference(row, None)
+
+
 def test_policy_change_reads_the_step_and_its_interval():
     row = {"date": "2015-06-18", "group": "Black", "level_change": 0.044, "level_ci_low": -0.06,
            "level_ci_high": 0.148, "slope_change": -0.0106}  # fmt: skip

@@ -22,6 +22,9 @@ STRATIFIED_COLUMNS = (
 # A division's comparison is shown only where both groups had at least this many searches: below it
 # the interval is so wide that the row says nothing, and the divisions' many rows would mostly be noise.
 MIN_DIVISION_SEARCHES = 20
+# Mantel & Fleiss (1980): the pooled large-sample comparison needs the group's expected finds to lie at
+# least this far from both bounds its divisions allow.
+MIN_EXPECTED_FINDS = 5.0
 
 
 def outcome_test(table: ibis.Table) -> list[dict]:
@@ -92,7 +95,8 @@ def stratified_hit_rates(
     ratio weight each division's comparison by its searches, so that only within-division differences
     count. ``crude_difference`` is the city-wide difference, for comparison. The variances are
     large-sample ones: with fewer than ``min_searches`` searches of either group (over the divisions
-    compared) the figures are left null and ``enough`` is false.
+    compared), or too few expected finds by the Mantel–Fleiss criterion (`mantel_fleiss`), the figures
+    are left null and ``enough`` is false.
     """
     divisions = cells[cells["area"] != CITY]
     reference = divisions[divisions["group"] == reference_group].loc[:, ["area", "searched", "hits"]]
@@ -107,7 +111,11 @@ def stratified_hit_rates(
             own["c"].to_numpy(dtype=float), own["n0"].to_numpy(dtype=float),
         )  # fmt: skip
         n1, n0 = float(own["n1"].sum()), float(own["n0"].sum())
-        enough = n1 >= min_searches and n0 >= min_searches
+        # Searches are not enough on their own: 47 searches that found nothing, against a reference rate
+        # of 1.2% (Hartford's East/Southeast Asian people), expect 0.6 finds, and Sato's variance, blind
+        # to the group's side when it has no finds, gave an interval wholly below 0.
+        spread = mantel_fleiss(*(own[k].to_numpy(dtype=float) for k in ("a", "n1", "c", "n0")))
+        enough = n1 >= min_searches and n0 >= min_searches and spread >= MIN_EXPECTED_FINDS
         if not enough:
             result = dict.fromkeys(result)
         crude = float(own["a"].sum()) / n1 - float(own["c"].sum()) / n0 if n1 > 0 and n0 > 0 else None
@@ -124,6 +132,25 @@ def stratified_hit_rates(
             }
         )
     return [{key: row[key] for key in STRATIFIED_COLUMNS} for row in rows]
+
+
+def mantel_fleiss(a: np.ndarray, n1: np.ndarray, c: np.ndarray, n0: np.ndarray) -> float:
+    """How far the group's expected finds lie from the nearer bound its divisions allow (Mantel & Fleiss).
+
+    Mantel & Fleiss (1980, Am J Epidemiol 112:129): given each division's searches and finds, the
+    group's finds could be anything from Σ max(0, n1 − misses) to Σ min(n1, finds); under no difference
+    it expects Σ n1·finds/N. A large-sample pooled comparison is trusted when the expectation lies at
+    least 5 from both bounds. Divisions with no search of either group count for nothing.
+    """
+    if len(a) == 0:
+        return 0.0
+    total = n1 + n0
+    finds = a + c
+    misses = total - finds
+    expected = float(np.sum(n1 * finds / total))
+    low = float(np.sum(np.maximum(0.0, n1 - misses)))
+    high = float(np.sum(np.minimum(n1, finds)))
+    return min(expected - low, high - expected)
 
 
 def mantel_haenszel(a: np.ndarray, n1: np.ndarray, c: np.ndarray, n0: np.ndarray, z: float = Z95) -> dict:

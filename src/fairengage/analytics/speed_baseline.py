@@ -362,7 +362,11 @@ def _outcome_stratified(cells: pd.DataFrame, params: ReferenceParams) -> list[di
         row.update(
             dict.fromkeys(("difference", "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high"))
         )
-        row["enough"] = bool(n1.sum() >= 20 and n0.sum() >= 20)
+        # Mantel & Fleiss (1980): expected finds at least 5 from both bounds the divisions allow.
+        expected = (n1 * (a + c) / t).sum()
+        fewest, most = (n1 - (t - a - c)).clip(lower=0).sum(), np.minimum(n1, a + c).sum()
+        fleiss = min(expected - fewest, most - expected) if len(both) else 0.0
+        row["enough"] = bool(n1.sum() >= 20 and n0.sum() >= 20 and fleiss >= 5)
         if row["enough"]:
             w = (n1 * n0 / t).sum()
             rd = ((a * n0 - c * n1) / t).sum() / w

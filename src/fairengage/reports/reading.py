@@ -462,6 +462,10 @@ class Reader:
                 difference=self.points(stratified["difference"]),
                 ci=self.interval(stratified.get("ci_low"), stratified.get("ci_high"), self.points, 1),
             )
+        elif stratified:
+            text += " " + self._(
+                "Within divisions there are too few searches, or too few expected finds, for a comparison."
+            )
         return text
 
     def outcome_difference_meaning(self) -> str:
