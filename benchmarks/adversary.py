@@ -8,8 +8,10 @@ included): for each year its four quarters then the year; then late records of t
 quarter and that year again as a correction (tests/reports/release_scenario.py, shared with the slow
 test). Every release ever public is then attacked by the independent adversary under both its models
 and by the team's own; every withheld count an attacker pins, or narrows below 3 values while it is
-under 10, is printed with its true value. `--dump` writes each release's check result and withheld
-figures, to compare two versions of the code on one scenario.
+under 10, is printed with its true value, as soon as that attacker is done. `--dump` writes each
+release's check result and withheld figures, to compare two versions of the code on one scenario.
+`--work DIR` keeps the releases and each attacker's findings: a full-size run takes hours, and the
+same command run again goes on from the last attacker that finished.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import secrets
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from fairengage import migrate
 from fairengage.config import Settings
@@ -45,77 +49,117 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dump", type=Path, help="write each release's check result and withheld figures")
     parser.add_argument("--no-attack", action="store_true", help="publish only; do not attack")
-    parser.add_argument("--verbose", action="store_true", help="log each round of the disclosure check")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="keep the database, the releases and each attacker's findings here; run again with the same "
+        "folder to go on from where a stopped run was (default: a temporary folder, removed at the end)",
+    )
+    parser.add_argument("--time-limit", type=float, default=1800.0, help="seconds per integer programme")
+    parser.add_argument("--verbose", action="store_true", help="log each round of the check and the attack")
     args = parser.parse_args()
     if args.verbose:
         logging.basicConfig(format="    %(asctime)s %(message)s", datefmt="%H:%M:%S")
         logging.getLogger("fairengage.reports.disclosure").setLevel(logging.DEBUG)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        migrate.upgrade(url)
-        settings = Settings(
-            database_url=url,
-            secret_key=secrets.token_urlsafe(32),
-            publications_dir=Path(tmp) / "publications",
-        )
-        sessions = session_factory(engine_for(url))
-        published = release_scenario.publish_scenario(
-            sessions,
-            settings,
-            years=args.years,
-            records=args.records,
-            divisions=release_scenario.busiest_divisions(args.records, args.seed, args.divisions),
-            seed=args.seed,
-            late=args.late,
-            revised=f"{args.years[-1]}-Q3",
-            log=lambda line: print(line, flush=True),
-        )
-        root = settings.publications_dir
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        published = publish(work, args)
+        root = work / "publications"
         if args.dump:
-            dumped = {
-                folder: {
-                    "further": result["further_suppressed"],
-                    "withheld": sorted(
-                        f"{f.file} {f.locator}"
-                        for f in disclosure.read_release(root / folder).figures
-                        if f.value is None
-                    ),
-                }
-                for folder, result in published.results.items()
-                if (root / folder).is_dir()
-            }
-            args.dump.write_text(json.dumps(dumped, indent=1, ensure_ascii=False))
+            dump(args.dump, root, published)
         print(f"publishing: {time.monotonic() - started:.0f} s; blocked (never published): "
               f"{published.blocked or 'none'}")  # fmt: skip
         if args.no_attack:
             return
-        attacked = release_scenario.attack_all(root, published)
+        attacked = release_scenario.attack_all(
+            root,
+            published,
+            time_limit=args.time_limit,
+            checkpoint=work,
+            log=stamped if args.verbose else lambda line: None,
+            each=say,
+        )
     print(f"{len(attacked.folders)} releases ever public; {attacked.public} public figures, "
           f"{attacked.withheld} withheld")  # fmt: skip
-    for model, findings in attacked.independent.items():
-        found = independent_adversary.leaks(findings)
-        small = [f for f in found if (f.truth if f.truth is not None else f.high) < 10]
-        print(
-            f"independent, model {model}: {len(findings)} withheld figures, "
-            f"{sum(f.exact for f in findings)} solved exactly at both ends, {len(found)} pinned or nearly, "
-            f"{len(small)} of them under 10, {attacked.seconds[model]:.0f} s"
-        )
-        for f in found:
-            print(f"  {f.release} {f.file} {f.label}: {f.low}..{f.high} (true {f.truth})")
-    pinned = [r for r in attacked.own if r.low == r.high]
-    print(
-        f"own: {len(attacked.own)} withheld figures (the check's reading, worked-out cells included), "
-        f"{len(pinned)} pinned, {attacked.seconds['own']:.0f} s"
-    )
-    for r in pinned:
-        print(f"  {r.locator}: {r.low}")
     small = release_scenario.small_recovered(attacked)
     print(f"counts under 10 recovered by either attacker: {len(small)}")
     for line in small:
         print(f"  {line}")
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     print(f"total {time.monotonic() - started:.0f} s wall, {cpu.ru_utime + cpu.ru_stime:.0f} s CPU")
+
+
+def publish(work: Path, args: argparse.Namespace) -> release_scenario.Published:
+    """The scenario's releases in `work`, or those a run before this one made there (work/published.json)."""
+    made = work / "published.json"
+    if made.is_file():
+        print(f"releases taken from {work} (made by an earlier run)", flush=True)
+        return release_scenario.Published(**json.loads(made.read_text(encoding="utf-8")))
+    url = f"sqlite:///{work}/bench.db"
+    migrate.upgrade(url)
+    settings = Settings(
+        database_url=url, secret_key=secrets.token_urlsafe(32), publications_dir=work / "publications"
+    )
+    published = release_scenario.publish_scenario(
+        session_factory(engine_for(url)),
+        settings,
+        years=args.years,
+        records=args.records,
+        divisions=release_scenario.busiest_divisions(args.records, args.seed, args.divisions),
+        seed=args.seed,
+        late=args.late,
+        revised=f"{args.years[-1]}-Q3",
+        log=lambda line: print(line, flush=True),
+    )
+    made.write_text(json.dumps(asdict(published)), encoding="utf-8")
+    return published
+
+
+def dump(path: Path, root: Path, published: release_scenario.Published) -> None:
+    """Each release's check result and withheld figures, to compare two versions of the code."""
+    dumped = {
+        folder: {
+            "further": result["further_suppressed"],
+            "withheld": sorted(
+                f"{f.file} {f.locator}"
+                for f in disclosure.read_release(root / folder).figures
+                if f.value is None
+            ),
+        }
+        for folder, result in published.results.items()
+        if (root / folder).is_dir()
+    }
+    path.write_text(json.dumps(dumped, indent=1, ensure_ascii=False))
+
+
+def stamped(line: str) -> None:
+    print(f"    {time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
+def say(model: str, findings: list[Any], seconds: float) -> None:
+    """One attacker's result, printed the moment it has one."""
+    if model == "own":
+        pinned = [r for r in findings if r.low == r.high]
+        print(
+            f"own: {len(findings)} withheld figures (the check's reading, worked-out cells included), "
+            f"{len(pinned)} pinned, {seconds:.0f} s",
+            flush=True,
+        )
+        for r in pinned:
+            print(f"  {r.locator}: {r.low}")
+        return
+    found = independent_adversary.leaks(findings)
+    small = [f for f in found if (f.truth if f.truth is not None else f.high) < 10]
+    print(
+        f"independent, model {model}: {len(findings)} withheld figures, "
+        f"{sum(f.exact for f in findings)} solved exactly at both ends, {len(found)} pinned or nearly, "
+        f"{len(small)} of them under 10, {seconds:.0f} s",
+        flush=True,
+    )
+    for f in found:
+        print(f"  {f.release} {f.file} {f.label}: {f.low}..{f.high} (true {f.truth})")
 
 
 if __name__ == "__main__":

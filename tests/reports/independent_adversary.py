@@ -34,7 +34,8 @@ import csv
 import itertools
 import json
 import math
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -556,12 +557,15 @@ class Solver:
         self.constraint = LinearConstraint(self.matrix, np.array(low), np.array(high))
         self.options = {"time_limit": time_limit, "presolve": True}
         self.solves = 0
-        self.log: Any = lambda message: None  # a caller (the benchmark) may print progress
+        self.seconds = 0.0  # the last integer programme's wall time
+        self.log: Callable[[str], None] = lambda message: None  # a caller (the benchmark) prints progress
 
     def _solve(self, c: np.ndarray) -> tuple[float | None, np.ndarray | None, float | None]:
         """Minimise c·x: (optimum, a whole-number solution, proven lower bound) or Nones if infeasible."""
+        started = time.monotonic()
         found = milp(c, constraints=[self.constraint], integrality=np.ones(self.n),
                      bounds=(0, MAX_COUNT), options=self.options)  # fmt: skip
+        self.seconds = time.monotonic() - started
         if found.x is None:
             if found.status != 2:  # anything but "infeasible" is the solver failing, not the files
                 raise RuntimeError(f"the integer program was not solved: {found.message}")
@@ -601,6 +605,7 @@ class Solver:
 
         _, x, _ = self._solve(np.zeros(self.n))
         self.solves = 1
+        self.log(f"a solution that fits every file: {self.seconds:.0f} s")
         if x is None:
             raise RuntimeError("the public files contradict the model: no whole-number solution")
         absorb(x)
@@ -613,7 +618,7 @@ class Solver:
             signs = rng.choice([-1.0, 1.0], size=narrow.size)
             _, x, _ = self._solve(targets[narrow].T @ signs)
             self.solves += 1
-            self.log(f"round: {narrow.size} of {m} counts not yet proved wide")
+            self.log(f"round: {narrow.size} of {m} counts not yet proved wide ({self.seconds:.0f} s)")
             before = int(np.sum(seen_high - seen_low < 3))
             absorb(x)
             stale = stale + 1 if int(np.sum(seen_high - seen_low < 3)) == before else 0
@@ -622,13 +627,14 @@ class Solver:
                 continue  # proved wide by a solution found for another count
             row = targets[[i]].toarray().ravel()
             self.solves += 2
-            self.log(f"count {i}: seen {seen_low[i]:.0f}..{seen_high[i]:.0f}")
             _, x, low = self._solve(row)
+            self.log(f"count {i} of {m}: lowest {low:.0f} ({self.seconds:.0f} s)")
             absorb(x)
             exact_low[i] = low
             if seen_high[i] - seen_low[i] >= 3 and not exact:
                 continue
             _, x, high = self._solve(-row)
+            self.log(f"count {i} of {m}: highest {-high:.0f} ({self.seconds:.0f} s)")
             absorb(x)
             exact_high[i] = -high
         out = []
@@ -647,6 +653,7 @@ def attack(
     truths: dict[tuple[str, tuple[Any, ...]], int] | None = None,
     time_limit: float = 30.0,
     exact: bool = False,
+    log: Callable[[str], None] = lambda message: None,
 ) -> list[Finding]:
     """Every withheld count of every release in these folders, with its whole-number range.
 
@@ -656,8 +663,10 @@ def attack(
     """
     system = Reader(releases_in(folders), model=model).read()
     solver = Solver(system, time_limit=time_limit)
+    solver.log = lambda message: log(f"{model}: {message}")
     withheld = [f for f in system.figures if f.value is None]
     unique = list(dict.fromkeys(f.expr for f in withheld))
+    log(f"{model}: {len(system.atoms)} unknowns, {len(system.rows)} relations, {len(unique)} withheld sums")
     ranges = dict(zip(unique, solver.ranges(unique, exact=exact), strict=True))
     findings = []
     for figure in withheld:

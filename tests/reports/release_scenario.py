@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -140,28 +140,76 @@ class Attacked:
     seconds: dict[str, float]
 
 
+ATTACKERS = ("release", "version", "own")
+
+
 def attack_all(
-    root: Path, published: Published, *, threshold: int = 10, time_limit: float = 1800.0
+    root: Path,
+    published: Published,
+    *,
+    threshold: int = 10,
+    time_limit: float = 1800.0,
+    checkpoint: Path | None = None,
+    log: Callable[[str], None] = lambda line: None,
+    each: Callable[[str, list[Any], float], None] = lambda model, findings, seconds: None,
 ) -> Attacked:
     """Both attackers over every release ever listed in releases.json.
 
     `time_limit` bounds each integer programme in wall-clock seconds: on a shared machine the first one
-    (tens of thousands of unknowns) can take minutes of wall time for seconds of work.
+    (tens of thousands of unknowns) can take minutes of wall time for seconds of work. At full size one
+    attacker takes hours, so `each` hears every attacker's findings as soon as it has them, `log` hears
+    every integer programme, and with `checkpoint` (a folder) each attacker's findings are kept there and
+    a run started again takes them instead of attacking again.
     """
     folders = independent.ever_public(root, published.saved)
     truths = independent.true_values(folders)
     public = sum(f.value is not None for folder in folders for f in disclosure.read_release(folder).figures)
     seconds: dict[str, float] = {}
     found: dict[str, list[Any]] = {}
-    for model in ("release", "version"):
-        started = time.monotonic()
-        found[model] = independent.attack(folders, model=model, truths=truths, time_limit=time_limit)
-        seconds[model] = time.monotonic() - started
-    started = time.monotonic()
-    own = adversary.attack(folders, threshold=threshold)
-    seconds["own"] = time.monotonic() - started
-    withheld = len(found["release"])
-    return Attacked(folders, public, withheld, found, own, seconds)
+    for model in ATTACKERS:
+        kept = checkpoint / f"attack-{model}.json" if checkpoint else None
+        if kept is not None and kept.is_file():
+            found[model], seconds[model] = load_findings(kept, model)
+            log(f"{model}: {len(found[model])} findings taken from {kept} ({seconds[model]:.0f} s when made)")
+        else:
+            started = time.monotonic()
+            if model == "own":
+                found[model] = adversary.attack(folders, threshold=threshold)
+            else:
+                found[model] = independent.attack(
+                    folders, model=model, truths=truths, time_limit=time_limit, log=log
+                )
+            seconds[model] = time.monotonic() - started
+            if kept is not None:
+                save_findings(kept, found[model], seconds[model])
+        each(model, found[model], seconds[model])
+    own = found.pop("own")
+    return Attacked(folders, public, len(found["release"]), found, own, seconds)
+
+
+def save_findings(path: Path, findings: Sequence[Any], seconds: float) -> None:
+    """One attacker's findings as JSON, written whole or not at all (a run may be stopped at any time)."""
+    rows = [asdict(f) for f in findings]
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({"seconds": seconds, "findings": rows}, default=list), encoding="utf-8")
+    partial.replace(path)
+
+
+def load_findings(path: Path, model: str) -> tuple[list[Any], float]:
+    """Findings `save_findings` wrote, as the attacker returned them."""
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    rows = kept["findings"]
+    if model == "own":
+        found: list[Any] = [adversary.Recovery(**(row | {"key": _key(row["key"])})) for row in rows]
+    else:
+        found = [independent.Finding(**row) for row in rows]
+    return found, float(kept["seconds"])
+
+
+def _key(fields: dict[str, Any]) -> disclosure.Key:
+    """A figure's key as `asdict` wrote it (its groups a list), as the check's reading makes it."""
+    groups = fields["groups"]
+    return disclosure.Key(**(fields | {"groups": tuple(groups) if isinstance(groups, list) else groups}))
 
 
 def small_recovered(attacked: Attacked, *, threshold: int = 10) -> list[str]:

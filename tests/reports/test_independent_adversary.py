@@ -290,3 +290,21 @@ def test_random_quarters_and_year(tmp_path_factory, counts, with_year):
                 got = found(findings, f"2025-Q{q + 1} v1", f"annual × by_race × {name}")
                 assert (got.low, got.high) == (counts[q][g], counts[q][g])
                 assert got in adversary.leaks(findings)
+
+
+def test_kept_findings_come_back_as_the_attackers_gave_them(tmp_path):
+    # A stopped full-size run goes on from each attacker's kept findings (benchmarks/adversary.py --work):
+    # they must compare equal to what the attacker returned, the check's figure keys included.
+    from fairengage.reports.disclosure import Key
+    from reports.adversary import Recovery
+
+    own = [
+        Recovery(Key("attempts", "2025", "s1", "ALL", ("Black", "Male")), "annual ALL Black", 1, 5, None),
+        Recovery(Key("attempts", "2025-Q1", "s1", "D11", "ALL"), "annual D11", 2, 2, 2),
+    ]
+    found = [adversary.Finding("2025 v1", "report.public.json", "D11 Black", 0, 9, 4, False)]
+    release_scenario.save_findings(tmp_path / "own.json", own, 3.5)
+    release_scenario.save_findings(tmp_path / "release.json", found, 1.0)
+    assert release_scenario.load_findings(tmp_path / "own.json", "own") == (own, 3.5)
+    assert release_scenario.load_findings(tmp_path / "release.json", "release") == (found, 1.0)
+    assert not list(tmp_path.glob("*.partial"))

@@ -203,3 +203,22 @@ def test_a_hidden_compliance_row_keeps_its_published_total():
     assert small == said
     protects = reader.compliance({**row, "suppressed_reason": "protects"})
     assert "withheld" in protects and "137" in protects and "fewer than" not in protects
+
+
+def test_every_interval_says_to_when_a_bound_is_negative():
+    """One rule for the readings, the charts' printed values and the public dashboard: "-6.0–-2.2" reads
+    as a subtraction, so an interval with a negative bound says "to"."""
+    from fairengage.publishing.dashboard import Formats
+    from fairengage.reports.charts import index_chart
+
+    fmt = reader.ratio
+    assert reader.interval(-6.0, -2.2, fmt, 1) == "95% CI -6.0 to -2.2"
+    assert reader.interval(2.3, 2.5, fmt, 1) == "95% CI 2.3–2.5"
+    rows = [{"group": "A", "points": -1.5, "ci_low": -2.0, "ci_high": -1.0, "suppressed": False},
+            {"group": "B", "points": 1.5, "ci_low": 1.0, "ci_high": 2.0, "suppressed": False}]  # fmt: skip
+    printed = index_chart(rows, title="t", value_key="points", reference=0.0).svg
+    assert "-2.00 to -1.00" in printed and "1.00–2.00" in printed
+    for lang, word in (("en", " to "), ("fr", " à ")):
+        shown = Formats(lang, 10).interval(-0.5, 0.25)
+        assert word in shown and "–" not in shown, (lang, shown)
+    assert Formats("en", 10).interval(1.2, 2.5) == "1.20–2.50"

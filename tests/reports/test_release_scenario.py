@@ -7,6 +7,8 @@ neither may pin or nearly pin a count under the threshold. The full-size run is 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from components import POSTGRES_URL, create_postgres_database, drop_postgres_database
@@ -21,8 +23,12 @@ THRESHOLD = 10
 
 
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory) -> tuple[scenario.Published, scenario.Attacked]:
-    root = tmp_path_factory.mktemp("scenario")
+def root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("scenario")
+
+
+@pytest.fixture(scope="module")
+def attacked(root: Path) -> tuple[scenario.Published, scenario.Attacked]:
     url = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else f"sqlite:///{root / 'fairengage.db'}"
     try:
         migrate.upgrade(url)
@@ -39,7 +45,9 @@ def attacked(tmp_path_factory) -> tuple[scenario.Published, scenario.Attacked]:
             late=60,
             revised="2025-Q4",
         )
-        return published, scenario.attack_all(settings.publications_dir, published, threshold=THRESHOLD)
+        return published, scenario.attack_all(
+            settings.publications_dir, published, threshold=THRESHOLD, checkpoint=root
+        )
     finally:
         if POSTGRES_URL:
             drop_postgres_database(POSTGRES_URL, url)
@@ -80,3 +88,25 @@ def test_no_withheld_figure_is_pinned_in_any_release(attacked):
         if f.recovered
     ]
     assert pinned == []
+
+
+def test_a_run_started_again_takes_each_attackers_findings_instead_of_attacking(attacked, root, monkeypatch):
+    # The full-size attack takes hours: a stopped run must not start the finished attackers over.
+    published, first = attacked
+    heard: list[str] = []
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("attacked again")
+
+    monkeypatch.setattr(scenario.independent, "attack", refuse)
+    monkeypatch.setattr(scenario.adversary, "attack", refuse)
+    again = scenario.attack_all(
+        root / "publications",
+        published,
+        threshold=THRESHOLD,
+        checkpoint=root,
+        each=lambda m, f, s: heard.append(m),
+    )
+    assert heard == list(scenario.ATTACKERS)
+    assert again.independent == first.independent and again.own == first.own
+    assert again.seconds == pytest.approx(first.seconds)

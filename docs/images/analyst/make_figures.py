@@ -24,7 +24,7 @@ from fairengage.analytics.officer_review import officer_review
 from fairengage.analytics.outcome_test import hit_rate_differences, stratified_hit_rates
 from fairengage.ingest.population import population_table
 from fairengage.ingest.synth import PlantedEffects, generate
-from fairengage.reports.builder import change_chart, veil_chart
+from fairengage.reports.board_charts import change_chart, veil_chart
 from fairengage.reports.charts import index_chart
 from fairengage.reports.reading import Reader
 from fairengage.vocabulary import PERCEIVED_RACES

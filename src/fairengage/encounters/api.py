@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from fairengage.access.principal import Principal
 from fairengage.encounters import service
-from fairengage.engagements.api import ERRORS, engagement_out
+from fairengage.engagements.api import ERRORS, engagement_out, recorded_response
 from fairengage.engagements.schemas import EncounterIn, EncounterOut, EncounterRecordedOut
 from fairengage.web.deps import DB_SESSION, api_principal, bearer_token, sessions_of, settings_of
 
@@ -35,10 +35,7 @@ def create_encounter(
         settings=settings_of(request),
         idempotency_key=idempotency_key,
     )
-    headers = {"Location": f"/api/v1/encounters/{result.body['id']}"}
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+    return recorded_response(result, "encounters")
 
 
 @router.get("/encounters/{encounter_id}", response_model=EncounterOut, responses=ERRORS)

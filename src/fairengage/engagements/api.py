@@ -29,6 +29,14 @@ PROBLEM = {"content": {MEDIA_TYPE: {}}, "description": "problem+json (RFC 9457)"
 ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 422: PROBLEM}
 
 
+def recorded_response(result: service.Recorded, collection: str) -> JSONResponse:
+    """The stored answer to a recording request, where to read what it made, and whether it is a repeat."""
+    headers = {"Location": f"/api/v1/{collection}/{result.body['id']}"}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+
+
 @router.post("/engagements", status_code=201, response_model=RecordedOut, responses=ERRORS)
 def create_engagement(
     draft: EngagementIn,
@@ -45,10 +53,7 @@ def create_engagement(
         settings=settings_of(request),
         idempotency_key=idempotency_key,
     )
-    headers = {"Location": f"/api/v1/engagements/{result.body['id']}"}
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+    return recorded_response(result, "engagements")
 
 
 @router.post("/engagements/check", response_model=CheckedOut, responses=ERRORS)

@@ -91,9 +91,12 @@ class Formats:
         return self._("withheld")
 
     def interval(self, low: Any, high: Any, kind: str = "index") -> str:
-        """A 95% confidence interval, `low–high`."""
+        """A 95% confidence interval, `low–high` (`low to high` when a bound is negative)."""
+        if low is None or high is None:
+            return ""
         show = self.rate if kind == "rate" else self.index
-        return "" if low is None or high is None else f"{show(low)}–{show(high)}"
+        joint = charts.words(self.lang)["to"] if charts.reads_as_subtraction(low, high) else "–"
+        return f"{show(low)}{joint}{show(high)}"
 
 
 def reason_of(row: dict[str, Any] | None, key: str) -> str | None:

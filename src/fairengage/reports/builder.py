@@ -35,6 +35,7 @@ from fairengage.config import Settings
 from fairengage.policy import PolicyError
 from fairengage.progress import NO_PROGRESS, Progress
 from fairengage.reports import cellkey, cellkey_release, charts, maps, suppression
+from fairengage.reports.board_charts import change_chart, veil_chart
 from fairengage.reports.figures import (
     AGE_GROUPS,
     AGE_NOT_RECORDED,
@@ -752,78 +753,6 @@ def render_html(
     return template.render(**context)
 
 
-def veil_chart(veil: dict[str, Any], reader: Reader) -> charts.Chart | None:
-    """Each group against the reference group, dark against light, in both windows (odds ratios, 95% CIs).
-
-    It also draws docs/analyst.md's figure (docs/images/analyst/make_figures.py), so that the guide shows
-    what the board sees."""
-    found = veil.get("by_group") or []
-    rows = [
-        {
-            "label": reader._(
-                "%(group)s, %(window)s", group=r["group"], window=reader.veil_window(r["specification"])
-            ),
-            "odds_ratio": r.get("odds_ratio"),
-            "ci_low": r.get("ci_low"),
-            "ci_high": r.get("ci_high"),
-            "suppressed": False,
-            "note": None if r.get("odds_ratio") is not None else reader._("no estimate"),
-        }
-        for r in found
-    ]
-    if not rows:
-        return None
-    return charts.index_chart(
-        rows,
-        title=reader._(
-            "Veil of darkness: odds of each group against %(reference)s people, dark against light "
-            "(1 = no difference)",
-            reference=veil.get("reference") or found[0]["reference"],
-        ),
-        value_key="odds_ratio",
-        label_key="label",
-        lang=reader.lang,
-        axis_title=reader._("Odds ratio, dark against light"),
-    )
-
-
-def change_chart(change: dict[str, Any], reader: Reader) -> charts.Chart | None:
-    """Each group's share of engagements against the year before, in percentage points (95% CIs)."""
-
-    def points(value: float | None) -> float | None:
-        return None if value is None else value * 100
-
-    rows = [
-        {
-            "label": reader._(
-                "%(group)s, %(year)s against %(previous)s",
-                group=r["group"],
-                year=r["year"],
-                previous=r["previous_year"],
-            ),
-            "percentage_points": points(r.get("difference")),
-            "ci_low": points(r.get("ci_low")),
-            "ci_high": points(r.get("ci_high")),
-            "suppressed": False,
-        }
-        for r in change.get("year_over_year") or []
-        if r.get("measure") == "share"
-    ]
-    if not rows:
-        return None
-    return charts.index_chart(
-        rows,
-        title=reader._(
-            "Change in each group's share of engagements from the year before, in percentage points"
-        ),
-        value_key="percentage_points",
-        label_key="label",
-        reference=0.0,
-        lang=reader.lang,
-        axis_title=reader._("Percentage points"),
-    )
-
-
 # --- the pages: one section per ANNUAL-REPORT item, in docs/rule-sets.md's order ----------------
 
 
@@ -1405,12 +1334,12 @@ class Pages:
         """The robust veil of darkness: every group against the reference in both windows, the divisions
         and the clock-time curve's sensitivity. Board report only: its rows are exact figures that the
         public report's disclosure control does not cover."""
-        if not self.board or not isinstance(veil, dict) or not veil.get("by_group"):
+        if not self.board or not isinstance(veil, dict):
             return []
-        blocks: list[Block] = []
         chart = veil_chart(veil, self.r)
-        if chart is not None:
-            blocks.append(Block("chart", chart=chart))
+        if chart is None:  # the chart has a row for every group tested: none were
+            return []
+        blocks = [Block("chart", chart=chart)]
         items = [self.r.veil_group(row) for row in veil["by_group"]]
         if veil.get("by_division"):
             items.append(self.r.veil_divisions(veil["by_division"]))

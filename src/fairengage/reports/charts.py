@@ -380,6 +380,13 @@ def _value_phrase(row: dict[str, Any], keys: tuple[str, str, str], lang: str) ->
     return phrase
 
 
+def reads_as_subtraction(low: float, high: float) -> bool:
+    """Whether "low–high" would read as a subtraction ("-1.28–-0.06"): such an interval says "to".
+
+    The one rule for the charts, the readings (`Reader.interval`) and the dashboard."""
+    return min(low, high) < 0
+
+
 def _short_value(row: dict[str, Any], keys: tuple[str, str, str], lang: str) -> str:
     """The printed value beside a row: "2.40 (2.30–2.50)"."""
     value_key, low_key, high_key = keys
@@ -389,8 +396,7 @@ def _short_value(row: dict[str, Any], keys: tuple[str, str, str], lang: str) -> 
     if row.get(low_key) is not None and row.get(high_key) is not None:
         low = format_number(row[low_key], lang, decimals=2)
         high = format_number(row[high_key], lang, decimals=2)
-        # A dash between signed numbers ("-1.28–-0.06") reads as a subtraction: say "to" instead.
-        joint = words(lang)["to"] if min(row[low_key], row[high_key]) < 0 else "–"
+        joint = words(lang)["to"] if reads_as_subtraction(row[low_key], row[high_key]) else "–"
         short += f" ({low}{joint}{high})"
     return short
 

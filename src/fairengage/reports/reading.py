@@ -13,6 +13,7 @@ from typing import Any
 
 from babel.numbers import format_decimal, format_percent
 
+from fairengage.reports.charts import reads_as_subtraction
 from fairengage.web.i18n import N_, translations
 
 CITY = "ALL"
@@ -80,8 +81,7 @@ class Reader:
         """`95% CI 2.3–2.5`, or a note that no interval can be given."""
         if low is None or high is None:
             return self._("no 95% interval can be given")
-        if min(low, high) < 0:
-            # A dash between signed numbers ("-6.8–-2.2") reads as a subtraction.
+        if reads_as_subtraction(low, high):
             return self._("95%% CI %(low)s to %(high)s", low=fmt(low, digits), high=fmt(high, digits))
         return self._("95%% CI %(low)s–%(high)s", low=fmt(low, digits), high=fmt(high, digits))
 
