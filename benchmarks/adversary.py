@@ -94,9 +94,16 @@ def main() -> None:
 def publish(work: Path, args: argparse.Namespace) -> release_scenario.Published:
     """The scenario's releases in `work`, or those a run before this one made there (work/published.json)."""
     made = work / "published.json"
+    scenario = {key: getattr(args, key) for key in ("years", "records", "divisions", "late", "seed")}
     if made.is_file():
+        kept = json.loads(made.read_text(encoding="utf-8"))
+        if kept.get("scenario") != scenario:
+            # Taking releases of another scenario would attack what the command line does not say.
+            earlier = kept.get("scenario") or "an unrecorded scenario"
+            sys.exit(f"adversary: {made} holds the releases of {earlier}, not of {scenario}; "
+                     "give another --work folder")  # fmt: skip
         print(f"releases taken from {work} (made by an earlier run)", flush=True)
-        return release_scenario.Published(**json.loads(made.read_text(encoding="utf-8")))
+        return release_scenario.Published(**kept["published"])
     url = f"sqlite:///{work}/bench.db"
     migrate.upgrade(url)
     settings = Settings(
@@ -113,7 +120,7 @@ def publish(work: Path, args: argparse.Namespace) -> release_scenario.Published:
         revised=f"{args.years[-1]}-Q3",
         log=lambda line: print(line, flush=True),
     )
-    made.write_text(json.dumps(asdict(published)), encoding="utf-8")
+    made.write_text(json.dumps({"scenario": scenario, "published": asdict(published)}), encoding="utf-8")
     return published
 
 

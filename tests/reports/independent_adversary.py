@@ -613,9 +613,7 @@ class Solver:
         absorb(x)
         rng = np.random.default_rng(seed)
         stale = 0
-        done = 0
-        while rounds is None or done < rounds:
-            done += 1
+        for _ in itertools.count() if rounds is None else range(rounds):
             narrow = np.flatnonzero(seen_high - seen_low < 3)
             if narrow.size == 0 or stale >= 2:
                 break

@@ -10,6 +10,7 @@ own reading of the files, an exact integer solver) and the team's (adversary.py,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -166,10 +167,12 @@ def attack_all(
     public = sum(f.value is not None for folder in folders for f in disclosure.read_release(folder).figures)
     seconds: dict[str, float] = {}
     found: dict[str, list[Any]] = {}
+    made_from = attack_source(published)
     for model in ATTACKERS:
         kept = checkpoint / f"attack-{model}.json" if checkpoint else None
-        if kept is not None and kept.is_file():
-            found[model], seconds[model] = load_findings(kept, model)
+        earlier = load_findings(kept, model, made_from) if kept is not None and kept.is_file() else None
+        if earlier is not None:
+            found[model], seconds[model] = earlier
             log(f"{model}: {len(found[model])} findings taken from {kept} ({seconds[model]:.0f} s when made)")
         else:
             started = time.monotonic()
@@ -181,23 +184,37 @@ def attack_all(
                 )
             seconds[model] = time.monotonic() - started
             if kept is not None:
-                save_findings(kept, found[model], seconds[model])
+                save_findings(kept, found[model], seconds[model], made_from)
         each(model, found[model], seconds[model])
     own = found.pop("own")
     return Attacked(folders, public, len(found["release"]), found, own, seconds)
 
 
-def save_findings(path: Path, findings: Sequence[Any], seconds: float) -> None:
+def attack_source(published: Published) -> str:
+    """What an attacker's findings follow from: the releases ever public and the attackers' own code.
+
+    Kept findings made from other releases, or by an attacker since changed, are not taken: a run after
+    a fix to either must attack again, not print the old answer."""
+    digest = hashlib.sha256(json.dumps(published.saved, sort_keys=True).encode())
+    for module in (independent, adversary, disclosure):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
+def save_findings(path: Path, findings: Sequence[Any], seconds: float, made_from: str = "") -> None:
     """One attacker's findings as JSON, written whole or not at all (a run may be stopped at any time)."""
     rows = [asdict(f) for f in findings]
+    kept = {"made_from": made_from, "seconds": seconds, "findings": rows}
     partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps({"seconds": seconds, "findings": rows}, default=list), encoding="utf-8")
+    partial.write_text(json.dumps(kept, default=list), encoding="utf-8")
     partial.replace(path)
 
 
-def load_findings(path: Path, model: str) -> tuple[list[Any], float]:
-    """Findings `save_findings` wrote, as the attacker returned them."""
+def load_findings(path: Path, model: str, made_from: str = "") -> tuple[list[Any], float] | None:
+    """Findings `save_findings` wrote, as the attacker returned them; None if made from anything else."""
     kept = json.loads(path.read_text(encoding="utf-8"))
+    if kept.get("made_from") != made_from:
+        return None
     rows = kept["findings"]
     if model == "own":
         found: list[Any] = [adversary.Recovery(**(row | {"key": _key(row["key"])})) for row in rows]

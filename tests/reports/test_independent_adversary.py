@@ -308,3 +308,18 @@ def test_kept_findings_come_back_as_the_attackers_gave_them(tmp_path):
     assert release_scenario.load_findings(tmp_path / "own.json", "own") == (own, 3.5)
     assert release_scenario.load_findings(tmp_path / "release.json", "release") == (found, 1.0)
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_findings_kept_from_other_releases_or_other_attacker_code_are_not_taken(tmp_path):
+    # A run after a fix to the check or an attacker, or on other releases, must attack again: taking
+    # the old findings would print an answer the new code never gave.
+    found = [adversary.Finding("2025 v1", "report.public.json", "D11 Black", 0, 9, 4, False)]
+    before = release_scenario.Published(saved=[{"releases": [{"period": "2025", "version": 1}]}])
+    after = release_scenario.Published(
+        saved=[*before.saved, {"releases": [{"period": "2025", "version": 2}]}]
+    )
+    made_from = release_scenario.attack_source(before)
+    assert release_scenario.attack_source(after) != made_from
+    release_scenario.save_findings(tmp_path / "release.json", found, 1.0, made_from)
+    assert release_scenario.load_findings(tmp_path / "release.json", "release", made_from) == (found, 1.0)
+    assert release_scenario.load_findings(tmp_path / "release.json", "release", "other code") is None

@@ -12,10 +12,7 @@ from fairengage.reports.reading import Reader
 
 
 def veil_chart(veil: dict[str, Any], reader: Reader) -> charts.Chart | None:
-    """Each group against the reference group, dark against light, in both windows (odds ratios, 95% CIs).
-
-    It also draws docs/analyst.md's figure (docs/images/analyst/make_figures.py), so that the guide shows
-    what the board sees."""
+    """Each group against the reference group, dark against light, in both windows (odds ratios, 95% CIs)."""
     found = veil.get("by_group") or []
     rows = [
         {
