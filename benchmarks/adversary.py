@@ -148,10 +148,11 @@ def stamped(line: str) -> None:
 def say(model: str, findings: list[Any], seconds: float) -> None:
     """One attacker's result, printed the moment it has one."""
     if model == "own":
-        pinned = [r for r in findings if r.low == r.high]
+        pinned = [r for r in findings if r.low == r.high and r.high > 0]
+        empty = sum(r.high == 0 for r in findings)
         print(
             f"own: {len(findings)} withheld figures (the check's reading, worked-out cells included), "
-            f"{len(pinned)} pinned, {seconds:.0f} s",
+            f"{len(pinned)} pinned, {empty} proven 0 (they count no one), {seconds:.0f} s",
             flush=True,
         )
         for r in pinned:
@@ -159,14 +160,17 @@ def say(model: str, findings: list[Any], seconds: float) -> None:
         return
     found = independent_adversary.leaks(findings)
     small = [f for f in found if (f.truth if f.truth is not None else f.high) < 10]
+    empty = [f for f in findings if f.empty]
     print(
         f"independent, model {model}: {len(findings)} withheld figures, "
         f"{sum(f.exact for f in findings)} solved exactly at both ends, {len(found)} pinned or nearly, "
-        f"{len(small)} of them under 10, {seconds:.0f} s",
+        f"{len(small)} of them under 10, {len(empty)} proven 0 (they count no one), {seconds:.0f} s",
         flush=True,
     )
     for f in found:
         print(f"  {f.release} {f.file} {f.label}: {f.low}..{f.high} (true {f.truth})")
+    for f in empty:
+        print(f"  proven 0: {f.release} {f.file} {f.label}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,11 @@ class World:
         with transaction(self.sessions) as s:
             return access.create_token(session=s, username=username, actor="test")
 
+    def user_with_token(self, username: str, role: str, **kw: Any) -> dict[str, str]:
+        """A user of any role (keywords as `user`) and an Authorization header for the API."""
+        self.user(username, role, **kw)
+        return {"Authorization": f"Bearer {self.token(username)}"}
+
     def officer_with_token(self, badge: str, division: str = "D14", **kw: Any) -> dict[str, str]:
         """An officer, their user and an Authorization header."""
         self.officer(badge, division, **kw)

@@ -186,8 +186,7 @@ def test_each_person_is_judged_on_their_own(client, world, sessions):
 
 def test_a_supervisor_may_not_record_an_encounter(client, world, sessions):
     world.officer("E112", "D14")
-    world.user("sup", "supervisor", division="D14")
-    headers = {"Authorization": f"Bearer {world.token('sup')}"}
+    headers = world.user_with_token("sup", "supervisor", division="D14")
     r = client.post("/api/v1/encounters", json=encounter_body(), headers=headers)
     assert r.status_code == 403
     assert count(sessions) == 0

@@ -132,9 +132,8 @@ def test_officer_cannot_read_another_officers_record(client, world):
 
 def test_supervisor_sees_division_not_others(client, world):
     officer = world.officer_with_token("T108", "D14")
-    world.user("sup14", "supervisor", division="D14")
+    sup14 = world.user_with_token("sup14", "supervisor", division="D14")
     world.user("sup52", "supervisor", division="D52")
-    sup14 = {"Authorization": f"Bearer {world.token('sup14')}"}
     sup52 = {"Authorization": f"Bearer {world.token('sup52')}"}
     rid = client.post("/api/v1/engagements", json=valid_body(), headers=officer).json()["id"]
     assert client.get(f"/api/v1/engagements/{rid}", headers=sup14).status_code == 200
@@ -153,16 +152,14 @@ def test_reading_person_is_audited_with_purpose(client, world, sessions):
 
 def test_auditor_reads_facts_without_person(client, world):
     headers = world.officer_with_token("T110")
-    world.user("aud", "auditor")
-    auditor = {"Authorization": f"Bearer {world.token('aud')}"}
+    auditor = world.user_with_token("aud", "auditor")
     rid = client.post("/api/v1/engagements", json=valid_body(), headers=headers).json()["id"]
     r = client.get(f"/api/v1/engagements/{rid}", headers=auditor)
     assert r.status_code == 200 and r.json()["person"] is None
 
 
 def test_analyst_may_not_record_or_read(client, world):
-    world.user("ana", "analyst")
-    analyst = {"Authorization": f"Bearer {world.token('ana')}"}
+    analyst = world.user_with_token("ana", "analyst")
     assert client.post("/api/v1/engagements", json=valid_body(), headers=analyst).status_code == 403
     assert client.get("/api/v1/engagements", headers=analyst).status_code == 403
 

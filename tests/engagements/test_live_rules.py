@@ -146,8 +146,7 @@ def test_the_dry_run_stores_nothing_and_writes_no_audit_row(client, sessions, wo
 def test_the_dry_run_asks_the_same_caller_checks_as_the_save(client, world):
     assert client.post("/api/v1/engagements/check", json=valid_body()).status_code == 401
     world.officer("S9", "D14", trained_on=date(2025, 6, 1))
-    world.user("sup9", "supervisor", badge="S9")
-    headers = {"Authorization": f"Bearer {world.token('sup9')}"}
+    headers = world.user_with_token("sup9", "supervisor", badge="S9")
     assert client.post("/api/v1/engagements/check", json=valid_body(), headers=headers).status_code == 403
     bad = client.post("/api/v1/engagements/check", json=valid_body(colour="red"), headers=headers)
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")

@@ -15,8 +15,7 @@ def _badges(answer) -> list[str]:
 
 def test_a_supervisor_gets_their_divisions_list_in_the_panels_order(client, world, settings):
     trained_for = _team(world, settings)
-    world.user("sup9", "supervisor", badge="S9")
-    headers = {"Authorization": f"Bearer {world.token('sup9')}"}
+    headers = world.user_with_token("sup9", "supervisor", badge="S9")
     answer = client.get("/api/v1/officers/expiring?days=60", headers=headers)
     assert _badges(answer) == ["EX", "E10", "E59", "E0"]
     body = answer.json()

@@ -68,7 +68,8 @@ def test_three_rule_sets_ship_in_date_order():
 def test_effective_dates(ruleset_id, start, end):
     ruleset = get_ruleset(ruleset_id)
     assert (ruleset.effective_from, ruleset.effective_to) == (start, end)
-    assert ruleset.version == "1"
+    # A file's version grows with each change to it (docs/rule-sets.md): a whole number, not a fixed one.
+    assert ruleset.version.isdigit() and int(ruleset.version) >= 1
 
 
 def test_every_catalogue_rule_is_in_every_file_with_its_kind_source_and_messages(ruleset):

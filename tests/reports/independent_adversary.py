@@ -106,6 +106,11 @@ class Finding:
         return self.low == self.high
 
     @property
+    def empty(self) -> bool:
+        """Proven to be 0: it counts no one, so it singles out no one (docs/open-data.md)."""
+        return self.exact and self.high == 0
+
+    @property
     def nearly(self) -> bool:
         """A range narrower than 3 around a count under 10 (the truth, or every value in range)."""
         under = self.truth < 10 if self.truth is not None else self.high < 10
@@ -679,8 +684,12 @@ def attack(
 
 
 def leaks(findings: Iterable[Finding]) -> list[Finding]:
-    """The findings that break the promise: recovered, or nearly recovered under 10."""
-    return [f for f in findings if f.recovered or f.nearly]
+    """The findings that break the promise: recovered, or nearly recovered under 10, and not proven 0.
+
+    A count proven to be 0 tells that no one is in it: no person is singled out, and a report already
+    says as much by listing only the groups and divisions with records (`empty` findings are printed
+    apart by benchmarks/adversary.py)."""
+    return [f for f in findings if (f.recovered or f.nearly) and not f.empty]
 
 
 def true_values(folders: Iterable[Path]) -> dict[tuple[str, tuple[Any, ...]], int]:

@@ -237,6 +237,7 @@ def small_recovered(attacked: Attacked, *, threshold: int = 10) -> list[str]:
             if (f.truth if f.truth is not None else f.high) < threshold:
                 lines.append(f"independent ({model}): {f.release} {f.file} {f.label}: {f.low}..{f.high}")
     for r in attacked.own:
-        if r.high < threshold and (r.low == r.high or r.high - r.low < 3):
+        # A count proven to be 0 counts no one (independent.leaks says why).
+        if 0 < r.high < threshold and (r.low == r.high or r.high - r.low < 3):
             lines.append(f"own: {r.locator}: {r.low}..{r.high}")
     return lines

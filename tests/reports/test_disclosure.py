@@ -34,6 +34,7 @@ from fairengage.reports.disclosure import (
     protection_level,
     read_release,
 )
+from fairengage.vocabulary import PERCEIVED_RACES, UNKNOWN
 
 from . import adversary
 
@@ -236,6 +237,10 @@ def test_the_protection_level_is_half_the_threshold():
     assert failing(3, 3, "protects", 10)  # pinned, whatever its size
     assert failing(0, 4, "small", 10) and not failing(0, 9, "small", 10)
     assert not failing(40, 41, "protects", 10)
+    # A count proven to be 0 counts no one; 0 met so far, not proven, may still be 7.
+    assert not failing(0, 0, "small", 10) and not failing(0, 0, None, 10)
+    assert failing(0, 0, "small", 10, proven=False)
+    assert failing(1, 1, "small", 10) and failing(0, 2, "small", 10)
 
 
 # Derandomised: the same 15 sequences on every run. A random run once found a hidden total of 317 pinned:
@@ -591,3 +596,79 @@ def test_a_governance_section_alone_does_not_claim_everyone_was_asked(tmp_path):
     assert not system.conflicting
     assert intervals(system) is not None
     assert protect_release(folder, [], threshold=THRESHOLD).ok
+
+
+# --- data-quality counts (found on 2026-12-05) ------------------------------------------------------
+
+
+def _quality_release(folder: Path, period: str, counts: dict[str, int | None]) -> Path:
+    """A release showing only its data-quality table: each field's count, None where withheld."""
+    report = {
+        "meta": {"report_period": {"label": period}, "generated_at": "2026-07-01T12:00:00+00:00"},
+        "data_quality": {
+            "rows": None,
+            "fields": [{"field": name, "problem": "missing", "count": n} for name, n in counts.items()],
+        },
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.public.json").write_text(json.dumps(report))
+    return folder
+
+
+def test_a_withheld_count_of_records_missing_a_location_is_not_the_year_less_its_quarters(tmp_path):
+    # Three quarters and the year published, the fourth quarter's 3 withheld: before the check read
+    # the data-quality table, the year less three quarters gave the 3 back.
+    shown = {"2025-Q1": 14, "2025-Q2": 12, "2025-Q3": 11, "2025-Q4": None, "2025": 40}
+    folders = [
+        _quality_release(tmp_path / period, period, {"location": n, "neighbourhood": None})
+        for period, n in shown.items()
+    ]
+    assert ("data quality location", 3, 3) in worst(folders)
+    done = protect_all(folders, tmp_path / "protected")
+    assert worst(done) == []
+    year = json.loads((tmp_path / "protected" / "2025" / "report.public.json").read_text())
+    assert year["data_quality"]["fields"][0]["count"] is None  # the year's count, withheld to protect Q4's
+
+
+def _unknown_release(folder: Path, unknown: int) -> Path:
+    """A quarter whose annual table leaves out Unknown (as it does when no record says Unknown) and whose
+    data-quality line withholds the Unknown count, while its attempts and the groups' total are shown."""
+    counts = {group: 10 + 5 * n for n, group in enumerate(PERCEIVED_RACES) if group != UNKNOWN}
+    total = sum(counts.values())
+    rows = [
+        {"area": area, "group": g, "count": n, "total": total, "population": 100, "suppressed": False}
+        for area in ("D11", "ALL")
+        for g, n in counts.items()
+    ]
+    public = {
+        "meta": {"report_period": {"label": "2025-Q1"}, "generated_at": "2026-07-01T12:00:00+00:00"},
+        "disproportionality": rows,
+        "annual": {"attempts": total + unknown, "by_race": counts | ({UNKNOWN: None} if unknown else {})},
+        "data_quality": {
+            "rows": total + unknown,
+            "fields": [{"field": "perceived_race", "problem": "recorded as Unknown", "count": None}],
+        },
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.public.json").write_text(json.dumps(public))
+    return folder
+
+
+def test_an_unknown_count_withheld_only_in_the_data_quality_table_is_read_and_a_zero_passes(tmp_path):
+    # Attempts less the groups' total is the Unknown count. 0 counts no one: the release stays whole.
+    zero = _unknown_release(tmp_path / "zero", 0)
+    system = build_system([read_release(zero)], THRESHOLD)
+    found = intervals(system)
+    assert found is not None
+    pinned = {system.figures[i][0].locator: (v.low, v.high) for i, v in found.items() if v.low == v.high}
+    assert pinned["data quality perceived_race"] == (0, 0)
+    before = (zero / "report.public.json").read_text()
+    result = protect_release(zero, [], threshold=THRESHOLD)
+    assert result.ok and result.further_suppressed == 0
+    assert (zero / "report.public.json").read_text() == before
+    # 3 is someone: the check withholds what gives it away.
+    three = _unknown_release(tmp_path / "three", 3)
+    assert ("annual by race Unknown", 3, 3) in worst([three])  # the data-quality line is the same figure
+    result = protect_release(three, [], threshold=THRESHOLD)
+    assert result.ok and result.further_suppressed >= 1
+    assert worst([three]) == []

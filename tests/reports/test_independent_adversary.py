@@ -323,3 +323,13 @@ def test_findings_kept_from_other_releases_or_other_attacker_code_are_not_taken(
     release_scenario.save_findings(tmp_path / "release.json", found, 1.0, made_from)
     assert release_scenario.load_findings(tmp_path / "release.json", "release", made_from) == (found, 1.0)
     assert release_scenario.load_findings(tmp_path / "release.json", "release", "other code") is None
+
+
+def test_a_count_proven_to_be_zero_is_not_a_leak_but_one_that_may_be_one_is():
+    # 0 counts no one; 0..2 may be one or two people, and a pinned 3 is three.
+    zero = adversary.Finding("2025 v1", "report.public.json", "data_quality × perceived_race", 0, 0, 0)
+    small = adversary.Finding("2025 v1", "report.public.json", "x", 0, 2, 1)
+    three = adversary.Finding("2025 v1", "report.public.json", "y", 3, 3, 3)
+    wide_zero = adversary.Finding("2025 v1", "report.public.json", "z", 0, 0, 0, exact=False)
+    assert zero.empty and not small.empty and not three.empty and not wide_zero.empty
+    assert adversary.leaks([zero, small, three]) == [small, three]

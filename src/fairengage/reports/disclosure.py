@@ -28,7 +28,9 @@ figures are equalities; a hidden row marked `suppressed_reason: "small"` tells t
 count lies in [0, threshold - 1], one marked `"protects"` that its counts reach the threshold. An outcome
 never exceeds the engagements it is counted in (per atom), hits never exceed searches, a compliance count
 never exceeds its division's engagements, and the age, gender and collection tables add up to all
-engagements. A rate published beside one of its two counts gives the other (it is rounded to ten places).
+engagements. The data-quality counts of Unknown race, unknown gender and age not recorded are those
+tables' counts; the counts of records missing a place or a search's result are lone families. A rate
+published beside one of its two counts gives the other (it is rounded to ten places).
 
 What can be proven about a hidden figure is its interval [min, max] over that system, each end found by
 a linear programme (HiGHS through scipy), rounded inwards to whole numbers. Most figures need neither
@@ -45,6 +47,10 @@ The protection rule. After a release is published, for every figure hidden in an
     the most that can be said. Requiring the whole band [0, threshold - 1] would fail on any line whose
     hidden cells must reach the threshold together (their lower ends rise above 0), and the band's half
     is the usual protection level of interval-based checks.
+  * except that a count proven to be 0 passes: it counts no one, so no one is singled out. Releases
+    already tell where no one is (a report lists only the divisions and groups with records), and
+    protecting such a zero would withhold a release's total wherever nothing was recorded as Unknown.
+    sdcTable's frequency rule likewise takes empty cells as safe unless told otherwise (`allowZeros`).
 Figures already pinned by the earlier releases alone cannot be hidden again by a new one: they are
 named in the summary but do not block; any figure the candidate itself pins or narrows does. So a
 hidden figure may end pinned only when the earlier releases alone pin it to that value (a year's total
@@ -78,6 +84,7 @@ import pandas as pd
 
 from fairengage.analytics.counts import CITY
 from fairengage.reports import open_data
+from fairengage.reports.figures import AGE_NOT_RECORDED
 from fairengage.vocabulary import PERCEIVED_RACES, UNKNOWN
 
 PUBLIC_REPORT = "report.public.json"
@@ -89,6 +96,9 @@ _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 ALL = "*"
 COLLECTED_DUTY = "comp:identifying_info_collected"  # the annual table's "collected", by division
 COLLECTED_CATEGORIES = ("collected", "not collected")
+GENDER_UNKNOWN = "unknown"
+# Data-quality counts of records missing a value: each a city-wide family of its own (see `data_quality`).
+MISSING_FIELDS = ("neighbourhood", "location", "contraband_found")
 
 
 @dataclass(frozen=True)
@@ -345,6 +355,8 @@ class _Reader:
             self.add(self.key("eng", area, ALL), total, _total_reason(reason), f, f"{where} total")
         self.at = "annual"
         self.annual(report.get("annual") or {})
+        self.at = "data_quality"
+        self.data_quality(report.get("data_quality"), report.get("annual") or {})
         self.at = "governance"
         self.governance(report.get("governance"))
         self.at = "trends"
@@ -404,6 +416,29 @@ class _Reader:
                     f"annual {name}",
                     ("annual", name),
                 )
+
+    def data_quality(self, quality: Any, annual: dict[str, Any]) -> None:
+        # Unknown perceived race, unknown gender and age not recorded are the annual table's counts
+        # (builder.public_report), read as the same figures: the annual table leaves out a group with no
+        # records, so in a quarter with no Unknown the data-quality line was the only place the count
+        # stood withheld, and attempts less the groups' total gave it (found on 2026-12-05). The other
+        # fields are lone counts of records missing a value, linked only by a year being its quarters.
+        if not isinstance(quality, dict):
+            return
+        f = PUBLIC_REPORT
+        for item in quality.get("fields") or []:
+            name = item.get("field")
+            if name == "perceived_race":
+                key = self.key("eng", CITY, (UNKNOWN,))
+            elif name == "perceived_gender" and annual.get("by_gender"):
+                key = self.key("gender", CITY, (GENDER_UNKNOWN,))
+            elif name == "perceived_age" and annual.get("by_age"):
+                key = self.key("age", CITY, (AGE_NOT_RECORDED,))
+            elif name in MISSING_FIELDS:
+                key = self.key(f"missing:{name}", CITY, ALL)
+            else:
+                continue
+            self.add(key, item.get("count"), None, f, f"data quality {name}", ("quality", name))
 
     def governance(self, governance: Any) -> None:
         # The governance summary repeats the year's attempts and its "collected" count: read as the
@@ -972,7 +1007,9 @@ class Solver:
                 if self._solve(sign * objective, cap).status != 0:
                     return list(pending)
             left = [
-                i for i in pending if failing(*self.seen(i), self.system.hidden[i], self.system.threshold)
+                i
+                for i in pending
+                if failing(*self.seen(i), self.system.hidden[i], self.system.threshold, proven=False)
             ]
             idle = idle + 1 if len(left) == len(pending) else 0
             pending = left
@@ -994,7 +1031,7 @@ class Solver:
             if ends and not exact:
                 # The least value with the most met so far may already clear it: no second programme.
                 low, high = math.ceil(ends[0] - 1e-6), self.seen(i)[1]
-                if not failing(low, high, self.system.hidden.get(i), self.system.threshold):
+                if not failing(low, high, self.system.hidden.get(i), self.system.threshold, proven=False):
                     return low, high, resting
             result = self._solve(sign * objective, anchored=True)
             if result.status == 2:
@@ -1064,12 +1101,14 @@ def intervals(
         if not solver.feasible():
             return None
         todo = [i for i in solver.keys if i in system.hidden and i not in known]
-        pending = [i for i in todo if failing(*solver.seen(i), system.hidden[i], system.threshold)]
+        pending = [
+            i for i in todo if failing(*solver.seen(i), system.hidden[i], system.threshold, proven=False)
+        ]
         solver.sweep(pending)
         for i in todo:
             reason = system.hidden[i]
             low, high = solver.seen(i)
-            if not failing(low, high, reason, system.threshold):
+            if not failing(low, high, reason, system.threshold, proven=False):
                 result[i] = Interval(low, high, False, frozenset())
                 continue
             bounds = solver.bounds(i, exact=False)
@@ -1085,8 +1124,15 @@ def protection_level(threshold: int) -> int:
     return max(1, math.ceil(threshold / 2))
 
 
-def failing(low: int, high: int, reason: str | None, threshold: int) -> bool:
-    """Whether an attacker's interval breaks the protection rule (see the module docstring)."""
+def failing(low: int, high: int, reason: str | None, threshold: int, *, proven: bool = True) -> bool:
+    """Whether an attacker's interval breaks the protection rule (see the module docstring).
+
+    `proven` says the interval's ends are what the attacker can prove; an interval only met (the spread
+    of the solutions found so far, which may widen) is given with `proven` False. A count proven to be 0
+    passes: it counts no one.
+    """
+    if proven and high == 0:
+        return False
     if high <= low:
         return True
     return reason != "protects" and high - low < protection_level(threshold)
@@ -1331,6 +1377,10 @@ def _hide(candidate: Path, release: Release, keys: set[Key], threshold: int) -> 
                 report["trends"]["attempts"][where] = None
             elif kind in ("annual", "governance"):
                 report[kind][where] = None
+            elif kind == "quality":
+                for item in report["data_quality"]["fields"]:
+                    if item.get("field") == where:
+                        item["count"] = None
             elif kind in ("by_race", "by_division", "by_age", "by_gender"):
                 report["annual"][kind][where] = None
     # Secondary places: a total shared by many rows, nulled with what it gives away.
