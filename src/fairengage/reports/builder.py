@@ -482,7 +482,9 @@ def public_trends(trend: dict[str, Any], public: dict[str, Any], threshold: int)
     """
     earlier = earlier_counts(trend)
     result: dict[str, Any] = {"periods": list(trend["periods"]), "attempts": [], "disproportionality": []}
-    hidden = suppression.suppress_table(earlier, threshold=threshold) if len(earlier) else None
+    hidden = None
+    if len(earlier):
+        hidden = suppression.suppress_table(earlier, threshold=threshold, settled_rows=True)
     for i, rows in enumerate(trend["disproportionality"][:-1]):
         label = trend["periods"][i]
         assert hidden is not None  # nosec B101 # set when there are earlier periods, the only ones looped

@@ -64,7 +64,9 @@ becomes v >= t), so figures that passed keep passing. When a failing figure rest
 releases, or after `MAX_ROUNDS`, the release fails closed with the blocking figures.
 
 We chose suppression over freezing closed periods: a revision publishes its new figures, and the check
-above withholds those that differ from the older version by a recoverable handful.
+above withholds those that differ from the older version by a recoverable handful. A later release's trend
+table does keep a closed period's published counts where it can: its complementary cells come from the
+sum over the periods first (`suppression.suppress_table`'s `settled_rows`).
 """
 
 from __future__ import annotations

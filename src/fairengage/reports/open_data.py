@@ -18,6 +18,9 @@ DICTIONARY = "data_dictionary.csv"
 MANIFEST = "manifest.json"
 VERSION = "VERSION"
 PUBLIC_REPORT = "report.public.json"
+# Tables whose rows are periods earlier releases published: suppressed with `settled_rows` (suppression.py),
+# as the report's trend chart is, so the table and the chart withhold the same cells.
+SETTLED_ROWS = frozenset({"trends_by_period_and_group"})
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -289,7 +292,10 @@ def _count_frame(
     labels_used = {str(v) for v in wide.index} | {str(v) for v in wide.columns}
     if CITY in labels_used:
         raise ValueError(f"table {name!r} uses the label {CITY!r}, which open data keeps for totals")
-    frame = suppress_table(wide, threshold=threshold).to_long(row_name=row_name, column_name=column_name)
+    settled = name in SETTLED_ROWS
+    frame = suppress_table(wide, threshold=threshold, settled_rows=settled).to_long(
+        row_name=row_name, column_name=column_name
+    )
     frame = frame.astype(
         {row_name: "string", column_name: "string", "count_suppressed": "boolean"}
         | {"count_suppressed_reason": "string"}

@@ -108,12 +108,22 @@ def _long_record(row: object, column: object, value: SupportsInt | None, small: 
     }
 
 
-def suppress_table(table: pd.DataFrame, *, threshold: int) -> SuppressedTable:
-    """Suppress a 2-D count table (no total row or column) and its totals, with complementary cells."""
+def suppress_table(table: pd.DataFrame, *, threshold: int, settled_rows: bool = False) -> SuppressedTable:
+    """Suppress a 2-D count table (no total row or column) and its totals, with complementary cells.
+
+    `settled_rows`: each row is a period an earlier release published (a trend table). A cell hidden to
+    protect another is then taken from the totals row (the sum over the periods, new with this release)
+    before any period's own cell: a period's count that its own release published, withheld later,
+    would stand "withheld" beside a number anyone has (issue 10: "freeze a closed period's cells").
+    """
     _check_threshold(threshold)
     counts = _counts(table)
     grid = _extend(counts)
-    mask = _protect(grid, threshold=threshold)
+    settled = None
+    if settled_rows:
+        settled = np.zeros(grid.shape, dtype=bool)
+        settled[:-1, :] = True
+    mask = _protect(grid, threshold=threshold, settled=settled)
     rows, cols = counts.shape
     values = pd.DataFrame(counts, index=table.index, columns=table.columns).astype("Int64")
     values = values.mask(pd.DataFrame(mask[:rows, :cols], index=table.index, columns=table.columns))
@@ -157,8 +167,16 @@ def _extend(counts: np.ndarray) -> np.ndarray:
     return grid
 
 
-def _protect(grid: np.ndarray, *, threshold: int, forced: np.ndarray | None = None) -> np.ndarray:
-    """The suppression mask of an extended grid (totals last); `forced` entries stay hidden."""
+def _protect(
+    grid: np.ndarray,
+    *,
+    threshold: int,
+    forced: np.ndarray | None = None,
+    settled: np.ndarray | None = None,
+) -> np.ndarray:
+    """The suppression mask of an extended grid (totals last); `forced` entries stay hidden.
+
+    `settled` entries are hidden to protect another only when no other entry of the line will do."""
     mask = np.asarray(grid) < threshold
     if forced is not None:
         mask |= forced
@@ -172,17 +190,20 @@ def _protect(grid: np.ndarray, *, threshold: int, forced: np.ndarray | None = No
         # One entry at a time, rescanning from the first line: a partner chosen for one line often
         # balances the crossing line too, which a sweep adding to every line at once would miss.
         entry = next(
-            (e for line in lines if (e := _line_shortfall(grid, mask, line, threshold)) is not None), None
+            (e for line in lines if (e := _line_shortfall(grid, mask, line, threshold, settled)) is not None),
+            None,
         )
         if entry is None:
             # Only when every line is balanced: the costlier whole-grid check.
-            entry = _determined_repair(grid, mask)
+            entry = _determined_repair(grid, mask, settled)
         if entry is None:
             return mask
         mask[entry] = True
 
 
-def _line_shortfall(grid: np.ndarray, mask: np.ndarray, line: list[Entry], threshold: int) -> Entry | None:
+def _line_shortfall(
+    grid: np.ndarray, mask: np.ndarray, line: list[Entry], threshold: int, settled: np.ndarray | None = None
+) -> Entry | None:
     """The entry to hide next in a line hiding one entry only, or too little behind a published total."""
     hidden = [entry for entry in line if mask[entry]]
     if not hidden:
@@ -191,7 +212,7 @@ def _line_shortfall(grid: np.ndarray, mask: np.ndarray, line: list[Entry], thres
     short = not mask[total] and sum(int(grid[entry]) for entry in hidden) < threshold
     if len(hidden) >= 2 and not short:
         return None
-    candidates = [entry for entry in line if not mask[entry]]
+    candidates = _unsettled([entry for entry in line if not mask[entry]], settled)
     # Prefer a partner whose crossing line hides a single entry too: one choice then balances both.
     along_row = line[0][0] == line[-1][0]
     pairing = [entry for entry in candidates if _crossing_hidden(mask, entry, along_row=along_row) == 1]
@@ -201,6 +222,13 @@ def _line_shortfall(grid: np.ndarray, mask: np.ndarray, line: list[Entry], thres
 def _crossing_hidden(mask: np.ndarray, entry: Entry, *, along_row: bool) -> int:
     """How many entries are hidden in the line crossing `line` at `entry`."""
     return int(mask[:, entry[1]].sum()) if along_row else int(mask[entry[0], :].sum())
+
+
+def _unsettled(entries: list[Entry], settled: np.ndarray | None) -> list[Entry]:
+    """The entries not settled, if any; else all of them (see `_protect`)."""
+    if settled is None:
+        return entries
+    return [entry for entry in entries if not settled[entry]] or entries
 
 
 def _smallest(grid: np.ndarray, entries: Iterable[Entry]) -> Entry | None:
@@ -227,7 +255,7 @@ def _arcs(grid: np.ndarray, entry: Entry) -> list[tuple[int, int]]:
     return arcs
 
 
-def _determined_repair(grid: np.ndarray, mask: np.ndarray) -> Entry | None:
+def _determined_repair(grid: np.ndarray, mask: np.ndarray, settled: np.ndarray | None = None) -> Entry | None:
     """An entry to hide so the first hidden entry whose value the published figures fix can move; or None.
 
     Why this is exact: each line says "its entries sum to its total". Moving the hidden values by d keeps
@@ -246,7 +274,7 @@ def _determined_repair(grid: np.ndarray, mask: np.ndarray) -> Entry | None:
         # An arc tail -> head lies on a directed cycle when the other arcs lead from head back to tail.
         if any(tail in _reach(others, start=head, goal=tail) for tail, head in arcs[entry]):
             continue
-        return _closing_entry(grid, mask, entry, others)
+        return _closing_entry(grid, mask, entry, others, settled)
     return None
 
 
@@ -265,7 +293,13 @@ def _reach(arcs: list[tuple[int, int]], *, start: int, goal: int | None = None) 
     return seen
 
 
-def _closing_entry(grid: np.ndarray, mask: np.ndarray, entry: Entry, others: list[tuple[int, int]]) -> Entry:
+def _closing_entry(
+    grid: np.ndarray,
+    mask: np.ndarray,
+    entry: Entry,
+    others: list[tuple[int, int]],
+    settled: np.ndarray | None = None,
+) -> Entry:
     """The smallest unhidden entry whose arc would close a directed cycle through `entry`.
 
     Falls back to the smallest unhidden entry in the entry's row or column, which grows the graph; hiding
@@ -284,10 +318,10 @@ def _closing_entry(grid: np.ndarray, mask: np.ndarray, entry: Entry, others: lis
         if not mask[a, b]
         and any(t in starts and h in ends for t, h in _arcs(grid, (a, b)) for starts, ends in wanted)
     ]
-    pick = _smallest(grid, candidates)
+    pick = _smallest(grid, _unsettled(candidates, settled))
     if pick is None:
         line = [(entry[0], b) for b in range(cols)] + [(a, entry[1]) for a in range(rows)]
-        pick = _smallest(grid, (e for e in line if not mask[e]))
+        pick = _smallest(grid, _unsettled([e for e in line if not mask[e]], settled))
     if pick is None:
         raise AssertionError("a hidden entry is fixed although its whole row and column are hidden")
     return pick
