@@ -39,15 +39,17 @@ from fairengage.reports.board_charts import change_chart, veil_chart
 from fairengage.reports.figures import (
     AGE_GROUPS,
     AGE_NOT_RECORDED,
+    QUALITY_FIELDS,
     at_least,
     earlier_counts,
     plain_int,
     public_governance,
+    quality_twins,
     report_outcomes,
     report_ruleset,
     suppressed_row,
 )
-from fairengage.reports.open_data import open_data
+from fairengage.reports.open_data import TREND_TABLE, open_data
 from fairengage.reports.period import Period, in_period, parse_period, trend_periods
 from fairengage.reports.reading import COMPLIANCE_LABELS, MEASURE_VERBS, Reader, ratio_digits
 from fairengage.shipped import shipped
@@ -242,7 +244,7 @@ def public_version(
     secret = cellkey.cell_key_secret(settings.secret_key.get_secret_value())
     public = cellkey_release.public_report(report, records, secret=secret, threshold=threshold)
     trend = cellkey_release.trend_table(report["trends"], records, secret, report_outcomes(report))
-    return public, ({} if trend is None else {"trends_by_period_and_group": trend})
+    return public, ({} if trend is None else {TREND_TABLE: trend})
 
 
 def write_public_files(
@@ -416,14 +418,6 @@ def _age_groups(ages: pd.DataFrame) -> dict[str, int]:
 
 
 # Fields whose gaps or "Unknown" answers limit what the report can say, and how each is counted.
-QUALITY_FIELDS = (
-    ("perceived_race", "recorded as Unknown"),
-    ("perceived_gender", "recorded as unknown"),
-    ("perceived_age", "missing"),
-    ("neighbourhood", "missing"),
-    ("location", "missing (no latitude or longitude)"),
-    ("contraband_found", "missing where a search was made"),
-)
 
 
 def data_quality(table: ibis.Table) -> dict[str, Any]:
@@ -571,11 +565,7 @@ def public_report(report: dict[str, Any], threshold: int) -> dict[str, Any]:
         "by_outcome": None,
     }
     # Each data-quality count is one published elsewhere, or a lone count under the threshold rule.
-    same_as = {
-        "perceived_race": by_race.get(UNKNOWN),
-        "perceived_gender": by_gender.get("unknown"),
-        "perceived_age": by_age.get(AGE_NOT_RECORDED),
-    }
+    same_as = quality_twins(public["annual"])
     quality = report["data_quality"]
     public["data_quality"] = {
         "rows": attempts,
@@ -615,7 +605,7 @@ def open_data_tables(report: dict[str, Any]) -> dict[str, pd.DataFrame]:
     table holds only earlier periods, whose counts appear nowhere else in this publication.
     """
     earlier = earlier_counts(report["trends"])
-    return {"trends_by_period_and_group": earlier} if len(earlier) else {}
+    return {TREND_TABLE: earlier} if len(earlier) else {}
 
 
 def write_open_data(
@@ -1583,6 +1573,7 @@ class Pages:
             )
         )
         return section
+
     def intervention_cases(self, section: Section) -> None:
         """The board's counts of what became of the flags: cases opened, actions, re-test outcomes."""
         found = (self.governance or {}).get("intervention_cases")

@@ -86,21 +86,22 @@ import pandas as pd
 
 from fairengage.analytics.counts import CITY
 from fairengage.reports import open_data
-from fairengage.reports.figures import AGE_NOT_RECORDED
-from fairengage.vocabulary import PERCEIVED_RACES, UNKNOWN
+from fairengage.reports.figures import QUALITY_FIELDS, QUALITY_SAME_AS, quality_twins
+from fairengage.vocabulary import PERCEIVED_RACES
 
 PUBLIC_REPORT = "report.public.json"
 OPEN_DATA = "open-data"
-TREND_FILE = "trends_by_period_and_group.csv"
+TREND_FILE = f"{open_data.TREND_TABLE}.csv"
 MAX_ROUNDS = 60
 log = logging.getLogger(__name__)
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 ALL = "*"
 COLLECTED_DUTY = "comp:identifying_info_collected"  # the annual table's "collected", by division
 COLLECTED_CATEGORIES = ("collected", "not collected")
-GENDER_UNKNOWN = "unknown"
+# The annual tables' counts by the family of figures they are (see `_Reader.annual`).
+ANNUAL_FAMILIES = {"by_race": "eng", "by_gender": "gender", "by_age": "age"}
 # Data-quality counts of records missing a value: each a city-wide family of its own (see `data_quality`).
-MISSING_FIELDS = ("neighbourhood", "location", "contraband_found")
+MISSING_FIELDS = tuple(name for name, _ in QUALITY_FIELDS if name not in QUALITY_SAME_AS)
 
 
 @dataclass(frozen=True)
@@ -430,12 +431,13 @@ class _Reader:
         f = PUBLIC_REPORT
         for item in quality.get("fields") or []:
             name = item.get("field")
-            if name == "perceived_race":
-                key = self.key("eng", CITY, (UNKNOWN,))
-            elif name == "perceived_gender" and annual.get("by_gender"):
-                key = self.key("gender", CITY, (GENDER_UNKNOWN,))
-            elif name == "perceived_age" and annual.get("by_age"):
-                key = self.key("age", CITY, (AGE_NOT_RECORDED,))
+            if name in QUALITY_SAME_AS:
+                table, category = QUALITY_SAME_AS[name]
+                if table != "by_race" and not annual.get(table):
+                    # Without its table the category list is unknown: read alone, it would be the
+                    # whole of its family (all engagements), which it is not.
+                    continue
+                key = self.key(ANNUAL_FAMILIES[table], CITY, (category,))
             elif name in MISSING_FIELDS:
                 key = self.key(f"missing:{name}", CITY, ALL)
             else:
@@ -1473,11 +1475,7 @@ def _sync_counts(report: dict[str, Any]) -> None:
     if isinstance(quality, dict):
         if "rows" in quality:
             quality["rows"] = annual.get("attempts", quality.get("rows"))
-        same_as = {
-            "perceived_race": (annual.get("by_race") or {}).get(UNKNOWN),
-            "perceived_gender": (annual.get("by_gender") or {}).get("unknown"),
-            "perceived_age": (annual.get("by_age") or {}).get("not recorded"),
-        }
+        same_as = quality_twins(annual)
         for item in quality.get("fields") or []:
             if item.get("field") in same_as and same_as[item["field"]] is None:
                 item["count"] = None

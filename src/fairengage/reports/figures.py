@@ -10,7 +10,7 @@ import pandas as pd
 
 from fairengage.policy import PolicyError, get_ruleset
 from fairengage.reports import suppression
-from fairengage.vocabulary import OUTCOMES, PERCEIVED_RACES
+from fairengage.vocabulary import OUTCOMES, PERCEIVED_RACES, UNKNOWN
 
 # Perceived age in the groups the annual report tables use; `None` as the upper bound means "and over".
 AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
@@ -23,6 +23,28 @@ AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
     ("65 and over", 65, None),
 )
 AGE_NOT_RECORDED = "not recorded"
+GENDER_UNKNOWN = "unknown"
+# The data-quality table's fields: (field, what is wrong with the records it counts).
+QUALITY_FIELDS = (
+    ("perceived_race", "recorded as Unknown"),
+    ("perceived_gender", "recorded as unknown"),
+    ("perceived_age", "missing"),
+    ("neighbourhood", "missing"),
+    ("location", "missing (no latitude or longitude)"),
+    ("contraband_found", "missing where a search was made"),
+)
+# A data-quality count that is an annual table's count: field -> (annual table, category). The public
+# report shows the one figure in both places, and the disclosure check reads them as one figure.
+QUALITY_SAME_AS = {
+    "perceived_race": ("by_race", UNKNOWN),
+    "perceived_gender": ("by_gender", GENDER_UNKNOWN),
+    "perceived_age": ("by_age", AGE_NOT_RECORDED),
+}
+
+
+def quality_twins(annual: dict[str, Any]) -> dict[str, Any]:
+    """Each data-quality field's count as the annual table gives it (None: withheld, or no such entry)."""
+    return {field: (annual.get(table) or {}).get(cat) for field, (table, cat) in QUALITY_SAME_AS.items()}
 
 
 def report_ruleset(report: dict[str, Any]) -> Any:
@@ -38,14 +60,12 @@ def report_outcomes(report: dict[str, Any]) -> tuple[str, ...]:
     return ruleset.codes("outcomes") if ruleset else OUTCOMES
 
 
-
 def earlier_counts(trend: dict[str, Any]) -> pd.DataFrame:
     """Engagements by period and group for the periods before the reported one (the last in `trend`)."""
     groups = [g for g in PERCEIVED_RACES if any(g in c for c in trend["counts"])]
     frame = pd.DataFrame(trend["counts"][:-1], index=trend["periods"][:-1], columns=groups).fillna(0)
     frame.index.name, frame.columns.name = "period", "perceived_race"
     return frame.astype("int64")
-
 
 
 def at_least(value: int | None, threshold: int) -> int | None:
@@ -127,4 +147,3 @@ def public_governance(summary: dict[str, Any] | None, threshold: int) -> dict[st
 
 
 # --- open data --------------------------------------------------------------------------------------
-

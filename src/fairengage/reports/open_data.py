@@ -20,7 +20,8 @@ VERSION = "VERSION"
 PUBLIC_REPORT = "report.public.json"
 # Tables whose rows are periods earlier releases published: suppressed with `settled_rows` (suppression.py),
 # as the report's trend chart is, so the table and the chart withhold the same cells.
-SETTLED_ROWS = frozenset({"trends_by_period_and_group"})
+TREND_TABLE = "trends_by_period_and_group"
+SETTLED_ROWS = frozenset({TREND_TABLE})
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
