@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, profiles
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from builders import World
 from components import POSTGRES_URL, create_postgres_database, drop_postgres_database, missing
@@ -85,11 +88,31 @@ def sessions(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def app(settings: Settings):  # type: ignore[no-untyped-def]
-    """The application on the test database."""
+def app(settings: Settings) -> Iterator[Any]:
+    """The application on the test database; a test fails if any SQL ran on the event loop.
+
+    A statement on the event loop stops every other request while it runs, and while it waits for
+    SQLite's write lock it waits for a request that cannot finish without the loop: both stall for the
+    busy timeout (a page that never loaded, in CI). Handlers are plain functions, run on worker threads.
+    """
     from fairengage.app import create_app
 
-    return create_app(settings)
+    app = create_app(settings)
+    on_the_loop: list[str] = []
+
+    def _watch(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if threading.current_thread() is threading.main_thread():
+            return  # the test's own code (Playwright's sync API runs a loop there)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a worker thread
+        on_the_loop.append(statement.split("\n")[0][:120])
+
+    event.listen(app.state.engine, "before_cursor_execute", _watch)
+    yield app
+    event.remove(app.state.engine, "before_cursor_execute", _watch)
+    assert not on_the_loop, f"SQL ran on the event loop: {on_the_loop[:3]}"
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ fails must never follow an answer that said the work was done.
 
 from __future__ import annotations
 
+import inspect
+
 from fastapi.routing import APIRoute
 
 from fairengage.web.deps import db_session
@@ -53,3 +55,18 @@ def test_a_signed_in_browser_finds_its_session_on_the_very_next_request(client, 
     )
     assert signed_in.status_code == 303
     assert client.get(signed_in.headers["location"], follow_redirects=False).status_code == 200
+
+
+def test_every_route_handler_runs_on_a_worker_thread(app):
+    """No handler is a coroutine: FastAPI would run it, and its database calls, on the event loop.
+
+    There, a statement waiting for SQLite's write lock stops the loop, and with it the request that holds
+    the lock (its commit is scheduled from the loop): in CI a phone's page never loaded while its
+    service worker sent a kept record. A form is read by the POSTED_FORM dependency instead.
+    """
+    handlers = [route for route in _api_routes(app)]
+    on_the_loop = [
+        f"{sorted(r.methods)} {r.path}" for r in handlers if inspect.iscoroutinefunction(r.endpoint)
+    ]
+    assert on_the_loop == []
+    assert len(handlers) > 30

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fairengage.access.principal import Principal
@@ -22,6 +23,7 @@ from fairengage.receipts import limits, render
 from fairengage.receipts.service import receipt_for
 from fairengage.web.deps import (
     DB_SESSION,
+    POSTED_FORM,
     optional_page_principal,
     page_principal,
     sessions_of,
@@ -158,14 +160,16 @@ def complaint_form(
 
 
 @router.post("/r/{code}/complaint", response_model=None)
-async def file_complaint(
-    code: str, request: Request, principal: Principal | None = Depends(optional_page_principal)
+def file_complaint(
+    code: str,
+    request: Request,
+    principal: Principal | None = Depends(optional_page_principal),
+    form: FormData = POSTED_FORM,
 ) -> Response:
     """File the complaint or request once per form; show each problem in place, or go to the reference."""
     if refusal := limits.refused(request, code):
         return refusal
     lang = pick_language(request)
-    form = await request.form()
     if not _csrf_ok(request, form):
         return _error_page(
             request,
@@ -352,14 +356,14 @@ def staff_detail(
 
 
 @router.post("/staff/complaints/{complaint_id}", response_model=None)
-async def staff_update(
+def staff_update(
     complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
+    form: FormData = POSTED_FORM,
 ) -> Response:
     """Change the status, the assignee or add a note; closing takes the outcome as the note."""
-    form = await request.form()
     try:
         service.update(
             session=session,
@@ -375,14 +379,14 @@ async def staff_update(
 
 
 @router.post("/staff/complaints/{complaint_id}/contact", response_model=None)
-async def staff_contact(
+def staff_contact(
     complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
+    form: FormData = POSTED_FORM,
 ) -> Response:
     """Show the requester's contact details for a stated purpose; the read is audited before it is shown."""
-    form = await request.form()
     try:
         contact = service.read_contact(
             session=session,
@@ -399,14 +403,14 @@ async def staff_contact(
 
 
 @router.post("/staff/complaints/{complaint_id}/identity", response_model=None)
-async def staff_confirm_identity(
+def staff_confirm_identity(
     complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
+    form: FormData = POSTED_FORM,
 ) -> Response:
     """Record that an own-record requester's identity was confirmed, with how."""
-    form = await request.form()
     try:
         service.confirm_identity(
             session=session,
@@ -420,14 +424,14 @@ async def staff_confirm_identity(
 
 
 @router.post("/staff/complaints/{complaint_id}/export", response_model=None)
-async def staff_export(
+def staff_export(
     complaint_id: RowId,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
+    form: FormData = POSTED_FORM,
 ) -> Response:
     """Download the requester's records (JSON, or CSV), refused until their identity is confirmed."""
-    form = await request.form()
     fmt = "csv" if form.get("format") == "csv" else "json"
     try:
         export = service.export_own_record(

@@ -18,7 +18,7 @@ from fairengage.engagements.models import Engagement
 from fairengage.engagements.schemas import PERSONAL_FIELDS
 from fairengage.engagements.views import form_choices, message_for, values_of
 from fairengage.errors import FieldError, RecordRefused
-from fairengage.web.deps import DB_SESSION, page_principal, sessions_of, settings_of
+from fairengage.web.deps import DB_SESSION, POSTED_FORM, page_principal, sessions_of, settings_of
 from fairengage.web.i18n import pick_language
 from fairengage.web.templating import render as render_page
 
@@ -121,16 +121,16 @@ class _Form(dict):
 
 
 @router.post("/engagements/{engagement_id}/another-person", response_model=None)
-async def submit_another_person(
+def submit_another_person(
     engagement_id: str,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
+    form: FormData = POSTED_FORM,
 ) -> Response:
     """Save this person as their own record of the encounter, then show their receipt."""
     anchor = service.anchor_of(session=session, principal=principal, engagement_id=engagement_id)
     people = _people(session, principal, anchor)
-    form = await request.form()
     values: dict[str, Any] = {k: form.get(k) for k in form if k in (*PERSON_INPUTS, "form_key")}
     settings = settings_of(request)
     draft, errors = draft_from_form(_Form(_merged_form(form, anchor, settings.tz)), settings.tz)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from fairengage import policy
@@ -28,7 +29,7 @@ from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.officers import training
 from fairengage.receipts import codes, render
-from fairengage.web.deps import DB_SESSION, page_principal, sessions_of, settings_of
+from fairengage.web.deps import DB_SESSION, POSTED_FORM, page_principal, sessions_of, settings_of
 from fairengage.web.i18n import pick_language, translations
 from fairengage.web.params import Offset
 from fairengage.web.templating import local_clock
@@ -247,13 +248,15 @@ def division_at_point(
 
 
 @router.post("/engagements/new", response_model=None)
-async def submit_engagement(
-    request: Request, principal: Principal = Depends(page_principal), session: Session = DB_SESSION
+def submit_engagement(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = DB_SESSION,
+    form: FormData = POSTED_FORM,
 ) -> Response:
     """Check the answers against the rules; store and show the receipt, or show each problem in place."""
     if principal.role != "officer":
         raise Forbidden("only officers record engagements")
-    form = await request.form()
     values: dict[str, Any] = {k: form.get(k) for k in form}
     values["reason_grounds"] = form.getlist("reason_grounds")
     values["description_elements"] = form.getlist("description_elements")
@@ -299,8 +302,11 @@ def _refused_briefly(errors: list[FieldError]) -> JSONResponse:
 
 
 @router.post("/engagements/check", response_model=None)
-async def check_form(
-    request: Request, principal: Principal = Depends(page_principal), session: Session = DB_SESSION
+def check_form(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = DB_SESSION,
+    form: FormData = POSTED_FORM,
 ) -> JSONResponse:
     """The form's dry-run, for the page's live check: every problem and flag, in the page's language.
 
@@ -309,7 +315,6 @@ async def check_form(
     """
     if principal.role != "officer":
         raise Forbidden("only officers record engagements")
-    form = await request.form()
     lang = pick_language(request)
     _, errors, flags, ruleset = judge_form(request, principal, session, form)
     session.rollback()

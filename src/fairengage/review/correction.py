@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fairengage.access.principal import Principal
@@ -15,7 +16,7 @@ from fairengage.engagements import service
 from fairengage.engagements.views import form_page, judge_form, training_notice, values_of
 from fairengage.errors import Forbidden, RecordRefused
 from fairengage.review import service as review
-from fairengage.web.deps import DB_SESSION, page_principal, settings_of
+from fairengage.web.deps import DB_SESSION, POSTED_FORM, page_principal, settings_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,17 +60,17 @@ def correction_form(
 
 
 @router.post("/engagements/{engagement_id}/correct", response_model=None)
-async def submit_correction(
+def submit_correction(
     engagement_id: str,
     request: Request,
     principal: Principal = Depends(page_principal),
     session: Session = DB_SESSION,
+    form: FormData = POSTED_FORM,
 ) -> Response:
     """Save the correction as a new version; the earlier one is kept."""
-    # Checked before the form is read: a refused form is shown again with the supervisor's reason for
+    # Checked before the form is judged: a refused form is shown again with the supervisor's reason for
     # returning the record, which no one but its officer may read.
     _returned_to(session, principal, engagement_id)
-    form = await request.form()
     values: dict[str, Any] = {k: form.get(k) for k in form}
     values["reason_grounds"] = form.getlist("reason_grounds")
     values["description_elements"] = form.getlist("description_elements")

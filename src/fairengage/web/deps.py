@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import FormData
 
 from fairengage.access import service as access
 from fairengage.access import sessions, totp
@@ -81,6 +82,20 @@ def db_session(request: Request) -> Iterator[Session]:
 
 # The request's session as routes take it: committed before the answer is sent (see db_session).
 DB_SESSION = Depends(db_session, scope="function")
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read on the event loop, so that the handler can be a plain function.
+
+    A handler that reads its form itself must be async, and an async handler's database calls block the
+    event loop: while one waits for SQLite's write lock, the request holding that lock cannot finish
+    (its commit is scheduled from the event loop), and both wait out the busy timeout. Handlers that write
+    take the form from here and run on a worker thread, like every other handler.
+    """
+    return await request.form()
+
+
+POSTED_FORM = Depends(posted_form)
 
 
 async def bearer_token(request: Request) -> str:
