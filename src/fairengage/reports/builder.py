@@ -39,6 +39,7 @@ from fairengage.reports.board_charts import change_chart, veil_chart
 from fairengage.reports.figures import (
     AGE_GROUPS,
     AGE_NOT_RECORDED,
+    GENDER_UNKNOWN,
     QUALITY_FIELDS,
     at_least,
     earlier_counts,
@@ -57,7 +58,7 @@ from fairengage.vocabulary import PERCEIVED_RACES, UNKNOWN
 
 DEFAULT_THRESHOLD = 10
 GOVERNANCE_KIND = "fairengage.governance-summary"
-GENDERS = ("man", "woman", "gender diverse", "unknown")
+GENDERS = ("man", "woman", "gender diverse", GENDER_UNKNOWN)
 STEPS = 9
 
 
@@ -417,9 +418,6 @@ def _age_groups(ages: pd.DataFrame) -> dict[str, int]:
     return counts
 
 
-# Fields whose gaps or "Unknown" answers limit what the report can say, and how each is counted.
-
-
 def data_quality(table: ibis.Table) -> dict[str, Any]:
     """Missing and Unknown values per field, counted over the period's engagements."""
 
@@ -430,7 +428,7 @@ def data_quality(table: ibis.Table) -> dict[str, Any]:
         table.aggregate(
             rows=table.count(),
             perceived_race=how_many(table.perceived_race == UNKNOWN),
-            perceived_gender=how_many(table.perceived_gender == "unknown"),
+            perceived_gender=how_many(table.perceived_gender == GENDER_UNKNOWN),
             perceived_age=how_many(table.perceived_age.isnull()),
             neighbourhood=how_many(table.neighbourhood.isnull()),
             location=how_many(table.lat.isnull() | table.lon.isnull()),

@@ -240,7 +240,7 @@ def public_report(
     }
     same_as = {
         "perceived_race": public["annual"]["by_race"].get(UNKNOWN, keyed.count(CITY, UNKNOWN)),
-        "perceived_gender": by_gender.get("unknown"),
+        "perceived_gender": by_gender.get(figures.GENDER_UNKNOWN),
         "perceived_age": by_age.get(figures.AGE_NOT_RECORDED),
     }
     public["data_quality"] = {

@@ -24,7 +24,8 @@ AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
 )
 AGE_NOT_RECORDED = "not recorded"
 GENDER_UNKNOWN = "unknown"
-# The data-quality table's fields: (field, what is wrong with the records it counts).
+# The data-quality table's fields, whose gaps or "Unknown" answers limit what the report can say:
+# (field, what is wrong with the records it counts).
 QUALITY_FIELDS = (
     ("perceived_race", "recorded as Unknown"),
     ("perceived_gender", "recorded as unknown"),
