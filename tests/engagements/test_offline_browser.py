@@ -107,11 +107,17 @@ def _phone_at_the_form(browser, base: str, officer: tuple[str, str]):  # type: i
     return context, page
 
 
+ADA = "ada.offline.roadside"
+CLEO = "cleo.third.officer"
+
+
 @pytest.fixture
 def officer(world) -> tuple[str, str]:
     world.officer("T5151", "D14", name="Constable Ada Offline")
-    world.user("ada", "officer", badge="T5151", password="offline-roadside-pass")
-    return "ada", "offline-roadside-pass"
+    # Usernames no random token on a page can contain (a UUID, a CSRF token, a receipt code), so
+    # a test that looks for one finds the name and never a chance run of letters.
+    world.user(ADA, "officer", badge="T5151", password="offline-roadside-pass")
+    return ADA, "offline-roadside-pass"
 
 
 def test_recorded_offline_reloaded_then_sent_once_with_its_receipt(browser, app, sessions, officer, tmp_path):
@@ -262,7 +268,7 @@ def test_another_officer_on_the_same_phone_never_sees_the_draft(browser, app, wo
         page.locator("#place").fill(PLACE)
         _wait_for_kept(page, 1)
         assert page.evaluate(KEPT_FORM)
-        page.get_by_role("button", name="Sign out (ada)").click()
+        page.get_by_role("button", name=f"Sign out ({ADA})").click()
         page.wait_for_url(f"{base}/")
         kept = _store(page)
         # Signing out erased the key: the draft stays sealed, and nothing on the phone opens it.
@@ -450,7 +456,7 @@ def _kept_owner(page) -> str:
 def test_the_kept_form_names_no_one_and_follows_whoever_signs_in(browser, app, sessions, world, officer):
     """The copy the phone keeps for opening the form offline holds no username and no recent answer."""
     world.officer("T5353", "D14")
-    world.user("cleo", "officer", badge="T5353", password="a-third-officer-pass")
+    world.user(CLEO, "officer", badge="T5353", password="a-third-officer-pass")
     with live_server(app) as base:
         context, page = _phone_at_the_form(browser, base, officer)
         fill_compliant_form(page, PLACE, NAME)
@@ -460,10 +466,10 @@ def test_the_kept_form_names_no_one_and_follows_whoever_signs_in(browser, app, s
         _ready(page)
         # The live page offers the officer's recent place and names them; the kept copy does neither.
         escaped = PLACE.replace("&", "&amp;")
-        assert escaped in page.content() and "Sign out (ada)" in page.content()
+        assert escaped in page.content() and f"Sign out ({ADA})" in page.content()
         kept = page.evaluate(KEPT_TEXT)
         assert 'name="place"' in kept
-        assert "ada" not in kept and escaped not in kept
+        assert ADA not in kept and escaped not in kept
         assert "parked car doors" not in kept and NAME not in kept
         ada = _kept_owner(page)
         assert ada and ada == page.locator("form[data-offline-owner]").get_attribute("data-offline-owner")
@@ -471,14 +477,14 @@ def test_the_kept_form_names_no_one_and_follows_whoever_signs_in(browser, app, s
         # Another officer signs in on the same phone without the first signing out: the kept copy follows.
         context.clear_cookies()
         page.goto(f"{base}/login")
-        _sign_in(page, base, "cleo", "a-third-officer-pass")
+        _sign_in(page, base, CLEO, "a-third-officer-pass")
         cleo = page.locator("form[data-offline-owner]").get_attribute("data-offline-owner")
         for _ in range(50):
             if _kept_owner(page) == cleo:
                 break
             page.wait_for_timeout(100)
         assert _kept_owner(page) == cleo != ada
-        assert "cleo" not in page.evaluate(KEPT_TEXT)
+        assert CLEO not in page.evaluate(KEPT_TEXT)
         context.close()
 
 
