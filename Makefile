@@ -50,9 +50,10 @@ test: $(STAMP)
 
 # The quick loop while changing code: every test not marked `slow` (no browser, wheel build, server
 # process or real data set; docs/development.md, "The fast loop"). `make test`
-# still runs them all, and CI runs `make test`.
+# still runs them all, and CI runs `make test`. Whole modules go to one worker (--dist loadscope) so that
+# a module's shared fixture, such as a report built from synthetic data, is built once and not on both.
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -n 2 -m "not slow" --durations=15
+	$(BIN)/pytest -q -n 2 --dist loadscope -m "not slow" --durations=15
 
 # The analytics benchmark, then 50 officers recording for 60 s against the local PostgreSQL, then the
 # officer's form on a phone: taps, typing and bytes (docs/benchmarking.md, docs/load-and-recovery.md).

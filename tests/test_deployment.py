@@ -262,6 +262,7 @@ def served(tmp_path, database_url):  # type: ignore[no-untyped-def]
             process.wait()
 
 
+@pytest.mark.slow  # A server process with two workers.
 def test_serve_with_workers_behind_a_trusted_proxy(served):
     base, process = served
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}

@@ -141,6 +141,7 @@ def test_searches_that_found_nothing_are_not_called_a_lower_hit_rate():
     assert row["difference"] is None and row["ci_low"] is None and row["ci_high"] is None
 
 
+@pytest.mark.slow  # 800 simulated tables, each compared as the report does.
 def test_no_lower_hit_rate_is_found_where_none_was_planted_in_a_small_group():
     # 400 draws (seed 5) of four divisions where both groups' searches find contraband 2% of the time:
     # the small group is searched 15 times a division, the reference 400. Under the old rule (searches

@@ -83,6 +83,7 @@ def test_the_baseline_gives_the_same_rows_as_analyze(both, section):
             assert_same(mine[key], theirs[key], f"{section}[{i}].{key}")
 
 
+@pytest.mark.slow  # Both sides analyse a large synthetic table (the module's fixture).
 def test_the_baseline_gives_the_same_officer_review(both):
     ours, reference = both
     mine, theirs = ours["officer_review"], reference["officer_review"]
