@@ -62,7 +62,7 @@ def test_every_route_handler_runs_on_a_worker_thread(app):
 
     There, a statement waiting for SQLite's write lock stops the loop, and with it the request that holds
     the lock (its commit is scheduled from the loop): in CI a phone's page never loaded while its
-    service worker sent a kept record. A form is read by the POSTED_FORM dependency instead.
+    service worker sent a kept record. A form is read by the PostedForm dependency instead.
     """
     handlers = [route for route in _api_routes(app)]
     on_the_loop = [

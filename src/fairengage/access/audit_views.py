@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, StreamingResponse
 
 from fairengage.access import audit, export, transparency
@@ -25,7 +24,7 @@ from fairengage.access.permissions import allowed
 from fairengage.access.principal import Principal
 from fairengage.db import transaction
 from fairengage.errors import FieldError, Forbidden, RecordRefused
-from fairengage.web.deps import DB_SESSION, page_principal, sessions_of, settings_of
+from fairengage.web.deps import DbSession, PagePrincipal, sessions_of, settings_of
 from fairengage.web.i18n import N_
 from fairengage.web.params import PageNumber
 from fairengage.web.templating import render
@@ -40,7 +39,7 @@ FILTER_LIMITS = {"actor": 80, "entity_id": 64, "action": 40}
 def require(permission: str) -> Callable[..., Principal]:
     """A dependency: the signed-in user holding `permission`; others get 403, visitors the sign-in page."""
 
-    def holder(principal: Principal = Depends(page_principal)) -> Principal:
+    def holder(principal: PagePrincipal) -> Principal:
         if not allowed(principal.role, permission):
             raise Forbidden(f"the {principal.role} role does not hold {permission}")
         return principal
@@ -114,8 +113,8 @@ def _conditions(filters: LogFilters, tz: Any) -> list[Any]:
 @router.get("/audit", response_class=HTMLResponse)
 def audit_log(
     request: Request,
+    session: DbSession,
     principal: Principal = Depends(require("audit:read")),
-    session: Session = DB_SESSION,
     page: PageNumber = 1,
 ) -> HTMLResponse:
     """The audit log, newest first, filtered by user, record, action and local dates; the view is logged."""
@@ -197,9 +196,7 @@ def describe_problem(report: audit.ChainReport) -> tuple[str, dict[str, Any]]:
 
 @router.get("/audit/verify", response_class=HTMLResponse)
 def audit_verify_page(
-    request: Request,
-    principal: Principal = Depends(require("audit:verify")),
-    session: Session = DB_SESSION,
+    request: Request, session: DbSession, principal: Principal = Depends(require("audit:verify"))
 ) -> HTMLResponse:
     """Walk the hash chain and tree, check the log against the kept checkpoints, and say plainly
     whether the log is intact or what is wrong."""

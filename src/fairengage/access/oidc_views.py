@@ -6,12 +6,11 @@ import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from fairengage.access import audit, oidc
 from fairengage.access.views import complete_sign_in, safe_next
-from fairengage.web.deps import DB_SESSION, settings_of
+from fairengage.web.deps import DbSession, settings_of
 from fairengage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -43,10 +42,10 @@ def start(request: Request, next: str | None = Query(None, max_length=500)) -> R
 @router.get(oidc.CALLBACK_PATH, response_model=None)
 def callback(
     request: Request,
+    session: DbSession,
     code: str | None = Query(None, max_length=2000),
     state: str | None = Query(None, max_length=200),
     error: str | None = Query(None, max_length=200),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Check the provider's answer and the ID token it leads to, and sign the linked account in."""
     settings = settings_of(request)

@@ -18,7 +18,12 @@ from fairengage.access.audit_views import require
 from fairengage.access.models import User
 from fairengage.access.principal import Principal
 from fairengage.access.views import PENDING_KEY, SECOND_FACTOR_PATH, complete_sign_in
-from fairengage.web.deps import DB_SESSION, SECOND_FACTOR_SETUP_PATH, page_principal, settings_of
+from fairengage.web.deps import (
+    SECOND_FACTOR_SETUP_PATH,
+    DbSession,
+    PagePrincipal,
+    settings_of,
+)
 from fairengage.web.i18n import N_
 from fairengage.web.templating import render
 
@@ -40,7 +45,7 @@ def _pending(request: Request, session: Session) -> tuple[User, str] | None:
 
 
 @router.get(SECOND_FACTOR_PATH, response_model=None)
-def code_page(request: Request, session: Session = DB_SESSION) -> Response:
+def code_page(request: Request, session: DbSession) -> Response:
     """The sign-in step after the password: the code from the app, or a recovery code."""
     if _pending(request, session) is None:
         return RedirectResponse("/login", status_code=303)
@@ -49,9 +54,7 @@ def code_page(request: Request, session: Session = DB_SESSION) -> Response:
 
 @router.post(SECOND_FACTOR_PATH, response_model=None)
 def check_code(
-    request: Request,
-    code: Annotated[str, Form(max_length=40)] = "",
-    session: Session = DB_SESSION,
+    request: Request, session: DbSession, code: Annotated[str, Form(max_length=40)] = ""
 ) -> Response:
     """Accept the code and start the session; a wrong code counts as a failed sign-in."""
     pending = _pending(request, session)
@@ -93,9 +96,7 @@ def _qr_svg(uri: str) -> Markup:
 
 
 @router.get(SECOND_FACTOR_SETUP_PATH, response_class=HTMLResponse)
-def setup_page(
-    request: Request, principal: Principal = Depends(page_principal), session: Session = DB_SESSION
-) -> HTMLResponse:
+def setup_page(request: Request, principal: PagePrincipal, session: DbSession) -> HTMLResponse:
     """Set up the second factor (a QR code for the app), or see that it is set up."""
     return _setup(request, session, principal)
 
@@ -129,9 +130,9 @@ def _setup(
 @router.post(SECOND_FACTOR_SETUP_PATH, response_model=None)
 def confirm(
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     code: Annotated[str, Form(max_length=40)] = "",
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Confirm the app with its first code; the recovery codes are shown in this answer, once."""
     user = access.get_or_raise(session=session, username=principal.username)
@@ -150,8 +151,8 @@ def confirm(
 def reset(
     username: str,
     request: Request,
+    session: DbSession,
     principal: Principal = Depends(require("users:manage")),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Remove a user's second factor (a lost phone); they set up a new one at their next sign-in."""
     user = access.get_or_raise(session=session, username=username)

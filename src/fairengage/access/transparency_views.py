@@ -12,10 +12,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy.orm import Session
 
 from fairengage.access import merkle, transparency
-from fairengage.web.deps import DB_SESSION, settings_of
+from fairengage.web.deps import DbSession, settings_of
 from fairengage.web.problems import problem
 from fairengage.web.templating import render
 
@@ -45,7 +44,7 @@ def _history(request: Request, signer: transparency.Signer) -> list[dict[str, An
 
 
 @router.get("/transparency/audit")
-def transparency_page(request: Request, session: Session = DB_SESSION) -> Response:
+def transparency_page(request: Request, session: DbSession) -> Response:
     """The page for people: the latest checkpoint, the history, the public key, how to keep a copy."""
     settings = settings_of(request)
     signer = transparency.signer_for(settings)
@@ -58,7 +57,7 @@ def transparency_page(request: Request, session: Session = DB_SESSION) -> Respon
 
 
 @router.get("/transparency/audit/checkpoint")
-def latest_checkpoint(request: Request, session: Session = DB_SESSION) -> Response:
+def latest_checkpoint(request: Request, session: DbSession) -> Response:
     """The current tree, signed now, as a C2SP signed note (text)."""
     signer = transparency.signer_for(settings_of(request))
     if signer is None:
@@ -96,9 +95,7 @@ def _size_error(field: str, message: str) -> JSONResponse:
 
 
 @router.get("/transparency/audit/consistency")
-def consistency(
-    request: Request, first: str = "", second: str = "", session: Session = DB_SESSION
-) -> Response:
+def consistency(request: Request, session: DbSession, first: str = "", second: str = "") -> Response:
     """The RFC 9162 consistency proof from tree size `first` to `second` (default: the current size)."""
     size, _ = transparency.tree_head(session)
     values: dict[str, int] = {}

@@ -17,10 +17,10 @@ from fairengage.access.models import User
 from fairengage.access.principal import Principal
 from fairengage.errors import RecordRefused
 from fairengage.web.deps import (
-    DB_SESSION,
     PASSWORD_CHANGE_PATH,
+    DbSession,
+    PagePrincipal,
     optional_page_principal,
-    page_principal,
     settings_of,
 )
 from fairengage.web.i18n import N_, pick_language, translations
@@ -63,8 +63,8 @@ def login(
     request: Request,
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=1000)],
+    session: DbSession,
     next: Annotated[str, Form(max_length=500)] = "",
-    session: Session = DB_SESSION,
 ) -> Response:
     """Check the password, start a fresh session and go where the user was heading."""
     settings = settings_of(request)
@@ -172,7 +172,7 @@ def _paused_page(request: Request, pause: throttle.Pause, next: str) -> Response
 
 
 @router.post("/logout", response_model=None)
-def logout(request: Request, session: Session = DB_SESSION) -> Response:
+def logout(request: Request, session: DbSession) -> Response:
     """End the session on the server, so that a copy of the cookie is no use either.
 
     A session started through the identity provider is then ended there too, when the provider says
@@ -251,7 +251,7 @@ def _is_temporary(request: Request, principal: Principal) -> bool:
 
 
 @router.get(PASSWORD_CHANGE_PATH, response_class=HTMLResponse)
-def password_page(request: Request, principal: Principal = Depends(page_principal)) -> HTMLResponse:
+def password_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
     """The form to change one's own password: the current one, and the new one twice."""
     return _password_page(request)
 
@@ -259,12 +259,12 @@ def password_page(request: Request, principal: Principal = Depends(page_principa
 @router.post(PASSWORD_CHANGE_PATH, response_model=None)
 def change_password(
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     # Empty when missing, so that a form sent without a field gets the page's own messages.
     current: str = Form("", max_length=1000),
     password: str = Form("", max_length=1000),
     confirm: str = Form("", max_length=1000),
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Check the current password and the policy, store the new one and end the user's other sessions."""
     min_length = settings_of(request).password_min_length

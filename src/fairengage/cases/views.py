@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -13,7 +13,7 @@ from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
 from fairengage.cases import service
 from fairengage.errors import FieldError, Forbidden, NotFound, RecordRefused
-from fairengage.web.deps import DB_SESSION, page_principal, settings_of
+from fairengage.web.deps import DbSession, PagePrincipal, settings_of
 from fairengage.web.i18n import pick_language, translations
 from fairengage.web.params import RowId
 from fairengage.web.templating import local_clock, render
@@ -28,9 +28,9 @@ def _today(request: Request) -> date:
 @router.get("/cases", response_class=HTMLResponse)
 def case_list(
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     status: Annotated[str, Query(max_length=20)] = "open",
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """Intervention cases in the caller's scope, newest first: an agenda, never a ranking."""
     status = status if status in service.STATUSES else ""
@@ -76,12 +76,7 @@ def _case_page(
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(
-    case_id: RowId,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-) -> HTMLResponse:
+def case_page(case_id: RowId, request: Request, principal: PagePrincipal, session: DbSession) -> HTMLResponse:
     """One case: the comparison that raised it, every re-test, the records behind it and the actions taken."""
     return _case_page(request, principal, session, case_id)
 
@@ -90,12 +85,12 @@ def case_page(
 def case_action(
     case_id: RowId,
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     agrees: Annotated[str, Form(max_length=10)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
     action: Annotated[str, Form(max_length=20)] = "",
     follow_up_on: Annotated[str, Form(max_length=10)] = "",
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Record agreement or disagreement with a reason, what was done, and when to look again."""
     try:

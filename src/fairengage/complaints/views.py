@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fairengage.access.principal import Principal
@@ -22,10 +21,10 @@ from fairengage.errors import DomainError, FieldError, Forbidden
 from fairengage.receipts import limits, render
 from fairengage.receipts.service import receipt_for
 from fairengage.web.deps import (
-    DB_SESSION,
-    POSTED_FORM,
+    DbSession,
+    PagePrincipal,
+    PostedForm,
     optional_page_principal,
-    page_principal,
     sessions_of,
     settings_of,
 )
@@ -145,8 +144,8 @@ def _intake_page(
 def complaint_form(
     code: str,
     request: Request,
+    session: DbSession,
     kind: Annotated[str | None, Query(max_length=20)] = None,
-    session: Session = DB_SESSION,
     principal: Principal | None = Depends(optional_page_principal),
 ) -> Response:
     """The public form: a complaint about the engagement on a receipt, or a request for one's own record."""
@@ -163,8 +162,8 @@ def complaint_form(
 def file_complaint(
     code: str,
     request: Request,
+    form: PostedForm,
     principal: Principal | None = Depends(optional_page_principal),
-    form: FormData = POSTED_FORM,
 ) -> Response:
     """File the complaint or request once per form; show each problem in place, or go to the reference."""
     if refusal := limits.refused(request, code):
@@ -226,7 +225,7 @@ def file_complaint(
 def complaint_filed(
     code: str,
     request: Request,
-    session: Session = DB_SESSION,
+    session: DbSession,
     principal: Principal | None = Depends(optional_page_principal),
 ) -> Response:
     """The reference number, shown only to the browser that filed; nothing the person typed is echoed."""
@@ -257,10 +256,10 @@ def _local(request: Request):
 @router.get("/staff/complaints", response_class=HTMLResponse)
 def staff_list(
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     status: Annotated[str | None, Query(max_length=20)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> HTMLResponse:
     """Complaints and own-record requests in the caller's scope, oldest open first, filtered."""
     try:
@@ -342,10 +341,7 @@ def _refusal(
 
 @router.get("/staff/complaints/{complaint_id}", response_class=HTMLResponse)
 def staff_detail(
-    complaint_id: RowId,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    complaint_id: RowId, request: Request, principal: PagePrincipal, session: DbSession
 ) -> HTMLResponse:
     """One complaint or request with its history and the forms to move it on; no contact details."""
     try:
@@ -357,11 +353,7 @@ def staff_detail(
 
 @router.post("/staff/complaints/{complaint_id}", response_model=None)
 def staff_update(
-    complaint_id: RowId,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    form: FormData = POSTED_FORM,
+    complaint_id: RowId, request: Request, principal: PagePrincipal, session: DbSession, form: PostedForm
 ) -> Response:
     """Change the status, the assignee or add a note; closing takes the outcome as the note."""
     try:
@@ -380,11 +372,7 @@ def staff_update(
 
 @router.post("/staff/complaints/{complaint_id}/contact", response_model=None)
 def staff_contact(
-    complaint_id: RowId,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    form: FormData = POSTED_FORM,
+    complaint_id: RowId, request: Request, principal: PagePrincipal, session: DbSession, form: PostedForm
 ) -> Response:
     """Show the requester's contact details for a stated purpose; the read is audited before it is shown."""
     try:
@@ -404,11 +392,7 @@ def staff_contact(
 
 @router.post("/staff/complaints/{complaint_id}/identity", response_model=None)
 def staff_confirm_identity(
-    complaint_id: RowId,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    form: FormData = POSTED_FORM,
+    complaint_id: RowId, request: Request, principal: PagePrincipal, session: DbSession, form: PostedForm
 ) -> Response:
     """Record that an own-record requester's identity was confirmed, with how."""
     try:
@@ -425,11 +409,7 @@ def staff_confirm_identity(
 
 @router.post("/staff/complaints/{complaint_id}/export", response_model=None)
 def staff_export(
-    complaint_id: RowId,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    form: FormData = POSTED_FORM,
+    complaint_id: RowId, request: Request, principal: PagePrincipal, session: DbSession, form: PostedForm
 ) -> Response:
     """Download the requester's records (JSON, or CSV), refused until their identity is confirmed."""
     fmt = "csv" if form.get("format") == "csv" else "json"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
@@ -23,7 +23,7 @@ from fairengage.publishing import service as publishing
 from fairengage.publishing.views import RELEASE_STATES, STATES, jobs_of
 from fairengage.review import service as review
 from fairengage.review.models import ReviewSample
-from fairengage.web.deps import DB_SESSION, page_principal, settings_of
+from fairengage.web.deps import DbSession, PagePrincipal, settings_of
 from fairengage.web.i18n import pick_language, translations
 from fairengage.web.templating import local_clock, render
 
@@ -35,9 +35,7 @@ OFFICER_HOME = "/engagements/new"
 
 
 @router.get(DESK, response_model=None)
-def desk(
-    request: Request, principal: Principal = Depends(page_principal), session: Session = DB_SESSION
-) -> Response:
+def desk(request: Request, principal: PagePrincipal, session: DbSession) -> Response:
     """The signed-in user's desk: what waits for their role, each item a link to where it is done."""
     if principal.role == "officer":
         return RedirectResponse(OFFICER_HOME, status_code=303)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
-from fairengage.access.principal import Principal
 from fairengage.encounters import service
 from fairengage.engagements.api import ERRORS, engagement_out, recorded_response
 from fairengage.engagements.schemas import EncounterIn, EncounterOut, EncounterRecordedOut
-from fairengage.web.deps import DB_SESSION, api_principal, bearer_token, sessions_of, settings_of
+from fairengage.web.deps import (
+    ApiPrincipal,
+    BearerToken,
+    DbSession,
+    IdempotencyKey,
+    sessions_of,
+    settings_of,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["encounters"])
 
@@ -22,10 +27,7 @@ EncounterId = Annotated[str, Path(max_length=36)]
 
 @router.post("/encounters", status_code=201, response_model=EncounterRecordedOut, responses=ERRORS)
 def create_encounter(
-    encounter: EncounterIn,
-    request: Request,
-    token: str = Depends(bearer_token),
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    encounter: EncounterIn, request: Request, token: BearerToken, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Record one engagement per person, all or none; a repeat with the same key returns the first answer."""
     result = service.record(
@@ -40,10 +42,7 @@ def create_encounter(
 
 @router.get("/encounters/{encounter_id}", response_model=EncounterOut, responses=ERRORS)
 def read_encounter(
-    encounter_id: EncounterId,
-    request: Request,
-    principal: Principal = Depends(api_principal),
-    session: Session = DB_SESSION,
+    encounter_id: EncounterId, request: Request, session: DbSession, principal: ApiPrincipal
 ) -> dict[str, Any]:
     """The encounter's records the caller may see, first person first; no personal information."""
     rows = service.members(session=session, principal=principal, encounter_id=encounter_id)

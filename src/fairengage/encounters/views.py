@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +18,13 @@ from fairengage.engagements.models import Engagement
 from fairengage.engagements.schemas import PERSONAL_FIELDS
 from fairengage.engagements.views import form_choices, message_for, values_of
 from fairengage.errors import FieldError, RecordRefused
-from fairengage.web.deps import DB_SESSION, POSTED_FORM, page_principal, sessions_of, settings_of
+from fairengage.web.deps import (
+    DbSession,
+    PagePrincipal,
+    PostedForm,
+    sessions_of,
+    settings_of,
+)
 from fairengage.web.i18n import pick_language
 from fairengage.web.templating import render as render_page
 
@@ -89,10 +95,7 @@ def _people(session: Session, principal: Principal, anchor: Engagement) -> int:
 
 @router.get("/engagements/{engagement_id}/another-person", response_class=HTMLResponse)
 def another_person(
-    engagement_id: str,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    engagement_id: str, request: Request, principal: PagePrincipal, session: DbSession
 ) -> HTMLResponse:
     """The short page for one more person of the same encounter."""
     anchor = service.anchor_of(session=session, principal=principal, engagement_id=engagement_id)
@@ -122,11 +125,7 @@ class _Form(dict):
 
 @router.post("/engagements/{engagement_id}/another-person", response_model=None)
 def submit_another_person(
-    engagement_id: str,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    form: FormData = POSTED_FORM,
+    engagement_id: str, request: Request, principal: PagePrincipal, session: DbSession, form: PostedForm
 ) -> Response:
     """Save this person as their own record of the encounter, then show their receipt."""
     anchor = service.anchor_of(session=session, principal=principal, engagement_id=engagement_id)

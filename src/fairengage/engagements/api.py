@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
-from fairengage.access.principal import Principal
 from fairengage.engagements import service
 from fairengage.engagements.models import Engagement
 from fairengage.engagements.schemas import (
@@ -20,7 +18,14 @@ from fairengage.engagements.schemas import (
     RecordedOut,
 )
 from fairengage.policy import ruleset_for_record
-from fairengage.web.deps import DB_SESSION, api_principal, bearer_token, sessions_of, settings_of
+from fairengage.web.deps import (
+    ApiPrincipal,
+    BearerToken,
+    DbSession,
+    IdempotencyKey,
+    sessions_of,
+    settings_of,
+)
 from fairengage.web.problems import MEDIA_TYPE
 
 router = APIRouter(prefix="/api/v1", tags=["engagements"])
@@ -39,10 +44,7 @@ def recorded_response(result: service.Recorded, collection: str) -> JSONResponse
 
 @router.post("/engagements", status_code=201, response_model=RecordedOut, responses=ERRORS)
 def create_engagement(
-    draft: EngagementIn,
-    request: Request,
-    token: str = Depends(bearer_token),
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    draft: EngagementIn, request: Request, token: BearerToken, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Record an engagement; a repeat with the same Idempotency-Key returns the first answer."""
     # The token is checked in the recording transaction itself: one connection per request.
@@ -57,9 +59,7 @@ def create_engagement(
 
 
 @router.post("/engagements/check", response_model=CheckedOut, responses=ERRORS)
-def check_engagement(
-    draft: EngagementIn, request: Request, token: str = Depends(bearer_token)
-) -> dict[str, Any]:
+def check_engagement(draft: EngagementIn, request: Request, token: BearerToken) -> dict[str, Any]:
     """Dry-run: the findings saving this body would give (refusals and flags), with nothing stored.
 
     Same body and same caller checks as POST /engagements, so a device checks each answer against the
@@ -128,8 +128,8 @@ def engagement_out(engagement: Engagement, request: Request, person: Any = None)
 def read_engagement(
     engagement_id: str,
     request: Request,
-    principal: Principal = Depends(api_principal),
-    session: Session = DB_SESSION,
+    session: DbSession,
+    principal: ApiPrincipal,
     purpose: Annotated[str, Query(max_length=200, description="why the person's information is read")] = (
         "operational follow-up"
     ),
@@ -143,8 +143,8 @@ def read_engagement(
 @router.get("/engagements", response_model=EngagementPage, responses=ERRORS)
 def list_engagements(
     request: Request,
-    principal: Principal = Depends(api_principal),
-    session: Session = DB_SESSION,
+    principal: ApiPrincipal,
+    session: DbSession,
     division: Annotated[str | None, Query(max_length=16)] = None,
     perceived_race: Annotated[str | None, Query(max_length=40)] = None,
     purpose: Annotated[str | None, Query(max_length=40)] = None,

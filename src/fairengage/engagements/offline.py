@@ -15,14 +15,13 @@ import hashlib
 import hmac
 from functools import lru_cache
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from fairengage.access.principal import Principal
 from fairengage.config import Settings
 from fairengage.errors import Forbidden
 from fairengage.shipped import shipped
-from fairengage.web.deps import page_principal, settings_of
+from fairengage.web.deps import PagePrincipal, settings_of
 from fairengage.web.templating import static_url
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +62,7 @@ def device_key(settings: Settings, user_id: int) -> bytes:
 
 
 @router.get(KEY_PATH)
-def device_key_for_officer(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+def device_key_for_officer(request: Request, principal: PagePrincipal) -> Response:
     """The signed-in officer's device key, never cached: the phone imports it as a key it cannot export."""
     if principal.role != "officer":
         raise Forbidden("only officers keep records on a phone")
@@ -74,7 +73,7 @@ def device_key_for_officer(request: Request, principal: Principal = Depends(page
 
 
 @router.get(SESSION_PATH)
-def sending_session(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+def sending_session(request: Request, principal: PagePrincipal) -> Response:
     """Whose session this is and a fresh CSRF token, never cached: what the phone needs to send a kept
     record, in a few hundred bytes rather than the whole form page. A phone holding another officer's
     records sees a different owner and keeps them for their own officer."""

@@ -6,9 +6,8 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from fairengage import policy
@@ -29,7 +28,13 @@ from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import service as officers
 from fairengage.officers import training
 from fairengage.receipts import codes, render
-from fairengage.web.deps import DB_SESSION, POSTED_FORM, page_principal, sessions_of, settings_of
+from fairengage.web.deps import (
+    DbSession,
+    PagePrincipal,
+    PostedForm,
+    sessions_of,
+    settings_of,
+)
 from fairengage.web.i18n import pick_language, translations
 from fairengage.web.params import Offset
 from fairengage.web.templating import local_clock
@@ -186,8 +191,8 @@ def form_page(
 @router.get("/engagements/new", response_class=HTMLResponse)
 def new_engagement(
     request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    principal: PagePrincipal,
+    session: DbSession,
     occurred_at: Annotated[str | None, Query(max_length=16)] = None,
     division: Annotated[str | None, Query(max_length=16)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
@@ -239,7 +244,7 @@ def division_at_point(
     request: Request,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
-    principal: Principal = Depends(page_principal),
+    principal: PagePrincipal,
 ) -> JSONResponse:
     """The division a phone's position falls in, for the form to suggest (null outside or unknown)."""
     if principal.role != "officer":
@@ -249,10 +254,7 @@ def division_at_point(
 
 @router.post("/engagements/new", response_model=None)
 def submit_engagement(
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    form: FormData = POSTED_FORM,
+    request: Request, principal: PagePrincipal, session: DbSession, form: PostedForm
 ) -> Response:
     """Check the answers against the rules; store and show the receipt, or show each problem in place."""
     if principal.role != "officer":
@@ -303,10 +305,7 @@ def _refused_briefly(errors: list[FieldError]) -> JSONResponse:
 
 @router.post("/engagements/check", response_model=None)
 def check_form(
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    form: FormData = POSTED_FORM,
+    request: Request, principal: PagePrincipal, session: DbSession, form: PostedForm
 ) -> JSONResponse:
     """The form's dry-run, for the page's live check: every problem and flag, in the page's language.
 
@@ -342,10 +341,7 @@ def _variant_of(ruleset: policy.RuleSet, error: FieldError) -> str | None:
 
 @router.get("/engagements/{engagement_id}/receipt", response_class=HTMLResponse)
 def recorded(
-    engagement_id: str,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    engagement_id: str, request: Request, principal: PagePrincipal, session: DbSession
 ) -> HTMLResponse:
     """The end of the form: the receipt to offer, and any flags the supervisor will see."""
     engagement = service.get_visible(session=session, principal=principal, engagement_id=engagement_id)
@@ -386,10 +382,7 @@ def recorded(
 
 @router.get("/engagements", response_class=HTMLResponse)
 def my_records(
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    offset: Offset = 0,
+    request: Request, principal: PagePrincipal, session: DbSession, offset: Offset = 0
 ) -> HTMLResponse:
     """The officer's own records, or a supervisor's division's; newest first, no personal information."""
     offset = max(0, offset)

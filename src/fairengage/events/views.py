@@ -6,7 +6,7 @@ from datetime import tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -15,7 +15,7 @@ from fairengage.access.principal import Principal
 from fairengage.errors import Conflict, DomainError, Forbidden, NotFound
 from fairengage.events import service
 from fairengage.events.models import ExternalEvent
-from fairengage.web.deps import DB_SESSION, page_principal, settings_of
+from fairengage.web.deps import DbSession, PagePrincipal, settings_of
 from fairengage.web.i18n import pick_language, translations
 from fairengage.web.params import Offset, RowId
 from fairengage.web.templating import local_clock, render
@@ -50,10 +50,7 @@ def _page(
 
 @router.get("/events", response_class=HTMLResponse)
 def events_worklist(
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    offset: Offset = 0,
+    request: Request, principal: PagePrincipal, session: DbSession, offset: Offset = 0
 ) -> HTMLResponse:
     """Events no engagement record matched, in the supervisor's division, oldest first."""
     return _page(request, principal, session, offset)
@@ -63,10 +60,10 @@ def events_worklist(
 def events_resolve(
     event_id: RowId,
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     action: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Ask the officer to record it, mark it as not an engagement, or escalate it (each with its reason)."""
     try:
@@ -93,11 +90,7 @@ def form_link(event: ExternalEvent, tz: tzinfo) -> str:
 
 
 @router.get("/events/mine", response_class=HTMLResponse)
-def events_mine(
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-) -> HTMLResponse:
+def events_mine(request: Request, principal: PagePrincipal, session: DbSession) -> HTMLResponse:
     """The officer's events a supervisor asked them to record, each with the form opened for it."""
     tz = settings_of(request).tz
     items = service.mine(session=session, principal=principal)

@@ -6,16 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from fairengage import policy
 from fairengage.access.permissions import scope_of
-from fairengage.access.principal import Principal
 from fairengage.errors import FieldError, Forbidden, RecordRefused
 from fairengage.officers import training
-from fairengage.web.deps import DB_SESSION, api_principal, settings_of
+from fairengage.web.deps import ApiPrincipal, DbSession, settings_of
 from fairengage.web.problems import MEDIA_TYPE
 
 router = APIRouter(prefix="/api/v1", tags=["officers"])
@@ -48,9 +46,9 @@ class ExpiringPage(BaseModel):
 @router.get("/officers/expiring", response_model=ExpiringPage, responses=ERRORS)
 def officers_expiring(
     request: Request,
+    session: DbSession,
+    principal: ApiPrincipal,
     days: Annotated[int, Query(ge=0, le=MAX_DAYS, description="how many days ahead to look")] = 60,
-    principal: Principal = Depends(api_principal),
-    session: Session = DB_SESSION,
 ) -> dict[str, Any]:
     """Officers whose training lapses within `days` (or already has): a supervisor's division, or all."""
     scope = scope_of(principal.role, "officers:read")

@@ -24,7 +24,7 @@ from fairengage.publishing.dashboard import dashboard_page, file_response, perio
 from fairengage.publishing.service import PublishRefused, Release
 from fairengage.reports import publications
 from fairengage.reports.publications import JobBusy, JobProgress, PublicationNotFound, ReportJobs
-from fairengage.web.deps import page_principal, sessions_of, settings_of
+from fairengage.web.deps import PagePrincipal, sessions_of, settings_of
 from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.params import MAX_INT, RowId
 from fairengage.web.templating import render
@@ -50,7 +50,7 @@ RELEASE_STATES = {
 def require(permission: str) -> Callable[..., Principal]:
     """A dependency: the signed-in user holding `permission`; others get 403, visitors the sign-in page."""
 
-    def holder(principal: Principal = Depends(page_principal)) -> Principal:
+    def holder(principal: PagePrincipal) -> Principal:
         if not allowed(principal.role, permission):
             raise Forbidden(f"the {principal.role} role does not hold {permission}")
         return principal

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from fairengage.access.principal import Principal
 from fairengage.receipts import codes, limits, render
 from fairengage.receipts.service import receipt_for
-from fairengage.web.deps import DB_SESSION, optional_page_principal, settings_of
+from fairengage.web.deps import DbSession, optional_page_principal, settings_of
 from fairengage.web.i18n import pick_language
 from fairengage.web.templating import render as render_page
 
@@ -88,7 +88,7 @@ def _receipt_page(request: Request, session: Session, code: str, *, printable: b
 def check(
     code: str,
     request: Request,
-    session: Session = DB_SESSION,
+    session: DbSession,
     principal: Principal | None = Depends(optional_page_principal),
 ) -> Response:
     """The public check page: what the receipt must show, never the person's information."""
@@ -96,13 +96,13 @@ def check(
 
 
 @router.get("/r/{code}/print", response_class=HTMLResponse)
-def printable(code: str, request: Request, session: Session = DB_SESSION) -> Response:
+def printable(code: str, request: Request, session: DbSession) -> Response:
     """The receipt laid out for printing."""
     return _receipt_page(request, session, code, printable=True)
 
 
 @router.get("/r/{code}/receipt.pdf")
-def pdf(code: str, request: Request, session: Session = DB_SESSION) -> Response:
+def pdf(code: str, request: Request, session: DbSession) -> Response:
     """The receipt as a PDF."""
     found = _issued(request, session, code)
     if isinstance(found, Response):
@@ -117,7 +117,7 @@ def pdf(code: str, request: Request, session: Session = DB_SESSION) -> Response:
 
 
 @router.get("/r/{code}/qr.svg")
-def qr(code: str, request: Request, session: Session = DB_SESSION) -> Response:
+def qr(code: str, request: Request, session: DbSession) -> Response:
     """A QR code pointing at the check page; only for a code a record carries, like the other routes."""
     # The same look-up and not-found page as the check page (a never-issued code once drew a QR code).
     found = _issued(request, session, code)

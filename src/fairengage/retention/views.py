@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +18,7 @@ from fairengage.errors import DomainError, Forbidden
 from fairengage.receipts import codes
 from fairengage.retention import service
 from fairengage.retention.models import RestrictedAccessRequest
-from fairengage.web.deps import DB_SESSION, page_principal, settings_of
+from fairengage.web.deps import DbSession, PagePrincipal, settings_of
 from fairengage.web.params import RowId
 from fairengage.web.templating import local_clock, render
 
@@ -83,11 +83,7 @@ def _page(
 
 
 @router.get("/restricted", response_class=HTMLResponse)
-def restricted_home(
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-) -> HTMLResponse:
+def restricted_home(request: Request, principal: PagePrincipal, session: DbSession) -> HTMLResponse:
     """Ask to read a restricted record; approvers see requests waiting for them."""
     return _page(request, principal, session)
 
@@ -95,11 +91,11 @@ def restricted_home(
 @router.post("/restricted/requests", response_model=None)
 def restricted_request(
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     record: Annotated[str, Form(max_length=64)] = "",
     purpose: Annotated[str, Form(max_length=40)] = "",
     details: Annotated[str, Form(max_length=4000)] = "",
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> Response:
     """File a request: the record by id or receipt code, a purpose from the rule set's list, and details."""
     record = record.strip()
@@ -136,9 +132,9 @@ def restricted_request(
 def restricted_decision(
     request_id: RowId,
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     decision: Annotated[str, Form(max_length=10)] = "",
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Approve or refuse a request (approvers holding the chief's delegation)."""
     try:
@@ -156,10 +152,7 @@ def restricted_decision(
 
 @router.get("/restricted/requests/{request_id}/record", response_class=HTMLResponse)
 def restricted_read(
-    request_id: RowId,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    request_id: RowId, request: Request, principal: PagePrincipal, session: DbSession
 ) -> HTMLResponse:
     """The approved record with the person's information: this read is logged and counted."""
     engagement, person = service.read_restricted(session=session, principal=principal, request_id=request_id)

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field, StrictStr
-from sqlalchemy.orm import Session
 
-from fairengage.access.principal import Principal
 from fairengage.engagements.schemas import Strict
 from fairengage.review import service
-from fairengage.web.deps import DB_SESSION, api_principal, settings_of
+from fairengage.web.deps import ApiPrincipal, DbSession, settings_of
 from fairengage.web.problems import MEDIA_TYPE
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
@@ -51,8 +49,8 @@ def decide(
     body: DecisionIn,
     request: Request,
     engagement_id: Annotated[str, Path(max_length=36)],
-    principal: Principal = Depends(api_principal),
-    session: Session = DB_SESSION,
+    session: DbSession,
+    principal: ApiPrincipal,
 ) -> dict[str, Any]:
     """Approve, return for correction, or find non-compliant one record in the reviewer's scope."""
     row = service.decide(

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fairengage.access.principal import Principal
@@ -16,7 +15,12 @@ from fairengage.engagements import service
 from fairengage.engagements.views import form_page, judge_form, training_notice, values_of
 from fairengage.errors import Forbidden, RecordRefused
 from fairengage.review import service as review
-from fairengage.web.deps import DB_SESSION, POSTED_FORM, page_principal, settings_of
+from fairengage.web.deps import (
+    DbSession,
+    PagePrincipal,
+    PostedForm,
+    settings_of,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,10 +41,7 @@ def _returned_to(session: Session, principal: Principal, engagement_id: str) -> 
 
 @router.get("/engagements/{engagement_id}/correct", response_class=HTMLResponse)
 def correction_form(
-    engagement_id: str,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    engagement_id: str, request: Request, principal: PagePrincipal, session: DbSession
 ) -> HTMLResponse:
     """A returned record, opened in the form for the officer to correct."""
     engagement = _returned_to(session, principal, engagement_id)
@@ -61,11 +62,7 @@ def correction_form(
 
 @router.post("/engagements/{engagement_id}/correct", response_model=None)
 def submit_correction(
-    engagement_id: str,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-    form: FormData = POSTED_FORM,
+    engagement_id: str, request: Request, principal: PagePrincipal, session: DbSession, form: PostedForm
 ) -> Response:
     """Save the correction as a new version; the earlier one is kept."""
     # Checked before the form is judged: a refused form is shown again with the supervisor's reason for

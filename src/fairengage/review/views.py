@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -20,7 +20,7 @@ from fairengage.officers import training
 from fairengage.policy.findings import finding_message
 from fairengage.review import service
 from fairengage.review.models import ReviewSample, ReviewSampleItem
-from fairengage.web.deps import DB_SESSION, page_principal, settings_of
+from fairengage.web.deps import DbSession, PagePrincipal, settings_of
 from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.params import Offset, RowId
 from fairengage.web.templating import local_clock, render
@@ -39,8 +39,8 @@ def _local(request: Request):
 @router.get("/review", response_class=HTMLResponse)
 def review_queue(
     request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    principal: PagePrincipal,
+    session: DbSession,
     sort: str = "due",
     overdue: bool = False,
     offset: Offset = 0,
@@ -103,11 +103,7 @@ def _expiring(session: Session, principal: Principal, today: date) -> list[train
 
 
 @router.get("/review/escalations", response_class=HTMLResponse)
-def review_escalations(
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-) -> HTMLResponse:
+def review_escalations(request: Request, principal: PagePrincipal, session: DbSession) -> HTMLResponse:
     """Overdue reviews, for the division's commander."""
     items = service.escalations(
         session=session, principal=principal, settings=settings_of(request), today=_today(request)
@@ -116,11 +112,7 @@ def review_escalations(
 
 
 @router.get("/review/summary", response_class=HTMLResponse)
-def review_summary(
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-) -> HTMLResponse:
+def review_summary(request: Request, principal: PagePrincipal, session: DbSession) -> HTMLResponse:
     """Per-division compliance and review figures; never per officer."""
     rows = service.division_summary(
         session=session, principal=principal, settings=settings_of(request), today=_today(request)
@@ -160,11 +152,7 @@ def _samples_page(
 
 
 @router.get("/review/samples", response_class=HTMLResponse)
-def review_samples(
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
-) -> HTMLResponse:
+def review_samples(request: Request, principal: PagePrincipal, session: DbSession) -> HTMLResponse:
     """The detailed-review samples drawn so far, with their progress, and the form to draw one."""
     return _samples_page(request, principal, session)
 
@@ -179,11 +167,11 @@ SEED_NEEDED = N_("The seed is a whole number; leave it blank to have one chosen.
 @router.post("/review/samples", response_model=None)
 def draw_review_sample(
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     year: Annotated[str, Form(max_length=10)] = "",
     size: Annotated[str, Form(max_length=10)] = "",
     seed: Annotated[str, Form(max_length=12)] = "",
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Draw the annual detailed-review sample in the browser, as `fairengage review sample` does."""
     if scope_of(principal.role, "review:sample") is None:
@@ -212,10 +200,7 @@ def draw_review_sample(
 
 @router.get("/review/samples/{sample_id}", response_class=HTMLResponse)
 def review_sample(
-    sample_id: RowId,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    sample_id: RowId, request: Request, principal: PagePrincipal, session: DbSession
 ) -> HTMLResponse:
     """One sample's records and the findings recorded on them."""
     if scope_of(principal.role, "review:sample-findings") is None:
@@ -244,10 +229,10 @@ def review_sample_finding(
     sample_id: RowId,
     item_id: RowId,
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     finding: Annotated[str, Form(max_length=20)] = "",
     notes: Annotated[str, Form(max_length=4000)] = "",
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Record the finding on one sampled record."""
     item = session.get(ReviewSampleItem, item_id)
@@ -321,10 +306,7 @@ def _decided_page(
 
 @router.get("/review/{engagement_id}", response_class=HTMLResponse)
 def review_record(
-    engagement_id: str,
-    request: Request,
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
+    engagement_id: str, request: Request, principal: PagePrincipal, session: DbSession
 ) -> HTMLResponse:
     """One record: its facts, findings and flags, earlier versions and every decision."""
     return _record_page(request, principal, session, engagement_id)
@@ -334,10 +316,10 @@ def review_record(
 def review_decision(
     engagement_id: str,
     request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
     decision: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
-    principal: Principal = Depends(page_principal),
-    session: Session = DB_SESSION,
 ) -> Response:
     """Approve, return for correction, or find non-compliant."""
     try:

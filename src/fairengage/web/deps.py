@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import FormData
 
@@ -168,3 +169,14 @@ def page_principal(principal: Principal | None = Depends(optional_page_principal
     if principal is None:
         raise LoginRequired("sign in to continue")
     return principal
+
+
+# The parameters route handlers take, each as one annotation: FastAPI reads the dependency from it, and a
+# handler's signature says what it is given (its caller, its session, its form) rather than how.
+DbSession = Annotated[Session, DB_SESSION]
+PostedForm = Annotated[FormData, POSTED_FORM]
+BearerToken = Annotated[str, Depends(bearer_token)]
+ApiPrincipal = Annotated[Principal, Depends(api_principal)]
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+# The Idempotency-Key header a client repeats when it retries a POST.
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
