@@ -109,7 +109,7 @@ def _users_page(
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(
-    request: Request, session: DbSession, principal: Principal = Depends(require("users:manage"))
+    request: Request, principal: Annotated[Principal, Depends(require("users:manage"))], session: DbSession
 ) -> HTMLResponse:
     """Every user with role, linked badge, division and whether active; forms to add and change them."""
     return _users_page(request, session)
@@ -160,13 +160,13 @@ def _refusal_errors(exc: DomainError) -> Errors:
 @router.post("/admin/users", response_model=None)
 def add_user(
     request: Request,
+    principal: Annotated[Principal, Depends(require("users:manage"))],
     session: DbSession,
     username: str = Form(""),
     role: str = Form(""),
     badge: str = Form(""),
     division: str = Form(""),
     password: str = Form(""),
-    principal: Principal = Depends(require("users:manage")),
 ) -> Response:
     """Add a user with an initial password; an officer's account is linked to their badge."""
     values = {
@@ -204,9 +204,9 @@ def add_user(
 def change_role(
     username: str,
     request: Request,
+    principal: Annotated[Principal, Depends(require("users:manage"))],
     session: DbSession,
     role: str = Form(""),
-    principal: Principal = Depends(require("users:manage")),
 ) -> Response:
     """Give a user another role."""
     try:
@@ -223,9 +223,9 @@ def change_role(
 def change_active(
     username: str,
     request: Request,
+    principal: Annotated[Principal, Depends(require("users:manage"))],
     session: DbSession,
     active: str = Form(""),
-    principal: Principal = Depends(require("users:manage")),
 ) -> Response:
     """Deactivate a user (no sign-in, tokens revoked) or reactivate them."""
     if active not in ("true", "false"):
@@ -249,8 +249,8 @@ def change_active(
 def reset_password(
     username: str,
     request: Request,
+    principal: Annotated[Principal, Depends(require("users:manage"))],
     session: DbSession,
-    principal: Principal = Depends(require("users:manage")),
 ) -> Response:
     """Give a user a new temporary password, shown once on this page, and end their sessions."""
     if username == principal.username:
@@ -389,10 +389,10 @@ def folded(text: str) -> str:
 @router.get("/admin/officers", response_class=HTMLResponse)
 def officers_page(
     request: Request,
+    principal: Annotated[Principal, Depends(require("officers:manage"))],
     session: DbSession,
     q: Annotated[str, Query(max_length=100)] = "",
     page: PageNumber = 1,
-    principal: Principal = Depends(require("officers:manage")),
 ) -> HTMLResponse:
     """Officers with their training, lapsing soonest first; searchable by badge, name or division, by page."""
     return _officers_page(request, session, q=q.strip(), page=page)
@@ -412,12 +412,12 @@ def _training_day(text: str, today: date, *, required: bool) -> tuple[date | Non
 @router.post("/admin/officers", response_model=None)
 def add_officer(
     request: Request,
+    principal: Annotated[Principal, Depends(require("officers:manage"))],
     session: DbSession,
     badge: str = Form(""),
     name: str = Form(""),
     division: str = Form(""),
     trained_on: str = Form(""),
-    principal: Principal = Depends(require("officers:manage")),
 ) -> Response:
     """Add an officer, with a first training completion when given."""
     values = {
@@ -459,9 +459,9 @@ def add_officer(
 def record_training(
     badge: str,
     request: Request,
+    principal: Annotated[Principal, Depends(require("officers:manage"))],
     session: DbSession,
     completed_on: str = Form(""),
-    principal: Principal = Depends(require("officers:manage")),
 ) -> Response:
     """Record a completion of the prescribed training (O. Reg. 58/16 s.11)."""
     if officers.get(session=session, badge=badge) is None:

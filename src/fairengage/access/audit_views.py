@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -113,8 +113,8 @@ def _conditions(filters: LogFilters, tz: Any) -> list[Any]:
 @router.get("/audit", response_class=HTMLResponse)
 def audit_log(
     request: Request,
+    principal: Annotated[Principal, Depends(require("audit:read"))],
     session: DbSession,
-    principal: Principal = Depends(require("audit:read")),
     page: PageNumber = 1,
 ) -> HTMLResponse:
     """The audit log, newest first, filtered by user, record, action and local dates; the view is logged."""
@@ -196,7 +196,7 @@ def describe_problem(report: audit.ChainReport) -> tuple[str, dict[str, Any]]:
 
 @router.get("/audit/verify", response_class=HTMLResponse)
 def audit_verify_page(
-    request: Request, session: DbSession, principal: Principal = Depends(require("audit:verify"))
+    request: Request, principal: Annotated[Principal, Depends(require("audit:verify"))], session: DbSession
 ) -> HTMLResponse:
     """Walk the hash chain and tree, check the log against the kept checkpoints, and say plainly
     whether the log is intact or what is wrong."""

@@ -151,8 +151,8 @@ def confirm(
 def reset(
     username: str,
     request: Request,
+    principal: Annotated[Principal, Depends(require("users:manage"))],
     session: DbSession,
-    principal: Principal = Depends(require("users:manage")),
 ) -> Response:
     """Remove a user's second factor (a lost phone); they set up a new one at their next sign-in."""
     user = access.get_or_raise(session=session, username=username)

@@ -162,8 +162,8 @@ def complaint_form(
 def file_complaint(
     code: str,
     request: Request,
+    principal: Annotated[Principal | None, Depends(optional_page_principal)],
     form: PostedForm,
-    principal: Principal | None = Depends(optional_page_principal),
 ) -> Response:
     """File the complaint or request once per form; show each problem in place, or go to the reference."""
     if refusal := limits.refused(request, code):

@@ -42,7 +42,7 @@ def create_encounter(
 
 @router.get("/encounters/{encounter_id}", response_model=EncounterOut, responses=ERRORS)
 def read_encounter(
-    encounter_id: EncounterId, request: Request, session: DbSession, principal: ApiPrincipal
+    encounter_id: EncounterId, request: Request, principal: ApiPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """The encounter's records the caller may see, first person first; no personal information."""
     rows = service.members(session=session, principal=principal, encounter_id=encounter_id)

@@ -128,8 +128,8 @@ def engagement_out(engagement: Engagement, request: Request, person: Any = None)
 def read_engagement(
     engagement_id: str,
     request: Request,
-    session: DbSession,
     principal: ApiPrincipal,
+    session: DbSession,
     purpose: Annotated[str, Query(max_length=200, description="why the person's information is read")] = (
         "operational follow-up"
     ),

@@ -46,8 +46,8 @@ class ExpiringPage(BaseModel):
 @router.get("/officers/expiring", response_model=ExpiringPage, responses=ERRORS)
 def officers_expiring(
     request: Request,
-    session: DbSession,
     principal: ApiPrincipal,
+    session: DbSession,
     days: Annotated[int, Query(ge=0, le=MAX_DAYS, description="how many days ahead to look")] = 60,
 ) -> dict[str, Any]:
     """Officers whose training lapses within `days` (or already has): a supervisor's division, or all."""

@@ -49,8 +49,8 @@ def decide(
     body: DecisionIn,
     request: Request,
     engagement_id: Annotated[str, Path(max_length=36)],
-    session: DbSession,
     principal: ApiPrincipal,
+    session: DbSession,
 ) -> dict[str, Any]:
     """Approve, return for correction, or find non-compliant one record in the reviewer's scope."""
     row = service.decide(
