@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from fairengage.engagements.models import Engagement
@@ -34,6 +35,9 @@ def test_the_live_check_shows_a_race_reason_as_the_officer_types(browser, world,
         # No submit: the problem appears next to the reason and in the live summary.
         problem = page.locator("#reason-live-0, .live-error.field-error").first
         problem.wait_for(state="visible", timeout=10_000)
+        # Ticking the ground checks the form before a word is typed ("write the reason"): wait for the
+        # check of the typed reason, which may come back after that one is shown.
+        expect(problem).to_contain_text("Race cannot be any part of the reason", timeout=10_000)
         assert "Race cannot be any part of the reason" in problem.inner_text()
         live = page.locator("#live-check")
         assert live.is_visible() and "Race cannot be any part of the reason" in live.inner_text()
