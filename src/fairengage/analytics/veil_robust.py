@@ -25,8 +25,9 @@ Where a model cannot be fitted the row says why in plain words (veil.REASONS), n
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,12 @@ FDR = 0.05
 MAX_ITERATIONS = 100
 MAX_HALVINGS = 40
 TOLERANCE = 1e-10
+# A fitted share this close to 0 or 1 is a term running off (separation), not a maximum: e^-28.
+RAN_OFF = 1e-12
+# A fit is given only if a second solver's darkness coefficient and errors agree with the first's to
+# this (relative, or absolute near 0): the report shows at most three digits, which then do not depend
+# on where rounding stopped the steps.
+SAME_DIGITS = 1e-4
 ROBUST_METHOD = (
     "For each group against the reference group: logistic regression (binomial GLM on counts) of being "
     "of the group, among stops of the group or the reference group, on darkness, with a natural cubic "
@@ -144,13 +151,29 @@ def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
     design = patsy.dmatrix(robust_formula(frame, spline_df), frame, return_type="dataframe")
     clusters = pd.factorize(frame["officer"], sort=True)[0]
     matrix = design.to_numpy()
-    params, probability = irls(matrix, members, members + others)
     position = list(design.columns).index("dark")
-    error, model_error = cluster_error(matrix, members, members + others, probability, clusters, position)
-    coefficient = float(params[position])
+    fit = irls(matrix, members, members + others)
+    error, model_error = cluster_error(matrix, members, members + others, fit.probability, clusters, position)
+    coefficient = float(fit.params[position])
     problem = fit_problem(coefficient, error, model_error)
     if problem:
         return problem
+    # Each fit is made twice, by two exact solvers of the Newton step. Where the likelihood has a maximum
+    # both reach it. Where a separated nuisance term has none, or a near-collinear one makes the steps
+    # crawl, each stops where its rounding leaves it: the darkness figures are given only if the
+    # darkness coefficient had stopped moving in both and the two agree to SAME_DIGITS, so that they do
+    # not depend on that rounding.
+    again = irls(matrix, members, members + others, step=eigen_step)
+    other, other_model = cluster_error(
+        matrix, members, members + others, again.probability, clusters, position
+    )
+    pairs = ((coefficient, float(again.params[position])), (error, other), (model_error, other_model))
+    agree = all(math.isclose(a, b, rel_tol=SAME_DIGITS, abs_tol=SAME_DIGITS) for a, b in pairs)
+    still = max(abs(fit.last_step[position]), abs(again.last_step[position])) > SAME_DIGITS * max(
+        1, abs(coefficient)
+    )
+    if still or not agree:
+        return "not_settled"
     low, high = coefficient - Z95 * error, coefficient + Z95 * error
     p_value = 2 * (1 - NormalDist().cdf(abs(coefficient) / error)) if error > 0 else 0.0
     return {
@@ -176,8 +199,19 @@ def informative_divisions(summed: pd.DataFrame) -> pd.DataFrame:
     return summed.loc[mixed]
 
 
-def irls(design: np.ndarray, members: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum-likelihood logistic coefficients for grouped counts, and the fitted shares.
+class Fit(NamedTuple):
+    """IRLS's answer: the coefficients, the fitted share per cell, and whether the steps settled."""
+
+    params: np.ndarray
+    probability: np.ndarray
+    converged: bool
+    last_step: np.ndarray
+
+
+def irls(
+    design: np.ndarray, members: np.ndarray, totals: np.ndarray, step: Callable[..., np.ndarray] | None = None
+) -> Fit:
+    """Maximum-likelihood logistic coefficients for grouped counts, the fitted shares, and convergence.
 
     Newton's method (iteratively reweighted least squares) on the normal equations, through the
     pseudo-inverse: the same estimates as statsmodels' GLM (tests/analytics/test_veil_robust.py checks)
@@ -186,23 +220,62 @@ def irls(design: np.ndarray, members: np.ndarray, totals: np.ndarray) -> tuple[n
     separated (a division's clock time at which the group was never stopped), a full Newton step on
     the near-singular information overshoots, and undamped the fit ran off to shares of exactly 0 and 1,
     errors of 0 and a false estimate. A separated darkness term still runs away, and fit_problem says so.
+
+    ``converged`` is True only when a step moved no coefficient by TOLERANCE or more and no cell's
+    fitted share is within RAN_OFF of 0 or 1. A fit with a separated nuisance term has no maximum: its
+    steps go on until MAX_ITERATIONS, or until the solver stops seeing the term, and where they stop
+    depends on rounding (see eigen_step). A fit in which no fraction of a step raises the likelihood
+    has stopped short of the maximum and has not converged either. ``step`` solves for the Newton step
+    (newton_step unless given).
     """
+    solve = step or newton_step
     params = np.zeros(design.shape[1])
     current = _log_likelihood(design @ params, members, totals)
+    converged = False
+    change = np.full(design.shape[1], np.inf)
     for _ in range(MAX_ITERATIONS):
         probability = expit(design @ params)
         weights = totals * probability * (1 - probability)
         gradient = design.T @ (members - totals * probability)
-        step = np.linalg.pinv(design.T @ (design * weights[:, None])) @ gradient
+        change = solve(design.T @ (design * weights[:, None]), gradient)
         for _ in range(MAX_HALVINGS):
-            likelihood = _log_likelihood(design @ (params + step), members, totals)
+            likelihood = _log_likelihood(design @ (params + change), members, totals)
             if likelihood >= current - 1e-12 * abs(current):
                 break
-            step = step / 2
-        params, current = params + step, likelihood
-        if not np.all(np.isfinite(params)) or np.max(np.abs(step)) < TOLERANCE:
+            change = change / 2
+        else:
+            change = np.full(design.shape[1], np.inf)
+            break  # stuck short of the maximum
+        params, current = params + change, likelihood
+        if not np.all(np.isfinite(params)):
             break
-    return params, expit(design @ params)
+        if np.max(np.abs(change)) < TOLERANCE:
+            converged = True
+            break
+    probability = expit(design @ params)
+    # Steps that stopped because the solver no longer sees a term running off (its cells' weights fell
+    # below the pseudo-inverse's cut-off) leave those cells at shares of 0 or 1: no maximum was reached.
+    ran_off = np.any((probability < RAN_OFF) | (probability > 1 - RAN_OFF))
+    return Fit(params, probability, converged and not ran_off, change)
+
+
+def newton_step(information: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """The Newton step, through the pseudo-inverse so that a clock-time column the cells cannot identify
+    does not stop the fit."""
+    return np.linalg.pinv(information) @ gradient
+
+
+def eigen_step(information: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """The same step through an eigendecomposition, dropping directions below 1e-15 of the largest.
+
+    Where the fit settles both give the same figures. Where it does not they part: on a synthetic
+    20,000-record year, 19 of 107 fits reached MAX_ITERATIONS with coefficients near 10^5, and this
+    solver in place of the pseudo-inverse moved one group's p-value from 0.0510 to 0.0513, since each
+    drops a different share of the vanishing directions.
+    """
+    values, vectors = np.linalg.eigh(information)
+    kept = values > values.max() * 1e-15
+    return vectors[:, kept] @ ((vectors[:, kept].T @ gradient) / values[kept])
 
 
 def _log_likelihood(linear: np.ndarray, members: np.ndarray, totals: np.ndarray) -> float:

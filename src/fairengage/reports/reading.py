@@ -262,6 +262,10 @@ class Reader:
                 "all the engagements in that window were made by one officer, so the uncertainty cannot be "
                 "measured"
             ),
+            "not_settled": self._(
+                "the model's calculation did not settle on one answer, so any figure it gave would depend "
+                "on rounding"
+            ),
         }
         return reasons.get(code or "", self._("there were too few engagements between sunset and dark"))
 
