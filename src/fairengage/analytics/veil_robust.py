@@ -146,15 +146,20 @@ def robust_formula(frame: pd.DataFrame, spline_df: int) -> str:
 def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
     summed = informative_divisions(summed)
     members = summed["members"].to_numpy(dtype=float)
-    others = summed["total"].to_numpy(dtype=float) - members
+    totals = summed["total"].to_numpy(dtype=float)
     frame = summed.assign(dark=summed["dark"].astype(int), minute=summed["minute"].astype(float))
     design = patsy.dmatrix(robust_formula(frame, spline_df), frame, return_type="dataframe")
     clusters = pd.factorize(frame["officer"], sort=True)[0]
     matrix = design.to_numpy()
     position = list(design.columns).index("dark")
-    fit = irls(matrix, members, members + others)
-    error, model_error = cluster_error(matrix, members, members + others, fit.probability, clusters, position)
-    coefficient = float(fit.params[position])
+
+    def darkness(step: Callable[..., np.ndarray] | None = None) -> tuple[Fit, float, float, float]:
+        """One fit by one solver: the fit, the darkness coefficient, its clustered and model errors."""
+        fit = irls(matrix, members, totals, step=step)
+        error, model_error = cluster_error(matrix, members, totals, fit.probability, clusters, position)
+        return fit, float(fit.params[position]), error, model_error
+
+    fit, coefficient, error, model_error = darkness()
     problem = fit_problem(coefficient, error, model_error)
     if problem:
         return problem
@@ -163,16 +168,13 @@ def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
     # crawl, each stops where its rounding leaves it: the darkness figures are given only if the
     # darkness coefficient had stopped moving in both and the two agree to SAME_DIGITS, so that they do
     # not depend on that rounding.
-    again = irls(matrix, members, members + others, step=eigen_step)
-    other, other_model = cluster_error(
-        matrix, members, members + others, again.probability, clusters, position
+    again, *figures = darkness(eigen_step)
+    agree = all(
+        math.isclose(a, b, rel_tol=SAME_DIGITS, abs_tol=SAME_DIGITS)
+        for a, b in zip((coefficient, error, model_error), figures, strict=True)
     )
-    pairs = ((coefficient, float(again.params[position])), (error, other), (model_error, other_model))
-    agree = all(math.isclose(a, b, rel_tol=SAME_DIGITS, abs_tol=SAME_DIGITS) for a, b in pairs)
-    still = max(abs(fit.last_step[position]), abs(again.last_step[position])) > SAME_DIGITS * max(
-        1, abs(coefficient)
-    )
-    if still or not agree:
+    moving = max(abs(fit.last_step[position]), abs(again.last_step[position]))
+    if not agree or moving > SAME_DIGITS * max(1, abs(coefficient)):
         return "not_settled"
     low, high = coefficient - Z95 * error, coefficient + Z95 * error
     p_value = 2 * (1 - NormalDist().cdf(abs(coefficient) / error)) if error > 0 else 0.0
