@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -54,9 +55,31 @@ Message = FieldMessage
 Errors = dict[str, list[Message]]
 
 
-def _flash(request: Request, msgid: str, **values: Any) -> None:
-    # Kept in the signed session cookie for the page after the redirect, and shown once.
+def _done(request: Request, location: str, msgid: str, **values: Any) -> RedirectResponse:
+    """Go to `location` (303), which says what was done: once, as the page after a redirect."""
+    # The notice travels in the signed session cookie, readable by its holder: never a secret in it.
     request.session["notice"] = {"msgid": msgid, "values": values}
+    return RedirectResponse(location, status_code=303)
+
+
+def _added(
+    request: Request,
+    session: Session,
+    form: tuple[Errors, dict[str, str]],
+    page: Callable[..., HTMLResponse],
+    done: tuple[str, str],
+    **names: Any,
+) -> Response:
+    """The form again with what was refused (422, nothing of it kept), or the list, saying it was added.
+
+    `form` is the form's errors and values; `done` the list's address and the words saying what was added.
+    """
+    errors, values = form
+    if errors:
+        session.rollback()
+        return page(request, session, errors=errors, values=values, status_code=422)
+    location, msgid = done
+    return _done(request, location, msgid, **names)
 
 
 def _take_flash(request: Request) -> dict[str, Any] | None:
@@ -193,11 +216,8 @@ def add_user(
             errors = {"username": [N_("A user with this name already exists.")]}
         except RecordRefused as exc:
             errors = _refusal_errors(exc)
-    if errors:
-        session.rollback()
-        return _users_page(request, session, errors=errors, values=values, status_code=422)
-    _flash(request, N_("User %(name)s added."), name=values["username"])
-    return RedirectResponse("/admin/users", status_code=303)
+    done = ("/admin/users", N_("User %(name)s added."))
+    return _added(request, session, (errors, values), _users_page, done, name=values["username"])
 
 
 @router.post("/admin/users/{username}/role", response_model=None)
@@ -215,8 +235,9 @@ def change_role(
         session.rollback()
         messages = [m for ms in _refusal_errors(exc).values() for m in ms]
         return _users_page(request, session, row_errors={f"role-{username}": messages}, status_code=422)
-    _flash(request, N_("The role of %(name)s was changed."), name=username)
-    return RedirectResponse(f"/admin/users#user-{username}", status_code=303)
+    return _done(
+        request, f"/admin/users#user-{username}", N_("The role of %(name)s was changed."), name=username
+    )
 
 
 @router.post("/admin/users/{username}/active", response_model=None)
@@ -241,8 +262,7 @@ def change_active(
         message = N_("%(name)s was reactivated. Their earlier API tokens stay revoked.")
     else:
         message = N_("%(name)s was deactivated: they can no longer sign in or use API tokens.")
-    _flash(request, message, name=username)
-    return RedirectResponse(f"/admin/users#user-{username}", status_code=303)
+    return _done(request, f"/admin/users#user-{username}", message, name=username)
 
 
 @router.post("/admin/users/{username}/password", response_model=None)
@@ -448,11 +468,8 @@ def add_officer(
             )
         except Conflict:
             errors = {"badge": [N_("An officer with this badge already exists.")]}
-    if errors:
-        session.rollback()
-        return _officers_page(request, session, errors=errors, values=values, status_code=422)
-    _flash(request, N_("Officer %(badge)s added."), badge=values["badge"])
-    return RedirectResponse("/admin/officers", status_code=303)
+    done = ("/admin/officers", N_("Officer %(badge)s added."))
+    return _added(request, session, (errors, values), _officers_page, done, badge=values["badge"])
 
 
 @router.post("/admin/officers/{badge}/training", response_model=None)
@@ -472,9 +489,14 @@ def record_training(
             request, session, row_errors={f"completed_on-{badge}": day_errors}, status_code=422, q=badge
         )
     officers.record_training(session=session, badge=badge, on=day, actor=principal.username)
-    _flash(request, N_("Training on %(day)s recorded for %(badge)s."), day=day.isoformat(), badge=badge)
     # Back to that officer: searched for by badge, so that the right page of the roster is shown.
-    return RedirectResponse(f"/admin/officers?{urlencode({'q': badge})}#officer-{badge}", status_code=303)
+    return _done(
+        request,
+        f"/admin/officers?{urlencode({'q': badge})}#officer-{badge}",
+        N_("Training on %(day)s recorded for %(badge)s."),
+        day=day.isoformat(),
+        badge=badge,
+    )
 
 
 # ------------------------------------------------------------------------------------------ rule sets

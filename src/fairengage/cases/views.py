@@ -13,7 +13,7 @@ from fairengage.access.permissions import scope_of
 from fairengage.access.principal import Principal
 from fairengage.cases import service
 from fairengage.errors import FieldError, Forbidden, NotFound, RecordRefused
-from fairengage.web.deps import DbSession, PagePrincipal, settings_of
+from fairengage.web.deps import DbSession, FormChoice, FormText, PagePrincipal, settings_of
 from fairengage.web.i18n import pick_language, translations
 from fairengage.web.params import RowId
 from fairengage.web.templating import local_clock, render
@@ -88,8 +88,8 @@ def case_action(
     principal: PagePrincipal,
     session: DbSession,
     agrees: Annotated[str, Form(max_length=10)] = "",
-    reason: Annotated[str, Form(max_length=4000)] = "",
-    action: Annotated[str, Form(max_length=20)] = "",
+    reason: FormText = "",
+    action: FormChoice = "",
     follow_up_on: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Record agreement or disagreement with a reason, what was done, and when to look again."""

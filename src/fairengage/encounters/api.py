@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from fairengage.encounters import service
-from fairengage.engagements.api import ERRORS, engagement_out, recorded_response
+from fairengage.engagements.api import ERRORS, engagement_out, record_and_answer
 from fairengage.engagements.schemas import EncounterIn, EncounterOut, EncounterRecordedOut
 from fairengage.web.deps import (
     ApiPrincipal,
     BearerToken,
     DbSession,
     IdempotencyKey,
-    sessions_of,
-    settings_of,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["encounters"])
@@ -30,14 +29,13 @@ def create_encounter(
     encounter: EncounterIn, request: Request, token: BearerToken, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Record one engagement per person, all or none; a repeat with the same key returns the first answer."""
-    result = service.record(
-        sessions=sessions_of(request),
-        encounter=encounter,
+    return record_and_answer(
+        partial(service.record, encounter=encounter),
+        request,
         token=token,
-        settings=settings_of(request),
         idempotency_key=idempotency_key,
+        collection="encounters",
     )
-    return recorded_response(result, "encounters")
 
 
 @router.get("/encounters/{encounter_id}", response_model=EncounterOut, responses=ERRORS)

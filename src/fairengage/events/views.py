@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -15,7 +14,7 @@ from fairengage.access.principal import Principal
 from fairengage.errors import Conflict, DomainError, Forbidden, NotFound
 from fairengage.events import service
 from fairengage.events.models import ExternalEvent
-from fairengage.web.deps import DbSession, PagePrincipal, settings_of
+from fairengage.web.deps import DbSession, FormChoice, FormText, PagePrincipal, settings_of
 from fairengage.web.i18n import pick_language, translations
 from fairengage.web.params import Offset, RowId
 from fairengage.web.templating import local_clock, render
@@ -56,28 +55,6 @@ def events_worklist(
     return _page(request, principal, session, offset)
 
 
-@router.post("/events/{event_id}/resolve", response_model=None)
-def events_resolve(
-    event_id: RowId,
-    request: Request,
-    principal: PagePrincipal,
-    session: DbSession,
-    action: Annotated[str, Form(max_length=20)] = "",
-    reason: Annotated[str, Form(max_length=4000)] = "",
-) -> Response:
-    """Ask the officer to record it, mark it as not an engagement, or escalate it (each with its reason)."""
-    try:
-        service.resolve(session=session, principal=principal, event_id=event_id, action=action, reason=reason)
-    except (Forbidden, NotFound, Conflict):
-        raise
-    except DomainError as exc:
-        session.rollback()
-        words = translations(pick_language(request)).gettext
-        errors = {event_id: {e.field: words(e.message) for e in exc.errors}}
-        return _page(request, principal, session, errors=errors, status_code=422)
-    return RedirectResponse(f"/events?done={action}", status_code=303)
-
-
 def form_link(event: ExternalEvent, tz: tzinfo) -> str:
     """The recording form, opened with the event's time, division and position filled in."""
     values = {
@@ -99,3 +76,25 @@ def events_mine(request: Request, principal: PagePrincipal, session: DbSession) 
         "events_mine.html",
         {"items": [(e, form_link(e, tz)) for e in items], "local": local_clock(tz)},
     )
+
+
+@router.post("/events/{event_id}/resolve", response_model=None)
+def events_resolve(
+    event_id: RowId,
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    action: FormChoice = "",
+    reason: FormText = "",
+) -> Response:
+    """Ask the officer to record it, mark it as not an engagement, or escalate it (each with its reason)."""
+    try:
+        service.resolve(session=session, principal=principal, event_id=event_id, action=action, reason=reason)
+    except (Forbidden, NotFound, Conflict):
+        raise
+    except DomainError as exc:
+        session.rollback()
+        words = translations(pick_language(request)).gettext
+        errors = {event_id: {e.field: words(e.message) for e in exc.errors}}
+        return _page(request, principal, session, errors=errors, status_code=422)
+    return RedirectResponse(f"/events?done={action}", status_code=303)

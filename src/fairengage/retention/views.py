@@ -18,7 +18,7 @@ from fairengage.errors import DomainError, Forbidden
 from fairengage.receipts import codes
 from fairengage.retention import service
 from fairengage.retention.models import RestrictedAccessRequest
-from fairengage.web.deps import DbSession, PagePrincipal, settings_of
+from fairengage.web.deps import DbSession, FormText, PagePrincipal, settings_of
 from fairengage.web.params import RowId
 from fairengage.web.templating import local_clock, render
 
@@ -95,7 +95,7 @@ def restricted_request(
     session: DbSession,
     record: Annotated[str, Form(max_length=64)] = "",
     purpose: Annotated[str, Form(max_length=40)] = "",
-    details: Annotated[str, Form(max_length=4000)] = "",
+    details: FormText = "",
 ) -> Response:
     """File a request: the record by id or receipt code, a purpose from the rule set's list, and details."""
     record = record.strip()

@@ -20,7 +20,7 @@ from fairengage.officers import training
 from fairengage.policy.findings import finding_message
 from fairengage.review import service
 from fairengage.review.models import ReviewSample, ReviewSampleItem
-from fairengage.web.deps import DbSession, PagePrincipal, settings_of
+from fairengage.web.deps import DbSession, FormChoice, FormText, PagePrincipal, settings_of
 from fairengage.web.i18n import N_, pick_language, translations
 from fairengage.web.params import Offset, RowId
 from fairengage.web.templating import local_clock, render
@@ -231,8 +231,8 @@ def review_sample_finding(
     request: Request,
     principal: PagePrincipal,
     session: DbSession,
-    finding: Annotated[str, Form(max_length=20)] = "",
-    notes: Annotated[str, Form(max_length=4000)] = "",
+    finding: FormChoice = "",
+    notes: FormText = "",
 ) -> Response:
     """Record the finding on one sampled record."""
     item = session.get(ReviewSampleItem, item_id)
@@ -318,8 +318,8 @@ def review_decision(
     request: Request,
     principal: PagePrincipal,
     session: DbSession,
-    decision: Annotated[str, Form(max_length=20)] = "",
-    reason: Annotated[str, Form(max_length=4000)] = "",
+    decision: FormChoice = "",
+    reason: FormText = "",
 ) -> Response:
     """Approve, return for correction, or find non-compliant."""
     try:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Form, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import FormData
 
@@ -180,3 +180,7 @@ ApiPrincipal = Annotated[Principal, Depends(api_principal)]
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
 # The Idempotency-Key header a client repeats when it retries a POST.
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+# A page form's choice among fixed values (a decision, an action, a finding), and the words a person writes
+# beside it (a reason, notes, details): one limit each on every page, refused before a handler runs.
+FormChoice = Annotated[str, Form(max_length=20)]
+FormText = Annotated[str, Form(max_length=4000)]
