@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import threading
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.testing
 from argon2 import PasswordHasher, profiles
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
@@ -30,6 +32,11 @@ from live import CHROMIUM_ARGS, chromium_path
 # and every test that runs the service in a process of its own (the wheel, the drills) uses them.
 passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 passwords._DUMMY_HASH = passwords._hasher.hash("not-a-real-password")
+
+# Typer builds the command line's whole tree (every command's signature, read through inspect) on each
+# CliRunner.invoke: 60 ms a call here, over a hundred calls in the quick loop. A process of the service
+# builds it once; the tests build it once per app too. (The name is Typer's own: if it goes, this fails.)
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 # The suite reads no settings file: a fairengage.toml that `make demo` left in the checkout would otherwise
 # point every test at the demo database (tests of the file itself set their own).

@@ -448,6 +448,7 @@ def markup_problems(response: Response) -> list[str]:
     return problems
 
 
+@pytest.mark.slow  # Every route for one role, some 100 requests; nine roles.
 @pytest.mark.parametrize("principal", PRINCIPALS)
 def test_each_principal_gets_what_the_matrix_says(principal, estate, browser_for):
     caller = Caller(principal, browser_for(principal), estate)

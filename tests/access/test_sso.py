@@ -79,6 +79,7 @@ def last_audit(sessions, action: str) -> AuditEntry | None:  # type: ignore[no-u
         ).first()
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_sign_in_through_the_provider_links_the_known_account(client, world, sessions, provider) -> None:
     world.user("ana", "analyst", password=PASSWORD)
     provider.add_person("ana", ["fe-analysts", "unrelated-group"])
@@ -94,6 +95,7 @@ def test_sign_in_through_the_provider_links_the_known_account(client, world, ses
     assert login is not None and login.details["via"] == "sso"
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_the_link_follows_the_subject_not_a_later_username(client, world, sessions, provider) -> None:
     world.user("ana", "analyst", password=PASSWORD)
     world.user("bob", "analyst", password=PASSWORD)
@@ -107,6 +109,7 @@ def test_the_link_follows_the_subject_not_a_later_username(client, world, sessio
     assert last_audit(sessions, "login.failed").details["reason"] == "linked-elsewhere"
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_role_claim_must_map_to_the_account_role(client, world, sessions, provider) -> None:
     world.user("aud", "auditor", password=PASSWORD)
     provider.add_person("aud", ["fe-analysts"])
@@ -120,6 +123,7 @@ def test_role_claim_must_map_to_the_account_role(client, world, sessions, provid
     assert client.get("/audit").status_code == 200
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_an_unknown_person_with_the_admin_group_is_not_created(client, world, sessions, provider) -> None:
     provider.add_person("mallory", ["fe-admins"])
     refused = through_provider(client, provider, "mallory")
@@ -130,6 +134,7 @@ def test_an_unknown_person_with_the_admin_group_is_not_created(client, world, se
     assert client.get("/admin/users", follow_redirects=False).status_code == 303
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_the_admin_group_does_not_raise_a_known_analyst(client, world, provider) -> None:
     world.user("ana", "analyst", password=PASSWORD)
     provider.add_person("ana", ["fe-admins"])
@@ -137,6 +142,7 @@ def test_the_admin_group_does_not_raise_a_known_analyst(client, world, provider)
     assert client.get("/admin/users", follow_redirects=False).status_code == 303
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_a_deactivated_account_is_refused(client, world, sessions, provider) -> None:
     world.user("ana", "analyst", password=PASSWORD)
     with sessions.begin() as s:
@@ -155,6 +161,7 @@ def test_a_deactivated_account_is_refused(client, world, sessions, provider) -> 
         ({"iat": int(time.time()) + 3600}, "not-yet-valid"),
     ],
 )
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_hostile_id_tokens_are_refused(client, world, sessions, provider, override, reason) -> None:
     world.user("ana", "analyst", password=PASSWORD)
     provider.add_person("ana", ["fe-analysts"])
@@ -167,6 +174,7 @@ def test_hostile_id_tokens_are_refused(client, world, sessions, provider, overri
         assert s.scalars(select(User).where(User.username == "ana")).one().oidc_subject is None
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_a_token_signed_with_a_key_the_issuer_does_not_publish_is_refused(client, world, sessions, provider):
     world.user("ana", "analyst", password=PASSWORD)
     provider.add_person("ana", ["fe-analysts"])
@@ -176,6 +184,7 @@ def test_a_token_signed_with_a_key_the_issuer_does_not_publish_is_refused(client
     assert last_audit(sessions, "login.failed").details["reason"] == "signature"
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_a_token_from_another_real_provider_is_refused(settings, provider) -> None:
     other = Provider()
     other.add_client(CLIENT_ID, CLIENT_SECRET, CALLBACK)
@@ -207,6 +216,7 @@ def test_a_token_from_another_real_provider_is_refused(settings, provider) -> No
         assert refused.value.reason == "signature"
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_a_callback_replayed_or_from_another_browser_is_refused(client, world, sessions, provider) -> None:
     world.user("ana", "analyst", password=PASSWORD)
     provider.add_person("ana", ["fe-analysts"])
@@ -219,6 +229,7 @@ def test_a_callback_replayed_or_from_another_browser_is_refused(client, world, s
     assert last_audit(sessions, "login.failed").details["reason"] == "state"
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_logout_ends_the_session_and_offers_the_provider_logout(client, world, sessions, provider) -> None:
     world.user("ana", "analyst", password=PASSWORD)
     provider.add_person("ana", ["fe-analysts"])
@@ -239,6 +250,7 @@ def test_logout_ends_the_session_and_offers_the_provider_logout(client, world, s
     assert provider.ended_sessions[-1]["client_id"] == CLIENT_ID
 
 
+@pytest.mark.slow  # A real OpenID provider served on loopback for the test.
 def test_password_sign_in_logout_is_unchanged(client, world, provider) -> None:
     from access.estate import sign_in
 

@@ -57,6 +57,7 @@ def pg_service(server: str, databases: list[str]) -> Service:
     return populate(url)
 
 
+@pytest.mark.slow  # A real PostgreSQL database dumped and restored by pg_dump and psql.
 def test_round_trip_into_a_fresh_database(
     pg_service: Service, server: str, databases: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -90,6 +91,7 @@ def test_round_trip_into_a_fresh_database(
     assert calls[0][1]["PGDATABASE"] == make_url(pg_service.url).database
 
 
+@pytest.mark.slow  # A real PostgreSQL database dumped and restored by pg_dump and psql.
 def test_non_empty_target_and_altered_dump_are_refused(pg_service: Service, tmp_path: Path):
     made = backups.backup(database_url=pg_service.url, out=tmp_path / "pg.backup")
     populate(pg_service.url, records=1, badge="T703")
@@ -113,6 +115,7 @@ def test_non_empty_target_and_altered_dump_are_refused(pg_service: Service, tmp_
     assert done.kept is not None and backups.read_archive(done.kept, tmp_path)[0].facts == after
 
 
+@pytest.mark.slow  # A real PostgreSQL database dumped and restored by pg_dump and psql.
 def test_sqlite_backup_is_not_restored_into_postgres(
     pg_service: Service, empty_sqlite: Callable[[str], str], tmp_path: Path
 ):

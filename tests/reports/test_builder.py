@@ -200,6 +200,7 @@ def test_every_annual_report_item_is_a_section_in_order(built):
     assert [s[0] for s in steps] == sorted(s[0] for s in steps) and steps[-1][0] == steps[-1][1]
 
 
+@pytest.mark.slow  # Uses the module's whole release, board and public, HTML and PDF.
 def test_the_unmatched_rate_by_division_is_in_the_board_report_only(built):
     result, _ = built
     board = read(result, "board.html")

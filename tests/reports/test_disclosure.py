@@ -353,6 +353,7 @@ def unprotected(tmp_path_factory):
     return adversary.attack(folders), truth
 
 
+@pytest.mark.slow  # Builds several whole releases to attack.
 def test_the_attack_recovers_small_counts_from_unprotected_releases(unprotected):
     found, truth = unprotected
     recovered = [r for r in found if r.low == r.high]

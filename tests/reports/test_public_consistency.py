@@ -321,12 +321,14 @@ def test_every_filter_combination_in_chromium_tells_the_same_figures_in_true_wor
     assert reasons_seen == {"small", "protects"}, "the publication should withhold figures for both reasons"
 
 
+@pytest.mark.slow  # Builds a whole year's release from synthetic records.
 def test_the_dashboard_says_the_period_in_dates(pages):
     html = pages(period="2025").text
     assert words(section(html, 'id="period-bounds"')) == "From January 1, 2025 to December 31, 2025."
     assert "partial" not in html.split('id="period-bounds"', 1)[1].split(">", 1)[0]
 
 
+@pytest.mark.slow  # Builds a whole year's release from synthetic records.
 def test_a_partial_period_says_so_on_the_dashboard(settings, client, published, tmp_path):
     import json
     import shutil

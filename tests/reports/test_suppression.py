@@ -327,6 +327,7 @@ def numbers(value: Any, key: str = "") -> list[tuple[str, Any]]:
     return []
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_the_public_report_leaves_officers_out(exact_report, public_report):
     assert exact_report["officers"], "the synthetic data should give officer rows to remove"
     assert public_report["officers"] is None
@@ -335,6 +336,7 @@ def test_the_public_report_leaves_officers_out(exact_report, public_report):
     assert exact_report["officers"] and "suppression" not in exact_report["meta"], "the input is not changed"
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_no_published_count_in_the_public_report_is_below_the_threshold(exact_report, public_report):
     hidden = [
         row
@@ -352,6 +354,7 @@ def test_no_published_count_in_the_public_report_is_below_the_threshold(exact_re
     assert veil["n"] == (None if exact_n < HIGH else exact_n)
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_suppressed_rows_keep_no_figure_but_a_total_published_elsewhere(public_report):
     # The total a hidden row may keep is the same figure another row of the report publishes: the area's
     # engagements (compliance), its engagements of known race (disproportionality), a group's (disparity).
@@ -379,6 +382,7 @@ def test_suppressed_rows_keep_no_figure_but_a_total_published_elsewhere(public_r
     assert kept, "some hidden row should keep its area's published total"
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_the_reason_says_small_exactly_when_a_count_of_the_row_is_small(exact_report, public_report):
     # The reason is published: "protects" tells a reader every count of the row is at least the threshold,
     # "small" that one is below it; both must be true of the exact figures.
@@ -405,6 +409,7 @@ def test_the_reason_says_small_exactly_when_a_count_of_the_row_is_small(exact_re
     assert reasons == cells == {"small", "protects"}, "the fixture should hide figures for both reasons"
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_figures_read_from_a_hidden_total_are_hidden(public_report):
     reference = public_report["meta"]["reference_group"]
     by_area: dict[tuple[str, str], dict[str, Any]] = {}
@@ -419,6 +424,7 @@ def test_figures_read_from_a_hidden_total_are_hidden(public_report):
             assert row["index"] is None and row["ci_low"] is None and row["ci_high"] is None
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_group_counts_per_area_satisfy_the_complementary_rule(exact_report, public_report):
     """Disproportionality: the groups' counts in an area add up to its total, and areas' to the city's."""
     exact: dict[tuple[str, str], int] = {}
@@ -445,6 +451,7 @@ def test_group_counts_per_area_satisfy_the_complementary_rule(exact_report, publ
             assert sum(exact[key] for key in hidden) >= HIGH, f"{line[-1]}: hidden counts add up to little"
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_the_same_count_is_hidden_wherever_it_appears(public_report):
     """A group's engagements in an area are disproportionality's count and disparity's total."""
     counts = {(r["area"], r["group"]): r["count"] for r in public_report["disproportionality"]}
@@ -457,12 +464,14 @@ def test_the_same_count_is_hidden_wherever_it_appears(public_report):
             assert key not in shown_totals
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_a_count_whose_complement_is_small_is_hidden(exact_report, public_report):
     for before, after in zip(exact_report["compliance"], public_report["compliance"], strict=True):
         if before["total"] - before["count"] < HIGH:
             assert after["suppressed"], f"{before} would show {before['total'] - before['count']} people"
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_unhidden_figures_are_the_exact_ones(exact_report, public_report):
     for section in ("disproportionality", "disparity", "outcome_test", "compliance"):
         for before, after in zip(exact_report[section], public_report[section], strict=True):
@@ -473,6 +482,7 @@ def test_unhidden_figures_are_the_exact_ones(exact_report, public_report):
                     )
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_suppressing_the_report_is_deterministic_and_idempotent(exact_report, public_report):
     assert suppress_report(exact_report, threshold=HIGH) == public_report
     assert suppress_report(public_report, threshold=HIGH) == public_report
@@ -480,6 +490,7 @@ def test_suppressing_the_report_is_deterministic_and_idempotent(exact_report, pu
         suppress_report(public_report, threshold=HIGH + 1)
 
 
+@pytest.mark.slow  # A whole year's report, every analysis, from synthetic records.
 def test_keys_the_suppression_does_not_know_are_not_carried_over(exact_report):
     public = suppress_report({**exact_report, "annual": {"attempts": 3}}, threshold=HIGH)
     assert "annual" not in public
