@@ -14,12 +14,13 @@ BOUNDARIES ?= $(wildcard ../shared/data/realdata/tps_police_divisions.geojson)
 # exactly what the demo runs and the audit scans it; `make lock UPGRADE=1` moves it to the newest releases
 # within pyproject's lower bounds (then run `make test audit`). pyproject.toml keeps lower bounds only.
 LOCK := requirements.lock
+LOCK_EXTRAS := --extra test --extra audit
+
 # Python keeps compiled modules, and pytest its rewritten test modules, in __pycache__ (ignored by git). A
 # machine that turns that off (PYTHONDONTWRITEBYTECODE, set on some CI images) recompiles every module on
 # every run: each test worker spent 15 s instead of 8 s collecting, and each command started by a test
 # compiled the service again.
 unexport PYTHONDONTWRITEBYTECODE
-LOCK_EXTRAS := --extra test --extra audit
 
 .PHONY: demo test test-fast lint bench install clean audit lock
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -60,26 +59,6 @@ def _done(request: Request, location: str, msgid: str, **values: Any) -> Redirec
     # The notice travels in the signed session cookie, readable by its holder: never a secret in it.
     request.session["notice"] = {"msgid": msgid, "values": values}
     return RedirectResponse(location, status_code=303)
-
-
-def _added(
-    request: Request,
-    session: Session,
-    form: tuple[Errors, dict[str, str]],
-    page: Callable[..., HTMLResponse],
-    done: tuple[str, str],
-    **names: Any,
-) -> Response:
-    """The form again with what was refused (422, nothing of it kept), or the list, saying it was added.
-
-    `form` is the form's errors and values; `done` the list's address and the words saying what was added.
-    """
-    errors, values = form
-    if errors:
-        session.rollback()
-        return page(request, session, errors=errors, values=values, status_code=422)
-    location, msgid = done
-    return _done(request, location, msgid, **names)
 
 
 def _take_flash(request: Request) -> dict[str, Any] | None:
@@ -216,8 +195,10 @@ def add_user(
             errors = {"username": [N_("A user with this name already exists.")]}
         except RecordRefused as exc:
             errors = _refusal_errors(exc)
-    done = ("/admin/users", N_("User %(name)s added."))
-    return _added(request, session, (errors, values), _users_page, done, name=values["username"])
+    if errors:
+        session.rollback()
+        return _users_page(request, session, errors=errors, values=values, status_code=422)
+    return _done(request, "/admin/users", N_("User %(name)s added."), name=values["username"])
 
 
 @router.post("/admin/users/{username}/role", response_model=None)
@@ -468,8 +449,10 @@ def add_officer(
             )
         except Conflict:
             errors = {"badge": [N_("An officer with this badge already exists.")]}
-    done = ("/admin/officers", N_("Officer %(badge)s added."))
-    return _added(request, session, (errors, values), _officers_page, done, badge=values["badge"])
+    if errors:
+        session.rollback()
+        return _officers_page(request, session, errors=errors, values=values, status_code=422)
+    return _done(request, "/admin/officers", N_("Officer %(badge)s added."), badge=values["badge"])
 
 
 @router.post("/admin/officers/{badge}/training", response_model=None)

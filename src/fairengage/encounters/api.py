@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from fairengage.encounters import service
-from fairengage.engagements.api import ERRORS, engagement_out, record_and_answer
+from fairengage.engagements.api import ERRORS, engagement_out, recorded_response
 from fairengage.engagements.schemas import EncounterIn, EncounterOut, EncounterRecordedOut
 from fairengage.web.deps import (
     ApiPrincipal,
     BearerToken,
     DbSession,
     IdempotencyKey,
+    sessions_of,
+    settings_of,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["encounters"])
@@ -29,13 +30,14 @@ def create_encounter(
     encounter: EncounterIn, request: Request, token: BearerToken, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Record one engagement per person, all or none; a repeat with the same key returns the first answer."""
-    return record_and_answer(
-        partial(service.record, encounter=encounter),
-        request,
+    result = service.record(
+        sessions=sessions_of(request),
+        encounter=encounter,
         token=token,
+        settings=settings_of(request),
         idempotency_key=idempotency_key,
-        collection="encounters",
     )
+    return recorded_response(result, "encounters")
 
 
 @router.get("/encounters/{encounter_id}", response_model=EncounterOut, responses=ERRORS)

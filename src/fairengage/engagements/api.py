@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -36,26 +34,8 @@ PROBLEM = {"content": {MEDIA_TYPE: {}}, "description": "problem+json (RFC 9457)"
 ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 422: PROBLEM}
 
 
-def record_and_answer(
-    record: Callable[..., service.Recorded],
-    request: Request,
-    *,
-    token: str | None,
-    idempotency_key: str | None,
-    collection: str,
-) -> JSONResponse:
-    """Run a recording (its body already bound into `record`) and give its stored answer.
-
-    The answer says where to read what it made, and whether it is a repeat of an earlier request with
-    the same Idempotency-Key. The token is checked in the recording transaction itself: one connection
-    per request.
-    """
-    result = record(
-        sessions=sessions_of(request),
-        token=token,
-        settings=settings_of(request),
-        idempotency_key=idempotency_key,
-    )
+def recorded_response(result: service.Recorded, collection: str) -> JSONResponse:
+    """The stored answer to a recording request, where to read what it made, and whether it is a repeat."""
     headers = {"Location": f"/api/v1/{collection}/{result.body['id']}"}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -67,13 +47,15 @@ def create_engagement(
     draft: EngagementIn, request: Request, token: BearerToken, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Record an engagement; a repeat with the same Idempotency-Key returns the first answer."""
-    return record_and_answer(
-        partial(service.record, draft=draft),
-        request,
+    # The token is checked in the recording transaction itself: one connection per request.
+    result = service.record(
+        sessions=sessions_of(request),
+        draft=draft,
         token=token,
+        settings=settings_of(request),
         idempotency_key=idempotency_key,
-        collection="engagements",
     )
+    return recorded_response(result, "engagements")
 
 
 @router.post("/engagements/check", response_model=CheckedOut, responses=ERRORS)

@@ -55,6 +55,28 @@ def events_worklist(
     return _page(request, principal, session, offset)
 
 
+@router.post("/events/{event_id}/resolve", response_model=None)
+def events_resolve(
+    event_id: RowId,
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    action: FormChoice = "",
+    reason: FormText = "",
+) -> Response:
+    """Ask the officer to record it, mark it as not an engagement, or escalate it (each with its reason)."""
+    try:
+        service.resolve(session=session, principal=principal, event_id=event_id, action=action, reason=reason)
+    except (Forbidden, NotFound, Conflict):
+        raise
+    except DomainError as exc:
+        session.rollback()
+        words = translations(pick_language(request)).gettext
+        errors = {event_id: {e.field: words(e.message) for e in exc.errors}}
+        return _page(request, principal, session, errors=errors, status_code=422)
+    return RedirectResponse(f"/events?done={action}", status_code=303)
+
+
 def form_link(event: ExternalEvent, tz: tzinfo) -> str:
     """The recording form, opened with the event's time, division and position filled in."""
     values = {
@@ -76,25 +98,3 @@ def events_mine(request: Request, principal: PagePrincipal, session: DbSession) 
         "events_mine.html",
         {"items": [(e, form_link(e, tz)) for e in items], "local": local_clock(tz)},
     )
-
-
-@router.post("/events/{event_id}/resolve", response_model=None)
-def events_resolve(
-    event_id: RowId,
-    request: Request,
-    principal: PagePrincipal,
-    session: DbSession,
-    action: FormChoice = "",
-    reason: FormText = "",
-) -> Response:
-    """Ask the officer to record it, mark it as not an engagement, or escalate it (each with its reason)."""
-    try:
-        service.resolve(session=session, principal=principal, event_id=event_id, action=action, reason=reason)
-    except (Forbidden, NotFound, Conflict):
-        raise
-    except DomainError as exc:
-        session.rollback()
-        words = translations(pick_language(request)).gettext
-        errors = {event_id: {e.field: words(e.message) for e in exc.errors}}
-        return _page(request, principal, session, errors=errors, status_code=422)
-    return RedirectResponse(f"/events?done={action}", status_code=303)
