@@ -151,13 +151,36 @@ def test_a_reference_run_past_the_cap_is_stopped_and_reported(tmp_path):
 @pytest.mark.slow  # Runs the speed benchmark end to end on synthetic tables.
 def test_skip_reference_times_our_side_only(tmp_path):
     out = tmp_path / "results.json"
-    args = ["bench", "--rows", "1000", "--repeat", "1", "--skip-reference", "--out", str(out)]
+    args = ["bench", "--rows", "1000", "--repeat", "1", "--skip-reference", "--robust-veil"]
+    args += ["--out", str(out)]
     result = CliRunner().invoke(cli.app, args)
     assert result.exit_code == 0, result.output
-    (size,) = json.loads(out.read_text(encoding="utf-8"))["results"]
+    document = json.loads(out.read_text(encoding="utf-8"))
+    (size,) = document["results"]
     assert size["ours"]["median_s"] > 0
     assert size["reference"]["median_s"] is None and size["ratio"] is None
     assert "--skip-reference" in size["reference"]["skipped"]
+    # What was timed is said in the JSON and over the table.
+    assert document["robust_veil"] is True and document["command"].endswith("--robust-veil")
+    assert "robust veil" in " ".join(result.stdout.split())
+
+
+@pytest.mark.slow  # Three timed runs, each in a fresh process, one of them with the robust veil's fits.
+def test_the_robust_veil_is_fitted_on_our_side_only_when_asked(tmp_path):
+    path = tmp_path / "engagements.parquet"
+    speed_bench.write_synthetic(4000, path)
+    runs = {
+        (kind, robust): speed_bench.timed_run(
+            kind, path, engine_name="duckdb", tz=TZ, timeout=600, robust_veil=robust
+        )["fingerprint"]
+        for kind, robust in (("ours", False), ("ours", True), ("reference", True))
+    }
+    assert runs["ours", False]["veil_robust_estimates"] is None
+    assert runs["reference", True]["veil_robust_estimates"] is None
+    assert isinstance(runs["ours", True]["veil_robust_estimates"], int)
+    # The robust rows come beside the headline, which both sides still give alike.
+    assert speed_bench.same_fingerprint(runs["ours", True], runs["reference", True])
+    assert runs["ours", True]["veil_coefficient"] == runs["ours", False]["veil_coefficient"]
 
 
 def test_a_large_table_is_written_in_chunks_with_one_roster(tmp_path):

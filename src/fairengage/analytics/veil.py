@@ -101,7 +101,7 @@ def veil_of_darkness(
     if window is None:
         result["reason_code"], result["reason"] = "no_stops", REASONS["no_stops"]
         return result
-    cells = robust_cells(stops)
+    cells = window_cells(stops, robust=robust)
     headline = cells.loc[cells["in_window"]]
     ambiguous = headline["ambiguous"]
     result["dropped_ambiguous"] = int(headline.loc[ambiguous, "total"].sum())
@@ -170,27 +170,30 @@ def classify_stops(
     )
 
 
-def robust_cells(stops: ir.Table) -> pd.DataFrame:
-    """Counts of stops in either window by everything any specification needs, one engine query.
+def window_cells(stops: ir.Table, *, robust: bool) -> pd.DataFrame:
+    """Counts of the stops in the windows by what the asked-for specifications need, one engine query.
 
-    Keyed by division, clock time, light/dark, year, weekday, officer and perceived race: every model
-    below is a sum over these cells, and the officer key lets errors be clustered by officer exactly as
-    on the rows (each cell belongs to one officer).
+    Keyed by division, clock time, light/dark and perceived race, for the inter-twilight window. With
+    ``robust``, also for the DST window and by year, weekday and officer: every robust model is a sum
+    over these cells, and the officer key lets errors be clustered by officer exactly as on the rows
+    (each cell belongs to one officer). Without it those keys are left out, since they multiply the
+    cells (every officer's clock times on every weekday) for a headline that sums them away again.
     """
+    window = stops.in_window | stops.in_dst_window if robust else stops.in_window
     known = stops.filter(
-        (stops.in_window | stops.in_dst_window) & stops.perceived_race.notnull()
-        & (stops.perceived_race != UNKNOWN) & stops.division.notnull()
-    )  # fmt: skip
-    has_officer = "officer_key" in known.columns
-    officer = known.officer_key.fill_null(NO_OFFICER) if has_officer else ibis.literal(NO_OFFICER)
-    known = known.mutate(officer=officer)
-    keys = [
-        "division", "minute", "dark", "ambiguous", "in_window", "in_dst_window", "year", "weekday",
-        "officer", "perceived_race",
-    ]  # fmt: skip
+        window & stops.perceived_race.notnull() & (stops.perceived_race != UNKNOWN) & stops.division.notnull()
+    )
+    keys = ["division", "minute", "dark", "ambiguous", "in_window", "perceived_race"]
+    if robust:
+        has_officer = "officer_key" in known.columns
+        officer = known.officer_key.fill_null(NO_OFFICER) if has_officer else ibis.literal(NO_OFFICER)
+        known = known.mutate(officer=officer)
+        keys[-1:-1] = ["in_dst_window", "year", "weekday", "officer"]
     counts = known.group_by(keys).aggregate(total=known.count()).to_pandas()
-    counts = counts.astype({"dark": bool, "ambiguous": bool, "in_window": bool, "in_dst_window": bool})
-    counts = counts.astype({"total": "int64", "minute": "int64", "year": "int64", "weekday": "int64"})
+    counts = counts.astype({column: bool for column in ("dark", "ambiguous", "in_window", "in_dst_window")
+                            if column in keys})  # fmt: skip
+    counts = counts.astype({column: "int64" for column in ("total", "minute", "year", "weekday")
+                            if column in counts.columns})  # fmt: skip
     return counts.sort_values(keys, kind="mergesort").reset_index(drop=True)
 
 

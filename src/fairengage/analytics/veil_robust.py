@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import patsy
+from scipy import sparse
 from scipy.special import expit
 from statsmodels.stats.multitest import multipletests
 
@@ -39,6 +40,8 @@ from fairengage.analytics.intervals import Z95
 from fairengage.analytics.veil_model import REASONS, SPLINE_DF, data_problem, fit_problem
 
 SPECIFICATIONS = ("inter-twilight", "dst")
+# What a robust model's terms are made of: cells alike in these are alike to the model.
+PATTERN = ("division", "minute", "dark", "year", "weekday")
 SENSITIVITY_DF = (3, 4, 6, 8)
 FDR = 0.05
 MAX_ITERATIONS = 100
@@ -62,7 +65,7 @@ ROBUST_METHOD = (
 
 
 def robust_sections(cells: pd.DataFrame, *, reference: str, dst: dict[str, str] | None) -> dict[str, Any]:
-    """``by_group``, ``by_division`` and ``sensitivity`` rows from veil.robust_cells's counts.
+    """``by_group``, ``by_division`` and ``sensitivity`` rows from veil.window_cells's counts (robust).
 
     ``dst`` is the DST window's label (``{"from", "to"}``), None when the data hold no clock change.
     """
@@ -145,18 +148,31 @@ def robust_formula(frame: pd.DataFrame, spline_df: int) -> str:
 
 def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
     summed = informative_divisions(summed)
-    members = summed["members"].to_numpy(dtype=float)
-    totals = summed["total"].to_numpy(dtype=float)
-    frame = summed.assign(dark=summed["dark"].astype(int), minute=summed["minute"].astype(float))
+    # No term of the model names the officer, so its likelihood depends only on the sums over officers
+    # of each pattern of the terms: the fit runs on those patterns, a few thousand where the officers'
+    # cells are hundreds of thousands on a city's year (each Newton step costs the rows times the
+    # terms squared). The officers' own cells come back only for the clustered error's scores.
+    patterns = summed.groupby(list(PATTERN), sort=True, observed=True)
+    pattern_of = patterns.ngroup().to_numpy()
+    cells = patterns[["members", "total"]].sum().reset_index()
+    frame = cells.assign(dark=cells["dark"].astype(int), minute=cells["minute"].astype(float))
+    # The spline's knots are taken from the distinct clock times, and a centring constraint moves only
+    # the intercept: the same model as on the officers' cells or on the rows (tests check both).
     design = patsy.dmatrix(robust_formula(frame, spline_df), frame, return_type="dataframe")
-    clusters = pd.factorize(frame["officer"], sort=True)[0]
     matrix = design.to_numpy()
     position = list(design.columns).index("dark")
+    members = cells["members"].to_numpy(dtype=float)
+    totals = cells["total"].to_numpy(dtype=float)
+    officer_members = summed["members"].to_numpy(dtype=float)
+    officer_totals = summed["total"].to_numpy(dtype=float)
+    clusters = pd.factorize(summed["officer"], sort=True)[0]
 
     def darkness(step: Callable[..., np.ndarray] | None = None) -> tuple[Fit, float, float, float]:
         """One fit by one solver: the fit, the darkness coefficient, its clustered and model errors."""
         fit = irls(matrix, members, totals, step=step)
-        error, model_error = cluster_error(matrix, members, totals, fit.probability, clusters, position)
+        error, model_error = cluster_error(
+            matrix, officer_members, officer_totals, fit.probability, clusters, position, rows_of=pattern_of
+        )
         return fit, float(fit.params[position]), error, model_error
 
     fit, coefficient, error, model_error = darkness()
@@ -293,11 +309,15 @@ def cluster_error(
     probability: np.ndarray,
     clusters: np.ndarray,
     position: int,
+    rows_of: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """The cluster-robust (sandwich) standard error of one coefficient of a grouped binomial fit, and the
     model-based one (from the inverse information alone), which fit_problem checks for separation.
 
-    ``probability`` is the fitted share per cell (statsmodels' ``mu`` for a two-column binomial).
+    ``members``, ``totals`` and ``clusters`` are per cell; ``rows_of`` gives each cell's row of ``design``
+    and ``probability`` (its pattern of the terms; by default row i is cell i), so that many officers'
+    cells share one row. ``probability`` is the fitted share per row (statsmodels' ``mu`` for a
+    two-column binomial).
     Bread: the inverse information, X'WX with W = n·p·(1−p), through the pseudo-inverse so that a
     clock-time column a small division cannot identify does not stop the fit (the darkness coefficient is
     still identified). Meat: the sum over officers of each officer's summed score, (y − n·p)·x. Each
@@ -305,12 +325,17 @@ def cluster_error(
     row-level sandwich. Scaled by G/(G−1) for G officers (Stata's and statsmodels' small-sample factor
     without the (N−1)/(N−K) term, which is 1 to many digits at the row counts the test needs).
     """
-    weights = totals * probability * (1 - probability)
+    rows = np.arange(len(members)) if rows_of is None else rows_of
+    row_totals = np.bincount(rows, weights=totals, minlength=len(design))
+    weights = row_totals * probability * (1 - probability)
     bread = np.linalg.pinv(design.T @ (design * weights[:, None]))
-    scores = design * (members - totals * probability)[:, None]
-    summed = np.zeros((int(clusters.max()) + 1, design.shape[1]))
-    np.add.at(summed, clusters, scores)
-    groups = summed.shape[0]
+    # Each officer's summed score, sum over the officer's cells of (members - total * p) x: the
+    # residuals gathered into an officers-by-rows matrix (sparse: an officer has few of the rows), times
+    # the design.
+    residuals = members - totals * probability[rows]
+    groups = int(clusters.max()) + 1
+    by_officer = sparse.csr_matrix((residuals, (clusters, rows)), shape=(groups, len(design)))
+    summed = np.asarray(by_officer @ design)
     meat = summed.T @ summed * (groups / (groups - 1))
     variance = float((bread @ meat @ bread)[position, position])
     model = float(bread[position, position])
