@@ -170,6 +170,13 @@ def classify_stops(
     )
 
 
+# The keys only the robust specifications need: the DST window, the year and weekday controls, and
+# the officer whose stops the clustered errors let be correlated.
+ROBUST_KEYS = ("in_dst_window", "year", "weekday", "officer")
+CELL_TYPES = {"total": "int64", "minute": "int64", "year": "int64", "weekday": "int64", "dark": bool,
+              "ambiguous": bool, "in_window": bool, "in_dst_window": bool}  # fmt: skip
+
+
 def window_cells(stops: ir.Table, *, robust: bool) -> pd.DataFrame:
     """Counts of the stops in the windows by what the asked-for specifications need, one engine query.
 
@@ -183,17 +190,14 @@ def window_cells(stops: ir.Table, *, robust: bool) -> pd.DataFrame:
     known = stops.filter(
         window & stops.perceived_race.notnull() & (stops.perceived_race != UNKNOWN) & stops.division.notnull()
     )
-    keys = ["division", "minute", "dark", "ambiguous", "in_window", "perceived_race"]
     if robust:
         has_officer = "officer_key" in known.columns
         officer = known.officer_key.fill_null(NO_OFFICER) if has_officer else ibis.literal(NO_OFFICER)
         known = known.mutate(officer=officer)
-        keys[-1:-1] = ["in_dst_window", "year", "weekday", "officer"]
+    extra = ROBUST_KEYS if robust else ()
+    keys = ["division", "minute", "dark", "ambiguous", "in_window", *extra, "perceived_race"]
     counts = known.group_by(keys).aggregate(total=known.count()).to_pandas()
-    counts = counts.astype({column: bool for column in ("dark", "ambiguous", "in_window", "in_dst_window")
-                            if column in keys})  # fmt: skip
-    counts = counts.astype({column: "int64" for column in ("total", "minute", "year", "weekday")
-                            if column in counts.columns})  # fmt: skip
+    counts = counts.astype({column: kind for column, kind in CELL_TYPES.items() if column in counts.columns})
     return counts.sort_values(keys, kind="mergesort").reset_index(drop=True)
 
 
