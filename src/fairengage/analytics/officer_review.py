@@ -34,6 +34,7 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.stats import binom
 from statsmodels.stats.multitest import multipletests
 
@@ -278,7 +279,7 @@ def _doubly_robust(counts: pd.DataFrame, pairs: list[tuple[str, str, str, str]])
     cell_of = pd.MultiIndex.from_frame(grid[FINE]).get_indexer(pd.MultiIndex.from_frame(counts[FINE]))
     keys = counts["officer_key"].to_numpy()
     officers, officer_of = np.unique(keys, return_inverse=True)
-    cells, width = len(grid), len(pairs)
+    cells = len(grid)
     # Each officer's counts on the whole grid (officers x cells), and which cells are in the officer's
     # divisions: elsewhere the officer never worked, the propensity is 0 and peers there weigh nothing.
     officer_n = np.zeros((len(officers), cells))
@@ -302,24 +303,34 @@ def _doubly_robust(counts: pd.DataFrame, pairs: list[tuple[str, str, str, str]])
     odds = np.where(mask, propensity / (1 - propensity), 0.0)
     own_t = counts[trial_cols].to_numpy(dtype=float)
     own_s = counts[success_cols].to_numpy(dtype=float)
-    rows = []
-    for o, officer in enumerate(officers):
-        chosen = officer_of == o
-        t_o = np.zeros((cells, width))
-        s_o = np.zeros((cells, width))
-        t_o[cell_of[chosen]] = own_t[chosen]
-        s_o[cell_of[chosen]] = own_s[chosen]
-        peers_t, peers_s = (total_t - t_o) * mask[o][:, None], (total_s - s_o) * mask[o][:, None]
-        trials = t_o.sum(axis=0)
-        weighted = _dot("r,rj->j", odds[o], peers_t)
-        residual = _dot("r,rj->j", odds[o], peers_s - peers_t * outcome)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate = np.where(trials > 0, (t_o * outcome).sum(axis=0) / trials, 0.0)
-            rate = rate + np.where(weighted > 0, residual / weighted, 0.0)
-        expected = trials * np.clip(rate, 0.0, 1.0)
-        observed = s_o.sum(axis=0)
-        for j, (group, measure, _, _) in enumerate(pairs):
-            rows.append((officer, group, measure, int(trials[j]), int(observed[j]), float(expected[j])))
+    # Officer o's peers in a cell are the cell's totals less o's own counts there, weighted by o's odds.
+    # Summed for all officers at once: over the cells o never worked in, the odds times the totals;
+    # over o's own rows, the odds times the totals less o's counts. Every term is then a peer count
+    # (never a difference of two sums), so a weighted sum is 0 exactly when o has no weighted peers.
+    # An officer-by-officer loop took 0.4 s at 400 officers.
+    own = sparse.csr_array(
+        (np.ones(len(counts)), (officer_of, np.arange(len(counts)))), shape=(len(officers), len(counts))
+    )
+    odds_elsewhere = odds.copy()
+    odds_elsewhere[officer_of, cell_of] = 0.0
+    odds_own = odds[officer_of, cell_of][:, None]
+    peers_t = total_t[cell_of] - own_t
+    peers_s = total_s[cell_of] - own_s
+    trials = own @ own_t
+    observed = own @ own_s
+    weighted = _dot("oc,cj->oj", odds_elsewhere, total_t) + own @ (odds_own * peers_t)
+    residual = _dot("oc,cj->oj", odds_elsewhere, total_s - total_t * outcome) + own @ (
+        odds_own * (peers_s - peers_t * outcome[cell_of])
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(trials > 0, (own @ (own_t * outcome[cell_of])) / trials, 0.0)
+        rate = rate + np.where(weighted > 0, residual / weighted, 0.0)
+    expected = trials * np.clip(rate, 0.0, 1.0)
+    rows = [
+        (officer, group, measure, int(trials[o, j]), int(observed[o, j]), float(expected[o, j]))
+        for o, officer in enumerate(officers)
+        for j, (group, measure, _, _) in enumerate(pairs)
+    ]
     return pd.DataFrame(
         rows, columns=["officer_key", "group", "measure", "dr_trials", "dr_observed", "dr_expected"]
     )

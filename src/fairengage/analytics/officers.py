@@ -14,9 +14,12 @@ pandas on that small table.
 
 from __future__ import annotations
 
+from typing import Any
+
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import binom
 from statsmodels.stats.multitest import multipletests
 
 from fairengage.analytics.veil import UNKNOWN, with_local_clock
@@ -59,9 +62,7 @@ def benchmarks_from_counts(counts: pd.DataFrame, *, min_volume: int = 50, fdr: f
     rows = rows[rows["n"] >= min_volume].reset_index(drop=True)
     if rows.empty:
         return []
-    rows["p_value"] = [
-        two_sided_p(o, n, e) for o, n, e in zip(rows["observed"], rows["n"], rows["expected"], strict=True)
-    ]
+    rows["p_value"] = two_sided_p(rows["observed"], rows["n"], rows["expected"])
     rows["q_value"] = multipletests(rows["p_value"].to_numpy(), alpha=fdr, method="fdr_bh")[1]
     rows = rows.sort_values(["q_value", "officer_key"], kind="mergesort").reset_index(drop=True)
     return [
@@ -121,8 +122,8 @@ def peer_expectations(counts: pd.DataFrame) -> pd.DataFrame:
     return summed.rename(columns={"k": "observed"})[columns]
 
 
-def two_sided_p(observed: int, n: int, expected: float) -> float:
-    """Two-sided p-value of the observed count: an exact binomial test at the mean peer share, expected / n.
+def two_sided_p(observed: Any, n: Any, expected: Any) -> np.ndarray:
+    """Two-sided p-values of the observed counts: exact binomial tests at the mean peer shares, expected / n.
 
     Under the null the observed count is a sum of independent Bernoulli trials with the peer shares
     p_i as probabilities (a Poisson-binomial). The binomial with the same mean has a variance at
@@ -132,8 +133,32 @@ def two_sided_p(observed: int, n: int, expected: float) -> float:
     event. At n = 100 and p = 0.09 with 18 observed, a normal with continuity correction gives
     0.003 where the exact binomial gives 0.004. At n = 60, p = 0.05 and 10 observed, it gives 0.0001
     against 0.0007. The normal errs in the upper tail, exactly where flags are raised.
+
+    The p-value is the one ``scipy.stats.binomtest`` gives (two-sided, likelihood-ordered): the
+    probability of every count no more likely than the one observed (within a relative 1e-7). It is
+    computed for all officers at once, because binomtest's own search, officer by officer, took 0.46 s
+    of ``analyze`` on 3M rows (400 officers). On each side of the mean the probabilities are
+    monotone, so the far side's qualifying counts form a tail whose edge a bisection finds.
     """
-    if n == 0:
-        return 1.0
-    share = min(max(expected / n, 0.0), 1.0)
-    return float(binomtest(int(observed), int(n), share, alternative="two-sided").pvalue)
+    k = np.asarray(observed, dtype=np.int64)
+    trials = np.asarray(n, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.clip(np.where(trials > 0, np.asarray(expected, dtype=float) / trials, 0.0), 0.0, 1.0)
+    mean = share * trials
+    cutoff = binom.pmf(k, trials, share) * (1 + 1e-7)
+    below = k < mean
+    # Below the mean, the far side is [ceil(mean), n], where probabilities fall: its qualifying counts
+    # are those from the first one at or under the cutoff. Above the mean, the far side is
+    # [0, floor(mean)], where they rise: its qualifying counts are those before the first one over it.
+    low = np.where(below, np.ceil(mean), 0).astype(np.int64)
+    high = np.where(below, trials + 1, np.floor(mean) + 1).astype(np.int64)
+    while np.any(low < high):
+        middle = (low + high) // 2
+        under = binom.pmf(middle, trials, share) <= cutoff
+        moves_down = np.where(below, under, ~under) & (low < high)
+        high = np.where(moves_down, middle, high)
+        low = np.where(~moves_down & (low < high), middle + 1, low)
+    far = np.where(below, binom.sf(low - 1, trials, share), binom.cdf(low - 1, trials, share))
+    near = np.where(below, binom.cdf(k, trials, share), binom.sf(k - 1, trials, share))
+    p_value = np.minimum(1.0, near + far)
+    return np.where((trials == 0) | (k == mean), 1.0, p_value)

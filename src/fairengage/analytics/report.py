@@ -25,7 +25,7 @@ from fairengage.analytics.officer_review import matched_from_review, review_coun
 from fairengage.analytics.officers import benchmarks_from_counts
 from fairengage.analytics.outcome_test import hit_rate_differences, outcome_test_rows, stratified_hit_rates
 from fairengage.analytics.population_benchmarks.frame import describe_benchmark
-from fairengage.analytics.veil import veil_of_darkness
+from fairengage.analytics.veil import veil_of_darkness, with_local_clock
 from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 from fairengage.policy import NoRuleSetInForce, RuleSet, ruleset_in_force
 from fairengage.progress import NO_PROGRESS, Progress
@@ -140,16 +140,19 @@ def analyze(
     )
     step("compliance")
     duties = compliance_rows(cells)
+    # The veil, the officer review and the change over time read local clock times: the zone's offsets
+    # are found once (a pass over the table, 0.2 s at 3M rows) rather than by each of them.
+    clocked = with_local_clock(table, tz)
     step("veil of darkness")
     veil = veil_of_darkness(
-        table, tz=tz, lat=params.lat, lon=params.lon,
+        clocked, tz=tz, lat=params.lat, lon=params.lon,
         reference_group=params.reference_group, robust=params.veil_robust,
     )  # fmt: skip
     step("officer benchmarking")
     # One pass over the table (by officer, division, hour, day type and group) serves both the
     # one-group benchmarking and the broader review.
     known = [g for g in categories if g != UNKNOWN]
-    review_counts_ = review_counts(table, groups=known, tz=tz)
+    review_counts_ = review_counts(clocked, groups=known, tz=tz)
     officers = benchmarks_from_counts(
         matched_from_review(review_counts_, known, params.officer_group),
         min_volume=params.officer_min_volume,
@@ -170,7 +173,7 @@ def analyze(
     # Imported here, as the other model-fitting analyses are reached: statsmodels is heavy.
     from fairengage.analytics.change import change_over_time
 
-    change = change_over_time(table, tz=tz, dates=params.change_dates)
+    change = change_over_time(clocked, tz=tz, dates=params.change_dates)
 
     generated = params.generated_at or datetime.now(UTC)
     meta = {

@@ -20,6 +20,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -304,14 +305,20 @@ def with_local_clock(table: ir.Table, tz: str) -> ir.Table:
     ``occurred_at`` is UTC. Engines disagree on time-zone functions, so the conversion is done with
     integer arithmetic every engine shares: the zone's UTC offset is piecewise constant, and the few
     offset changes (daylight saving) between the table's first and last timestamp become one CASE.
+    A table that already has both columns is returned as it is: finding the offsets costs a pass over
+    the table (0.2 s at 3M rows), so ``report.analyze`` adds them once for the analyses that need them.
     """
+    if {"local_day", "local_second"} <= set(table.columns):
+        return table
     epoch = table.occurred_at.epoch_seconds()
-    bounds = table.aggregate(first=epoch.min(), last=epoch.max()).to_pandas()
+    # The first and last time, not the first and last epoch second: engines answer those from the
+    # file's statistics (0.01 s at 3M rows, against 0.18 s for converting every row).
+    bounds = table.aggregate(first=table.occurred_at.min(), last=table.occurred_at.max()).to_pandas()
     first, last = bounds["first"].iloc[0], bounds["last"].iloc[0]
     if pd.isna(first):
         offset: ir.Value = ibis.literal(0)
     else:
-        spans = utc_offsets(int(first), int(last), tz)
+        spans = utc_offsets(_epoch_second(first), _epoch_second(last), tz)
         branches = [
             (epoch < until, offset) for until, offset in zip(spans.starts[1:], spans.offsets, strict=False)
         ]
@@ -320,6 +327,13 @@ def with_local_clock(table: ir.Table, tz: str) -> ir.Table:
         )
     local = epoch + offset
     return table.mutate(local_day=local // SECONDS_PER_DAY, local_second=local % SECONDS_PER_DAY)
+
+
+def _epoch_second(value: Any) -> int:
+    """Whole seconds since 1970 of an engine's timestamp (Spark's come back naive, in UTC)."""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return math.floor(stamp.timestamp())
 
 
 @dataclass(frozen=True)
