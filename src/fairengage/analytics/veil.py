@@ -39,8 +39,10 @@ from fairengage.analytics.veil_model import (  # noqa: F401 (REASONS, MAX_STANDA
     NO_OFFICER,
     REASONS,
     SPLINE_DF,
+    as_levels,
     data_problem,
     fit_problem,
+    level_term,
 )
 from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 
@@ -221,7 +223,8 @@ def fit_darkness_model(cells: pd.DataFrame) -> dict | str:
     members = cells["members"].to_numpy(dtype=float)
     others = cells["total"].to_numpy(dtype=float) - members
     frame = cells.assign(dark=cells["dark"].astype(int), minute=cells["minute"].astype(float))
-    formula = darkness_formula(frame["division"].nunique())
+    frame = as_levels(frame, ("division",))
+    formula = darkness_formula(frame["division"].nunique(), level_term(frame, "division"))
     design = patsy.dmatrix(formula, frame, return_type="dataframe")
     model = sm.GLM(np.column_stack([members, others]), design, family=sm.families.Binomial())
     # A fit that runs away warns (overflow, separation); the checks below turn it into "no estimate",
@@ -244,10 +247,12 @@ def fit_darkness_model(cells: pd.DataFrame) -> dict | str:
     }
 
 
-def darkness_formula(divisions: int) -> str:
-    """The model's right-hand side: with one division there is nothing to interact clock time with."""
+def darkness_formula(divisions: int, division: str = "C(division)") -> str:
+    """The model's right-hand side: with one division there is nothing to interact clock time with.
+
+    ``division`` is the division's term (``level_term``)."""
     spline = f"cr(minute, df={SPLINE_DF}, constraints='center')"
-    return f"dark + {spline}" if divisions < 2 else f"dark + {spline} * C(division)"
+    return f"dark + {spline}" if divisions < 2 else f"dark + {spline} * {division}"
 
 
 def sun_table(days: list[int], *, tz: str, lat: float, lon: float) -> pd.DataFrame:

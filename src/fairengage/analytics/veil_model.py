@@ -82,3 +82,25 @@ def fit_problem(coefficient: float, standard_error: float, model_error: float | 
     if model_error is not None and not (math.isfinite(model_error) and model_error <= MAX_STANDARD_ERROR):
         return "unstable"
     return None
+
+
+def as_levels(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The columns as pandas categoricals with sorted categories, for patsy's ``C(...)``.
+
+    Patsy reads a column of strings (or an Arrow-backed one) element by element in Python: 4.4 million
+    calls, about 10 of the 25 s of the robust veil on a 300,000-row table. A categorical it reads by its
+    codes, but only when the formula names it bare (``C(...)`` boxes it, and the box is read element by
+    element again): see ``level_term``. Sorted categories are the levels patsy would have sorted itself,
+    so the design is the same.
+    """
+    levels = {
+        column: pd.Categorical(frame[column], categories=sorted(frame[column].unique()))
+        for column in columns
+        if column in frame.columns
+    }
+    return frame.assign(**levels)
+
+
+def level_term(frame: pd.DataFrame, column: str) -> str:
+    """The formula term of a column read as levels: bare for a categorical (``as_levels``), else C()."""
+    return column if isinstance(frame[column].dtype, pd.CategoricalDtype) else f"C({column})"

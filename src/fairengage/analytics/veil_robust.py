@@ -37,7 +37,14 @@ from scipy.special import expit
 from statsmodels.stats.multitest import multipletests
 
 from fairengage.analytics.intervals import Z95
-from fairengage.analytics.veil_model import REASONS, SPLINE_DF, data_problem, fit_problem
+from fairengage.analytics.veil_model import (
+    REASONS,
+    SPLINE_DF,
+    as_levels,
+    data_problem,
+    fit_problem,
+    level_term,
+)
 
 SPECIFICATIONS = ("inter-twilight", "dst")
 # What a robust model's terms are made of: cells alike in these are alike to the model.
@@ -140,9 +147,10 @@ def contrast(cells: pd.DataFrame, *, spline_df: int = SPLINE_DF) -> dict[str, An
 def robust_formula(frame: pd.DataFrame, spline_df: int) -> str:
     """Darkness, the clock-time spline (per division when there are several), year and weekday effects."""
     spline = f"cr(minute, df={spline_df}, constraints='center')"
-    terms = ["dark", spline if frame["division"].nunique() < 2 else f"{spline} * C(division)"]
+    division = level_term(frame, "division")
+    terms = ["dark", spline if frame["division"].nunique() < 2 else f"{spline} * {division}"]
     # A control with one value is the intercept already.
-    terms += [f"C({column})" for column in ("year", "weekday") if frame[column].nunique() > 1]
+    terms += [level_term(frame, column) for column in ("year", "weekday") if frame[column].nunique() > 1]
     return " + ".join(terms)
 
 
@@ -156,6 +164,7 @@ def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
     pattern_of = patterns.ngroup().to_numpy()
     cells = patterns[["members", "total"]].sum().reset_index()
     frame = cells.assign(dark=cells["dark"].astype(int), minute=cells["minute"].astype(float))
+    frame = as_levels(frame, ("division", "year", "weekday"))
     # The spline's knots are taken from the distinct clock times, and a centring constraint moves only
     # the intercept: the same model as on the officers' cells or on the rows (tests check both).
     design = patsy.dmatrix(robust_formula(frame, spline_df), frame, return_type="dataframe")
