@@ -141,7 +141,7 @@ def analyze(
     step("compliance")
     duties = compliance_rows(cells)
     # The veil, the officer review and the change over time read local clock times: the zone's offsets
-    # are found once (a pass over the table, 0.2 s at 3M rows) rather than by each of them.
+    # over the table's span are found once for all three.
     clocked = with_local_clock(table, tz)
     step("veil of darkness")
     veil = veil_of_darkness(

@@ -310,8 +310,8 @@ def with_local_clock(table: ir.Table, tz: str) -> ir.Table:
     ``occurred_at`` is UTC. Engines disagree on time-zone functions, so the conversion is done with
     integer arithmetic every engine shares: the zone's UTC offset is piecewise constant, and the few
     offset changes (daylight saving) between the table's first and last timestamp become one CASE.
-    A table that already has both columns is returned as it is: finding the offsets costs a pass over
-    the table (0.2 s at 3M rows), so ``report.analyze`` adds them once for the analyses that need them.
+    A table that already has both columns is returned as it is, so that ``report.analyze`` can add them
+    once (for its one zone) for the analyses that need them.
     """
     if {"local_day", "local_second"} <= set(table.columns):
         return table

@@ -85,7 +85,7 @@ def fit_problem(coefficient: float, standard_error: float, model_error: float | 
 
 
 def as_levels(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """The columns as pandas categoricals with sorted categories, for patsy's ``C(...)``.
+    """The columns as pandas categoricals with sorted categories, for patsy to read as levels.
 
     Patsy reads a column of strings (or an Arrow-backed one) element by element in Python: 4.4 million
     calls, about 10 of the 25 s of the robust veil on a 300,000-row table. A categorical it reads by its
