@@ -109,20 +109,20 @@ def test_grouped_fit_and_clustered_error_equal_the_row_level_ones():
 
 
 def test_levels_read_as_categoricals_give_the_same_design():
-    # The fits hand patsy categoricals (as_levels), which it reads by their codes, where it read strings
+    # The fits hand patsy categoricals (model_frame), which it reads by their codes, where it read strings
     # one by one. The design must be the same matrix, column for column: divisions whose sort order a
     # careless key would change (D11 before D2, lower case and an accent after upper case), Arrow-backed
     # strings as pandas reads them from the engine, and years and weekdays.
     import patsy
 
-    from fairengage.analytics.veil_model import as_levels
+    from fairengage.analytics.veil_model import model_frame
 
     cells = _cells(seed=3, cells=600)
     names = np.array(["D2", "D11", "d1", "Écluse", "D1"])
     cells["division"] = pd.array(names[np.arange(len(cells)) % len(names)], dtype="string[pyarrow]")
     cells = cells.assign(dark=cells["dark"].astype(int), minute=cells["minute"].astype(float))
     plain = patsy.dmatrix(veil_robust.robust_formula(cells, 4), cells, return_type="dataframe")
-    levelled = as_levels(cells, ("division", "year", "weekday"))
+    levelled = model_frame(cells, ("division", "year", "weekday"))
     formula = veil_robust.robust_formula(levelled, 4)
     assert "C(" not in formula  # bare names: patsy's fast path for categoricals
     fast = patsy.dmatrix(formula, levelled, return_type="dataframe")

@@ -292,6 +292,15 @@ def as_count(value: Any) -> int:
     return 0 if pd.isna(value) else int(value)
 
 
+def as_utc(value: Any) -> pd.Timestamp | None:
+    """An engine's timestamp as an aware UTC time; None for a null (a min or max over no rows)."""
+    # Spark hands back naive UTC times (its session runs in UTC), DuckDB aware ones: make both aware.
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def _check_not_null(table: ibis.Table, path: Path) -> None:
     required = [c.name for c in ANALYTIC_COLUMNS if not c.nullable]
     counts = table.aggregate(**{n: table[n].isnull().cast("int64").sum() for n in required}).to_pandas()

@@ -20,7 +20,7 @@ from fairengage.analytics.compliance import compliance_rows
 from fairengage.analytics.counts import CITY, cell_counts
 from fairengage.analytics.disparity import disparity_rows
 from fairengage.analytics.disproportionality import disproportionality_rows
-from fairengage.analytics.engine import AnalyticsInputError, as_count
+from fairengage.analytics.engine import AnalyticsInputError, as_count, as_utc
 from fairengage.analytics.officer_review import matched_from_review, review_counts, review_from_counts
 from fairengage.analytics.officers import benchmarks_from_counts
 from fairengage.analytics.outcome_test import hit_rate_differences, outcome_test_rows, stratified_hit_rates
@@ -249,15 +249,7 @@ def _period(table: ibis.Table) -> tuple[int, pd.Timestamp | None, pd.Timestamp |
         rows=table.count(), first=table.occurred_at.min(), last=table.occurred_at.max()
     ).to_pandas()
     row = summary.iloc[0]
-    return as_count(row["rows"]), _utc(row["first"]), _utc(row["last"])
-
-
-def _utc(value: Any) -> pd.Timestamp | None:
-    # Spark hands back naive UTC times (its session runs in UTC), DuckDB aware ones: make both aware.
-    if value is None or pd.isna(value):
-        return None
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return as_count(row["rows"]), as_utc(row["first"]), as_utc(row["last"])
 
 
 def _iso(value: pd.Timestamp | None) -> str | None:

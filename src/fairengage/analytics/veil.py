@@ -20,7 +20,6 @@ import math
 import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -33,16 +32,17 @@ from astral import Observer
 from astral.sun import sun
 
 from fairengage import vocabulary
+from fairengage.analytics.engine import as_utc
 from fairengage.analytics.veil_model import (  # noqa: F401 (REASONS, MAX_STANDARD_ERROR: this module's API too)
     DST_DAYS,
     MAX_STANDARD_ERROR,
     NO_OFFICER,
     REASONS,
     SPLINE_DF,
-    as_levels,
     data_problem,
     fit_problem,
     level_term,
+    model_frame,
 )
 from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 
@@ -222,10 +222,8 @@ def fit_darkness_model(cells: pd.DataFrame) -> dict | str:
         return problem
     members = cells["members"].to_numpy(dtype=float)
     others = cells["total"].to_numpy(dtype=float) - members
-    frame = cells.assign(dark=cells["dark"].astype(int), minute=cells["minute"].astype(float))
-    frame = as_levels(frame, ("division",))
-    formula = darkness_formula(frame["division"].nunique(), level_term(frame, "division"))
-    design = patsy.dmatrix(formula, frame, return_type="dataframe")
+    frame = model_frame(cells, ("division",))
+    design = patsy.dmatrix(darkness_formula(frame), frame, return_type="dataframe")
     model = sm.GLM(np.column_stack([members, others]), design, family=sm.families.Binomial())
     # A fit that runs away warns (overflow, separation); the checks below turn it into "no estimate",
     # so the warnings would only be noise on the analyst's terminal.
@@ -247,12 +245,12 @@ def fit_darkness_model(cells: pd.DataFrame) -> dict | str:
     }
 
 
-def darkness_formula(divisions: int, division: str = "C(division)") -> str:
-    """The model's right-hand side: with one division there is nothing to interact clock time with.
-
-    ``division`` is the division's term (``level_term``)."""
+def darkness_formula(frame: pd.DataFrame) -> str:
+    """The model's right-hand side: with one division there is nothing to interact clock time with."""
     spline = f"cr(minute, df={SPLINE_DF}, constraints='center')"
-    return f"dark + {spline}" if divisions < 2 else f"dark + {spline} * {division}"
+    if frame["division"].nunique() < 2:
+        return f"dark + {spline}"
+    return f"dark + {spline} * {level_term(frame, 'division')}"
 
 
 def sun_table(days: list[int], *, tz: str, lat: float, lon: float) -> pd.DataFrame:
@@ -319,11 +317,11 @@ def with_local_clock(table: ir.Table, tz: str) -> ir.Table:
     # The first and last time, not the first and last epoch second: engines answer those from the
     # file's statistics (0.01 s at 3M rows, against 0.18 s for converting every row).
     bounds = table.aggregate(first=table.occurred_at.min(), last=table.occurred_at.max()).to_pandas()
-    first, last = bounds["first"].iloc[0], bounds["last"].iloc[0]
-    if pd.isna(first):
+    first, last = as_utc(bounds["first"].iloc[0]), as_utc(bounds["last"].iloc[0])
+    if first is None or last is None:
         offset: ir.Value = ibis.literal(0)
     else:
-        spans = utc_offsets(_epoch_second(first), _epoch_second(last), tz)
+        spans = utc_offsets(math.floor(first.timestamp()), math.floor(last.timestamp()), tz)
         branches = [
             (epoch < until, offset) for until, offset in zip(spans.starts[1:], spans.offsets, strict=False)
         ]
@@ -332,13 +330,6 @@ def with_local_clock(table: ir.Table, tz: str) -> ir.Table:
         )
     local = epoch + offset
     return table.mutate(local_day=local // SECONDS_PER_DAY, local_second=local % SECONDS_PER_DAY)
-
-
-def _epoch_second(value: Any) -> int:
-    """Whole seconds since 1970 of an engine's timestamp (Spark's come back naive, in UTC)."""
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-    return math.floor(stamp.timestamp())
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,9 @@ def fit_problem(coefficient: float, standard_error: float, model_error: float | 
     return None
 
 
-def as_levels(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """The columns as pandas categoricals with sorted categories, for patsy to read as levels.
+def model_frame(cells: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
+    """Counts as the darkness models read them: ``dark`` as 0/1, ``minute`` as a number, and ``levels``
+    as pandas categoricals with sorted categories.
 
     Patsy reads a column of strings (or an Arrow-backed one) element by element in Python: 4.4 million
     calls, about 10 of the 25 s of the robust veil on a 300,000-row table. A categorical it reads by its
@@ -93,14 +94,14 @@ def as_levels(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     element again): see ``level_term``. Sorted categories are the levels patsy would have sorted itself,
     so the design is the same.
     """
-    levels = {
-        column: pd.Categorical(frame[column], categories=sorted(frame[column].unique()))
-        for column in columns
-        if column in frame.columns
+    categories = {
+        column: pd.Categorical(cells[column], categories=sorted(cells[column].unique()))
+        for column in levels
+        if column in cells.columns
     }
-    return frame.assign(**levels)
+    return cells.assign(dark=cells["dark"].astype(int), minute=cells["minute"].astype(float), **categories)
 
 
 def level_term(frame: pd.DataFrame, column: str) -> str:
-    """The formula term of a column read as levels: bare for a categorical (``as_levels``), else C()."""
+    """The formula term of a column read as levels: bare for a categorical (``model_frame``), else C()."""
     return column if isinstance(frame[column].dtype, pd.CategoricalDtype) else f"C({column})"

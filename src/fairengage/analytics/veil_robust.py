@@ -40,10 +40,10 @@ from fairengage.analytics.intervals import Z95
 from fairengage.analytics.veil_model import (
     REASONS,
     SPLINE_DF,
-    as_levels,
     data_problem,
     fit_problem,
     level_term,
+    model_frame,
 )
 
 SPECIFICATIONS = ("inter-twilight", "dst")
@@ -163,8 +163,7 @@ def _fit(summed: pd.DataFrame, spline_df: int) -> dict[str, Any] | str:
     patterns = summed.groupby(list(PATTERN), sort=True, observed=True)
     pattern_of = patterns.ngroup().to_numpy()
     cells = patterns[["members", "total"]].sum().reset_index()
-    frame = cells.assign(dark=cells["dark"].astype(int), minute=cells["minute"].astype(float))
-    frame = as_levels(frame, ("division", "year", "weekday"))
+    frame = model_frame(cells, ("division", "year", "weekday"))
     # The spline's knots are taken from the distinct clock times, and a centring constraint moves only
     # the intercept: the same model as on the officers' cells or on the rows (tests check both).
     design = patsy.dmatrix(robust_formula(frame, spline_df), frame, return_type="dataframe")
