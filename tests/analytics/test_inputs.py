@@ -69,6 +69,19 @@ def test_an_empty_required_cell_is_named(duck, tmp_path, make_frame):
         load_table(duck, path)
 
 
+def test_empty_required_cells_in_parquet_are_counted_in_every_row_group(duck, tmp_path, make_frame):
+    # The check counts values (which DuckDB reads from each row group's statistics) against rows: the
+    # empty cells of every row group must count, not only the first group's.
+    frame = pd.concat([make_frame(ROWS)] * 3, ignore_index=True)
+    frame["engagement_id"] = [f"E{i}" for i in range(len(frame))]
+    frame["division"] = frame["division"].astype(object)
+    frame.loc[[1, 4, 5], "division"] = None
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path, row_group_size=2)
+    with pytest.raises(AnalyticsInputError, match=r"t\.parquet: column 'division': 3 empty cells"):
+        load_table(duck, path)
+
+
 def test_csv_timestamps_with_an_offset_are_read_as_utc(duck, tmp_path, make_frame):
     frame = text_frame(make_frame)
     frame["occurred_at"] = ["2025-06-01T12:00:00-04:00", "2025-06-01 18:30:00Z"]

@@ -23,6 +23,7 @@ import statsmodels.api as sm
 from astral import Observer
 from astral.sun import sun
 
+from fairengage.analytics.engine import epoch_seconds
 from fairengage.analytics.veil import classify_stops, utc_offsets, veil_of_darkness, with_local_clock
 from fairengage.ingest.synth import PlantedEffects, generate
 
@@ -220,6 +221,30 @@ def test_local_clock_matches_the_time_zone_database_across_daylight_saving(tmp_p
     expected_second = local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second
     assert clocked["local_day"].tolist() == expected_day.tolist()
     assert clocked["local_second"].tolist() == expected_second.tolist()
+
+
+def test_the_local_clock_reads_duckdbs_instants_as_they_are(tmp_path):
+    """Ibis's ``epoch_seconds`` casts an instant to a wall-clock timestamp before taking EPOCH, a time
+    zone conversion of every row that cost 0.14 s a query on 3M rows; the clock's SQL must not, and its
+    seconds must be the same, fractions and times before 1970 included."""
+    moments = pd.to_datetime(
+        [
+            "1969-07-20T20:17:40.25Z",
+            "2024-03-10T06:59:59.5Z",
+            "2024-03-10T07:00:00Z",
+            "2025-11-02T05:30:00.75Z",
+        ],
+        utc=True,
+        format="ISO8601",
+    )
+    frame = pd.DataFrame({"engagement_id": ["a", "b", "c", "d"], "occurred_at": moments})
+    table = engine_table(frame, tmp_path)
+    ours = epoch_seconds(table.occurred_at).name("ours")
+    both = table.select(ours, ibis_s=table.occurred_at.epoch_seconds()).to_pandas()
+    assert both["ours"].tolist() == both["ibis_s"].tolist()
+    assert both["ours"].tolist() == [int(moment.timestamp()) for moment in moments]
+    sql = ibis.to_sql(with_local_clock(table, TZ).select("local_day", "local_second"), dialect="duckdb")
+    assert "AS TIMESTAMP)" not in sql.upper()
 
 
 def test_utc_offsets_change_at_the_exact_second():

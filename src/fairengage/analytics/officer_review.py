@@ -38,6 +38,7 @@ from scipy import sparse
 from scipy.stats import binom
 from statsmodels.stats.multitest import multipletests
 
+from fairengage.analytics.engine import fetch
 from fairengage.analytics.veil import with_local_clock
 from fairengage.vocabulary import UNKNOWN
 
@@ -87,10 +88,10 @@ def review_counts(table: ir.Table, *, groups: Sequence[str], tz: str) -> pd.Data
     keys = ["officer_key", *FINE]
     # One row per cell and group, widened here: a query with a conditional sum per group and measure
     # took 2.4 s on 3M rows, most of it converting its 25 columns; this one and the widening, 1.1 s.
-    long = (
-        cells.group_by([*keys, "perceived_race"])
-        .aggregate(n=cells.count(), s=cells.searched.cast("int64").sum(), h=found.cast("int64").sum())
-        .to_pandas()
+    long = fetch(
+        cells.group_by([*keys, "perceived_race"]).aggregate(
+            n=cells.count(), s=cells.searched.cast("int64").sum(), h=found.cast("int64").sum()
+        )
     )
     indexed = long.set_index([*keys, "perceived_race"])
     frame = indexed["n"].groupby(level=keys, sort=True).sum().to_frame("n")
@@ -192,25 +193,32 @@ def _exact(counts: pd.DataFrame, pairs: list[tuple[str, str, str, str]]) -> pd.D
     columns = sorted({c for _, _, t, s in pairs for c in (t, s)})
     frame = frame.groupby(["officer_key", *EXACT], sort=True)[columns].sum().reset_index()
     totals = frame.groupby(EXACT)[columns].transform("sum")
-    parts = []
-    for group, measure, trials, successes in pairs:
+    # Every pair's trials, observed and expected side by side, summed by officer in one pass: pandas
+    # sums each column on its own, so this gives the sums of a pass per pair (24 of them took 0.1 s).
+    wide = {}
+    for j, (_, _, trials, successes) in enumerate(pairs):
         peers_t = (totals[trials] - frame[trials]).to_numpy(dtype=float)
         peers_s = (totals[successes] - frame[successes]).to_numpy(dtype=float)
         usable = peers_t > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             expected = np.where(usable, frame[trials].to_numpy(dtype=float) * peers_s / peers_t, 0.0)
-        part = pd.DataFrame(
+        wide[f"trials{j}"] = np.where(usable, frame[trials], 0)
+        wide[f"observed{j}"] = np.where(usable, frame[successes], 0)
+        wide[f"expected{j}"] = expected
+    summed = pd.DataFrame(wide, index=frame.index).groupby(frame["officer_key"], sort=True).sum()
+    parts = [
+        pd.DataFrame(
             {
-                "officer_key": frame["officer_key"],
-                "trials": np.where(usable, frame[trials], 0),
-                "observed": np.where(usable, frame[successes], 0),
-                "expected": expected,
+                "officer_key": summed.index,
+                "trials": summed[f"trials{j}"].to_numpy(),
+                "observed": summed[f"observed{j}"].to_numpy(),
+                "expected": summed[f"expected{j}"].to_numpy(),
+                "group": group,
+                "measure": measure,
             }
         )
-        summed = (
-            part.groupby("officer_key", sort=True)[["trials", "observed", "expected"]].sum().reset_index()
-        )
-        parts.append(summed.assign(group=group, measure=measure))
+        for j, (group, measure, _, _) in enumerate(pairs)
+    ]
     result = pd.concat(parts, ignore_index=True)
     return result.astype({"trials": "int64", "observed": "int64"})
 
@@ -326,13 +334,17 @@ def _doubly_robust(counts: pd.DataFrame, pairs: list[tuple[str, str, str, str]])
         rate = np.where(trials > 0, (own @ (own_t * outcome[cell_of])) / trials, 0.0)
         rate = rate + np.where(weighted > 0, residual / weighted, 0.0)
     expected = trials * np.clip(rate, 0.0, 1.0)
-    rows = [
-        (officer, group, measure, int(trials[o, j]), int(observed[o, j]), float(expected[o, j]))
-        for o, officer in enumerate(officers)
-        for j, (group, measure, _, _) in enumerate(pairs)
-    ]
+    # Officer by officer, each officer's pairs in order: the (officer, pair) arrays read row by row.
+    # A row-by-row list took 0.13 s at 400 officers.
     return pd.DataFrame(
-        rows, columns=["officer_key", "group", "measure", "dr_trials", "dr_observed", "dr_expected"]
+        {
+            "officer_key": np.repeat(officers, len(pairs)),
+            "group": np.tile([group for group, _, _, _ in pairs], len(officers)),
+            "measure": np.tile([measure for _, measure, _, _ in pairs], len(officers)),
+            "dr_trials": trials.ravel().astype("int64"),
+            "dr_observed": observed.ravel().astype("int64"),
+            "dr_expected": expected.ravel(),
+        }
     )
 
 

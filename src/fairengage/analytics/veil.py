@@ -32,7 +32,7 @@ from astral import Observer
 from astral.sun import sun
 
 from fairengage import vocabulary
-from fairengage.analytics.engine import as_utc
+from fairengage.analytics.engine import as_utc, epoch_seconds
 from fairengage.analytics.veil_model import (  # noqa: F401 (REASONS, MAX_STANDARD_ERROR: this module's API too)
     DST_DAYS,
     MAX_STANDARD_ERROR,
@@ -313,7 +313,7 @@ def with_local_clock(table: ir.Table, tz: str) -> ir.Table:
     """
     if {"local_day", "local_second"} <= set(table.columns):
         return table
-    epoch = table.occurred_at.epoch_seconds()
+    epoch = epoch_seconds(table.occurred_at)
     # The first and last time, not the first and last epoch second: engines answer those from the
     # file's statistics (0.01 s at 3M rows, against 0.18 s for converting every row).
     bounds = table.aggregate(first=table.occurred_at.min(), last=table.occurred_at.max()).to_pandas()
