@@ -302,7 +302,8 @@ def as_utc(value: Any) -> pd.Timestamp | None:
 
 
 def fetch(expr: ibis.Table) -> pd.DataFrame:
-    """A query's result as a DataFrame, by way of Arrow: the same columns and types as ``to_pandas``.
+    """A query's result as a DataFrame, by way of Arrow: for a result with no empty cells (counts and
+    their keys), the same columns and types as ``to_pandas``.
 
     Ibis's own ``to_pandas`` converts the result column by column, text through Python objects: the
     officer review's 320,000 counts took 0.65 s to run and fetch that way, 0.42 s this way.
