@@ -21,6 +21,9 @@ import pandas as pd
 import pytest
 
 from fairengage.analytics.officer_review import (
+    _exact,
+    _pairs,
+    _widen,
     fit_logistic,
     fit_logistic_many,
     officer_review,
@@ -114,6 +117,41 @@ def test_exact_matching_by_hand():
     assert rows[("a", "share")]["dr_expected"] == pytest.approx(15.0, rel=1e-6)
 
 
+def test_exact_matching_gives_the_leave_one_out_sums_of_a_plain_groupby():
+    # Officers in several divisions, hours across every band (a negative one too: a time before 1970
+    # on an engine whose remainder keeps the sign), cells an officer shares with none (no peers).
+    rng = np.random.default_rng(3)
+    rows = [(f"o{rng.integers(12)}", f"D{rng.integers(3)}", int(rng.integers(-2, 24)), bool(rng.integers(2)),
+             *(int(v) for v in rng.integers(0, 30, size=4))) for _ in range(300)]  # fmt: skip
+    counts = _counts(rows).groupby(["officer_key", "division", "hour", "weekend"], as_index=False).sum()
+    pairs = _pairs(["Black"])
+    frame = counts.assign(band=counts["hour"] // 4)
+    cells = ["division", "band", "weekend"]
+    frame = frame.groupby(["officer_key", *cells], as_index=False)[["n", "k0", "s0", "h0"]].sum()
+    totals = frame.groupby(cells)[["n", "k0", "s0", "h0"]].transform("sum")
+    result = _exact(counts, pairs)
+    for _, measure, trials, successes in pairs:
+        peers_t, peers_s = totals[trials] - frame[trials], totals[successes] - frame[successes]
+        usable = peers_t > 0
+        expected = (frame[trials] * peers_s / peers_t).where(usable, 0.0)
+        by_officer = (
+            pd.DataFrame(
+                {
+                    "trials": frame[trials].where(usable, 0),
+                    "observed": frame[successes].where(usable, 0),
+                    "expected": expected,
+                }
+            )
+            .groupby(frame["officer_key"])
+            .sum()
+        )
+        ours = result[result["measure"] == measure].set_index("officer_key")
+        assert list(ours.index) == list(by_officer.index)
+        assert ours["trials"].tolist() == by_officer["trials"].tolist()
+        assert ours["observed"].tolist() == by_officer["observed"].tolist()
+        assert ours["expected"].to_numpy() == pytest.approx(by_officer["expected"].to_numpy(), rel=1e-12)
+
+
 def test_the_batched_fit_equals_one_fit_at_a_time():
     rng = np.random.default_rng(0)
     x = np.column_stack([np.ones(40), rng.normal(size=40), rng.normal(size=40)])
@@ -124,6 +162,58 @@ def test_the_batched_fit_equals_one_fit_at_a_time():
         assert together[m] == pytest.approx(fit_logistic(x, successes[m], trials[m]), rel=1e-8)
     # The fit reproduces the observed total (a property of the logistic MLE with an intercept).
     assert float((together[0] * trials[0]).sum()) == pytest.approx(float(successes[0].sum()), rel=1e-8)
+
+
+def test_the_batched_fit_equals_one_fit_at_a_time_where_models_have_rows_without_trials():
+    # As officers' propensity models: each has trials only in its own divisions' rows (the batched fit
+    # multiplies only those), and a division column with no trials, which keeps a coefficient of 0.
+    rng = np.random.default_rng(1)
+    division = np.repeat(np.arange(4), 15)
+    x = np.column_stack([*(division == d for d in range(4)), rng.normal(size=60)]).astype(float)
+    trials = rng.integers(5, 50, size=(5, 60)).astype(float)
+    for m in range(5):
+        trials[m, ~np.isin(division, [m % 4, (m + 1) % 4])] = 0.0
+    successes = np.floor(trials * rng.uniform(0.1, 0.6, size=(5, 60)))
+    together = fit_logistic_many(x, successes, trials)
+    for m in range(5):
+        alone = fit_logistic(x, successes[m], trials[m])
+        worked = trials[m] > 0
+        assert together[m][worked] == pytest.approx(alone[worked], rel=1e-8)
+
+
+def test_the_counts_are_widened_as_a_pivot_would_widen_them():
+    # Rows out of order, a race outside the groups (it counts in n only), a group with no rows (all
+    # 0), a row with an empty key (left out, as groupby leaves it out) and cells repeated.
+    long = pd.DataFrame(
+        {
+            "officer_key": ["b", "a", "a", "b", "a", None, "a"],
+            "division": ["D2", "D1", "D1", "D2", "D1", "D1", "D1"],
+            "hour": [3, 9, 9, 3, 1, 9, 9],
+            "weekend": [True, False, False, True, False, False, False],
+            "perceived_race": ["Black", "White", "Other", "White", "Black", "Black", "Black"],
+            "n": [5, 7, 2, 1, 4, 9, 3],
+            "s": [1, 2, 1, 0, 4, 9, 1],
+            "h": [0, 1, 1, 0, 2, 9, 1],
+        }
+    )
+    keys = ["officer_key", "division", "hour", "weekend"]
+    groups = ["Black", "Indigenous", "White"]
+    wide = _widen(long, keys, groups)
+    assert list(wide.columns) == [*keys, "n", "k0", "s0", "h0", "k1", "s1", "h1", "k2", "s2", "h2"]
+    present = long.dropna(subset=keys)
+    pivot = present.pivot_table(index=keys, columns="perceived_race", values=["n", "s", "h"], aggfunc="sum",
+                                fill_value=0)  # fmt: skip
+    expected = present.groupby(keys, sort=True)["n"].sum().to_frame("n")
+    for i, group in enumerate(groups):
+        for measure, column in (("k", "n"), ("s", "s"), ("h", "h")):
+            has = (column, group) in pivot.columns
+            expected[f"{measure}{i}"] = pivot[(column, group)] if has else 0
+    expected = expected.reset_index().astype({c: "int64" for c in wide.columns if c not in keys})
+    pd.testing.assert_frame_equal(wide, expected, check_dtype=False)
+    assert wide.loc[
+        (wide["officer_key"] == "a") & (wide["hour"] == 9), ["n", "k0", "k2"]
+    ].values.tolist() == [[12, 3, 7]]
+    assert len(_widen(long.iloc[:0], keys, groups)) == 0
 
 
 def test_two_sided_p_is_twice_the_smaller_tail():
