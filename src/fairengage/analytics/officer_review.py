@@ -28,6 +28,7 @@ models and tests run on that small table in numpy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,46 +107,53 @@ def _widen(long: pd.DataFrame, keys: Sequence[str], groups: Sequence[str]) -> pd
     ``s{i}``, ``h{i}`` (0 where the cell has none of the group).
 
     By the keys' codes and ``bincount``: pandas' index, ``unstack`` and sort took 0.2 s on 320,000 rows.
+    Engines return groups in no fixed order; the sorted cells make every later float sum
+    engine-independent.
     """
-    codes, levels = [], []
-    for key in keys:
-        # Sorted codes, so that the cells come out in the keys' order; an empty key is -1 and its row
-        # is left out, as groupby leaves it out.
-        code, level = pd.factorize(long[key], sort=True)
-        codes.append(code)
-        levels.append(level)
-    stacked = np.column_stack(codes) if len(long) else np.zeros((0, len(keys)), dtype=np.intp)
-    present = (stacked >= 0).all(axis=1)
-    shape = tuple(max(len(level), 1) for level in levels)
-    cells, cell_of = np.unique(np.ravel_multi_index(tuple(stacked[present].T), shape), return_inverse=True)
+    levels, codes, cell_of, present = _cells([long[key] for key in keys])
     frame = pd.DataFrame(
-        {
-            key: level.take(code)
-            for key, level, code in zip(keys, levels, np.unravel_index(cells, shape), strict=True)
-        }
+        {key: level.take(code) for key, level, code in zip(keys, levels, codes, strict=True)}
     )
-    # Counts are whole numbers far below 2**53, so bincount's float sums are exact.
-    frame["n"] = np.bincount(cell_of, weights=long["n"].to_numpy()[present], minlength=len(cells)).astype(
-        np.int64
-    )
+    frame["n"] = _sums(cell_of, len(frame), long[["n"]].to_numpy()[present])[:, 0]
     race = pd.Categorical(long["perceived_race"], categories=list(groups)).codes[present]
     # A race outside ``groups`` counts in n only: it is summed into a last slot that is not kept.
     width = len(groups) + 1
     slot = cell_of * width + np.where(race >= 0, race, len(groups))
-    sums = {
-        measure: np.bincount(slot, weights=long[column].to_numpy()[present], minlength=len(cells) * width)
-        .reshape(len(cells), width)
-        .astype(np.int64)
-        for measure, column in (("k", "n"), ("s", "s"), ("h", "h"))
-    }
+    sums = _sums(slot, len(frame) * width, long[["n", "s", "h"]].to_numpy()[present])
+    by_group = {measure: sums[:, m].reshape(len(frame), width) for m, measure in enumerate("ksh")}
     for i in range(len(groups)):
-        for measure in ("k", "s", "h"):
-            frame[f"{measure}{i}"] = sums[measure][:, i]
+        for measure in "ksh":
+            frame[f"{measure}{i}"] = by_group[measure][:, i]
     frame["hour"] = frame["hour"].astype("int64")
     frame["weekend"] = frame["weekend"].astype(bool)
-    # Engines return groups in no fixed order; the sorted cells make every later float sum
-    # engine-independent.
     return frame
+
+
+def _cells(keys: Sequence[Any]) -> tuple[list[pd.Index], list[np.ndarray], np.ndarray, np.ndarray]:
+    """The distinct combinations of some key columns, numbered in the keys' sorted order.
+
+    Returns each key's sorted levels, each distinct cell's code in every key, each kept row's cell, and
+    which rows are kept: a row with an empty key is left out, as ``groupby`` leaves it out.
+    """
+    factorized = [pd.factorize(key, sort=True) for key in keys]
+    levels = [level for _, level in factorized]
+    stacked = (
+        np.column_stack([code for code, _ in factorized]) if len(keys[0]) else np.zeros((0, len(keys)), int)
+    )
+    present: np.ndarray = np.asarray((stacked >= 0).all(axis=1))
+    shape = tuple(max(len(level), 1) for level in levels)
+    cells, cell_of = np.unique(np.ravel_multi_index(tuple(stacked[present].T), shape), return_inverse=True)
+    return levels, list(np.unravel_index(cells, shape)), cell_of, present
+
+
+def _sums(into: np.ndarray, length: int, values: np.ndarray) -> np.ndarray:
+    """Each column of whole-number ``values`` summed into ``length`` slots, as int64.
+
+    Counts are whole numbers far below 2**53, so bincount's float sums are exact.
+    """
+    return np.column_stack(
+        [np.bincount(into, weights=values[:, c], minlength=length) for c in range(values.shape[1])]
+    ).astype(np.int64)
 
 
 def matched_from_review(counts: pd.DataFrame, groups: Sequence[str], group: str) -> pd.DataFrame:
@@ -230,44 +238,33 @@ def _plain(value: Any) -> Any:
 def _exact(counts: pd.DataFrame, pairs: list[tuple[str, str, str, str]]) -> pd.DataFrame:
     """Trials, observed and expected from leave-one-out peers in the same exact cell."""
     columns = sorted({c for _, _, t, s in pairs for c in (t, s)})
-    # Each row's officer and exact cell (division, band of hours, day type) by their codes, and the
-    # sums over both by bincount: the same sums as groupby and transform, which took 0.17 s at 150,000
-    # rows, most of it pandas' own bookkeeping.
-    officer_of, officer_keys = pd.factorize(counts["officer_key"], sort=True)
-    division_of, divisions = pd.factorize(counts["division"], sort=True)
-    band_of, bands = pd.factorize(counts["hour"] // 4, sort=True)
-    shape = (max(len(divisions), 1), max(len(bands), 1), 2)
-    exact = np.ravel_multi_index((division_of, band_of, counts["weekend"].to_numpy().astype(np.intp)), shape)
-    size = shape[0] * shape[1] * shape[2]
-    # Rows of officer and exact cell, numbered in the order of officer, then division, band and day type.
-    rows, row_of = np.unique(officer_of * size + exact, return_inverse=True)
-    cell_of_row = rows % size
-    values = counts[columns].to_numpy(dtype=float)
-
-    def summed(into: np.ndarray, length: int, data: np.ndarray) -> np.ndarray:
-        # Counts are whole numbers far below 2**53: bincount's float sums are exact.
-        return np.column_stack(
-            [np.bincount(into, weights=data[:, c], minlength=length) for c in range(data.shape[1])]
-        ).astype(np.int64)
-
-    own = summed(row_of, len(rows), values)
-    totals = summed(cell_of_row, size, own.astype(float))[cell_of_row]
+    # The officers' rows per exact cell (division, band of hours, day type) and the cells' totals by
+    # codes and bincount: the same sums as groupby and transform, which took 0.17 s at 150,000 rows,
+    # most of it pandas' own bookkeeping.
+    levels, (officer, division, band, weekend), row_of, _ = _cells(
+        [counts["officer_key"], counts["division"], counts["hour"] // 4, counts["weekend"]]
+    )
+    # The exact cell each row of officer and cell is in, numbered over every combination of the levels.
+    shape = tuple(max(len(level), 1) for level in levels[1:])
+    cell_of_row = np.ravel_multi_index((division, band, weekend), shape)
+    own = _sums(row_of, len(officer), counts[columns].to_numpy())
+    totals = _sums(cell_of_row, math.prod(shape), own)[cell_of_row]
     index = {column: c for c, column in enumerate(columns)}
     # Every pair's trials, observed and expected side by side, summed by officer in one pass: pandas
     # sums each column on its own (the floats as a pass per pair would, compensated).
     wide = {}
     for j, (_, _, trials, successes) in enumerate(pairs):
-        t, s_ = index[trials], index[successes]
-        peers_t = (totals[:, t] - own[:, t]).astype(float)
-        peers_s = (totals[:, s_] - own[:, s_]).astype(float)
+        ti, si = index[trials], index[successes]
+        peers_t = (totals[:, ti] - own[:, ti]).astype(float)
+        peers_s = (totals[:, si] - own[:, si]).astype(float)
         usable = peers_t > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            expected = np.where(usable, own[:, t].astype(float) * peers_s / peers_t, 0.0)
-        wide[f"trials{j}"] = np.where(usable, own[:, t], 0)
-        wide[f"observed{j}"] = np.where(usable, own[:, s_], 0)
+            expected = np.where(usable, own[:, ti].astype(float) * peers_s / peers_t, 0.0)
+        wide[f"trials{j}"] = np.where(usable, own[:, ti], 0)
+        wide[f"observed{j}"] = np.where(usable, own[:, si], 0)
         wide[f"expected{j}"] = expected
-    by_officer = pd.DataFrame(wide).groupby(rows // size, sort=True).sum()
-    keys = np.asarray(officer_keys, dtype=object)[by_officer.index.to_numpy()]
+    by_officer = pd.DataFrame(wide).groupby(officer, sort=True).sum()
+    keys = np.asarray(levels[0], dtype=object)[by_officer.index.to_numpy()]
     parts = [
         pd.DataFrame(
             {
