@@ -20,10 +20,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import sparse
 
 from fairengage.analytics import veil_robust
 from fairengage.analytics.veil import REASONS, fit_problem, veil_of_darkness
-from fairengage.analytics.veil_robust import cluster_error, contrast, eigen_step, irls
+from fairengage.analytics.veil_robust import (
+    Blocks,
+    cluster_error,
+    contrast,
+    eigen_step,
+    irls,
+    officer_cells,
+    robust_sections,
+)
 from fairengage.ingest.synth import PlantedEffects, generate
 
 
@@ -193,6 +202,86 @@ def test_reasons_are_plain_words():
     separated = cells.assign(members=np.where(cells["dark"], cells["total"], 0))
     assert contrast(separated)["reason_code"] == "unstable"
     assert all("install" not in text for text in REASONS.values())
+
+
+def test_sides_stopped_in_different_divisions_give_a_reason_not_an_error():
+    # The group stopped only in D1, the others only in D2: each division's own level explains it, so
+    # both are left out of the fit and nothing is left. This stopped `analyze` with patsy's "Cannot set
+    # lower exterior knot location: empty input data".
+    cells = _cells(seed=1)
+    apart = cells.assign(members=np.where(cells["division"] == "D1", cells["total"], 0))
+    result = contrast(apart)
+    assert result["reason_code"] == "no_mixed_division" and result["reason"] == REASONS["no_mixed_division"]
+    assert result["n"] == cells["total"].sum() and result["coefficient"] is None
+
+
+def test_a_design_by_blocks_gives_the_dense_products():
+    rng = np.random.default_rng(5)
+    # Three divisions' runs of rows (one of a single row, and division 0 again at the end: a second
+    # block), each non-zero in shared columns and its own; two columns zero everywhere.
+    labels = np.array([0] * 7 + [1] + [2] * 5 + [0] * 4)
+    matrix = np.zeros((len(labels), 10))
+    matrix[:, 0] = 1.0
+    matrix[:, 1] = rng.random(len(labels)) < 0.5
+    for division in range(3):
+        rows = labels == division
+        matrix[rows, 2 + 2 * division : 4 + 2 * division] = rng.normal(size=(rows.sum(), 2))
+    blocks = Blocks.of(matrix, labels)
+    assert len(blocks.blocks) == 4 and max(len(columns) for _, columns, _ in blocks.blocks) == 4
+    vector, values, weights = rng.normal(size=10), rng.normal(size=len(labels)), rng.random(len(labels))
+    scores = sparse.random_array((6, len(labels)), density=0.4, random_state=1, format="csc")
+    for by in (blocks, Blocks.of(matrix)):
+        np.testing.assert_allclose(by.times(vector), matrix @ vector, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(by.transposed_times(values), matrix.T @ values, rtol=1e-12, atol=1e-12)
+        dense = matrix.T @ (matrix * weights[:, None])
+        np.testing.assert_allclose(by.information(weights), dense, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(by.officer_scores(scores), scores @ matrix, rtol=1e-12, atol=1e-12)
+
+
+def test_the_shared_sums_give_each_row_its_own_fit_would_give():
+    # robust_sections sums the stops by officer once per window and takes the headline, the spline
+    # sensitivity and each division from those sums; each row must be what a fit of that row's own
+    # cells gives (contrast on the cells, as the rows were made before).
+    rng = np.random.default_rng(21)
+    cells = pd.concat([_cells(seed=21 + k, cells=600) for k in range(2)], ignore_index=True)
+    cells["division"] = rng.choice(["D1", "D2", "D3"], len(cells))
+    cells["perceived_race"] = rng.choice(["White", "Black", "Indigenous"], len(cells), p=[0.5, 0.3, 0.2])
+    cells["ambiguous"] = rng.random(len(cells)) < 0.05
+    cells["in_window"] = rng.random(len(cells)) < 0.9
+    cells["in_dst_window"] = rng.random(len(cells)) < 0.5
+    cells = cells.drop(columns="members")
+    result = robust_sections(cells, reference="White", dst={"from": "17:00", "to": "19:00"})
+    clear = cells.loc[~cells["ambiguous"]]
+    expected_group, expected_sensitivity, expected_division = [], [], []
+    for group in ("Black", "Indigenous"):
+        pair = clear.loc[clear["perceived_race"].isin([group, "White"])]
+        pair = pair.assign(members=pair["total"].where(pair["perceived_race"] == group, 0))
+        expected_group += [contrast(pair.loc[pair[flag]]) for flag in ("in_window", "in_dst_window")]
+        window = pair.loc[pair["in_window"]]
+        expected_sensitivity += [contrast(window, spline_df=df) for df in (3, 4, 6, 8)]
+        expected_division += [contrast(part) for _, part in window.groupby("division", sort=True)]
+    fitted = [row for row in expected_group if row["coefficient"] is not None]
+    assert len(fitted) >= 3  # the comparison is of figures, not only of reasons
+    for rows, expected in (
+        (result["by_group"], expected_group),
+        (result["sensitivity"], expected_sensitivity),
+        (result["by_division"], expected_division),
+    ):
+        assert len(rows) == len(expected)
+        for row, own in zip(rows, expected, strict=True):
+            # The same sums in the same order: the same figures to the last bit.
+            assert {key: row[key] for key in own} == own
+
+
+def test_the_patterns_are_the_sums_a_grouping_gives():
+    summed = officer_cells(_cells(seed=3, officers=30, cells=2_000))
+    cells, pattern_of = veil_robust._patterns(summed)
+    grouped = summed.groupby(list(veil_robust.PATTERN), sort=True, observed=True)
+    pd.testing.assert_frame_equal(cells, grouped[["members", "total"]].sum().reset_index())
+    np.testing.assert_array_equal(pattern_of, grouped.ngroup().to_numpy())
+    assert len(cells) < len(summed)  # officers shared patterns: there was something to sum
+    empty, rows = veil_robust._patterns(summed.iloc[:0])
+    assert empty.empty and list(empty.columns) == list(cells.columns) and len(rows) == 0
 
 
 def test_a_degenerate_fit_is_one_rule():

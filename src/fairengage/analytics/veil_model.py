@@ -34,6 +34,8 @@ REASONS = {
     "too few to estimate a difference",
     "one_officer": "all the stops in the window were made by one officer, so the uncertainty cannot be "
     "measured officer by officer",
+    "no_mixed_division": "in no division were both the group and the others compared with it stopped in the "
+    "window, so no division can compare them",
     "not_settled": "the model's calculation did not settle on one answer, so any figure it gave would "
     "depend on rounding",
 }

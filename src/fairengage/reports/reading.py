@@ -262,6 +262,10 @@ class Reader:
                 "all the engagements in that window were made by one officer, so the uncertainty cannot be "
                 "measured"
             ),
+            "no_mixed_division": self._(
+                "in no division were there engagements of both the group and the others in that window, so "
+                "there is nothing to compare within a division"
+            ),
             "not_settled": self._(
                 "the model's calculation did not settle on one answer, so any figure it gave would depend "
                 "on rounding"
