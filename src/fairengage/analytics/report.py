@@ -66,8 +66,8 @@ class AnalysisParams:
     lat: float = DEFAULT_LAT
     lon: float = DEFAULT_LON
     # The veil of darkness's robust specifications (every group, DST window, clustered errors, divisions,
-    # spline sensitivity): dozens of model fits; the speed benchmark leaves them out until its pandas
-    # reference does them too.
+    # spline sensitivity): dozens of model fits; the speed benchmark fits them on both sides only with
+    # --robust-veil (its pandas reference's fits on rows take minutes).
     veil_robust: bool = True
     # Dates for the interrupted time series; None: the rule sets' start dates the data straddle.
     change_dates: list[date] | None = None

@@ -35,6 +35,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from fairengage import vocabulary
+from fairengage.analytics.speed_baseline_veil import robust_veil
 from fairengage.config import DEFAULT_LATITUDE, DEFAULT_LONGITUDE
 
 # The columns the analyses use; the rest of the analytic table is never read.
@@ -60,6 +61,8 @@ class ReferenceParams:
     lat: float = DEFAULT_LATITUDE
     lon: float = DEFAULT_LONGITUDE
     veil_group: str = "Black"
+    # The veil's robust specifications (speed_baseline_veil.py), as analyze's ``veil_robust``.
+    veil_robust: bool = True
     officer_group: str = "Black"
     officer_min_volume: int = 50
     officer_fdr: float = 0.05
@@ -227,6 +230,9 @@ def _veil(frame: pd.DataFrame, local: pd.DataFrame, tz: str, params: ReferencePa
     # Pierson et al. (2020): the inter-twilight window, earliest sunset to latest end of civil dusk.
     start, end = suns["sunset"].min(), suns["dusk"].max()
     result["window"] = {"from": _clock(start), "to": _clock(end)}
+    if params.veil_robust:
+        stops = pd.concat([frame[["division", "perceived_race", "officer_key"]], local], axis=1)
+        result.update(robust_veil(stops, suns, tz=tz, reference=params.reference_group, unknown=UNKNOWN))
     rows = pd.concat([frame[["division", "perceived_race"]], local], axis=1).merge(suns, on="day")
     second = rows["second"]
     keep = (
