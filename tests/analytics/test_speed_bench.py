@@ -259,13 +259,25 @@ def test_fingerprints_differ_when_a_figure_differs():
     assert not speed_bench.same_fingerprint(base, {**base, "veil_coefficient": -0.5001})
     assert not speed_bench.same_fingerprint(base, {**base, "officers": [("k1", 5, 0.01)]})
     assert speed_bench.same_fingerprint(base, {**base, "veil_coefficient": -0.5 * (1 + 1e-9)})
-    robust = {**base, "veil_robust": [-0.4, None, 0.2]}
-    assert speed_bench.same_fingerprint(robust, {**robust, "veil_robust": [-0.4 * (1 + 1e-9), None, 0.2]})
-    # A row one side could not fit may have a figure on the other (the reasons are checked above).
-    assert speed_bench.same_fingerprint({**robust, "veil_robust": [-0.4, None, None]}, robust)
-    assert speed_bench.same_fingerprint(robust, {**robust, "veil_robust": [None, None, 0.2]})
-    assert not speed_bench.same_fingerprint(robust, {**robust, "veil_robust": [-0.4, None, 0.2001]})
-    assert not speed_bench.same_fingerprint(robust, {**robust, "veil_robust": [-0.4, None]})
+    settled = (-0.4, None)
+    robust = {**base, "veil_robust": [settled, (None, "few_cases"), (0.2, None)]}
+    assert speed_bench.same_fingerprint(
+        robust, {**robust, "veil_robust": [(-0.4 * (1 + 1e-9), None), (None, "few_cases"), (0.2, None)]}
+    )
+    # A row only one side could fit, for the one reason allowed each side: ours did not settle, the
+    # reference's IRLS ran off. Any other reason, or a row too many, is not the same work.
+    for mine, theirs, same in [
+        ((None, "not_settled"), (0.2, None), True),
+        ((0.2, None), (None, "unstable"), True),
+        ((None, "few_cases"), (0.2, None), False),
+        ((0.2, None), (None, "few_cases"), False),
+        ((0.2, None), (0.2001, None), False),
+        ((None, "not_settled"), (None, "unstable"), True),
+        ((None, "few_times"), (None, "few_cases"), False),
+    ]:
+        pair = ({**base, "veil_robust": [settled, mine]}, {**base, "veil_robust": [settled, theirs]})
+        assert speed_bench.same_fingerprint(*pair) is same, (mine, theirs)
+    assert not speed_bench.same_fingerprint(robust, {**robust, "veil_robust": [settled]})
     assert not speed_bench.same_fingerprint(robust, {**robust, "veil_robust": None})
 
 
