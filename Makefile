@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 RECORDS ?= 20000
 STAMP := $(VENV)/.installed
+# How `make test` and CI hand tests to the two workers (see `test` below).
+SCHEDULE := --dist loadscope --no-loadscope-reorder
 # Toronto's real division boundaries draw the demo's map when the shared data sit beside the checkout;
 # without them the map is a tile grid.
 BOUNDARIES ?= $(wildcard ../shared/data/realdata/tps_police_divisions.geojson)
@@ -22,7 +24,7 @@ LOCK_EXTRAS := --extra test --extra audit
 # compiled the service again.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test test-fast lint bench install clean audit lock
+.PHONY: demo test test-fast lint bench install clean audit lock durations
 
 # Each step says what it does; pip names every package as it fetches and installs it, so a first install
 # (a few minutes) is never silent.
@@ -53,11 +55,13 @@ demo: $(STAMP)
 	@echo "building the demo database ($(RECORDS) synthetic engagements) and fairengage.toml, then serving on :$(PORT)"
 	$(if $(BOUNDARIES),FAIRENGAGE_BOUNDARIES=$(BOUNDARIES)) $(BIN)/fairengage demo --records $(RECORDS) --port $(PORT)
 
+# Each test module goes whole to one worker, so its module fixture is built once (--dist loadscope), and
+# the modules go out in the order tests/conftest.py puts them: longest first, by tests/durations.json.
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 $(SCHEDULE)
 
 # The quick loop while changing code: every test not marked `slow` (no browser, wheel build, server
 # process or real data set; docs/development.md, "The fast loop"). `make test`
@@ -66,6 +70,11 @@ test: $(STAMP)
 # keeping both cores busy to the end matters more than building each fixture once.
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -n 2 --dist worksteal -m "not slow" --durations=15
+
+# Each module's seconds in a whole run of the suite, for the order above: run it when a module has grown
+# or shrunk by minutes (a stale file only balances the two workers less well).
+durations: $(STAMP)
+	$(BIN)/pytest -q -n 2 $(SCHEDULE) --write-durations
 
 # The analytics benchmark, then 50 officers recording for 60 s against the local PostgreSQL, then the
 # officer's form on a phone: taps, typing and bytes (docs/benchmarking.md, docs/load-and-recovery.md).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import shutil
 import threading
@@ -45,13 +46,65 @@ os.environ["FAIRENGAGE_CONFIG"] = os.devnull
 SECRET = "test-secret-key-0123456789abcdef"
 # Tables emptied between tests: all but reference data that migrations load.
 REFERENCE_TABLES = {"divisions", "alembic_version"}
+# Seconds each test module took in a whole run of the suite (`make durations`), longest scheduled first.
+DURATIONS = Path(__file__).with_name("durations.json")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A browser test is a slow test: `make test-fast` (`-m "not slow"`) leaves every one out."""
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--write-durations",
+        action="store_true",
+        help=f"write each test module's seconds (setup, call and teardown) into {DURATIONS.name}",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # the marks must be on before `-m` selects by them
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks the suite's tests, then puts the modules that took longest last time first.
+
+    A browser test is a slow test: `make test-fast` (`-m "not slow"`) leaves every one out.
+
+    A test on the `database_url` fixture opens the service's database, which is PostgreSQL in the second
+    pass of `.ci/run`: it is marked `database`, and that pass runs only those (`-m database`). A test
+    that builds a database of its own from POSTGRES_URL carries the mark by hand.
+
+    `make test` hands each module whole to one worker (`--dist loadscope`), so a module fixture is built
+    once, and in the order collected (`--no-loadscope-reorder`). Longest first: a 13-minute module
+    collected last kept one worker busy while the other sat idle (CI ran out of time on 2026-12-07).
+    The order only balances the workers; a stale or missing durations.json changes no result.
+    """
     for item in items:
         if item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.slow)
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
+    seconds = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        first.setdefault(_module(item.nodeid), i)
+    items.sort(key=lambda item: (-seconds.get(_module(item.nodeid), 0.0), first[_module(item.nodeid)]))
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+_spent: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _spent[_module(report.nodeid)] = _spent.get(_module(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Under xdist the controller hears every worker's reports; a worker writes nothing.
+    if not session.config.getoption("--write-durations") or hasattr(session.config, "workerinput"):
+        return
+    # Merged into what is there: a run of a few folders keeps the other modules' seconds.
+    kept = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    kept.update({module: round(s) for module, s in _spent.items()})
+    kept = {module: s for module, s in sorted(kept.items()) if s >= 1}
+    DURATIONS.write_text(json.dumps(kept, indent=1) + "\n")
 
 
 @pytest.fixture(scope="session")

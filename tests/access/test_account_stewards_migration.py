@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from components import POSTGRES_URL, create_postgres_database, drop_postgres_database
@@ -16,6 +17,7 @@ ENTRY = text(
 )
 
 
+@pytest.mark.database  # on PostgreSQL in CI's second pass
 def test_upgrade_takes_the_stewards_of_existing_accounts_from_the_audit_log(tmp_path):
     url = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else f"sqlite:///{tmp_path / 'old.db'}"
     try:

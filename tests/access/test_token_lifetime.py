@@ -201,6 +201,7 @@ def test_rotating_an_unknown_user_is_one_line(runner):
 # --- the migration --------------------------------------------------------------------------------------
 
 
+@pytest.mark.database  # on PostgreSQL in CI's second pass
 def test_tokens_from_before_expiry_get_the_default_lifetime_from_the_upgrade(tmp_path):
     url = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else f"sqlite:///{tmp_path / 'old.db'}"
     try:
@@ -210,8 +211,7 @@ def test_tokens_from_before_expiry_get_the_default_lifetime_from_the_upgrade(tmp
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO users (username, role, active, created_at) "
-                    "VALUES ('old', 'analyst', :t, :c)"
+                    "INSERT INTO users (username, role, active, created_at) VALUES ('old', 'analyst', :t, :c)"
                 ),
                 {"t": True, "c": long_ago},
             )

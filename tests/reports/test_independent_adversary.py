@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from components import POSTGRES_URL, create_postgres_database, drop_postgres_database
 from conftest import SECRET
 from fairengage import migrate
 from fairengage.config import Settings
@@ -165,30 +164,25 @@ class SmallCountRecovered(AssertionError):
 def real_releases(tmp_path_factory) -> dict[str, Any]:
     """Two quarters, the year holding them and a correction, all through the one publishing path.
 
-    Built once for the module (the check and the attack are the slow parts): on its own database,
-    SQLite or PostgreSQL like the rest of the suite.
+    Built once for the module (the check and the attack are the slow parts), on a SQLite database of its
+    own in both of CI's passes: the attack reads only the published files, and the publishing path's
+    work in the database runs on PostgreSQL in tests/publishing.
     """
     root = tmp_path_factory.mktemp("real-path")
-    url = create_postgres_database(POSTGRES_URL) if POSTGRES_URL else f"sqlite:///{root / 'fairengage.db'}"
-    try:
-        migrate.upgrade(url)
-        settings = Settings(database_url=url, secret_key=SECRET, publications_dir=root / "publications")
-        sessions = session_factory(engine_for(url))
-        load_records(sessions, settings, records=2000, seed=7, start=date(2024, 1, 1), end=date(2024, 12, 31))
-        # The second quarter's release first, then the third's, whose trend chart shows the second again.
-        saved = [publish(sessions, settings, period) for period in ("2024-Q2", "2024-Q3", "2024")]
-        # Late records of the third quarter, then the year again as a correction.
-        assert load_records(
-            sessions, settings, records=60, seed=8, start=date(2024, 7, 1), end=date(2024, 9, 30)
-        )
-        saved.append(publish(sessions, settings, "2024", reason="late records of the third quarter"))
-        folders = adversary.ever_public(settings.publications_dir, saved)
-        truths = adversary.true_values(folders)
-        # No record came between the first versions, so the stronger bet holds: the attacker may make it.
-        findings = adversary.attack(folders, model="version", truths=truths)
-    finally:
-        if POSTGRES_URL:
-            drop_postgres_database(POSTGRES_URL, url)
+    url = f"sqlite:///{root / 'fairengage.db'}"
+    migrate.upgrade(url)
+    settings = Settings(database_url=url, secret_key=SECRET, publications_dir=root / "publications")
+    sessions = session_factory(engine_for(url))
+    load_records(sessions, settings, records=2000, seed=7, start=date(2024, 1, 1), end=date(2024, 12, 31))
+    # The second quarter's release first, then the third's, whose trend chart shows the second again.
+    saved = [publish(sessions, settings, period) for period in ("2024-Q2", "2024-Q3", "2024")]
+    # Late records of the third quarter, then the year again as a correction.
+    assert load_records(sessions, settings, records=60, seed=8, start=date(2024, 7, 1), end=date(2024, 9, 30))
+    saved.append(publish(sessions, settings, "2024", reason="late records of the third quarter"))
+    folders = adversary.ever_public(settings.publications_dir, saved)
+    truths = adversary.true_values(folders)
+    # No record came between the first versions, so the stronger bet holds: the attacker may make it.
+    findings = adversary.attack(folders, model="version", truths=truths)
     return {"folders": folders, "findings": findings}
 
 
