@@ -6,9 +6,11 @@ import os
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from fairengage import db
 from fairengage.db import normalise_url
+from fairengage.models import Base
 
 REQUIRE_ALL = os.environ.get("FAIRENGAGE_REQUIRE_ALL") == "1"
 # Set by .ci/run for the PostgreSQL pass: the server URL of a maintenance database.
@@ -41,6 +43,22 @@ def postgres_server_url() -> str | None:
 def create_postgres_database(server_url: str) -> str:
     """A new empty database on the server; its URL."""
     return db.create_postgres_database(server_url, prefix="fe_test")
+
+
+def empty_postgres_database(url: str, *, keep: set[str], lock_timeout: str = "60s") -> None:
+    """Empty every table but `keep`, failing the test if a lock is not had within `lock_timeout`.
+
+    A session an earlier test left open keeps its locks until the garbage collector frees it, and
+    TRUNCATE waits for them: on 2026-12-07 one such wait stalled CI's PostgreSQL pass until it was
+    killed. A test that cannot empty its database fails instead, and says why.
+    """
+    with db.engine_for(url).begin() as conn:
+        conn.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
+        tables = [t.name for t in Base.metadata.sorted_tables if t.name not in keep]
+        try:
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        except OperationalError as e:
+            pytest.fail(f"a session left open by an earlier test holds a lock on the test database: {e.orig}")
 
 
 def drop_postgres_database(server_url: str, url: str) -> None:

@@ -16,15 +16,20 @@ import pytest
 import typer.testing
 from argon2 import PasswordHasher, profiles
 from fastapi.testclient import TestClient
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from builders import World
-from components import POSTGRES_URL, create_postgres_database, drop_postgres_database, missing
+from components import (
+    POSTGRES_URL,
+    create_postgres_database,
+    drop_postgres_database,
+    empty_postgres_database,
+    missing,
+)
 from fairengage import migrate
 from fairengage.access import passwords
 from fairengage.config import Settings
 from fairengage.db import engine_for, session_factory
-from fairengage.models import Base
 from live import CHROMIUM_ARGS, chromium_path
 
 # Argon2id at the service's cost (64 MiB, 3 passes) takes over a second a hash on a busy machine, and a
@@ -125,10 +130,7 @@ def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def database_url(_template_db: str, tmp_path: Path) -> str:
     """A migrated, empty database for one test."""
     if POSTGRES_URL:
-        engine = engine_for(_template_db)
-        with engine.begin() as conn:
-            tables = [t.name for t in Base.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        empty_postgres_database(_template_db, keep=REFERENCE_TABLES)
         return _template_db
     path = tmp_path / "fairengage.db"
     shutil.copyfile(_template_db, path)

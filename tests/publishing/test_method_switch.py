@@ -56,5 +56,7 @@ def test_approval_is_refused_when_an_overlapping_period_was_published_with_the_o
     with pytest.raises(PublishRefused, match="2024-Q3 version 1") as refused:
         service.approve(sessions=sessions, settings=settings, release_id=draft.id, actor="bob")
     assert refused.value.errors[0].rule == "SAME-METHOD"
-    assert service.get(session=sessions(), release_id=draft.id).status == service.DRAFT
+    # Closed at once: a session left open holds its locks on PostgreSQL until it is collected.
+    with sessions() as session:
+        assert service.get(session=session, release_id=draft.id).status == service.DRAFT
     assert quarter.status == service.PUBLISHED
