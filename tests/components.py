@@ -17,6 +17,8 @@ REQUIRE_ALL = os.environ.get("FAIRENGAGE_REQUIRE_ALL") == "1"
 POSTGRES_URL = os.environ.get("FAIRENGAGE_TEST_POSTGRES_URL")
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "test-secret-key-0123456789abcdef"
+# Tables a test's database keeps when it is emptied: reference data that migrations load.
+REFERENCE_TABLES = frozenset({"divisions", "alembic_version"})
 
 
 def missing(component: str, why: str) -> None:
@@ -40,12 +42,22 @@ def postgres_server_url() -> str | None:
     return url
 
 
+def postgres_server() -> str:
+    """The PostgreSQL server of the run, or a skip (a failure in CI) when none answers."""
+    url = POSTGRES_URL or postgres_server_url()
+    if url is None:
+        missing("PostgreSQL", "no server answers on 127.0.0.1:5432")
+    return url  # type: ignore[return-value]
+
+
 def create_postgres_database(server_url: str) -> str:
     """A new empty database on the server; its URL."""
     return db.create_postgres_database(server_url, prefix="fe_test")
 
 
-def empty_postgres_database(url: str, *, keep: set[str], lock_timeout: str = "60s") -> None:
+def empty_postgres_database(
+    url: str, *, keep: frozenset[str] = REFERENCE_TABLES, lock_timeout: str = "60s"
+) -> None:
     """Empty every table but `keep`, failing the test if a lock is not had within `lock_timeout`.
 
     A session an earlier test left open keeps its locks until the garbage collector frees it, and

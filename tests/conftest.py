@@ -49,8 +49,6 @@ typer.testing._get_command = functools.cache(typer.testing._get_command)
 os.environ["FAIRENGAGE_CONFIG"] = os.devnull
 
 SECRET = "test-secret-key-0123456789abcdef"
-# Tables emptied between tests: all but reference data that migrations load.
-REFERENCE_TABLES = {"divisions", "alembic_version"}
 # Seconds each test module took in a whole run of the suite (`make durations`), longest scheduled first.
 DURATIONS = Path(__file__).with_name("durations.json")
 
@@ -130,7 +128,7 @@ def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def database_url(_template_db: str, tmp_path: Path) -> str:
     """A migrated, empty database for one test."""
     if POSTGRES_URL:
-        empty_postgres_database(_template_db, keep=REFERENCE_TABLES)
+        empty_postgres_database(_template_db)
         return _template_db
     path = tmp_path / "fairengage.db"
     shutil.copyfile(_template_db, path)

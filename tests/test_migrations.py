@@ -6,13 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from components import (
-    POSTGRES_URL,
-    create_postgres_database,
-    drop_postgres_database,
-    missing,
-    postgres_server_url,
-)
+from components import create_postgres_database, drop_postgres_database, postgres_server
 from fairengage import migrate
 from fairengage.db import normalise_url
 from fairengage.models import Base
@@ -37,9 +31,7 @@ def test_sqlite_up_down_up(tmp_path):
 
 
 def test_postgres_up_down_up():
-    server = POSTGRES_URL or postgres_server_url()
-    if server is None:
-        missing("PostgreSQL", "no server answers on 127.0.0.1:5432")
+    server = postgres_server()
     url = create_postgres_database(server)
     try:
         round_trip(url)
