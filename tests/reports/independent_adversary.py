@@ -56,6 +56,7 @@ INDEX_TOLERANCE = 1e-8  # an index is printed to 10 significant figures
 TABLES = ("disproportionality", "disparity", "outcome_test", "compliance")
 
 MAX_COUNT = 10_000_000  # more engagements than any service makes: keeps every program bounded
+ROUND_SECONDS = 60.0  # a round's integer programme stops here and gives the best solution it has
 Expr = dict[int, float]
 
 
@@ -561,7 +562,9 @@ class Solver:
         self.matrix = csr_array((data, (rows, cols)), shape=(len(system.rows), self.n))
         self.constraint = LinearConstraint(self.matrix, np.array(low), np.array(high))
         self.options = {"time_limit": time_limit, "presolve": True}
+        self.relaxation = _Relaxation(self.matrix, np.array(low), np.array(high))
         self.solves = 0
+        self.relaxed = 0  # ends of counts the relaxation proved without an integer programme
         self.seconds = 0.0  # the last integer programme's wall time
         self.log: Callable[[str], None] = lambda message: None  # a caller (the benchmark) prints progress
 
@@ -580,6 +583,54 @@ class Solver:
         proven = float(found.fun) if found.status == 0 else (float(bound) if bound is not None else -np.inf)
         return float(found.fun), np.round(found.x), proven
 
+    def _whole(self, x: np.ndarray) -> np.ndarray | None:
+        """x rounded, when that is a whole-number solution of every relation; else None."""
+        rounded = np.round(x)
+        if np.abs(x - rounded).max(initial=0.0) > 1e-6 or rounded.min(initial=0.0) < 0:
+            return None
+        values = self.matrix @ rounded
+        if (values < self.constraint.lb - 1e-6).any() or (values > self.constraint.ub + 1e-6).any():
+            return None
+        return rounded
+
+    def _point(self, c: np.ndarray) -> np.ndarray | None:
+        """A whole-number solution that goes far along -c, for a round; None if none was found in time.
+
+        Any whole-number solution widens what the counts are known to reach, optimal or not, so a round
+        takes the best one branch and bound has found within `ROUND_SECONDS` rather than wait for a
+        proof of optimality (on three years of releases one round's proof ran more than ten minutes).
+        """
+        started = time.monotonic()
+        options = {**self.options, "time_limit": min(self.options["time_limit"], ROUND_SECONDS)}
+        found = milp(c, constraints=[self.constraint], integrality=np.ones(self.n),
+                     bounds=(0, MAX_COUNT), options=options)  # fmt: skip
+        self.seconds = time.monotonic() - started
+        self.solves += 1
+        return None if found.x is None else self._whole(found.x)
+
+    def _end(self, c: np.ndarray, reached: float, absorb: Callable[[np.ndarray], None], what: str) -> float:
+        """The proven minimum of c·x, given that a whole-number solution already reached `reached`.
+
+        The relaxation's minimum, rounded up, is a bound no whole-number solution passes: where a whole-
+        number solution (met before, or the relaxation's own optimum) reaches it, it is exact without
+        an integer programme.
+        """
+        relaxed = self.relaxation.solve(c)
+        if relaxed is not None:
+            bound = math.ceil(relaxed[0] - 1e-6)
+            if (x := self._whole(relaxed[1])) is not None:
+                absorb(x)
+                reached = min(reached, float(c @ x))
+            if bound >= reached - 1e-6:
+                self.relaxed += 1
+                return float(bound)
+        self.solves += 1
+        _, x, proven = self._solve(c)
+        self.log(f"{what} {proven:.0f} ({self.seconds:.0f} s)")
+        if x is not None:
+            absorb(x)
+        return float(proven) if proven is not None else -math.inf
+
     def feasible(self) -> bool:
         """Whether the files agree with one another under the model (an attacker's sanity check)."""
         return self._solve(np.zeros(self.n))[1] is not None
@@ -591,10 +642,10 @@ class Solver:
         Exact whole-number bounds wherever a range is narrower than 3; a wider range is proved wide by
         two whole-number solutions (every value between is not claimed, only that the range is at least
         that wide), which saves two integer programs per count. Solutions come first from programs that
-        push many counts up or down at once (random signs), then one program per end of each count that
-        is still narrow. A round is one program, no dearer than one end of one count, so rounds go on
-        while they prove any count wide (or `rounds` times): on a year's releases a cap of 80 left 312
-        counts to two programs each.
+        push many counts up or down at once (random signs), then, for each end of each count still
+        narrow, the relaxation (`_end`) and, only where that does not settle it, one integer program. A
+        round is one program, no dearer than one end of one count, so rounds go on while they prove any
+        count wide (or `rounds` times): on a year's releases a cap of 80 left 312 counts to two ends each.
         """
         m = len(exprs)
         targets = csr_array(
@@ -623,27 +674,21 @@ class Solver:
             if narrow.size == 0 or stale >= 2:
                 break
             signs = rng.choice([-1.0, 1.0], size=narrow.size)
-            _, x, _ = self._solve(targets[narrow].T @ signs)
-            self.solves += 1
+            x = self._point(targets[narrow].T @ signs)
             self.log(f"round: {narrow.size} of {m} counts not yet proved wide ({self.seconds:.0f} s)")
             before = int(np.sum(seen_high - seen_low < 3))
-            absorb(x)
+            if x is not None:
+                absorb(x)
             stale = stale + 1 if int(np.sum(seen_high - seen_low < 3)) == before else 0
         for i in range(m) if exact else np.flatnonzero(seen_high - seen_low < 3):
             if seen_high[i] - seen_low[i] >= 3 and not exact:
                 continue  # proved wide by a solution found for another count
             row = targets[[i]].toarray().ravel()
-            self.solves += 2
-            _, x, low = self._solve(row)
-            self.log(f"count {i} of {m}: lowest {low:.0f} ({self.seconds:.0f} s)")
-            absorb(x)
-            exact_low[i] = low
+            exact_low[i] = self._end(row, seen_low[i], absorb, f"count {i} of {m}: lowest")
             if seen_high[i] - seen_low[i] >= 3 and not exact:
                 continue
-            _, x, high = self._solve(-row)
-            self.log(f"count {i} of {m}: highest {-high:.0f} ({self.seconds:.0f} s)")
-            absorb(x)
-            exact_high[i] = -high
+            exact_high[i] = -self._end(-row, -seen_high[i], absorb, f"count {i} of {m}: highest")
+        self.log(f"{self.solves} integer programmes; {self.relaxed} ends proved by the relaxation alone")
         out = []
         for i in range(m):
             if not np.isnan(exact_low[i]) and not np.isnan(exact_high[i]):
@@ -651,6 +696,49 @@ class Solver:
             else:
                 out.append((int(seen_low[i]), int(seen_high[i]), False))
         return out
+
+
+class _Relaxation:
+    """The same relations over real numbers: each end is a bound no whole-number solution passes.
+
+    One HiGHS model, kept: each programme changes only its objective and starts from the last basis
+    (a point of the system, where the primal simplex starts). A count's real minimum is at most its
+    whole-number minimum, so rounded up it is a lower bound an attacker may claim; where a whole-number
+    solution already reaches it, the count's least value is known without branch and bound.
+    """
+
+    def __init__(self, matrix: csr_array, low: np.ndarray, high: np.ndarray) -> None:
+        import highspy
+        from highspy._core import _Highs
+
+        n = matrix.shape[1]
+        a = matrix.tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, a.shape[0]
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = np.zeros(n)
+        lp.col_upper_ = np.full(n, float(MAX_COUNT))
+        lp.row_lower_ = np.where(np.isfinite(low), low, -highspy.kHighsInf)
+        lp.row_upper_ = np.where(np.isfinite(high), high, highspy.kHighsInf)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, a.shape[0]
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+        self.highs = _Highs()  # not highspy.Highs: its constructor prints a banner before any option
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("threads", 1)
+        self.highs.setOptionValue("simplex_strategy", 4)  # primal: each start is already a point
+        self.highs.passModel(lp)
+        self.n = n
+        self.optimal = highspy.HighsModelStatus.kOptimal
+
+    def solve(self, c: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """The real minimum of c·x and a point reaching it, or None when it did not end optimal."""
+        self.highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), np.asarray(c, dtype=float))
+        self.highs.run()
+        if self.highs.getModelStatus() != self.optimal:
+            return None
+        x = np.asarray(self.highs.getSolution().col_value)
+        return float(self.highs.getInfo().objective_function_value), x
 
 
 def attack(
