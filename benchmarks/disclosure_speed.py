@@ -53,20 +53,8 @@ def main() -> None:
     frame = synth.generate(args.records, seed=args.seed, start=date(2025, 1, 1), end=date(2025, 12, 31))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        table = root / "t.parquet"
-        synth.write_table(frame, table)
         settings = Settings()
-        report, threshold = builder.analyse_report(
-            table_path=table,
-            benchmark_path=default_benchmark_path(),
-            period="2025",
-            settings=settings,
-            generated_at=datetime(2026, 2, 1, tzinfo=UTC),
-        )
-        public = builder.public_report(report, threshold)
-        out = root / "2025"
-        out.mkdir()
-        builder.write_public_files(report, public, threshold, out, parse_period("2025", settings.timezone))
+        out, threshold = _publish(frame, root / "2025", datetime(2026, 2, 1, tzinfo=UTC), settings)
         before = read_release(out)
         shown = sum(1 for f in before.figures if f.value is not None)
         hidden = sum(1 for f in before.figures if f.value is None)
@@ -85,7 +73,7 @@ def main() -> None:
                     timings.setdefault(method, []).append(time.monotonic() - started)
         result = results["after"]
         if args.correction:
-            correction = _correction(root, frame, report, args, settings, out, methods)
+            correction = _correction(root, frame, args, settings, out, methods)
     total = shown + hidden
     print(f"records {args.records:,}, seed {args.seed}, threshold {threshold}")
     print(f"suppression: {hidden:,} of {total:,} count figures withheld ({hidden / total:.1%}) by the report")
@@ -127,30 +115,31 @@ def main() -> None:
         )
 
 
-def _correction(root, frame, report, args, settings, first, methods):  # type: ignore[no-untyped-def]
+def _publish(frame: pd.DataFrame, out: Path, generated_at: datetime, settings: Settings) -> tuple[Path, int]:
+    """The public files of 2025 from these records, in `out` (made here); and the threshold."""
+    table = out.with_suffix(".parquet")
+    synth.write_table(frame, table)
+    report, threshold = builder.analyse_report(
+        table_path=table,
+        benchmark_path=default_benchmark_path(),
+        period="2025",
+        settings=settings,
+        generated_at=generated_at,
+    )
+    out.mkdir()
+    public = builder.public_report(report, threshold)
+    builder.write_public_files(report, public, threshold, out, parse_period("2025", settings.timezone))
+    return out, threshold
+
+
+def _correction(root, frame, args, settings, first, methods):  # type: ignore[no-untyped-def]
     """Time the check of the year published again after late records, against its protected first version."""
     late = synth.generate(
         args.correction, seed=args.seed + 1, start=date(2025, 10, 1), end=date(2025, 12, 31)
     )
     late["engagement_id"] = [f"late-{n}" for n in range(len(late))]
-    table = root / "t2.parquet"
-    synth.write_table(pd.concat([frame, late], ignore_index=True), table)
-    again, threshold = builder.analyse_report(
-        table_path=table,
-        benchmark_path=default_benchmark_path(),
-        period="2025",
-        settings=settings,
-        generated_at=datetime(2026, 3, 1, tzinfo=UTC),
-    )
-    folder = root / "2025-v2"
-    folder.mkdir()
-    builder.write_public_files(
-        again,
-        builder.public_report(again, threshold),
-        threshold,
-        folder,
-        parse_period("2025", settings.timezone),
-    )
+    records = pd.concat([frame, late], ignore_index=True)
+    folder, threshold = _publish(records, root / "2025-v2", datetime(2026, 3, 1, tzinfo=UTC), settings)
     pristine = root / "pristine-v2"
     shutil.copytree(folder, pristine)
     timings: dict[str, tuple[list[float], disclosure.DisclosureResult]] = {}
