@@ -164,11 +164,11 @@ def _method(name: str):  # type: ignore[no-untyped-def]
         yield
         return
     if name == "dual":
-        disclosure.SIMPLEX_STRATEGY = 0
+        strategy, disclosure.SIMPLEX_STRATEGY = disclosure.SIMPLEX_STRATEGY, 0
         try:
             yield
         finally:
-            disclosure.SIMPLEX_STRATEGY = 4
+            disclosure.SIMPLEX_STRATEGY = strategy
         return
     sweep, bounds, solve = disclosure.Solver.sweep, disclosure.Solver.bounds, disclosure.Solver._solve
     disclosure.Solver._solve = _from_scratch  # type: ignore[method-assign]

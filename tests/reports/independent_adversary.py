@@ -56,7 +56,9 @@ INDEX_TOLERANCE = 1e-8  # an index is printed to 10 significant figures
 TABLES = ("disproportionality", "disparity", "outcome_test", "compliance")
 
 MAX_COUNT = 10_000_000  # more engagements than any service makes: keeps every program bounded
-ROUND_SECONDS = 60.0  # a round's integer programme stops here and gives the best solution it has
+# A round's integer programme stops here with its best solution: a round needs a point, not a proof (on
+# three years of releases one round's proof ran more than ten minutes).
+ROUND_SECONDS = 60.0
 Expr = dict[int, float]
 
 
@@ -568,14 +570,22 @@ class Solver:
         self.seconds = 0.0  # the last integer programme's wall time
         self.log: Callable[[str], None] = lambda message: None  # a caller (the benchmark) prints progress
 
-    def _solve(self, c: np.ndarray) -> tuple[float | None, np.ndarray | None, float | None]:
-        """Minimise c·x: (optimum, a whole-number solution, proven lower bound) or Nones if infeasible."""
+    def _solve(
+        self, c: np.ndarray, *, seconds: float | None = None
+    ) -> tuple[float | None, np.ndarray | None, float | None]:
+        """Minimise c·x: (optimum, a whole-number solution, proven lower bound) or Nones if infeasible.
+
+        With `seconds`, branch and bound stops there and its best solution so far is taken (a round needs
+        a point, not a proof); Nones then also when it had none.
+        """
         started = time.monotonic()
+        options = self.options if seconds is None else {**self.options, "time_limit": seconds}
         found = milp(c, constraints=[self.constraint], integrality=np.ones(self.n),
-                     bounds=(0, MAX_COUNT), options=self.options)  # fmt: skip
+                     bounds=(0, MAX_COUNT), options=options)  # fmt: skip
         self.seconds = time.monotonic() - started
         if found.x is None:
-            if found.status != 2:  # anything but "infeasible" is the solver failing, not the files
+            # Anything but "infeasible" is the solver failing, not the files, unless a limit was asked.
+            if found.status != 2 and seconds is None:
                 raise RuntimeError(f"the integer program was not solved: {found.message}")
             return None, None, None
         bound = getattr(found, "mip_dual_bound", None)
@@ -593,43 +603,33 @@ class Solver:
             return None
         return rounded
 
-    def _point(self, c: np.ndarray) -> np.ndarray | None:
-        """A whole-number solution that goes far along -c, for a round; None if none was found in time.
+    def _end(
+        self, row: np.ndarray, sign: float, reached: float, absorb: Callable[[np.ndarray], None], what: str
+    ) -> float:
+        """The proven least (`sign` 1) or most (`sign` -1) of row·x, which a whole solution reached already.
 
-        Any whole-number solution widens what the counts are known to reach, optimal or not, so a round
-        takes the best one branch and bound has found within `ROUND_SECONDS` rather than wait for a
-        proof of optimality (on three years of releases one round's proof ran more than ten minutes).
-        """
-        started = time.monotonic()
-        options = {**self.options, "time_limit": min(self.options["time_limit"], ROUND_SECONDS)}
-        found = milp(c, constraints=[self.constraint], integrality=np.ones(self.n),
-                     bounds=(0, MAX_COUNT), options=options)  # fmt: skip
-        self.seconds = time.monotonic() - started
-        self.solves += 1
-        return None if found.x is None else self._whole(found.x)
-
-    def _end(self, c: np.ndarray, reached: float, absorb: Callable[[np.ndarray], None], what: str) -> float:
-        """The proven minimum of c·x, given that a whole-number solution already reached `reached`.
-
-        The relaxation's minimum, rounded up, is a bound no whole-number solution passes: where a whole-
+        The relaxation's end, rounded inwards, is a bound no whole-number solution passes: where a whole-
         number solution (met before, or the relaxation's own optimum) reaches it, it is exact without
         an integer programme.
         """
+        c = sign * row
+        least = sign * reached  # what is known of the minimum of c·x
         relaxed = self.relaxation.solve(c)
         if relaxed is not None:
             bound = math.ceil(relaxed[0] - 1e-6)
             if (x := self._whole(relaxed[1])) is not None:
                 absorb(x)
-                reached = min(reached, float(c @ x))
-            if bound >= reached - 1e-6:
+                least = min(least, float(c @ x))
+            if bound >= least - 1e-6:
                 self.relaxed += 1
-                return float(bound)
+                return sign * bound
         self.solves += 1
         _, x, proven = self._solve(c)
-        self.log(f"{what} {proven:.0f} ({self.seconds:.0f} s)")
+        end = sign * (proven if proven is not None else -math.inf)
+        self.log(f"{what} {end:.0f} ({self.seconds:.0f} s)")
         if x is not None:
             absorb(x)
-        return float(proven) if proven is not None else -math.inf
+        return end
 
     def feasible(self) -> bool:
         """Whether the files agree with one another under the model (an attacker's sanity check)."""
@@ -674,7 +674,8 @@ class Solver:
             if narrow.size == 0 or stale >= 2:
                 break
             signs = rng.choice([-1.0, 1.0], size=narrow.size)
-            x = self._point(targets[narrow].T @ signs)
+            _, x, _ = self._solve(targets[narrow].T @ signs, seconds=ROUND_SECONDS)
+            self.solves += 1
             self.log(f"round: {narrow.size} of {m} counts not yet proved wide ({self.seconds:.0f} s)")
             before = int(np.sum(seen_high - seen_low < 3))
             if x is not None:
@@ -684,10 +685,10 @@ class Solver:
             if seen_high[i] - seen_low[i] >= 3 and not exact:
                 continue  # proved wide by a solution found for another count
             row = targets[[i]].toarray().ravel()
-            exact_low[i] = self._end(row, seen_low[i], absorb, f"count {i} of {m}: lowest")
+            exact_low[i] = self._end(row, 1.0, seen_low[i], absorb, f"count {i} of {m}: lowest")
             if seen_high[i] - seen_low[i] >= 3 and not exact:
                 continue
-            exact_high[i] = -self._end(-row, -seen_high[i], absorb, f"count {i} of {m}: highest")
+            exact_high[i] = self._end(row, -1.0, seen_high[i], absorb, f"count {i} of {m}: highest")
         self.log(f"{self.solves} integer programmes; {self.relaxed} ends proved by the relaxation alone")
         out = []
         for i in range(m):
