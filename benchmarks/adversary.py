@@ -11,7 +11,8 @@ and by the team's own; every withheld count an attacker pins, or narrows below 3
 under 10, is printed with its true value, as soon as that attacker is done. `--dump` writes each
 release's check result and withheld figures, to compare two versions of the code on one scenario.
 `--work DIR` keeps the releases and each attacker's findings: a full-size run takes hours, and the
-same command run again goes on from the last attacker that finished.
+same command run again goes on from the last attacker that finished. `--attackers version` (say) runs
+only that one: processes given different attackers and one `--work` share the work, one core each.
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ def main() -> None:
         help="keep the database, the releases and each attacker's findings here; run again with the same "
         "folder to go on from where a stopped run was (default: a temporary folder, removed at the end)",
     )
+    parser.add_argument(
+        "--attackers",
+        nargs="+",
+        choices=release_scenario.ATTACKERS,
+        default=release_scenario.ATTACKERS,
+        help="attack with these only (the others' findings kept in --work are taken): run one process per "
+        "attacker with the same --work to use more cores, then once without this to print the whole",
+    )
     parser.add_argument("--time-limit", type=float, default=1800.0, help="seconds per integer programme")
     parser.add_argument("--verbose", action="store_true", help="log each round of the check and the attack")
     args = parser.parse_args()
@@ -80,7 +89,11 @@ def main() -> None:
             checkpoint=work,
             log=stamped if args.verbose else lambda line: None,
             each=say,
+            attackers=args.attackers,
         )
+        if attacked is None:
+            print(f"attackers {', '.join(args.attackers)} done; others still to run for the whole")
+            return
     print(f"{len(attacked.folders)} releases ever public; {attacked.public} public figures, "
           f"{attacked.withheld} withheld")  # fmt: skip
     small = release_scenario.small_recovered(attacked)

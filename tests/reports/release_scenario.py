@@ -153,14 +153,17 @@ def attack_all(
     checkpoint: Path | None = None,
     log: Callable[[str], None] = lambda line: None,
     each: Callable[[str, list[Any], float], None] = lambda model, findings, seconds: None,
-) -> Attacked:
+    attackers: Sequence[str] = ATTACKERS,
+) -> Attacked | None:
     """Both attackers over every release ever listed in releases.json.
 
     `time_limit` bounds each integer programme in wall-clock seconds: on a shared machine the first one
     (tens of thousands of unknowns) can take minutes of wall time for seconds of work. At full size one
     attacker takes hours, so `each` hears every attacker's findings as soon as it has them, `log` hears
     every integer programme, and with `checkpoint` (a folder) each attacker's findings are kept there and
-    a run started again takes them instead of attacking again.
+    a run started again takes them instead of attacking again. With `attackers`, only those attack (the
+    others' kept findings are taken, where there are any): separate processes, each given one attacker and
+    the same `checkpoint`, share the work; None unless every attacker's findings are then at hand.
     """
     folders = independent.ever_public(root, published.saved)
     truths = independent.true_values(folders)
@@ -174,6 +177,8 @@ def attack_all(
         if earlier is not None:
             found[model], seconds[model] = earlier
             log(f"{model}: {len(found[model])} findings taken from {kept} ({seconds[model]:.0f} s when made)")
+        elif model not in attackers:
+            continue
         else:
             started = time.monotonic()
             if model == "own":
@@ -186,6 +191,8 @@ def attack_all(
             if kept is not None:
                 save_findings(kept, found[model], seconds[model], made_from)
         each(model, found[model], seconds[model])
+    if set(found) != set(ATTACKERS):
+        return None
     own = found.pop("own")
     return Attacked(folders, public, len(found["release"]), found, own, seconds)
 
