@@ -712,3 +712,48 @@ def test_an_unknown_count_withheld_only_in_the_data_quality_table_is_read_and_a_
     result = protect_release(three, [], threshold=THRESHOLD)
     assert result.ok and result.further_suppressed >= 1
     assert worst([three]) == []
+
+
+def _stated_total_release(folder: Path) -> Path:
+    """Two divisions whose rows are all withheld as small; D11's total is stated to protect (it is 11).
+
+    The city's total, 12, is shown. Anyone reading the file knows D11's total is at least 10, so D22
+    holds at most 2 engagements: found on issue 10's full-size run (2026-12-07), where a division's
+    Unknown total stated "protects" narrowed every cell of the divisions without records to 0 or 1
+    while the check, reading only each row's reason, saw them 0 to 7.
+    """
+    counts = {("D11", "Black"): 3, ("D11", "White"): 8, ("D22", "Black"): 1, ("D22", "White"): 0}
+    small = {"count": None, "total": None, "suppressed": True, "suppressed_reason": "small"}
+    rows = [
+        small | {"area": area, "group": group, "population": 100, "count_suppressed_reason": "small",
+                 "total_suppressed_reason": "protects" if area == "D11" else "small"}
+        for area, group in counts
+    ]  # fmt: skip
+    rows += [
+        small | {"area": "ALL", "group": group, "population": 100, "total": 12,
+                 "count_suppressed_reason": "small"}
+        for group in ("Black", "White")
+    ]  # fmt: skip
+    public = {
+        "meta": {"report_period": {"label": "2025-Q1"}, "generated_at": "2026-07-01T12:00:00+00:00"},
+        "disproportionality": rows,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.public.json").write_text(json.dumps(public))
+    return folder
+
+
+def test_a_reason_stated_for_one_column_is_read_as_the_public_reads_it(tmp_path):
+    folder = _stated_total_release(tmp_path / "2025-Q1")
+    release_ = read_release(folder)
+    reasons = {(f.locator, f.reason) for f in release_.figures}
+    assert ("disproportionality D11 × Black total", "protects") in reasons
+    assert ("disproportionality D22 × Black total", "small") in reasons
+    assert ("disproportionality D22 × Black count", "small") in reasons
+    # So D22's counts are at most 2 (12 less at least 10): the rule fails, and the check withholds more
+    # (the city's total) until it holds.
+    narrowed = {name: (low, high) for name, low, high in worst([folder])}
+    assert narrowed["disproportionality D22 × Black count"][1] <= 2
+    result = protect_release(folder, [], threshold=THRESHOLD)
+    assert result.ok and result.further_suppressed >= 1
+    assert worst([folder]) == []
