@@ -25,7 +25,9 @@ bet is contradicted by the figures themselves. So the check works under the stro
 published figures allow (`MODELS`): same-day releases linked and growth first, then each release on its
 own with growth, then without growth; an attacker who sees a bet contradicted has to drop it too. Published
 figures are equalities; a hidden row marked `suppressed_reason: "small"` tells the attacker its smallest
-count lies in [0, threshold - 1], one marked `"protects"` that its counts reach the threshold. An outcome
+count lies in [0, threshold - 1], one marked `"protects"` that its counts reach the threshold, and where a
+row states a reason for one of its counts (`total_suppressed_reason`, ...) that count is read by its own
+reason (`_stated`). An outcome
 never exceeds the engagements it is counted in (per atom), hits never exceed searches, a compliance count
 never exceeds its division's engagements, and the age, gender and collection tables add up to all
 engagements. The data-quality counts of Unknown race, unknown gender and age not recorded are those
