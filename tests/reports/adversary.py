@@ -41,6 +41,7 @@ from fairengage.reports.disclosure import (
     intervals,
     quarters,
     read_release,
+    system_under,
 )
 from fairengage.reports.period import parse_period
 
@@ -114,13 +115,7 @@ def attack(folders: Sequence[Path], *, threshold: int = 10) -> list[Recovery]:
     # until 2026-12-07 this attacker made none of the check's bets on growth and on the listed
     # divisions, so it proved less than the check it was meant to test.
     for model in MODELS:
-        system = build_system(
-            releases,
-            threshold,
-            link_snapshots=model.link,
-            growth=model.growth,
-            closed_areas=model.closed,
-        )
+        system = system_under(model, releases, threshold)
         found = intervals(system)
         if found is not None:
             break

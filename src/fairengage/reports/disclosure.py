@@ -1186,6 +1186,20 @@ def intervals(
     return result
 
 
+def system_under(
+    model: Model, releases: Sequence[Release], threshold: int, *, extra: Sequence[Key] = ()
+) -> System:
+    """`build_system` with the bets of one attacker model (see `MODELS`)."""
+    return build_system(
+        releases,
+        threshold,
+        link_snapshots=model.link,
+        growth=model.growth,
+        closed_areas=model.closed,
+        extra=extra,
+    )
+
+
 def protection_level(threshold: int) -> int:
     """How wide the interval of a possibly small hidden count must be: half the threshold, rounded up."""
     return max(1, math.ceil(threshold / 2))
@@ -1220,13 +1234,7 @@ def protect_release(candidate: Path, published: Sequence[Path], *, threshold: in
     model = models.pop(0)
     known = _Known()
     for _ in range(MAX_ROUNDS):
-        system = build_system(
-            [*earlier, release],
-            threshold,
-            link_snapshots=model.link,
-            growth=model.growth,
-            closed_areas=model.closed,
-        )
+        system = system_under(model, [*earlier, release], threshold)
         carried = known.carried(system)
         found = intervals(system, known=carried)
         if found is None:
@@ -1395,14 +1403,7 @@ def _bounds_before(
     """What the earlier releases alone prove about these figures (or the same counts), where anything."""
     if not earlier or not keys:
         return {}
-    system = build_system(
-        earlier,
-        threshold,
-        link_snapshots=model.link,
-        growth=model.growth,
-        closed_areas=model.closed,
-        extra=keys,
-    )
+    system = system_under(model, earlier, threshold, extra=keys)
     index = {key: i for i, key in enumerate(system.keys)}
     solvers: dict[str, Solver] = {}
     result: dict[Key, tuple[int, int]] = {}
