@@ -643,8 +643,9 @@ class Solver:
         Exact whole-number bounds wherever a range is narrower than 3; a wider range is proved wide by
         two whole-number solutions (every value between is not claimed, only that the range is at least
         that wide), which saves two integer programs per count. Solutions come first from programs that
-        push many counts up or down at once (random signs), then, for each end of each count still
-        narrow, the relaxation (`_end`) and, only where that does not settle it, one integer program. A
+        push many counts up or down at once (random signs), then the highest ends of groups of narrow
+        counts at once (`_highest_together`), then, for each end still open, the relaxation (`_end`)
+        and, only where that does not settle it, one integer program. A
         round is one program, no dearer than one end of one count, so rounds go on while they prove any
         count wide (or `rounds` times): on a year's releases a cap of 80 left 312 counts to two ends each.
         """
