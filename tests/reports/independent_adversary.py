@@ -735,18 +735,16 @@ class Solver:
         records, 0 or 1 each and each needing its own branch and bound (about 10 s each, 726 of them);
         a group that fails is split in two, so the worst case is about twice the programmes.
         """
-        pending = [
-            int(i) for i in counts if (targets[[int(i)]].data >= 0).all() and seen_high[i] - seen_low[i] < 3
-        ]
-        stack: list[list[int]] = []
-        for h in sorted({seen_high[i] for i in pending}):
-            stack.append([i for i in pending if seen_high[i] == h])
+        # The sum bounds a count only where no coefficient is negative. One stack of groups: a group whose
+        # counts were seen at different highest values (at first, or after a solution raised some) is
+        # split by that value before anything is proved of it.
+        stack = [[int(i) for i in counts if (targets[[int(i)]].data >= 0).all()]]
         while stack:
             group = [i for i in stack.pop() if seen_high[i] - seen_low[i] < 3 and np.isnan(exact_high[i])]
             if len(group) < 4:
                 continue  # left to one programme per count
-            if len({seen_high[i] for i in group}) > 1:  # a solution met since raised some of them
-                stack.extend([i for i in group if seen_high[i] == h] for h in {seen_high[i] for i in group})
+            if len(highs := sorted({seen_high[i] for i in group})) > 1:
+                stack.extend([i for i in group if seen_high[i] == h] for h in highs)
                 continue
             h = seen_high[group[0]]
             union = targets[group].max(axis=0).toarray().ravel()
@@ -758,7 +756,9 @@ class Solver:
             if most > h:
                 self.solves += 1
                 _, x, proven = self._solve(-union)
-                most = math.floor(-proven + 1e-6) if proven is not None and proven > -math.inf else math.inf
+                most = (
+                    math.floor(-proven + 1e-6) if proven is not None and math.isfinite(proven) else math.inf
+                )
                 by = f"one integer programme ({self.seconds:.0f} s)"
                 if x is not None:
                     absorb(x)

@@ -277,6 +277,10 @@ def _why(exc: Exception) -> str:
     return str(exc)
 
 
+# One figure of a table row as the reader takes it: what it counts, its value (None: withheld), its column.
+Figured = tuple[Key, Any, str]
+
+
 class _Reader:
     """Turns the rows of one release into figures."""
 
@@ -314,92 +318,60 @@ class _Reader:
     def key(self, family: str, area: str, groups: tuple[str, ...] | str, period: str | None = None) -> Key:
         return Key(family, period or self.r.period, self.r.snapshot, area, groups)
 
+    def row_figures(self, row: dict[str, Any], where: str, part: Figured, whole: Figured) -> None:
+        """A table row's count and the count it is out of, each read by the reason its column states.
+
+        `part` and `whole` are (key, value, column): the column names the figure in its locator and
+        the reason read (`_stated`); a row's own reason bounds its part, and its whole only when it says
+        "protects" (`_total_reason`).
+        """
+        reason = _row_reason(row)
+        key, value, column = part
+        self.add(key, value, _stated(row, column, reason), PUBLIC_REPORT, f"{where} {column}", ("row", row))
+        key, value, column = whole
+        self.add(key, value, _stated(row, column, _total_reason(reason)), PUBLIC_REPORT, f"{where} {column}")
+
     def report_sections(self, report: dict[str, Any]) -> None:
-        f = PUBLIC_REPORT
         self.at = "disproportionality"
         dispro = [r for r in report.get("disproportionality") or [] if isinstance(r, dict)]
         known = tuple(sorted({r["group"] for r in dispro}))
         for row in dispro:
             area, group = row["area"], row["group"]
-            reason = _row_reason(row)
-            where = f"disproportionality {area} × {group}"
-            self.add(
-                self.key("eng", area, (group,)),
-                row.get("count"),
-                _stated(row, "count", reason),
-                f,
-                f"{where} count",
-                ("row", row),
-            )
-            self.add(
-                self.key("eng", area, known),
-                row.get("total"),
-                _stated(row, "total", _total_reason(reason)),
-                f,
-                f"{where} total",
+            self.row_figures(
+                row,
+                f"disproportionality {area} × {group}",
+                (self.key("eng", area, (group,)), row.get("count"), "count"),
+                (self.key("eng", area, known), row.get("total"), "total"),
             )
         self.at = "disparity"
         for row in report.get("disparity") or []:
             area, group, measure = row["area"], row["group"], row["measure"]
-            reason = _row_reason(row)
-            where = f"disparity {area} × {group} × {measure}"
             count, total = _with_rate(row.get("count"), row.get("total"), row.get("rate"))
-            self.add(
-                self.key(f"out:{measure}", area, (group,)),
-                count,
-                _stated(row, "count", reason),
-                f,
-                f"{where} count",
-                ("row", row),
-            )
-            self.add(
-                self.key("eng", area, (group,)),
-                total,
-                _stated(row, "total", _total_reason(reason)),
-                f,
-                f"{where} total",
+            self.row_figures(
+                row,
+                f"disparity {area} × {group} × {measure}",
+                (self.key(f"out:{measure}", area, (group,)), count, "count"),
+                (self.key("eng", area, (group,)), total, "total"),
             )
         self.at = "outcome_test"
         for row in report.get("outcome_test") or []:
             area, group = row["area"], row["group"]
-            reason = _row_reason(row)
-            where = f"outcome test {area} × {group}"
             hits, searches = _with_rate(row.get("hits"), row.get("searches"), row.get("hit_rate"))
-            self.add(
-                self.key("hits", area, (group,)),
-                hits,
-                _stated(row, "hits", reason),
-                f,
-                f"{where} hits",
-                ("row", row),
-            )
-            self.add(
-                self.key("out:searched", area, (group,)),
-                searches,
-                _stated(row, "searches", _total_reason(reason)),
-                f,
-                f"{where} searches",
+            self.row_figures(
+                row,
+                f"outcome test {area} × {group}",
+                (self.key("hits", area, (group,)), hits, "hits"),
+                (self.key("out:searched", area, (group,)), searches, "searches"),
             )
         self.at = "compliance"
         for row in report.get("compliance") or []:
             area, measure = row["area"], row["measure"]
-            reason = _row_reason(row)
-            where = f"compliance {area} × {measure}"
             count, total = _with_rate(row.get("count"), row.get("total"), row.get("rate"))
-            self.add(
-                self.key(f"comp:{measure}", area, ALL),
-                count,
-                _stated(row, "count", reason),
-                f,
-                f"{where} count",
-                ("row", row),
-            )
-            self.add(
-                self.key("eng", area, ALL),
-                total,
-                _stated(row, "total", _total_reason(reason)),
-                f,
-                f"{where} total",
+            self.row_figures(
+                row,
+                f"compliance {area} × {measure}",
+                (self.key(f"comp:{measure}", area, ALL), count, "count"),
+                (self.key("eng", area, ALL), total, "total"),
             )
         self.at = "annual"
         self.annual(report.get("annual") or {})
@@ -519,22 +491,11 @@ class _Reader:
         for period, rows in zip(periods, trend.get("disproportionality") or [], strict=False):
             rows_known = tuple(sorted({r["group"] for r in rows})) or known
             for row in rows:
-                reason = _row_reason(row)
-                where = f"trend {period} {row['group']}"
-                self.add(
-                    self.key("eng", CITY, (row["group"],), period),
-                    row.get("count"),
-                    _stated(row, "count", reason),
-                    f,
-                    f"{where} count",
-                    ("row", row),
-                )
-                self.add(
-                    self.key("eng", CITY, rows_known, period),
-                    row.get("total"),
-                    _stated(row, "total", _total_reason(reason)),
-                    f,
-                    f"{where} total",
+                self.row_figures(
+                    row,
+                    f"trend {period} {row['group']}",
+                    (self.key("eng", CITY, (row["group"],), period), row.get("count"), "count"),
+                    (self.key("eng", CITY, rows_known, period), row.get("total"), "total"),
                 )
 
     def trend_table(self, path: Path) -> None:
