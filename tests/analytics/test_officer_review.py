@@ -164,9 +164,11 @@ def test_the_batched_fit_equals_one_fit_at_a_time():
     assert float((together[0] * trials[0]).sum()) == pytest.approx(float(successes[0].sum()), rel=1e-8)
 
 
-def test_the_batched_fit_equals_one_fit_at_a_time_where_models_have_rows_without_trials():
-    # As officers' propensity models: each has trials only in its own divisions' rows (the batched fit
-    # multiplies only those), and a division column with no trials, which keeps a coefficient of 0.
+@pytest.mark.parametrize("by_division", [False, True])
+def test_the_batched_fit_equals_one_fit_at_a_time_where_models_have_rows_without_trials(by_division):
+    # As officers' propensity models: each has trials only in its own divisions' rows, and a division
+    # column with no trials, which keeps a coefficient of 0. With the rows in runs by division, the
+    # information is summed run by run on each run's own columns: the same fit.
     rng = np.random.default_rng(1)
     division = np.repeat(np.arange(4), 15)
     x = np.column_stack([*(division == d for d in range(4)), rng.normal(size=60)]).astype(float)
@@ -174,7 +176,7 @@ def test_the_batched_fit_equals_one_fit_at_a_time_where_models_have_rows_without
     for m in range(5):
         trials[m, ~np.isin(division, [m % 4, (m + 1) % 4])] = 0.0
     successes = np.floor(trials * rng.uniform(0.1, 0.6, size=(5, 60)))
-    together = fit_logistic_many(x, successes, trials)
+    together = fit_logistic_many(x, successes, trials, runs=division if by_division else None)
     for m in range(5):
         alone = fit_logistic(x, successes[m], trials[m])
         worked = trials[m] > 0

@@ -24,7 +24,13 @@ from astral import Observer
 from astral.sun import sun
 
 from fairengage.analytics.engine import epoch_seconds
-from fairengage.analytics.veil import classify_stops, utc_offsets, veil_of_darkness, with_local_clock
+from fairengage.analytics.veil import (
+    classify_stops,
+    sun_table,
+    utc_offsets,
+    veil_of_darkness,
+    with_local_clock,
+)
 from fairengage.ingest.synth import PlantedEffects, generate
 
 TZ = "America/Toronto"
@@ -269,3 +275,21 @@ def test_a_tiny_table_gives_no_result_rather_than_an_overflow(tmp_path):
     result = reports.analyze(table, population.population_table(), engine_name="duckdb", tz="America/Toronto")
     veil = result["veil_of_darkness"]
     assert veil is None or veil["odds_ratio"] is None or math.isfinite(veil["odds_ratio"])
+
+
+def test_a_day_with_a_dusk_but_no_dawn_keeps_its_evening():
+    # Far north in spring the night is too light for civil dawn (the sun stays above -6° at dawn) while
+    # that day's dusk still comes: the evening's light and dark are there to compare, so the day keeps
+    # its row. Days with no sunset (midnight sun) have none. Tromsø, 69.6° N.
+    tromso = Observer(latitude=69.65, longitude=18.96)
+    zone = ZoneInfo("Europe/Oslo")
+    spring = date(2014, 4, 26)
+    with pytest.raises(ValueError):
+        sun(tromso, date=spring, tzinfo=zone)  # astral's five events at once: dawn fails
+    midsummer = date(2014, 6, 21)
+    days = [(day - date(1970, 1, 1)).days for day in (spring, midsummer)]
+    table = sun_table(days, tz="Europe/Oslo", lat=69.65, lon=18.96)
+    assert table["local_day"].tolist() == days[:1]
+    row = table.iloc[0]
+    # Sunset in the evening, civil dusk after it, both before midnight (seconds after local midnight).
+    assert 18 * 3600 < row["sunset"] < row["dusk"] < 24 * 3600
