@@ -164,11 +164,12 @@ def test_the_batched_fit_equals_one_fit_at_a_time():
     assert float((together[0] * trials[0]).sum()) == pytest.approx(float(successes[0].sum()), rel=1e-8)
 
 
-@pytest.mark.parametrize("by_division", [False, True])
-def test_the_batched_fit_equals_one_fit_at_a_time_where_models_have_rows_without_trials(by_division):
+@pytest.mark.parametrize("runs", ["none", "by division", "scattered"])
+def test_the_batched_fit_equals_one_fit_at_a_time_where_models_have_rows_without_trials(runs):
     # As officers' propensity models: each has trials only in its own divisions' rows, and a division
     # column with no trials, which keeps a coefficient of 0. With the rows in runs by division, the
-    # information is summed run by run on each run's own columns: the same fit.
+    # information is summed run by run on each run's own columns: the same fit. Labels that do not
+    # follow the divisions (short runs, a division split between several) give the same fit too.
     rng = np.random.default_rng(1)
     division = np.repeat(np.arange(4), 15)
     x = np.column_stack([*(division == d for d in range(4)), rng.normal(size=60)]).astype(float)
@@ -176,7 +177,8 @@ def test_the_batched_fit_equals_one_fit_at_a_time_where_models_have_rows_without
     for m in range(5):
         trials[m, ~np.isin(division, [m % 4, (m + 1) % 4])] = 0.0
     successes = np.floor(trials * rng.uniform(0.1, 0.6, size=(5, 60)))
-    together = fit_logistic_many(x, successes, trials, runs=division if by_division else None)
+    labels = {"none": None, "by division": division, "scattered": rng.integers(0, 3, size=60)}[runs]
+    together = fit_logistic_many(x, successes, trials, runs=labels)
     for m in range(5):
         alone = fit_logistic(x, successes[m], trials[m])
         worked = trials[m] > 0
