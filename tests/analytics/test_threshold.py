@@ -26,6 +26,7 @@ from fairengage.analytics.threshold import (
     COLUMNS,
     DIFFERENCE_COLUMNS,
     FitSettings,
+    enough_searches,
     model_cells,
     rates,
     threshold_test,
@@ -124,6 +125,9 @@ def test_recovers_a_planted_lower_threshold() -> None:
     assert difference["ci_high"] < 0, difference
     assert set(fit.thresholds[0]) == set(COLUMNS)
     assert set(difference) == set(DIFFERENCE_COLUMNS)
+    # The difference carries both groups' city-wide searches and finds, and is read: plenty of both.
+    assert (difference["searches"], difference["hits"]) == (city["Black"]["searches"], city["Black"]["hits"])
+    assert difference["ref_searches"] == city["White"]["searches"] and difference["enough"] is True
     # Posterior predictive checks: one per division and group, observed rates mostly inside.
     assert len(fit.checks) == 32
     assert fit.diagnostics["checks_outside_interval"] <= 5
@@ -225,3 +229,25 @@ def test_model_cells_leave_out_the_city_and_unasked_groups() -> None:
         "hits": [1],
     }
     assert np.array_equal(model_cells(cells)["stops"].to_numpy(), [10, 20])
+
+
+@pytest.mark.parametrize(
+    ("searches", "hits", "ref_searches", "ref_hits", "enough"),
+    [
+        # Hartford against White people's 1,705 searches and 21 finds, by hand: pooled hit rate
+        # 56 / 3,742 = 1.50%, so 1,705 searches expect 25.5 finds; 21 / 1,752 = 1.20%, so 47 expect 0.56.
+        (2037, 35, 1705, 21, True),
+        (1389, 25, 1705, 21, True),
+        (47, 0, 1705, 21, False),
+        (10, 0, 1705, 21, False),
+        # At the edges: 20 searches each at a pooled 25% expect exactly 5 finds; 19 searches are too few.
+        (20, 5, 20, 5, True),
+        (20, 4, 20, 5, False),
+        (19, 10, 1000, 500, False),
+        (0, 0, 0, 0, False),
+    ],
+)
+def test_a_difference_needs_the_outcome_tests_searches_and_expected_finds(
+    searches, hits, ref_searches, ref_hits, enough
+) -> None:
+    assert enough_searches(searches, hits, ref_searches, ref_hits) is enough

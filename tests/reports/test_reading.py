@@ -222,3 +222,111 @@ def test_every_interval_says_to_when_a_bound_is_negative():
         shown = Formats(lang, 10).interval(-0.5, 0.25)
         assert word in shown and "–" not in shown, (lang, shown)
     assert Formats("en", 10).interval(1.2, 2.5) == "1.20–2.50"
+
+
+# Hartford's city-wide threshold differences from White people (report.json of `fairengage analyze
+# --threshold-test` on the Open Policing file, 4 chains of 1,000 draws).
+ANOTHER_RACE = {
+    "group": "Another race", "reference": "White", "difference": 0.0628, "ci_low": 0.0014, "ci_high": 0.1967,
+    "searches": 10, "hits": 0, "ref_searches": 1705, "ref_hits": 21, "enough": False,
+}  # fmt: skip
+
+
+def test_a_threshold_difference_on_too_few_searches_is_not_read_either_way():
+    # The interval is clear of 0, but 10 searches with no find say little: the priors set it.
+    text = reader.threshold_difference(ANOTHER_RACE)
+    assert text.startswith(
+        "Too few searches or finds to compare the bar for Another race people (10 searches, 0 finding "
+        "contraband) with the bar for White people (1,705, 21)"
+    )
+    assert "higher" not in text and "lower" not in text
+    assert "6.3" not in text and "+0.1 to +19.7 points" in text
+    # The same figures on enough searches are read as a higher bar.
+    enough = {**ANOTHER_RACE, "searches": 1000, "hits": 20, "enough": True}
+    assert reader.threshold_difference(enough).startswith(
+        "The bar for searching Another race people was higher than for White people, by 6.3 points"
+    )
+    # A report.json from before rows carried `enough` reads as it did.
+    older = {
+        k: v
+        for k, v in ANOTHER_RACE.items()
+        if k not in ("searches", "hits", "ref_searches", "ref_hits", "enough")
+    }
+    assert "was higher than" in reader.threshold_difference(older)
+
+
+@pytest.mark.parametrize(
+    ("diagnostics", "provisional"),
+    [
+        (
+            {
+                "chains": 4,
+                "samples": 1000,
+                "max_r_hat": 1.004,
+                "divergences": 0,
+                "checks_outside_interval": 2,
+            },
+            False,
+        ),
+        (
+            {
+                "chains": 4,
+                "samples": 1000,
+                "max_r_hat": 1.007,
+                "divergences": 27,
+                "checks_outside_interval": 1,
+            },
+            True,
+        ),
+        (
+            {"chains": 4, "samples": 1000, "max_r_hat": 1.02, "divergences": 0, "checks_outside_interval": 0},
+            True,
+        ),
+        (
+            {"chains": 1, "samples": 500, "max_r_hat": None, "divergences": 0, "checks_outside_interval": 0},
+            True,
+        ),
+        # More than 1 check in 20 outside its range (5 of 86): the model does not describe the data.
+        (
+            {
+                "chains": 4,
+                "samples": 1000,
+                "max_r_hat": 1.001,
+                "divergences": 0,
+                "checks_outside_interval": 5,
+            },
+            True,
+        ),
+    ],
+)
+def test_the_threshold_fit_is_described_and_flagged_provisional_when_it_should_not_be_quoted(
+    diagnostics, provisional
+):
+    text = reader.threshold_fit(diagnostics, 86)
+    chains, samples = diagnostics["chains"], diagnostics["samples"]
+    assert text.startswith(f"The model was fitted with {chains} chains of {samples:,} draws each.")
+    assert f"{diagnostics['divergences']} divergent transitions" in text
+    assert f"{diagnostics['checks_outside_interval']} of 86 model checks" in text
+    assert ("provisional" in text) is provisional
+    if diagnostics["max_r_hat"] is None:
+        assert "not computed (one chain)" in text
+
+
+def test_the_threshold_readings_are_french_in_a_french_report():
+    french = Reader("fr", threshold=10)
+    assert french.threshold_difference(ANOTHER_RACE).startswith(
+        "Trop peu de fouilles ou de découvertes pour comparer le seuil des personnes Another race"
+    )
+    text = french.threshold_fit({"chains": 4, "samples": 1000, "max_r_hat": 1.007, "divergences": 27}, 86)
+    assert "1,007" in text and "provisoires" in text
+
+
+def test_a_threshold_on_too_few_searches_says_the_model_sets_it():
+    row = {"area": "ALL", "group": "Another race", "threshold": 0.474, "ci_low": 0.066, "ci_high": 0.919,
+           "searches": 0, "hits": 0, "stops": 7}  # fmt: skip
+    text = reader.threshold_test(row, few=True)
+    assert text.startswith(
+        "Across the city, Another race people were searched too few times (0 searches of 7"
+    )
+    assert "47.4%" in text and "comes mostly from the model's assumptions" in text
+    assert reader.threshold_test(row).startswith("Across the city, the model puts the bar for searching")

@@ -30,6 +30,7 @@ from fairengage.analytics import report as analysis
 from fairengage.analytics.counts import CITY, cell_counts, encounter_counts, outcome_measures
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import as_count
+from fairengage.analytics.outcome_test import MIN_DIVISION_SEARCHES
 from fairengage.analytics.population_benchmarks.frame import read_benchmark
 from fairengage.config import Settings
 from fairengage.policy import PolicyError
@@ -1230,11 +1231,16 @@ class Pages:
                 ),
             )
         )
-        readings = [self.r.threshold_test(r) for r in rows]
+        # The outcome test's floor for a comparison: a group searched fewer times has a bar that the
+        # model's assumptions set more than its searches (Hartford: 10 searches, none found anything).
+        readings = [self.r.threshold_test(r, few=r["searches"] < MIN_DIVISION_SEARCHES) for r in rows]
         differences = self.report.get("threshold_test_difference") or []
         readings += [self.r.threshold_difference(r) for r in differences]
-        blocks.append(Block("readings", items=[*readings, self.r.threshold_test_meaning()]))
         checks = self.report.get("threshold_test_checks") or []
+        diagnostics = (self.report.get("meta") or {}).get("threshold_test")
+        if diagnostics:
+            readings.append(self.r.threshold_fit(diagnostics, len(checks)))
+        blocks.append(Block("readings", items=[*readings, self.r.threshold_test_meaning()]))
         body = [
             [
                 Cell(str(c["area"]), "label"),
@@ -1250,8 +1256,7 @@ class Pages:
             Block(
                 "table",
                 title=self._(
-                    "Model checks: observed search and hit rates beside the model's "
-                    "(95%% predictive interval)"
+                    "Model checks: observed search and hit rates beside the model's (95% predictive interval)"
                 ),
                 headers=[
                     self._("Division"),

@@ -522,28 +522,54 @@ class Reader:
             groups=", ".join(depends) or "—",
         )
 
-    def threshold_test(self, row: dict[str, Any]) -> str:
-        """`Across the city, officers searched Black people once the chance of contraband passed 21.0% …`"""
+    def threshold_test(self, row: dict[str, Any], *, few: bool = False) -> str:
+        """`Across the city, the model puts the bar for searching Black people at a 21.0% chance …`
+
+        ``few``: the group was searched too few times for its bar to rest on its searches."""
+        values = {
+            "where": self.where(row["area"]),
+            "group": row["group"],
+            "threshold": self.percent(row.get("threshold")),
+            "ci": self.credible(row.get("ci_low"), row.get("ci_high")),
+            "searches": self.count(row.get("searches")),
+            "stops": self.count(row.get("stops")),
+        }
+        if few:
+            return self._(
+                "%(where)s, %(group)s people were searched too few times (%(searches)s searches of "
+                "%(stops)s people) for the model's bar for them to rest on their searches: its %(threshold)s "
+                "chance of finding contraband (%(ci)s) comes mostly from the model's assumptions.",
+                **values,
+            )
         return self._(
             "%(where)s, the model puts the bar for searching %(group)s people at a %(threshold)s chance of "
             "finding contraband (%(ci)s; %(searches)s searches of %(stops)s people).",
-            where=self.where(row["area"]),
-            group=row["group"],
-            threshold=self.percent(row.get("threshold")),
-            ci=self.credible(row.get("ci_low"), row.get("ci_high")),
-            searches=self.count(row.get("searches")),
-            stops=self.count(row.get("stops")),
+            **values,
         )
 
     def threshold_difference(self, row: dict[str, Any]) -> str:
         """Whether a group's bar for a search is lower or higher than the reference group's."""
         low, high = row.get("ci_low"), row.get("ci_high")
+        # A difference of two chances is in percentage points: "6.3 points", never "6.3%".
         values = {
             "group": row["group"],
             "reference": row["reference"],
-            "gap": self.percent(abs(row.get("difference") or 0.0)),
-            "ci": self.credible(low, high),
+            "gap": self.ratio(abs(row.get("difference") or 0.0) * 100, 1),
+            "ci": self.credible_points(low, high),
         }
+        # A report.json written before rows carried `enough` is read as it always was.
+        if row.get("enough") is False:
+            return self._(
+                "Too few searches or finds to compare the bar for %(group)s people (%(searches)s searches, "
+                "%(hits)s finding contraband) with the bar for %(reference)s people (%(ref_searches)s, "
+                "%(ref_hits)s): the model's assumptions, more than the searches, set the difference "
+                "(%(ci)s), so it is not read either way.",
+                searches=self.count(row.get("searches")),
+                hits=self.count(row.get("hits")),
+                ref_searches=self.count(row.get("ref_searches")),
+                ref_hits=self.count(row.get("ref_hits")),
+                **values,
+            )
         if high is not None and high < 0:
             return self._(
                 "The bar for searching %(group)s people was lower than for %(reference)s people, by "
@@ -562,6 +588,32 @@ class Reader:
             **values,
         )
 
+    def threshold_fit(self, diagnostics: dict[str, Any], checks: int) -> str:
+        """How well the sampler settled and the model fits, and a warning when it should not be quoted."""
+        r_hat = diagnostics.get("max_r_hat")
+        divergences = int(diagnostics.get("divergences") or 0)
+        outside = int(diagnostics.get("checks_outside_interval") or 0)
+        text = self._(
+            "The model was fitted with %(chains)s chains of %(samples)s draws each. The largest R-hat is "
+            "%(r_hat)s (below 1.01 when the chains agree), there were %(divergences)s divergent transitions "
+            "(0 when the sampler explored the model cleanly), and %(outside)s of %(checks)s model checks "
+            "fall outside their range.",
+            chains=self.count(diagnostics.get("chains")),
+            samples=self.count(diagnostics.get("samples")),
+            r_hat=self._("not computed (one chain)") if r_hat is None else self.ratio(r_hat, 3),
+            divergences=self.count(divergences),
+            outside=self.count(outside),
+            checks=self.count(checks),
+        )
+        if r_hat is None or r_hat >= 1.01 or divergences > 0 or outside > checks / 20:
+            text += " " + self._(
+                "Treat these thresholds as provisional: the sampler had difficulty or the model misses the "
+                "data, so do not quote them yet. Fitting again with more chains and draws "
+                "(--threshold-chains, --threshold-samples) can help; if it does not, the searches are too "
+                "few for this model."
+            )
+        return text
+
     def threshold_test_meaning(self) -> str:
         """What the threshold test adds to the outcome test, and what it assumes."""
         return self._(
@@ -578,6 +630,14 @@ class Reader:
             return self._("no 95% interval can be given")
         return self._(
             "95%% credible interval %(low)s to %(high)s", low=self.percent(low), high=self.percent(high)
+        )
+
+    def credible_points(self, low: float | None, high: float | None) -> str:
+        """`95% credible interval +0.1 to +19.7 points`: for a difference of two chances."""
+        if low is None or high is None:
+            return self._("no 95% interval can be given")
+        return self._(
+            "95%% credible interval %(low)s to %(high)s points", low=self.points(low), high=self.points(high)
         )
 
     def compliance(self, row: dict[str, Any]) -> str:
