@@ -203,6 +203,9 @@ def test_analyze_threshold_test_writes_report_and_board_report(tmp_path: Path) -
     html = render_html(full, board=True, boundaries=None, map_group="Black", settings=settings)
     assert "Threshold test" in html and "Model checks" in html
     assert "the bar for searching Black people" in html
+    # The chart gives the thresholds in per cent, as the sentences do, with credible intervals.
+    assert "Chance of finding contraband (%)" in html and "95% credible interval" in html
+    assert "95%% predictive interval" not in html and "95% predictive interval" in html
     # The public report never carries it (its division rows hold small counts).
     public, _ = public_version(full, 10, settings=settings, table_path=table, engine="duckdb")
     assert not set(THRESHOLD_KEYS) & set(public)

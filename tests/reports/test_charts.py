@@ -102,6 +102,18 @@ def test_index_chart_alt_says_every_value_and_interval_and_suppressed():
     assert "Indigenous: suppressed" in chart.alt
 
 
+def test_a_bayesian_models_intervals_are_called_credible_in_the_key_and_the_text():
+    # The threshold test's intervals are credible intervals: "confidence" would misname them.
+    chart = index_chart(ROWS, title="Thresholds", credible=True)
+    assert "Black: 2.40 (95% credible interval 2.30 to 2.50)" in chart.alt
+    assert "each value with its 95% credible interval" in chart.alt
+    assert "95% credible interval" in texts(parse(chart)) and "confidence" not in chart.svg
+    plain = index_chart(ROWS, title="Index")
+    assert "95% confidence interval" in texts(parse(plain)) and "credible" not in plain.svg
+    french = index_chart(ROWS, title="Seuils", credible=True, lang="fr")
+    assert "intervalle de crédibilité à 95" in french.alt
+
+
 def test_index_whiskers_and_points_sit_at_their_values_on_a_log_axis():
     root = parse(index_chart(ROWS, title="Index"))
     assert "log scale" in " ".join(texts(root))

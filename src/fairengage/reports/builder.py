@@ -1218,16 +1218,23 @@ class Pages:
         """The threshold test (board report only: its division rows hold small counts)."""
         rows = self._city("threshold_test")
         blocks = [Block("subheading", text=self._("Threshold test: the bar for a search"))]
+        # In per cent, as the sentences below give them: a chance of 0.0081 reads as 0.81.
+        in_percent = [
+            {**r, **{k: None if r.get(k) is None else 100 * r[k] for k in ("threshold", "ci_low", "ci_high")}}
+            for r in rows
+        ]
         blocks.append(
             Block(
                 "chart",
                 chart=charts.index_chart(
-                    self.index_rows(rows),
+                    self.index_rows(in_percent),
                     title=self._("Chance of finding contraband at which officers searched, by group"),
                     value_key="threshold",
                     label_key="label",
-                    reference=next((r["threshold"] for r in rows if r["group"] == self.reference), 0.0),
+                    reference=next((r["threshold"] for r in in_percent if r["group"] == self.reference), 0.0),
                     lang=self.lang,
+                    axis_title=self._("Chance of finding contraband (%)"),
+                    credible=True,
                 ),
             )
         )

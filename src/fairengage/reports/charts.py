@@ -72,6 +72,8 @@ def _chart_words(pgettext: Callable[[str, str], str]) -> dict[str, str]:
         "no_data": pgettext("chart", "no data"),
         "ci": pgettext("chart", "95% CI"),
         "ci_long": pgettext("chart", "95%% confidence interval") % {},
+        # A Bayesian model's interval (the threshold test) is a credible interval, not a confidence one.
+        "credible_long": pgettext("chart", "95%% credible interval") % {},
         "value": pgettext("chart", "value"),
         "reference": pgettext("chart", "reference"),
         "log_scale": pgettext("chart", "log scale"),
@@ -79,6 +81,11 @@ def _chart_words(pgettext: Callable[[str, str], str]) -> dict[str, str]:
         "index_chart": pgettext(
             "chart",
             "Dot-and-whisker chart of %(n)s groups: each value with its 95%% confidence interval; "
+            "the reference is %(ref)s.",
+        ),
+        "index_chart_credible": pgettext(
+            "chart",
+            "Dot-and-whisker chart of %(n)s groups: each value with its 95%% credible interval; "
             "the reference is %(ref)s.",
         ),
         "bar_chart": pgettext("chart", "Bar chart of %(n)s categories, in %(unit)s."),
@@ -366,7 +373,9 @@ def _missing(row: dict[str, Any], value_key: str, lang: str) -> str:
     return words(lang)["suppressed"] if _is_suppressed(row, value_key) else words(lang)["not_available"]
 
 
-def _value_phrase(row: dict[str, Any], keys: tuple[str, str, str], lang: str) -> str:
+def _value_phrase(
+    row: dict[str, Any], keys: tuple[str, str, str], lang: str, *, credible: bool = False
+) -> str:
     """A row's value and interval in words, e.g. "2.40 (95% CI 2.30 to 2.50)"."""
     value_key, low_key, high_key = keys
     w = words(lang)
@@ -376,7 +385,7 @@ def _value_phrase(row: dict[str, Any], keys: tuple[str, str, str], lang: str) ->
     if row.get(low_key) is not None and row.get(high_key) is not None:
         low = format_number(row[low_key], lang, decimals=2)
         high = format_number(row[high_key], lang, decimals=2)
-        phrase += f" ({w['ci']} {low}{w['to']}{high})"
+        phrase += f" ({w['credible_long' if credible else 'ci']} {low}{w['to']}{high})"
     return phrase
 
 
@@ -443,11 +452,14 @@ def index_chart(
     reference: float = 1.0,
     lang: str = "en",
     axis_title: str | None = None,
+    credible: bool = False,
 ) -> Chart:
     """A horizontal dot-and-whisker chart of indices with their 95% CIs and a dashed reference line.
 
-    The axis is titled `axis_title` (already in the chart's language), else after `value_key`."""
+    The axis is titled `axis_title` (already in the chart's language), else after `value_key`.
+    `credible`: the intervals are a Bayesian model's credible intervals, and the key and text say so."""
     w = words(lang)
+    interval = w["credible_long" if credible else "ci_long"]
     keys = (value_key, low_key, high_key)
     rows, uid, values, use_log = _index_preamble("index", rows, title, keys, label_key, reference, lang)
     hatch = f"{uid}-hatch"
@@ -460,8 +472,8 @@ def index_chart(
     body.append(text(32, key_y, w["value"], size=12, fill=MUTED))
     kx = 40 + text_width(w["value"], 12) + 16
     body.append(_whisker(kx, kx + 30, key_y - 4, OKABE_ITO[0]))
-    body.append(text(kx + 38, key_y, w["ci_long"], size=12, fill=MUTED))
-    kx += 38 + text_width(w["ci_long"], 12) + 16
+    body.append(text(kx + 38, key_y, interval, size=12, fill=MUTED))
+    kx += 38 + text_width(interval, 12) + 16
     body.append(
         f'<line {attrs(x1=kx, y1=key_y - 11, x2=kx, y2=key_y + 3)} stroke="{INK}" stroke-dasharray="4 3"/>'
     )
@@ -527,10 +539,11 @@ def index_chart(
     height = bottom + 56
 
     ref_text = tick_label(reference, lang)
-    alt = f"{title}. " + w["index_chart"] % {"n": len(rows), "ref": ref_text} + " "
+    described = w["index_chart_credible" if credible else "index_chart"]
+    alt = f"{title}. " + described % {"n": len(rows), "ref": ref_text} + " "
     alt += (
         w["semicolon"].join(
-            f"{label}{w['colon']}{_value_phrase(row, keys, lang)}"
+            f"{label}{w['colon']}{_value_phrase(row, keys, lang, credible=credible)}"
             for row, label in zip(rows, labels, strict=True)
         )
         + "."
