@@ -23,9 +23,9 @@ import statsmodels.api as sm
 from scipy import sparse
 
 from fairengage.analytics import veil_robust
+from fairengage.analytics.design_blocks import Blocks
 from fairengage.analytics.veil import REASONS, fit_problem, veil_of_darkness
 from fairengage.analytics.veil_robust import (
-    Blocks,
     cluster_error,
     contrast,
     eigen_step,

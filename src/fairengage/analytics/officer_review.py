@@ -28,7 +28,6 @@ models and tests run on that small table in numpy.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +39,7 @@ from scipy import sparse
 from scipy.stats import binom
 from statsmodels.stats.multitest import multipletests
 
+from fairengage.analytics.design_blocks import Blocks
 from fairengage.analytics.engine import fetch
 from fairengage.analytics.veil import with_local_clock
 from fairengage.vocabulary import UNKNOWN
@@ -433,56 +433,23 @@ def fit_logistic_many(
     the diagonal keeps its equation solvable without moving the others.
 
     ``runs`` labels the rows (the same label on consecutive rows: a division's cells); each run's
-    information is summed on the columns it uses only (see ``_RowRuns``). Any labelling gives the same
-    fit, to rounding.
+    information is summed on the columns it uses only (``Blocks.information_each``). Any labelling
+    gives the same fit, to rounding.
     """
     models, k = successes.shape[0], x.shape[1]
-    blocks = _RowRuns(x, runs)
+    blocks = Blocks.of(x, runs)
     beta = np.zeros((models, k)) if start is None else start.copy()
     ridge = 1e-9 * np.eye(k)
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(_dot("mk,rk->mr", beta, x), -30, 30)))
         weight = trials * p * (1 - p)
-        hessian = blocks.information(weight) + ridge
+        hessian = blocks.information_each(weight) + ridge
         gradient = _dot("mr,rk->mk", successes - trials * p, x)
         step = np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
         beta = beta + step
         if np.max(np.abs(step)) < 1e-9:
             break
     return 1 / (1 + np.exp(-np.clip(_dot("mk,rk->mr", beta, x), -30, 30)))
-
-
-class _RowRuns:
-    """A design's rows in runs, each run with the outer products of only the columns it uses.
-
-    The propensity models' design has a column per division: a division's cells are zero in the other
-    divisions' columns, so a cell uses 6 of 21 columns. X'WX of every model at once, summed run by run
-    on those columns, multiplies 36 numbers a cell where the whole design multiplies 441: on the speed
-    benchmark's table (400 officers, 768 cells) 4 ms a step against 40 ms for the whole design as a
-    sparse product (the officers worked in every division there, so nothing was sparse).
-    """
-
-    def __init__(self, x: np.ndarray, runs: np.ndarray | None) -> None:
-        rows = len(x)
-        bounds = [0, rows] if runs is None or rows == 0 else [0, *(np.flatnonzero(np.diff(runs)) + 1), rows]
-        self.k = x.shape[1]
-        self.blocks = []
-        for begin, end in itertools.pairwise(bounds):
-            part = x[begin:end]
-            columns = np.flatnonzero(np.any(part != 0, axis=0))
-            used = part[:, columns]
-            outer = (used[:, :, None] * used[:, None, :]).reshape(len(used), -1)
-            self.blocks.append((slice(begin, end), columns, outer))
-
-    def information(self, weight: np.ndarray) -> np.ndarray:
-        """X'WX for each model's row weights (models x rows): models x k x k."""
-        out = np.zeros((len(weight), self.k, self.k))
-        for rows, columns, outer in self.blocks:
-            width = len(columns)
-            out[:, columns[:, None], columns[None, :]] += _dot("mr,rq->mq", weight[:, rows], outer).reshape(
-                len(weight), width, width
-            )
-        return out
 
 
 def _dot(subscripts: str, *operands: np.ndarray) -> np.ndarray:

@@ -162,14 +162,15 @@ def threshold_test(
     differences: list[dict[str, Any]] = []
     if reference_group in groups:
         reference = by_group[:, groups.index(reference_group)]
-        totals = data.groupby("group")[["searches", "hits"]].sum()
-        n0, c = (int(totals.at[reference_group, k]) for k in ("searches", "hits"))
+        # Each group's city-wide searches and finds, as its `ALL` row above gives them.
+        city = {row["group"]: row for row in rows if row["area"] == CITY}
+        n0, c = city[reference_group]["searches"], city[reference_group]["hits"]
         for index, group in enumerate(groups):
             if group == reference_group:
                 continue
             gap = by_group[:, index] - reference
             low, high = _interval(gap)
-            n1, a = (int(totals.at[group, k]) for k in ("searches", "hits"))
+            n1, a = city[group]["searches"], city[group]["hits"]
             differences.append(
                 {
                     "group": group,
@@ -213,10 +214,16 @@ def enough_searches(searches: int, hits: int, ref_searches: int, ref_hits: int) 
     set them more than the searches do: on Hartford, 10 searches with no find put a group's bar 6.3
     points above White people's, with an interval clear of 0.
     """
-    if min(searches, ref_searches) < MIN_DIVISION_SEARCHES:
+    fewer = min(searches, ref_searches)
+    if not searched_enough(fewer):
         return False
-    pooled = (hits + ref_hits) / (searches + ref_searches)
-    return min(searches, ref_searches) * pooled >= MIN_EXPECTED_FINDS
+    return fewer * (hits + ref_hits) / (searches + ref_searches) >= MIN_EXPECTED_FINDS
+
+
+def searched_enough(searches: int) -> bool:
+    """Whether a group was searched often enough for its bar to rest on its searches rather than on the
+    model's assumptions: the outcome test's floor for a comparison (``MIN_DIVISION_SEARCHES``)."""
+    return searches >= MIN_DIVISION_SEARCHES
 
 
 def _threshold_row(area: str, group: str, draws: np.ndarray, counts: pd.DataFrame) -> dict[str, Any]:

@@ -24,7 +24,6 @@ Where a model cannot be fitted the row says why in plain words (veil.REASONS), n
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from statistics import NormalDist
@@ -37,6 +36,7 @@ from scipy import sparse
 from scipy.special import expit
 from statsmodels.stats.multitest import multipletests
 
+from fairengage.analytics.design_blocks import Blocks
 from fairengage.analytics.intervals import Z95
 from fairengage.analytics.veil_model import (
     REASONS,
@@ -274,74 +274,6 @@ def informative_divisions(summed: pd.DataFrame) -> pd.DataFrame:
     members, total = (np.bincount(division, weights=summed[column]) for column in ("members", "total"))
     mixed = (members > 0) & (members < total)
     return summed.loc[mixed[division]]
-
-
-class Blocks:
-    """A design matrix held as blocks of consecutive rows, each with only the columns it uses.
-
-    A robust model's design has one spline per division: a division's rows are zero in the other
-    divisions' columns, about 19 of 152 columns non-zero on a city's table. The products a Newton step
-    needs (X·b, X'·v and the information X'WX) are sums over the rows, so they are taken block by
-    block on the dense columns of each and added up. On the 3,000,000-row benchmark table (24,000
-    patterns, 152 columns) X'WX by blocks took 1.5 s over all the robust rows' fits, where the dense
-    products took about 10 s, most of the robust veil's time. The figures are the same sums in another
-    order (equal to rounding; tests/analytics/test_veil_robust.py).
-    """
-
-    def __init__(self, shape: tuple[int, int], blocks: list[tuple[slice, np.ndarray, np.ndarray]]) -> None:
-        self.shape = shape
-        self.blocks = blocks
-
-    @classmethod
-    def of(cls, matrix: np.ndarray, labels: np.ndarray | None = None) -> Blocks:
-        """Blocks of ``matrix``: one per run of equal ``labels`` (one block for all rows by default).
-
-        Any partition gives the same products; runs of a division's rows give small ones.
-        """
-        rows = len(matrix)
-        if labels is None or rows == 0:
-            bounds = [0, rows]
-        else:
-            bounds = [0, *(np.flatnonzero(np.diff(labels)) + 1).tolist(), rows]
-        blocks = []
-        for start, stop in itertools.pairwise(bounds):
-            part = matrix[start:stop]
-            columns = np.flatnonzero(np.any(part != 0, axis=0))
-            blocks.append((slice(start, stop), columns, np.ascontiguousarray(part[:, columns])))
-        return cls(matrix.shape, blocks)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def times(self, vector: np.ndarray) -> np.ndarray:
-        """X·b."""
-        out = np.zeros(self.shape[0])
-        for rows, columns, part in self.blocks:
-            out[rows] = part @ vector[columns]
-        return out
-
-    def transposed_times(self, vector: np.ndarray) -> np.ndarray:
-        """X'·v."""
-        out = np.zeros(self.shape[1])
-        for rows, columns, part in self.blocks:
-            out[columns] += vector[rows] @ part
-        return out
-
-    def information(self, weights: np.ndarray) -> np.ndarray:
-        """X'WX for the diagonal weights W."""
-        out = np.zeros((self.shape[1], self.shape[1]))
-        for rows, columns, part in self.blocks:
-            out[np.ix_(columns, columns)] += part.T @ (part * weights[rows, None])
-        return out
-
-    def officer_scores(self, cells: sparse.csc_array) -> np.ndarray:
-        """``cells`` (officers by rows, each entry a cell's residual) times X: each officer's score.
-
-        Column-compressed, so that a block's rows of X are a slice of ``cells``'s columns."""
-        out = np.zeros((cells.shape[0], self.shape[1]))
-        for rows, columns, part in self.blocks:
-            out[:, columns] += cells[:, rows] @ part
-        return out
 
 
 class Fit(NamedTuple):

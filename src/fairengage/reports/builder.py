@@ -30,8 +30,8 @@ from fairengage.analytics import report as analysis
 from fairengage.analytics.counts import CITY, cell_counts, encounter_counts, outcome_measures
 from fairengage.analytics.disproportionality import disproportionality_rows
 from fairengage.analytics.engine import as_count
-from fairengage.analytics.outcome_test import MIN_DIVISION_SEARCHES
 from fairengage.analytics.population_benchmarks.frame import read_benchmark
+from fairengage.analytics.threshold import searched_enough
 from fairengage.config import Settings
 from fairengage.policy import PolicyError
 from fairengage.progress import NO_PROGRESS, Progress
@@ -1238,9 +1238,9 @@ class Pages:
                 ),
             )
         )
-        # The outcome test's floor for a comparison: a group searched fewer times has a bar that the
-        # model's assumptions set more than its searches (Hartford: 10 searches, none found anything).
-        readings = [self.r.threshold_test(r, few=r["searches"] < MIN_DIVISION_SEARCHES) for r in rows]
+        # A group searched too few times has a bar that the model's assumptions set more than its
+        # searches (Hartford: 10 searches, none found anything).
+        readings = [self.r.threshold_test(r, few=not searched_enough(r["searches"])) for r in rows]
         differences = self.report.get("threshold_test_difference") or []
         readings += [self.r.threshold_difference(r) for r in differences]
         checks = self.report.get("threshold_test_checks") or []
